@@ -1,0 +1,116 @@
+"""French text: markup stripping for the models, tokens for LDA, passages for embeddings."""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from functools import lru_cache
+
+_TAG = re.compile(r"<[^>]{0,2000}>")
+_SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_MD_IMAGE = re.compile(r"!\[([^\]]{0,500})\]\([^)]{0,2000}\)")
+_MD_LINK = re.compile(r"\[([^\]]{0,500})\]\([^)]{0,2000}\)")
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_MD_SYNTAX = re.compile(r"(^|\s)(#{1,6}|>+|[-*+]|\d+\.)\s+", re.MULTILINE)
+_MD_EMPH = re.compile(r"(\*{1,3}|_{2,3}|`{1,3}|~~)")
+_TABLE = re.compile(r"\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?")
+_SPACES = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def strip_markup(text: str | None) -> str:
+    """Markdown/HTML description -> one line of plain text (entities decoded, URLs removed)."""
+    if not text:
+        return ""
+    s = _CONTROL.sub(" ", text)
+    s = _SCRIPT.sub(" ", s)
+    s = _TAG.sub(" ", s)
+    s = html.unescape(s)
+    s = _MD_IMAGE.sub(r"\1", s)
+    s = _MD_LINK.sub(r"\1", s)
+    s = _URL.sub(" ", s)
+    s = _TABLE.sub(" ", s)
+    s = _MD_SYNTAX.sub(" ", s)
+    s = _MD_EMPH.sub("", s)
+    s = s.replace("|", " ")
+    return _SPACES.sub(" ", s).strip()
+
+
+PASSAGE_DESCRIPTION_CHARS = 1500
+
+
+def passage_text(title: str, description_text: str) -> str:
+    """The text embedded for a dataset (the embedding cache is keyed by it)."""
+    desc = (description_text or "")[:PASSAGE_DESCRIPTION_CHARS]
+    title = (title or "").strip()
+    return f"{title}. {desc}".strip() if desc else title
+
+
+# French stop words (function words, frequent verbs) ...
+FRENCH_STOP_WORDS = frozenset("""
+a à afin ai aie aient aies ait alors as au aucun aucune aupres auquel aussi autre autres aux
+auxquelles auxquels avaient avais avait avant avec avez aviez avions avoir avons ayant ayez
+ayons c ça car ce ceci cela celle celles celui cependant certain certaine certaines certains ces cet
+cette ceux chacun chacune chaque chez ci comme comment concernant contre d dans de depuis des
+desquelles desquels dessous dessus deux doit donc dont du duquel durant dès elle elles en encore
+entre es est et étaient étais était étant été êtes étiez étions être eu eue eues eurent eus eusse
+eussent eusses eussiez eussions eust eut eûmes eût eûtes eux faire fait font furent fus fusse
+fussent fusses fussiez fussions fut fûmes fût fûtes hormis hors ici il ils j je jusqu jusque l la
+laquelle le lequel les lesquelles lesquels leur leurs lors lorsque lui m ma mais me même mêmes
+mes moi moins mon n ne ni non nos notre nôtre nous on ont ou où par parce parmi pas pendant peu
+peut peuvent plus plusieurs pour pourquoi près puis qu quand que quel quelle quelles quels qui
+quoi s sa sans se selon sera serai seraient serais serait seras serez seriez serions serons
+seront ses si sien soi soient sois soit sommes son sont sous soyez soyons suis sur t ta te tes
+toi ton tous tout toute toutes très tu un une unes uns vers via voici voilà vos votre vous y
+ainsi etc afin déjà bien cas ceux dont également lorsqu puisque quelque quelques tel telle telles
+tels toujours tant trop peut-être être avoir cet celles autres fois sein lequel ceci
+le la les de des du un une et en à au aux ou par pour sur dans avec sans
+""".split())
+
+# ... and catalogue boilerplate that says nothing about a dataset's subject.
+CATALOGUE_STOP_WORDS = frozenset("""
+donnée données donnee donnees jeu jeux fichier fichiers data dataset datasets information
+informations ensemble liste listes disponible disponibles site ressource ressources format
+formats csv json xml xls xlsx pdf zip shp geojson api http https www fr gouv html lien liens
+document documents mise jour jours publication publié publiée publiées publiés contient
+contenant présent présente permet permettent ci-dessous ci-dessus description champ champs
+colonne colonnes version voir plus consulter the of and to in for is on with by this from are
+licence ouverte etalab open
+""".split())
+
+STOP_WORDS = FRENCH_STOP_WORDS | CATALOGUE_STOP_WORDS
+
+_TOKEN = re.compile(r"[a-zà-öø-ÿœæ][a-zà-öø-ÿœæ0-9-]*[a-zà-öø-ÿœæ0-9]|[a-zà-öø-ÿœæ]", re.IGNORECASE)
+_ELISION = re.compile(r"\b(?:[cdjlmnst]|qu|jusqu|lorsqu|puisqu)['’]", re.IGNORECASE)
+
+
+def fold_accents(word: str) -> str:
+    return "".join(
+        c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c)
+    )
+
+
+@lru_cache(maxsize=200_000)
+def lemma(word: str) -> str:
+    import simplemma
+
+    return simplemma.lemmatize(word, lang="fr")
+
+
+def tokenize_fr(text: str, *, min_len: int = 3, lemmatize: bool = False) -> list[str]:
+    """Lower-cased French content words, elisions removed, stop words dropped."""
+    if not text:
+        return []
+    s = _ELISION.sub(" ", text.lower())
+    out = []
+    for tok in _TOKEN.findall(s):
+        tok = tok.strip("-")
+        if len(tok) < min_len or tok in STOP_WORDS or tok.isdigit():
+            continue
+        if lemmatize:
+            tok = lemma(tok)
+            if len(tok) < min_len or tok in STOP_WORDS:
+                continue
+        out.append(tok)
+    return out
