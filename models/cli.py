@@ -1,4 +1,5 @@
-"""Command line: ``python -m models build|search|evaluate ...`` (a stable contract: extend, don't break)."""
+"""Command line: ``python -m models build|search|evaluate|topics|territories|bench ...`` (a stable contract:
+extend, don't break)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
-from models.config import DEFAULT_ARTIFACTS, DEFAULT_CATALOG, BuildSettings
+from models.config import DEFAULT_ARTIFACTS, DEFAULT_CATALOG, DEFAULT_GEO, BuildSettings
 
 log = logging.getLogger("models")
 
@@ -33,6 +34,8 @@ def cmd_build(args) -> int:
         settings.models_dir = Path(args.models_dir)
     if args.lda_k:
         settings.lda_k = args.lda_k
+    if args.lda_ks:
+        settings.lda_ks = tuple(int(k) for k in args.lda_ks.split(",") if k.strip())
     final = run_build(settings)
     print(final)
     return 0
@@ -86,6 +89,105 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_topics(args) -> int:
+    from models.artifacts import load_artifacts
+    from models.topic_service import TopicService
+
+    svc = TopicService(load_artifacts(args.artifacts))
+    out = svc.as_json(args.k, n_terms=args.terms, n_representative=args.representative)
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False))
+        return 0
+    for m in out["models"]:
+        cv = "-" if m["coherence_cv"] is None else f"{m['coherence_cv']:.3f}"
+        um = "-" if m["coherence_umass"] is None else f"{m['coherence_umass']:.2f}"
+        st = "-" if m.get("stability_mean") is None else f"{m['stability_mean']:.2f}"
+        print(f"K={m['k']}{'  (par défaut)' if m['default'] else ''}   c_v {cv}   u_mass {um}"
+              f"   stabilité moyenne {st}")
+        print(f"  {'id':>3} {'part':>6} {'stab.':>5}  {'thème':<45} termes")
+        for t in m["topics"]:
+            stab = "-" if t["stability"] is None else f"{t['stability']:.2f}"
+            terms = ", ".join(w for w, _ in t["terms"][:8])
+            print(f"  {t['id']:>3} {100 * t['prevalence']:>5.1f}% {stab:>5}  {t['label'][:45]:<45} {terms}")
+        print()
+    return 0
+
+
+def cmd_territories(args) -> int:
+    """Territories of a build (``--artifacts``) or extracted now from an export (``--catalog``),
+    optionally compared with the declared zones (``--evaluate``)."""
+    import time
+
+    import pandas as pd
+
+    from models.territories import Gazetteer, evaluate, extract_frame
+
+    t_extract = None
+    gaz = None
+    if args.catalog:
+        from models.ingest import read_catalog
+
+        df, _ = read_catalog(args.catalog, limit=args.limit)
+        gaz = Gazetteer.load(args.geo)
+        t0 = time.perf_counter()
+        terr = extract_frame(df, gaz, show_progress=not args.quiet)
+        t_extract = round(time.perf_counter() - t0, 1)
+        log.info("territories extracted from %d datasets in %.1f s", len(df), t_extract)
+        if args.save:
+            terr.to_parquet(args.save, index=False)
+    else:
+        from models.artifacts import ArtifactError, resolve_build_dir
+
+        build = resolve_build_dir(args.artifacts)
+        if not (build / "territories.parquet").exists():
+            raise ArtifactError(f"{build} has no territories.parquet: rebuild with the territories step")
+        terr = pd.read_parquet(build / "territories.parquet")
+        df = pd.read_parquet(build / "datasets.parquet",
+                             columns=["id", "title", "organization", "spatial_zones", "spatial_granularity"])
+    if args.evaluate:
+        gaz = gaz or Gazetteer.load(args.geo)
+        out = evaluate(df, terr, gaz, min_confidence=args.min_confidence)
+        if t_extract is not None:
+            out["extraction_seconds"] = t_extract
+    else:
+        kept = terr[terr["confidence"] >= args.min_confidence]
+        out = {"n_datasets": len(df), "n_territories": len(kept),
+               "datasets_with_territory": int(kept["row"].nunique()),
+               "by_level": {str(k): int(v) for k, v in kept["level"].value_counts().items()},
+               "by_source": {str(k): int(v) for k, v in kept["source"].value_counts().items()},
+               "min_confidence": args.min_confidence}
+        if t_extract is not None:
+            out["extraction_seconds"] = t_extract
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False))
+        return 0
+    if args.evaluate:
+        for level in ("departement", "entity"):
+            r = out[level]
+            print(f"{level:<12} precision {r['precision']}  recall {r['recall']}  n {r['n']}  "
+                  f"(micro: precision {r['micro_precision']}  recall {r['micro_recall']})")
+        c = out["coverage"]
+        print(f"coverage     declared {c['declared']}  extracted {c['extracted']}  "
+              f"(datasets: {c['n_datasets']})")
+    else:
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_bench(args) -> int:
+    """Start the app on the artifacts and measure it (``models/bench.py``)."""
+    from models.bench import BenchError, format_table, run_bench
+
+    try:
+        result = run_bench(args.artifacts, skip_embedding=args.skip_embedding,
+                           models_dir=Path(args.models_dir) if args.models_dir else None)
+    except BenchError as exc:
+        log.error("bench failed: %s", exc)
+        return 2
+    print(json.dumps(result) if args.json else format_table(result))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m models",
                                 description="data.gouv.fr catalogue explorer: offline pipeline")
@@ -99,7 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--include-archived", action="store_true", help="keep archived datasets")
     b.add_argument("--model", default=None,
                    help="sentence-transformers model name or path (default: offline e5-small)")
-    b.add_argument("--lda-k", type=int, default=None, help="number of LDA topics (default 30)")
+    b.add_argument("--lda-k", type=int, default=None,
+                   help="force the default number of LDA topics (default: best c_v coherence)")
+    b.add_argument("--lda-ks", default=None,
+                   help="numbers of LDA topics built, separated by commas (default 10,20,30,50)")
     b.add_argument("--cache", default=None,
                    help="embedding cache folder (default: OUT/cache/embeddings)")
     b.add_argument("--models-dir", default=None, help="offline model folders (default: OUT/models)")
@@ -116,6 +221,30 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print a JSON list")
     s.set_defaults(func=cmd_search)
 
+    t = sub.add_parser("topics", help="LDA topics of a build: coherence, terms, stability")
+    t.add_argument("--artifacts", default=str(DEFAULT_ARTIFACTS))
+    t.add_argument("--k", type=int, default=None, help="one K only (default: every K built)")
+    t.add_argument("--terms", type=int, default=20, help="terms listed per topic")
+    t.add_argument("--representative", type=int, default=5,
+                   help="most representative dataset ids per topic")
+    t.add_argument("--json", action="store_true", help="print JSON")
+    t.set_defaults(func=cmd_topics)
+
+    tr = sub.add_parser("territories", help="territories named by the datasets (and their evaluation)")
+    src = tr.add_mutually_exclusive_group()
+    src.add_argument("--artifacts", default=str(DEFAULT_ARTIFACTS), help="a build's territories.parquet")
+    src.add_argument("--catalog", default=None, help="extract now from this export (non-archived rows)")
+    tr.add_argument("--limit", type=int, default=None, help="with --catalog: first N datasets only")
+    tr.add_argument("--geo", default=str(DEFAULT_GEO), help="gazetteer folder (COG json files)")
+    tr.add_argument("--evaluate", action="store_true",
+                    help="compare with the declared spatial zones (precision, recall, coverage)")
+    tr.add_argument("--min-confidence", type=float, default=0.5,
+                    help="territories kept for the counts and the evaluation (default 0.5)")
+    tr.add_argument("--save", default=None, help="with --catalog: write the territories parquet here")
+    tr.add_argument("--quiet", action="store_true", help="no progress bars")
+    tr.add_argument("--json", action="store_true", help="print JSON")
+    tr.set_defaults(func=cmd_territories)
+
     e = sub.add_parser("evaluate", help="search quality on labelled queries (query,params,expected)")
     e.add_argument("--artifacts", default=str(DEFAULT_ARTIFACTS))
     e.add_argument("--queries", required=True, help="CSV in the search-indicator format")
@@ -126,6 +255,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--per-query", action="store_true",
                    help="also the first relevant rank of every query in every mode")
     e.set_defaults(func=cmd_evaluate)
+
+    bn = sub.add_parser("bench", help="start the app on a build and measure it (start, payloads, "
+                                      "search latency, memory, embedding throughput)")
+    bn.add_argument("--artifacts", default=str(DEFAULT_ARTIFACTS))
+    bn.add_argument("--json", action="store_true", help="print the measurements as JSON")
+    bn.add_argument("--skip-embedding", action="store_true", help="no embedding throughput (quick run)")
+    bn.add_argument("--models-dir", default=None, help="offline model folders (default: ROOT/models)")
+    bn.set_defaults(func=cmd_bench)
     return p
 
 

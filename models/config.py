@@ -9,6 +9,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CATALOG = REPO.parent / "shared" / "data" / "catalog" / "export-dataset-20260116-055249.csv.gz"
 DEFAULT_ARTIFACTS = REPO / "artifacts"
+DEFAULT_RELEVANCE = REPO.parent / "shared" / "data" / "relevance"  # labelled search queries
+DEFAULT_GEO = REPO.parent / "shared" / "data" / "geo"  # COG gazetteer and outlines (territories)
 
 
 def _env(name: str, default: str) -> str:
@@ -30,8 +32,16 @@ class BuildSettings:
     umap_neighbours: int = 15
     umap_min_dist: float = 0.05
     seed: int = 42
-    lda_k: int = 30
+    lda_ks: tuple[int, ...] = (10, 20, 30, 50)  # LDA models built (one per K)
+    lda_k: int | None = None  # force the default K (added to lda_ks); None: best c_v coherence
     lda_passes: int = 2
+    lda_seeds: int = 3  # models per K (seed, seed+1, ...): topic stability across seeds
+    lda_chunksize: int = 8000
+    lda_max_doc_tokens: int = 400
+    lda_coherence_docs: int = 5000  # documents sampled for c_v / u_mass coherence
+    cluster_dims: int = 5  # UMAP dimensions before HDBSCAN
+    cluster_min_size: int | None = None  # None: scales with the catalogue (sqrt(n)/3, 5..100)
+    geo_dir: str = field(default_factory=lambda: _env("GEO", str(DEFAULT_GEO)))  # territories step
     show_progress: bool = True
 
     @property
@@ -53,4 +63,7 @@ class AppSettings:
     models_dir: Path | None = None
     max_query_chars: int = 500
     n_results: int = 20
+    # numeric threads per process (BLAS, torch); 0: the libraries' defaults (one per core)
+    threads: int = field(default_factory=lambda: int(_env("THREADS", "1")))
     encoder: object | None = None  # inject an encoder (tests)
+    relevance_dir: Path = field(default_factory=lambda: Path(_env("RELEVANCE", str(DEFAULT_RELEVANCE))))

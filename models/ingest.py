@@ -56,6 +56,13 @@ class IngestReport:
     missing_columns: list[str] = field(default_factory=list)
     rows_with_invalid_utf8: int = 0
     truncated_texts: int = 0
+    # producer and metrics of each archived row left out (not in the manifest): lets the
+    # producers step count archived datasets without a second pass over the export
+    archived_rows: list[dict] = field(default_factory=list, repr=False)
+
+    def archived_frame(self) -> pd.DataFrame:
+        """The archived rows left out: organization, organization_id, metrics, last_modified."""
+        return pd.DataFrame.from_records(self.archived_rows, columns=_ARCHIVED_COLUMNS)
 
     def as_dict(self) -> dict:
         return {
@@ -180,6 +187,12 @@ def read_catalog(source: str | Path, *, limit: int | None = None,
         archived = archived_raw not in ("", "False", "false", "0")
         if archived and not include_archived:
             report.archived_dropped += 1
+            rec = {"organization": _producer_name(row, get),
+                   "organization_id": get(row, "organization_id").strip(),
+                   "last_modified": get(row, "last_modified").strip()}
+            for col, name in METRICS.items():
+                rec[name] = _to_int(get(row, col))
+            report.archived_rows.append(rec)
             continue
         if any("\ufffd" in v for v in (title, get(row, "description"))):
             report.rows_with_invalid_utf8 += 1
@@ -196,7 +209,7 @@ def read_catalog(source: str | Path, *, limit: int | None = None,
             "slug": get(row, "slug"),
             "acronym": get(row, "acronym").strip(),
             "url": get(row, "url") or f"https://www.data.gouv.fr/datasets/{ds_id}/",
-            "organization": " ".join(get(row, "organization").split()) or get(row, "owner").strip(),
+            "organization": _producer_name(row, get),
             "organization_id": get(row, "organization_id").strip(),
             "description": description,
             "description_text": text,
@@ -230,6 +243,11 @@ def read_catalog(source: str | Path, *, limit: int | None = None,
     return df, report
 
 
+def _producer_name(row: list[str], get) -> str:
+    """The organisation's name, else the owner's (a user), else empty."""
+    return " ".join(get(row, "organization").split()) or get(row, "owner").strip()
+
+
 def _to_float(value: str) -> float:
     try:
         return float(value) if value else float("nan")
@@ -243,3 +261,4 @@ _COLUMNS = [
     "license", "temporal_start", "temporal_end", "spatial_granularity", "spatial_zones",
     "resources_count", "resources_formats", "quality_score", "archived", *METRICS.values(),
 ]
+_ARCHIVED_COLUMNS = ["organization", "organization_id", "last_modified", *METRICS.values()]

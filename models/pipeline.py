@@ -26,6 +26,8 @@ class BuildContext:
     passages: list[str] | None = None
     embeddings: np.ndarray | None = None
     tokens: list[list[str]] | None = None  # French-cleaned tokens, shared by LDA/word2vec
+    topic_tokens: list[list[str]] | None = None  # lemmas without generic words (topics, clusters)
+    archived: pd.DataFrame | None = None  # archived rows left out by ingest (producer, metrics)
     manifest: dict = field(default_factory=lambda: {"parameters": {}, "steps": {}})
 
     def param(self, step: str, **values) -> None:
@@ -43,6 +45,7 @@ def step_ingest(ctx: BuildContext) -> None:
     if df.empty:
         raise ValueError(f"no dataset kept from {s.catalog}: {report.as_dict()}")
     ctx.df = df
+    ctx.archived = report.archived_frame()
     ctx.manifest["catalog"] = report.as_dict()
     ctx.param("ingest", limit=s.limit, include_archived=s.include_archived)
     log.info("ingest: %d rows read, %d kept, %d archived left out, skipped %s",
@@ -111,13 +114,57 @@ def step_lda(ctx: BuildContext) -> None:
     build_lda(ctx)
 
 
+def step_topic_tokens(ctx: BuildContext) -> None:
+    from models.topics import ensure_topic_tokens
+
+    ensure_topic_tokens(ctx)
+    ctx.param("topic_tokens", lemmatizer="simplemma (fr)", tags="slug words",
+              stop_words="TOPIC_STOP_WORDS")
+
+
+def step_clusters(ctx: BuildContext) -> None:
+    from models.clusters import build_clusters
+
+    build_clusters(ctx)
+
+
+def step_producers(ctx: BuildContext) -> None:
+    from models.producers import build_producers
+
+    build_producers(ctx)
+
+
+def step_keyword(ctx: BuildContext) -> None:
+    from models.keyword import build_keyword_index
+
+    build_keyword_index(ctx)
+
+
+def step_word2vec(ctx: BuildContext) -> None:
+    from models.wordvec import build_word2vec
+
+    build_word2vec(ctx)
+
+
+def step_territories(ctx: BuildContext) -> None:
+    from models.territories import build_territories
+
+    build_territories(ctx)
+
+
 STEPS: list[tuple[str, Step]] = [
     ("ingest", step_ingest),
     ("embeddings", step_embed),
     ("neighbours", step_neighbours),
     ("umap", step_umap),
     ("french_tokens", step_tokens),
+    ("topic_tokens", step_topic_tokens),
     ("lda", step_lda),
+    ("clusters", step_clusters),
+    ("keyword_index", step_keyword),
+    ("word2vec", step_word2vec),
+    ("producers", step_producers),
+    ("territories", step_territories),
 ]
 
 

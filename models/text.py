@@ -108,9 +108,38 @@ def tokenize_fr(text: str, *, min_len: int = 3, lemmatize: bool = False) -> list
         tok = tok.strip("-")
         if len(tok) < min_len or tok in STOP_WORDS or tok.isdigit():
             continue
-        if lemmatize:
+        if lemmatize and len(tok) > 3:  # short words are mostly acronyms (plu, lom, sup)
             tok = lemma(tok)
             if len(tok) < min_len or tok in STOP_WORDS:
                 continue
         out.append(tok)
     return out
+
+
+# Words that are frequent in dataset descriptions whatever their subject (lemmas: generic
+# verbs, months, administrative boilerplate): left out of topics and cluster labels only.
+TOPIC_STOP_WORDS = STOP_WORDS | frozenset("""  # noqa: SIM905
+janvier février mars avril mai juin juillet août septembre octobre novembre décembre
+premier second trois quatre cinq six sept huit neuf dix
+aller concerner partir réaliser représenter permettre mettre utiliser pouvoir agir
+correspondre servir constituer répondre prendre appliquer produire décrire définir devoir
+trouver savoir vouloir falloir donner rendre indiquer préciser présenter comprendre
+contenir proposer obtenir fournir regrouper recenser identifier issu relatif défini
+objet type niveau cadre compte général base source date nombre élément suivant différent
+titre nom forme part ensemble cas façon manière partie ligne lignes valeur total
+ouvert ouverte ouvertes ouverts donnees inspire inspirer open data dataset object null nan
+fichier disponible mise miser jour mettre-à-jour publier publié diffuser diffusion accès accéder
+producteur produit producteurs information renseignement télécharger téléchargement
+annuel annuelle mensuel mensuelle quotidien année an mois jour semaine
+""".split())
+
+_SLUG_JOIN = re.compile(r"[-_]+")
+
+
+def topic_text(title: str | None, description_text: str | None, tags) -> str:
+    """Text for topics and cluster labels: the title twice (it says what the dataset is), the
+    description, and the tags with their slug hyphens turned into spaces
+    ("donnees-ouvertes" -> "donnees ouvertes")."""
+    tag_words = " ".join(_SLUG_JOIN.sub(" ", str(t)) for t in (tags if tags is not None else []))
+    title = title or ""
+    return f"{title} {title} {description_text or ''} {tag_words}"

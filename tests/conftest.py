@@ -22,8 +22,9 @@ def sample_path() -> Path:
 
 
 def small_settings(out: Path, limit: int = N_ROWS, **kw) -> BuildSettings:
+    kw = {"lda_k": 8, "lda_ks": (4, 8), "lda_passes": 2, **kw}  # two cheap LDA models
     return BuildSettings(catalog=str(SAMPLE), out=out, limit=limit, model="fake-64",
-                         show_progress=False, lda_k=8, lda_passes=2, **kw)
+                         show_progress=False, **kw)
 
 
 @pytest.fixture(scope="session")
@@ -41,3 +42,26 @@ def explorer(built_root):
     from models.services import Explorer
 
     return Explorer.load(built_root, encoder=FakeEncoder(64))
+
+
+# ---- headless Chromium for dash[testing]'s dash_duo (tests marked ``browser``) ----------
+CHROME_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--window-size=1400,900",
+                "--enable-unsafe-swiftshader")  # software WebGL for plotly's scattergl, without GPU
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_setup_options():
+    """ChromeOptions for dash_duo: Debian's chromium + chromedriver (on PATH), offline."""
+    import shutil
+
+    from selenium.webdriver.chrome.options import Options
+
+    options = Options()
+    for flag in CHROME_FLAGS:
+        options.add_argument(flag)
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    if binary:
+        options.binary_location = binary
+    return options

@@ -1,0 +1,218 @@
+"""The web app: ``create_app(settings)`` is the only place that assembles it.
+
+Run it::
+
+    python app.py --artifacts artifacts [--host 127.0.0.1] [--port 8050] [--debug]
+
+Serve it with gunicorn (one process loads the artifacts once, then forks)::
+
+    EXPLORER_ARTIFACTS=artifacts gunicorn --preload -w 2 -b 127.0.0.1:8050 'app:server_from_env()'
+    EXPLORER_ARTIFACTS=artifacts gunicorn --preload -w 2 -b 127.0.0.1:8050 app:server
+
+``app:server`` is created lazily on first access (PEP 562 module ``__getattr__``), and only when
+``EXPLORER_ARTIFACTS`` is set: importing this module loads nothing.
+
+Pages: the ``pages`` list in :func:`create_app` holds (tab id, French label, content); a page's
+callbacks live in ``callbacks/<page>.py`` (``register(app, services)``), listed in
+``callbacks.PAGE_MODULES``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+import dash
+
+from callbacks import Services, register_callbacks
+from callbacks.explorer import topic_cloud
+from callbacks.quality import default_file, labelled_files
+from components.compare_page import build_compare_page
+from components.explorer_page import build_explorer_page
+from components.labels import APP_TITLE
+from components.layout import build_layout
+from components.map import visualize_map
+from components.producers_page import build_producers_page
+from components.quality_page import build_quality_page
+from components.territories_page import build_territories_page
+from components.topics import default_colour, map_colour_options
+from components.topics_page import build_topics_page
+from models.artifacts import ArtifactError
+from models.config import AppSettings
+
+log = logging.getLogger("app")
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+PROBE_QUERY = "données publiques"
+
+
+def available_modes(explorer) -> list[str]:
+    """Search modes this build can serve, in ``models.search.MODES`` order. Probing each mode
+    once also loads its index and the query encoder now rather than on the first search."""
+    from models.search import MODES
+
+    modes = []
+    for mode in MODES:
+        try:
+            explorer.search(PROBE_QUERY, mode=mode, k=1)
+        except ArtifactError as exc:
+            log.warning("search mode %s unavailable: %s", mode, exc)
+        except Exception:  # a broken index or encoder must not take the whole app down
+            log.exception("search mode %s unavailable", mode)
+        else:
+            modes.append(mode)
+    return modes
+
+
+def default_mode(modes: list[str]) -> str | None:
+    for preferred in ("hybrid", "semantic"):
+        if preferred in modes:
+            return preferred
+    return modes[0] if modes else None
+
+
+def load_explorer(settings: AppSettings):
+    """The settings' artifacts, loaded once (raises ArtifactError when unusable)."""
+    from models.services import Explorer
+
+    try:
+        return Explorer.load(settings.artifacts, encoder=settings.encoder, model=settings.model,
+                             models_dir=settings.models_dir, max_query_chars=settings.max_query_chars)
+    except ArtifactError:
+        raise
+    except (OSError, ValueError, KeyError) as exc:  # unreadable parquet / npy
+        raise ArtifactError(f"cannot read the artifacts in {settings.artifacts}: {exc}") from exc
+
+
+def french_int(n: int) -> str:
+    return f"{n:,}".replace(",", "\u202f")
+
+
+def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
+    """Build the Dash app over ``explorer`` (loaded from ``settings.artifacts`` if None)."""
+    if explorer is None:
+        explorer = load_explorer(settings)
+    modes = available_modes(explorer)
+    services = Services(explorer=explorer, settings=settings, modes=modes, default_mode=default_mode(modes))
+
+    # computed once per process: the map figure, the topic list and the first word cloud
+    topics = explorer.topic_table
+    has_topics = explorer.has_topics and len(topics) > 0
+    map_figure = visualize_map(explorer.coords, explorer.dominant_topics if has_topics else None,
+                               topics["label"].tolist(), topics["prevalence"].tolist())
+    by_prevalence = topics.sort_values("prevalence", ascending=False, kind="stable")
+    topic_options = [{"label": f"{int(t) + 1}. {label}", "value": int(t)}
+                     for t, label in zip(by_prevalence["topic"], by_prevalence["label"], strict=True)]
+    first_topic = topic_options[0]["value"] if topic_options else None
+
+    relevance = labelled_files(getattr(settings, "relevance_dir", None))
+    app = dash.Dash(__name__, title=APP_TITLE, assets_folder=str(ASSETS), update_title=None,
+                    serve_locally=True)
+    pages = [
+        ("carte", "Carte", build_explorer_page(
+            map_figure=map_figure, cloud_figure=topic_cloud(services, first_topic), modes=modes,
+            default_mode=services.default_mode, topic_options=topic_options, default_topic=first_topic,
+            max_query_chars=explorer.max_query_chars,
+            colour_options=map_colour_options(explorer.topics.summary.get("models", []),
+                                              explorer.topics.n_clusters),
+            colour_value=default_colour(explorer.topics.summary.get("models", [])))),
+        ("themes", "Thèmes", build_topics_page(
+            models=explorer.topics.summary.get("models", []), default_k=explorer.topics.default_k,
+            has_clusters=explorer.topics.has_clusters)),
+        ("producteurs", "Producteurs", build_producers_page(explorer.producers.options(limit=30))),
+        ("territoires", "Territoires", build_territories_page(
+            available=explorer.territories.available, evaluation=explorer.territories.evaluation(),
+            options=explorer.territories.options(None, limit=20))),
+        ("comparer", "Comparer", build_compare_page(modes=modes, max_query_chars=explorer.max_query_chars)),
+        ("qualite", "Qualité de la recherche", build_quality_page(
+            files=relevance, default_file=default_file(relevance), modes=modes)),
+    ]
+    build = explorer.artifacts.manifest.get("build_id", "")
+    app.layout = build_layout(pages, subtitle=f"{french_int(explorer.n)} jeux de données · build {build}")
+    register_callbacks(app, services)
+    log.info("app ready: %d datasets, search modes %s, %d topics", explorer.n, modes, len(topics))
+    return app
+
+
+def limit_threads(n: int) -> None:
+    """At most ``n`` numeric threads per process (numpy's BLAS, torch). A search runs in its
+    request's thread, so concurrent requests (and gunicorn workers) already use the cores: BLAS
+    threads on top of them only fight for the cores (``python -m models bench``: p95 ×2 to ×6
+    worse on 2 busy cores). Called before and after ``create_app`` (torch is imported with the
+    encoder). ``n <= 0``: the libraries' defaults."""
+    if n <= 0:
+        return
+    os.environ.setdefault("OMP_NUM_THREADS", str(n))  # read when torch loads OpenMP
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(n)  # the BLAS and OpenMP libraries already loaded, for good
+    except ImportError:  # comes with scikit-learn; without it only torch is limited
+        pass
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(n)
+
+
+def server_from_env():
+    """The Flask server for gunicorn, from ``EXPLORER_*`` environment variables."""
+    settings = AppSettings()
+    limit_threads(settings.threads)
+    try:
+        server = create_app(settings).server
+        limit_threads(settings.threads)
+        return server
+    except ArtifactError as exc:
+        log.error("cannot start: %s", exc)
+        raise SystemExit(4) from None  # gunicorn's APP_LOAD_ERROR: the master stops, no reboot loop
+
+
+_server = None
+
+
+def __getattr__(name: str):  # ``app.server``, created on first access only
+    global _server
+    if name == "server":
+        if not os.environ.get("EXPLORER_ARTIFACTS"):
+            raise AttributeError("app.server needs EXPLORER_ARTIFACTS set (or use server_from_env())")
+        if _server is None:
+            _server = server_from_env()
+        return _server
+    raise AttributeError(name)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    defaults = AppSettings()
+    p = argparse.ArgumentParser(prog="python app.py", description=f"{APP_TITLE} (Dash)")
+    p.add_argument("--artifacts", default=str(defaults.artifacts), metavar="DIR",
+                   help="artifacts root or build folder (default: %(default)s)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    p.add_argument("--port", type=int, default=defaults.port, help="port (default: %(default)s)")
+    p.add_argument("--debug", action="store_true", help="Dash debug mode (never in production)")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.debug:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    settings = AppSettings(artifacts=Path(args.artifacts), host=args.host, port=args.port, debug=args.debug)
+    limit_threads(settings.threads)
+    try:
+        app = create_app(settings)
+    except ArtifactError as exc:
+        log.error("cannot start: %s", exc)
+        return 2
+    limit_threads(settings.threads)
+    log.info("serving on http://%s:%d/", settings.host, settings.port)
+    app.run(host=settings.host, port=settings.port, debug=settings.debug)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

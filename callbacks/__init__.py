@@ -1,0 +1,44 @@
+"""Callbacks, one module per page; each has ``register(app, services)``.
+
+``services`` is a :class:`Services`: the loaded :class:`models.services.Explorer` (its methods and
+attributes are reachable on ``services`` directly, e.g. ``services.search(...)``), the app
+settings, and what ``create_app`` computed once at start (search modes served by the build).
+Callbacks are wiring only: call ``services``, give the plain data to a ``components`` builder,
+return. Never use the global ``dash.callback``: always ``app.callback``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from callbacks import compare as compare_page
+from callbacks import explorer as explorer_page
+from callbacks import producers as producers_page
+from callbacks import quality as quality_page
+from callbacks import territories as territories_page
+from callbacks import topics as topics_page
+
+# Add a page's callbacks module here (after creating callbacks/<page>.py with register()).
+PAGE_MODULES = [explorer_page, topics_page, producers_page, territories_page, compare_page, quality_page]
+
+
+@dataclass
+class Services:
+    explorer: object  # models.services.Explorer
+    settings: object  # models.config.AppSettings
+    modes: list[str] = field(default_factory=list)  # search modes this build serves
+    default_mode: str | None = None
+
+    @property
+    def n_results(self) -> int:
+        return int(getattr(self.settings, "n_results", 20))
+
+    def __getattr__(self, name: str):  # anything else: the Explorer's
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.__dict__["explorer"], name)
+
+
+def register_callbacks(app, services: Services) -> None:
+    for module in PAGE_MODULES:
+        module.register(app, services)

@@ -1,0 +1,99 @@
+"""Callbacks of the "Comparer" page (wiring only: Explorer -> builders).
+
+    button / Enter ──> three result columns, overlap, nearest words, STATE
+    "Voir sur la carte" ──> MAP_HIGHLIGHT (hybrid results + the query's place) + map tab
+    a result ──> SELECTED + map tab
+"""
+
+from __future__ import annotations
+
+import logging
+
+import dash_bootstrap_components as dbc
+from dash import ALL, Input, Output, State, ctx, no_update
+
+from components import compare_page as cp
+from components import ids
+from components.figures import empty_figure
+from models.artifacts import ArtifactError
+from models.search import clean_query, cross_ranks, overlap
+
+log = logging.getLogger(__name__)
+
+MAP_TAB = "carte"
+K = 10  # results per column
+DEPTH = 100  # ranks looked up in the other columns
+N_WORDS = 8
+
+
+def compare(services, query: str) -> dict:
+    """Plain data for the page: ``{"columns": {mode: [item]}, "overlap", "words", "rows"}``."""
+    exp = services.explorer
+    modes = cp.COMPARED_MODES
+    hits = exp.search_modes(query, modes=modes, k=DEPTH)
+    rows = {m: [h.row for h in hits[m]] for m in modes}
+    ranks = cross_ranks(rows)
+    columns = {}
+    for m in modes:
+        top = hits[m][:K]
+        dicts = exp.hits_as_dicts(top)
+        columns[m] = [{"row": h.row, **d, "ranks": {o: ranks[o].get(h.row) for o in modes if o != m}}
+                      for h, d in zip(top, dicts, strict=True)]
+    words = []
+    if "word" in services.modes:
+        try:
+            words = exp.query_words(query, k=N_WORDS)
+        except ArtifactError:
+            words = []
+    return {"columns": columns, "overlap": overlap(rows, K), "words": words, "rows": rows["hybrid"][:K]}
+
+
+def register(app, services) -> None:
+    exp = services.explorer
+
+    @app.callback(Output(cp.COLUMNS, "children"), Output(cp.OVERLAP, "figure"),
+                  Output(cp.OVERLAP_TEXT, "children"), Output(cp.WORDS, "children"),
+                  Output(cp.STATE, "data"), Output(cp.SHOW_ON_MAP, "disabled"),
+                  Output(cp.STATUS, "children"),
+                  Input(cp.BUTTON, "n_clicks"), Input(cp.INPUT, "n_submit"), State(cp.INPUT, "value"),
+                  prevent_initial_call=True)
+    def run_compare(_clicks, _submits, text):
+        q = clean_query(text, exp.max_query_chars)
+        if not q:
+            return (None, cp.visualize_overlap(None), "", [], None, True,
+                    dbc.Alert("Saisissez une requête à comparer.", color="info", className="py-2"))
+        try:
+            data = compare(services, q)
+        except (ArtifactError, ValueError) as exc:
+            log.warning("compare %r failed: %s", q[:80], exc)
+            return (None, empty_figure("Comparaison impossible", height=240), "", [], None, True,
+                    dbc.Alert("La comparaison a échoué : ce build ne sert pas tous les modes.",
+                              color="warning", className="py-2"))
+        return (cp.result_columns(data["columns"], depth=DEPTH), cp.visualize_overlap(data["overlap"]),
+                cp.overlap_sentence(data["overlap"]), cp.words_line(data["words"]),
+                {"q": q, "rows": data["rows"]}, not data["rows"], None)
+
+    @app.callback(Output(ids.MAP_HIGHLIGHT, "data", allow_duplicate=True),
+                  Output(ids.TABS, "active_tab", allow_duplicate=True),
+                  Input(cp.SHOW_ON_MAP, "n_clicks"), State(cp.STATE, "data"), prevent_initial_call=True)
+    def show_on_map(n_clicks, state):
+        if not n_clicks or not isinstance(state, dict) or not state.get("rows"):
+            return no_update, no_update
+        rows = [int(r) for r in state["rows"] if isinstance(r, int) and 0 <= r < exp.n]
+        data = {"label": f"Comparer : {state.get('q', '')}", "rows": rows}
+        placed = exp.place_query(state.get("q", ""))
+        if placed:
+            data["query"] = {"x": placed["x"], "y": placed["y"], "text": state.get("q", "")}
+        return data, MAP_TAB
+
+    @app.callback(Output(ids.SELECTED, "data", allow_duplicate=True),
+                  Output(ids.TABS, "active_tab", allow_duplicate=True),
+                  Input({"type": cp.ITEM, "mode": ALL, "row": ALL}, "n_clicks"), prevent_initial_call=True)
+    def select(_clicks):
+        trigger = ctx.triggered_id
+        if not isinstance(trigger, dict) or not ctx.triggered or not ctx.triggered[0]["value"]:
+            return no_update, no_update  # items just drawn (n_clicks 0)
+        row = trigger.get("row")
+        if not isinstance(row, int) or not 0 <= row < exp.n:
+            return no_update, no_update
+        return str(exp.datasets["id"].iat[row]), MAP_TAB

@@ -1,0 +1,204 @@
+"""Callbacks of the "Carte" page: URL <-> state, search, highlight, selection, details, cloud.
+
+Data flow (each arrow one callback)::
+
+    URL ──> search box, mode, SEARCH_STATE, SELECTED   (on load, back/forward)
+    button / Enter / mode ──> SEARCH_STATE
+    SEARCH_STATE ──> results list + MAP_HIGHLIGHT ──> Patch of the map's overlay trace
+    map click / result / similar ──> SELECTED ──> details + Patch of the map's star + cloud topic
+    SEARCH_STATE, SELECTED ──> URL
+"""
+
+from __future__ import annotations
+
+import logging
+
+import dash_bootstrap_components as dbc
+import numpy as np
+from dash import ALL, Input, Output, Patch, State, ctx, no_update
+
+from callbacks.urlstate import build_url_search, parse_url_search
+from components import ids
+from components.cloud import visualize_wordcloud
+from components.details import details_panel, map_tooltip, placeholder
+from components.figures import empty_figure
+from components.labels import clean_text, mode_label
+from components.map import (
+    HIGHLIGHT_TRACE,
+    QUERY_TRACE,
+    SELECTED_TRACE,
+    highlight_trace,
+    query_trace,
+    row_from_point,
+    selected_trace,
+)
+from components.results import dataset_list
+from models.artifacts import ArtifactError
+from models.search import clean_query
+
+log = logging.getLogger(__name__)
+
+MAX_HIGHLIGHT = 20_000
+NO_SEARCH = "Saisissez une recherche pour lister les jeux de données les plus proches."
+EMPTY_HIGHLIGHT = {"label": "", "rows": []}
+
+
+# ---- plain-data helpers (services -> what the builders take) ------------------------
+def hit_items(services, hits) -> list[dict]:
+    return [{"row": h.row, **d} for h, d in zip(hits, services.hits_as_dicts(hits), strict=True)]
+
+
+def topic_cloud(services, topic):
+    label = services.topic_label(topic)
+    if label is None:
+        return empty_figure("Choisissez un thème pour afficher son nuage de mots.", height=374)
+    return visualize_wordcloud(services.topic_terms(topic), f"Thème {int(topic) + 1} : {label}",
+                               width=760, height=330)
+
+
+def valid_rows(rows, n: int) -> list[int]:
+    out = []
+    for r in (rows or [])[:MAX_HIGHLIGHT]:
+        if isinstance(r, int | float) and not isinstance(r, bool) and r == int(r) and 0 <= r < n:
+            out.append(int(r))
+    return out
+
+
+def register(app, services) -> None:
+    exp = services.explorer
+    coords = np.asarray(exp.coords, dtype=np.float64)
+    titles = exp.datasets["title"]
+    ds_ids = exp.datasets["id"]
+
+    def parse(search):
+        return parse_url_search(search, modes=services.modes, default_mode=services.default_mode,
+                                max_query_chars=exp.max_query_chars,
+                                is_known_id=lambda i: exp.row_of(i) is not None)
+
+    @app.callback(Output(ids.SEARCH_INPUT, "value"), Output(ids.SEARCH_MODE, "value"),
+                  Output(ids.SEARCH_STATE, "data"), Output(ids.SELECTED, "data"),
+                  Input(ids.URL, "search"), State(ids.SEARCH_STATE, "data"), State(ids.SELECTED, "data"))
+    def url_to_state(search, current, selected):
+        st = parse(search)
+        new = {"q": st["q"], "mode": st["mode"]} if st["q"] and st["mode"] else None
+        same = new == current
+        return (no_update if same else st["q"], no_update if same or not st["mode"] else st["mode"],
+                no_update if same else new, no_update if st["id"] == selected else st["id"])
+
+    @app.callback(Output(ids.SEARCH_STATE, "data", allow_duplicate=True),
+                  Input(ids.SEARCH_BUTTON, "n_clicks"), Input(ids.SEARCH_INPUT, "n_submit"),
+                  Input(ids.SEARCH_MODE, "value"), State(ids.SEARCH_INPUT, "value"),
+                  State(ids.SEARCH_STATE, "data"), prevent_initial_call=True)
+    def submit(_clicks, _submits, mode, text, current):
+        q = clean_query(text, exp.max_query_chars)
+        mode = mode if mode in services.modes else services.default_mode
+        new = {"q": q, "mode": mode} if q and mode else None
+        if new == current or (ctx.triggered_id == ids.SEARCH_MODE and new is None):
+            return no_update
+        return new
+
+    @app.callback(Output(ids.RESULTS, "children"), Output(ids.RESULTS_HEADER, "children"),
+                  Output(ids.MAP_HIGHLIGHT, "data", allow_duplicate=True),
+                  Input(ids.SEARCH_STATE, "data"), prevent_initial_call=True)
+    def run_search(state):
+        if not state or not state.get("q"):
+            return None, NO_SEARCH, EMPTY_HIGHLIGHT
+        q, mode = state["q"], state.get("mode")
+        try:
+            hits = services.search(q, mode=mode, k=services.n_results)
+        except (ArtifactError, ValueError) as exc:
+            log.warning("search %r (mode %s) failed: %s", q[:80], mode, exc)
+            return (dbc.Alert("La recherche a échoué pour ce mode ; essayez un autre mode.", color="warning"),
+                    "", EMPTY_HIGHLIGHT)
+        items = hit_items(services, hits)
+        header = f"{len(items)} jeux de données pour « {clean_text(q, 80)} » (mode {mode_label(mode)})"
+        if mode == "word":
+            words = services.query_words(q, k=6)
+            if words:
+                header += " · mots voisins : " + ", ".join(clean_text(w, 30) for w, _ in words)
+        highlight = {"label": f"Recherche : {q}", "rows": [h.row for h in hits]}
+        try:
+            placed = services.place_query(q)
+        except Exception:  # the marker is a bonus: never fail the search for it
+            log.exception("placing the query on the map failed")
+            placed = None
+        if placed:
+            highlight["query"] = {"x": placed["x"], "y": placed["y"], "text": q}
+        return (dataset_list(items, empty_message="Aucun résultat : essayez d'autres mots ou un autre mode."),
+                header, highlight)
+
+    @app.callback(Output(ids.MAP, "figure", allow_duplicate=True), Input(ids.MAP_HIGHLIGHT, "data"),
+                  prevent_initial_call=True)
+    def highlight_map(data):
+        data = data if isinstance(data, dict) else {}
+        rows = valid_rows(data.get("rows"), exp.n)
+        patch = Patch()
+        patch["data"][HIGHLIGHT_TRACE] = highlight_trace(coords[rows], rows, titles.iloc[rows].tolist(),
+                                                         clean_text(data.get("label"), 60))
+        query = data.get("query") if isinstance(data.get("query"), dict) else {}
+        try:
+            xy = (float(query["x"]), float(query["y"])) if query else None
+        except (KeyError, TypeError, ValueError):
+            xy = None
+        if xy is not None and not all(np.isfinite(xy)):
+            xy = None
+        patch["data"][QUERY_TRACE] = query_trace(xy, clean_text(query.get("text"), 80))
+        return patch
+
+    @app.callback(Output(ids.SELECTED, "data", allow_duplicate=True), Input(ids.MAP, "clickData"),
+                  Input({"type": ids.RESULT_ITEM, "row": ALL}, "n_clicks"),
+                  Input({"type": ids.SIMILAR_ITEM, "row": ALL}, "n_clicks"), prevent_initial_call=True)
+    def select(click, _results, _similar):
+        trigger, row = ctx.triggered_id, None
+        if trigger == ids.MAP:
+            row = row_from_point(((click or {}).get("points") or [None])[0], exp.n)
+        elif isinstance(trigger, dict) and ctx.triggered and ctx.triggered[0]["value"]:
+            rows = valid_rows([trigger.get("row")], exp.n)  # n_clicks 0/None: item just drawn
+            row = rows[0] if rows else None
+        return no_update if row is None else str(ds_ids.iat[row])
+
+    @app.callback(Output(ids.DETAILS, "children"), Output(ids.MAP, "figure", allow_duplicate=True),
+                  Output(ids.TOPIC_DROPDOWN, "value"), Input(ids.SELECTED, "data"), prevent_initial_call=True)
+    def show_details(dataset_id):
+        row = exp.row_of(dataset_id) if isinstance(dataset_id, str) else None
+        patch = Patch()
+        if row is None:
+            patch["data"][SELECTED_TRACE] = selected_trace()
+            return placeholder(), patch, no_update
+        topic = exp.topic_of_rows([row])[0]
+        label = exp.topic_label(topic) if topic >= 0 else None
+        patch["data"][SELECTED_TRACE] = selected_trace(coords[row], row, titles.iat[row])
+        panel = details_panel(exp.dataset(row), hit_items(services, exp.similar(row)), topic_label=label)
+        return panel, patch, (topic if label else no_update)
+
+    @app.callback(Output(ids.SIDE_TABS, "active_tab"), Input(ids.SEARCH_STATE, "data"),
+                  Input(ids.SELECTED, "data"), prevent_initial_call=True)
+    def side_tab(_state, selected):
+        # one callback, so a shared link (search + dataset, both set at once) always opens the
+        # dataset's card; a new search alone shows the results, a new selection its card
+        if ids.SELECTED in {t.split(".")[0] for t in ctx.triggered_prop_ids} and selected:
+            return "fiche"
+        return "resultats"
+
+    @app.callback(Output(ids.CLOUD, "figure"), Input(ids.TOPIC_DROPDOWN, "value"), prevent_initial_call=True)
+    def show_cloud(topic):
+        return topic_cloud(services, topic if isinstance(topic, int) else None)
+
+    @app.callback(Output(ids.URL, "search"), Input(ids.SEARCH_STATE, "data"), Input(ids.SELECTED, "data"),
+                  State(ids.URL, "search"), prevent_initial_call=True)
+    def state_to_url(state, selected, current):
+        state = state or {}
+        selected = selected if isinstance(selected, str) else None
+        search = build_url_search(state.get("q"), state.get("mode"), selected)
+        return no_update if search == (current or "") else search
+
+    @app.callback(Output(ids.MAP_TOOLTIP, "show"), Output(ids.MAP_TOOLTIP, "bbox"),
+                  Output(ids.MAP_TOOLTIP, "children"), Input(ids.MAP, "hoverData"), prevent_initial_call=True)
+    def tooltip(hover):
+        point = ((hover or {}).get("points") or [None])[0]
+        row = row_from_point(point, exp.n) if point and point.get("curveNumber") == 0 else None
+        if row is None:
+            return False, no_update, no_update
+        topic = exp.topic_of_rows([row])[0]
+        record = {"title": titles.iat[row], "organization": exp.datasets["organization"].iat[row]}
+        return True, point.get("bbox"), map_tooltip(record, exp.topic_label(topic) if topic >= 0 else None)

@@ -1,0 +1,189 @@
+"""Callbacks of the "Producteurs" page (wiring only: ProducerService -> builders).
+
+Data flow (each arrow one callback)::
+
+    typed text / value ──> dropdown options (filtered server-side, small payload)
+    producer ──> key figures, datasets list, MAP_HIGHLIGHT, "find" dataset choices
+    producer ──> topic mix, quality chart, "à corriger en priorité"
+    producer, threshold ──> near-duplicates
+    producer ──> similar producers, MDS neighbourhood
+    "Voir sur la carte" ──> MAP_HIGHLIGHT again + map tab
+    a dataset title ──> SELECTED + map tab;  a similar producer ──> dropdown value
+    "Tester" ──> findability table
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+from dash import ALL, Input, Output, State, ctx, no_update
+
+from components import ids
+from components import producers_page as pp
+from components.figures import empty_figure
+from components.labels import NO_TITLE, clean_text
+
+log = logging.getLogger(__name__)
+
+MAP_TAB = "carte"
+N_OPTIONS = 30
+N_LISTED = 100
+N_PRIORITIES = 50
+N_DUPLICATES = 200
+N_FIND_OPTIONS = 500
+FINDABILITY_K = 100
+NO_ACTIVE = "Aucun jeu de données actif dans ce build : ses jeux sont tous archivés."
+
+
+def _plain(value):
+    """numpy / pandas scalars -> Python (None for NaN)."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def records(df) -> list[dict]:
+    if df is None:
+        return []
+    return [{k: (v if isinstance(v, list | tuple) else _plain(v)) for k, v in r.items()}
+            for r in df.to_dict("records")]
+
+
+def _reasons_list(value) -> list[str]:
+    return [str(x) for x in value] if value is not None else []
+
+
+def register(app, services) -> None:
+    def service():
+        return services.explorer.producers
+
+    def index(value):
+        return service().index_of(value) if value else None
+
+    @app.callback(Output(pp.SELECT, "options"), Input(pp.SELECT, "search_value"),
+                  Input(pp.SELECT, "value"))
+    def options(search_value, value):
+        return service().options(search_value, limit=N_OPTIONS, keep=value)
+
+    @app.callback(Output(pp.FIGURES, "children"), Output(pp.DATASETS, "children"),
+                  Output(pp.SHOW_ON_MAP, "disabled"), Output(pp.FIND_DATASET, "options"),
+                  Output(pp.FIND_DATASET, "value"),
+                  Output(ids.MAP_HIGHLIGHT, "data", allow_duplicate=True),
+                  Input(pp.SELECT, "value"), prevent_initial_call=True)
+    def show_producer(value):
+        p = index(value)
+        if p is None:
+            return (pp.key_figures(None), pp.datasets_table([], 0), True, [], None,
+                    {"label": "", "rows": []})
+        P = service()
+        listing = P.datasets(p)
+        items = records(listing.head(N_LISTED))
+        summary = {k: _plain(v) for k, v in P.summary(p).items()}
+        figures = pp.key_figures(summary, mean_score=P.mean_score(p), catalogue_score=P.mean_score())
+        find_options = [{"label": clean_text(t, 120) or NO_TITLE, "value": int(r)}
+                        for r, t in zip(listing["row"].head(N_FIND_OPTIONS),
+                                        listing["title"].head(N_FIND_OPTIONS), strict=True)]
+        highlight = {"label": str(summary["organization"]), "rows": [int(r) for r in listing["row"]]}
+        return (figures, pp.datasets_table(items, len(listing)), not items, find_options,
+                find_options[0]["value"] if find_options else None, highlight)
+
+    @app.callback(Output(pp.TOPICS, "figure"), Output(pp.QUALITY_CHART, "figure"),
+                  Output(pp.QUALITY_LIST, "children"), Input(pp.SELECT, "value"),
+                  prevent_initial_call=True)
+    def topics_and_quality(value):
+        p = index(value)
+        if p is None:
+            return (empty_figure(pp.CHOOSE, height=420), empty_figure(pp.CHOOSE, height=360),
+                    pp.empty_state())
+        P = service()
+        if len(P.rows(p)) == 0:
+            return (empty_figure(NO_ACTIVE, height=420), empty_figure(NO_ACTIVE, height=360),
+                    pp.empty_state(NO_ACTIVE))
+        mix = P.topic_mix(p)
+        name = str(P.table["organization"].iat[p])
+        topic_fig = (empty_figure("Pas de thèmes (LDA) dans ce build.", height=420) if mix is None
+                     else pp.visualize_topic_mix(mix["label"].tolist(), mix["producer"].tolist(),
+                                                 mix["catalogue"].tolist(), name=name))
+        ov = P.quality_overview(p)
+        q_fig = pp.visualize_quality_overview(ov["label"].tolist(), ov["producer"].tolist(),
+                                              ov["catalogue"].tolist())
+        prio = P.quality(p, limit=N_PRIORITIES)
+        items = [{"row": int(r.row), "title": r.title, "url": r.url, "score": int(r.score),
+                  "views": int(r.views), "reasons": _reasons_list(r.reasons)}
+                 for r in prio.itertuples()]
+        return topic_fig, q_fig, pp.priority_table(items)
+
+    @app.callback(Output(pp.DUPLICATES, "children"), Input(pp.SELECT, "value"),
+                  Input(pp.DUP_THRESHOLD, "value"), prevent_initial_call=True)
+    def duplicates(value, threshold):
+        p = index(value)
+        if p is None:
+            return pp.empty_state()
+        t = float(threshold) if threshold is not None else 0.95
+        dup = service().near_duplicates(p, threshold=t, limit=N_DUPLICATES)
+        return pp.duplicates_table(records(dup), t)
+
+    @app.callback(Output(pp.SIMILAR, "children"), Output(pp.NEIGHBOURHOOD, "figure"),
+                  Input(pp.SELECT, "value"), prevent_initial_call=True)
+    def similar(value):
+        p = index(value)
+        if p is None:
+            return pp.empty_state(), empty_figure(pp.CHOOSE, height=460)
+        P = service()
+        sim = records(P.similar_producers(p))
+        nb = P.neighbourhood(p)
+        fig = (pp.visualize_neighbourhood([], []) if nb is None else
+               pp.visualize_neighbourhood(records(nb["producers"]), records(nb["datasets"])))
+        return pp.similar_table(sim), fig
+
+    @app.callback(Output(ids.MAP_HIGHLIGHT, "data", allow_duplicate=True),
+                  Output(ids.TABS, "active_tab", allow_duplicate=True),
+                  Input(pp.SHOW_ON_MAP, "n_clicks"), State(pp.SELECT, "value"),
+                  prevent_initial_call=True)
+    def show_on_map(n_clicks, value):
+        p = index(value)
+        if not n_clicks or p is None:
+            return no_update, no_update
+        P = service()
+        rows = sorted(int(r) for r in P.rows(p))
+        return {"label": str(P.table["organization"].iat[p]), "rows": rows}, MAP_TAB
+
+    @app.callback(Output(ids.SELECTED, "data", allow_duplicate=True),
+                  Output(ids.TABS, "active_tab", allow_duplicate=True),
+                  Input({"type": pp.DATASET_ITEM, "row": ALL}, "n_clicks"), prevent_initial_call=True)
+    def open_dataset(clicks):
+        trig = ctx.triggered_id
+        if not isinstance(trig, dict) or not any(c for c in clicks or [] if c):
+            return no_update, no_update
+        if not (ctx.triggered and ctx.triggered[0].get("value")):
+            return no_update, no_update  # a list was re-rendered, nothing was clicked
+        row = int(trig["row"])
+        if not 0 <= row < services.explorer.n:
+            return no_update, no_update
+        return str(services.explorer.datasets["id"].iat[row]), MAP_TAB
+
+    @app.callback(Output(pp.SELECT, "value"), Input({"type": pp.PRODUCER_ITEM, "value": ALL}, "n_clicks"),
+                  prevent_initial_call=True)
+    def open_producer(clicks):
+        trig = ctx.triggered_id
+        if not isinstance(trig, dict) or not (ctx.triggered and ctx.triggered[0].get("value")):
+            return no_update
+        return trig["value"] if index(trig["value"]) is not None else no_update
+
+    @app.callback(Output(pp.FIND_BUTTON, "disabled"), Input(pp.FIND_DATASET, "value"))
+    def find_enabled(row):
+        return row is None
+
+    @app.callback(Output(pp.FIND_RESULT, "children"), Input(pp.FIND_BUTTON, "n_clicks"),
+                  State(pp.FIND_DATASET, "value"), State(pp.FIND_QUERIES, "value"),
+                  prevent_initial_call=True)
+    def findability(n_clicks, row, queries):
+        if not n_clicks or row is None or not 0 <= int(row) < services.explorer.n:
+            return no_update
+        lines = [q.strip() for q in (queries or "").splitlines() if q.strip()][:pp.MAX_QUERIES]
+        f = service().findability(int(row), lines, k=FINDABILITY_K)
+        return pp.findability_table(records(f), k=FINDABILITY_K)
+

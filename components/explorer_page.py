@@ -1,0 +1,100 @@
+"""The "Carte" page: search bar, map, results and details beside it, topic word cloud below."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
+from dash import dcc, html
+
+from components import ids
+from components.details import placeholder
+from components.labels import mode_options
+
+MAP_CONFIG = {
+    "scrollZoom": True, "displaylogo": False, "locale": "fr", "doubleClick": "reset",
+    "modeBarButtonsToRemove": ["autoScale2d", "toImage"],  # lasso/box: MDS on the "Thèmes" page
+}
+CLOUD_CONFIG = {"displayModeBar": False, "locale": "fr"}
+SIDE_HEIGHT = "640px"
+
+HELP = [
+    html.P("Chaque point est un jeu de données du catalogue. Deux points proches ont des titres et "
+           "des descriptions au sens voisin (plongements de phrases projetés en 2D par UMAP)."),
+    html.P("La couleur donne le thème dominant du jeu de données, trouvé par un modèle de thèmes "
+           "(LDA) ; la légende nomme chaque thème par ses mots les plus caractéristiques."),
+    html.P("La recherche accepte une phrase ou des mots-clés : « Sémantique » compare le sens, "
+           "« Mots-clés » les mots exacts, « Hybride » combine les deux."),
+    html.P("Molette : zoom. Glisser : déplacer. Double-clic : vue d'ensemble.", className="mb-0"),
+]
+
+
+def search_bar(modes: list[str], default_mode: str | None, max_query_chars: int) -> dbc.Row:
+    disabled = not modes
+    return dbc.Row([
+        dbc.Label("Rechercher dans le catalogue", html_for=ids.SEARCH_INPUT, class_name="visually-hidden"),
+        dbc.Col(dbc.InputGroup([
+            dbc.Input(id=ids.SEARCH_INPUT, type="search", maxLength=max_query_chars, debounce=False,
+                      placeholder="Une phrase ou des mots-clés, par exemple « vacances scolaires »",
+                      autocomplete="off", disabled=disabled, n_submit=0),
+            dbc.Button("Rechercher", id=ids.SEARCH_BUTTON, color="primary", n_clicks=0,
+                       disabled=disabled),
+        ]), lg=7, className="mb-2"),
+        dbc.Col(html.Div([
+            html.Span("Mode :", className="me-2 small text-muted"),
+            dbc.RadioItems(id=ids.SEARCH_MODE, options=mode_options(modes), value=default_mode,
+                           inline=True, className="small"),
+        ] if modes else [html.Span("Recherche indisponible pour ce build.", className="text-danger small")],
+            className="d-flex align-items-center h-100"), lg=5, className="mb-2"),
+    ], className="align-items-center")
+
+
+def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes: list[str],
+                        default_mode: str | None, topic_options: list[dict],
+                        default_topic: int | None, max_query_chars: int = 500,
+                        colour_options: list[dict] | None = None,
+                        colour_value: str | None = None) -> html.Div:
+    """``topic_options``: ``[{"label": str, "value": int}]`` for the word-cloud dropdown;
+    ``colour_options``: what the map can be coloured by (``ids.MAP_COLOUR``, wired in
+    callbacks/topics.py), no selector when empty."""
+    side = dbc.Card(dbc.Tabs([
+        dbc.Tab(html.Div([
+            html.Div("Saisissez une recherche pour lister les jeux de données les plus proches.",
+                     id=ids.RESULTS_HEADER, className="small text-muted px-3 pt-2 pb-1"),
+            dcc.Loading(html.Div(id=ids.RESULTS), type="dot", delay_show=300),
+        ], className="side-pane", style={"height": SIDE_HEIGHT}), label="Résultats", tab_id="resultats"),
+        dbc.Tab(dcc.Loading(html.Div(placeholder(), id=ids.DETAILS, className="p-3"), type="dot",
+                            delay_show=300),
+                label="Fiche", tab_id="fiche", class_name="side-pane", style={"height": SIDE_HEIGHT}),
+    ], id=ids.SIDE_TABS, active_tab="resultats", class_name="px-2 pt-2"), className="h-100 shadow-sm")
+
+    cloud = dbc.Card([
+        dbc.CardHeader(dbc.Row([
+            dbc.Col(html.Span("Nuage de mots du thème", className="fw-semibold"), width="auto"),
+            dbc.Col(dcc.Dropdown(id=ids.TOPIC_DROPDOWN, options=topic_options, value=default_topic,
+                                 clearable=False, searchable=True, placeholder="Choisir un thème",
+                                 disabled=not topic_options)),
+        ], className="align-items-center g-2")),
+        dbc.CardBody(dcc.Graph(id=ids.CLOUD, figure=cloud_figure, config=CLOUD_CONFIG), className="p-1"),
+    ], className="shadow-sm")
+
+    return html.Div([
+        dcc.Store(id=ids.SEARCH_STATE, data=None),
+        search_bar(modes, default_mode, max_query_chars),
+        dbc.Row([
+            dbc.Col(dbc.Card(dbc.CardBody([
+                *([html.Div([
+                    html.Span("Couleurs :", className="small text-muted me-2"),
+                    dcc.Dropdown(id=ids.MAP_COLOUR, options=colour_options, value=colour_value,
+                                 clearable=False, searchable=False, className="flex-grow-1 small"),
+                ], className="d-flex align-items-center px-2 pt-1")] if colour_options else []),
+                dcc.Graph(id=ids.MAP, figure=map_figure, config=MAP_CONFIG, clear_on_unhover=True),
+                dcc.Tooltip(id=ids.MAP_TOOLTIP, direction="bottom"),
+            ], className="p-1"), className="shadow-sm"), lg=8, className="mb-3"),
+            dbc.Col(side, lg=4, className="mb-3"),
+        ]),
+        dbc.Row([
+            dbc.Col(cloud, lg=8, className="mb-3"),
+            dbc.Col(dbc.Card([dbc.CardHeader("Comment lire la carte", className="fw-semibold"),
+                              dbc.CardBody(HELP, className="small")], className="shadow-sm"), lg=4),
+        ]),
+    ])

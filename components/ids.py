@@ -1,0 +1,61 @@
+"""Component ids shared by the layout builders and the callbacks (one place to spell them).
+
+App-wide ids (in the shell built by :func:`components.layout.build_layout`), usable by every page:
+
+* ``URL`` — ``dcc.Location``; its query string holds ``q``, ``mode`` and ``id``.
+* ``TABS`` — the ``dbc.Tabs`` (``active_tab`` is a page's tab id, e.g. ``"carte"``).
+* ``MAP_HIGHLIGHT`` — ``dcc.Store`` holding ``{"label": str, "rows": [int, ...]}``: the rows
+  shown as an overlay on the map. Any page may write it (``allow_duplicate=True``). A search may
+  add ``"query": {"x": float, "y": float, "text": str}``: the query's place on the map
+  (``Explorer.place_query``), drawn as a distinct marker; absent, the marker is cleared.
+* ``SELECTED`` — ``dcc.Store`` holding the selected dataset id (``str`` or ``None``); any page may
+  write it (``allow_duplicate=True``) to open a dataset's details on the map page.
+"""
+
+# app shell
+URL = "url"
+TABS = "pages"
+MAP_HIGHLIGHT = "map-highlight"
+SELECTED = "selected-dataset"
+
+# the map page ("Carte")
+MAP = "map"
+MAP_TOOLTIP = "map-tooltip"
+SEARCH_INPUT = "search-input"
+SEARCH_BUTTON = "search-button"
+SEARCH_MODE = "search-mode"
+SEARCH_STATE = "search-state"  # dcc.Store: {"q": str, "mode": str}, the search being shown
+RESULTS = "search-results"
+SIDE_TABS = "side-tabs"  # dbc.Tabs beside the map: "resultats" | "fiche"
+RESULTS_HEADER = "search-results-header"
+DETAILS = "dataset-details"
+TOPIC_DROPDOWN = "topic-dropdown"
+CLOUD = "topic-cloud"
+COUNT = "catalogue-count"
+
+# pattern-matching ids of clickable dataset items: {"type": RESULT_ITEM, "row": int}
+RESULT_ITEM = "result-item"
+SIMILAR_ITEM = "similar-item"
+
+# the topics page ("Thèmes"): components/topics_page.py, callbacks/topics.py
+TOPICS_K = "topics-k"  # dcc.Dropdown: the LDA model (K) shown
+TOPICS_SELECT = "topics-select"  # dcc.Dropdown: the topic shown (0-based id)
+TOPICS_LAMBDA = "topics-lambda"  # dcc.Slider: relevance λ
+TOPICS_MAP = "topics-map"
+TOPICS_INFO = "topics-info"
+TOPICS_TERMS = "topics-terms"
+TOPICS_CLOUD = "topics-cloud"
+TOPICS_YEARS = "topics-years"
+TOPICS_PRODUCERS = "topics-producers"
+TOPICS_DATASETS = "topics-datasets"
+TOPICS_SHOW_ON_MAP = "topics-show-on-map"
+TOPICS_SHARED = "topics-shared-terms"
+TOPICS_QUALITY = "topics-quality"
+TOPICS_HEATMAP = "topics-heatmap"
+TOPICS_MDS_SOURCE = "topics-mds-source"  # dbc.RadioItems: "topic" | "map" (the map's highlight)
+TOPICS_MDS_MAX = "topics-mds-max"
+TOPICS_MDS_BUTTON = "topics-mds-button"
+TOPICS_MDS = "topics-mds"
+TOPICS_MDS_STATUS = "topics-mds-status"
+TOPIC_DATASET_ITEM = "topic-dataset-item"  # pattern-matching {"type": ..., "row": int}
+MAP_COLOUR = "map-colour"  # dcc.Dropdown above the main map: "k{K}" (LDA model) | "clusters"

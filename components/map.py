@@ -1,0 +1,187 @@
+"""The catalogue map: every dataset at its 2D (UMAP) position, coloured by dominant topic.
+
+Trace layout of the figure (callbacks patch traces by index, never resend the figure):
+
+* ``BASE_TRACE`` (0): one Scattergl of all datasets; point ``i`` is row ``i`` of the artifacts
+  (``pointIndex`` is the row id, so no customdata is sent); colour = dominant topic code.
+* ``HIGHLIGHT_TRACE`` (1): overlay of highlighted rows (search results, a producer, ...);
+  ``customdata`` holds their row ids, ``text`` their rank.
+* ``SELECTED_TRACE`` (2): the selected dataset (a star), ``customdata`` = ``[row]``.
+* ``QUERY_TRACE`` (3): the search query placed on the map (a cross), from
+  ``Explorer.place_query``; ``customdata`` is empty, so a click on it selects nothing.
+* ``FIRST_LEGEND_TRACE`` (4) and after: one empty trace per topic, only to name its colour in
+  the legend (ordered by prevalence).
+
+Arrays go out as float32 / uint8 numpy arrays, which plotly serialises as base64 typed arrays:
+about 8 bytes a point for the coordinates plus 1 for the colour, before base64 (4/3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from components.figures import FONT, empty_figure, palette
+from components.labels import plotly_text
+
+BASE_TRACE = 0
+HIGHLIGHT_TRACE = 1
+SELECTED_TRACE = 2
+QUERY_TRACE = 3
+FIRST_LEGEND_TRACE = 4
+UIREVISION = "catalogue-map"  # constant: zoom and pan survive figure updates
+NO_TOPIC_COLOUR = "#adb5bd"
+SINGLE_COLOUR = "#3a6ea5"
+HIGHLIGHT_COLOUR = "#e63946"
+SELECTED_COLOUR = "#ffd60a"
+QUERY_COLOUR = "#111111"
+LEGEND_LABEL_CHARS = 48
+
+
+def marker_size(n: int) -> float:
+    """Smaller points for bigger maps: ~6 px for 500 points, ~3.5 px for 70,000."""
+    return float(np.clip(9.0 - 1.1 * np.log10(max(n, 1)), 3.0, 7.0))
+
+
+def topic_codes(topics: np.ndarray, k: int) -> np.ndarray:
+    """Dominant topic per row -> compact colour codes; rows without a topic get code ``k``."""
+    t = np.asarray(topics, dtype=np.int64)
+    codes = np.where((t >= 0) & (t < k), t, k)
+    return codes.astype(np.uint8 if k < 255 else np.uint16)
+
+
+def _stepwise_colorscale(colours: list[str]) -> list[list]:
+    """One flat band per category, for integer colour codes with cmin=-0.5, cmax=len-0.5."""
+    m = len(colours)
+    scale = []
+    for i, c in enumerate(colours):
+        scale.append([i / m, c])
+        scale.append([(i + 1) / m, c])
+    return scale
+
+
+def highlight_trace(xy, rows: Sequence[int] = (), titles: Sequence[str] = (), label: str = "") -> dict:
+    """The overlay trace (a plain dict, for a ``dash.Patch``): highlighted rows, numbered."""
+    xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    rows = [int(r) for r in rows]
+    name = plotly_text(label, LEGEND_LABEL_CHARS) or "Sélection sur la carte"
+    trace = go.Scattergl(
+        x=[round(float(v), 5) for v in xy[:, 0]], y=[round(float(v), 5) for v in xy[:, 1]],
+        customdata=rows, mode="markers+text",
+        text=[str(i + 1) for i in range(len(rows))], textposition="top center",
+        textfont={"size": 11, "color": "#212529"},
+        hovertext=[plotly_text(t, 120) for t in titles] if len(titles) == len(rows) else None,
+        hovertemplate="%{text}. %{hovertext}<extra></extra>",
+        marker={"size": 11, "color": HIGHLIGHT_COLOUR, "line": {"width": 1.5, "color": "white"}},
+        name=name, showlegend=bool(rows), legendrank=1,
+    )
+    return trace.to_plotly_json()
+
+
+def selected_trace(xy=None, row: int | None = None, title: str = "") -> dict:
+    """The selected dataset as a star (a plain dict, for a ``dash.Patch``); empty if no row."""
+    if row is None or xy is None:
+        x, y, rows = [], [], []
+    else:
+        p = np.asarray(xy, dtype=np.float64).reshape(2)
+        x, y, rows = [round(float(p[0]), 5)], [round(float(p[1]), 5)], [int(row)]
+    trace = go.Scattergl(
+        x=x, y=y, customdata=rows, mode="markers",
+        hovertext=[plotly_text(title, 120)] if rows else None,
+        hovertemplate="%{hovertext}<extra></extra>",
+        marker={"size": 20, "symbol": "star", "color": SELECTED_COLOUR,
+                "line": {"width": 1.5, "color": "#212529"}},
+        name="Jeu de données choisi", showlegend=bool(rows), legendrank=2,
+    )
+    return trace.to_plotly_json()
+
+
+def query_trace(xy=None, query: str = "") -> dict:
+    """The query's place on the map (a plain dict, for a ``dash.Patch``); empty if no point."""
+    if xy is None:
+        x, y = [], []
+    else:
+        p = np.asarray(xy, dtype=np.float64).reshape(2)
+        x, y = [round(float(p[0]), 5)], [round(float(p[1]), 5)]
+    text = plotly_text(query, 80)
+    trace = go.Scattergl(
+        x=x, y=y, mode="markers", customdata=[], hovertext=[f"Requête : {text}"] if x else None,
+        hovertemplate="%{hovertext}<extra></extra>",
+        marker={"size": 18, "symbol": "x", "color": QUERY_COLOUR, "line": {"width": 2, "color": "white"}},
+        name="Votre requête", showlegend=bool(x), legendrank=0,
+    )
+    return trace.to_plotly_json()
+
+
+def visualize_map(coords, topics=None, topic_labels: Sequence[str] = (),
+                  prevalence: Sequence[float] | None = None, *, height: int = 640) -> go.Figure:
+    """All datasets as one Scattergl, coloured by dominant topic, with a legend of topics.
+
+    ``coords``: (n, 2) array; ``topics``: (n,) dominant topic per row (or None; -1 = none);
+    ``topic_labels[t]``: the name of topic ``t``; ``prevalence[t]`` orders the legend."""
+    coords = np.asarray(coords, dtype=np.float32).reshape(-1, 2)
+    n = len(coords)
+    if n == 0:
+        return empty_figure("Aucun jeu de données à afficher", height=height)
+    k = len(topic_labels) if topics is not None else 0
+    colours = palette(k)
+    marker: dict = {"size": marker_size(n), "opacity": 0.8}
+    if k:
+        codes = topic_codes(topics, k)
+        marker.update(color=codes, colorscale=_stepwise_colorscale([*colours, NO_TOPIC_COLOUR]),
+                      cmin=-0.5, cmax=k + 0.5, showscale=False)
+    else:
+        marker["color"] = SINGLE_COLOUR
+    base = go.Scattergl(
+        x=np.ascontiguousarray(coords[:, 0]), y=np.ascontiguousarray(coords[:, 1]),
+        mode="markers", marker=marker, name="Jeux de données", showlegend=not k,
+        hoverinfo="none",  # no per-point strings: the app shows a tooltip from the row id
+    )
+    traces = [base, go.Scattergl(highlight_trace(np.empty((0, 2)))),
+              go.Scattergl(selected_trace()), go.Scattergl(query_trace())]
+    order = list(range(k))
+    if prevalence is not None and len(prevalence) == k:
+        order.sort(key=lambda t: -float(prevalence[t]))
+    for rank, t in enumerate(order):
+        traces.append(go.Scattergl(
+            x=[None], y=[None], mode="markers", name=plotly_text(topic_labels[t], LEGEND_LABEL_CHARS),
+            marker={"size": 10, "color": colours[t]}, legendgroup="topics", legendrank=10 + rank,
+            hoverinfo="skip", showlegend=True, meta={"topic": int(t)},
+        ))
+    fig = go.Figure(traces)
+    fig.update_layout(
+        height=height, uirevision=UIREVISION, dragmode="pan",
+        hovermode="closest", hoverdistance=10, spikedistance=0,
+        margin={"l": 4, "r": 4, "t": 30, "b": 4},  # top: room for the mode bar
+        plot_bgcolor="white", paper_bgcolor="white", font={"family": FONT, "size": 12},
+        xaxis={"visible": False}, yaxis={"visible": False},
+        legend={"title": {"text": "Thèmes (LDA)" if k else ""}, "itemclick": False,
+                "itemdoubleclick": False, "font": {"size": 11}, "tracegroupgap": 2},
+        meta={"n": n, "topics": k},
+    )
+    return fig
+
+
+def row_from_point(point: dict | None, n: int | None = None) -> int | None:
+    """The artifact row of a clicked or hovered point (``clickData["points"][0]``), or None.
+
+    Base trace: the point index is the row. Overlay traces: the row is in ``customdata``."""
+    if not isinstance(point, dict):
+        return None
+    curve = point.get("curveNumber")
+    if curve == BASE_TRACE:
+        value = point.get("pointIndex", point.get("pointNumber"))
+    elif curve in (HIGHLIGHT_TRACE, SELECTED_TRACE):
+        value = point.get("customdata")
+        if isinstance(value, list):
+            value = value[0] if value else None
+    else:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        return None
+    row = int(value)
+    if row < 0 or (n is not None and row >= n):
+        return None
+    return row

@@ -1,0 +1,384 @@
+"""The "Producteurs" page: who publishes what, and how well (pure builders, no I/O).
+
+Every builder takes plain data (dicts, lists of numbers) prepared by ``callbacks/producers.py``
+from ``models.producers.ProducerService`` and returns a Dash component or a ``go.Figure``;
+figures have an explicit empty state (``components.figures.empty_figure``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
+from dash import dcc, html
+
+from components.details import safe_url
+from components.figures import FONT, empty_figure
+from components.labels import NO_TITLE, clean_text, format_date, format_score, mode_label, plotly_text
+
+# ---- ids of this page (prefixed, so they cannot collide with the other pages) ---------------
+SELECT = "producers-select"
+FIGURES = "producers-figures"
+DATASETS = "producers-datasets"
+SHOW_ON_MAP = "producers-show-on-map"
+TOPICS = "producers-topics"
+QUALITY_CHART = "producers-quality-chart"
+QUALITY_LIST = "producers-quality-list"
+DUP_THRESHOLD = "producers-dup-threshold"
+DUPLICATES = "producers-duplicates"
+SIMILAR = "producers-similar"
+NEIGHBOURHOOD = "producers-neighbourhood"
+FIND_DATASET = "producers-find-dataset"
+FIND_QUERIES = "producers-find-queries"
+FIND_BUTTON = "producers-find-button"
+FIND_RESULT = "producers-find-result"
+# pattern-matching ids: {"type": DATASET_ITEM, "row": int}, {"type": PRODUCER_ITEM, "value": str}
+DATASET_ITEM = "producers-dataset-item"
+PRODUCER_ITEM = "producers-producer-item"
+
+TITLE = "Qui sont les acteurs ? Quelles données fournissent-ils ?"
+CHOOSE = "Choisissez un producteur pour afficher ses chiffres clés."
+GRAPH_CONFIG = {"displaylogo": False, "locale": "fr",
+                "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
+PRODUCER_COLOUR = "#000091"
+CATALOGUE_COLOUR = "#adb5bd"
+DATASET_COLOUR = "#e63946"
+TITLE_CHARS = 140
+MAX_QUERIES = 5
+
+
+def fr_int(n) -> str:
+    """12345 -> ``12 345`` (narrow no-break space); missing -> ``—``."""
+    try:
+        x = int(n)
+    except (TypeError, ValueError):
+        return "—"
+    return f"{x:,}".replace(",", "\u202f")
+
+
+def fr_percent(x: float, digits: int = 0) -> str:
+    if x is None or not math.isfinite(float(x)):
+        return "—"
+    return f"{100 * float(x):.{digits}f}\u202f%".replace(".", ",")
+
+
+def _base_layout(fig: go.Figure, height: int) -> go.Figure:
+    fig.update_layout(height=height, font={"family": FONT}, plot_bgcolor="white",
+                      paper_bgcolor="white", margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                      legend={"orientation": "h", "y": 1.08, "x": 0})
+    return fig
+
+
+def _dataset_link(row: int, title, url=None) -> html.Span:
+    """The title as a button that opens the dataset on the map page, plus an external link."""
+    parts = [html.A(clean_text(title, TITLE_CHARS) or NO_TITLE, id={"type": DATASET_ITEM, "row": int(row)},
+                    n_clicks=0, href=None, role="button", className="link-primary dataset-item",
+                    title="Ouvrir sa fiche sur la carte")]
+    link = safe_url(url)
+    if link:
+        parts.append(html.A(" ↗", href=link, target="_blank", rel="noopener noreferrer",
+                            title="Voir sur data.gouv.fr", className="text-decoration-none"))
+    return html.Span(parts)
+
+
+def empty_state(message: str = CHOOSE) -> html.Div:
+    """The explicit empty state of a list: one muted French sentence."""
+    return html.Div(message, className="text-muted small")
+
+
+def dropdown_labels(search: str, nothing: str) -> dict:
+    """French texts of a ``dcc.Dropdown`` (Dash 4 shows English ones by default)."""
+    return {"search": search, "no_options_found": nothing, "clear_search": "Effacer",
+            "clear_selection": "Effacer la sélection", "select_all": "Tout choisir",
+            "deselect_all": "Tout retirer", "selected_count": "{num_selected} choisi(s)"}
+
+
+# ---- layout --------------------------------------------------------------------------------
+def build_producers_page(options: list[dict], *, threshold: float = 0.95) -> html.Div:
+    """The page skeleton; ``options``: the dropdown's first options ``[{label, value}]``."""
+    def card(title: str, body, *, help_text: str | None = None) -> dbc.Card:
+        head = [html.Span(title, className="fw-semibold")]
+        if help_text:
+            head.append(html.Div(help_text, className="small text-muted"))
+        return dbc.Card([dbc.CardHeader(head), dbc.CardBody(body)], className="shadow-sm mb-3 h-100")
+
+    def loading(child):
+        return dcc.Loading(child, type="dot", delay_show=300)
+
+    picker = dbc.Card(dbc.CardBody([
+        html.H2(TITLE, className="h5"),
+        html.P("Choisissez une organisation (ou un utilisateur) : ses chiffres clés, ses jeux de "
+               "données sur la carte, ses thèmes, la qualité de ses métadonnées, ses quasi-doublons, "
+               "les producteurs qui lui ressemblent, et si l'on trouve ses jeux par la recherche.",
+               className="small text-muted mb-2"),
+        dcc.Dropdown(id=SELECT, options=options, value=None, searchable=True, clearable=True,
+                     placeholder="Choisir un producteur : tapez son nom, par exemple « Région »",
+                     optionHeight=44, maxHeight=420, search_order="original",
+                     labels=dropdown_labels("Nom du producteur", "Aucun producteur trouvé")),
+    ]), className="shadow-sm mb-3")
+
+    return html.Div([
+        picker,
+        loading(html.Div(empty_state(CHOOSE), id=FIGURES, className="mb-3")),
+        dbc.Row([
+            dbc.Col(card("Ses jeux de données", [
+                dbc.Button("Voir sur la carte", id=SHOW_ON_MAP, color="primary", size="sm",
+                           outline=True, n_clicks=0, disabled=True, className="mb-2"),
+                loading(html.Div(empty_state(CHOOSE), id=DATASETS, className="producers-table")),
+            ], help_text="Les plus consultés d'abord ; ils sont surlignés sur la carte."),
+                lg=6, className="mb-3"),
+            dbc.Col(card("Ses thèmes face au catalogue", loading(dcc.Graph(
+                id=TOPICS, figure=empty_figure(CHOOSE, height=420), config=GRAPH_CONFIG)),
+                help_text="Part moyenne de chaque thème (LDA) dans ses jeux, et dans tout le catalogue."),
+                lg=6, className="mb-3"),
+        ]),
+        dbc.Row([
+            dbc.Col(card("Qualité des métadonnées", loading(dcc.Graph(
+                id=QUALITY_CHART, figure=empty_figure(CHOOSE, height=360), config=GRAPH_CONFIG)),
+                help_text="Part de ses jeux qui échouent à chaque règle, face au catalogue."),
+                lg=5, className="mb-3"),
+            dbc.Col(card("À corriger en priorité", loading(html.Div(empty_state(CHOOSE), id=QUALITY_LIST,
+                                                                   className="producers-table")),
+                         help_text="Score sur 100 (100 : rien à corriger), le plus bas d'abord, "
+                                   "puis les plus consultés."), lg=7, className="mb-3"),
+        ]),
+        dbc.Row(dbc.Col(card("Quasi-doublons", [
+            html.Div([html.Span("Similarité minimale (cosinus) :", className="small me-2"),
+                      html.Div(dcc.Slider(id=DUP_THRESHOLD, min=0.8, max=1.0, step=0.01, value=threshold,
+                                          marks={v / 100: f"{v / 100:.2f}".replace(".", ",")
+                                                 for v in range(80, 101, 5)},
+                                          tooltip={"placement": "bottom"}), className="flex-grow-1")],
+                     className="d-flex align-items-center mb-2"),
+            loading(html.Div(empty_state(CHOOSE), id=DUPLICATES, className="producers-table")),
+        ], help_text="Paires de jeux au contenu presque identique : entre ses propres jeux, ou avec "
+                     "ceux d'autres producteurs (parmi les 10 plus proches voisins de chaque jeu)."),
+            className="mb-3")),
+        dbc.Row([
+            dbc.Col(card("Producteurs les plus proches", loading(html.Div(empty_state(CHOOSE), id=SIMILAR)),
+                         help_text="Cosinus entre les plongements moyens de leurs jeux de données."),
+                    lg=5, className="mb-3"),
+            dbc.Col(card("Où se situent ses jeux parmi eux", loading(dcc.Graph(
+                id=NEIGHBOURHOOD, figure=empty_figure(CHOOSE, height=460), config=GRAPH_CONFIG)),
+                help_text="Projection 2D (MDS) du centre de chaque producteur et de ses jeux."),
+                lg=7, className="mb-3"),
+        ]),
+        dbc.Row(dbc.Col(card("Est-ce qu'on trouve mon jeu de données ?", [
+            dbc.Row([
+                dbc.Col(dcc.Dropdown(id=FIND_DATASET, options=[], value=None, searchable=True,
+                                     placeholder="Un de ses jeux de données",
+                                     labels=dropdown_labels("Titre du jeu", "Aucun jeu trouvé")),
+                        lg=6, className="mb-2"),
+                dbc.Col(dbc.Textarea(id=FIND_QUERIES, rows=2, maxLength=1000,
+                                     placeholder=f"Des requêtes à tester, une par ligne "
+                                                 f"({MAX_QUERIES} au plus) ; son titre est toujours testé"),
+                        lg=4, className="mb-2"),
+                dbc.Col(dbc.Button("Tester", id=FIND_BUTTON, color="primary", n_clicks=0,
+                                   disabled=True), lg=2, className="mb-2"),
+            ]),
+            loading(html.Div(empty_state("Choisissez un de ses jeux, puis « Tester »."), id=FIND_RESULT)),
+        ], help_text="Rang du jeu dans les 100 premiers résultats de chaque mode de recherche."),
+            className="mb-3")),
+    ], className="producers-page")
+
+
+# ---- key figures and lists ----------------------------------------------------------------
+def key_figures(summary: dict | None, *, mean_score: float | None = None,
+                catalogue_score: float | None = None) -> html.Div | dbc.Row:
+    """Cards: active / archived datasets, views, reuses, followers, downloads, quality."""
+    if not summary:
+        return empty_state(CHOOSE)
+    archived = fr_int(summary.get("n_archived")) if summary.get("archived_known", True) else "inconnu"
+    items = [
+        ("Jeux actifs", fr_int(summary.get("n_active")), f"rang {fr_int(summary.get('rank'))} par taille"),
+        ("Jeux archivés", archived, f"{fr_int(summary.get('n_total'))} au total"),
+        ("Vues", fr_int(summary.get("views")), "archivés compris"),
+        ("Réutilisations", fr_int(summary.get("reuses")), "archivés compris"),
+        ("Abonnés", fr_int(summary.get("followers")), "archivés compris"),
+        ("Téléchargements", fr_int(summary.get("downloads")), "des ressources"),
+    ]
+    if mean_score is not None and math.isfinite(mean_score):
+        cat = (f"catalogue : {catalogue_score:.0f}/100" if catalogue_score is not None
+               and math.isfinite(catalogue_score) else "")
+        items.append(("Qualité moyenne", f"{mean_score:.0f}/100", cat))
+    kind = {"utilisateur": "Utilisateur (sans organisation)",
+            "aucun": "Jeux sans organisation ni propriétaire"}.get(summary.get("kind"), "Organisation")
+    head = html.Div([html.H3(clean_text(summary.get("organization"), 200), className="h5 mb-0"),
+                     html.Div(kind, className="small text-muted")], className="mb-2")
+    cards = [dbc.Col(dbc.Card(dbc.CardBody([
+        html.Div(label, className="small text-muted"),
+        html.Div(value, className="fs-4 fw-semibold key-figure"),
+        html.Div(note, className="small text-muted"),
+    ], className="py-2")), xs=6, md=4, lg=True, className="mb-2") for label, value, note in items]
+    return html.Div([head, dbc.Row(cards, className="g-2")])
+
+
+def _table(header: Sequence[str], rows: list[list], *, small: bool = True) -> dbc.Table:
+    return dbc.Table([html.Thead(html.Tr([html.Th(h) for h in header])),
+                      html.Tbody([html.Tr([html.Td(c) for c in r]) for r in rows])],
+                     size="sm" if small else None, hover=True, responsive=True, className="mb-0")
+
+
+def datasets_table(items: list[dict], total: int) -> html.Div | dbc.Table:
+    """``items``: row, title, url, views, reuses, last_modified, score."""
+    if not items:
+        return empty_state("Aucun jeu de données actif dans ce build.")
+    rows = [[_dataset_link(d["row"], d.get("title"), d.get("url")), fr_int(d.get("views")),
+             fr_int(d.get("reuses")), format_date(d.get("last_modified")), f"{int(d.get('score', 0))}"]
+            for d in items]
+    note = (f"Les {len(items)} plus consultés sur {fr_int(total)}." if total > len(items)
+            else f"{fr_int(total)} jeu{'x' if total > 1 else ''} de données.")
+    return html.Div([html.Div(note, className="small text-muted mb-1"),
+                     _table(["Titre", "Vues", "Réutil.", "Modifié le", "Qualité"], rows)])
+
+
+def priority_table(items: list[dict]) -> html.Div | dbc.Table:
+    """``items``: row, title, url, score, views, reasons (list of French reasons)."""
+    if not items:
+        return empty_state("Rien à corriger : toutes les règles sont respectées.")
+    rows = [[_dataset_link(d["row"], d.get("title"), d.get("url")),
+             dbc.Badge(f"{int(d['score'])}", color=_score_colour(d["score"])),
+             fr_int(d.get("views")),
+             html.Ul([html.Li(clean_text(r, 300)) for r in d.get("reasons", [])],
+                     className="mb-0 ps-3 small")] for d in items]
+    return _table(["Jeu de données", "Score", "Vues", "À corriger"], rows)
+
+
+def _score_colour(score) -> str:
+    s = float(score)
+    return "danger" if s < 50 else "warning" if s < 80 else "success"
+
+
+def duplicates_table(items: list[dict], threshold: float) -> html.Div | dbc.Table:
+    """``items``: row_a, title_a, row_b, title_b, organization_b, same_producer, score."""
+    if not items:
+        return empty_state(f"Aucune paire au-dessus de {format_score(threshold)}.")
+    n_own = sum(1 for d in items if d.get("same_producer"))
+    rows = [[_dataset_link(d["row_a"], d.get("title_a")), _dataset_link(d["row_b"], d.get("title_b")),
+             dbc.Badge("même producteur", color="secondary") if d.get("same_producer")
+             else clean_text(d.get("organization_b"), 100),
+             format_score(d.get("score"))] for d in items]
+    note = (f"{len(items)} paire{'s' if len(items) > 1 else ''} dont {n_own} entre ses propres jeux "
+            f"(similarité ≥ {format_score(threshold)}).")
+    return html.Div([html.Div(note, className="small text-muted mb-1"),
+                     _table(["Son jeu", "Jeu proche", "Producteur du jeu proche", "Similarité"], rows)])
+
+
+def similar_table(items: list[dict]) -> html.Div | dbc.ListGroup:
+    """``items``: producer_id, organization, n_active, similarity; each opens that producer."""
+    if not items:
+        return empty_state("Pas de producteur comparable (aucun jeu de données dans ce build).")
+    return dbc.ListGroup([dbc.ListGroupItem(
+        [html.Div(clean_text(d.get("organization"), 140), className="fw-semibold"),
+         html.Div(f"{fr_int(d.get('n_active'))} jeux · similarité {format_score(d.get('similarity'))}",
+                  className="small text-muted")],
+        id={"type": PRODUCER_ITEM, "value": str(d["producer_id"])}, action=True, n_clicks=0,
+        class_name="py-1 dataset-item") for d in items], flush=True)
+
+
+def findability_table(items: list[dict], *, k: int = 100) -> html.Div | dbc.Table:
+    """``items``: query, source (titre / requête), mode, rank (None if beyond k), status."""
+    if not items:
+        return empty_state("Choisissez un de ses jeux, puis « Tester ».")
+    modes = list(dict.fromkeys(d["mode"] for d in items))
+    queries = list(dict.fromkeys((d["source"], d["query"]) for d in items))
+    cell = {(d["source"], d["query"], d["mode"]): d for d in items}
+    rows = []
+    for source, q in queries:
+        line = [html.Span([dbc.Badge(source, color="light", text_color="dark", className="me-1"),
+                           clean_text(q, 200)])]
+        for m in modes:
+            d = cell.get((source, q, m))
+            rank = None if d is None else d.get("rank")
+            found = rank is not None and not (isinstance(rank, float) and math.isnan(rank))
+            text = d["status"] if d else ""
+            colour = ("success" if found and int(rank) <= 10 else "warning" if found
+                      else "secondary" if d and d["status"] == "mode indisponible" else "danger")
+            line.append(dbc.Badge(text, color=colour) if d else "")
+        rows.append(line)
+    return html.Div([_table(["Requête", *[mode_label(m) for m in modes]], rows),
+                     html.Div(f"Rang parmi les {k} premiers résultats de chaque mode.",
+                              className="small text-muted mt-1")])
+
+
+# ---- figures -----------------------------------------------------------------------------
+def visualize_topic_mix(labels: Sequence[str], producer: Sequence[float], catalogue: Sequence[float],
+                        *, name: str = "Ce producteur", height: int = 420) -> go.Figure:
+    """Horizontal bars: mean share of each topic in its datasets vs the whole catalogue."""
+    if not len(labels):
+        return empty_figure("Pas de thèmes (LDA) dans ce build.", height=height)
+    ys = [plotly_text(f"{label}", 60) for label in labels][::-1]
+    fig = go.Figure([
+        go.Bar(y=ys, x=[100 * float(v) for v in catalogue][::-1], orientation="h",
+               name="Tout le catalogue", marker_color=CATALOGUE_COLOUR,
+               hovertemplate="%{y}<br>catalogue : %{x:.1f} %<extra></extra>"),
+        go.Bar(y=ys, x=[100 * float(v) for v in producer][::-1], orientation="h",
+               name=plotly_text(name, 60), marker_color=PRODUCER_COLOUR,
+               hovertemplate="%{y}<br>ce producteur : %{x:.1f} %<extra></extra>"),
+    ])
+    fig.update_layout(barmode="group", xaxis={"title": "part moyenne (%)", "ticksuffix": " %"},
+                      yaxis={"automargin": True}, bargap=0.25)
+    return _base_layout(fig, height)
+
+
+def visualize_quality_overview(labels: Sequence[str], producer: Sequence[float],
+                               catalogue: Sequence[float], *, height: int = 360) -> go.Figure:
+    """Share of datasets failing each rule: this producer vs the catalogue."""
+    if not len(labels):
+        return empty_figure("Aucun jeu de données à évaluer.", height=height)
+    ys = [plotly_text(label, 60) for label in labels][::-1]
+    fig = go.Figure([
+        go.Bar(y=ys, x=[100 * float(v) for v in catalogue][::-1], orientation="h",
+               name="Tout le catalogue", marker_color=CATALOGUE_COLOUR,
+               hovertemplate="%{y}<br>catalogue : %{x:.0f} % des jeux en défaut<extra></extra>"),
+        go.Bar(y=ys, x=[100 * float(v) for v in producer][::-1], orientation="h",
+               name="Ce producteur", marker_color=DATASET_COLOUR,
+               hovertemplate="%{y}<br>ce producteur : %{x:.0f} % des jeux en défaut<extra></extra>"),
+    ])
+    fig.update_layout(barmode="group", xaxis={"title": "jeux en défaut (%)", "range": [0, 100],
+                                              "ticksuffix": " %"}, yaxis={"automargin": True})
+    return _base_layout(fig, height)
+
+
+def visualize_neighbourhood(producers: list[dict], datasets: list[dict], *,
+                            height: int = 460) -> go.Figure:
+    """Scattergl: the producer (first, ``is_self``), its nearest producers, and its datasets.
+
+    ``producers``: organization, n_active, similarity, x, y, is_self;
+    ``datasets``: title, x, y."""
+    if not producers:
+        return empty_figure("Pas de producteur comparable (aucun jeu de données dans ce build).",
+                            height=height)
+    others = [p for p in producers if not p.get("is_self")]
+    me = [p for p in producers if p.get("is_self")]
+    traces = []
+    if datasets:
+        traces.append(go.Scattergl(
+            x=[d["x"] for d in datasets], y=[d["y"] for d in datasets], mode="markers",
+            name="Ses jeux de données", marker={"size": 6, "color": DATASET_COLOUR, "opacity": 0.55},
+            text=[plotly_text(d.get("title"), 120) for d in datasets],
+            hovertemplate="%{text}<extra>son jeu</extra>"))
+    if others:
+        sizes = [8 + 4 * math.log10(1 + max(0, int(p.get("n_active", 0)))) for p in others]
+        traces.append(go.Scattergl(
+            x=[p["x"] for p in others], y=[p["y"] for p in others], mode="markers+text",
+            name="Producteurs proches", marker={"size": sizes, "color": CATALOGUE_COLOUR,
+                                                "line": {"width": 1, "color": "#495057"}},
+            text=[plotly_text(p.get("organization"), 28) for p in others], textposition="top center",
+            textfont={"size": 10},
+            customdata=[[plotly_text(p.get("organization"), 120), int(p.get("n_active", 0)),
+                         format_score(p.get("similarity"))] for p in others],
+            hovertemplate="%{customdata[0]}<br>%{customdata[1]} jeux · similarité %{customdata[2]}"
+                          "<extra></extra>"))
+    if me:
+        traces.append(go.Scattergl(
+            x=[me[0]["x"]], y=[me[0]["y"]], mode="markers+text",
+            name=plotly_text(me[0].get("organization"), 40),
+            marker={"size": 18, "color": PRODUCER_COLOUR, "symbol": "star"},
+            text=[plotly_text(me[0].get("organization"), 28)], textposition="bottom center",
+            hovertemplate="%{text} (centre de ses jeux)<extra></extra>"))
+    fig = go.Figure(traces)
+    fig.update_layout(xaxis={"visible": False}, yaxis={"visible": False, "scaleanchor": "x"},
+                      hovermode="closest")
+    return _base_layout(fig, height)

@@ -1,0 +1,201 @@
+"""The "Qualité de la recherche" page: every search mode graded on labelled queries
+(pure builders, no I/O).
+
+Data in: the result of ``models.evaluate.evaluate`` (``{"metrics": {mode: {"n", "skipped",
+"hit@1", ..., "ndcg@10"}}, "per_query": [{"query", "params", "n_relevant", "ranks": {mode: rank}}],
+"skipped": [labels]}``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
+from dash import dcc, html
+
+from components.compare_page import MODE_COLOURS
+from components.figures import FONT, empty_figure
+from components.labels import clean_text, mode_label, plotly_text
+
+# ---- ids of this page -----------------------------------------------------------------------
+FILE = "quality-file"  # dcc.Dropdown of the labelled files
+UPLOAD = "quality-upload"
+STATUS = "quality-status"
+RESULT = "quality-result"  # dcc.Store: the evaluation shown (plain JSON)
+SUMMARY = "quality-summary"
+CHART = "quality-chart"
+FILTER = "quality-filter"  # dbc.RadioItems: "all" or a mode (queries that mode fails)
+TABLE = "quality-table"
+METRICS_TABLE = "quality-metrics"
+
+METRICS = (("hit@1", "Succès@1"), ("hit@3", "Succès@3"), ("hit@10", "Succès@10"),
+           ("mrr@10", "MRR@10"), ("ndcg@10", "nDCG@10"))
+GRAPH_CONFIG = {"displaylogo": False, "locale": "fr",
+                "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
+ALL = "all"
+QUERY_CHARS = 90
+
+INTRO = [
+    html.P("Chaque fichier étiqueté liste des requêtes et, pour chacune, les jeux de données "
+           "attendus (format des indicateurs de recherche de data.gouv.fr : "
+           "query,params,expected — une ligne par jeu attendu)."),
+    html.P("Succès@k : part des requêtes dont un jeu attendu figure parmi les k premiers résultats. "
+           "MRR@10 : moyenne de 1/rang du premier jeu attendu (0 au-delà de 10). nDCG@10 : "
+           "qualité de l'ordre des 10 premiers quand plusieurs jeux sont attendus. Les requêtes "
+           "dont aucun jeu attendu n'est dans le catalogue chargé sont écartées.",
+           className="mb-0"),
+]
+
+
+def fr_number(x, digits: int = 3) -> str:
+    if x is None:
+        return "—"
+    return f"{float(x):.{digits}f}".replace(".", ",")
+
+
+def visualize_quality(metrics: dict[str, dict] | None, *, reference: dict | None = None,
+                      reference_label: str = "") -> go.Figure:
+    """Grouped bars: one group per metric, one bar per mode; ``reference`` ({metric: value})
+    adds a black tick per metric (e.g. data.gouv.fr's own search)."""
+    metrics = {m: v for m, v in (metrics or {}).items() if v and v.get("n")}
+    if not metrics:
+        return empty_figure("Aucune requête évaluable dans ce fichier.", height=360)
+    labels = [label for _, label in METRICS]
+    fig = go.Figure()
+    for mode, vals in metrics.items():
+        ys = [vals.get(key) for key, _ in METRICS]
+        fig.add_trace(go.Bar(
+            x=labels, y=ys, name=plotly_text(mode_label(mode)),
+            marker_color=MODE_COLOURS.get(mode, "#6c757d"),
+            text=[fr_number(y, 2) for y in ys], textposition="outside",
+            hovertemplate=f"{plotly_text(mode_label(mode))} · %{{x}} : %{{y:.3f}}<extra></extra>",
+        ))
+    if reference:
+        xs = [label for key, label in METRICS if key in reference]
+        fig.add_trace(go.Scatter(
+            x=xs, y=[reference[key] for key, _ in METRICS if key in reference], mode="markers",
+            marker={"symbol": "line-ew", "size": 40, "line": {"width": 3, "color": "#212529"}},
+            name=plotly_text(reference_label or "Référence"),
+            hovertemplate="%{x} : %{y:.2f} (référence)<extra></extra>",
+        ))
+    n = next(iter(metrics.values()))["n"]
+    fig.update_layout(
+        barmode="group", height=360, font={"family": FONT, "size": 12},
+        plot_bgcolor="white", paper_bgcolor="white", margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        yaxis={"range": [0, 1.12], "tickformat": ".0%", "gridcolor": "#e9ecef", "title": None},
+        legend={"orientation": "h", "y": 1.1, "x": 0},
+        title={"text": plotly_text(f"{n} requêtes évaluées"), "x": 0.99, "xanchor": "right",
+               "font": {"size": 12}},
+        separators=", ",
+    )
+    return fig
+
+
+def metrics_table(metrics: dict[str, dict] | None) -> html.Div | dbc.Table:
+    if not metrics:
+        return html.Div()
+    head = html.Thead(html.Tr([html.Th("Mode"), html.Th("Requêtes"), html.Th("Écartées"),
+                               *[html.Th(label) for _, label in METRICS]]))
+    best = {key: max((v.get(key) or 0) for v in metrics.values()) for key, _ in METRICS}
+    rows = []
+    for mode, v in metrics.items():
+        cells = [html.Td(mode_label(mode)), html.Td(str(v.get("n", 0))), html.Td(str(v.get("skipped", 0)))]
+        for key, _ in METRICS:
+            val = v.get(key)
+            strong = val is not None and val == best[key] and val > 0
+            cells.append(html.Td(fr_number(val), className="fw-bold" if strong else None))
+        rows.append(html.Tr(cells))
+    return dbc.Table([head, html.Tbody(rows)], size="sm", bordered=False, hover=True,
+                     className="small mb-0")
+
+
+def failed_by(per_query: Sequence[dict], mode: str) -> list[dict]:
+    """The queries ``mode`` fails (no expected dataset in its first 10)."""
+    return [q for q in per_query if not (q.get("ranks") or {}).get(mode)]
+
+
+def rank_cell(rank) -> html.Td:
+    if not rank:
+        return html.Td("—", className="text-danger", title="aucun jeu attendu parmi les 10 premiers")
+    colour = "text-success fw-bold" if rank == 1 else ("text-success" if rank <= 3 else "")
+    return html.Td(str(rank), className=colour or None)
+
+
+def per_query_table(per_query: Sequence[dict], modes: Sequence[str], *, max_rows: int = 500):
+    """One row per query: its text, how many expected datasets are loaded, and the first
+    relevant rank in each mode (— : none in the first 10)."""
+    if not per_query:
+        return html.Div("Aucune requête à afficher.", className="text-muted small p-2")
+    head = html.Thead(html.Tr([html.Th("Requête"), html.Th("Attendus", title="jeux attendus présents"),
+                               *[html.Th(mode_label(m)) for m in modes]]))
+    body = []
+    for q in list(per_query)[:max_rows]:
+        label = clean_text(q.get("query"), QUERY_CHARS) or f"[{clean_text(q.get('params'), 60)}]"
+        if q.get("query") and q.get("params"):
+            label += f" [{clean_text(q['params'], 40)}]"
+        ranks = q.get("ranks") or {}
+        body.append(html.Tr([html.Td(label), html.Td(str(q.get("n_relevant", ""))),
+                             *[rank_cell(ranks.get(m)) for m in modes]]))
+    return dbc.Table([head, html.Tbody(body)], size="sm", striped=True, hover=True,
+                     className="small mb-0")
+
+
+def summary_text(label: str, result: dict | None) -> str:
+    if not result:
+        return ""
+    n = next(iter(result["metrics"].values()))["n"] if result.get("metrics") else 0
+    skipped = len(result.get("skipped") or [])
+    out = f"{clean_text(label, 80)} : {n} requêtes évaluées"
+    if skipped:
+        out += f", {skipped} écartées (aucun jeu attendu dans le catalogue chargé)"
+    return out + "."
+
+
+def filter_options(modes: Sequence[str]) -> list[dict]:
+    return [{"label": "Toutes les requêtes", "value": ALL},
+            *[{"label": f"Échecs {mode_label(m)}", "value": m} for m in modes]]
+
+
+def build_quality_page(*, files: Sequence[dict], default_file: str | None, modes: Sequence[str],
+                       max_upload_kb: int = 500) -> html.Div:
+    """``files``: ``[{"label", "value"}]`` of the labelled files found at start."""
+    return html.Div([
+        dcc.Store(id=RESULT, data=None),
+        dbc.Row([
+            dbc.Col([
+                dbc.Label("Fichier étiqueté", html_for=FILE, class_name="small mb-1"),
+                dcc.Dropdown(id=FILE, options=list(files), value=default_file, clearable=False,
+                             placeholder="Aucun fichier étiqueté trouvé" if not files else None),
+            ], lg=5, className="mb-2"),
+            dbc.Col(dcc.Upload(
+                id=UPLOAD, multiple=False, max_size=max_upload_kb * 1000, accept=".csv,text/csv",
+                children=html.Div(["Ou déposez ici votre propre fichier CSV (query,params,expected, "
+                                   f"{max_upload_kb} ko au plus), ", html.A("ou choisissez-le")]),
+                className="upload-zone small text-muted p-2 border rounded text-center",
+            ), lg=7, className="mb-2"),
+        ], className="align-items-end"),
+        html.Div(id=STATUS),
+        dbc.Row([
+            dbc.Col(dbc.Card([
+                dbc.CardHeader(html.Div(id=SUMMARY, className="fw-semibold")),
+                dbc.CardBody(dcc.Loading(dcc.Graph(id=CHART, figure=empty_figure("Évaluation en cours…",
+                                                                                 height=360),
+                                                   config=GRAPH_CONFIG), type="dot", delay_show=300),
+                             className="p-1"),
+            ], className="shadow-sm mb-3"), lg=8),
+            dbc.Col(dbc.Card([dbc.CardHeader("Comment lire ces mesures", className="fw-semibold"),
+                              dbc.CardBody(INTRO, className="small")], className="shadow-sm mb-3"), lg=4),
+        ]),
+        dbc.Card(dbc.CardBody(html.Div(id=METRICS_TABLE)), className="shadow-sm mb-3"),
+        dbc.Card([
+            dbc.CardHeader(dbc.Row([
+                dbc.Col(html.Span("Rang du premier jeu attendu, par requête", className="fw-semibold"),
+                        width="auto"),
+                dbc.Col(dbc.RadioItems(id=FILTER, options=filter_options(modes), value=ALL, inline=True,
+                                       className="small")),
+            ], className="align-items-center g-2")),
+            dbc.CardBody(html.Div(id=TABLE), className="p-1",
+                         style={"maxHeight": "600px", "overflowY": "auto"}),
+        ], className="shadow-sm"),
+    ])

@@ -1,0 +1,233 @@
+"""The "Territoires" page: what concerns my commune (pure builders, no I/O).
+
+Builders take plain data prepared by ``callbacks/territories.py`` from
+``models.territory_service.TerritoryService`` and return a Dash component or a ``go.Figure``;
+figures have an explicit empty state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
+from dash import dcc, html
+
+from components.details import safe_url
+from components.figures import FONT, empty_figure
+from components.labels import NO_TITLE, clean_text, plotly_text
+
+# ---- ids of this page (prefixed, so they cannot collide with the other pages) ---------------
+SEARCH = "territories-search"
+OPTIONS = "territories-options"
+LEVEL = "territories-level"
+CHOROPLETH = "territories-choropleth"
+OFF_MAP = "territories-off-map"
+SUMMARY = "territories-summary"
+DATASETS = "territories-datasets"
+SHOW_ON_MAP = "territories-show-on-map"
+DATASET_ITEM = "territories-dataset-item"  # pattern-matching {"type": ..., "row": int}
+
+ENCLOSING = "enclosing"
+CONTAINED = "contained"
+TITLE = "Qu'est-ce qui concerne mon territoire ?"
+CHOOSE = "Choisissez une commune, une intercommunalité, un département ou une région."
+UNAVAILABLE = ("Les territoires n'ont pas été extraits pour ce build (référentiel géographique absent "
+               "lors de la construction) : relancez « python -m models build » avec le dossier geo/.")
+LEVEL_NAMES = {"commune": "commune", "epci": "intercommunalité", "departement": "département",
+               "region": "région", "pays": "pays"}
+SOURCE_NAMES = {"title": "titre", "description": "description", "tags": "mots-clés",
+                "organization": "producteur"}
+GRAPH_CONFIG = {"displaylogo": False, "locale": "fr", "scrollZoom": False,
+                "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
+COLOURSCALE = [[0.0, "#f5f5fe"], [0.35, "#9a9aff"], [0.7, "#4747d1"], [1.0, "#000091"]]
+TITLE_CHARS = 140
+
+
+def fr_int(n) -> str:
+    try:
+        return f"{int(n):,}".replace(",", "\u202f")
+    except (TypeError, ValueError):
+        return "—"
+
+
+def fr_percent(x) -> str:
+    return "—" if x is None else f"{100 * float(x):.0f}\u202f%"
+
+
+def empty_state(message: str = CHOOSE) -> html.Div:
+    return html.Div(message, className="text-muted small")
+
+
+# ---- the choropleth -------------------------------------------------------------------------
+def visualize_choropleth(geojson: dict | None, codes: Sequence[str], names: Sequence[str],
+                         counts: Sequence[int], direct: Sequence[int] | None = None, *,
+                         level: str = "departement", values: Sequence[str] | None = None,
+                         selected: Sequence[str] = (), height: int = 520) -> go.Figure:
+    """Datasets per département or région. ``codes`` are the outlines' feature codes,
+    ``values`` the territory values sent back on click (``departement:29``), ``selected`` the
+    feature codes drawn with a thick outline."""
+    unit = "départements" if level == "departement" else "régions"
+    if not geojson or not geojson.get("features"):
+        return empty_figure(f"Pas de contours des {unit} dans ce build.", height=height)
+    if not len(codes) or not any(int(c) > 0 for c in counts):
+        return empty_figure(f"Aucun jeu de données rattaché à un de ces {unit}.", height=height)
+    direct = list(direct) if direct is not None else [0] * len(codes)
+    hover = [f"<b>{plotly_text(n, 80)}</b> ({plotly_text(c, 5)})<br>{fr_int(k)} jeux de données"
+             f"<br>{fr_int(d)} le nomment directement"
+             for c, n, k, d in zip(codes, names, counts, direct, strict=True)]
+    fig = go.Figure(go.Choropleth(
+        geojson=geojson, featureidkey="properties.code", locations=list(codes), z=list(counts),
+        colorscale=COLOURSCALE, marker={"line": {"color": "white", "width": 0.6}},
+        text=hover, hovertemplate="%{text}<extra></extra>",
+        customdata=list(values) if values is not None else list(codes),
+        colorbar={"title": {"text": "jeux"}, "thickness": 12, "len": 0.6},
+    ))
+    sel = [c for c in selected if c in set(codes)]
+    if sel:
+        fig.add_trace(go.Choropleth(
+            geojson=geojson, featureidkey="properties.code", locations=sel, z=[1] * len(sel),
+            colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]], showscale=False,
+            marker={"line": {"color": "#e1000f", "width": 2.5}}, hoverinfo="skip", name="sélection"))
+    fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator")
+    fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 0, "b": 0}, font={"family": FONT},
+                      paper_bgcolor="white", dragmode=False, meta={"empty": False, "level": level})
+    return fig
+
+
+def off_map_table(items: list[dict], level: str = "departement") -> html.Div:
+    """Territories without an outline (overseas): ``items`` code, name, n."""
+    shown = [d for d in items if int(d.get("n", 0)) > 0]
+    if not shown:
+        return html.Div()
+    unit = "Départements" if level == "departement" else "Régions"
+    chips = [dbc.Badge(f"{clean_text(d['name'], 60)} · {fr_int(d['n'])}", color="light", text_color="dark",
+                       className="me-1 mb-1 border") for d in shown]
+    return html.Div([html.Span(f"{unit} hors carte (outre-mer) : ", className="small text-muted me-1"),
+                     *chips])
+
+
+# ---- the datasets ---------------------------------------------------------------------------
+def summary(entity: dict | None, total: int, *, enclosing: bool, contained: bool,
+            around: Sequence[str] = ()) -> html.Div:
+    """One line on what is listed."""
+    if entity is None:
+        return html.Div()
+    level = LEVEL_NAMES.get(entity.get("level"), entity.get("level", ""))
+    text = [html.Strong(clean_text(entity.get("name"), 120)), f" ({level}) : ",
+            html.Strong(fr_int(total)), f" jeu{'x' if total > 1 else ''} de données"]
+    extra = []
+    if enclosing:
+        extra.append("niveaux englobants inclus" + (f" ({', '.join(around)})" if around else ""))
+    if contained:
+        extra.append("territoires contenus inclus")
+    if extra:
+        text.append(" — " + " ; ".join(extra))
+    return html.Div(text, className="mb-2")
+
+
+def datasets_table(items: list[dict], total: int, *, name: str = "") -> html.Div:
+    """``items``: row, title, url, organization, via, level, confidence, source, own."""
+    if not items:
+        return empty_state("Aucun jeu de données ne nomme ce territoire." if name else CHOOSE)
+
+    def link(d):
+        parts = [html.A(clean_text(d.get("title"), TITLE_CHARS) or NO_TITLE,
+                        id={"type": DATASET_ITEM, "row": int(d["row"])}, n_clicks=0, role="button",
+                        className="link-primary dataset-item", title="Ouvrir sa fiche sur la carte")]
+        url = safe_url(d.get("url"))
+        if url:
+            parts.append(html.A(" ↗", href=url, target="_blank", rel="noopener noreferrer",
+                                title="Voir sur data.gouv.fr", className="text-decoration-none"))
+        return html.Span(parts)
+
+    rows = []
+    for d in items:
+        via = clean_text(d.get("via"), 60)
+        if not d.get("own", True):
+            via = html.Span([via, html.Span(f" ({LEVEL_NAMES.get(d.get('level'), '')})",
+                                            className="text-muted")])
+        rows.append(html.Tr([
+            html.Td(link(d)), html.Td(clean_text(d.get("organization"), 60), className="small"),
+            html.Td(via, className="small"),
+            html.Td(f"{SOURCE_NAMES.get(d.get('source'), d.get('source'))} · "
+                    f"{fr_percent(d.get('confidence'))}", className="small text-nowrap"),
+        ]))
+    note = (f"Les {len(items)} premiers sur {fr_int(total)}." if total > len(items)
+            else f"{fr_int(total)} jeu{'x' if total > 1 else ''} de données.")
+    table = dbc.Table([html.Thead(html.Tr([html.Th("Jeu de données"), html.Th("Producteur"),
+                                           html.Th("Territoire nommé"), html.Th("Trouvé dans · confiance")])),
+                       html.Tbody(rows)], size="sm", hover=True, responsive=True, className="mb-0")
+    return html.Div([html.Div(note, className="small text-muted mb-1"), table])
+
+
+def evaluation_note(report: dict | None) -> html.Div:
+    """How far the extraction agrees with the zones producers declare (the build's report)."""
+    if not report or not report.get("departement"):
+        return html.Div()
+    d, e = report["departement"], report.get("entity", {})
+    cov = report.get("coverage", {})
+    return html.Div(
+        f"Territoires trouvés dans les titres, descriptions, mots-clés et noms des producteurs. "
+        f"Accord avec les zones déclarées ({fr_int(d.get('n'))} jeux) : précision "
+        f"{fr_percent(d.get('precision'))}, rappel {fr_percent(d.get('recall'))} au niveau "
+        f"département ; {fr_percent(e.get('precision'))} / {fr_percent(e.get('recall'))} au territoire "
+        f"exact. Jeux avec un territoire : {fr_percent(cov.get('declared'))} déclarés, "
+        f"{fr_percent(cov.get('extracted'))} après extraction.",
+        className="small text-muted")
+
+
+# ---- layout ---------------------------------------------------------------------------------
+def build_territories_page(*, available: bool = True, evaluation: dict | None = None,
+                           options: list[dict] | None = None,
+                           map_figure: go.Figure | None = None) -> html.Div:
+    """The page skeleton; without territories in the build, only an explanation."""
+    if not available:
+        return html.Div(dbc.Alert(UNAVAILABLE, color="warning", className="mb-0"),
+                        id="territories-unavailable")
+
+    def card(title, body, help_text=None):
+        head = [html.Span(title, className="fw-semibold")]
+        if help_text:
+            head.append(html.Div(help_text, className="small text-muted"))
+        return dbc.Card([dbc.CardHeader(head), dbc.CardBody(body)], className="shadow-sm mb-3")
+
+    picker = dbc.Card(dbc.CardBody([
+        html.H2(TITLE, className="h5"),
+        dcc.Dropdown(id=SEARCH, options=options or [], value=None, searchable=True, clearable=True,
+                     placeholder="Tapez le nom d'une commune, d'une intercommunalité, d'un département "
+                                 "ou d'une région, par exemple « Brest »",
+                     optionHeight=40, maxHeight=420, search_order="original",
+                     labels={"search": "Nom du territoire", "no_options_found": "Aucun territoire trouvé",
+                             "clear_search": "Effacer", "clear_selection": "Effacer la sélection",
+                             "select_all": "Tout choisir", "deselect_all": "Tout retirer",
+                             "selected_count": "{num_selected} choisi(s)"}),
+        dbc.Checklist(id=OPTIONS, inline=True, switch=True, value=[], className="mt-2 small",
+                      options=[{"label": "inclure les niveaux englobants", "value": ENCLOSING},
+                               {"label": "inclure les territoires contenus", "value": CONTAINED}]),
+        html.Div(evaluation_note(evaluation), className="mt-2"),
+    ]), className="shadow-sm mb-3")
+
+    return html.Div([
+        picker,
+        dbc.Row([
+            dbc.Col(card("Jeux de données du territoire", [
+                html.Div(id=SUMMARY),
+                dbc.Button("Voir sur la carte", id=SHOW_ON_MAP, color="primary", size="sm", outline=True,
+                           n_clicks=0, disabled=True, className="mb-2"),
+                dcc.Loading(html.Div(empty_state(CHOOSE), id=DATASETS, className="territories-table"),
+                            type="dot", delay_show=300),
+            ], help_text="Ils sont aussi surlignés sur la carte du catalogue."), lg=6),
+            dbc.Col(card("Jeux de données par territoire", [
+                dbc.RadioItems(id=LEVEL, inline=True, value="departement", className="small mb-1",
+                               options=[{"label": "Départements", "value": "departement"},
+                                        {"label": "Régions", "value": "region"}]),
+                dcc.Loading(dcc.Graph(id=CHOROPLETH, config=GRAPH_CONFIG,
+                                      figure=map_figure or empty_figure("Chargement…", height=520)),
+                            type="dot", delay_show=300),
+                html.Div(id=OFF_MAP, className="mt-1"),
+            ], help_text="Un jeu compte pour un département s'il nomme le département, une de ses "
+                         "communes ou une intercommunalité qui s'y trouve. Cliquez un territoire "
+                         "pour voir ses jeux."), lg=6),
+        ]),
+    ])

@@ -1,0 +1,190 @@
+"""The "Thèmes" page: LDA topics you can inspect (layout only; callbacks/topics.py fills it).
+
+Top: the model (K), its quality, the intertopic distance map and the chosen topic's terms
+(relevance slider λ). Then the topic's word cloud, its share by year of creation, its top
+datasets and producers, an MDS layout of its datasets (or of the map's highlighted datasets),
+the keywords several topics share and the topics × embedding clusters heatmap.
+"""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import dcc, html
+
+from components import ids
+from components.figures import empty_figure
+from components.labels import clean_text
+
+GRAPH_CONFIG = {"displaylogo": False, "locale": "fr",
+                "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d", "toImage"]}
+STATIC_CONFIG = {"displayModeBar": False, "locale": "fr"}
+DEFAULT_LAMBDA = 0.6
+MDS_SIZES = (300, 1000, 2000, 3000)
+
+HELP = [
+    html.P("Un thème est une liste de mots qui apparaissent souvent ensemble dans les titres, "
+           "descriptions et mots-clés des jeux de données (modèle LDA sur les lemmes français). "
+           "Chaque jeu de données mélange plusieurs thèmes."),
+    html.P("Carte des thèmes : deux bulles proches ont des vocabulaires voisins (distance de "
+           "Jensen-Shannon, projetée en 2D) ; l'aire d'une bulle est la part du catalogue qui "
+           "parle de ce thème. Cliquez une bulle pour l'explorer."),
+    html.P("Pertinence λ : à 1, les mots les plus fréquents du thème ; vers 0, les mots propres au "
+           "thème (rares ailleurs). λ = 0,6 est un bon compromis (Sievert et Shirley, 2014)."),
+    html.P("Cohérence c_v : les mots d'un thème apparaissent-ils ensemble dans les textes ? "
+           "(plus haut = mieux). Stabilité : le thème revient-il quand on relance le modèle "
+           "avec une autre graine ? (1 = identique).", className="mb-0"),
+]
+
+
+def k_options(models: list[dict]) -> list[dict]:
+    """``models``: dicts with ``k``, ``default`` (and ``coherence_cv``)."""
+    out = []
+    for m in sorted(models, key=lambda m: m["k"]):
+        cv = m.get("coherence_cv")
+        extra = f" · c_v {cv:.2f}".replace(".", ",") if cv is not None else ""
+        out.append({"label": f"K = {m['k']}{extra}" + (" (par défaut)" if m.get("default") else ""),
+                    "value": int(m["k"])})
+    return out
+
+
+def percent(share: float, digits: int = 1) -> str:
+    """0.1234 -> "12,3" (French decimal comma)."""
+    return f"{100 * float(share):.{digits}f}".replace(".", ",")
+
+
+def topic_options(topics: pd.DataFrame) -> list[dict]:
+    """Dropdown options, the most prevalent topic first."""
+    t = topics.sort_values("prevalence", ascending=False, kind="stable")
+    return [{"label": f"{int(i) + 1}. {clean_text(lab, 80)} ({percent(p)} %)", "value": int(i)}
+            for i, lab, p in zip(t["topic"], t["label"], t["prevalence"], strict=True)]
+
+
+def topic_info(topic: dict | None) -> list:
+    """Small summary of the chosen topic: ``topic`` is a row of the topics table as a dict."""
+    if not topic:
+        return [html.Span("Choisissez un thème.", className="text-muted")]
+
+    def num(v, fmt):
+        return "—" if v is None or pd.isna(v) else fmt.format(v).replace(".", ",")
+
+    return [
+        html.Div(f"Thème {int(topic['topic']) + 1} : {clean_text(topic['label'], 120)}",
+                 className="fw-semibold"),
+        html.Div([
+            html.Span(f"part du catalogue {percent(topic['prevalence'])} %"),
+            html.Span(f" · stabilité {num(topic.get('stability'), '{:.2f}')}"),
+            html.Span(f" · cohérence c_v {num(topic.get('coherence_cv'), '{:.2f}')}"),
+        ], className="small text-muted"),
+    ]
+
+
+def shared_terms_table(rows: list[dict], *, max_rows: int = 40) -> html.Div:
+    """``rows``: dicts with ``term`` and ``topics`` (0-based ids) and ``labels``."""
+    if not rows:
+        return html.Div("Aucun mot n'est partagé par plusieurs thèmes parmi leurs 20 premiers mots.",
+                        className="text-muted small")
+    body = [html.Tr([
+        html.Td(clean_text(r["term"], 40), className="fw-semibold"),
+        html.Td(len(r["topics"])),
+        html.Td(", ".join(f"{int(t) + 1}. {clean_text(lab, 40)}"
+                          for t, lab in zip(r["topics"], r["labels"], strict=True)), className="small"),
+    ]) for r in rows[:max_rows]]
+    return html.Div(dbc.Table([html.Thead(html.Tr([html.Th("mot"), html.Th("thèmes"),
+                                                   html.Th("lesquels")])), html.Tbody(body)],
+                              size="sm", hover=True, className="mb-0"),
+                    style={"maxHeight": "420px", "overflowY": "auto"})
+
+
+def _card(title, body, **kw) -> dbc.Card:
+    return dbc.Card([dbc.CardHeader(title, className="fw-semibold"),
+                     dbc.CardBody(body, className=kw.pop("body_class", "p-2"))],
+                    className="shadow-sm h-100", **kw)
+
+
+def _graph(id_, height, config=STATIC_CONFIG) -> dcc.Graph:
+    return dcc.Graph(id=id_, figure=empty_figure("Chargement…", height=height), config=config)
+
+
+def build_topics_page(*, models: list[dict], default_k: int | None, has_clusters: bool = False,
+                      lam: float = DEFAULT_LAMBDA) -> html.Div:
+    """``models``: lda_models.json's ``models`` (k, default, coherence_cv, ...). No model ->
+    an explanation instead of the page."""
+    if not models or default_k is None:
+        return html.Div(dbc.Alert(
+            "Ce build n'a pas de modèles de thèmes. Reconstruisez les artefacts avec "
+            "« python -m models build ».", color="warning"), className="p-2")
+    controls = dbc.Row([
+        dbc.Col([html.Label("Modèle", htmlFor=ids.TOPICS_K, className="small text-muted mb-1"),
+                 dcc.Dropdown(id=ids.TOPICS_K, options=k_options(models), value=int(default_k),
+                              clearable=False, searchable=False)], lg=3, className="mb-2"),
+        dbc.Col([html.Label("Thème", htmlFor=ids.TOPICS_SELECT, className="small text-muted mb-1"),
+                 dcc.Dropdown(id=ids.TOPICS_SELECT, options=[], value=None, clearable=False,
+                              placeholder="Choisir un thème")], lg=6, className="mb-2"),
+        dbc.Col(dbc.Button("Montrer ses jeux sur la carte", id=ids.TOPICS_SHOW_ON_MAP, n_clicks=0,
+                           color="primary", outline=True, className="w-100"),
+                lg=3, className="mb-2 d-flex align-items-end"),
+    ], className="align-items-end")
+
+    terms_body = [
+        html.Div([html.Span("Pertinence λ", className="small text-muted me-2"),
+                  html.Div(dcc.Slider(id=ids.TOPICS_LAMBDA, min=0, max=1, step=0.1, value=lam,
+                                      marks={0: "0", 0.5: "0,5", 1: "1"},
+                                      tooltip={"placement": "bottom"}), className="flex-grow-1")],
+                 className="d-flex align-items-center px-2"),
+        _graph(ids.TOPICS_TERMS, 520),
+    ]
+    mds_controls = dbc.Row([
+        dbc.Col(dbc.RadioItems(id=ids.TOPICS_MDS_SOURCE, inline=True, value="topic",
+                               options=[{"label": "jeux du thème", "value": "topic"},
+                                        {"label": "jeux en surbrillance sur la carte", "value": "map"}],
+                               className="small"), md=6),
+        dbc.Col(dcc.Dropdown(id=ids.TOPICS_MDS_MAX, value=1000, clearable=False, searchable=False,
+                             options=[{"label": f"au plus {n} points", "value": n} for n in MDS_SIZES]),
+                md=3),
+        dbc.Col(dbc.Button("Calculer la disposition MDS", id=ids.TOPICS_MDS_BUTTON, n_clicks=0,
+                           color="secondary", size="sm", className="w-100"), md=3),
+    ], className="g-2 align-items-center mb-1")
+
+    return html.Div([
+        controls,
+        dbc.Row([
+            dbc.Col(_card("Carte des thèmes (distance entre vocabulaires)", [
+                html.Div(id=ids.TOPICS_INFO, className="px-2 pb-1"),
+                _graph(ids.TOPICS_MAP, 520, GRAPH_CONFIG)]), lg=6, className="mb-3"),
+            dbc.Col(_card("Mots du thème", terms_body), lg=6, className="mb-3"),
+        ]),
+        dbc.Row([
+            dbc.Col(_card("Nuage de mots", _graph(ids.TOPICS_CLOUD, 374)), lg=6, className="mb-3"),
+            dbc.Col(_card("Le thème dans le temps", _graph(ids.TOPICS_YEARS, 300)), lg=6,
+                    className="mb-3"),
+        ]),
+        dbc.Row([
+            dbc.Col(_card("Jeux de données les plus représentatifs",
+                          dcc.Loading(html.Div(id=ids.TOPICS_DATASETS, className="side-pane",
+                                               style={"maxHeight": "420px", "overflowY": "auto"}),
+                                      type="dot", delay_show=300)), lg=6, className="mb-3"),
+            dbc.Col(_card("Producteurs", _graph(ids.TOPICS_PRODUCERS, 300)), lg=6, className="mb-3"),
+        ]),
+        dbc.Row([
+            dbc.Col(_card("Disposition MDS d'une sélection (plongements, distance cosinus)", [
+                mds_controls,
+                html.Div(id=ids.TOPICS_MDS_STATUS, className="small text-muted px-1"),
+                dcc.Loading(dcc.Graph(id=ids.TOPICS_MDS, config=GRAPH_CONFIG, figure=empty_figure(
+                    "Choisissez une source puis « Calculer la disposition MDS ».", height=460)),
+                    type="dot", delay_show=300),
+            ]), lg=8, className="mb-3"),
+            dbc.Col(_card("Lire cette page", HELP, body_class="small p-3"), lg=4, className="mb-3"),
+        ]),
+        dbc.Row([
+            dbc.Col(_card("Mots partagés par plusieurs thèmes", html.Div(id=ids.TOPICS_SHARED)),
+                    lg=5, className="mb-3"),
+            dbc.Col(_card("Qualité des modèles selon K", _graph(ids.TOPICS_QUALITY, 260)),
+                    lg=7, className="mb-3"),
+        ]),
+        dbc.Row(dbc.Col(_card(
+            "Thèmes LDA × groupes d'embeddings (HDBSCAN)",
+            _graph(ids.TOPICS_HEATMAP, 400) if has_clusters else html.Div(
+                "Ce build n'a pas de groupes d'embeddings.", className="text-muted small")),
+            className="mb-3")),
+    ])

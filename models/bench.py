@@ -1,0 +1,410 @@
+"""Benchmark of a build as the app serves it: ``python -m models bench --artifacts DIR [--json]``.
+
+Starts ``python app.py --artifacts DIR --port <free port>`` on 127.0.0.1 as a subprocess (always
+stopped, try/finally), then measures, over loopback HTTP only, what a browser would live through:
+
+* ``start_s`` — process start to the first ``200`` on ``/`` (artifacts loaded, search modes probed);
+* ``map_payload_bytes`` — the initial map figure inside ``/_dash-layout`` (bytes as sent);
+* ``highlight_payload_bytes`` — the response of the callback that turns search results into the
+  map's overlay (a ``Patch``), largest over the sequential queries;
+* ``search_p50_ms`` / ``search_p95_ms`` — one search as the page runs it, sequentially over
+  :data:`QUERIES`: ``POST /_dash-update-component`` of the search callback, then of the overlay
+  callback with the rows it returned (bodies built from ``/_dash-dependencies``, as dash-renderer
+  does);
+* ``search_concurrent_p95_ms`` — the same with :data:`CLIENTS` concurrent clients (threads,
+  bounded count and time), on other queries so that no query vector comes from the app's cache;
+* ``rss_mb`` — resident memory of the app process (and children), MiB, after the searches;
+* ``passages_per_s`` — the build's encoder, loaded in this process once the app is stopped,
+  encoding ~200 catalogue passages (``None`` with ``skip_embedding``);
+* ``n_datasets`` — from the manifest.
+
+No Dash import here: the app is driven over HTTP like a browser. The component ids below are
+those of ``components/ids.py`` (a test checks they agree).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from models.artifacts import read_manifest, resolve_build_dir
+from models.config import REPO
+
+log = logging.getLogger(__name__)
+
+BENCH_KEYS = ("start_s", "map_payload_bytes", "highlight_payload_bytes", "search_p50_ms",
+              "search_p95_ms", "search_concurrent_p95_ms", "rss_mb", "passages_per_s", "n_datasets")
+
+# targets on the full non-archived catalogue (~70,500 datasets): key -> (maximum, unit)
+TARGETS = {
+    "start_s": (20.0, "s"),
+    "map_payload_bytes": (1_500_000, "o"),
+    "highlight_payload_bytes": (20_000, "o"),
+    "search_p95_ms": (150.0, "ms"),
+    "search_concurrent_p95_ms": (800.0, "ms"),
+    "rss_mb": (1536.0, "Mio"),
+}
+
+LABELS = {
+    "start_s": "démarrage jusqu'au premier 200 sur /",
+    "map_payload_bytes": "figure initiale de la carte",
+    "highlight_payload_bytes": "réponse qui surligne les résultats",
+    "search_p50_ms": "recherche p50 (séquentiel)",
+    "search_p95_ms": "recherche p95 (séquentiel)",
+    "search_concurrent_p95_ms": "recherche p95 (8 clients)",
+    "rss_mb": "mémoire résidente de l'app",
+    "passages_per_s": "débit d'encodage (passages/s)",
+    "n_datasets": "jeux de données",
+}
+
+# component ids (components/ids.py)
+MAP_ID = "map"
+SEARCH_STATE_ID = "search-state"
+SEARCH_MODE_ID = "search-mode"
+HIGHLIGHT_ID = "map-highlight"
+
+# 50 varied French queries: short keywords, sentences, acronyms, places, typos, accents
+QUERIES = [
+    "vacances scolaires", "Quand est-ce que les enfants sont en vacances ?", "qualité de l'eau potable",
+    "prix des carburants", "accidents de la route", "élections municipales résultats",
+    "population par commune", "budget des collectivités", "horaires des transports en commun",
+    "pistes cyclables", "bornes de recharge pour véhicules électriques", "défibrillateurs",
+    "liste des écoles primaires", "restaurants scolaires menus", "qualité de l'air pollution",
+    "consommation d'électricité par commune", "DVF demandes de valeurs foncières",
+    "SIRENE entreprises", "cadastre parcelles", "plan local d'urbanisme", "risques naturels inondation",
+    "arbres remarquables", "stationnement vélo Paris", "subventions aux associations",
+    "marchés publics attribués", "hôpitaux et établissements de santé", "médecins généralistes",
+    "prénoms des nouveau-nés", "délinquance et criminalité", "chômage par département",
+    "logements sociaux", "permis de construire", "monuments historiques", "musées de France fréquentation",
+    "bibliothèques", "équipements sportifs", "zones humides", "biodiversité espèces protégées",
+    "déchets collecte et tri", "éclairage public", "trafic routier comptages", "Où se baigner cet été ?",
+    "météo températures historiques", "agriculture bio surfaces", "aides PAC", "séismes",
+    "festivals et événements culturels", "wifi public gratuit", "cantine bio", "radars automatiques",
+]
+# the concurrent phase: other queries (the app keeps the last query vectors), same variety
+CONCURRENT_SUFFIXES = ["en Bretagne", "à Lyon", "2023", "par région", "en Occitanie", "données ouvertes",
+                       "à Marseille", "historique"]
+CLIENTS = 8
+PER_CLIENT = 8
+CONCURRENT_DEADLINE_S = 180.0
+N_PASSAGES = 200
+
+
+class BenchError(RuntimeError):
+    """The benchmark could not run (the app did not start, a callback failed, ...)."""
+
+
+# ---- HTTP, loopback only ------------------------------------------------------------------
+
+class AppClient:
+    """A tiny HTTP client for the app on 127.0.0.1 (no proxy, a fresh connection per request)."""
+
+    def __init__(self, port: int, timeout: float = 60.0) -> None:
+        self.base = f"http://127.0.0.1:{port}"
+        self.timeout = timeout
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def request(self, path: str, body: dict | None = None) -> tuple[int, bytes]:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.base + path, data=data, method="GET" if body is None else "POST",
+                                     headers={"Content-Type": "application/json"} if body is not None else {})
+        try:
+            with self._opener.open(req, timeout=self.timeout) as resp:
+                return resp.status, resp.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---- Dash's wire protocol, read from /_dash-dependencies -----------------------------------
+
+def _split_output(output: str) -> list[dict]:
+    """``"..a.children...b.data@h.."`` or ``"map.figure@h"`` -> ``[{"id", "property"}, ...]``."""
+    parts = output[2:-2].split("...") if output.startswith("..") else [output]
+    out = []
+    for part in parts:
+        cut = part.rindex("}") + 1 if part.startswith("{") else part.index(".")
+        cid, prop = part[:cut], part[cut + 1:]
+        out.append({"id": json.loads(cid) if cid.startswith("{") else cid, "property": prop})
+    return out
+
+
+def _key(item: dict) -> str:
+    cid = item["id"]
+    return f"{cid if isinstance(cid, str) else json.dumps(cid, sort_keys=True)}.{item['property']}"
+
+
+def find_callback(deps: list[dict], inputs: Sequence[str], output_contains: str) -> dict:
+    """The callback whose inputs are exactly ``inputs`` (``"id.prop"``) and whose output string
+    contains ``output_contains``."""
+    found = [d for d in deps if [_key(i) for i in d["inputs"]] == list(inputs)
+             and output_contains in d["output"]]
+    if len(found) != 1:
+        raise BenchError(f"expected one callback {list(inputs)} -> {output_contains}, found {len(found)}")
+    return found[0]
+
+
+def callback_body(spec: dict, values: dict) -> dict:
+    """The JSON body dash-renderer POSTs to ``/_dash-update-component`` for ``spec``, with
+    ``values`` ({"id.prop": value}) for its inputs and state (missing: None)."""
+    outputs = _split_output(spec["output"])
+
+    def items(deps):
+        return [{"id": d["id"], "property": d["property"], "value": values.get(_key(d))} for d in deps]
+
+    inputs = items(spec["inputs"])
+    return {"output": spec["output"], "outputs": outputs if len(outputs) > 1 else outputs[0],
+            "inputs": inputs, "state": items(spec.get("state", [])),
+            "changedPropIds": [_key(i) for i in spec["inputs"]][:1]}
+
+
+def find_component(node, component_id: str):
+    if isinstance(node, dict):
+        if node.get("props", {}).get("id") == component_id:
+            return node
+        for v in node.values():
+            hit = find_component(v, component_id)
+            if hit is not None:
+                return hit
+    elif isinstance(node, list):
+        for v in node:
+            hit = find_component(v, component_id)
+            if hit is not None:
+                return hit
+    return None
+
+
+def payload_bytes(obj, raw: bytes, whole) -> int:
+    """Bytes ``obj`` takes inside the raw response ``raw`` (which decodes to ``whole``): compact
+    JSON of ``obj`` scaled by the response's own escaping (plotly writes ``/`` as ``\\u002f``)."""
+    compact = len(json.dumps(whole, separators=(",", ":")))
+    scale = len(raw) / compact if compact else 1.0
+    return round(len(json.dumps(obj, separators=(",", ":"))) * scale)
+
+
+class SearchDriver:
+    """Runs a search the way the map page does: search callback, then overlay callback."""
+
+    def __init__(self, client: AppClient) -> None:
+        self.client = client
+        status, raw = client.request("/_dash-dependencies")
+        if status != 200:
+            raise BenchError(f"/_dash-dependencies answered {status}")
+        deps = json.loads(raw)
+        self.search_spec = find_callback(deps, [f"{SEARCH_STATE_ID}.data"], f"{HIGHLIGHT_ID}.data")
+        self.highlight_spec = find_callback(deps, [f"{HIGHLIGHT_ID}.data"], f"{MAP_ID}.figure")
+
+    def search(self, query: str, mode: str | None) -> tuple[float, int]:
+        """One search: (seconds, bytes of the overlay response)."""
+        t0 = time.perf_counter()
+        body = callback_body(self.search_spec, {f"{SEARCH_STATE_ID}.data": {"q": query, "mode": mode}})
+        status, raw = self.client.request("/_dash-update-component", body)
+        if status != 200:
+            raise BenchError(f"search callback answered {status} for {query!r}: {raw[:300]!r}")
+        highlight = json.loads(raw)["response"][HIGHLIGHT_ID]["data"]
+        body = callback_body(self.highlight_spec, {f"{HIGHLIGHT_ID}.data": highlight})
+        status, raw = self.client.request("/_dash-update-component", body)
+        if status != 200:
+            raise BenchError(f"overlay callback answered {status} for {query!r}: {raw[:300]!r}")
+        return time.perf_counter() - t0, len(raw)
+
+
+# ---- the app subprocess -------------------------------------------------------------------
+
+def start_app(artifacts: Path, port: int, log_file, timeout: float) -> tuple[subprocess.Popen, float]:
+    """``python app.py`` on 127.0.0.1:port; returns the process and the seconds to the first 200."""
+    cmd = [sys.executable, str(REPO / "app.py"), "--artifacts", str(artifacts),
+           "--host", "127.0.0.1", "--port", str(port)]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=log_file, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, env=dict(os.environ))
+    client = AppClient(port, timeout=5.0)
+    while True:
+        if proc.poll() is not None:
+            raise BenchError(f"the app exited with status {proc.returncode} before serving")
+        try:
+            if client.request("/")[0] == 200:
+                return proc, time.perf_counter() - t0
+        except OSError:
+            pass
+        if time.perf_counter() - t0 > timeout:
+            raise BenchError(f"the app did not answer on / within {timeout:.0f} s")
+        time.sleep(0.1)
+
+
+def stop_app(proc: subprocess.Popen | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=15)
+
+
+def rss_mib(pid: int) -> float:
+    import psutil
+
+    p = psutil.Process(pid)
+    total = p.memory_info().rss
+    for child in p.children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += child.memory_info().rss
+    return total / 2**20
+
+
+def percentile_ms(seconds: Sequence[float], q: float) -> float | None:
+    return round(float(np.percentile(np.asarray(seconds) * 1000.0, q)), 1) if len(seconds) else None
+
+
+def concurrent_searches(driver: SearchDriver, queries: Sequence[str], mode: str | None, *,
+                        clients: int, per_client: int, deadline_s: float) -> list[float]:
+    """``clients`` threads, ``per_client`` searches each, stopped at ``deadline_s``."""
+    times: list[float] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+    stop_at = time.perf_counter() + deadline_s
+
+    def client(i: int) -> None:
+        for j in range(per_client):
+            if time.perf_counter() > stop_at or errors:
+                return
+            q = queries[(i * per_client + j) % len(queries)]
+            try:
+                dt, _ = driver.search(q, mode)
+            except BaseException as exc:  # reported once all threads are done
+                with lock:
+                    errors.append(exc)
+                return
+            with lock:
+                times.append(dt)
+
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=max(stop_at - time.perf_counter(), 0) + 60)
+    if errors:
+        raise BenchError(f"a concurrent search failed: {errors[0]}")
+    return times
+
+
+def concurrent_queries(queries: Sequence[str]) -> list[str]:
+    return [f"{q} {CONCURRENT_SUFFIXES[i % len(CONCURRENT_SUFFIXES)]}" for i, q in enumerate(queries)]
+
+
+def embedding_throughput(build_dir: Path, manifest: dict, models_dir: Path, n: int = N_PASSAGES) -> float:
+    """Passages/s of the build's encoder on ``n`` catalogue passages (no cache)."""
+    import pandas as pd
+
+    from models.embeddings import load_encoder
+    from models.text import passage_text
+
+    m = manifest["model"]
+    enc = load_encoder(m["name"], models_dir=models_dir, max_seq_length=m.get("max_seq_length", 128))
+    df = pd.read_parquet(build_dir / "datasets.parquet", columns=["title", "description_text"])
+    take = np.random.default_rng(0).permutation(len(df))[:n]
+    passages = [passage_text(df["title"].iat[i], df["description_text"].iat[i]) for i in take]
+    enc.encode(passages[:8], kind="passage")  # warm-up (first call allocates, JIT, ...)
+    t0 = time.perf_counter()
+    enc.encode(passages, kind="passage", batch_size=32)
+    return round(len(passages) / (time.perf_counter() - t0), 1)
+
+
+def run_bench(artifacts: str | Path, *, skip_embedding: bool = False, models_dir: Path | None = None,
+              queries: Sequence[str] = QUERIES, clients: int = CLIENTS, per_client: int = PER_CLIENT,
+              start_timeout: float = 600.0, deadline_s: float = CONCURRENT_DEADLINE_S) -> dict:
+    """Every measurement of the module docstring, keys :data:`BENCH_KEYS`."""
+    build_dir = resolve_build_dir(artifacts)
+    manifest = read_manifest(build_dir)
+    out: dict = dict.fromkeys(BENCH_KEYS)
+    out["n_datasets"] = int(manifest["n_datasets"])
+    port = free_port()
+    proc = None
+    with tempfile.TemporaryFile(mode="w+b") as app_log:
+        try:
+            proc, start_s = start_app(Path(artifacts), port, app_log, start_timeout)
+            out["start_s"] = round(start_s, 2)
+            log.info("app started in %.1f s (pid %d, port %d)", start_s, proc.pid, port)
+            client = AppClient(port)
+
+            status, raw = client.request("/_dash-layout")
+            if status != 200:
+                raise BenchError(f"/_dash-layout answered {status}")
+            layout = json.loads(raw)
+            graph = find_component(layout, MAP_ID)
+            if graph is None or "figure" not in graph.get("props", {}):
+                raise BenchError(f"no figure with id {MAP_ID!r} in /_dash-layout")
+            out["map_payload_bytes"] = payload_bytes(graph["props"]["figure"], raw, layout)
+            log.info("initial layout: %d bytes, of which the map figure %d", len(raw),
+                     out["map_payload_bytes"])
+            mode_item = find_component(layout, SEARCH_MODE_ID)
+            mode = (mode_item or {}).get("props", {}).get("value")
+
+            driver = SearchDriver(client)
+            for q in ("données publiques", "transport"):  # warm-up, not counted
+                driver.search(q, mode)
+            seq, sizes = [], []
+            for q in queries:
+                dt, size = driver.search(q, mode)
+                seq.append(dt)
+                sizes.append(size)
+            out["search_p50_ms"] = percentile_ms(seq, 50)
+            out["search_p95_ms"] = percentile_ms(seq, 95)
+            out["highlight_payload_bytes"] = max(sizes)
+            log.info("%d sequential searches (mode %s): p50 %.1f ms, p95 %.1f ms", len(seq), mode,
+                     out["search_p50_ms"], out["search_p95_ms"])
+
+            conc = concurrent_searches(driver, concurrent_queries(queries), mode, clients=clients,
+                                       per_client=per_client, deadline_s=deadline_s)
+            out["search_concurrent_p95_ms"] = percentile_ms(conc, 95)
+            log.info("%d searches with %d concurrent clients: p95 %s ms", len(conc), clients,
+                     out["search_concurrent_p95_ms"])
+            out["rss_mb"] = round(rss_mib(proc.pid), 1)
+        except BenchError:
+            app_log.seek(0)
+            tail = app_log.read()[-3000:].decode(errors="replace")
+            log.error("app output (end):\n%s", tail)
+            raise
+        finally:
+            stop_app(proc)
+    if not skip_embedding:
+        models_dir = Path(models_dir or build_dir.parent.parent / "models")
+        out["passages_per_s"] = embedding_throughput(build_dir, manifest, models_dir)
+    return out
+
+
+def format_table(result: dict) -> str:
+    """The result as a French table, with the targets (on the full catalogue) beside."""
+    lines = [f"{'mesure':<38}{'clé':<26}{'valeur':>12}  cible (catalogue complet)"]
+    for key in BENCH_KEYS:
+        value = result.get(key)
+        shown = "-" if value is None else (f"{value:,}".replace(",", " ") if isinstance(value, int)
+                                           else f"{value:.1f}")
+        target = ""
+        if key in TARGETS:
+            limit, unit = TARGETS[key]
+            ok = "" if value is None else (" ok" if value <= limit else " DÉPASSÉ")
+            target = f"≤ {limit:,.0f} {unit}".replace(",", " ") + ok
+        lines.append(f"{LABELS[key]:<38}{key:<26}{shown:>12}  {target}".rstrip())
+    return "\n".join(lines)

@@ -1,0 +1,286 @@
+"""Search quality on labelled queries: hit@k, MRR@10, nDCG@10 per mode.
+
+Labelled files use data.gouv.fr's search-indicator format: a CSV with columns
+``query,params,expected``, one expected dataset id per row; the rows of one (query, params)
+form its set of relevant datasets. ``params`` is a URL query string (``tag=association``):
+``q`` replaces the query text, ``tag`` keeps only datasets with that tag.
+
+A query counts as evaluated when at least one of its expected ids is in the artifacts
+(the others are left out of its relevant set); otherwise it is skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import math
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs
+
+log = logging.getLogger(__name__)
+
+METRIC_KEYS = ("hit@1", "hit@3", "hit@10", "mrr@10", "ndcg@10")
+MAX_FILE_BYTES = 2_000_000
+MAX_QUERIES = 2_000
+REQUIRED_COLUMNS = ("query", "expected")
+
+
+class RelevanceFileError(ValueError):
+    """A labelled file that cannot be read, with a message a person can act on."""
+
+
+@dataclass
+class LabelledQuery:
+    query: str
+    params: str = ""
+    expected: list[str] = field(default_factory=list)  # in file order, without duplicates
+
+    @property
+    def label(self) -> str:
+        return self.query if not self.params else f"{self.query} [{self.params}]".strip()
+
+    def search_args(self) -> tuple[str, str | None]:
+        """(query text, tag filter) from the text and the URL-style params."""
+        p = parse_qs(self.params or "", keep_blank_values=False)
+        text = (p.get("q") or [self.query])[0] or ""
+        tag = (p.get("tag") or [None])[0]
+        return text, tag
+
+
+# ---- reading ---------------------------------------------------------------------------------
+
+def parse_relevance(text: str, *, max_queries: int = MAX_QUERIES) -> list[LabelledQuery]:
+    """Labelled queries from CSV text; raises :class:`RelevanceFileError` when it is not one."""
+    text = text.lstrip("\ufeff")
+    reader = csv.DictReader(io.StringIO(text))
+    cols = [c.strip().lower() for c in (reader.fieldnames or [])]
+    missing = [c for c in REQUIRED_COLUMNS if c not in cols]
+    if missing:
+        raise RelevanceFileError(
+            f"colonnes manquantes : {', '.join(missing)} (attendu : query,params,expected ; "
+            f"trouvé : {', '.join(cols) or 'aucune'})")
+    reader.fieldnames = cols
+    by_key: dict[tuple[str, str], LabelledQuery] = {}
+    for n, row in enumerate(reader, start=2):
+        query = " ".join((row.get("query") or "").split())
+        params = (row.get("params") or "").strip()
+        expected = (row.get("expected") or "").strip()
+        if not expected:
+            continue
+        if not query and not params:
+            raise RelevanceFileError(f"ligne {n} : ni requête ni paramètres")
+        key = (query, params)
+        lq = by_key.get(key)
+        if lq is None:
+            if len(by_key) >= max_queries:
+                raise RelevanceFileError(f"plus de {max_queries} requêtes : fichier trop grand")
+            lq = by_key[key] = LabelledQuery(query, params)
+        if expected not in lq.expected:
+            lq.expected.append(expected)
+    if not by_key:
+        raise RelevanceFileError("aucune requête étiquetée (colonne expected vide)")
+    return list(by_key.values())
+
+
+def read_relevance(path: str | Path) -> list[LabelledQuery]:
+    p = Path(path)
+    if p.stat().st_size > MAX_FILE_BYTES:
+        raise RelevanceFileError(f"{p} dépasse {MAX_FILE_BYTES // 1_000_000} Mo")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise RelevanceFileError(f"{p} n'est pas en UTF-8") from exc
+    return parse_relevance(text)
+
+
+# ---- metrics ---------------------------------------------------------------------------------
+
+def first_relevant_rank(ranked: Sequence[str], relevant: Iterable[str]) -> int | None:
+    """1-based rank of the first relevant id in ``ranked`` (None: none found)."""
+    rel = set(relevant)
+    for r, ds_id in enumerate(ranked, 1):
+        if ds_id in rel:
+            return r
+    return None
+
+
+def hit_at(rank: int | None, k: int) -> float:
+    return 1.0 if rank is not None and rank <= k else 0.0
+
+
+def reciprocal_rank(rank: int | None, k: int = 10) -> float:
+    return 1.0 / rank if rank is not None and rank <= k else 0.0
+
+
+def ndcg_at(ranked: Sequence[str], relevant: Iterable[str], k: int = 10) -> float:
+    """Binary-relevance nDCG@k: ``Σ 1/log2(r+1)`` over relevant ranks ≤ k, divided by the
+    same sum for an ideal ranking of ``min(|relevant|, k)`` relevant results."""
+    rel = set(relevant)
+    if not rel:
+        return 0.0
+    dcg = sum(1.0 / math.log2(r + 1) for r, d in enumerate(ranked[:k], 1) if d in rel)
+    ideal = sum(1.0 / math.log2(r + 1) for r in range(1, min(len(rel), k) + 1))
+    return dcg / ideal
+
+
+def query_metrics(ranked: Sequence[str], relevant: Iterable[str]) -> dict:
+    rel = set(relevant)
+    rank = first_relevant_rank(ranked, rel)
+    return {"rank": rank, "hit@1": hit_at(rank, 1), "hit@3": hit_at(rank, 3),
+            "hit@10": hit_at(rank, 10), "mrr@10": reciprocal_rank(rank, 10),
+            "ndcg@10": ndcg_at(ranked, rel, 10)}
+
+
+def aggregate(per_query: list[dict], skipped: int) -> dict:
+    """Mean of each metric over the evaluated queries (rounded to 4 decimals)."""
+    n = len(per_query)
+    out: dict = {"n": n, "skipped": skipped}
+    for key in METRIC_KEYS:
+        out[key] = round(sum(q[key] for q in per_query) / n, 4) if n else None
+    return out
+
+
+# ---- running ---------------------------------------------------------------------------------
+
+def evaluate(explorer, queries: list[LabelledQuery], modes: Sequence[str], *, k: int = 10) -> dict:
+    """Run every query in every mode. Returns ``{"metrics": {mode: {...}},
+    "per_query": [{"query", "params", "n_relevant", "ranks": {mode: rank|None}}],
+    "skipped": [labels], "seconds": total}``."""
+    row_of = explorer.row_of
+    ids = explorer.datasets["id"]
+    kept: list[tuple[LabelledQuery, set[str]]] = []
+    skipped: list[str] = []
+    for lq in queries:
+        present = {e for e in lq.expected if row_of(e) is not None}
+        if present:
+            kept.append((lq, present))
+        else:
+            skipped.append(lq.label)
+    per_mode: dict[str, list[dict]] = {m: [] for m in modes}
+    t_all = time.perf_counter()
+    per_query = []
+    depth = max(k, 10)
+    for lq, rel in kept:
+        text, tag = lq.search_args()
+        ranks = {}
+        hits = explorer.search_modes(text, modes=tuple(modes), k=depth, tag=tag)
+        for mode in modes:
+            ranked = [ids.iat[h.row] for h in hits[mode][:k]]
+            m = query_metrics(ranked, rel)
+            per_mode[mode].append(m)
+            ranks[mode] = m["rank"]
+        per_query.append({"query": lq.query, "params": lq.params, "n_relevant": len(rel),
+                          "ranks": ranks})
+    metrics = {m: aggregate(per_mode[m], len(skipped)) for m in modes}
+    seconds = time.perf_counter() - t_all
+    log.info("evaluated %d queries (%d skipped) in %d modes in %.1f s", len(kept), len(skipped),
+             len(modes), seconds)
+    return {"metrics": metrics, "per_query": per_query, "skipped": skipped,
+            "seconds": round(seconds, 3)}
+
+
+def report_json(result: dict, *, per_query: bool = False) -> dict:
+    """The command line's JSON: one key per mode; ``per_query`` added on request."""
+    out = dict(result["metrics"])
+    if per_query:
+        out["per_query"] = [{"query": q["query"], "params": q["params"],
+                             "n_relevant": q["n_relevant"], **{m: r for m, r in q["ranks"].items()}}
+                            for q in result["per_query"]]
+    return out
+
+
+# ---- for the app: uploads and a per-file cache -------------------------------------------------
+
+MAX_UPLOAD_BYTES = 500_000
+MAX_UPLOAD_QUERIES = 300
+
+
+def parse_upload(contents: str | None, filename: str | None = None, *,
+                 max_bytes: int = MAX_UPLOAD_BYTES,
+                 max_queries: int = MAX_UPLOAD_QUERIES) -> tuple[list[LabelledQuery], bytes]:
+    """A browser upload (``data:<type>;base64,<data>``) -> labelled queries and the raw bytes.
+    Size-capped before decoding; raises :class:`RelevanceFileError` with a French message."""
+    import base64
+    import binascii
+
+    if not contents or "," not in contents:
+        raise RelevanceFileError("fichier vide ou illisible")
+    if filename and not filename.lower().endswith((".csv", ".txt")):
+        raise RelevanceFileError("le fichier doit être un CSV (query,params,expected)")
+    header, data = contents.split(",", 1)
+    if ";base64" not in header:
+        raise RelevanceFileError("envoi inattendu (pas en base64)")
+    if len(data) > (max_bytes * 4) // 3 + 4:
+        raise RelevanceFileError(f"fichier trop gros (au plus {max_bytes // 1000} ko)")
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise RelevanceFileError("fichier illisible (base64 invalide)") from exc
+    if len(raw) > max_bytes:
+        raise RelevanceFileError(f"fichier trop gros (au plus {max_bytes // 1000} ko)")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RelevanceFileError("le fichier doit être encodé en UTF-8") from exc
+    if "\x00" in text:
+        raise RelevanceFileError("fichier binaire : un CSV est attendu")
+    return parse_relevance(text, max_queries=max_queries), raw
+
+
+class EvaluationCache:
+    """Evaluations computed once per file content and kept in memory (thread-safe: one
+    evaluation runs at a time, a second caller for the same file waits and reuses it)."""
+
+    def __init__(self, explorer, modes: Sequence[str], *, k: int = 10, max_entries: int = 16) -> None:
+        import threading
+        from collections import OrderedDict
+
+        self.explorer = explorer
+        self.modes = tuple(modes)
+        self.k = k
+        self.max_entries = max_entries
+        self._results: OrderedDict[str, dict] = OrderedDict()
+        self._lock = threading.Lock()
+        self.computed = 0  # how many evaluations actually ran (tests, logs)
+
+    @staticmethod
+    def key_of(raw: bytes) -> str:
+        import hashlib
+
+        return hashlib.sha256(raw).hexdigest()
+
+    def get(self, key: str) -> dict | None:
+        with self._lock:
+            return self._results.get(key)
+
+    def evaluate(self, key: str, queries: list[LabelledQuery]) -> dict:
+        with self._lock:
+            hit = self._results.get(key)
+            if hit is not None:
+                self._results.move_to_end(key)
+                return hit
+            result = evaluate(self.explorer, queries, self.modes, k=self.k)
+            self.computed += 1
+            self._results[key] = result
+            while len(self._results) > self.max_entries:
+                self._results.popitem(last=False)
+            return result
+
+    def evaluate_file(self, path: str | Path) -> dict:
+        p = Path(path)
+        if p.stat().st_size > MAX_FILE_BYTES:
+            raise RelevanceFileError(f"{p.name} dépasse {MAX_FILE_BYTES // 1_000_000} Mo")
+        raw = p.read_bytes()
+        key = self.key_of(raw)
+        cached = self.get(key)
+        if cached is not None:
+            return cached
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise RelevanceFileError(f"{p.name} n'est pas en UTF-8") from exc
+        return self.evaluate(key, parse_relevance(text))

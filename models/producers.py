@@ -1,0 +1,421 @@
+"""Producers (organisations, else users): aggregates, centroids, and the producer page's service.
+
+Build step (:func:`build_producers`) writes, over the *whole* export (archived rows included,
+thanks to the archived rows counted by ingest):
+
+- ``producers.parquet``: producer_id, organization_id, organization, kind, n_active,
+  n_archived, n_total, views, reuses, followers, downloads (summed over active and archived
+  datasets), last_modified (newest), medoid_row (the dataset row closest to the centroid, -1
+  when the producer has no dataset in the build), sorted by n_active then n_total;
+- ``producer_centroids.npy``: float32 (n_producers, dim), L2-normalised mean embedding of each
+  producer's datasets in the build, same order as ``producers.parquet`` (zeros when none);
+- ``producer_of_row.npy``: int32, for each dataset row its producer's position.
+
+A dataset without organisation belongs to its owner (``producer_id`` = ``owner:<name>``,
+kind ``utilisateur``), else to ``(sans organisation)``.
+
+:class:`ProducerService` answers the page's questions; it is built once per process from an
+``Explorer`` (``explorer.producers``). No Dash here.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+
+import numpy as np
+import pandas as pd
+
+from models import quality
+
+log = logging.getLogger(__name__)
+
+NO_ORG = "(sans organisation)"
+OWNER_PREFIX = "owner:"
+METRIC_COLUMNS = ("views", "reuses", "followers", "downloads")
+DUPLICATE_THRESHOLD = 0.95
+N_SIMILAR = 15
+FINDABILITY_K = 100
+
+
+# ---- keys and aggregates -------------------------------------------------------------
+def producer_keys(organization_id: pd.Series, organization: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(producer_id, kind) of each row: the organisation id, else ``owner:<name>``, else NO_ORG."""
+    org_id = organization_id.fillna("").astype(str).str.strip()
+    name = organization.fillna("").astype(str).str.strip()
+    key = np.where(org_id != "", org_id, np.where(name != "", OWNER_PREFIX + name, NO_ORG))
+    kind = np.where(org_id != "", "organisation", np.where(name != "", "utilisateur", "aucun"))
+    return pd.Series(key, index=organization.index), pd.Series(kind, index=organization.index)
+
+
+def aggregate_producers(df: pd.DataFrame, archived: pd.DataFrame | None = None,
+                        embeddings: np.ndarray | None = None
+                        ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Per-producer aggregates of the build's rows ``df`` plus the ``archived`` rows left out.
+
+    Returns (producers, centroids float32 (P, dim), producer_of_row int32 (len(df),)).
+    Rows of ``df`` flagged ``archived`` (a build made with include_archived) count as archived.
+    """
+    cols = ["organization", "organization_id", "last_modified", *METRIC_COLUMNS]
+    active_flag = ~df["archived"].astype(bool) if "archived" in df else pd.Series(True, index=df.index)
+    parts = [df[cols].assign(_active=active_flag.to_numpy(), _in_build=True)]
+    if archived is not None and len(archived):
+        parts.append(archived.reindex(columns=cols).assign(_active=False, _in_build=False))
+    allrows = pd.concat(parts, ignore_index=True)
+    for c in METRIC_COLUMNS:
+        allrows[c] = pd.to_numeric(allrows[c], errors="coerce").fillna(0).astype(np.int64)
+    for c in ("organization", "organization_id", "last_modified"):
+        allrows[c] = allrows[c].fillna("").astype(str)
+    allrows["producer_id"], allrows["kind"] = producer_keys(allrows["organization_id"],
+                                                            allrows["organization"])
+    allrows["organization_id"] = np.where(allrows["kind"] == "organisation",
+                                          allrows["organization_id"], "")
+    allrows["_name"] = allrows["organization"].where(allrows["organization"] != "", NO_ORG)
+    g = allrows.groupby("producer_id", sort=False)
+    prod = pd.DataFrame({
+        "organization_id": g["organization_id"].first(),
+        "organization": g["_name"].agg(lambda s: s.mode().iat[0]),
+        "kind": g["kind"].first(),
+        "n_active": g["_active"].sum().astype(np.int64),
+        "n_total": g.size().astype(np.int64),
+        "n_in_build": g["_in_build"].sum().astype(np.int64),
+        **{c: g[c].sum().astype(np.int64) for c in METRIC_COLUMNS},
+        "last_modified": g["last_modified"].max(),
+    })
+    prod["n_archived"] = prod["n_total"] - prod["n_active"]
+    prod = prod.reset_index().sort_values(["n_active", "n_total", "organization"],
+                                          ascending=[False, False, True], kind="stable")
+    prod = prod.reset_index(drop=True)
+    pos = pd.Series(np.arange(len(prod), dtype=np.int32), index=prod["producer_id"])
+    build_keys = allrows.loc[allrows["_in_build"], "producer_id"].to_numpy()
+    of_row = pos.reindex(build_keys).to_numpy().astype(np.int32)
+
+    dim = 0 if embeddings is None else int(embeddings.shape[1])
+    centroids = np.zeros((len(prod), dim), dtype=np.float32)
+    medoid = np.full(len(prod), -1, dtype=np.int64)
+    if embeddings is not None and len(df):
+        centroids, medoid = _centroids(np.asarray(embeddings, dtype=np.float32), of_row, len(prod))
+    prod["medoid_row"] = medoid
+    order = ["producer_id", "organization_id", "organization", "kind", "n_active", "n_archived",
+             "n_total", "n_in_build", *METRIC_COLUMNS, "last_modified", "medoid_row"]
+    return prod[order], centroids, of_row
+
+
+def _centroids(emb: np.ndarray, of_row: np.ndarray, n_producers: int,
+               block: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+    from scipy import sparse
+
+    n = len(emb)
+    member = sparse.csr_matrix((np.ones(n, dtype=np.float32), (of_row, np.arange(n))),
+                               shape=(n_producers, n))
+    sums = np.asarray(member @ emb, dtype=np.float32)
+    norms = np.linalg.norm(sums, axis=1, keepdims=True)
+    centroids = np.divide(sums, norms, out=np.zeros_like(sums), where=norms > 0).astype(np.float32)
+    sim = np.empty(n, dtype=np.float32)
+    for start in range(0, n, block):
+        e = emb[start:start + block]
+        sim[start:start + block] = np.einsum("ij,ij->i", e, centroids[of_row[start:start + block]])
+    # the row of each producer with the highest similarity to its centroid
+    order = np.lexsort((-sim, of_row))
+    first = np.ones(n, dtype=bool)
+    first[1:] = of_row[order][1:] != of_row[order][:-1]
+    medoid = np.full(n_producers, -1, dtype=np.int64)
+    medoid[of_row[order][first]] = order[first]
+    return centroids, medoid
+
+
+def build_producers(ctx) -> None:
+    """Pipeline step ``producers``: aggregates over the whole export, centroids, row->producer."""
+    prod, centroids, of_row = aggregate_producers(ctx.df, ctx.archived, ctx.embeddings)
+    lm = ctx.df["last_modified"]
+    if ctx.archived is not None and len(ctx.archived):
+        lm = pd.concat([lm, ctx.archived["last_modified"]], ignore_index=True)
+    as_of = quality.export_date(lm)
+    ctx.param("producers", n_producers=len(prod), n_archived=int(prod["n_archived"].sum()),
+              export_date=None if as_of is None else as_of.isoformat())
+    log.info("producers: %d producers, %d active and %d archived datasets", len(prod),
+             int(prod["n_active"].sum()), int(prod["n_archived"].sum()))
+    ctx.writer.save_parquet("producers.parquet", prod)
+    ctx.writer.save_npy("producer_centroids.npy", centroids)
+    ctx.writer.save_npy("producer_of_row.npy", of_row)
+
+
+# ---- the page's service ----------------------------------------------------------------
+def fold(text: str) -> str:
+    """Lower case without accents, for matching typed text."""
+    s = unicodedata.normalize("NFKD", str(text).lower())
+    return "".join(c for c in s if not unicodedata.combining(c))
+
+
+class ProducerService:
+    """Read-only answers about producers; built once from an Explorer (thread-safe reads)."""
+
+    def __init__(self, explorer) -> None:
+        self.explorer = explorer
+        arts = explorer.artifacts
+        ds = explorer.datasets
+        if arts.has("producers.parquet") and arts.has("producer_of_row.npy"):
+            self.table = arts.parquet("producers.parquet")
+            self.centroids = np.asarray(arts.npy("producer_centroids.npy", mmap=False),
+                                        dtype=np.float32)
+            self.of_row = np.asarray(arts.npy("producer_of_row.npy", mmap=False), dtype=np.int64)
+            self.archived_known = True
+        else:  # an older build: active rows only, archived counts unknown
+            log.warning("no producers.parquet in %s: producers computed from the loaded "
+                        "datasets, archived counts unknown (rebuild to get them)", arts.dir)
+            self.table, self.centroids, of_row = aggregate_producers(ds, None, arts.embeddings)
+            self.of_row = of_row.astype(np.int64)
+            self.archived_known = False
+        self._pos = {pid: i for i, pid in enumerate(self.table["producer_id"])}
+        order = np.argsort(self.of_row, kind="stable")
+        bounds = np.searchsorted(self.of_row[order], np.arange(len(self.table) + 1))
+        self._rows = [order[bounds[i]:bounds[i + 1]] for i in range(len(self.table))]
+        self._folded = [fold(n) for n in self.table["organization"]]
+        self._folded_ids = [fold(n) for n in self.table["producer_id"]]
+        self._has_centroid = np.linalg.norm(self.centroids, axis=1) > 0 if self.centroids.size \
+            else np.zeros(len(self.table), dtype=bool)
+        self.as_of = self._export_date()
+        self._territory_rows = self._load_territory_rows()
+        self._assessed: pd.DataFrame | None = None
+
+    def _export_date(self) -> pd.Timestamp | None:
+        iso = self.explorer.artifacts.manifest.get("parameters", {}).get("producers", {}) \
+            .get("export_date")
+        if iso:
+            return pd.Timestamp(iso)
+        return quality.export_date(self.explorer.datasets["last_modified"])
+
+    def _load_territory_rows(self) -> set[int] | None:
+        arts = self.explorer.artifacts
+        if not arts.has("territories.parquet"):
+            return None
+        t = arts.parquet("territories.parquet", columns=["row"])
+        return set(int(r) for r in t["row"].unique())
+
+    # ---- lookups -------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def index_of(self, producer_id: str | None) -> int | None:
+        return self._pos.get(producer_id) if producer_id else None
+
+    def producer_of(self, row: int) -> int:
+        return int(self.of_row[int(row)])
+
+    def rows(self, p: int) -> np.ndarray:
+        """Artifact rows (datasets in the build) of producer ``p``."""
+        return self._rows[p]
+
+    def option(self, p: int) -> dict:
+        r = self.table.iloc[p]
+        n, n_arch = int(r["n_active"]), int(r["n_archived"])
+        count = (f"{n} jeu{'x' if n > 1 else ''}" if n
+                 else f"aucun jeu actif, {n_arch} archivé{'s' if n_arch > 1 else ''}")
+        return {"label": f"{r['organization']} ({count})", "value": r["producer_id"]}
+
+    def options(self, text: str | None = None, *, limit: int = 30,
+                keep: str | None = None) -> list[dict]:
+        """Dropdown options matching typed ``text`` (accents and case ignored), at most
+        ``limit``: names starting with the text first, then containing it, each by size.
+        ``keep`` (the current value) is always included so the dropdown can show it."""
+        q = fold(text or "").strip()
+        if not q:
+            picked = list(range(min(limit, len(self.table))))
+        else:
+            starts, words, contains = [], [], []
+            for i, name in enumerate(self._folded):  # table is sorted by size already
+                if name.startswith(q) or q == self._folded_ids[i]:
+                    starts.append(i)
+                elif f" {q}" in name or f"'{q}" in name or f"-{q}" in name:
+                    words.append(i)
+                elif q in name:
+                    contains.append(i)
+                if len(starts) >= limit:
+                    break
+            picked = (starts + words + contains)[:limit]
+        k = self.index_of(keep)
+        if k is not None and k not in picked:
+            picked.append(k)
+        return [self.option(i) for i in picked]
+
+    # ---- key figures and listing ------------------------------------------------------
+    def summary(self, p: int) -> dict:
+        r = self.table.iloc[p]
+        out = {c: (r[c].item() if hasattr(r[c], "item") else r[c]) for c in self.table.columns}
+        out["archived_known"] = self.archived_known
+        out["rank"] = p + 1
+        return out
+
+    def datasets(self, p: int, *, limit: int | None = None) -> pd.DataFrame:
+        """Its datasets in the build, most viewed first, with their quality score."""
+        rows = self.rows(p)
+        ds = self.explorer.datasets
+        cols = ["id", "title", "url", "views", "reuses", "followers", "downloads", "last_modified",
+                "frequency"]
+        t = ds.iloc[rows][cols].copy()
+        t.insert(0, "row", rows)
+        t["score"] = self.assessed().iloc[rows]["score"].to_numpy()
+        t = t.sort_values(["views", "title"], ascending=[False, True], kind="stable")
+        return t if limit is None else t.head(limit)
+
+    # ---- topics -------------------------------------------------------------------------
+    def topic_mix(self, p: int, *, top: int = 12) -> pd.DataFrame | None:
+        """Mean LDA mixture of its datasets vs the catalogue's prevalence, largest gaps shown:
+        topic, label, producer, catalogue (shares, 0..1). None when the build has no LDA."""
+        arts = self.explorer.artifacts
+        if not (arts.has("lda_doc_topics.npy") and arts.has("lda_topics.parquet")):
+            return None
+        rows = self.rows(p)
+        if len(rows) == 0:
+            return None
+        doc_topics = arts.npy("lda_doc_topics.npy")
+        topics = arts.parquet("lda_topics.parquet")
+        mine = np.asarray(doc_topics[np.sort(rows)], dtype=np.float64).mean(axis=0)
+        mine = mine / mine.sum() if mine.sum() > 0 else mine
+        if "prevalence" in topics:
+            cat = topics.sort_values("topic")["prevalence"].to_numpy(dtype=np.float64)
+        else:
+            cat = np.asarray(doc_topics, dtype=np.float64).mean(axis=0)
+        labels = (topics.sort_values("topic")["label"].astype(str).to_list() if "label" in topics
+                  else [f"thème {t}" for t in range(len(mine))])
+        t = pd.DataFrame({"topic": np.arange(len(mine)), "label": labels,
+                          "producer": mine, "catalogue": cat[:len(mine)]})
+        t = t.sort_values("producer", ascending=False, kind="stable").head(top)
+        return t.reset_index(drop=True)
+
+    # ---- quality ------------------------------------------------------------------------
+    def assessed(self) -> pd.DataFrame:
+        """Quality of every dataset of the build (computed once, vectorised)."""
+        if self._assessed is None:
+            ds = self.explorer.datasets
+            self._assessed = quality.assess(ds, as_of=self.as_of,
+                                            territory_rows=self._territory_rows,
+                                            rows=np.arange(len(ds)))
+        return self._assessed
+
+    def quality(self, p: int, *, limit: int | None = 50) -> pd.DataFrame:
+        """Its datasets to fix first: worst score, then most viewed; with title and reasons."""
+        rows = self.rows(p)
+        ds = self.explorer.datasets.iloc[rows]
+        a = self.assessed().iloc[rows]
+        pr = quality.priorities(ds, a, limit=limit)
+        pr = pr.join(ds[["id", "title", "url"]])
+        pr.insert(0, "row", pr.index.to_numpy())
+        return pr.reset_index(drop=True)
+
+    def quality_overview(self, p: int) -> pd.DataFrame:
+        """Per rule: share of its datasets failing vs the catalogue's share; mean scores."""
+        a = self.assessed()
+        mine = quality.failure_shares(a.iloc[self.rows(p)])
+        cat = quality.failure_shares(a)
+        return pd.DataFrame({
+            "rule": [r.key for r in quality.RULES], "label": [r.label for r in quality.RULES],
+            "producer": [mine[r.key] for r in quality.RULES],
+            "catalogue": [cat[r.key] for r in quality.RULES],
+        })
+
+    def mean_score(self, p: int | None = None) -> float:
+        a = self.assessed() if p is None else self.assessed().iloc[self.rows(p)]
+        return float(a["score"].mean()) if len(a) else float("nan")
+
+    # ---- near-duplicates ------------------------------------------------------------------
+    def near_duplicates(self, p: int, *, threshold: float = DUPLICATE_THRESHOLD,
+                        limit: int | None = 200) -> pd.DataFrame:
+        """Pairs (its dataset, a neighbour) with cosine >= threshold, from the k nearest
+        neighbours of each dataset: columns row_a, row_b, score, same_producer, title_a,
+        title_b, organization_b. A pair of two of its own datasets appears once."""
+        rows = self.rows(p)
+        cols = ["row_a", "row_b", "score", "same_producer", "title_a", "title_b",
+                "organization_b", "producer_b"]
+        if len(rows) == 0:
+            return pd.DataFrame(columns=cols)
+        nb = self.explorer.artifacts.neighbours[rows]
+        sc = self.explorer.artifacts.neighbour_scores[rows]
+        ii, jj = np.nonzero((sc >= threshold) & (nb >= 0))
+        a = rows[ii].astype(np.int64)
+        b = nb[ii, jj].astype(np.int64)
+        s = sc[ii, jj].astype(np.float64)
+        same = self.of_row[b] == p
+        lo, hi = np.where(same, np.minimum(a, b), a), np.where(same, np.maximum(a, b), b)
+        t = pd.DataFrame({"row_a": lo, "row_b": hi, "score": s, "same_producer": same})
+        t = t.sort_values("score", ascending=False, kind="stable")
+        t = t.drop_duplicates(["row_a", "row_b"]).reset_index(drop=True)
+        if limit is not None:
+            t = t.head(limit)
+        ds = self.explorer.datasets
+        t["title_a"] = ds["title"].to_numpy()[t["row_a"].to_numpy()] if len(t) else []
+        t["title_b"] = ds["title"].to_numpy()[t["row_b"].to_numpy()] if len(t) else []
+        pb = self.of_row[t["row_b"].to_numpy()]
+        t["organization_b"] = self.table["organization"].to_numpy()[pb] if len(t) else []
+        t["producer_b"] = self.table["producer_id"].to_numpy()[pb] if len(t) else []
+        return t[cols]
+
+    # ---- similar producers ----------------------------------------------------------------
+    def similar_producers(self, p: int, *, k: int = N_SIMILAR) -> pd.DataFrame:
+        """The k producers whose embedding centroid is closest (cosine) to p's, best first."""
+        cols = ["index", "producer_id", "organization", "n_active", "similarity"]
+        if not self._has_centroid[p]:
+            return pd.DataFrame(columns=cols)
+        from models.search import top_k
+
+        sims = self.centroids @ self.centroids[p]
+        sims[~self._has_centroid] = -np.inf
+        sims[p] = -np.inf
+        idx = [i for i in top_k(sims, k) if np.isfinite(sims[i])]
+        t = self.table.iloc[idx][["producer_id", "organization", "n_active"]].copy()
+        t.insert(0, "index", idx)
+        t["similarity"] = sims[idx].astype(np.float64)
+        return t.reset_index(drop=True)[cols]
+
+    def neighbourhood(self, p: int, *, k: int = N_SIMILAR, max_datasets: int = 150,
+                      seed: int = 42) -> dict | None:
+        """2D MDS (cosine) of p's centroid, its k most similar producers' centroids and up to
+        ``max_datasets`` of its datasets (most viewed): where its datasets sit among them."""
+        from models.projection import mds_2d
+
+        sim = self.similar_producers(p, k=k)
+        if not self._has_centroid[p]:
+            return None
+        prods = [p, *sim["index"].tolist()]
+        rows = self.datasets(p, limit=max_datasets)["row"].to_numpy()
+        vecs = np.vstack([self.centroids[prods],
+                          np.asarray(self.explorer.artifacts.embeddings[rows], dtype=np.float32)])
+        xy = mds_2d(vecs, seed=seed)
+        ds = self.explorer.datasets
+        return {
+            "producers": pd.DataFrame({
+                "index": prods, "organization": self.table["organization"].to_numpy()[prods],
+                "n_active": self.table["n_active"].to_numpy()[prods],
+                "similarity": [1.0, *sim["similarity"].tolist()],
+                "x": xy[:len(prods), 0], "y": xy[:len(prods), 1], "is_self": [True] + [False] * len(sim),
+            }),
+            "datasets": pd.DataFrame({"row": rows, "title": ds["title"].to_numpy()[rows],
+                                      "x": xy[len(prods):, 0], "y": xy[len(prods):, 1]}),
+        }
+
+    # ---- findability ------------------------------------------------------------------------
+    def findability(self, row: int, queries: list[str] | None = None, *,
+                    k: int = FINDABILITY_K) -> pd.DataFrame:
+        """Rank of dataset ``row`` for its own title and each typed query, in every search
+        mode (``models.search.MODES`` as it is now): query, source, mode, rank (None when not
+        in the first k), status (French)."""
+        from models import search
+
+        title = str(self.explorer.datasets["title"].iat[int(row)])
+        asks = [("titre", title)] + [("requête", q) for q in (queries or []) if q and q.strip()]
+        out = []
+        for source, q in asks:
+            for mode in search.MODES:
+                try:
+                    hits = self.explorer.search(q, mode=mode, k=k)
+                except Exception as exc:  # a mode whose model is unavailable in this build
+                    log.warning("findability: mode %s failed for %r: %s", mode, q, exc)
+                    out.append({"query": q, "source": source, "mode": mode, "rank": None,
+                                "status": "mode indisponible"})
+                    continue
+                rank = next((i + 1 for i, h in enumerate(hits) if h.row == int(row)), None)
+                status = (f"rang {rank}" if rank is not None
+                          else f"non trouvé (au-delà de {k})")
+                out.append({"query": q, "source": source, "mode": mode, "rank": rank,
+                            "status": status})
+        return pd.DataFrame(out, columns=["query", "source", "mode", "rank", "status"])

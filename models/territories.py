@@ -1,0 +1,1097 @@
+"""Which French territories a dataset concerns: gazetteer matching over title, description, tags
+and producer name, then a comparison with the zones producers declare.
+
+Output, per dataset: ``{level, code, name, confidence, source}`` with ``level`` in
+commune / epci / departement / region / pays and ``source`` in title / description / tags /
+organization. Codes are COG codes (communes: INSEE code, municipal arrondissements of Paris, Lyon
+and Marseille have their own code; EPCI: SIREN; départements and régions: COG code; pays: ``FR``).
+
+How a mention is found
+    Every text is cut into word tokens that are lower-cased, stripped of accents and normalised
+    (``st`` -> ``saint``, ``ste`` -> ``sainte``, ``lez`` -> ``les``, ``1er``/``15ème`` -> ``1e``/``15e``),
+    so that hyphens, spaces, apostrophes and accents do not matter. All gazetteer names and their
+    variants live in one token trie; a text is scanned once, left to right, taking the longest
+    name that starts at each token (Aho-Corasick-like, linear in the text length).
+
+How an ambiguous mention is resolved (generic rules, no per-name list)
+    * Proper nouns: outside tags, the first significant word of a match must be capitalised
+      (unless the whole field has no capital letter). Tags only match as a whole tag.
+    * Common words: a one-word name that is a French word (the lemmatiser's dictionary, plus
+      months, weekdays, numbers and names of one or two letters) and that the corpus itself writes
+      in lower case often enough (``Orange``, ``Bar``, ``Vaux``, ``Mars``, ``Sept``, ``Eu``, ``Y``)
+      is accepted only when its département is supported by the context, or a level cue precedes
+      it (``commune de``, ``département du`` ...).
+    * Streets and buildings: a commune name right after ``rue``, ``avenue``, ``place``, ``gare de``,
+      ``lycée`` ... is ignored.
+    * Homonyms (communes of the same name, or a commune and a département): every candidate gets
+      a support score from the context of the dataset — the producer's own location (its name, and
+      the départements its other datasets mention unambiguously), the unambiguous places and the
+      département codes such as ``(29)`` in the same dataset, a postcode right before the name.
+      The best supported candidate wins; without support a name wins only when one candidate is
+      at least ten times as populous as the next, with a lower confidence.
+    * Producer names: ``Ville de X``, ``Département du X``, ``X Métropole`` locate the producer;
+      national producers (``Ministère``, ``... national ...``, ``... France``) give ``pays FR``.
+
+Evaluation against declared zones (:func:`evaluate`)
+    The extractor never reads ``spatial_zones``. Declared names are resolved to COG entities by an
+    exact normalised name match (granularity, co-declared zones and population break ties);
+    names outside the COG (``Monde``, ``Union Européenne``, foreign countries, ``DROM-COM``) are
+    not evaluated. A dataset is evaluated when at least one declared zone resolves. Precision is
+    averaged over evaluated datasets with at least one extracted territory, recall over all
+    evaluated datasets (macro averages; micro averages over pairs are reported alongside).
+
+    *Entity level*: exact ``(level, code)`` match, after identifying identical territories (a
+    région with a single département — overseas — is that département).
+
+    *Département level*: every territory is projected onto départements: a commune onto its
+    département, an EPCI onto the départements of its member communes, a département onto
+    itself. Coarser territories keep their own level (``region:53``, ``pays:FR``) rather than
+    being expanded into all their départements: expanding would turn one région-level statement
+    into up to 13 département claims, so that a région matched or missed would weigh more than
+    everything else in the dataset. A région therefore matches a région, France matches France.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import logging
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import accumulate
+from pathlib import Path
+
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+LEVELS = ("commune", "epci", "departement", "region", "pays")
+LEVEL_RANK = {lv: i for i, lv in enumerate(LEVELS)}
+SOURCES = ("title", "description", "tags", "organization")
+COLUMNS = ["row", "level", "code", "name", "confidence", "source"]
+LEVEL_LABELS = {"commune": "Commune", "epci": "Intercommunalité", "departement": "Département",
+                "region": "Région", "pays": "Pays"}
+
+# base confidence of a mention by where it was found
+SOURCE_WEIGHT = {"title": 0.9, "organization": 0.85, "tags": 0.8, "description": 0.65}
+SOURCE_PRIORITY = {"title": 0, "organization": 1, "tags": 2, "description": 3}
+MIN_CONFIDENCE = 0.3  # kept in territories.parquet
+EVAL_CONFIDENCE = 0.5  # used by the evaluation and, by default, by the app
+
+# ---------------------------------------------------------------------------------------------
+# normalisation
+# ---------------------------------------------------------------------------------------------
+_WORD = re.compile(r"[^\W_]+")
+_SPLIT = re.compile(r"([^\W_]+)")
+_ORDINAL = re.compile(r"^(\d{1,2})(?:er|ere|re|e|eme|ieme|em|me|è)$")
+TOKEN_ALIASES = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes", "mt": "mont"}
+ARTICLES = frozenset({"le", "la", "les", "l"})
+LINK_WORDS = frozenset({"de", "du", "des", "d", "la", "le", "les", "l", "et", "en", "sur", "sous",
+                        "a", "au", "aux"})
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+MONTHS_DAYS_NUMBERS = _words("""
+janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre
+lundi mardi mercredi jeudi vendredi samedi dimanche
+un deux trois quatre cinq six sept huit neuf dix onze douze cent mille
+nord sud est ouest centre
+""")
+ENGLISH_WORDS = _words("""
+a about all an and any are as at be by can data for from has have his in is it its map new not of
+on or our out over she that the their there these they this those to up use was we who with year
+you your
+""")
+# a place name right after these words is a street, a river, a massif, a station, or the name
+# of something larger ("Grand Paris Sud" is no Paris: a "Grand X" that is an EPCI matches as such)
+BLOCK_WORDS = _words("""
+rue rues avenue av bd boulevard place pl allee allees quai quais chemin route impasse square
+cours faubourg fg rond point passage sentier ruelle esplanade parvis promenade canal pont porte
+gare station arret parc jardin residence cite hotel stade gymnase piscine
+bassin riviere fleuve ruisseau massif montagne mont monts foret bois lac etang baie golfe col
+plaine plateau pays vallee vallon grand grande
+""")
+BLOCK_LINKS = frozenset({"de", "du", "des", "d", "la", "le", "l", "a", "au", "aux"})
+# ... and right after these, a person's name: "lycée Victor Hugo", "collège Saint-Exupéry"
+INSTITUTION_WORDS = _words("""
+lycee college ecole eglise chapelle cathedrale basilique abbaye hopital clinique centre salle
+espace maison groupe
+""")
+LEVEL_CUES = {
+    "commune": frozenset({"commune", "communes", "ville", "mairie", "municipal", "municipale",
+                          "communal", "communale", "cite", "village"}),
+    "departement": frozenset({"departement", "departemental", "departementale",
+                              "departementaux", "dept", "dpt", "cd", "cg"}),
+    "region": frozenset({"region", "regional", "regionale", "regionaux", "cr"}),
+}
+NATIONAL_ORG = re.compile(
+    r"\b(minist[eè]res?|premier ministre|nationale?s?|nationaux|interminist[ée]riel(?:le)?s?|"
+    r"r[ée]publique fran[çc]aise|gouvernement)\b|(?<!\w)france\b", re.IGNORECASE)
+DEPT_CODE_CONTEXT = re.compile(r"\((\d{2}|2[AaBb]|97[1-6])\)")
+PAYS_PHRASES = ("france", "france metropolitaine", "france entiere", "toute la france",
+                "territoire national", "niveau national", "echelle nationale", "echelon national",
+                "ensemble du territoire national", "ensemble du territoire francais",
+                "republique francaise", "metropole et outre mer", "france et outre mer")
+
+# former régions (before 2016) -> current région code
+FORMER_REGIONS = {
+    "alsace": "44", "lorraine": "44", "champagne ardenne": "44", "aquitaine": "75",
+    "limousin": "75", "poitou charentes": "75", "auvergne": "84", "rhone alpes": "84",
+    "languedoc roussillon": "76", "midi pyrenees": "76", "bourgogne": "27", "franche comte": "27",
+    "nord pas de calais": "32", "picardie": "32", "haute normandie": "28", "basse normandie": "28",
+    "provence alpes cote d azur": "93", "paca": "93", "region sud": "93", "centre val de loire": "24",
+    "region centre": "24", "nord pas de calais picardie": "32", "alsace champagne ardenne lorraine": "44",
+    "aquitaine limousin poitou charentes": "75", "languedoc roussillon midi pyrenees": "76",
+}
+
+
+def fold(text: str) -> str:
+    text = text.replace("œ", "oe").replace("Œ", "Oe").replace("æ", "ae").replace("Æ", "Ae")
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+@lru_cache(maxsize=500_000)
+def norm_token(tok: str) -> str:
+    t = fold(tok.lower())
+    t = TOKEN_ALIASES.get(t, t)
+    m = _ORDINAL.match(t)
+    if m:
+        return m.group(1) + "e"
+    return t
+
+
+# fast path: fold a whole text at once with a byte table (Latin-1 letters -> plain lower-case
+# letters, anything else -> a separator, one byte for one character, so offsets are kept), then map
+# the few tokens that have a normal form of their own (st -> saint, 15eme -> 15e)
+def _byte_table() -> bytes:
+    out = bytearray(b" " * 256)
+    for b in range(256):
+        if b < 128:
+            out[b] = ord(chr(b).lower())
+            continue
+        f = fold(chr(b)).lower()
+        if len(f) == 1 and f.isascii() and f.isalnum():
+            out[b] = ord(f)
+    return bytes(out)
+
+
+_BYTE_TABLE = _byte_table()
+_ASCII_SPLIT = re.compile(r"([a-z0-9]+)")
+_TOKEN_MAP = dict(TOKEN_ALIASES)
+for _n in range(1, 21):
+    for _suffix in ("er", "ere", "re", "e", "eme", "ieme", "em", "me"):
+        _TOKEN_MAP[f"{_n}{_suffix}"] = f"{_n}e"
+_token_get = _TOKEN_MAP.get
+
+
+def tokenize(text: str) -> tuple[list[str], list[str]]:
+    """``(parts, norms)``: ``parts`` alternates separators and words (``separator, word, ...,
+    separator``) with the lengths they have in ``text``; ``norms`` are the normalised words."""
+    if "œ" not in text and "Œ" not in text and "æ" not in text and "Æ" not in text:
+        folded = text.encode("latin-1", "replace").translate(_BYTE_TABLE).decode("ascii")
+        parts = _ASCII_SPLIT.split(folded)
+        words = parts[1::2]
+        return parts, list(map(_token_get, words, words))
+    parts = _SPLIT.split(text)  # rare: ligatures, kept as two letters
+    return parts, [norm_token(w) for w in parts[1::2]]
+
+
+def norm_name(text: str) -> str:
+    """The matching key of a name: normalised tokens joined by spaces (as :func:`scan` sees them)."""
+    return " ".join(tokenize(text)[1]) if text else ""
+
+
+@lru_cache(maxsize=1)
+def french_lexicon() -> frozenset[str]:
+    """Accent-folded French word forms (simplemma's dictionary), used to flag common words."""
+    try:
+        from simplemma.strategies.dictionaries import DefaultDictionaryFactory
+
+        d = DefaultDictionaryFactory().get_dictionary("fr")
+        words = set()
+        for k in d:
+            w = k.decode() if isinstance(k, bytes) else k
+            words.add(w.lower().encode("latin-1", "replace").translate(_BYTE_TABLE).decode("ascii"))
+        return frozenset(w for w in words if w.isalpha())
+    except Exception as exc:  # pragma: no cover - optional signal
+        log.warning("French lexicon unavailable (%s): common-word communes rely on short names only", exc)
+        return frozenset()
+
+
+# ---------------------------------------------------------------------------------------------
+# gazetteer
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Entity:
+    level: str
+    code: str
+    name: str
+    population: int = 0
+    departements: tuple[str, ...] = ()
+    region: str | None = None
+    epci: str | None = None
+    parent: str | None = None  # the commune of a municipal arrondissement
+    postcodes: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.level, self.code)
+
+
+@dataclass(frozen=True)
+class Alias:
+    entity: tuple[str, str]
+    kind: str  # name | variant | core | former | article
+    factor: float = 1.0
+
+
+_EPCI_PREFIX = re.compile(r"^(CC|CA|CU|Métropole|Metropole)\s+", re.IGNORECASE)
+_EPCI_EXPAND = {"CC": "communauté de communes", "CA": "communauté d'agglomération",
+                "CU": "communauté urbaine"}
+_PAREN = re.compile(r"\s*\([^)]*\)\s*")
+
+
+class Gazetteer:
+    """COG entities, their names and variants in one token trie."""
+
+    def __init__(self, entities: dict[tuple[str, str], Entity],
+                 aliases: dict[str, list[Alias]]) -> None:
+        self.entities = entities
+        self.aliases = aliases
+        self.trie: dict = {}
+        for key in aliases:
+            node = self.trie
+            for tok in key.split():
+                node = node.setdefault(tok, {})
+            node[""] = key
+        lex = french_lexicon()
+        self.lexical: set[str] = set()  # names made of one common word ("Orange", "Le Plan")
+        self.always_weak: set[str] = set()  # ... that are never trusted without context
+        for k in aliases:
+            sig = [t for t in k.split() if t not in LINK_WORDS]
+            if len(sig) != 1:
+                continue
+            w = sig[0]
+            if len(w) <= 3 or w in MONTHS_DAYS_NUMBERS or w in ENGLISH_WORDS:
+                self.lexical.add(k)
+                self.always_weak.add(k)
+            elif w in lex:
+                self.lexical.add(k)
+        self.postcodes: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        for e in entities.values():
+            for pc in e.postcodes:
+                self.postcodes[pc].add(e.key)
+        self.dept_region = {e.code: e.region for e in entities.values() if e.level == "departement"}
+        self._by_level: dict[str, list[Entity]] = defaultdict(list)
+        for e in entities.values():
+            self._by_level[e.level].append(e)
+
+    # ---- construction --------------------------------------------------------------------
+    @classmethod
+    def load(cls, folder: str | Path) -> Gazetteer:
+        folder = Path(folder)
+        missing = [n for n in ("communes.json", "epci.json", "departements.json", "regions.json")
+                   if not (folder / n).exists()]
+        if missing:
+            raise FileNotFoundError(f"gazetteer folder {folder} lacks {', '.join(missing)}")
+
+        def read(name):
+            return json.loads((folder / name).read_text(encoding="utf-8"))
+
+        return cls.build(read("communes.json"), read("epci.json"), read("departements.json"),
+                         read("regions.json"))
+
+    @classmethod
+    def build(cls, communes: list[dict], epcis: list[dict], departements: list[dict],
+              regions: list[dict]) -> Gazetteer:
+        entities: dict[tuple[str, str], Entity] = {}
+        aliases: dict[str, list[Alias]] = defaultdict(list)
+
+        def add(name: str, ent: tuple[str, str], kind: str = "name", factor: float = 1.0) -> None:
+            k = norm_name(name)
+            if not k or all(t in LINK_WORDS or t.isdigit() for t in k.split()):
+                return  # "Lez", "Les": never a name on their own
+            if all(a.entity != ent for a in aliases[k]):
+                aliases[k].append(Alias(ent, kind, factor))
+            if " lez " in f" {k} ":  # Sailly-lez-Lannoy is also written Sailly-lès-Lannoy
+                add(f" {k} ".replace(" lez ", " les ").strip(), ent, "variant", factor)
+
+        commune_epci: dict[str, str] = {}
+        for e in epcis:
+            for m in e.get("membres", []):
+                commune_epci[m["code"]] = e["code"]
+        actual = {c["code"]: c for c in communes if c.get("type") == "commune-actuelle"}
+        dept_pop: Counter = Counter()
+        reg_pop: Counter = Counter()
+        for c in actual.values():
+            dept_pop[c.get("departement")] += c.get("population", 0) or 0
+            reg_pop[c.get("region")] += c.get("population", 0) or 0
+
+        for c in communes:
+            typ = c.get("type")
+            if typ == "commune-actuelle":
+                code = c["code"]
+                ent = Entity("commune", code, c["nom"], int(c.get("population") or 0),
+                             (c.get("departement"),), c.get("region"), commune_epci.get(code),
+                             postcodes=tuple(c.get("codesPostaux", ())))
+                entities[ent.key] = ent
+                _commune_aliases(add, c["nom"], ent.key)
+            elif typ == "arrondissement-municipal":
+                code = c["code"]
+                parent = c.get("commune")
+                ent = Entity("commune", code, c["nom"], int(c.get("population") or 0),
+                             (c.get("departement"),), c.get("region"), commune_epci.get(parent),
+                             parent=parent, postcodes=tuple(c.get("codesPostaux", ())))
+                entities[ent.key] = ent
+                _arrondissement_aliases(add, c["nom"], ent.key)
+        for c in communes:  # former communes merged into a new one: names of the new commune
+            if c.get("type") in ("commune-deleguee", "commune-associee"):
+                target = ("commune", c.get("chefLieu") or "")
+                if target in entities and norm_name(c["nom"]) != norm_name(entities[target].name):
+                    add(c["nom"], target, "variant", 0.85)
+
+        # a city is a distinctive word even when it is also a common one ("Grand Paris", "Tours")
+        big_places = frozenset(norm_name(c["nom"]) for c in actual.values()
+                               if (c.get("population") or 0) >= 20_000 and " " not in norm_name(c["nom"]))
+        for e in epcis:
+            members = [actual[m["code"]] for m in e.get("membres", []) if m["code"] in actual]
+            depts = Counter()
+            for m in members:
+                depts[m["departement"]] += m.get("population", 0) or 1
+            ent = Entity("epci", e["code"], e["nom"], int(e.get("populationTotale") or 0),
+                         tuple(d for d, _ in depts.most_common()),
+                         members[0]["region"] if members else None)
+            entities[ent.key] = ent
+            _epci_aliases(add, e["nom"], ent.key, big_places)
+
+        for d in departements:
+            ent = Entity("departement", d["code"], d["nom"], int(dept_pop.get(d["code"], 0)),
+                         (d["code"],), d.get("region"))
+            entities[ent.key] = ent
+            add(d["nom"], ent.key)
+            _article_aliases(add, d["nom"], ent.key)
+        region_depts = defaultdict(list)
+        for d in departements:
+            region_depts[d.get("region")].append(d["code"])
+        for r in regions:
+            ent = Entity("region", r["code"], r["nom"], int(reg_pop.get(r["code"], 0)),
+                         tuple(region_depts.get(r["code"], ())), r["code"])
+            entities[ent.key] = ent
+            add(r["nom"], ent.key)
+            _article_aliases(add, r["nom"], ent.key)
+        for name, code in FORMER_REGIONS.items():
+            if ("region", code) in entities:
+                add(name, ("region", code), "former", 0.8)
+        fr = Entity("pays", "FR", "France", sum(reg_pop.values()))
+        entities[fr.key] = fr
+        for phrase in PAYS_PHRASES:
+            add(phrase, fr.key, "name" if phrase.startswith("france") else "phrase")
+        return cls(entities, dict(aliases))
+
+    # ---- queries -------------------------------------------------------------------------
+    def get(self, level: str, code: str) -> Entity | None:
+        return self.entities.get((level, code))
+
+    def of_level(self, level: str) -> list[Entity]:
+        return self._by_level.get(level, [])
+
+    def lookup(self, name: str) -> list[Entity]:
+        """Entities whose name (or variant) is exactly ``name`` once normalised."""
+        return [self.entities[a.entity] for a in self.aliases.get(norm_name(name), [])]
+
+    def departements_of(self, ent: Entity) -> tuple[str, ...]:
+        if ent.level in ("commune", "epci", "departement"):
+            return ent.departements
+        return ()
+
+    def enclosing(self, ent: Entity) -> list[Entity]:
+        """The larger territories that contain ``ent`` (EPCI, département, région, France)."""
+        out: list[Entity] = []
+        if ent.level == "commune":
+            if ent.parent and ("commune", ent.parent) in self.entities:
+                out.append(self.entities[("commune", ent.parent)])
+            if ent.epci and ("epci", ent.epci) in self.entities:
+                out.append(self.entities[("epci", ent.epci)])
+        if ent.level in ("commune", "epci"):
+            for d in ent.departements:
+                if ("departement", d) in self.entities:
+                    out.append(self.entities[("departement", d)])
+        if ent.level in ("commune", "epci", "departement") and ent.region:
+            r = self.entities.get(("region", ent.region))
+            if r is not None and r.code not in ent.departements:
+                out.append(r)
+        if ent.level != "pays":
+            out.append(self.entities[("pays", "FR")])
+        return out
+
+    def canonical(self, key: tuple[str, str]) -> tuple[str, str]:
+        """One key per territory: a région with a single département is that département."""
+        if key[0] == "region":
+            ent = self.entities.get(key)
+            if ent is not None and len(ent.departements) == 1:
+                return ("departement", ent.departements[0])
+        return key
+
+    def dept_units(self, key: tuple[str, str]) -> set[str]:
+        """Département-level projection (see the module docstring)."""
+        level, code = self.canonical(key)
+        ent = self.entities.get((level, code))
+        if ent is None:
+            return set()
+        if level in ("commune", "epci", "departement"):
+            return set(ent.departements)
+        return {f"{level}:{code}"}
+
+
+def _article_aliases(add, name: str, key) -> None:
+    """"la Creuse", "le Nord", "l'Ain", "les Landes" and "La Réunion" / "Réunion": the scan
+    takes the longest name, so the article must be part of the département's names too."""
+    toks = norm_name(name).split()
+    if toks and toks[0] in ARTICLES:
+        if len(toks) > 1:
+            add(" ".join(toks[1:]), key, "article", 0.9)
+        return
+    for article in ("le", "la", "les", "l"):
+        add(f"{article} {' '.join(toks)}", key, "article", 1.0)
+
+
+def _commune_aliases(add, name: str, key) -> None:
+    add(name, key)
+    toks = norm_name(name).split()
+    if toks and toks[0] in ("le", "les") and len(toks) > 1:
+        rest = " ".join(toks[1:])
+        contracted = ("du", "au") if toks[0] == "le" else ("des", "aux")
+        for c in contracted:
+            add(f"{c} {rest}", key, "article", 1.0)
+
+
+def _arrondissement_aliases(add, name: str, key) -> None:
+    # "Paris 15e Arrondissement" -> "Paris 15e", "15e arrondissement de Paris", "Paris 15e arrt"
+    add(name, key)
+    m = re.match(r"^(.*?)\s+(\d+)(?:er|e)\s+Arrondissement$", name)
+    if not m:
+        return
+    city, n = m.group(1), m.group(2)
+    for form in (f"{city} {n}e", f"{n}e arrondissement de {city}", f"{n}e arrondissement {city}",
+                 f"{city} {n}e arr", f"{city} {n}e arrt", f"{city} arrondissement {n}"):
+        add(form, key, "variant", 1.0)
+
+
+def _epci_aliases(add, name: str, key, big_places: frozenset[str] = frozenset()) -> None:
+    add(name, key)
+    base = _PAREN.sub(" ", name).strip()
+    if base != name:
+        add(base, key)
+    m = _EPCI_PREFIX.match(base)
+    core = base
+    if m:
+        prefix = m.group(1)
+        core = base[m.end():]
+        if prefix.upper() in _EPCI_EXPAND:
+            add(f"{_EPCI_EXPAND[prefix.upper()]} {core}", key)
+        else:  # "Métropole du Grand Nancy" -> also "Grand Nancy Métropole"
+            pass
+    core_toks = norm_name(core).split()
+    while core_toks and core_toks[0] in ("de", "du", "des", "d", "la", "le", "les", "l"):
+        core_toks = core_toks[1:]
+    if not core_toks:
+        return
+    core_key = " ".join(core_toks)
+    significant = [t for t in core_toks if t not in LINK_WORDS]
+    lex = french_lexicon()
+    distinctive = [t for t in significant if (t not in lex or t in big_places)
+                   and t not in MONTHS_DAYS_NUMBERS and not t.isdigit()]
+    if distinctive and (len(significant) >= 2 or len(core_key) >= 6):
+        add(core_key, key, "core", 0.9)
+    for suffix in ("agglo", "agglomeration", "communaute", "metropole"):
+        if core_toks[-1] != suffix and distinctive:
+            add(f"{core_key} {suffix}", key, "variant", 1.0)
+    add(f"le {core_key}", key, "variant", 1.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# matching
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class Mention:
+    source: str
+    key: str
+    surface: str
+    capitalised: bool
+    cue: str | None = None  # level announced by the words right before (commune, departement ...)
+    blocked: bool = False  # right after "rue", "gare de", "bassin du", "lycée" ...
+    code_near: str | None = None  # a 5-digit postcode or INSEE code right before or after
+
+
+def _is_code(tok: str) -> bool:
+    return len(tok) == 5 and (tok.isdigit() or (tok[:2] in ("2a", "2b") and tok[2:].isdigit()))
+
+
+def scan(gaz: Gazetteer, text: str, source: str) -> list[Mention]:
+    """Leftmost-longest matches of gazetteer names in ``text`` (one pass over its tokens)."""
+    if not text:
+        return []
+    parts, norms = tokenize(text)
+    seps = parts[0::2]  # seps[i] precedes word i; seps[i + 1] follows it
+    has_upper = not text.islower()
+    trie = gaz.trie
+    found: list[tuple[int, int, str]] = []  # (first token, last token, key)
+    n = len(norms)
+    last = -1
+    for i in [i for i, t in enumerate(norms) if t in trie]:
+        if i <= last:
+            continue
+        node = trie[norms[i]]
+        best_end, best_key = -1, None
+        j = i
+        while node is not None:
+            if "" in node:
+                best_end, best_key = j, node[""]
+            j += 1
+            if j >= n:
+                break
+            node = node.get(norms[j])
+        if best_key is not None:
+            found.append((i, best_end, best_key))
+            last = best_end
+    if not found:
+        return []
+    ends = list(accumulate(map(len, parts)))  # word t is text[ends[2t]:ends[2t + 1]]
+
+    def word(t: int) -> str:
+        return text[ends[2 * t]:ends[2 * t + 1]]
+
+    out: list[Mention] = []
+    for k, (i, j, key) in enumerate(found):
+        # the tail or the head of a hyphenated word ("Juan-les-Pins", "Météo-France",
+        # "Loire-Bretagne") is no place, unless every part of the compound is one ("Metz-Thionville")
+        if i > 0 and seps[i] == "-" and not (k > 0 and found[k - 1][1] == i - 1):
+            continue
+        if j + 1 < n and seps[j + 1] == "-" and not (k + 1 < len(found) and found[k + 1][0] == j + 1):
+            continue
+        surf = text[ends[2 * i]:ends[2 * j + 1]]
+        first_sig = next((word(t) for t in range(i, j + 1) if norms[t] not in LINK_WORDS), word(i))
+        capitalised = (first_sig[:1].isupper() or first_sig[:1].isdigit()) if has_upper else True
+        if i == j and first_sig.isupper() and 1 < len(first_sig) <= 4 and not text.isupper():
+            capitalised = False  # "EU", "DROM", "BAR": an acronym, not a name
+        prev = norms[max(0, i - 3):i]
+        cue = None
+        for lv, cue_words in LEVEL_CUES.items():
+            if any(p in cue_words for p in prev):
+                cue = lv
+        blocked = False
+        if prev:
+            p1 = prev[-1]
+            blocked = p1 in BLOCK_WORDS or p1 in INSTITUTION_WORDS or (
+                p1 in BLOCK_LINKS and len(prev) >= 2 and prev[-2] in BLOCK_WORDS)
+        code = None
+        if i > 0 and _is_code(norms[i - 1]):
+            code = norms[i - 1].upper()
+        elif j + 1 < n and _is_code(norms[j + 1]) and len(seps[j + 1]) <= 3:
+            code = norms[j + 1].upper()
+        out.append(Mention(source, key, surf, capitalised, cue, blocked, code))
+    return out
+
+
+def scan_tags(gaz: Gazetteer, tags: Iterable[str] | None) -> list[Mention]:
+    """Tags match only as a whole: the tag ``saint-malo`` names Saint-Malo, ``fete-de-la-musique`` nothing."""
+    out = []
+    if tags is None:
+        return out
+    for tag in tags:
+        k = norm_name(tag)
+        if k in gaz.aliases:
+            out.append(Mention("tags", k, tag, True))
+    return out
+
+
+@dataclass
+class Doc:
+    """The mentions of one dataset, before resolution."""
+
+    mentions: list[Mention]
+    org_mentions: list[Mention]
+    codes: set[str]  # département codes written as "(29)", and those of 5-digit codes next to names
+    national_org: bool
+
+
+def _official_surface(name: str) -> str:
+    return " ".join(_WORD.findall(name.lower()))
+
+
+@dataclass
+class Extractor:
+    """Resolve mentions to territories in two passes over a corpus (rules: module docstring)."""
+
+    gaz: Gazetteer
+    lower_share_threshold: float = 0.2
+    weak: set[str] = field(default_factory=set)
+    producer_home: dict[str, set[str]] = field(default_factory=dict)
+
+    # ---- pass 1: read every dataset ------------------------------------------------------
+    def read(self, title: str, description: str, tags, organization: str) -> Doc:
+        g = self.gaz
+        ments = scan(g, title, "title") + scan(g, description, "description") + scan_tags(g, tags)
+        org = scan(g, organization, "organization") if organization else []
+        codes = set()
+        for t in (title, description):
+            if t:
+                codes.update(c.upper() for c in DEPT_CODE_CONTEXT.findall(t))
+        for m in ments:
+            if m.code_near:
+                codes.add(_dept_of_code(m.code_near))
+        national = bool(organization and NATIONAL_ORG.search(organization)) and not any(
+            g.entities[a.entity].level != "pays" for m in org for a in g.aliases[m.key])
+        return Doc(ments, org, codes, national)
+
+    def learn(self, docs: list[Doc], organizations: list[str]) -> None:
+        """Corpus statistics: which dictionary words the corpus writes in lower case (so that a
+        capitalised "Orange" stays suspect), and each producer's home départements."""
+        g = self.gaz
+        lower, total = Counter(), Counter()
+        for d in docs:
+            for m in d.mentions:
+                if m.key in g.lexical and m.source == "description":
+                    total[m.key] += 1
+                    if not any(c.isupper() for c in m.surface):
+                        lower[m.key] += 1
+        weak = set(g.always_weak)
+        for k in g.lexical:
+            if total[k] < 5 or lower[k] / total[k] >= self.lower_share_threshold:
+                weak.add(k)  # written in lower case, or too rare to tell: a dictionary word
+        self.weak = weak
+        # producers' home départements: places named unambiguously (in the title, the description
+        # or the producer's name, not in tags, which a producer copies from dataset to dataset) in
+        # at least 40% of their datasets. A producer whose name places it keeps that place only.
+        per_org: dict[str, Counter] = defaultdict(Counter)
+        n_org: Counter = Counter()
+        for d, org in zip(docs, organizations, strict=True):
+            if not org:
+                continue
+            n_org[org] += 1
+            depts = set(d.codes)
+            for m in d.mentions + d.org_mentions:
+                if m.source == "tags":
+                    continue
+                ent = self._unambiguous(m)
+                if ent is not None:
+                    depts.update(ent.departements)
+            per_org[org].update(depts)
+        self.producer_home = {
+            org: {dep for dep, c in cnt.items() if c >= max(3, 0.4 * n_org[org])}
+            for org, cnt in per_org.items()
+        }
+
+    def _unambiguous(self, m: Mention) -> Entity | None:
+        """The place a mention names for sure, used as context for the others: one candidate, no
+        common word (a common word must not vouch for itself: "l'Union" européenne)."""
+        cands = self.gaz.aliases[m.key]
+        if len(cands) == 1 and m.key not in self.gaz.lexical and m.capitalised and not m.blocked:
+            return self.gaz.entities[cands[0].entity]
+        return None
+
+    # ---- pass 2: resolve one dataset -----------------------------------------------------
+    def resolve(self, doc: Doc, organization: str = "") -> list[dict]:
+        g = self.gaz
+        found: dict[tuple[str, str], dict] = {}
+
+        def emit(ent: Entity, conf: float, source: str) -> None:
+            key = g.canonical(ent.key)
+            ent = g.entities[key]
+            cur = found.get(key)
+            if cur is None or conf > cur["confidence"] or (
+                    conf == cur["confidence"]
+                    and SOURCE_PRIORITY[source] < SOURCE_PRIORITY[cur["source"]]):
+                found[key] = {"level": ent.level, "code": ent.code, "name": ent.name,
+                              "confidence": conf, "source": source, "_ent": ent}
+
+        # the producer's location first: it is context for everything else
+        home = set(self.producer_home.get(organization, ()))
+        org_depts: set[str] = set()
+        regions: set[str] = set()
+        for m in doc.org_mentions:
+            ent, factor = self._choose(m, home, set(), set(), located=False)
+            if ent is None:
+                continue
+            org_depts.update(ent.departements)
+            if ent.level == "region":
+                regions.add(ent.code)
+            emit(ent, SOURCE_WEIGHT["organization"] * factor, "organization")
+        if doc.national_org and not doc.org_mentions:
+            emit(g.entities[("pays", "FR")], 0.6, "organization")
+
+        strong = (org_depts or home) | doc.codes
+        ctx: dict[str, set[str]] = defaultdict(set)  # département -> keys of the names placing it
+        for m in doc.mentions:
+            ent = self._unambiguous(m)
+            if ent is not None:
+                for d in ent.departements:
+                    ctx[d].add(m.key)
+                if ent.level == "region":
+                    regions.add(ent.code)
+        regions.update(r for d in strong for r in [g.dept_region.get(d)] if r)
+        located = bool(strong)
+
+        n_desc = Counter(m.key for m in doc.mentions if m.source == "description")
+        for m in doc.mentions:
+            others = {d for d, keys in ctx.items() if keys - {m.key}}  # a name cannot vouch for itself
+            ent, factor = self._choose(m, strong, others, regions, located=located)
+            if ent is None:
+                continue
+            conf = SOURCE_WEIGHT[m.source] * factor
+            if m.source == "description" and n_desc[m.key] > 1:
+                conf += 0.1
+            emit(ent, conf, m.source)
+        self._dispersion(found)
+        self._containment(found)
+        out = []
+        for r in found.values():
+            r.pop("_ent")
+            r["confidence"] = round(min(r["confidence"], 0.99), 3)
+            if r["confidence"] >= MIN_CONFIDENCE:
+                out.append(r)
+        return sorted(out, key=lambda r: (LEVEL_RANK[r["level"]], -r["confidence"]))
+
+    def _dispersion(self, found: dict) -> None:
+        """A description naming places in three régions or more enumerates the country (a list of
+        stations, of cities as examples): its places are demoted and France is named instead."""
+        desc = [r for r in found.values() if r["source"] == "description" and r["level"] != "pays"
+                and r["confidence"] >= EVAL_CONFIDENCE]
+        touched = {r["_ent"].region for r in desc if r["_ent"].region}
+        if len(touched) < 3:
+            return
+        for r in desc:
+            r["confidence"] *= 0.6
+        fr = self.gaz.entities[("pays", "FR")]
+        cur = found.get(fr.key)
+        if cur is None or cur["confidence"] < SOURCE_WEIGHT["description"]:
+            found[fr.key] = {"level": "pays", "code": "FR", "name": fr.name,
+                             "confidence": SOURCE_WEIGHT["description"], "source": "description",
+                             "_ent": fr}
+
+    def _containment(self, found: dict) -> None:
+        """A larger territory that only frames a well-attested smaller one (the région of a city
+        named in the title or by the producer) is demoted: the dataset is about the smaller one."""
+        rows = list(found.values())
+        focus = [r for r in rows if r["source"] != "description" and r["confidence"] >= 0.7]
+        for big in rows:
+            b = big["_ent"]
+            if b.level not in ("departement", "region", "pays"):
+                continue
+            if any(small is not big and _inside(small["_ent"], b) for small in focus):
+                big["confidence"] *= 0.5
+
+    def _choose(self, m: Mention, strong: set[str], ctx: set[str], regions: set[str], *,
+                located: bool) -> tuple[Entity | None, float]:
+        """The entity a mention stands for and a confidence factor, or (None, 0) to drop it."""
+        g = self.gaz
+        cands = g.aliases[m.key]
+        if all(a.kind == "phrase" for a in cands):
+            return g.entities[cands[0].entity], 1.0
+        if not m.capitalised:
+            return None, 0.0
+        # a common word is trusted only with context; in a description, so is a dictionary word
+        # that the corpus usually capitalises ("Paris" the city, "paris" the bets)
+        weak = m.key in self.weak
+        # in a description, a commune named by a dictionary word is trusted only with context too,
+        # even when the corpus usually capitalises it ("Paris" the city, "paris" the bets)
+        desc_lexical = m.source == "description" and m.key in g.lexical
+        scored = []
+        for a in cands:
+            ent = g.entities[a.entity]
+            if m.blocked and ent.level != "pays":
+                continue
+            if weak and ent.level != "pays" and _official_surface(ent.name) != _official_surface(m.surface) \
+                    and a.kind == "name":
+                continue  # a common word must be spelled like the place: "Ville" is not Villé
+            deps = set(ent.departements)
+            s = 0.0
+            if ent.level != "pays":
+                if deps & strong:
+                    s = 2.0
+                elif deps & ctx:
+                    s = 1.5
+                elif ent.region and ent.region in regions and ent.level != "region":
+                    s = 0.5
+            if m.code_near and (m.code_near in ent.postcodes or m.code_near == ent.code):
+                s += 3.0
+            if m.cue and m.cue == ent.level:
+                s += 1.0
+            scored.append((s, ent, a))
+        if not scored:
+            return None, 0.0
+        scored.sort(key=lambda x: (-x[0], -x[1].population, LEVEL_RANK[x[1].level]))
+        best_s, best, alias = scored[0]
+        if (weak or (desc_lexical and best.level in ("commune", "epci"))) and best_s < 1.0 \
+                and best.level != "pays":
+            return None, 0.0
+        if len(scored) == 1:
+            factor = 0.85 if weak else 1.0
+        else:
+            second_s, second, _ = scored[1]
+            if best_s > second_s:
+                factor = 0.95
+            elif best.population >= 10 * max(second.population, 1):
+                factor = 0.75 if best_s == 0 else 0.85
+            elif best.population == second.population and best.departements == second.departements:
+                factor = 1.0  # one territory, two levels (Paris the commune and the département)
+            else:
+                return None, 0.0
+            if weak:
+                factor *= 0.9
+        if located and best_s == 0 and best.level in ("commune", "epci", "departement"):
+            factor *= 0.55  # far from where the producer or the text locates the dataset
+        return best, factor * alias.factor
+
+
+def _dept_of_code(code: str) -> str:
+    code = code.upper()
+    if code.startswith("97"):
+        return code[:3]
+    if code.startswith("20") and code.isdigit():  # Corsican postcodes
+        return "2A" if code < "20200" else "2B"
+    return code[:2]
+
+
+def _inside(small: Entity, big: Entity) -> bool:
+    if big.level == "pays":
+        return small.level != "pays"
+    if big.level == "region":
+        return small.level in ("commune", "epci", "departement") and small.region == big.code
+    if big.level == "departement":
+        return small.level in ("commune", "epci") and big.code in small.departements
+    return False
+
+
+
+def _progress(it, total: int, desc: str, show: bool):
+    if not show:
+        return it
+    from tqdm.auto import tqdm
+
+    return tqdm(it, total=total, desc=desc, unit="doc", mininterval=2.0)
+
+
+def extract_frame(df: pd.DataFrame, gaz: Gazetteer, *, show_progress: bool = False) -> pd.DataFrame:
+    """``territories.parquet`` for a catalogue frame: one row per (dataset row, territory)."""
+    ex = Extractor(gaz)
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # millions of small lists and no cycles: the collector would dominate the run time
+    try:
+        return _extract(ex, df, show_progress)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _extract(ex: Extractor, df: pd.DataFrame, show_progress: bool) -> pd.DataFrame:
+    titles = df["title"].fillna("").tolist()
+    descs = df["description_text"].fillna("").tolist()
+    tags = df["tags"].tolist() if "tags" in df else [[] for _ in titles]
+    orgs = df["organization"].fillna("").tolist() if "organization" in df else [""] * len(titles)
+    docs = [ex.read(t, d, tg, o) for t, d, tg, o in _progress(
+        zip(titles, descs, tags, orgs, strict=True), len(titles), "territoires (lecture)",
+        show_progress)]
+    ex.learn(docs, orgs)
+    rows = []
+    for i, (doc, org) in enumerate(zip(docs, orgs, strict=True)):
+        for r in ex.resolve(doc, org):
+            rows.append((i, r["level"], r["code"], r["name"], r["confidence"], r["source"]))
+    out = pd.DataFrame(rows, columns=COLUMNS)
+    return _typed(out)
+
+
+def empty_frame() -> pd.DataFrame:
+    return _typed(pd.DataFrame(columns=COLUMNS))
+
+
+def _typed(out: pd.DataFrame) -> pd.DataFrame:
+    return out.astype({"row": "int64", "level": "string", "code": "string", "name": "string",
+                       "confidence": "float32", "source": "string"})
+
+
+# ---------------------------------------------------------------------------------------------
+# declared zones and evaluation
+# ---------------------------------------------------------------------------------------------
+GRANULARITY_LEVEL = {"fr:commune": "commune", "fr:epci": "epci", "fr:departement": "departement",
+                     "fr:region": "region", "country": "pays", "fr:iris": "commune",
+                     "fr:canton": "commune", "fr:arrondissement": "commune"}
+_DECLARED_ALIASES = {"france metropolitaine": ("pays", "FR")}
+
+
+def _zone_parts(zones: str) -> list[str]:
+    return [p.strip() for p in zones.split(",") if p.strip()] if zones else []
+
+
+def resolve_declared(gaz: Gazetteer, zones: str, granularity: str = "",
+                     organization: str = "") -> tuple[set, list[str]]:
+    """Declared ``spatial.zones`` -> set of canonical entity keys, plus the unresolved names.
+
+    Names are split on commas, re-joined when a comma belongs to a name (``CA de Béthune-Bruay,
+    Artois-Lys Romane``). Homonyms (``Tauriac`` exists in three départements) are resolved by the
+    declared granularity, then by the département shared by most co-declared zones, then by the
+    départements named in the producer's name (``CA Gaillac-Graulhet`` -> Tarn), then by population.
+    """
+    parts = _zone_parts(zones)
+    names: list[str] = []
+    i = 0
+    while i < len(parts):
+        if i + 1 < len(parts) and norm_name(parts[i] + " " + parts[i + 1]) in gaz.aliases \
+                and norm_name(parts[i]) not in gaz.aliases:
+            names.append(parts[i] + ", " + parts[i + 1])
+            i += 2
+        else:
+            names.append(parts[i])
+            i += 1
+    want = GRANULARITY_LEVEL.get(granularity)
+    cands: list[tuple[str, list[Entity]]] = []
+    unresolved = []
+    for name in names:
+        k = norm_name(name)
+        if k in _DECLARED_ALIASES:
+            cands.append((name, [gaz.entities[_DECLARED_ALIASES[k]]]))
+            continue
+        ents = [gaz.entities[a.entity] for a in gaz.aliases.get(k, []) if a.kind != "phrase"]
+        if not ents:
+            unresolved.append(name)
+            continue
+        cands.append((name, ents))
+    dept_votes: Counter = Counter()
+    for _, ents in cands:
+        if len(ents) == 1:
+            dept_votes.update(ents[0].departements)
+    org_depts: set[str] = set()
+    if organization and any(len(e) > 1 for _, e in cands):
+        for m in scan(gaz, organization, "organization"):
+            for a in gaz.aliases[m.key]:
+                org_depts.update(gaz.entities[a.entity].departements)
+    out = set()
+    for _, ents in cands:
+        if len(ents) > 1:
+            ents = sorted(ents, key=lambda e: (
+                e.level != want, -max((dept_votes[d] for d in e.departements), default=0),
+                not (set(e.departements) & org_depts), -e.population, LEVEL_RANK[e.level]))
+        out.add(gaz.canonical(ents[0].key))
+    return out, unresolved
+
+
+def _prf(pairs: list[tuple[set, set]]) -> dict:
+    tp = sum(len(e & d) for e, d in pairs)
+    ne = sum(len(e) for e, _ in pairs)
+    nd = sum(len(d) for _, d in pairs)
+    precs = [len(e & d) / len(e) for e, d in pairs if e]
+    recs = [len(e & d) / len(d) for e, d in pairs if d]
+    return {
+        "precision": round(sum(precs) / len(precs), 4) if precs else None,
+        "recall": round(sum(recs) / len(recs), 4) if recs else None,
+        "n": len(pairs),
+        "n_with_extraction": len(precs),
+        "micro_precision": round(tp / ne, 4) if ne else None,
+        "micro_recall": round(tp / nd, 4) if nd else None,
+    }
+
+
+def evaluate(df: pd.DataFrame, territories: pd.DataFrame, gaz: Gazetteer, *,
+             min_confidence: float = EVAL_CONFIDENCE) -> dict:
+    """Compare extracted territories with declared zones (definitions: module docstring)."""
+    t = territories[territories["confidence"] >= min_confidence]
+    extracted: dict[int, set] = defaultdict(set)
+    for row, level, code in zip(t["row"], t["level"], t["code"], strict=True):
+        extracted[int(row)].add(gaz.canonical((str(level), str(code))))
+    zones = df["spatial_zones"].fillna("").tolist()
+    gran = df["spatial_granularity"].fillna("").tolist() if "spatial_granularity" in df else [""] * len(df)
+    orgs = df["organization"].fillna("").tolist() if "organization" in df else [""] * len(df)
+    ent_pairs, dep_pairs = [], []
+    n_declared = 0
+    unresolved: Counter = Counter()
+    for i, (z, gr, org) in enumerate(zip(zones, gran, orgs, strict=True)):
+        if not z:
+            continue
+        n_declared += 1
+        decl, unres = resolve_declared(gaz, z, gr, org)
+        unresolved.update(unres)
+        if not decl:
+            continue
+        ext = extracted.get(i, set())
+        ent_pairs.append((ext, decl))
+        dep_pairs.append((set().union(*[gaz.dept_units(k) for k in ext]) if ext else set(),
+                          set().union(*[gaz.dept_units(k) for k in decl])))
+    n = len(df)
+    return {
+        "departement": _prf(dep_pairs),
+        "entity": _prf(ent_pairs),
+        "coverage": {
+            "declared": round(n_declared / n, 4) if n else 0.0,
+            "extracted": round(len(extracted) / n, 4) if n else 0.0,
+            "n_datasets": n,
+            "declared_resolved": len(ent_pairs),
+        },
+        "min_confidence": min_confidence,
+        "unresolved_declared_names": dict(unresolved.most_common(10)),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# pipeline step
+# ---------------------------------------------------------------------------------------------
+ENTITY_COLUMNS = ["level", "code", "name", "population", "departements", "region", "epci", "parent"]
+
+
+def entity_frame(gaz: Gazetteer) -> pd.DataFrame:
+    """Every territory of the gazetteer (the app's autocomplete and hierarchy)."""
+    rows = [(e.level, e.code, e.name, e.population, list(e.departements), e.region or "",
+             e.epci or "", e.parent or "") for e in gaz.entities.values()]
+    return pd.DataFrame(rows, columns=ENTITY_COLUMNS)
+
+
+def _round_coordinates(obj, digits: int):
+    if isinstance(obj, float):
+        return round(obj, digits)
+    if isinstance(obj, list):
+        return [_round_coordinates(x, digits) for x in obj]
+    if isinstance(obj, dict):
+        return {k: _round_coordinates(v, digits) for k, v in obj.items()}
+    return obj
+
+
+def build_territories(ctx) -> None:
+    """Pipeline step: ``territories.parquet``, ``territory_entities.parquet``, the outlines of
+    départements and régions (``geo_departements.json``, ``geo_regions.json``) and the evaluation
+    against declared zones (``territories_eval.json``). Without the gazetteer folder: a warning
+    and empty tables (the app then explains that the page has nothing to show)."""
+    import time
+
+    s = ctx.settings
+    folder = Path(getattr(s, "geo_dir", "") or "")
+    try:
+        gaz = Gazetteer.load(folder)
+    except FileNotFoundError as exc:
+        log.warning("territories: no gazetteer (%s); writing an empty territories.parquet", exc)
+        ctx.writer.save_parquet("territories.parquet", empty_frame())
+        ctx.writer.save_parquet("territory_entities.parquet", pd.DataFrame(columns=ENTITY_COLUMNS))
+        ctx.param("territories", geo_dir=str(folder), gazetteer=False)
+        return
+    t0 = time.perf_counter()
+    terr = extract_frame(ctx.df, gaz, show_progress=s.show_progress)
+    dt = time.perf_counter() - t0
+    ctx.writer.save_parquet("territories.parquet", terr)
+    ctx.writer.save_parquet("territory_entities.parquet", entity_frame(gaz))
+    for name in ("departements", "regions"):
+        src = folder / f"{name}.geojson"
+        if src.exists():  # 4 decimals (~10 m) are plenty for a choropleth, and a third of the bytes
+            geo = _round_coordinates(json.loads(src.read_text(encoding="utf-8")), 4)
+            ctx.writer.save_json(f"geo_{name}.json", geo)
+    report = evaluate(ctx.df, terr, gaz)
+    ctx.writer.save_json("territories_eval.json", report)
+    n_rows = int(terr.loc[terr["confidence"] >= EVAL_CONFIDENCE, "row"].nunique()) if len(terr) else 0
+    ctx.param("territories", geo_dir=str(folder), gazetteer=True, min_confidence=MIN_CONFIDENCE,
+              app_confidence=EVAL_CONFIDENCE, n_territories=len(terr), n_datasets=n_rows,
+              seconds_extraction=round(dt, 2))
+    log.info("territories: %d (dataset, territory) pairs, %d datasets with one at >= %.1f, in %.1f s; "
+             "département level precision %s recall %s", len(terr), n_rows, EVAL_CONFIDENCE, dt,
+             report["departement"]["precision"], report["departement"]["recall"])

@@ -1,0 +1,265 @@
+"""Topics and embedding clusters of a build, as plain data for the app and the command line.
+
+``Explorer.topics`` is one :class:`TopicService`; everything it returns is plain Python,
+numpy or pandas (no Dash), computed from the files the ``lda`` and ``clusters`` steps wrote.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+
+from models.topics import relevance
+
+log = logging.getLogger(__name__)
+
+MAX_MDS_POINTS = 3000
+NOISE_LABEL = "hors groupe"
+
+
+class TopicService:
+    def __init__(self, artifacts) -> None:
+        self.artifacts = artifacts
+        self.datasets = artifacts.datasets
+        self._lock = threading.RLock()  # cached values may need other cached values
+        self._cache: dict = {}
+
+    # ---- what was built ---------------------------------------------------------------------
+    @property
+    def summary(self) -> dict:
+        """lda_models.json ({} when the build has no multi-K topics)."""
+        if "summary" not in self._cache:
+            arts = self.artifacts
+            self._cache["summary"] = arts.json("lda_models.json") if arts.has("lda_models.json") else {}
+        return self._cache["summary"]
+
+    @property
+    def available(self) -> bool:
+        return bool(self.summary.get("models"))
+
+    def ks(self) -> list[int]:
+        return [int(m["k"]) for m in self.summary.get("models", [])]
+
+    @property
+    def default_k(self) -> int | None:
+        k = self.summary.get("default_k")
+        return int(k) if k is not None else None
+
+    def check_k(self, k: int | None) -> int:
+        """``k`` if built, the default K when None; ValueError naming the K built otherwise."""
+        if not self.available:
+            raise ValueError("this build has no LDA topics (lda_models.json): rebuild it with "
+                             "python -m models build")
+        if k is None:
+            return self.default_k
+        k = int(k)
+        if k not in self.ks():
+            raise ValueError(f"no LDA model with K={k} in this build; built: "
+                             f"{', '.join(map(str, self.ks()))}")
+        return k
+
+    def model_info(self, k: int | None = None) -> dict:
+        k = self.check_k(k)
+        return next(m for m in self.summary["models"] if int(m["k"]) == k)
+
+    def _cached(self, key, fn):
+        if key not in self._cache:
+            with self._lock:
+                if key not in self._cache:
+                    self._cache[key] = fn()
+        return self._cache[key]
+
+    # ---- per-K data -------------------------------------------------------------------------
+    def topics(self, k: int | None = None) -> pd.DataFrame:
+        """topic, label, prevalence, stability, coherence_cv, coherence_umass, x, y."""
+        k = self.check_k(k)
+        return self._cached(("topics", k), lambda: self.artifacts.parquet(f"lda/k{k}_topics.parquet"))
+
+    def labels(self, k: int | None = None) -> list[str]:
+        return self.topics(k)["label"].tolist()
+
+    def doc_topics(self, k: int | None = None) -> np.ndarray:
+        k = self.check_k(k)
+        return self._cached(("doc_topics", k),
+                            lambda: self.artifacts.npy(f"lda/k{k}_doc_topics.npy", mmap=False))
+
+    def terms(self, k: int | None = None) -> pd.DataFrame:
+        """topic, rank, term, weight = p(w|t), p_w = p(w), count (candidate terms per topic)."""
+        k = self.check_k(k)
+        return self._cached(("terms", k), lambda: self.artifacts.parquet(f"lda/k{k}_terms.parquet"))
+
+    def dominant(self, k: int | None = None) -> np.ndarray:
+        """Dominant topic of each dataset row (int32)."""
+        k = self.check_k(k)
+        return self._cached(("dominant", k),
+                            lambda: np.argmax(self.doc_topics(k), axis=1).astype(np.int32))
+
+    def dominant_topics(self, k: int | None = None) -> tuple[np.ndarray, list[str]]:
+        """For colouring the map by topic: (dominant topic per row, label of each topic)."""
+        return self.dominant(k), self.labels(k)
+
+    def topic_terms(self, k: int | None, topic: int, *, n: int = 20, lam: float = 1.0) -> pd.DataFrame:
+        """The ``n`` terms of a topic ranked by relevance at ``lam`` (λ = 1: by p(w|t)), with
+        the estimated number of the topic's tokens (``topic_count``) beside the corpus
+        count, as pyLDAvis draws them."""
+        k = self.check_k(k)
+        t = self.terms(k)
+        t = t[t["topic"] == int(topic)].copy()
+        t["relevance"] = relevance(t["weight"].to_numpy(), t["p_w"].to_numpy(), float(lam))
+        t = t.sort_values(["relevance", "rank"], ascending=[False, True], kind="stable").head(n)
+        tokens = self.summary.get("corpus", {}).get("tokens") or 0
+        prev = float(self.topics(k)["prevalence"].iloc[int(topic)])
+        t["topic_count"] = np.minimum(t["weight"] * prev * tokens, t["count"])
+        return t.reset_index(drop=True)
+
+    def representative(self, k: int | None, topic: int, n: int = 5) -> list[int]:
+        """Rows with the highest share of the topic."""
+        col = np.asarray(self.doc_topics(k)[:, int(topic)])
+        n = min(n, len(col))
+        if n <= 0:
+            return []
+        part = np.argpartition(-col, n - 1)[:n]
+        return [int(i) for i in part[np.lexsort((part, -col[part]))]]
+
+    def top_datasets(self, k: int | None, topic: int, n: int = 20) -> list[dict]:
+        rows = self.representative(k, topic, n)
+        theta = self.doc_topics(k)
+        d = self.datasets
+        return [{"row": r, "id": d["id"].iat[r], "title": d["title"].iat[r],
+                 "organization": d["organization"].iat[r],
+                 "share": round(float(theta[r, int(topic)]), 4)} for r in rows]
+
+    def topic_rows(self, k: int | None, topic: int, limit: int = MAX_MDS_POINTS) -> list[int]:
+        """Rows whose dominant topic is ``topic``, most typical first, at most ``limit``."""
+        dom = self.dominant(k)
+        rows = np.flatnonzero(dom == int(topic))
+        share = np.asarray(self.doc_topics(k)[rows, int(topic)])
+        rows = rows[np.lexsort((rows, -share))]
+        return [int(r) for r in rows[:limit]]
+
+    def top_producers(self, k: int | None, topic: int, n: int = 10) -> pd.DataFrame:
+        """organization, datasets (whose dominant topic it is), share of the producer's datasets."""
+        dom = self.dominant(k)
+        org = self.datasets["organization"].fillna("").replace("", "(sans producteur)")
+        total = org.value_counts()
+        mine = org[dom == int(topic)].value_counts().head(n)
+        return pd.DataFrame({"organization": mine.index.astype(str),
+                             "datasets": mine.to_numpy().astype(int),
+                             "share_of_producer": (mine / total.reindex(mine.index)).to_numpy()})
+
+    def years(self, k: int | None, topic: int) -> pd.DataFrame:
+        """year, datasets (created that year), share (mean topic share that year: topics over
+        time)."""
+        theta = np.asarray(self.doc_topics(k)[:, int(topic)], dtype=np.float64)
+        year = pd.to_numeric(self.datasets["created_year"], errors="coerce")
+        ok = year.notna().to_numpy()
+        df = pd.DataFrame({"year": year[ok].astype(int).to_numpy(), "share": theta[ok]})
+        g = df.groupby("year")["share"].agg(["size", "mean"]).reset_index()
+        return g.rename(columns={"size": "datasets", "mean": "share"})
+
+    def shared_terms(self, k: int | None = None, *, top: int = 20, min_topics: int = 2) -> pd.DataFrame:
+        """Keywords among the ``top`` terms of several topics: term, topics (ids), labels."""
+        k = self.check_k(k)
+        t = self.terms(k)
+        t = t[t["rank"] < top]
+        labels = self.labels(k)
+        g = t.groupby("term").agg(topics=("topic", lambda s: sorted(int(x) for x in s)),
+                                  weight=("weight", "sum"))
+        g = g[g["topics"].map(len) >= min_topics].copy()
+        g["n_topics"] = g["topics"].map(len)
+        g["labels"] = g["topics"].map(lambda ts: [labels[i] for i in ts])
+        g = g.reset_index().sort_values(["n_topics", "weight", "term"],
+                                        ascending=[False, False, True], kind="stable")
+        return g[["term", "n_topics", "topics", "labels", "weight"]].reset_index(drop=True)
+
+    # ---- the command line's view ------------------------------------------------------------
+    def as_json(self, k: int | None = None, *, n_terms: int = 20, n_representative: int = 5) -> dict:
+        """{"models": [{"k", "default", "coherence_cv", "coherence_umass", "topics": [...]}]}."""
+        ks = [self.check_k(k)] if k is not None else self.ks()
+        ids = self.datasets["id"]
+        models = []
+        for kk in ks:
+            info = self.model_info(kk)
+            topics = self.topics(kk)
+            terms = self.terms(kk)
+            out = []
+            for rec in topics.itertuples(index=False):
+                tt = terms[terms["topic"] == rec.topic].sort_values("rank").head(n_terms)
+                stab = float(rec.stability)
+                out.append({
+                    "id": int(rec.topic), "label": rec.label,
+                    "terms": [[w, round(float(p), 6)] for w, p in zip(tt["term"], tt["weight"], strict=True)],
+                    "prevalence": round(float(rec.prevalence), 6),
+                    "stability": round(stab, 4) if np.isfinite(stab) else None,
+                    "representative": [str(ids.iat[r]) for r in self.representative(kk, rec.topic,
+                                                                                     n_representative)],
+                })
+            models.append({"k": kk, "default": kk == self.default_k,
+                           "coherence_cv": info.get("coherence_cv"),
+                           "coherence_umass": info.get("coherence_umass"),
+                           "stability_mean": info.get("stability_mean"), "topics": out})
+        return {"models": models}
+
+    # ---- embedding clusters -----------------------------------------------------------------
+    @property
+    def has_clusters(self) -> bool:
+        return self.artifacts.has("clusters.npy") and self.artifacts.has("clusters.parquet")
+
+    @property
+    def n_clusters(self) -> int:
+        return len(self.clusters()[1]) if self.has_clusters else 0
+
+    def clusters(self) -> tuple[np.ndarray, pd.DataFrame]:
+        """(cluster per row, int32, -1 = noise), clusters frame (cluster, label, size, terms)."""
+        if not self.has_clusters:
+            raise ValueError("this build has no embedding clusters: rebuild it")
+        return self._cached("clusters", lambda: (
+            self.artifacts.npy("clusters.npy", mmap=False).astype(np.int32),
+            self.artifacts.parquet("clusters.parquet")))
+
+    def cluster_assignments(self) -> tuple[np.ndarray, list[str]]:
+        """For colouring the map by cluster: (cluster per row, -1 = noise), labels by cluster id."""
+        labels, frame = self.clusters()
+        return labels, frame.sort_values("cluster")["label"].tolist()
+
+    def topic_cluster_matrix(self, k: int | None = None, *, max_clusters: int = 40) -> dict:
+        """Mean topic mixture of the datasets of each cluster (rows: the largest clusters, then
+        noise): {"matrix": (C, K) list, "clusters": labels, "topics": labels, "sizes"}."""
+        k = self.check_k(k)
+        labels, frame = self.clusters()
+        theta = np.asarray(self.doc_topics(k))
+        frame = frame.sort_values("size", ascending=False).head(max_clusters)
+        rows, names, sizes = [], [], []
+        for rec in frame.itertuples(index=False):
+            m = labels == rec.cluster
+            rows.append(theta[m].mean(axis=0))
+            names.append(f"{rec.cluster} · {rec.label}")
+            sizes.append(int(m.sum()))
+        noise = labels < 0
+        if noise.any():
+            rows.append(theta[noise].mean(axis=0))
+            names.append(NOISE_LABEL)
+            sizes.append(int(noise.sum()))
+        matrix = np.vstack(rows) if rows else np.zeros((0, k))
+        return {"matrix": matrix.round(4).tolist(), "clusters": names,
+                "topics": [f"{i} · {lab}" for i, lab in enumerate(self.labels(k))], "sizes": sizes}
+
+    # ---- live MDS of a selection ------------------------------------------------------------
+    def selection_mds(self, rows, *, max_points: int = MAX_MDS_POINTS, seed: int = 42) -> dict:
+        """2D metric MDS (cosine distances) of the embeddings of at most ``max_points`` rows:
+        {"rows", "x", "y", "seconds", "truncated"}."""
+        from models.projection import mds_2d
+
+        rows = [int(r) for r in dict.fromkeys(int(r) for r in rows) if 0 <= int(r) < len(self.datasets)]
+        truncated = len(rows) > max_points
+        rows = rows[:max_points]
+        t0 = time.perf_counter()
+        xy = mds_2d(np.asarray(self.artifacts.embeddings[rows]), seed=seed) if rows else np.zeros((0, 2))
+        dt = time.perf_counter() - t0
+        log.info("MDS of %d datasets in %.1f s", len(rows), dt)
+        return {"rows": rows, "x": xy[:, 0].tolist(), "y": xy[:, 1].tolist(),
+                "seconds": round(dt, 2), "truncated": truncated}

@@ -1,0 +1,363 @@
+"""The assembled app through Flask's test client: layout, callbacks as the browser calls them."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import logging
+
+import numpy as np
+import pytest
+
+from app import create_app, main
+from components import ids
+from components.labels import plotly_text
+from components.map import BASE_TRACE, FIRST_LEGEND_TRACE, HIGHLIGHT_TRACE, LEGEND_LABEL_CHARS, SELECTED_TRACE
+from models.config import AppSettings
+from tests.uihelpers import HOSTILE, arr
+
+
+@pytest.fixture(scope="module")
+def app(built_root, explorer):
+    return create_app(AppSettings(artifacts=built_root), explorer=explorer)
+
+
+@pytest.fixture(scope="module")
+def client(app):
+    return app.server.test_client()
+
+
+def find(node, component_id):
+    """A component (as JSON) by id in a layout / response tree."""
+    if isinstance(node, dict):
+        if node.get("props", {}).get("id") == component_id:
+            return node
+        for v in node.values():
+            hit = find(v, component_id)
+            if hit is not None:
+                return hit
+    elif isinstance(node, list):
+        for v in node:
+            hit = find(v, component_id)
+            if hit is not None:
+                return hit
+    return None
+
+
+def all_of(node, pred):
+    out = []
+    if isinstance(node, dict):
+        if pred(node):
+            out.append(node)
+        for v in node.values():
+            out += all_of(v, pred)
+    elif isinstance(node, list):
+        for v in node:
+            out += all_of(v, pred)
+    return out
+
+
+def strings(node) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [s for v in node.values() for s in strings(v)]
+    if isinstance(node, list):
+        return [s for v in node for s in strings(v)]
+    return []
+
+
+def patched(patch: dict, trace: int) -> dict:
+    """The operation of a ``dash.Patch`` (as JSON) that sets trace ``trace`` of a figure."""
+    assert patch["__dash_patch_update"] == "__dash_patch_update"
+    ops = [op for op in patch["operations"] if op["location"] == ["data", trace]]
+    assert len(ops) == 1, patch["operations"]
+    return ops[0]
+
+
+class Dash:
+    """Calls callbacks the way dash-renderer does: POST /_dash-update-component."""
+
+    def __init__(self, client):
+        self.client = client
+        self.deps = client.get("/_dash-dependencies").get_json()
+
+    def spec(self, inputs: list[str], states: list[str] = ()):
+        """The callback with exactly these inputs and states ("id.prop", in order)."""
+        def names(items):
+            return [f"{i['id']}.{i['property']}" for i in items]
+
+        found = [d for d in self.deps if names(d["inputs"]) == inputs and names(d["state"]) == list(states)]
+        assert len(found) == 1, (inputs, states)
+        return found[0]
+
+    def call(self, inputs: dict, state: dict | None = None, changed: list[str] | None = None):
+        """``inputs``/``state``: {"id.prop": value} in the callback's order."""
+        spec = self.spec(list(inputs), list(state or {}))
+        outputs = []
+        for part in spec["output"].strip(".").split("..."):
+            cid, _, prop = part.partition(".")
+            outputs.append({"id": cid, "property": prop})
+
+        def items(d):
+            out = []
+            for key, value in d.items():
+                cid, _, prop = key.rpartition(".")
+                with contextlib.suppress(ValueError):
+                    cid = json.loads(cid)
+                if isinstance(cid, dict) and value == []:
+                    out.append([])  # a pattern (ALL) input matching no component
+                else:
+                    out.append({"id": cid, "property": prop, "value": value})
+            return out
+
+        body = {"output": spec["output"], "outputs": outputs if len(outputs) > 1 else outputs[0],
+                "inputs": items(inputs), "state": items(state or {}),
+                "changedPropIds": changed if changed is not None else [next(iter(inputs))]}
+        r = self.client.post("/_dash-update-component", json=body)
+        if r.status_code == 204:
+            return None
+        assert r.status_code == 200, r.data[:2000]
+        return r.get_json()["response"] or None  # {}: every output was no_update
+
+
+@pytest.fixture(scope="module")
+def dash(client):
+    return Dash(client)
+
+
+def layout_of(client) -> dict:
+    r = client.get("/_dash-layout")
+    assert r.status_code == 200
+    return r.get_json()
+
+
+def test_index_and_layout(client, explorer):
+    r = client.get("/")
+    assert r.status_code == 200
+    assert b"Explorateur du catalogue" in r.data
+    lay = layout_of(client)
+    fig = find(lay, ids.MAP)["props"]["figure"]
+    assert len(arr(fig["data"][BASE_TRACE]["x"])) == explorer.n
+    codes = arr(fig["data"][BASE_TRACE]["marker"]["color"])
+    np.testing.assert_array_equal(codes, explorer.dominant_topics)
+    labels = {plotly_text(label, LEGEND_LABEL_CHARS) for label in explorer.topic_table["label"]}
+    assert {t["name"] for t in fig["data"][FIRST_LEGEND_TRACE:]} == labels
+    assert find(lay, ids.SEARCH_INPUT)["props"]["maxLength"] == explorer.max_query_chars
+    modes = find(lay, ids.SEARCH_MODE)["props"]
+    assert [o["value"] for o in modes["options"]] and modes["value"] in [o["value"] for o in modes["options"]]
+    assert find(lay, ids.MAP_HIGHLIGHT) and find(lay, ids.SELECTED) and find(lay, ids.URL)
+    for path in ("/assets/00-bootstrap.min.css", "/assets/10-app.css", "/assets/plotly-locale-fr.js"):
+        assert path.split("/")[-1].encode() in r.data
+        assert client.get(path).status_code == 200
+
+
+def test_initial_map_payload_is_small(client, explorer):
+    raw = client.get("/_dash-layout").data
+    layout = json.loads(raw)
+    escaping = len(raw) / len(json.dumps(layout, separators=(",", ":")))  # plotly writes "/" as \u002f
+    fig = find(layout, ids.MAP)["props"]["figure"]
+    size = len(json.dumps(fig, separators=(",", ":"))) * escaping
+    base = fig["data"][BASE_TRACE]
+    arrays = sum(len(json.dumps(a)) for a in (base["x"], base["y"], base["marker"]["color"])) * escaping
+    per_point = arrays / explorer.n  # base64 of float32 x, y and uint8 colour: 12 bytes + escapes
+    assert per_point < 16, per_point
+    estimate_70k = size - arrays + per_point * 70_500  # the rest (legend, layout) does not grow
+    assert estimate_70k < 1_500_000, estimate_70k
+
+
+def test_create_app_twice(built_root, explorer):
+    a = create_app(AppSettings(artifacts=built_root), explorer=explorer)
+    b = create_app(AppSettings(artifacts=built_root), explorer=explorer)
+    assert a is not b and a.server is not b.server
+    for x in (a, b):
+        c = x.server.test_client()
+        assert c.get("/").status_code == 200
+        assert len(c.get("/_dash-dependencies").get_json()) == len(a.callback_map)
+
+
+def test_search_returns_20_results_and_patches_the_overlay(dash, explorer, app):
+    services_mode = find(layout_of(dash.client), ids.SEARCH_MODE)["props"]["value"]
+    state = {"q": "vacances scolaires", "mode": services_mode}
+    resp = dash.call({f"{ids.SEARCH_STATE}.data": state})
+    results = resp[ids.RESULTS]["children"]
+    items = all_of(results, lambda n: isinstance(n.get("props", {}).get("id"), dict))
+    assert len(items) == 20
+    expected = explorer.search("vacances scolaires", mode=services_mode, k=20)
+    assert [i["props"]["id"] for i in items] == [{"type": ids.RESULT_ITEM, "row": h.row} for h in expected]
+    first_title = explorer.datasets["title"].iloc[expected[0].row]
+    assert first_title in strings(items[0])
+    assert "20 jeux de données pour « vacances scolaires »" in resp[ids.RESULTS_HEADER]["children"]
+    highlight = resp[ids.MAP_HIGHLIGHT]["data"]
+    assert highlight["label"] == "Recherche : vacances scolaires"
+    assert highlight["rows"] == [h.row for h in expected]
+
+    # the highlight store -> a Patch of the overlay trace only, never the whole figure
+    patch = dash.call({f"{ids.MAP_HIGHLIGHT}.data": highlight})[ids.MAP]["figure"]
+    assert patch["__dash_patch_update"] == "__dash_patch_update"
+    assert {tuple(op["location"][:1]) for op in patch["operations"]} == {("data",)}  # traces only
+    op = patched(patch, HIGHLIGHT_TRACE)
+    assert op["operation"] == "Assign"
+    trace = op["params"]["value"]
+    assert trace["customdata"] == highlight["rows"] and len(trace["x"]) == 20
+    coords = explorer.coords[highlight["rows"]]
+    np.testing.assert_allclose(trace["x"], coords[:, 0], atol=1e-4)
+    np.testing.assert_allclose(trace["y"], coords[:, 1], atol=1e-4)
+    assert len(json.dumps(patch)) < 10_000
+
+
+def test_search_edge_cases(dash):
+    resp = dash.call({f"{ids.SEARCH_STATE}.data": None})
+    assert resp[ids.MAP_HIGHLIGHT]["data"] == {"label": "", "rows": []}
+    assert resp[ids.RESULTS]["children"] is None
+    bad = dash.call({f"{ids.SEARCH_STATE}.data": {"q": "x", "mode": "no-such-mode"}})
+    assert any(s.startswith("La recherche a échoué") for s in strings(bad[ids.RESULTS]["children"]))
+    # other pages may write any rows: out-of-range and junk rows are dropped
+    junk = {"label": "<b>x</b>", "rows": [0, -1, 10**9, "3", 2.5, 1]}
+    value = patched(dash.call({f"{ids.MAP_HIGHLIGHT}.data": junk})[ids.MAP]["figure"], HIGHLIGHT_TRACE)
+    value = value["params"]["value"]
+    assert value["customdata"] == [0, 1] and value["name"] == "&lt;b&gt;x&lt;/b&gt;"
+
+
+def test_submit_cleans_and_caps_the_query(dash, explorer):
+    long = "vacances\x00\x1b " + "x" * 10_000
+    mode_key = f"{ids.SEARCH_MODE}.value"
+    inputs = {f"{ids.SEARCH_BUTTON}.n_clicks": 1, f"{ids.SEARCH_INPUT}.n_submit": 0, mode_key: "semantic"}
+    resp = dash.call(inputs, {f"{ids.SEARCH_INPUT}.value": long, f"{ids.SEARCH_STATE}.data": None},
+                     changed=[f"{ids.SEARCH_BUTTON}.n_clicks"])
+    state = resp[ids.SEARCH_STATE]["data"]
+    assert state["mode"] == "semantic" and state["q"].startswith("vacances x")
+    assert len(state["q"]) == explorer.max_query_chars
+    # same search again, or a mode change with an empty box: nothing to do
+    assert dash.call(inputs, {f"{ids.SEARCH_INPUT}.value": long, f"{ids.SEARCH_STATE}.data": state},
+                     changed=[f"{ids.SEARCH_BUTTON}.n_clicks"]) is None
+    assert dash.call(inputs, {f"{ids.SEARCH_INPUT}.value": "", f"{ids.SEARCH_STATE}.data": None},
+                     changed=[mode_key]) is None
+
+
+def test_url_sets_the_view_and_the_view_sets_the_url(dash, explorer):
+    ds_id = str(explorer.datasets["id"].iloc[3])
+    resp = dash.call({f"{ids.URL}.search": f"?q=vacances%00&mode=evil&id={ds_id}"},
+                     {f"{ids.SEARCH_STATE}.data": None, f"{ids.SELECTED}.data": None})
+    mode = find(layout_of(dash.client), ids.SEARCH_MODE)["props"]["value"]
+    assert resp[ids.SEARCH_INPUT]["value"] == "vacances"
+    assert resp[ids.SEARCH_STATE]["data"] == {"q": "vacances", "mode": mode}
+    assert resp[ids.SELECTED]["data"] == ds_id
+    # an unknown id and a bare URL select nothing
+    resp = dash.call({f"{ids.URL}.search": "?id=%3Cscript%3E"},
+                     {f"{ids.SEARCH_STATE}.data": None, f"{ids.SELECTED}.data": ds_id})
+    assert resp[ids.SELECTED]["data"] is None and ids.SEARCH_STATE not in resp
+    url = dash.call({f"{ids.SEARCH_STATE}.data": {"q": "été & plage", "mode": "semantic"},
+                     f"{ids.SELECTED}.data": ds_id}, {f"{ids.URL}.search": ""})
+    assert url[ids.URL]["search"] == f"?q=%C3%A9t%C3%A9+%26+plage&mode=semantic&id={ds_id}"
+    # already there: no update, so no loop
+    assert dash.call({f"{ids.SEARCH_STATE}.data": {"q": "été & plage", "mode": "semantic"},
+                      f"{ids.SELECTED}.data": ds_id}, {f"{ids.URL}.search": url[ids.URL]["search"]}) is None
+
+
+def test_click_selects_and_details_show(dash, explorer):
+    inputs = {f"{ids.MAP}.clickData": {"points": [{"curveNumber": BASE_TRACE, "pointIndex": 5}]},
+              json.dumps({"row": ["ALL"], "type": ids.RESULT_ITEM}, separators=(",", ":")) + ".n_clicks": [],
+              json.dumps({"row": ["ALL"], "type": ids.SIMILAR_ITEM}, separators=(",", ":")) + ".n_clicks": []}
+    dash.spec(list(inputs))  # the select callback
+    resp = dash.call(inputs)
+    ds_id = str(explorer.datasets["id"].iloc[5])
+    assert resp[ids.SELECTED]["data"] == ds_id
+
+    resp = dash.call({f"{ids.SELECTED}.data": ds_id})
+    details = resp[ids.DETAILS]["children"]
+    assert explorer.datasets["title"].iloc[5] in strings(details)
+    assert "Jeux de données similaires" in strings(details)
+    similar = [n["props"]["id"]["row"] for n in
+               all_of(details, lambda n: isinstance(n.get("props", {}).get("id"), dict))]
+    assert similar == [h.row for h in explorer.similar(5)]
+    assert patched(resp[ids.MAP]["figure"], SELECTED_TRACE)["params"]["value"]["customdata"] == [5]
+    assert resp[ids.TOPIC_DROPDOWN]["value"] == int(explorer.dominant_topics[5])
+    both = {f"{ids.SEARCH_STATE}.data": {"q": "x", "mode": "semantic"}, f"{ids.SELECTED}.data": ds_id}
+    tab = dash.call(both, changed=list(both))[ids.SIDE_TABS]["active_tab"]
+    assert tab == "fiche"  # a shared link with a dataset opens its card
+    assert dash.call(both, changed=[f"{ids.SEARCH_STATE}.data"])[ids.SIDE_TABS]["active_tab"] == "resultats"
+
+
+def test_topic_cloud_callback(dash, explorer):
+    fig = dash.call({f"{ids.TOPIC_DROPDOWN}.value": 1})[ids.CLOUD]["figure"]
+    words = fig["data"][0]["text"]
+    assert words[0] == explorer.topic_terms(1)[0][0]
+    assert fig["layout"]["title"]["text"].startswith("Thème 2 : ")
+    empty = dash.call({f"{ids.TOPIC_DROPDOWN}.value": 999})[ids.CLOUD]["figure"]
+    assert empty["layout"]["meta"]["empty"] is True
+
+
+@pytest.fixture(scope="module")
+def hostile_app(built_root, explorer):
+    """The same build, with row 0 rewritten by an attacker."""
+    exp = copy.copy(explorer)
+    df = explorer.datasets.copy()
+    df.loc[0, "title"] = HOSTILE
+    df.loc[0, "organization"] = '<img src=x onerror="window.__xss=3">'
+    df.loc[0, "description"] = HOSTILE + "\n[clic](javascript:alert(1))\n" + "lorem ipsum " * 150_000
+    df.loc[0, "url"] = "javascript:alert(1)"
+    df["tags"] = [np.array(["<script>alert(4)</script>"], dtype=object), *df["tags"].iloc[1:]]
+    exp.datasets = df
+    return create_app(AppSettings(artifacts=built_root), explorer=exp), exp
+
+
+def test_details_escape_hostile_catalogue_text(hostile_app):
+    app, exp = hostile_app
+    dash = Dash(app.server.test_client())
+    resp = dash.call({f"{ids.SELECTED}.data": str(exp.datasets["id"].iloc[0])})
+    details = resp[ids.DETAILS]["children"]
+    # catalogue text only ever reaches the page as text children (React escapes them) ...
+    assert HOSTILE in strings(details)
+    # ... or as Markdown without HTML, script/img/javascript removed, the 1.8 MB cut short
+    (md,) = all_of(details, lambda n: n.get("type") == "Markdown")
+    assert md["props"]["dangerously_allow_html"] is False
+    for bad in ("<script", "onerror", "javascript:"):
+        assert bad not in md["props"]["children"]
+    assert len(md["props"]["children"]) <= 4000 and "(tronqué)" in strings(details)
+    assert not all_of(details, lambda n: n.get("type") in ("A", "Script", "Iframe", "Img"))
+    assert not all_of(details, lambda n: n.get("props", {}).get("dangerously_allow_html") is True)
+    raw = json.dumps(resp)
+    assert "javascript:alert" not in raw
+    # the search results list shows the hostile title as text too
+    out = dash.call({f"{ids.MAP_HIGHLIGHT}.data": {"label": HOSTILE, "rows": [0]}})
+    value = patched(out[ids.MAP]["figure"], HIGHLIGHT_TRACE)["params"]["value"]
+    assert "<script" not in json.dumps(value)
+
+
+def test_importing_app_loads_nothing_and_server_needs_env(monkeypatch):
+    import app as app_module
+
+    monkeypatch.delenv("EXPLORER_ARTIFACTS", raising=False)
+    assert app_module._server is None
+    with pytest.raises(AttributeError, match="EXPLORER_ARTIFACTS"):
+        _ = app_module.server
+
+
+def test_main_exits_cleanly_without_artifacts(tmp_path, caplog, capsys):
+    with caplog.at_level(logging.ERROR, logger="app"):
+        code = main(["--artifacts", str(tmp_path / "missing"), "--port", "8999"])
+    assert code == 2
+    assert any("cannot start" in r.getMessage() and "no artifacts" in r.getMessage() for r in caplog.records)
+    assert "Traceback" not in capsys.readouterr().err
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "manifest.json").write_text("{not json")
+    assert main(["--artifacts", str(tmp_path / "broken")]) == 2
+
+
+def test_cli_defaults_are_safe():
+    from app import parse_args
+
+    args = parse_args(["--artifacts", "x"])
+    assert args.host == "127.0.0.1" and args.debug is False and args.port == 8050
+
+
+def test_hover_tooltip_names_the_dataset(dash, explorer):
+    bbox = {"x0": 1, "x1": 2, "y0": 3, "y1": 4}
+    resp = dash.call({f"{ids.MAP}.hoverData": {"points": [{"curveNumber": BASE_TRACE, "pointIndex": 2,
+                                                            "bbox": bbox}]}})
+    assert resp[ids.MAP_TOOLTIP]["show"] is True and resp[ids.MAP_TOOLTIP]["bbox"] == bbox
+    assert explorer.datasets["title"].iloc[2] in strings(resp[ids.MAP_TOOLTIP]["children"])
+    off = dash.call({f"{ids.MAP}.hoverData": {"points": [{"curveNumber": HIGHLIGHT_TRACE, "pointIndex": 0}]}})
+    assert off[ids.MAP_TOOLTIP]["show"] is False

@@ -1,0 +1,143 @@
+"""The app in a real browser: headless Chromium driven by dash[testing]'s ``dash_duo``.
+
+Needs Debian's ``chromium`` and ``chromium-driver`` (``scripts/test.sh`` installs them); the
+options come from ``pytest_setup_options`` in conftest.py and ``addopts`` in pyproject.toml.
+Run: ``pytest -m browser`` (or plain ``pytest``: they are part of the suite).
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+import socket
+from urllib.parse import quote_plus
+
+import numpy as np
+import pytest
+
+pytest.importorskip("selenium", reason="selenium (dash[testing]) is not installed")
+
+from app import create_app
+from components import ids
+from components.map import HIGHLIGHT_TRACE, SELECTED_TRACE
+from models.config import AppSettings
+from tests.uihelpers import HOSTILE
+
+TIMEOUT = 90  # seconds: generous, CI machines have 2 busy cores
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
+                       reason="needs chromium and chromedriver on PATH "
+                              "(apt-get install -y chromium chromium-driver)"),
+]
+
+# plotly.js keeps base64 arrays as given in gd.data; gd._fullData holds the decoded ones
+TRACE_VALUE = """
+const g = document.querySelector('#{map} .js-plotly-plot');
+const t = g && g._fullData && g._fullData[{trace}];
+if (!t) {{ return null; }}
+return Array.from(t.{key} || []);
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def trace_value(dash_duo, trace: int, key: str):
+    return dash_duo.driver.execute_script(TRACE_VALUE.format(map=ids.MAP, trace=trace, key=key))
+
+
+def trace_len(dash_duo, trace: int, key: str = "x") -> int:
+    value = trace_value(dash_duo, trace, key)
+    return -1 if value is None else len(value)
+
+
+def wait(dash_duo, predicate, timeout: float = TIMEOUT):
+    from dash.testing.wait import until
+
+    until(predicate, timeout=timeout)
+
+
+
+
+@pytest.fixture
+def app(built_root, explorer):
+    return create_app(AppSettings(artifacts=built_root), explorer=explorer)
+
+
+def test_search_highlights_results_and_selects(dash_duo, app, explorer):
+    dash_duo.start_server(app, port=free_port())
+    dash_duo.wait_for_element(f"#{ids.MAP} .js-plotly-plot", timeout=TIMEOUT)
+    wait(dash_duo, lambda: trace_len(dash_duo, 0) == explorer.n)  # every dataset drawn
+
+    box = dash_duo.find_element(f"#{ids.SEARCH_INPUT}")
+    assert box.get_attribute("maxlength") == str(explorer.max_query_chars)
+    box.send_keys("vacances scolaires\n")  # Enter submits
+
+    dash_duo.wait_for_element(f"#{ids.RESULTS} .dataset-item", timeout=TIMEOUT)
+    wait(dash_duo, lambda: len(dash_duo.find_elements(f"#{ids.RESULTS} .dataset-item")) == 20)
+    wait(dash_duo, lambda: trace_len(dash_duo, HIGHLIGHT_TRACE) == 20)  # the Patch overlay
+    mode = dash_duo.find_element(f"#{ids.SEARCH_MODE} input:checked").get_attribute("value")
+    hits = explorer.search("vacances scolaires", mode=mode, k=20)
+    assert trace_value(dash_duo, HIGHLIGHT_TRACE, "customdata") == [h.row for h in hits]
+    assert trace_len(dash_duo, 0) == explorer.n  # the base trace was not resent or lost
+    wait(dash_duo, lambda: "q=vacances+scolaires" in dash_duo.driver.current_url)
+
+    # clicking a result opens its details and stars it on the map
+    dash_duo.find_elements(f"#{ids.RESULTS} .dataset-item")[0].click()
+    dash_duo.wait_for_contains_text(f"#{ids.DETAILS}", "Jeux de données similaires", timeout=TIMEOUT)
+    title = explorer.datasets["title"].iloc[hits[0].row]
+    assert dash_duo.find_element(f"#{ids.DETAILS} h5").text == title.strip()
+    wait(dash_duo, lambda: trace_value(dash_duo, SELECTED_TRACE, "customdata") == [hits[0].row])
+    wait(dash_duo, lambda: f"id={explorer.datasets['id'].iloc[hits[0].row]}" in dash_duo.driver.current_url)
+
+    # a similar dataset is clickable too
+    dash_duo.find_elements(f"#{ids.DETAILS} .dataset-item")[0].click()
+    first_similar = explorer.similar(hits[0].row)[0].row
+    wait(dash_duo, lambda: trace_value(dash_duo, SELECTED_TRACE, "customdata") == [first_similar])
+    assert dash_duo.get_logs() == []
+
+
+def test_shared_link_reproduces_the_view(dash_duo, app, explorer):
+    row = 7
+    ds_id = explorer.datasets["id"].iloc[row]
+    dash_duo.start_server(app, port=free_port())
+    dash_duo.wait_for_element(f"#{ids.MAP} .js-plotly-plot", timeout=TIMEOUT)
+    dash_duo.driver.get(f"{dash_duo.server_url}/?q={quote_plus('eau potable')}&mode=semantic&id={ds_id}")
+    dash_duo.wait_for_element(f"#{ids.RESULTS} .dataset-item", timeout=TIMEOUT)
+    assert dash_duo.find_element(f"#{ids.SEARCH_INPUT}").get_attribute("value") == "eau potable"
+    wait(dash_duo, lambda: trace_len(dash_duo, HIGHLIGHT_TRACE) == 20)
+    wait(dash_duo, lambda: trace_value(dash_duo, SELECTED_TRACE, "customdata") == [row])
+    dash_duo.wait_for_contains_text(f"#{ids.DETAILS}", "Jeux de données similaires", timeout=TIMEOUT)
+    assert dash_duo.get_logs() == []
+
+
+def test_hostile_catalogue_text_never_runs(dash_duo, built_root, explorer):
+    exp = copy.copy(explorer)
+    df = explorer.datasets.copy()
+    df.loc[0, "title"] = HOSTILE
+    df.loc[0, "organization"] = '<img src=x onerror="window.__xss=3">'
+    df.loc[0, "description"] = (HOSTILE + "\n\n[clic](javascript:window.__xss=4)\n\n"
+                                + "<iframe src=javascript:window.__xss=5></iframe>" + " lorem" * 400_000)
+    df.loc[0, "url"] = "javascript:window.__xss=6"
+    df["tags"] = [np.array(["<script>window.__xss=7</script>"], dtype=object), *df["tags"].iloc[1:]]
+    exp.datasets = df
+    app = create_app(AppSettings(artifacts=built_root), explorer=exp)
+    dash_duo.start_server(app, port=free_port())
+    dash_duo.wait_for_element(f"#{ids.MAP} .js-plotly-plot", timeout=TIMEOUT)
+    dash_duo.driver.get(f"{dash_duo.server_url}/?id={df['id'].iloc[0]}")
+    dash_duo.wait_for_contains_text(f"#{ids.DETAILS}", "(tronqué)", timeout=TIMEOUT)
+    assert dash_duo.find_element(f"#{ids.DETAILS} h5").text == HOSTILE  # shown as text
+    details = dash_duo.find_element(f"#{ids.DETAILS}")
+    for tag in ("script", "img", "iframe"):
+        assert details.find_elements("css selector", tag) == []
+    hrefs = [a.get_attribute("href") or "" for a in details.find_elements("css selector", "a")]
+    assert not any(h.startswith("javascript:window") for h in hrefs), hrefs
+    assert dash_duo.driver.execute_script("return window.__xss === undefined")
+    assert dash_duo.get_logs() == []

@@ -1,0 +1,278 @@
+"""The "Producteurs" page: builders, callbacks through the Flask test client, and the browser."""
+
+from __future__ import annotations
+
+import json
+
+import plotly.graph_objects as go
+import pytest
+
+from components import ids
+from components import producers_page as pp
+from models.config import AppSettings
+
+
+@pytest.fixture(scope="module")
+def app(built_root, explorer):
+    from app import create_app
+
+    return create_app(AppSettings(artifacts=built_root), explorer=explorer)
+
+
+@pytest.fixture(scope="module")
+def client(app):
+    return app.server.test_client()
+
+
+def _find_callback(app, output: str, inputs: dict) -> tuple[str, dict]:
+    """The callback whose outputs include ``output`` ("id.property") and whose inputs are
+    exactly the keys of ``inputs`` (a pattern-matching id is named by its type)."""
+    def name(cid, prop):
+        return f"{json.loads(cid)['type'] if cid.startswith('{') else cid}.{prop}"
+
+    for key, cb in app.callback_map.items():
+        outs = cb["output"] if isinstance(cb["output"], list) else [cb["output"]]
+        if output not in [f"{o.component_id}.{o.component_property}" for o in outs]:
+            continue
+        if {name(i["id"], i["property"]) for i in cb["inputs"]} == set(inputs):
+            return key, cb
+    raise AssertionError(f"no callback outputs {output} from inputs {sorted(inputs)}")
+
+
+def call(app, client, output: str, inputs: dict, state: dict | None = None,
+         changed: str | None = None) -> dict:
+    """POST one callback like the browser does; returns {id: {prop: value}}.
+
+    ``inputs``/``state``: {"id.prop": value}; a pattern-matching (ALL) input is given as
+    {"<type>.prop": [(id_dict, value), ...]}."""
+    key, cb = _find_callback(app, output, inputs)
+
+    def spec(items, values):
+        out = []
+        for item in items:
+            cid, prop = item["id"], item["property"]
+            if cid.startswith("{"):  # pattern-matching: a list of concrete ids
+                ptype = json.loads(cid)["type"]
+                out.append([{"id": i, "property": prop, "value": v}
+                            for i, v in values.get(f"{ptype}.{prop}", [])])
+            else:
+                out.append({"id": cid, "property": prop, "value": values.get(f"{cid}.{prop}")})
+        return out
+
+    outs = cb["output"] if isinstance(cb["output"], list) else [cb["output"]]
+    body = {
+        "output": key,
+        "outputs": [{"id": o.component_id, "property": o.component_property} for o in outs]
+        if isinstance(cb["output"], list) else {"id": outs[0].component_id,
+                                                 "property": outs[0].component_property},
+        "inputs": spec(cb["inputs"], inputs), "state": spec(cb["state"], state or {}),
+        "changedPropIds": [changed or next(iter(inputs))],
+    }
+    r = client.post("/_dash-update-component", json=body)
+    if r.status_code == 204:
+        return {}
+    assert r.status_code == 200, r.data[:500]
+    return r.get_json()["response"]
+
+
+def _text(component) -> str:
+    """All text inside a serialised component tree."""
+    if isinstance(component, str):
+        return component
+    if isinstance(component, list):
+        return " ".join(_text(c) for c in component)
+    if isinstance(component, dict):
+        props = component.get("props", component)
+        return _text(props.get("children", "")) if isinstance(props, dict) else ""
+    return "" if component is None else str(component)
+
+
+@pytest.fixture(scope="module")
+def producer(explorer):
+    """The biggest organisation of the shared build, and its rows."""
+    P = explorer.producers
+    t = P.table
+    p = int(t.index[t["kind"] == "organisation"][0])
+    return {"index": p, "id": t["producer_id"].iat[p], "name": t["organization"].iat[p],
+            "rows": sorted(int(r) for r in P.rows(p))}
+
+
+# ---- builders ------------------------------------------------------------------------------
+def test_builders_empty_states():
+    for fig in (pp.visualize_topic_mix([], [], []), pp.visualize_quality_overview([], [], []),
+                pp.visualize_neighbourhood([], [])):
+        assert isinstance(fig, go.Figure) and fig.layout.meta["empty"]
+    assert "Choisissez" in _text(json.loads(json.dumps(pp.key_figures(None).to_plotly_json(),
+                                                       default=lambda o: o.to_plotly_json())))
+    assert pp.fr_int(1234567) == "1\u202f234\u202f567" and pp.fr_int(None) == "—"
+
+
+def test_neighbourhood_figure_uses_scattergl():
+    fig = pp.visualize_neighbourhood(
+        [{"organization": "Moi", "n_active": 3, "similarity": 1.0, "x": 0, "y": 0, "is_self": True},
+         {"organization": "Autre <b>", "n_active": 9, "similarity": 0.8, "x": 1, "y": 1, "is_self": False}],
+        [{"title": "Jeu", "x": 0.1, "y": 0.2}])
+    assert [t.type for t in fig.data] == ["scattergl"] * 3
+    assert fig.data[1].text[0] == "Autre &lt;b&gt;"  # catalogue text is escaped for plotly
+
+
+# ---- callbacks ------------------------------------------------------------------------------
+def test_page_is_in_the_app(app):
+    layout = json.dumps(app.layout.to_plotly_json(), default=lambda o: o.to_plotly_json())
+    assert '"producteurs"' in layout and "Producteurs" in layout and pp.SELECT in layout
+
+
+def test_options_are_filtered_server_side(app, client, producer):
+    word = producer["name"].split()[0][:5]
+    out = call(app, client, f"{pp.SELECT}.options",
+               {f"{pp.SELECT}.search_value": word.upper(), f"{pp.SELECT}.value": None})
+    opts = out[pp.SELECT]["options"]
+    assert 0 < len(opts) <= 30
+    assert producer["id"] in [o["value"] for o in opts]
+    assert all(word.lower() in o["label"].lower() for o in opts)
+    # the chosen value stays among the options, whatever is typed
+    out = call(app, client, f"{pp.SELECT}.options",
+               {f"{pp.SELECT}.search_value": "zzzqqq", f"{pp.SELECT}.value": producer["id"]})
+    assert [o["value"] for o in out[pp.SELECT]["options"]] == [producer["id"]]
+
+
+def test_choosing_a_producer_fills_figures_list_and_map_highlight(app, client, explorer, producer):
+    out = call(app, client, f"{pp.FIGURES}.children", {f"{pp.SELECT}.value": producer["id"]})
+    text = _text(out[pp.FIGURES]["children"])
+    assert "Jeux actifs" in text and "Jeux archivés" in text and producer["name"] in text
+    summary = explorer.producers.summary(producer["index"])
+    assert pp.fr_int(summary["n_active"]) in text and pp.fr_int(summary["views"]) in text
+    hl = out[ids.MAP_HIGHLIGHT]["data"]
+    assert hl["label"] == producer["name"] and sorted(hl["rows"]) == producer["rows"]
+    listing = _text(out[pp.DATASETS]["children"])
+    top = explorer.producers.datasets(producer["index"]).iloc[0]
+    assert str(top["title"])[:40] in listing
+    assert out[pp.SHOW_ON_MAP]["disabled"] is False
+    assert out[pp.FIND_DATASET]["value"] == int(top["row"])
+    # cleared: explicit empty state, highlight removed
+    out = call(app, client, f"{pp.FIGURES}.children", {f"{pp.SELECT}.value": None})
+    assert "Choisissez" in _text(out[pp.FIGURES]["children"])
+    assert out[ids.MAP_HIGHLIGHT]["data"] == {"label": "", "rows": []}
+
+
+def test_topics_and_quality(app, client, explorer, producer):
+    out = call(app, client, f"{pp.TOPICS}.figure", {f"{pp.SELECT}.value": producer["id"]})
+    topic_fig = out[pp.TOPICS]["figure"]
+    assert [t["type"] for t in topic_fig["data"]] == ["bar", "bar"]
+    q_fig = out[pp.QUALITY_CHART]["figure"]
+    assert len(q_fig["data"][0]["y"]) == 6
+    prio = explorer.producers.quality(producer["index"], limit=50)
+    text = _text(out[pp.QUALITY_LIST]["children"])
+    if len(prio):
+        assert str(prio["title"].iat[0])[:40] in text and prio["reasons"].iat[0][0] in text
+    else:
+        assert "Rien à corriger" in text
+
+
+def test_duplicates_follow_the_threshold(app, client, explorer, producer):
+    out = call(app, client, f"{pp.DUPLICATES}.children",
+               {f"{pp.SELECT}.value": producer["id"], f"{pp.DUP_THRESHOLD}.value": 1.0001})
+    assert "Aucune paire" in _text(out[pp.DUPLICATES]["children"])
+    low = explorer.producers.near_duplicates(producer["index"], threshold=0.3)
+    assert len(low) > 0
+    out = call(app, client, f"{pp.DUPLICATES}.children",
+               {f"{pp.SELECT}.value": producer["id"], f"{pp.DUP_THRESHOLD}.value": 0.3})
+    text = _text(out[pp.DUPLICATES]["children"])
+    assert f"{min(len(low), 200)} paire" in text and str(low["title_a"].iat[0])[:30] in text
+
+
+def test_similar_producers_and_neighbourhood(app, client, explorer, producer):
+    out = call(app, client, f"{pp.SIMILAR}.children", {f"{pp.SELECT}.value": producer["id"]})
+    sim = explorer.producers.similar_producers(producer["index"])
+    text = _text(out[pp.SIMILAR]["children"])
+    assert str(sim["organization"].iat[0])[:30] in text
+    fig = out[pp.NEIGHBOURHOOD]["figure"]
+    assert {t["type"] for t in fig["data"]} == {"scattergl"}
+    assert fig["data"][-1]["marker"]["symbol"] == "star"
+
+
+def test_clicks_open_dataset_producer_and_map(app, client, explorer, producer):
+    row = producer["rows"][0]
+    item = {"type": pp.DATASET_ITEM, "row": row}
+    out = call(app, client, f"{ids.SELECTED}.data",
+               {f"{pp.DATASET_ITEM}.n_clicks": [(item, 1)]},
+               changed=json.dumps(item, sort_keys=True, separators=(",", ":")) + ".n_clicks")
+    assert out[ids.SELECTED]["data"] == explorer.datasets["id"].iat[row]
+    assert out[ids.TABS]["active_tab"] == "carte"
+    # a re-rendered list (n_clicks 0) opens nothing
+    assert call(app, client, f"{ids.SELECTED}.data", {f"{pp.DATASET_ITEM}.n_clicks": [(item, 0)]},
+                changed=json.dumps(item, sort_keys=True, separators=(",", ":")) + ".n_clicks") == {}
+    other = explorer.producers.similar_producers(producer["index"])["producer_id"].iat[0]
+    pitem = {"type": pp.PRODUCER_ITEM, "value": other}
+    out = call(app, client, f"{pp.SELECT}.value", {f"{pp.PRODUCER_ITEM}.n_clicks": [(pitem, 1)]},
+               changed=json.dumps(pitem, sort_keys=True, separators=(",", ":")) + ".n_clicks")
+    assert out[pp.SELECT]["value"] == other
+    out = call(app, client, f"{ids.TABS}.active_tab", {f"{pp.SHOW_ON_MAP}.n_clicks": 1},
+               state={f"{pp.SELECT}.value": producer["id"]})
+    assert out[ids.TABS]["active_tab"] == "carte"
+    assert out[ids.MAP_HIGHLIGHT]["data"]["rows"] == producer["rows"]
+
+
+def test_findability(app, client, explorer, producer):
+    from models import search
+
+    row = producer["rows"][0]
+    out = call(app, client, f"{pp.FIND_RESULT}.children", {f"{pp.FIND_BUTTON}.n_clicks": 1},
+               state={f"{pp.FIND_DATASET}.value": row,
+                      f"{pp.FIND_QUERIES}.value": "transport scolaire\n\nzzz introuvable"})
+    text = _text(out[pp.FIND_RESULT]["children"])
+    assert explorer.datasets["title"].iat[row][:30] in text  # its title is always tried
+    assert "transport scolaire" in text and "zzz introuvable" in text
+    assert "rang " in text  # found by its own title in semantic mode at least
+    from components.labels import mode_label
+
+    for mode in search.MODES:
+        assert mode_label(mode) in text
+
+
+# ---- browser ---------------------------------------------------------------------------------
+@pytest.mark.browser
+def test_producers_page_in_browser(dash_duo, app, producer):
+    from selenium.webdriver.common.by import By
+
+    dash_duo.start_server(app)
+    dash_duo.wait_for_element(f"#{ids.TABS}")
+    tab = next(a for a in dash_duo.driver.find_elements(By.CSS_SELECTOR, ".nav-link")
+               if a.text.strip() == "Producteurs")
+    tab.click()
+    dash_duo.wait_for_element(f"#{pp.SELECT}").click()  # Dash 4: a button opening a popover
+    box = dash_duo.wait_for_element(".dash-dropdown-content input.dash-dropdown-search")
+    assert box.get_attribute("placeholder") == "Nom du producteur"
+    box.send_keys(producer["name"][:12])
+    dash_duo.wait_for_contains_text(".dash-dropdown-content", producer["name"], timeout=10)
+    option = next(o for o in dash_duo.driver.find_elements(By.CSS_SELECTOR, ".dash-dropdown-option")
+                  if o.text.startswith(producer["name"] + " ("))
+    option.click()
+    dash_duo.wait_for_contains_text(f"#{pp.SELECT}", producer["name"], timeout=10)
+    dash_duo.wait_for_contains_text(f"#{pp.FIGURES}", "Jeux actifs", timeout=20)
+    dash_duo.wait_for_contains_text(f"#{pp.FIGURES}", producer["name"][:20], timeout=10)
+    dash_duo.wait_for_element(f"#{pp.NEIGHBOURHOOD} .scatterlayer, #{pp.NEIGHBOURHOOD} canvas",
+                              timeout=20)
+    # "Voir sur la carte": back to the map tab, its datasets highlighted there
+    dash_duo.wait_for_element(f"#{pp.SHOW_ON_MAP}:not([disabled])", timeout=10).click()
+    dash_duo.wait_for_contains_text(f"#{ids.TABS} .nav-link.active", "Carte", timeout=10)
+    # other pages' geo figures may ask plotly's CDN for topojson (offline here): not this page's
+    errors = [e for e in dash_duo.get_logs() or []
+              if not (e.get("source") == "network" and "cdn.plot.ly" in e.get("message", ""))]
+    assert errors == []
+
+
+def test_producer_without_active_dataset(app, client, explorer):
+    t = explorer.producers.table
+    only_archived = t.loc[t["n_in_build"] == 0, "producer_id"]
+    if only_archived.empty:
+        pytest.skip("every producer of the shared build has an active dataset")
+    value = only_archived.iat[0]
+    out = call(app, client, f"{pp.TOPICS}.figure", {f"{pp.SELECT}.value": value})
+    assert out[pp.TOPICS]["figure"]["layout"]["meta"]["empty"]
+    assert "tous archivés" in _text(out[pp.QUALITY_LIST]["children"])
+    out = call(app, client, f"{pp.FIGURES}.children", {f"{pp.SELECT}.value": value})
+    assert "Jeux archivés" in _text(out[pp.FIGURES]["children"])
+    assert out[ids.MAP_HIGHLIGHT]["data"]["rows"] == [] and out[pp.SHOW_ON_MAP]["disabled"] is True
+    out = call(app, client, f"{pp.SIMILAR}.children", {f"{pp.SELECT}.value": value})
+    assert out[pp.NEIGHBOURHOOD]["figure"]["layout"]["meta"]["empty"]
