@@ -101,9 +101,13 @@ def register(app, services) -> None:
                   Output(ids.MAP_HIGHLIGHT, "data", allow_duplicate=True),
                   Input(ids.SEARCH_STATE, "data"), prevent_initial_call=True)
     def run_search(state):
-        if not state or not state.get("q"):
+        if not isinstance(state, dict) or not state.get("q"):
             return None, NO_SEARCH, EMPTY_HIGHLIGHT
-        q, mode = state["q"], state.get("mode")
+        # any client can post this state: cleaned and capped again, like the search box
+        q = clean_query(state["q"] if isinstance(state["q"], str) else "", exp.max_query_chars)
+        mode = state.get("mode") if isinstance(state.get("mode"), str) else None
+        if not q:
+            return None, NO_SEARCH, EMPTY_HIGHLIGHT
         try:
             hits = services.search(q, mode=mode, k=services.n_results)
         except (ArtifactError, ValueError) as exc:

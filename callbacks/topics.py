@@ -57,6 +57,8 @@ def _int(value) -> int | None:
 def register(app, services) -> None:
     svc = services.explorer.topics  # models.topic_service.TopicService
     datasets = services.explorer.datasets
+    if not svc.available:  # an older build: the page only explains how to rebuild
+        return
 
     def valid_k(k) -> int | None:
         k = _int(k)

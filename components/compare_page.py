@@ -64,7 +64,7 @@ def result_column(mode: str, items: Sequence[dict], *, depth: int = 100) -> dbc.
         body = dbc.ListGroup([
             dbc.ListGroupItem([
                 html.Div([dbc.Badge(str(rank), pill=True, className="me-2 rank-badge",
-                                    style={"backgroundColor": MODE_COLOURS.get(mode, "#6c757d")}),
+                                    color=MODE_COLOURS.get(mode, "secondary")),
                           html.Span(clean_text(it.get("title"), TITLE_CHARS) or NO_TITLE,
                                     className="fw-semibold")]),
                 html.Div([clean_text(it.get("organization"), 90) or NO_PRODUCER,

@@ -115,6 +115,18 @@ def query_trace(xy=None, query: str = "") -> dict:
     return trace.to_plotly_json()
 
 
+def focus_range(values: np.ndarray, tail: float = 0.5, pad: float = 0.05) -> dict:
+    """An initial axis range on the bulk of the points: UMAP leaves a few far-flung isolated
+    points (exact duplicates, odd texts) that would otherwise shrink the map to a blob.
+    Double-click still autoscales to every point."""
+    v = values[np.isfinite(values)]
+    if len(v) < 1000:
+        return {}
+    lo, hi = np.percentile(v, [tail, 100 - tail])
+    span = float(hi - lo) or 1.0
+    return {"range": [float(lo) - pad * span, float(hi) + pad * span], "autorange": False}
+
+
 def visualize_map(coords, topics=None, topic_labels: Sequence[str] = (),
                   prevalence: Sequence[float] | None = None, *, height: int = 640) -> go.Figure:
     """All datasets as one Scattergl, coloured by dominant topic, with a legend of topics.
@@ -156,7 +168,8 @@ def visualize_map(coords, topics=None, topic_labels: Sequence[str] = (),
         hovermode="closest", hoverdistance=10, spikedistance=0,
         margin={"l": 4, "r": 4, "t": 30, "b": 4},  # top: room for the mode bar
         plot_bgcolor="white", paper_bgcolor="white", font={"family": FONT, "size": 12},
-        xaxis={"visible": False}, yaxis={"visible": False},
+        xaxis={"visible": False, **focus_range(coords[:, 0])},
+        yaxis={"visible": False, **focus_range(coords[:, 1])},
         legend={"title": {"text": "Thèmes (LDA)" if k else ""}, "itemclick": False,
                 "itemdoubleclick": False, "font": {"size": 11}, "tracegroupgap": 2},
         meta={"n": n, "topics": k},

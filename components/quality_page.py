@@ -79,14 +79,11 @@ def visualize_quality(metrics: dict[str, dict] | None, *, reference: dict | None
             name=plotly_text(reference_label or "Référence"),
             hovertemplate="%{x} : %{y:.2f} (référence)<extra></extra>",
         ))
-    n = next(iter(metrics.values()))["n"]
     fig.update_layout(
         barmode="group", height=360, font={"family": FONT, "size": 12},
         plot_bgcolor="white", paper_bgcolor="white", margin={"l": 10, "r": 10, "t": 40, "b": 10},
         yaxis={"range": [0, 1.12], "tickformat": ".0%", "gridcolor": "#e9ecef", "title": None},
         legend={"orientation": "h", "y": 1.1, "x": 0},
-        title={"text": plotly_text(f"{n} requêtes évaluées"), "x": 0.99, "xanchor": "right",
-               "font": {"size": 12}},
         separators=", ",
     )
     return fig

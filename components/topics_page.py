@@ -79,6 +79,15 @@ def topic_info(topic: dict | None) -> list:
     ]
 
 
+def _topic_list(topics, labels, shown: int = 4) -> list:
+    """"3. eau · rivière, 7. …" for the first ``shown`` topics, then "+ n autres" (all on hover)."""
+    parts = [f"{int(t) + 1}. {clean_text(lab, 40)}" for t, lab in zip(topics, labels, strict=True)]
+    text = " ; ".join(parts[:shown])
+    rest = len(parts) - shown
+    return [html.Span(text, title=" ; ".join(parts)),
+            html.Span(f" + {rest} autres", className="text-muted") if rest > 0 else None]
+
+
 def shared_terms_table(rows: list[dict], *, max_rows: int = 40) -> html.Div:
     """``rows``: dicts with ``term`` and ``topics`` (0-based ids) and ``labels``."""
     if not rows:
@@ -87,8 +96,7 @@ def shared_terms_table(rows: list[dict], *, max_rows: int = 40) -> html.Div:
     body = [html.Tr([
         html.Td(clean_text(r["term"], 40), className="fw-semibold"),
         html.Td(len(r["topics"])),
-        html.Td(", ".join(f"{int(t) + 1}. {clean_text(lab, 40)}"
-                          for t, lab in zip(r["topics"], r["labels"], strict=True)), className="small"),
+        html.Td(_topic_list(r["topics"], r["labels"]), className="small"),
     ]) for r in rows[:max_rows]]
     return html.Div(dbc.Table([html.Thead(html.Tr([html.Th("mot"), html.Th("thèmes"),
                                                    html.Th("lesquels")])), html.Tbody(body)],

@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import shutil
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,6 +60,16 @@ def package_versions(names=("numpy", "pandas", "pyarrow", "scikit-learn", "umap-
     return out
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
 class BuildWriter:
     """Collects a build's files in a temporary folder, then publishes it atomically."""
 
@@ -72,6 +81,7 @@ class BuildWriter:
 
         # sortable and unique: microseconds, then the process id
         self.build_id = f"{datetime.now():%Y%m%dT%H%M%S.%f}-{os.getpid()}"
+        self._remove_dead_builds()
         self.dir = self.builds / f".tmp-{self.build_id}"
         self.dir.mkdir()
         self.files: list[str] = []
@@ -110,6 +120,19 @@ class BuildWriter:
         os.replace(link_tmp, self.root / "current")  # atomic swap of what is served
         self._prune()
         return final
+
+    def _remove_dead_builds(self) -> None:
+        """Temporary folders (and links) of builds whose process is gone — killed half-way, never
+        served — are removed. The process id ends the build id; a live or unknown one is kept."""
+        for tmp in [*self.builds.glob(".tmp-*"), *self.root.glob(".current-*")]:
+            pid = tmp.name.rsplit("-", 1)[-1]
+            if not pid.isdigit() or int(pid) == os.getpid() or _process_alive(int(pid)):
+                continue
+            log.info("removing %s, left by a build that did not finish", tmp)
+            if tmp.is_symlink() or tmp.is_file():
+                tmp.unlink(missing_ok=True)
+            else:
+                shutil.rmtree(tmp, ignore_errors=True)
 
     def abort(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -200,6 +223,12 @@ DISPLAY_COLUMNS = ["id", "title", "organization", "organization_id", "url", "des
                    "temporal_end", "spatial_granularity", "resources_count"]
 
 
+def _release_arrow_memory() -> None:
+    import pyarrow
+
+    pyarrow.default_memory_pool().release_unused()
+
+
 def load_artifacts(path: str | Path, *, verify_hashes: bool = False,
                    expected_model: str | None = None) -> Artifacts:
     build_dir = resolve_build_dir(path)
@@ -209,6 +238,7 @@ def load_artifacts(path: str | Path, *, verify_hashes: bool = False,
         raise ArtifactError(f"artifacts in {build_dir} were embedded with {model!r}, "
                             f"not {expected_model!r}: rebuild or configure that model")
     datasets = pd.read_parquet(build_dir / "datasets.parquet")
+    _release_arrow_memory()  # the read's buffers (~110 MB on the catalogue), else kept by the pool
     emb = np.load(build_dir / "embeddings.npy", mmap_mode="r", allow_pickle=False)
     arts = Artifacts(
         dir=build_dir, manifest=manifest, datasets=datasets,

@@ -111,13 +111,15 @@ def class_tfidf(docs: list[list[str]], labels: np.ndarray, *, n_terms: int = N_T
 
 
 def clusters_frame(labels: np.ndarray, terms: dict[int, list[tuple[str, float]]]) -> pd.DataFrame:
+    from models.text import is_label_word
+
     ids = sorted(int(c) for c in np.unique(labels) if c >= 0)
     sizes = {c: int((labels == c).sum()) for c in ids}
     rows = []
     for c in ids:
         tt = terms.get(c, [])
         words = [w for w, _ in tt]
-        label = " · ".join(words[:LABEL_TERMS]) or f"groupe {c}"
+        label = " · ".join([w for w in words if is_label_word(w)][:LABEL_TERMS]) or f"groupe {c}"
         rows.append({"cluster": c, "label": label, "size": sizes[c], "terms": words,
                      "scores": [round(s, 6) for _, s in tt]})
     return pd.DataFrame(rows, columns=["cluster", "label", "size", "terms", "scores"])
@@ -129,7 +131,7 @@ def build_clusters(ctx) -> None:
 
     s = ctx.settings
     n = len(ctx.embeddings)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     low = umap_nd(ctx.embeddings, n_components=s.cluster_dims, n_neighbors=s.umap_neighbours,
                   seed=s.seed)
     t_umap = time.perf_counter() - t0
@@ -152,6 +154,7 @@ def build_clusters(ctx) -> None:
               seed=s.seed, min_cluster_size=mcs, min_samples=min_samples,
               n_clusters=len(frame), noise_share=round(noise, 4), labels="c-tf-idf (lemmas)",
               seconds={"umap": round(t_umap, 2), "hdbscan": round(t_hdb, 2),
-                       "labels": round(t_lab, 2)})
+                       "labels": round(t_lab, 2)},
+              cpu_seconds=round(time.process_time() - cpu0, 2))
     log.info("clusters: %d clusters, %.0f%% noise (UMAP %.1f s, HDBSCAN %.1f s, labels %.1f s)",
              len(frame), 100 * noise, t_umap, t_hdb, t_lab)

@@ -231,28 +231,32 @@ class KeywordSearcher:
     """Scores every dataset for a query with one sparse product (vectorised, no Python loop
     over documents)."""
 
-    def __init__(self, matrix, vocab: list[str]) -> None:
+    def __init__(self, matrix, vocab: list[str], idf: np.ndarray | None = None) -> None:
         self.matrix = matrix  # CSC, documents × terms
         self.vocab = vocab
         self.term_id = {t: i for i, t in enumerate(vocab)}
+        self.idf = (np.asarray(idf, dtype=np.float32) if idf is not None
+                    else np.asarray(matrix.max(axis=0).toarray()).ravel().astype(np.float32))
+        self.max_idf = float(self.idf.max()) if len(self.idf) else 0.0
 
     @classmethod
     def from_artifacts(cls, arts) -> KeywordSearcher:
         from scipy import sparse
 
-        vocab = arts.parquet("keyword_vocab.parquet", columns=["term"])["term"].tolist()
+        table = arts.parquet("keyword_vocab.parquet", columns=["term", "idf"])
+        vocab = table["term"].tolist()
         m = sparse.csc_matrix((arts.npy("keyword_data.npy", mmap=False),
                                arts.npy("keyword_indices.npy", mmap=False),
                                arts.npy("keyword_indptr.npy", mmap=False)),
                               shape=(arts.n, len(vocab)))
-        return cls(m, vocab)
+        return cls(m, vocab, table["idf"].to_numpy())
 
     @classmethod
     def from_frame(cls, df: pd.DataFrame, params: BM25Params | None = None) -> KeywordSearcher:
         params = params or BM25Params()
         fc = count_fields(df, params.description_chars)
-        w, _, _ = impact_matrix(fc, params)
-        return cls(w, fc.vocab)
+        w, _, idf = impact_matrix(fc, params)
+        return cls(w, fc.vocab, idf)
 
     def query_terms(self, query: str) -> tuple[np.ndarray, np.ndarray]:
         """Known term ids of the query and how often each occurs in it."""
@@ -263,6 +267,15 @@ class KeywordSearcher:
                 ids[i] = ids.get(i, 0) + 1
         return (np.fromiter(ids.keys(), dtype=np.int64, count=len(ids)),
                 np.fromiter(ids.values(), dtype=np.float32, count=len(ids)))
+
+    def max_score(self, query: str) -> float:
+        """The best score a dataset could reach for ``query`` (an impact never exceeds the
+        term's idf); a query term unknown to the catalogue counts as the rarest term, since
+        no dataset can match it."""
+        terms = keyword_terms(query)
+        ids, qtf = self.query_terms(query)
+        unknown = len(terms) - float(qtf.sum())
+        return float((self.idf[ids] * qtf).sum()) + unknown * self.max_idf
 
     def scores(self, query: str) -> np.ndarray:
         """BM25F score of every dataset (0 where no query term occurs)."""

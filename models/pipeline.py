@@ -74,7 +74,8 @@ def step_embed(ctx: BuildContext) -> None:
         ctx.encoder = load_encoder(s.model, models_dir=s.model_folder,
                                    max_seq_length=s.max_seq_length)
     enc = ctx.encoder
-    ctx.passages = [passage_text(t, d) for t, d in zip(ctx.df["title"], ctx.df["description_text"], strict=True)]
+    ctx.passages = [passage_text(t, d)
+                    for t, d in zip(ctx.df["title"], ctx.df["description_text"], strict=True)]
     n_todo_hint = len(ctx.passages)
     log.info("embedding %d passages with %s (about 20 passages/s on 2 CPU cores when nothing "
              "is cached; cached passages are reused)", n_todo_hint, enc.model_id)

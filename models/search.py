@@ -69,13 +69,32 @@ class SemanticSearcher:
 
 @dataclass(frozen=True)
 class HybridParams:
-    """Generic fusion parameters (tuned on the labelled files as a whole, never per query)."""
+    """Generic fusion parameters, tuned on the labelled files as a whole (never per query,
+    no query-specific rule, no boost of any dataset).
 
-    depth: int = 100  # candidates taken from each mode
-    rrf_k: float = 60.0  # reciprocal-rank fusion constant
-    w_keyword: float = 1.0
-    w_semantic: float = 1.0
-    prior: float = 0.004  # weight of the popularity prior, in RRF units (1/(60+1) ≈ 0.016)
+    ``method="mix"`` (default), a calibrated score mix over the union of both modes' ``depth``
+    best candidates::
+
+        score = (α · kw / kw_max + (1 − α) · sem_minmax) · (1 + β · popularity)
+
+    ``kw_max`` is the best BM25F score the query could reach (Σ idf of its terms; a term unknown
+    to the catalogue counts as the rarest term), so a keyword match on a few words of a long
+    question weighs little; ``sem_minmax`` rescales the cosine to [0, 1] over the semantic
+    candidates. The semantic side first expands the query with its ``prf_docs`` nearest datasets
+    (Rocchio pseudo-relevance feedback). ``method="rrf"``: reciprocal-rank fusion
+    ``Σ w / (rrf_k + rank)``, then the same popularity factor.
+    """
+
+    method: str = "mix"
+    depth: int = 1000  # candidates taken from each mode
+    keyword_weight: float = 0.8  # α
+    popularity: float = 3.5  # β: the most popular dataset weighs up to 1 + β times more
+    prf_docs: int = 3  # 0: no pseudo-relevance feedback
+    prf_weight: float = 1.0
+    rrf_k: float = 60.0
+
+    def as_dict(self) -> dict:
+        return dict(vars(self))
 
 
 def popularity_prior(datasets) -> np.ndarray:
@@ -92,39 +111,71 @@ def popularity_prior(datasets) -> np.ndarray:
     return np.mean(parts, axis=0).astype(np.float32)
 
 
-def ranks_of(scores: np.ndarray, depth: int, *, positive_only: bool = False) -> dict[int, int]:
-    """Row -> 1-based rank among the ``depth`` best (rows of score -inf never ranked)."""
+def candidates(scores: np.ndarray, depth: int, *, positive_only: bool = False) -> np.ndarray:
+    """The ``depth`` best rows, best first (rows scored -inf, or ≤ 0 if asked, left out)."""
     idx = top_k(scores, depth)
     keep = np.isfinite(scores[idx])
     if positive_only:
         keep &= scores[idx] > 0
-    return {int(i): r for r, i in enumerate(idx[keep], 1)}
+    return idx[keep]
+
+
+def ranks_of(scores: np.ndarray, depth: int, *, positive_only: bool = False) -> dict[int, int]:
+    """Row -> 1-based rank among the ``depth`` best (rows of score -inf never ranked)."""
+    return {int(i): r for r, i in enumerate(candidates(scores, depth, positive_only=positive_only), 1)}
 
 
 def rrf_fuse(rankings: list[dict[int, int]], weights: list[float], *, k: float = 60.0,
              prior: np.ndarray | None = None, prior_weight: float = 0.0) -> dict[int, float]:
-    """Weighted reciprocal-rank fusion ``Σ w_m / (k + rank_m)`` (+ prior) over the union."""
+    """Weighted reciprocal-rank fusion ``Σ w_m / (k + rank_m)``, times ``1 + prior_weight ·
+    prior`` (the popularity factor), over the union of the rankings."""
     out: dict[int, float] = {}
     for ranking, w in zip(rankings, weights, strict=True):
         for row, r in ranking.items():
             out[row] = out.get(row, 0.0) + w / (k + r)
     if prior is not None and prior_weight:
         for row in out:
-            out[row] += prior_weight * float(prior[row])
+            out[row] *= 1.0 + prior_weight * float(prior[row])
     return out
 
 
 def hybrid_scores(keyword: np.ndarray, semantic: np.ndarray, prior: np.ndarray | None,
-                  params: HybridParams = HybridParams()) -> np.ndarray:
-    """Fused score of every dataset (-inf outside the candidates of both modes)."""
-    fused = rrf_fuse([ranks_of(keyword, params.depth, positive_only=True),
-                      ranks_of(semantic, params.depth)],
-                     [params.w_keyword, params.w_semantic], k=params.rrf_k,
-                     prior=prior, prior_weight=params.prior)
-    out = np.full(len(semantic), -np.inf, dtype=np.float64)
-    if fused:
-        rows = np.fromiter(fused.keys(), dtype=np.int64, count=len(fused))
-        out[rows] = np.fromiter(fused.values(), dtype=np.float64, count=len(fused))
+                  params: HybridParams = HybridParams(), *, keyword_max: float | None = None) -> np.ndarray:
+    """Fused score of every dataset (-inf outside the candidates of both modes).
+
+    ``keyword``: BM25F scores (0 = no match); ``semantic``: cosines (-inf = filtered out);
+    ``keyword_max``: the query's best attainable BM25F score (default: the best one found)."""
+    n = len(semantic)
+    out = np.full(n, -np.inf, dtype=np.float64)
+    kw_rows = candidates(keyword, params.depth, positive_only=True)
+    sem_rows = candidates(semantic, params.depth)
+    if params.method == "rrf":
+        fused = rrf_fuse([{int(r): i for i, r in enumerate(kw_rows, 1)},
+                          {int(r): i for i, r in enumerate(sem_rows, 1)}],
+                         [params.keyword_weight, 1.0 - params.keyword_weight], k=params.rrf_k,
+                         prior=prior, prior_weight=params.popularity)
+        if fused:
+            rows = np.fromiter(fused.keys(), dtype=np.int64, count=len(fused))
+            out[rows] = np.fromiter(fused.values(), dtype=np.float64, count=len(fused))
+        return out
+    if params.method != "mix":
+        raise ValueError(f"unknown fusion method {params.method!r}")
+    rows = np.union1d(kw_rows, sem_rows)
+    if not len(rows):
+        return out
+    kmax = keyword_max if keyword_max and keyword_max > 0 else float(np.max(keyword[rows], initial=0.0))
+    kn = np.clip(keyword[rows] / kmax, 0.0, 1.0) if kmax > 0 else np.zeros(len(rows))
+    if len(sem_rows):
+        lo, hi = float(semantic[sem_rows].min()), float(semantic[sem_rows].max())
+        sem = np.where(np.isfinite(semantic[rows]), semantic[rows], lo)
+        sn = np.clip((sem - lo) / (hi - lo), 0.0, 1.0) if hi > lo else np.ones(len(rows))
+    else:
+        sn = np.zeros(len(rows))
+    a = params.keyword_weight
+    score = a * kn + (1.0 - a) * sn
+    if prior is not None and params.popularity:
+        score = score * (1.0 + params.popularity * prior[rows].astype(np.float64))
+    out[rows] = score
     return out
 
 

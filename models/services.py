@@ -26,6 +26,21 @@ from models.search import (
 log = logging.getLogger(__name__)
 
 
+QUERY_THREADS = 1
+
+
+def limit_torch_threads(n: int) -> None:
+    """Queries are encoded one at a time: a few words gain nothing from intra-op parallelism,
+    and on a busy machine (gunicorn workers, a build running) torch's spinning worker threads
+    turn ~15 ms into seconds (measured: 15-20 ms with 1 thread, 1-2 s with 2 under load)."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None and n > 0 and torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+        log.info("query encoder: torch limited to %d thread(s)", n)
+
+
 def weighted_position(sims: np.ndarray, coords: np.ndarray) -> np.ndarray:
     """Mean of ``coords`` weighted like UMAP's fuzzy memberships: with cosine distances
     ``d``, ``w = exp(-(d - d_min) / σ)`` (σ: mean gap to the nearest), so the nearest
@@ -70,17 +85,21 @@ class Explorer:
         if self._encoder is None:
             with self._lock:
                 if self._encoder is None:
-                    from models.embeddings import load_encoder
+                    from models.artifacts import ArtifactError
+                    from models.embeddings import load_query_encoder
 
                     m = self.artifacts.manifest["model"]
                     name = self._model or m["name"]
                     models_dir = self._models_dir or self.artifacts.dir.parent.parent / "models"
-                    enc = load_encoder(name, models_dir=Path(models_dir),
-                                       max_seq_length=m.get("max_seq_length", 128))
-                    if enc.model_id != m["id"]:
-                        log.warning("query encoder %s differs from the build's %s",
-                                    enc.model_id, m["id"])
+                    enc = load_query_encoder(name, models_dir=Path(models_dir),
+                                             max_seq_length=m.get("max_seq_length", 128))
+                    if enc.model_id != m["id"]:  # queries and datasets in two spaces: refuse
+                        raise ArtifactError(
+                            f"the artifacts in {self.artifacts.dir} were embedded with {m['id']!r}, "
+                            f"the query encoder is {enc.model_id!r}: rebuild them with this model "
+                            "or use the build's model")
                     self._encoder = enc
+                    limit_torch_threads(QUERY_THREADS)
         return self._encoder
 
     @cached_property
@@ -245,14 +264,30 @@ class Explorer:
             elif mode == "hybrid":
                 kw = self.mode_scores(query, "keyword", mask=mask, _cache=cache)
                 sem = self.mode_scores(query, "semantic", mask=mask, _cache=cache)
-                sc = hybrid_scores(np.where(np.isfinite(kw), kw, 0.0), sem, self.prior,
-                                   self.hybrid_params)
+                prm = self.hybrid_params
+                if prm.prf_docs > 0:
+                    sem = self.feedback_scores(query, sem, prm.prf_docs, prm.prf_weight, mask)
+                sc = hybrid_scores(np.where(np.isfinite(kw), kw, 0.0), sem, self.prior, prm,
+                                   keyword_max=self.keyword.max_score(query))
             else:
                 raise ValueError(f"unknown search mode {mode!r}; choose among {', '.join(MODES)}")
             if mask is not None and mode != "hybrid":
                 sc = np.where(mask, sc, -np.inf)
             cache[mode] = sc
         return cache[mode]
+
+    def feedback_scores(self, query: str, semantic: np.ndarray, n_docs: int, weight: float,
+                        mask: np.ndarray | None = None) -> np.ndarray:
+        """Semantic scores after Rocchio pseudo-relevance feedback: the query vector plus
+        ``weight`` × the mean vector of its ``n_docs`` nearest datasets, renormalised."""
+        emb = self.artifacts.embeddings
+        top = [i for i in top_k(semantic, n_docs) if np.isfinite(semantic[i])]
+        if not top:
+            return semantic
+        q = self.query_vector(query) + weight * emb[top].mean(axis=0)
+        q = q / (np.linalg.norm(q) or 1.0)
+        sc = (emb @ q.astype(np.float32)).astype(np.float64)
+        return np.where(mask, sc, -np.inf) if mask is not None else sc
 
     def search(self, query: str, *, mode: str = DEFAULT_MODE, k: int = 20,
                tag: str | None = None) -> list[Hit]:

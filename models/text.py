@@ -91,6 +91,16 @@ def fold_accents(word: str) -> str:
     )
 
 
+# Place names that simplemma would turn into another word (paris -> pari, rennes -> renne):
+# the towns of 10,000+ inhabitants, départements and régions it changes, minus the ambiguous
+# ones (tours, moulins, fosses, lattes), kept as they are.
+NOT_LEMMATISED = frozenset("""
+bourges calais cambrai cannes castres cluses colombes creuse dole fougères gironde grasse
+houilles jura landes limoges lourdes paris provins rennes rodez saintes sarcelles sceaux trappes
+vannes vienne étampes
+""".split())
+
+
 @lru_cache(maxsize=200_000)
 def lemma(word: str) -> str:
     import simplemma
@@ -108,7 +118,8 @@ def tokenize_fr(text: str, *, min_len: int = 3, lemmatize: bool = False) -> list
         tok = tok.strip("-")
         if len(tok) < min_len or tok in STOP_WORDS or tok.isdigit():
             continue
-        if lemmatize and len(tok) > 3:  # short words are mostly acronyms (plu, lom, sup)
+        # short words are mostly acronyms (plu, lom), hyphenated ones names (rhône-alpes)
+        if lemmatize and len(tok) > 3 and "-" not in tok and tok not in NOT_LEMMATISED:
             tok = lemma(tok)
             if len(tok) < min_len or tok in STOP_WORDS:
                 continue
@@ -118,7 +129,7 @@ def tokenize_fr(text: str, *, min_len: int = 3, lemmatize: bool = False) -> list
 
 # Words that are frequent in dataset descriptions whatever their subject (lemmas: generic
 # verbs, months, administrative boilerplate): left out of topics and cluster labels only.
-TOPIC_STOP_WORDS = STOP_WORDS | frozenset("""  # noqa: SIM905
+TOPIC_STOP_WORDS = STOP_WORDS | frozenset("""
 janvier février mars avril mai juin juillet août septembre octobre novembre décembre
 premier second trois quatre cinq six sept huit neuf dix
 aller concerner partir réaliser représenter permettre mettre utiliser pouvoir agir
@@ -131,6 +142,7 @@ ouvert ouverte ouvertes ouverts donnees inspire inspirer open data dataset objec
 fichier disponible mise miser jour mettre-à-jour publier publié diffuser diffusion accès accéder
 producteur produit producteurs information renseignement télécharger téléchargement
 annuel annuelle mensuel mensuelle quotidien année an mois jour semaine
+celui-ci celle-ci ceux-ci celles-ci celui-là celle-là ci-après ci-contre ci-joint
 """.split())
 
 _SLUG_JOIN = re.compile(r"[-_]+")
@@ -143,3 +155,9 @@ def topic_text(title: str | None, description_text: str | None, tags) -> str:
     tag_words = " ".join(_SLUG_JOIN.sub(" ", str(t)) for t in (tags if tags is not None else []))
     title = title or ""
     return f"{title} {title} {description_text or ''} {tag_words}"
+
+
+def is_label_word(word: str) -> bool:
+    """Worth showing in a topic or cluster label: no digit (article numbers "l562-1", codes
+    "ddt65"), not a stop or generic word."""
+    return len(word) >= 3 and not any(c.isdigit() for c in word) and word not in TOPIC_STOP_WORDS

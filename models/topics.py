@@ -323,13 +323,16 @@ def terms_frame(topic_word: np.ndarray, lc: LdaCorpus) -> pd.DataFrame:
 
 
 def topic_labels(topic_word: np.ndarray, lc: LdaCorpus, n: int = 3) -> list[str]:
+    """The ``n`` most relevant terms (λ = LABEL_LAMBDA) among the topic's 200 most probable
+    ones (relevance alone favours rare terms), codes and numbers left out."""
+    from models.text import is_label_word
+
     labels = []
     for t in range(len(topic_word)):
         r = relevance(topic_word[t], lc.p_w, LABEL_LAMBDA)
-        # relevance favours rare terms: only consider the 200 most probable terms of the topic
         top = np.argsort(-topic_word[t], kind="stable")[:200]
-        best = top[np.argsort(-r[top], kind="stable")[:n]]
-        labels.append(" · ".join(display_term(lc.dictionary[int(w)]) for w in best))
+        words = [display_term(lc.dictionary[int(w)]) for w in top[np.argsort(-r[top], kind="stable")]]
+        labels.append(" · ".join([w for w in words if is_label_word(w)][:n] or words[:n]))
     return labels
 
 
@@ -342,7 +345,7 @@ def build_lda(ctx) -> None:
     from tqdm.auto import tqdm
 
     s = ctx.settings
-    t_all = time.perf_counter()
+    t_all, cpu_all = time.perf_counter(), time.process_time()
     lc = prepare_corpus(ensure_topic_tokens(ctx), max_doc_tokens=s.lda_max_doc_tokens)
     n = len(lc.docs)
     cap = max(2, n // 5)
@@ -417,17 +420,18 @@ def build_lda(ctx) -> None:
         "term": [display_term(lc.dictionary[i]) for i in range(len(lc.dictionary))],
         "count": lc.term_counts, "p_w": p_w}))
     seconds = round(time.perf_counter() - t_all, 2)
+    cpu_seconds = round(time.process_time() - cpu_all, 2)  # all threads: what 2 idle cores need
     summary = {"default_k": default_k, "chosen_by": chosen_by, "ks": ks, "seeds": seeds,
                "passes": s.lda_passes, "chunksize": chunksize, "corpus": lc.params,
                "coherence": {**coh_info, "topn": COHERENCE_TERMS},
                "stability_terms": STABILITY_TERMS, "label_lambda": LABEL_LAMBDA,
-               "seconds": seconds, "models": summaries}
+               "seconds": seconds, "cpu_seconds": cpu_seconds, "models": summaries}
     ctx.writer.save_json("lda_models.json", summary)
     ctx.param("lda", ks=ks, default_k=default_k, chosen_by=chosen_by, seeds=seeds,
               passes=s.lda_passes, chunksize=chunksize, coherence_docs=coh_info["coherence_docs"],
               **{k: v for k, v in lc.params.items() if k != "seconds"})
     ctx.manifest["topics"] = {
-        "default_k": default_k, "chosen_by": chosen_by,
+        "default_k": default_k, "chosen_by": chosen_by, "cpu_seconds": cpu_seconds,
         "coherence_cv": {m["k"]: m["coherence_cv"] for m in summaries},
         "coherence_umass": {m["k"]: m["coherence_umass"] for m in summaries},
         "stability_mean": {m["k"]: m["stability_mean"] for m in summaries},

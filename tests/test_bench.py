@@ -1,0 +1,111 @@
+"""``python -m models bench``: the app started as a subprocess and measured over loopback HTTP.
+
+Keys, types and sanity only: timings are reported by the benchmark, never asserted here."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import psutil
+import pytest
+
+from models import bench
+from models.artifacts import resolve_build_dir
+from tests.conftest import N_ROWS
+
+
+def app_children() -> list[psutil.Process]:
+    out = []
+    for p in psutil.Process().children(recursive=True):
+        try:
+            if any(part.endswith("app.py") for part in p.cmdline()):
+                out.append(p)
+        except psutil.NoSuchProcess:
+            pass
+    return out
+
+
+def test_ids_are_the_apps():
+    from components import ids
+
+    assert (bench.MAP_ID, bench.SEARCH_STATE_ID, bench.SEARCH_MODE_ID, bench.HIGHLIGHT_ID) == (
+        ids.MAP, ids.SEARCH_STATE, ids.SEARCH_MODE, ids.MAP_HIGHLIGHT)
+
+
+def test_queries_are_fixed_varied_french():
+    assert len(bench.QUERIES) == 50 and len(set(bench.QUERIES)) == 50
+    assert any("?" in q for q in bench.QUERIES) and any(len(q.split()) == 1 for q in bench.QUERIES)
+    concurrent = bench.concurrent_queries(bench.QUERIES)
+    assert not set(concurrent) & set(bench.QUERIES)  # no query vector from the app's cache
+
+
+def test_callback_body_is_what_dash_renderer_posts():
+    spec = {"output": "..a.children...b.data@123..", "inputs": [{"id": "s", "property": "data"}],
+            "state": [{"id": {"type": "x", "row": 1}, "property": "value"}]}
+    body = bench.callback_body(spec, {"s.data": {"q": "eau"}})
+    assert body["outputs"] == [{"id": "a", "property": "children"}, {"id": "b", "property": "data@123"}]
+    assert body["inputs"] == [{"id": "s", "property": "data", "value": {"q": "eau"}}]
+    assert body["state"] == [{"id": {"type": "x", "row": 1}, "property": "value", "value": None}]
+    assert body["changedPropIds"] == ["s.data"]
+    one = bench.callback_body({"output": "map.figure@9", "inputs": spec["inputs"]}, {})
+    assert one["outputs"] == {"id": "map", "property": "figure@9"} and one["state"] == []
+
+
+def test_bench_measures_the_fixture_build(built_root):
+    result = bench.run_bench(built_root, queries=bench.QUERIES[:12], clients=4, per_client=3)
+    assert tuple(result) == bench.BENCH_KEYS
+    assert result["n_datasets"] == N_ROWS
+    for key in ("map_payload_bytes", "highlight_payload_bytes", "n_datasets"):
+        assert isinstance(result[key], int) and result[key] > 0, key
+    for key in ("start_s", "search_p50_ms", "search_p95_ms", "search_concurrent_p95_ms", "rss_mb",
+                "passages_per_s"):
+        assert isinstance(result[key], float) and result[key] > 0, key
+    # the map ships x, y (float32) and a colour (uint8) per point, base64: at least 12 bytes each
+    assert 12 * N_ROWS < result["map_payload_bytes"] < 1_500_000
+    assert result["highlight_payload_bytes"] < 20_000  # a Patch of the overlay, not a figure
+    assert result["search_p50_ms"] <= result["search_p95_ms"]
+    assert 50 < result["rss_mb"] < 4000
+    assert app_children() == []  # the app subprocess was stopped
+    json.dumps(result)
+
+
+def test_bench_stops_the_app_that_cannot_start(built_root, tmp_path):
+    """A damaged build the manifest does not catch (same size, other bytes): the app exits 2,
+    the bench says so and leaves no process behind."""
+    bad = tmp_path / "damaged"
+    shutil.copytree(resolve_build_dir(built_root), bad)
+    parquet = bad / "datasets.parquet"
+    parquet.write_bytes(b"\0" * parquet.stat().st_size)
+    with pytest.raises(bench.BenchError, match="exited with status 2"):
+        bench.run_bench(bad, skip_embedding=True, start_timeout=300)
+    assert app_children() == []
+
+
+def test_cli_prints_json_or_a_table(built_root, monkeypatch, capsys):
+    from models.cli import main
+
+    fake = dict.fromkeys(bench.BENCH_KEYS, 1.0) | {"n_datasets": 70_575, "search_p95_ms": 151.0,
+                                                    "passages_per_s": None}
+    seen = {}
+
+    def run(artifacts, **kw):
+        seen.update(kw, artifacts=artifacts)
+        return fake
+
+    monkeypatch.setattr(bench, "run_bench", run)
+    assert main(["bench", "--artifacts", str(built_root), "--json", "--skip-embedding"]) == 0
+    assert json.loads(capsys.readouterr().out) == fake
+    assert seen["skip_embedding"] is True and seen["artifacts"] == str(built_root)
+    assert main(["bench", "--artifacts", str(built_root)]) == 0
+    table = capsys.readouterr().out
+    for key in bench.BENCH_KEYS:
+        assert key in table
+    assert "70 575" in table and "DÉPASSÉ" in table  # 151 ms > 150 ms
+
+
+def test_cli_refuses_missing_artifacts(tmp_path, caplog):
+    from models.cli import main
+
+    assert main(["bench", "--artifacts", str(tmp_path / "nowhere"), "--json"]) == 2
+    assert "no artifacts" in caplog.text
