@@ -98,7 +98,10 @@ def test_search_highlights_results_and_selects(dash_duo, app, explorer):
     wait(dash_duo, lambda: f"id={explorer.datasets['id'].iloc[hits[0].row]}" in dash_duo.driver.current_url)
 
     # a similar dataset is clickable too
-    dash_duo.find_elements(f"#{ids.DETAILS} .dataset-item")[0].click()
+    similar_item = dash_duo.find_elements(f"#{ids.DETAILS} .dataset-item")[0]
+    # the details pane scrolls on its own: bring the item to the middle, as a person would
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", similar_item)
+    similar_item.click()
     first_similar = explorer.similar(hits[0].row)[0].row
     wait(dash_duo, lambda: trace_value(dash_duo, SELECTED_TRACE, "customdata") == [first_similar])
     assert dash_duo.get_logs() == []
