@@ -19,6 +19,7 @@ import math
 
 from dash import ALL, Input, Output, State, ctx, no_update
 
+from callbacks.common import MAP_TAB, register_open_dataset
 from components import ids
 from components import producers_page as pp
 from components.figures import empty_figure
@@ -26,7 +27,6 @@ from components.labels import NO_TITLE, clean_text
 
 log = logging.getLogger(__name__)
 
-MAP_TAB = "carte"
 N_OPTIONS = 30
 N_LISTED = 100
 N_PRIORITIES = 50
@@ -151,19 +151,7 @@ def register(app, services) -> None:
         rows = sorted(int(r) for r in P.rows(p))
         return {"label": str(P.table["organization"].iat[p]), "rows": rows}, MAP_TAB
 
-    @app.callback(Output(ids.SELECTED, "data", allow_duplicate=True),
-                  Output(ids.TABS, "active_tab", allow_duplicate=True),
-                  Input({"type": pp.DATASET_ITEM, "row": ALL}, "n_clicks"), prevent_initial_call=True)
-    def open_dataset(clicks):
-        trig = ctx.triggered_id
-        if not isinstance(trig, dict) or not any(c for c in clicks or [] if c):
-            return no_update, no_update
-        if not (ctx.triggered and ctx.triggered[0].get("value")):
-            return no_update, no_update  # a list was re-rendered, nothing was clicked
-        row = int(trig["row"])
-        if not 0 <= row < services.explorer.n:
-            return no_update, no_update
-        return str(services.explorer.datasets["id"].iat[row]), MAP_TAB
+    register_open_dataset(app, services, pp.DATASET_ITEM)
 
     @app.callback(Output(pp.SELECT, "value"), Input({"type": pp.PRODUCER_ITEM, "value": ALL}, "n_clicks"),
                   prevent_initial_call=True)

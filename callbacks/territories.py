@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import logging
 
-from dash import ALL, Input, Output, State, ctx, no_update
+from dash import Input, Output, State, no_update
 
+from callbacks.common import MAP_TAB, register_open_dataset
 from components import ids
 from components import territories_page as tp
 
 log = logging.getLogger(__name__)
 
-MAP_TAB = "carte"
 N_OPTIONS = 20
 N_LISTED = 200
 
@@ -117,16 +117,4 @@ def register(app, services) -> None:
             return no_update, no_update
         return highlight(value, opts), MAP_TAB
 
-    @app.callback(Output(ids.SELECTED, "data", allow_duplicate=True),
-                  Output(ids.TABS, "active_tab", allow_duplicate=True),
-                  Input({"type": tp.DATASET_ITEM, "row": ALL}, "n_clicks"), prevent_initial_call=True)
-    def open_dataset(clicks):
-        trig = ctx.triggered_id
-        if not isinstance(trig, dict) or not any(c for c in clicks or [] if c):
-            return no_update, no_update
-        if not (ctx.triggered and ctx.triggered[0].get("value")):
-            return no_update, no_update  # the list was re-rendered, nothing was clicked
-        row = int(trig["row"])
-        if not 0 <= row < services.explorer.n:
-            return no_update, no_update
-        return str(services.explorer.datasets["id"].iat[row]), MAP_TAB
+    register_open_dataset(app, services, tp.DATASET_ITEM)
