@@ -1,6 +1,6 @@
 """Callbacks, one module per page; each has ``register(app, services)``.
 
-``services`` is a :class:`Services`: the loaded :class:`models.services.Explorer` (its methods and
+``services`` is a :class:`Services`: the loaded :class:`models.serve.explorer.Explorer` (its methods and
 attributes are reachable on ``services`` directly, e.g. ``services.search(...)``), the app
 settings, and what ``create_app`` computed once at start (search modes served by the build).
 Callbacks are wiring only: call ``services``, give the plain data to a ``components`` builder,
@@ -24,8 +24,8 @@ PAGE_MODULES = [explorer_page, topics_page, producers_page, territories_page, co
 
 @dataclass
 class Services:
-    explorer: object  # models.services.Explorer
-    settings: object  # models.config.AppSettings
+    explorer: object  # models.serve.explorer.Explorer
+    settings: object  # models.core.config.AppSettings
     modes: list[str] = field(default_factory=list)  # search modes this build serves
     default_mode: str | None = None
 

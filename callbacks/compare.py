@@ -15,8 +15,8 @@ from dash import ALL, Input, Output, State, ctx, no_update
 from components import compare_page as cp
 from components import ids
 from components.figures import empty_figure
-from models.artifacts import ArtifactError
-from models.search import clean_query, cross_ranks, overlap
+from models.core.store import ArtifactError
+from models.serve.search import clean_query, cross_ranks, overlap
 
 log = logging.getLogger(__name__)
 

@@ -33,8 +33,8 @@ from components.map import (
     selected_trace,
 )
 from components.results import dataset_list
-from models.artifacts import ArtifactError
-from models.search import clean_query
+from models.core.store import ArtifactError
+from models.serve.search import clean_query
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from dash import Input, Output, State, ctx, no_update
 
 from components import quality_page as qp
 from components.labels import clean_text
-from models.evaluate import (
+from models.serve.evaluate import (
     MAX_UPLOAD_BYTES,
     EvaluationCache,
     RelevanceFileError,

@@ -55,7 +55,7 @@ def _int(value) -> int | None:
 
 
 def register(app, services) -> None:
-    svc = services.explorer.topics  # models.topic_service.TopicService
+    svc = services.explorer.topics  # models.serve.topics.TopicService
     datasets = services.explorer.datasets
     if not svc.available:  # an older build: the page only explains how to rebuild
         return

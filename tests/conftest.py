@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from models.config import BuildSettings
-from models.embeddings import FakeEncoder
+from models.core.config import BuildSettings
+from models.core.encoders import FakeEncoder
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SAMPLE = SHARED / "catalog" / "sample-3000.csv"
@@ -30,7 +30,7 @@ def small_settings(out: Path, limit: int = N_ROWS, **kw) -> BuildSettings:
 @pytest.fixture(scope="session")
 def built_root(tmp_path_factory) -> Path:
     """An artifacts root holding one published build of 200 sample rows."""
-    from models.pipeline import run_build
+    from models.build.pipeline import run_build
 
     root = tmp_path_factory.mktemp("artifacts")
     run_build(small_settings(root), encoder=FakeEncoder(64))
@@ -39,7 +39,7 @@ def built_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def explorer(built_root):
-    from models.services import Explorer
+    from models.serve.explorer import Explorer
 
     return Explorer.load(built_root, encoder=FakeEncoder(64))
 

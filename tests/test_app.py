@@ -14,7 +14,7 @@ from app import create_app, main
 from components import ids
 from components.labels import plotly_text
 from components.map import BASE_TRACE, FIRST_LEGEND_TRACE, HIGHLIGHT_TRACE, LEGEND_LABEL_CHARS, SELECTED_TRACE
-from models.config import AppSettings
+from models.core.config import AppSettings
 from tests.uihelpers import HOSTILE, arr
 
 

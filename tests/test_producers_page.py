@@ -9,7 +9,7 @@ import pytest
 
 from components import ids
 from components import producers_page as pp
-from models.config import AppSettings
+from models.core.config import AppSettings
 
 
 @pytest.fixture(scope="module")
@@ -214,7 +214,7 @@ def test_clicks_open_dataset_producer_and_map(app, client, explorer, producer):
 
 
 def test_findability(app, client, explorer, producer):
-    from models import search
+    from models.serve import search
 
     row = producer["rows"][0]
     out = call(app, client, f"{pp.FIND_RESULT}.children", {f"{pp.FIND_BUTTON}.n_clicks": 1},

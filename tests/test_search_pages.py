@@ -13,7 +13,7 @@ from components import compare_page as cp
 from components import ids
 from components import quality_page as qp
 from components.map import QUERY_TRACE, query_trace, visualize_map
-from models.config import AppSettings
+from models.core.config import AppSettings
 
 
 @pytest.fixture(scope="module")
@@ -213,7 +213,7 @@ def test_quality_files_listed_and_default(client, relevance_dir):
 
 
 def test_quality_evaluates_once_per_file(app, client, monkeypatch):
-    import models.evaluate as ev
+    import models.serve.evaluate as ev
 
     runs = []
     real = ev.evaluate

@@ -9,14 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from models.territories import (
-    COLUMNS,
-    Gazetteer,
-    evaluate,
-    extract_frame,
-    norm_name,
-    resolve_declared,
-)
+from models.build.territories import evaluate, extract_frame, resolve_declared
+from models.core.geo import COLUMNS, Gazetteer, norm_name
 from tests.conftest import SAMPLE, SHARED
 
 GEO = SHARED / "geo"
@@ -261,7 +255,7 @@ def test_cli_evaluates_a_build(built_root, capsys):
 
 # ---- the pipeline step -----------------------------------------------------------------------------
 def test_step_output_in_the_build(built_root):
-    from models.artifacts import load_artifacts
+    from models.core.store import load_artifacts
 
     arts = load_artifacts(built_root)
     t = arts.parquet("territories.parquet")
@@ -273,17 +267,17 @@ def test_step_output_in_the_build(built_root):
 
 
 def test_step_without_gazetteer_writes_an_empty_table(tmp_path, caplog):
-    from models.artifacts import BuildWriter
-    from models.config import BuildSettings
-    from models.pipeline import BuildContext
-    from models.territories import build_territories
+    from models.build.pipeline import BuildContext
+    from models.build.territories import build_territories
+    from models.build.writer import BuildWriter
+    from models.core.config import BuildSettings
 
     writer = BuildWriter(tmp_path)
     ctx = BuildContext(settings=BuildSettings(geo_dir=str(tmp_path / "missing"), show_progress=False),
                        writer=writer)
     ctx.df = pd.DataFrame({"title": ["Brest"], "description_text": [""], "tags": [[]],
                            "organization": [""], "spatial_zones": [""], "spatial_granularity": [""]})
-    with caplog.at_level(logging.WARNING, logger="models.territories"):
+    with caplog.at_level(logging.WARNING, logger="models.build.territories"):
         build_territories(ctx)
     assert "no gazetteer" in caplog.text
     t = pd.read_parquet(writer.dir / "territories.parquet")
@@ -293,7 +287,7 @@ def test_step_without_gazetteer_writes_an_empty_table(tmp_path, caplog):
 
 
 def test_default_gazetteer_folder_is_configurable(monkeypatch):
-    from models.config import DEFAULT_GEO, BuildSettings
+    from models.core.config import DEFAULT_GEO, BuildSettings
 
     assert Path(BuildSettings().geo_dir) == DEFAULT_GEO
     assert DEFAULT_GEO.parts[-3:] == ("shared", "data", "geo")
@@ -359,7 +353,7 @@ def test_service_map_counts(service, named):
 def test_service_without_territories(explorer):
     from types import SimpleNamespace
 
-    from models.territory_service import TerritoryService
+    from models.serve.territories import TerritoryService
 
     arts = SimpleNamespace(has=lambda name: False, dir=Path("."))
     svc = TerritoryService(SimpleNamespace(artifacts=arts, datasets=explorer.datasets))
@@ -396,7 +390,7 @@ def test_choropleth_figure(service):
 @pytest.fixture(scope="module")
 def app(built_root, explorer):
     from app import create_app
-    from models.config import AppSettings
+    from models.core.config import AppSettings
 
     return create_app(AppSettings(artifacts=built_root), explorer=explorer)
 

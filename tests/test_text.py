@@ -1,4 +1,4 @@
-from models.text import passage_text, strip_markup, tokenize_fr
+from models.core.text import passage_text, strip_markup, tokenize_fr
 
 
 def test_strip_markup_html_markdown_and_scripts():

@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from models.topics import relevance
+from models.core.topic_math import relevance
 
 log = logging.getLogger(__name__)
 
@@ -252,7 +252,7 @@ class TopicService:
     def selection_mds(self, rows, *, max_points: int = MAX_MDS_POINTS, seed: int = 42) -> dict:
         """2D metric MDS (cosine distances) of the embeddings of at most ``max_points`` rows:
         {"rows", "x", "y", "seconds", "truncated"}."""
-        from models.projection import mds_2d
+        from models.serve.mds import mds_2d
 
         rows = [int(r) for r in dict.fromkeys(int(r) for r in rows) if 0 <= int(r) < len(self.datasets)]
         truncated = len(rows) > max_points

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from models.artifacts import Artifacts, load_artifacts
-from models.search import (
+from models.core.store import Artifacts, load_artifacts
+from models.serve.search import (
     DEFAULT_MODE,
     MODES,
     Hit,
@@ -85,8 +85,8 @@ class Explorer:
         if self._encoder is None:
             with self._lock:
                 if self._encoder is None:
-                    from models.artifacts import ArtifactError
-                    from models.embeddings import load_query_encoder
+                    from models.core.encoders import load_query_encoder
+                    from models.core.store import ArtifactError
 
                     m = self.artifacts.manifest["model"]
                     name = self._model or m["name"]
@@ -108,22 +108,22 @@ class Explorer:
 
     @cached_property
     def producers(self):
-        """Producers page service (models.producers.ProducerService), built on first use."""
-        from models.producers import ProducerService
+        """Producers page service (models.serve.producers.ProducerService), built on first use."""
+        from models.serve.producers import ProducerService
 
         return ProducerService(self)
 
     @cached_property
     def territories(self):
-        """Territories page service (models.territory_service.TerritoryService)."""
-        from models.territory_service import TerritoryService
+        """Territories page service (models.serve.territories.TerritoryService)."""
+        from models.serve.territories import TerritoryService
 
         return TerritoryService(self)
 
     @cached_property
     def topics(self):
-        """LDA topics and embedding clusters (models.topic_service.TopicService)."""
-        from models.topic_service import TopicService
+        """LDA topics and embedding clusters (models.serve.topics.TopicService)."""
+        from models.serve.topics import TopicService
 
         return TopicService(self.artifacts)
 
@@ -191,14 +191,14 @@ class Explorer:
     # ---- search ----------------------------------------------------------------
     @cached_property
     def keyword(self):
-        from models.keyword import KeywordSearcher
+        from models.serve.keyword import KeywordSearcher
 
         self._require("keyword_vocab.parquet", "keyword")
         return KeywordSearcher.from_artifacts(self.artifacts)
 
     @cached_property
     def word(self):
-        from models.wordvec import WordSearcher
+        from models.serve.wordvec import WordSearcher
 
         self._require("word_vocab.parquet", "word")
         return WordSearcher.from_artifacts(self.artifacts)
@@ -210,7 +210,7 @@ class Explorer:
     hybrid_params = HybridParams()
 
     def _require(self, name: str, mode: str) -> None:
-        from models.artifacts import ArtifactError
+        from models.core.store import ArtifactError
 
         if not self.artifacts.has(name):
             raise ArtifactError(f"the build in {self.artifacts.dir} has no {name} (mode {mode}): "
