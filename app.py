@@ -30,9 +30,10 @@ import dash
 from callbacks import Services, register_callbacks
 from callbacks.explorer import topic_cloud
 from callbacks.quality import default_file, labelled_files
+from callbacks.territories import first_view as territories_first_view
 from components.compare_page import build_compare_page
 from components.explorer_page import build_explorer_page
-from components.labels import APP_TITLE
+from components.labels import APP_TITLE, PAGES, catalogue_subtitle
 from components.layout import build_layout
 from components.map import visualize_map
 from components.producers_page import build_producers_page
@@ -90,10 +91,6 @@ def load_explorer(settings: AppSettings):
         raise ArtifactError(f"cannot read the artifacts in {settings.artifacts}: {exc}") from exc
 
 
-def french_int(n: int) -> str:
-    return f"{n:,}".replace(",", "\u202f")
-
-
 def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
     """Build the Dash app over ``explorer`` (loaded from ``settings.artifacts`` if None)."""
     if explorer is None:
@@ -115,26 +112,26 @@ def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
     app = dash.Dash(__name__, title=APP_TITLE, assets_folder=str(ASSETS), update_title=None,
                     serve_locally=True)
     pages = [
-        ("carte", "Carte", build_explorer_page(
+        ("carte", PAGES["carte"], build_explorer_page(
             map_figure=map_figure, cloud_figure=topic_cloud(services, first_topic), modes=modes,
             default_mode=services.default_mode, topic_options=topic_options, default_topic=first_topic,
             max_query_chars=explorer.max_query_chars,
             colour_options=map_colour_options(explorer.topics.summary.get("models", []),
                                               explorer.topics.n_clusters),
             colour_value=default_colour(explorer.topics.summary.get("models", [])))),
-        ("themes", "Thèmes", build_topics_page(
+        ("themes", PAGES["themes"], build_topics_page(
             models=explorer.topics.summary.get("models", []), default_k=explorer.topics.default_k,
             has_clusters=explorer.topics.has_clusters)),
-        ("producteurs", "Producteurs", build_producers_page(explorer.producers.options(limit=30))),
-        ("territoires", "Territoires", build_territories_page(
+        ("producteurs", PAGES["producteurs"], build_producers_page(explorer.producers.options(limit=30))),
+        ("territoires", PAGES["territoires"], build_territories_page(
             available=explorer.territories.available, evaluation=explorer.territories.evaluation(),
-            options=explorer.territories.options(None, limit=20))),
-        ("comparer", "Comparer", build_compare_page(modes=modes, max_query_chars=explorer.max_query_chars)),
-        ("qualite", "Qualité de la recherche", build_quality_page(
+            options=explorer.territories.options(None, limit=20), **territories_first_view(services))),
+        ("comparer", PAGES["comparer"], build_compare_page(modes=modes,
+                                                           max_query_chars=explorer.max_query_chars)),
+        ("qualite", PAGES["qualite"], build_quality_page(
             files=relevance, default_file=default_file(relevance), modes=modes)),
     ]
-    build = explorer.artifacts.manifest.get("build_id", "")
-    app.layout = build_layout(pages, subtitle=f"{french_int(explorer.n)} jeux de données · build {build}")
+    app.layout = build_layout(pages, subtitle=catalogue_subtitle(explorer.n, explorer.artifacts.manifest))
     register_callbacks(app, services)
     log.info("app ready: %d datasets, search modes %s, %d topics", explorer.n, modes, len(topics))
     return app

@@ -1,6 +1,8 @@
 """Callbacks of the "Comparer" page (wiring only: Explorer -> builders).
 
-    button / Enter ──> three result columns, overlap, nearest words, STATE
+    page load (an example question in the box), button / Enter ──> three result columns, overlap,
+        nearest words, STATE
+    an example question ──> the box, then Enter
     "Voir sur la carte" ──> MAP_HIGHLIGHT (hybrid results + the query's place) + map tab
     a result ──> SELECTED + map tab
 """
@@ -11,9 +13,11 @@ import logging
 
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, no_update
+from dash.exceptions import PreventUpdate
 
 from components import compare_page as cp
 from components import ids
+from components import labels as L
 from components.figures import empty_figure
 from models.core.store import ArtifactError
 from models.serve.search import clean_query, cross_ranks, overlap
@@ -50,25 +54,26 @@ def compare(services, query: str) -> dict:
 
 def register(app, services) -> None:
     exp = services.explorer
+    register_examples(app, services)
 
     @app.callback(Output(cp.COLUMNS, "children"), Output(cp.OVERLAP, "figure"),
                   Output(cp.OVERLAP_TEXT, "children"), Output(cp.WORDS, "children"),
                   Output(cp.STATE, "data"), Output(cp.SHOW_ON_MAP, "disabled"),
                   Output(cp.STATUS, "children"),
-                  Input(cp.BUTTON, "n_clicks"), Input(cp.INPUT, "n_submit"), State(cp.INPUT, "value"),
-                  prevent_initial_call=True)
+                  Input(cp.BUTTON, "n_clicks"), Input(cp.INPUT, "n_submit"), State(cp.INPUT, "value"))
     def run_compare(_clicks, _submits, text):
         q = clean_query(text, exp.max_query_chars)
         if not q:
+            if ctx.triggered_id is None:  # page load without an example question
+                raise PreventUpdate
             return (None, cp.visualize_overlap(None), "", [], None, True,
-                    dbc.Alert("Saisissez une requête à comparer.", color="info", className="py-2"))
+                    dbc.Alert(L.COMPARE_EMPTY, color="info", className="py-2"))
         try:
             data = compare(services, q)
         except (ArtifactError, ValueError) as exc:
             log.warning("compare %r failed: %s", q[:80], exc)
             return (None, empty_figure("Comparaison impossible", height=240), "", [], None, True,
-                    dbc.Alert("La comparaison a échoué : ce build ne sert pas tous les modes.",
-                              color="warning", className="py-2"))
+                    dbc.Alert(L.COMPARE_FAILED, color="warning", className="py-2"))
         return (cp.result_columns(data["columns"], depth=DEPTH), cp.visualize_overlap(data["overlap"]),
                 cp.overlap_sentence(data["overlap"]), cp.words_line(data["words"]),
                 {"q": q, "rows": data["rows"]}, not data["rows"], None)
@@ -80,7 +85,7 @@ def register(app, services) -> None:
         if not n_clicks or not isinstance(state, dict) or not state.get("rows"):
             return no_update, no_update
         rows = [int(r) for r in state["rows"] if isinstance(r, int) and 0 <= r < exp.n]
-        data = {"label": f"Comparer : {state.get('q', '')}", "rows": rows}
+        data = {"label": f"Comparer\u202f: {state.get('q', '')}", "rows": rows}
         placed = exp.place_query(state.get("q", ""))
         if placed:
             data["query"] = {"x": placed["x"], "y": placed["y"], "text": state.get("q", "")}
@@ -97,3 +102,18 @@ def register(app, services) -> None:
         if not isinstance(row, int) or not 0 <= row < exp.n:
             return no_update, no_update
         return str(exp.datasets["id"].iat[row]), MAP_TAB
+
+
+def register_examples(app, services) -> None:
+    """A click on an example question: it goes into the box and is compared (as Enter would)."""
+    @app.callback(Output(cp.INPUT, "value"), Output(cp.INPUT, "n_submit"),
+                  Input({"type": cp.EXAMPLE, "index": ALL}, "n_clicks"), State(cp.INPUT, "n_submit"),
+                  prevent_initial_call=True)
+    def use_example(_clicks, n_submit):
+        trig = ctx.triggered_id
+        if not isinstance(trig, dict) or not (ctx.triggered and ctx.triggered[0].get("value")):
+            return no_update, no_update
+        i = trig.get("index")
+        if not isinstance(i, int) or not 0 <= i < len(L.EXAMPLE_QUESTIONS):
+            return no_update, no_update
+        return L.EXAMPLE_QUESTIONS[i], (n_submit or 0) + 1

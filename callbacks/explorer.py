@@ -52,7 +52,7 @@ def topic_cloud(services, topic):
     label = services.topic_label(topic)
     if label is None:
         return empty_figure("Choisissez un thème pour afficher son nuage de mots.", height=374)
-    return visualize_wordcloud(services.topic_terms(topic), f"Thème {int(topic) + 1} : {label}",
+    return visualize_wordcloud(services.topic_terms(topic), f"Thème {int(topic) + 1}\u202f: {label}",
                                width=760, height=330)
 
 
@@ -112,15 +112,17 @@ def register(app, services) -> None:
             hits = services.search(q, mode=mode, k=services.n_results)
         except (ArtifactError, ValueError) as exc:
             log.warning("search %r (mode %s) failed: %s", q[:80], mode, exc)
-            return (dbc.Alert("La recherche a échoué pour ce mode ; essayez un autre mode.", color="warning"),
+            return (dbc.Alert("La recherche a échoué pour ce mode\u202f; essayez un autre mode.",
+                              color="warning"),
                     "", EMPTY_HIGHLIGHT)
         items = hit_items(services, hits)
-        header = f"{len(items)} jeux de données pour « {clean_text(q, 80)} » (mode {mode_label(mode)})"
+        header = (f"{len(items)} jeux de données pour «\u202f{clean_text(q, 80)}\u202f» "
+                  f"(mode {mode_label(mode)})")
         if mode == "word":
             words = services.query_words(q, k=6)
             if words:
-                header += " · mots voisins : " + ", ".join(clean_text(w, 30) for w, _ in words)
-        highlight = {"label": f"Recherche : {q}", "rows": [h.row for h in hits]}
+                header += " · mots voisins\u202f: " + ", ".join(clean_text(w, 30) for w, _ in words)
+        highlight = {"label": f"Recherche\u202f: {q}", "rows": [h.row for h in hits]}
         try:
             placed = services.place_query(q)
         except Exception:  # the marker is a bonus: never fail the search for it
@@ -128,7 +130,8 @@ def register(app, services) -> None:
             placed = None
         if placed:
             highlight["query"] = {"x": placed["x"], "y": placed["y"], "text": q}
-        return (dataset_list(items, empty_message="Aucun résultat : essayez d'autres mots ou un autre mode."),
+        return (dataset_list(items,
+                             empty_message="Aucun résultat\u202f: essayez d'autres mots ou un autre mode."),
                 header, highlight)
 
     @app.callback(Output(ids.MAP, "figure", allow_duplicate=True), Input(ids.MAP_HIGHLIGHT, "data"),

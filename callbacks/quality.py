@@ -12,6 +12,7 @@ from pathlib import Path
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, no_update
 
+from components import labels as L
 from components import quality_page as qp
 from components.labels import clean_text
 from models.serve.evaluate import (
@@ -62,14 +63,14 @@ def register(app, services) -> None:
                   State(qp.UPLOAD, "filename"))
     def evaluate(name, contents, filename):
         if not modes:
-            return None, dbc.Alert("Aucun mode de recherche disponible pour ce build.", color="warning")
+            return None, dbc.Alert(L.QUALITY_NO_MODE, color="warning")
         try:
             if ctx.triggered_id == qp.UPLOAD and contents:
                 queries, raw = parse_upload(contents, filename, max_bytes=MAX_UPLOAD_BYTES)
                 result = cache.evaluate(cache.key_of(raw), queries)
                 label = clean_text(filename, 80) or "fichier envoyé"
                 return (to_store(label, result),
-                        dbc.Alert(f"Fichier « {label} » évalué.", color="success", className="py-2",
+                        dbc.Alert(f"Fichier «\u202f{label}\u202f» évalué.", color="success", className="py-2",
                                   duration=6000))
             if not name:
                 return None, None
@@ -78,7 +79,7 @@ def register(app, services) -> None:
             result = cache.evaluate_file(folder / name)
             return to_store(Path(name).stem, result, REFERENCES.get(name)), None
         except RelevanceFileError as exc:
-            return no_update, dbc.Alert(f"Fichier refusé : {exc}.", color="danger", className="py-2")
+            return no_update, dbc.Alert(f"Fichier refusé\u202f: {exc}.", color="danger", className="py-2")
         except OSError as exc:
             log.warning("cannot read labelled file %s: %s", name, exc)
             return None, dbc.Alert("Fichier illisible.", color="danger", className="py-2")

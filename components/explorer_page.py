@@ -7,8 +7,9 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from components import ids
+from components import labels as L
 from components.details import placeholder
-from components.labels import mode_options
+from components.labels import mode_options, typo
 
 MAP_CONFIG = {
     "scrollZoom": True, "displaylogo": False, "locale": "fr", "doubleClick": "reset",
@@ -19,12 +20,13 @@ SIDE_HEIGHT = "640px"
 
 HELP = [
     html.P("Chaque point est un jeu de données du catalogue. Deux points proches ont des titres et "
-           "des descriptions au sens voisin (plongements de phrases projetés en 2D par UMAP)."),
+           "des descriptions au sens voisin (le sens des phrases, calculé par un modèle de langue, "
+           "projeté en 2D par UMAP)."),
     html.P("La couleur donne le thème dominant du jeu de données, trouvé par un modèle de thèmes "
-           "(LDA) ; la légende nomme chaque thème par ses mots les plus caractéristiques."),
-    html.P("La recherche accepte une phrase ou des mots-clés : « Sémantique » compare le sens, "
-           "« Mots-clés » les mots exacts, « Hybride » combine les deux."),
-    html.P("Molette : zoom. Glisser : déplacer. Double-clic : vue d'ensemble.", className="mb-0"),
+           "(LDA)\u202f; la légende nomme chaque thème par ses mots les plus caractéristiques."),
+    html.P(typo("La recherche accepte une phrase ou des mots-clés : « Sémantique » compare le sens, "
+                "« Mots-clés » les mots exacts, « Hybride » combine les deux.")),
+    html.P(typo("Molette : zoom. Glisser : déplacer. Double-clic : vue d'ensemble."), className="mb-0"),
 ]
 
 
@@ -34,16 +36,16 @@ def search_bar(modes: list[str], default_mode: str | None, max_query_chars: int)
         dbc.Label("Rechercher dans le catalogue", html_for=ids.SEARCH_INPUT, class_name="visually-hidden"),
         dbc.Col(dbc.InputGroup([
             dbc.Input(id=ids.SEARCH_INPUT, type="search", maxLength=max_query_chars, debounce=False,
-                      placeholder="Une phrase ou des mots-clés, par exemple « vacances scolaires »",
+                      placeholder="Une phrase ou des mots-clés, par exemple «\u202fvacances scolaires\u202f»",
                       autocomplete="off", disabled=disabled, n_submit=0),
             dbc.Button("Rechercher", id=ids.SEARCH_BUTTON, color="primary", n_clicks=0,
                        disabled=disabled),
         ]), lg=7, className="mb-2"),
         dbc.Col(html.Div([
-            html.Span("Mode :", className="me-2 small text-muted"),
+            html.Span("Mode\u202f:", className="me-2 small text-muted"),
             dbc.RadioItems(id=ids.SEARCH_MODE, options=mode_options(modes), value=default_mode,
                            inline=True, className="small"),
-        ] if modes else [html.Span("Recherche indisponible pour ce build.", className="text-danger small")],
+        ] if modes else [html.Span(L.NO_SEARCH, className="text-danger small")],
             className="d-flex align-items-center h-100"), lg=5, className="mb-2"),
     ], className="align-items-center")
 
@@ -72,6 +74,7 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
             dbc.Col(html.Span("Nuage de mots du thème", className="fw-semibold"), width="auto"),
             dbc.Col(dcc.Dropdown(id=ids.TOPIC_DROPDOWN, options=topic_options, value=default_topic,
                                  clearable=False, searchable=True, placeholder="Choisir un thème",
+                                 labels=L.dropdown_labels("Mot du thème", "Aucun thème trouvé"),
                                  disabled=not topic_options)),
         ], className="align-items-center g-2")),
         dbc.CardBody(dcc.Graph(id=ids.CLOUD, figure=cloud_figure, config=CLOUD_CONFIG), className="p-1"),
@@ -83,9 +86,10 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
         dbc.Row([
             dbc.Col(dbc.Card(dbc.CardBody([
                 *([html.Div([
-                    html.Span("Couleurs :", className="small text-muted me-2"),
+                    html.Span("Couleurs\u202f:", className="small text-muted me-2"),
                     dcc.Dropdown(id=ids.MAP_COLOUR, options=colour_options, value=colour_value,
-                                 clearable=False, searchable=False, className="flex-grow-1 small"),
+                                 clearable=False, searchable=False, className="flex-grow-1 small",
+                                 labels=L.dropdown_labels()),
                 ], className="d-flex align-items-center px-2 pt-1")] if colour_options else []),
                 dcc.Graph(id=ids.MAP, figure=map_figure, config=MAP_CONFIG, clear_on_unhover=True),
                 dcc.Tooltip(id=ids.MAP_TOOLTIP, direction="bottom"),

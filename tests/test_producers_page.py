@@ -102,7 +102,7 @@ def test_builders_empty_states():
     for fig in (pp.visualize_topic_mix([], [], []), pp.visualize_quality_overview([], [], []),
                 pp.visualize_neighbourhood([], [])):
         assert isinstance(fig, go.Figure) and fig.layout.meta["empty"]
-    assert "Choisissez" in _text(json.loads(json.dumps(pp.key_figures(None).to_plotly_json(),
+    assert pp.CHOOSE in _text(json.loads(json.dumps(pp.key_figures(None).to_plotly_json(),
                                                        default=lambda o: o.to_plotly_json())))
     assert pp.fr_int(1234567) == "1\u202f234\u202f567" and pp.fr_int(None) == "—"
 
@@ -151,7 +151,7 @@ def test_choosing_a_producer_fills_figures_list_and_map_highlight(app, client, e
     assert out[pp.FIND_DATASET]["value"] == int(top["row"])
     # cleared: explicit empty state, highlight removed
     out = call(app, client, f"{pp.FIGURES}.children", {f"{pp.SELECT}.value": None})
-    assert "Choisissez" in _text(out[pp.FIGURES]["children"])
+    assert pp.CHOOSE in _text(out[pp.FIGURES]["children"])
     assert out[ids.MAP_HIGHLIGHT]["data"] == {"label": "", "rows": []}
 
 
