@@ -40,8 +40,9 @@ def _find_callback(app, output: str, inputs: dict) -> tuple[str, dict]:
 
 
 def call(app, client, output: str, inputs: dict, state: dict | None = None,
-         changed: str | None = None) -> dict:
-    """POST one callback like the browser does; returns {id: {prop: value}}.
+         changed: str | None = None, initial: bool = False) -> dict:
+    """POST one callback like the browser does; returns {id: {prop: value}}. ``initial``: as
+    on page load (no changed property: ``ctx.triggered_id`` is None).
 
     ``inputs``/``state``: {"id.prop": value}; a pattern-matching (ALL) input is given as
     {"<type>.prop": [(id_dict, value), ...]}."""
@@ -66,7 +67,7 @@ def call(app, client, output: str, inputs: dict, state: dict | None = None,
         if isinstance(cb["output"], list) else {"id": outs[0].component_id,
                                                  "property": outs[0].component_property},
         "inputs": spec(cb["inputs"], inputs), "state": spec(cb["state"], state or {}),
-        "changedPropIds": [changed or next(iter(inputs))],
+        "changedPropIds": [] if initial else [changed or next(iter(inputs))],
     }
     r = client.post("/_dash-update-component", json=body)
     if r.status_code == 204:
