@@ -209,7 +209,7 @@ def register_overview(app, services) -> None:
         """function (value) {
             var el = document.getElementById("DETAIL");
             if (value && el) {
-                window.setTimeout(function () { el.scrollIntoView({behavior: "smooth"}); }, 50);
+                window.setTimeout(function () { el.scrollIntoView({block: "start"}); }, 50);
             }
             return value || null;
         }""".replace("DETAIL", pp.DETAIL),

@@ -89,7 +89,7 @@ PRODUCERS_INTRO = ("Tous les producteurs du catalogue : triez ou filtrez le tabl
                    "clés, ses jeux de données sur la carte, ses thèmes, la qualité de ses métadonnées, "
                    "ses quasi-doublons, les producteurs qui lui ressemblent, et si l'on trouve ses "
                    "jeux par la recherche.")
-PRODUCERS_PICK = "Ou choisissez-le par son nom : tapez-le, par exemple « Région »"
+PRODUCERS_PICK = "Choisir un producteur par son nom : tapez-le, par exemple « Région »"
 PRODUCERS_CHOOSE = "Cliquez sur un producteur du tableau pour afficher ses chiffres clés."
 PRODUCERS_OVERVIEW = "Tous les producteurs"
 PRODUCERS_OVERVIEW_HELP = ("Qualité : score moyen des métadonnées de ses jeux de données, sur 100 ; "

@@ -165,12 +165,12 @@ def build_producers_page(options: list[dict], *, threshold: float = 0.95) -> htm
     overview = dbc.Card(dbc.CardBody([
         html.H2(TITLE, className="h5"),
         html.P(L.PRODUCERS_INTRO, className="small text-muted mb-2"),
-        overview_grid(),
-        html.Div(L.PRODUCERS_OVERVIEW_HELP, className="small text-muted mt-1 mb-2"),
         dcc.Dropdown(id=SELECT, options=options, value=None, searchable=True, clearable=True,
                      placeholder=L.PRODUCERS_PICK, optionHeight=44, maxHeight=420,
-                     search_order="original",
+                     search_order="original", className="mb-2",
                      labels=dropdown_labels("Nom du producteur", "Aucun producteur trouvé")),
+        overview_grid(),
+        html.Div(L.PRODUCERS_OVERVIEW_HELP, className="small text-muted mt-1"),
     ]), className="shadow-sm mb-3")
 
     return html.Div([overview, dcc.Store(id=SCROLL), html.Div([

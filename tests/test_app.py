@@ -188,9 +188,9 @@ def test_search_returns_20_results_and_patches_the_overlay(dash, explorer, app):
     assert [i["props"]["id"] for i in items] == [{"type": ids.RESULT_ITEM, "row": h.row} for h in expected]
     first_title = explorer.datasets["title"].iloc[expected[0].row]
     assert first_title in strings(items[0])
-    assert "20 jeux de données pour « vacances scolaires »" in resp[ids.RESULTS_HEADER]["children"]
+    assert "20 jeux de données pour «\u202fvacances scolaires\u202f»" in resp[ids.RESULTS_HEADER]["children"]
     highlight = resp[ids.MAP_HIGHLIGHT]["data"]
-    assert highlight["label"] == "Recherche : vacances scolaires"
+    assert highlight["label"] == "Recherche\u202f: vacances scolaires"
     assert highlight["rows"] == [h.row for h in expected]
 
     # the highlight store -> a Patch of the overlay trace only, never the whole figure
@@ -284,7 +284,7 @@ def test_topic_cloud_callback(dash, explorer):
     fig = dash.call({f"{ids.TOPIC_DROPDOWN}.value": 1})[ids.CLOUD]["figure"]
     words = fig["data"][0]["text"]
     assert words[0] == explorer.topic_terms(1)[0][0]
-    assert fig["layout"]["title"]["text"].startswith("Thème 2 : ")
+    assert fig["layout"]["title"]["text"].startswith("Thème 2\u202f: ")
     empty = dash.call({f"{ids.TOPIC_DROPDOWN}.value": 999})[ids.CLOUD]["figure"]
     assert empty["layout"]["meta"]["empty"] is True
 

@@ -221,7 +221,7 @@ def test_details_panel_renders_catalogue_text_as_text():
     strings = texts(panel)
     assert HOSTILE in strings  # the title, as a text node that React escapes
     assert "(tronqué)" in strings and "Créé le 06/04/2019" in strings and "Modifié le 13/12/2024" in strings
-    assert "Jeux de données similaires" in strings and "Thème : eau · rivière" in strings
+    assert "Jeux de données similaires" in strings and "Thème\u202f: eau · rivière" in strings
     items = [c for c in comps if getattr(c, "id", None) == {"type": ids.SIMILAR_ITEM, "row": 5}]
     assert len(items) == 1
     ok = details_panel({"title": "t", "url": "https://www.data.gouv.fr/datasets/t"}, [])

@@ -255,7 +255,10 @@ def test_producers_page_in_browser(dash_duo, app, producer):
     dash_duo.wait_for_element(f"#{pp.NEIGHBOURHOOD} .scatterlayer, #{pp.NEIGHBOURHOOD} canvas",
                               timeout=20)
     # "Voir sur la carte": back to the map tab, its datasets highlighted there
-    dash_duo.wait_for_element(f"#{pp.SHOW_ON_MAP}:not([disabled])", timeout=10).click()
+    # (below the overview grid, while the sections above it still grow: clicked by script)
+    button = dash_duo.wait_for_element(f"#{pp.SHOW_ON_MAP}:not([disabled])", timeout=10)
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();",
+                                   button)
     dash_duo.wait_for_contains_text(f"#{ids.TABS} .nav-link.active", "Carte", timeout=10)
     # other pages' geo figures may ask plotly's CDN for topojson (offline here): not this page's
     errors = [e for e in dash_duo.get_logs() or []
