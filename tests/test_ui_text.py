@@ -115,6 +115,8 @@ class TextScan:
                 self.component(c, where)
         elif isinstance(node, dict) and "props" in node and "type" in node:
             props, kind = node["props"], node["type"]
+            if kind == "Markdown":  # only a dataset's description (components.details), the publisher's
+                return
             here = f"{where}/{kind}#{props.get('id', '')}"
             self.component(props.get("children"), here)
             for key in ("placeholder", "title", "label", "help_text"):
@@ -198,7 +200,12 @@ def catalogue_strings(explorer) -> set[str]:
         out |= {str(x) for x in labels}
     from callbacks.quality import labelled_files
 
-    out |= {str(f["label"]) for f in labelled_files(AppSettings().relevance_dir)}
+    folder = AppSettings().relevance_dir
+    out |= {str(f["label"]) for f in labelled_files(folder)}
+    import pandas as pd
+
+    for f in labelled_files(folder):  # the labelled queries are the file's, shown as they are
+        out |= set(pd.read_csv(folder / f["value"], usecols=["query"])["query"].dropna().astype(str))
     from components.labels import clean_text
 
     return {clean_text(s, 10_000) for s in out if s}
@@ -292,8 +299,40 @@ def test_callback_outputs_read_french(app, client, explorer, data_strings):
     mode = app_default_mode(app)
     scan.component(call(app, client, f"{ids.RESULTS}.children",
                         {f"{ids.SEARCH_STATE}.data": {"q": "vacances scolaires", "mode": mode}}), "search")
+    # the topics page, the details card, the quality page
+    k = explorer.topics.default_k
+    scan.component(call(app, client, f"{ids.TOPICS_SELECT}.options", {f"{ids.TOPICS_K}.value": k},
+                        state={f"{ids.TOPICS_SELECT}.value": None}), "topics model")
+    scan.component(call(app, client, f"{ids.TOPICS_INFO}.children",
+                        {f"{ids.TOPICS_K}.value": k, f"{ids.TOPICS_SELECT}.value": 0}), "topic")
+    scan.component(call(app, client, f"{ids.DETAILS}.children",
+                        {f"{ids.SELECTED}.data": str(explorer.datasets["id"].iat[row])}), "details")
+    from components import quality_page as qp
+
+    files = [o["value"] for o in find_options(app, qp.FILE)]
+    if files:  # the labelled files of ../shared/data/relevance
+        res = call(app, client, f"{qp.RESULT}.data",
+                   {f"{qp.FILE}.value": files[0], f"{qp.UPLOAD}.contents": None},
+                   state={f"{qp.UPLOAD}.filename": None})
+        scan.component(res, "quality status")
+        scan.component(call(app, client, f"{qp.CHART}.figure",
+                            {f"{qp.RESULT}.data": res[qp.RESULT]["data"], f"{qp.FILTER}.value": qp.ALL}),
+                       "quality")
     assert scan.n_texts > 50
     assert scan.errors == [], "\n".join(scan.errors)
+
+
+def find_options(app, cid) -> list[dict]:
+    stack = [serialise(app.layout)]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("props", {}).get("id") == cid:
+                return node["props"].get("options") or []
+            stack.extend(node.get("props", node).values() if "props" in node else node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return []
 
 
 def app_default_mode(app) -> str:
