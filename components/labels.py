@@ -112,8 +112,6 @@ TERRITORIES_UNAVAILABLE = ("Les territoires n'ont pas été extraits pour ce cat
                            "géographique absent lors de la préparation des données) : relancez "
                            "« python -m models build » avec le dossier geo/.")
 TERRITORIES_TOP = "Les territoires les plus cités"
-TERRITORIES_TOP_HELP = ("Nombre de jeux de données qui les nomment ; cliquez sur un territoire pour "
-                        "voir ses jeux.")
 TERRITORIES_MAP_HELP = ("Un jeu compte pour un département s'il nomme le département, une de ses "
                         "communes ou une intercommunalité qui s'y trouve. Cliquez sur un territoire "
                         "pour voir ses jeux.")

@@ -121,19 +121,19 @@ def overview_grid(*, page_size: int = OVERVIEW_PAGE_SIZE) -> dag.AgGrid:
     """Every producer, sortable and filterable by column; rows are asked page by page
     (``getRowsRequest`` -> ``getRowsResponse``): a few kB on the wire, whatever their number."""
     names = L.PRODUCERS_GRID_COLUMNS
-    number = {"filter": "agNumberColumnFilter", "type": "rightAligned", "width": 130,
+    number = {"filter": "agNumberColumnFilter", "type": "rightAligned", "width": 150,
               "filterParams": {"filterOptions": ["greaterThanOrEqual", "lessThanOrEqual", "inRange",
                                                  "equals"], "maxNumConditions": 1}}
     columns = [
-        {"field": "organization", "headerName": names["organization"], "flex": 1, "minWidth": 260,
+        {"field": "organization", "headerName": names["organization"], "flex": 1, "minWidth": 240,
          "filter": "agTextColumnFilter", "floatingFilter": True,
          "filterParams": {"filterOptions": ["contains", "startsWith", "notContains"],
                           "maxNumConditions": 1}, "cellClass": "producer-name"},
-        {"field": "kind", "headerName": names["kind"], "width": 150, "filter": False},
+        {"field": "kind", "headerName": names["kind"], "width": 140, "filter": False},
         {"field": "n_active", "headerName": names["n_active"], "sort": "desc", **number},
         {"field": "n_archived", "headerName": names["n_archived"], **number},
         {"field": "views", "headerName": names["views"], **number},
-        {"field": "reuses", "headerName": names["reuses"], **number},
+        {"field": "reuses", "headerName": names["reuses"], **number, "width": 170},
         {"field": "score", "headerName": names["score"], **number},
         {"field": "last_modified", "headerName": names["last_modified"], "width": 190,
          "filter": "agDateColumnFilter",
@@ -147,7 +147,7 @@ def overview_grid(*, page_size: int = OVERVIEW_PAGE_SIZE) -> dag.AgGrid:
                          "cacheBlockSize": page_size, "maxBlocksInCache": 50,
                          "infiniteInitialRowCount": page_size, "rowHeight": 34,
                          "suppressCellFocus": True, "animateRows": False},
-        style={"height": f"{page_size * 34 + 140}px"}, className="producers-overview")
+        style={"height": f"{page_size * 34 + 170}px"}, className="producers-overview")
 
 
 # ---- layout --------------------------------------------------------------------------------

@@ -180,17 +180,17 @@ def evaluation_note(report: dict | None) -> html.Div:
 
 
 # ---- layout ---------------------------------------------------------------------------------
-def most_named_list(items: list[dict]) -> html.Div | dbc.ListGroup:
-    """``items``: value, label, n (``TerritoryService.most_named``); each opens its territory."""
+def most_named_list(items: list[dict]) -> html.Div:
+    """``items``: value, label, n (``TerritoryService.most_named``); each button opens its territory."""
     if not items:
         return empty_state("Aucun territoire n'est nommé par les jeux de données.")
-    return dbc.ListGroup([dbc.ListGroupItem(
-        [html.Span(clean_text(d.get("label"), 120)),
-         dbc.Badge(f"{fr_int(d.get('n'))} jeu{'x' if int(d.get('n', 0)) > 1 else ''}", color="light",
-                   text_color="dark", className="ms-2 border")],
-        id={"type": TOP_ITEM, "value": str(d["value"])}, action=True, n_clicks=0,
-        class_name="py-1 dataset-item d-flex justify-content-between align-items-center")
-        for d in items], flush=True)
+    return html.Div([html.Span(typo(f"{L.TERRITORIES_TOP} : "), className="small text-muted me-1"),
+                     *[dbc.Button([clean_text(d.get("label"), 120),
+                                   html.Span(f" · {fr_int(d.get('n'))}", className="text-muted")],
+                                  id={"type": TOP_ITEM, "value": str(d["value"])}, n_clicks=0,
+                                  color="light", size="sm", className="me-1 mb-1 border",
+                                  title=f"{fr_int(d.get('n'))} jeux de données le nomment")
+                       for d in items]])
 
 
 def build_territories_page(*, available: bool = True, evaluation: dict | None = None,
@@ -221,22 +221,21 @@ def build_territories_page(*, available: bool = True, evaluation: dict | None = 
         dbc.Checklist(id=OPTIONS, inline=True, switch=True, value=[], className="mt-2 small",
                       options=[{"label": "inclure les niveaux englobants", "value": ENCLOSING},
                                {"label": "inclure les territoires contenus", "value": CONTAINED}]),
+        html.Div(most_named_list(top or []), id=TOP, className="mt-2"),
         html.Div(evaluation_note(evaluation), className="mt-2"),
     ]), className="shadow-sm mb-3")
 
     return html.Div([
         picker,
         dbc.Row([
-            dbc.Col([card("Jeux de données du territoire", [
+            dbc.Col(card("Jeux de données du territoire", [
                 html.Div(summary, id=SUMMARY),
                 dbc.Button(L.SHOW_ON_MAP, id=SHOW_ON_MAP, color="primary", size="sm", outline=True,
                            n_clicks=0, disabled=not can_show, className="mb-2"),
                 dcc.Loading(html.Div(datasets if datasets is not None else empty_state(CHOOSE), id=DATASETS,
                                      className="territories-table"),
                             type="dot", delay_show=300),
-            ], help_text="Ils sont aussi surlignés sur la carte du catalogue."),
-                card(L.TERRITORIES_TOP, html.Div(most_named_list(top or []), id=TOP),
-                     help_text=L.TERRITORIES_TOP_HELP)], lg=6),
+            ], help_text="Ils sont aussi surlignés sur la carte du catalogue."), lg=6),
             dbc.Col(card("Jeux de données par territoire", [
                 dbc.RadioItems(id=LEVEL, inline=True, value="departement", className="small mb-1",
                                options=[{"label": "Départements", "value": "departement"},
