@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from models.build import lda as T
-from models.core import topic_math as TM
 from models.build.clusters import class_tfidf, min_cluster_size_for, renumber_by_size
+from models.core import topic_math as TM
 from models.core.text import STOP_WORDS, TOPIC_STOP_WORDS, is_label_word
 
 
