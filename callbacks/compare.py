@@ -45,7 +45,8 @@ def register(app, services) -> None:
             return (None, empty_figure("Comparaison impossible", height=240), "", [], None, True,
                     dbc.Alert("La comparaison a échoué : ce build ne sert pas tous les modes.",
                               color="warning", className="py-2"))
-        return (cp.result_columns(data["columns"], depth=data["depth"]), cp.visualize_overlap(data["overlap"]),
+        return (cp.result_columns(data["columns"], depth=data["depth"]),
+                cp.visualize_overlap(data["overlap"]),
                 cp.overlap_sentence(data["overlap"]), cp.words_line(data["words"]),
                 {"q": q, "rows": data["rows"]}, not data["rows"], None)
 
