@@ -236,13 +236,6 @@ def test_main_exits_cleanly_without_artifacts(tmp_path, caplog, capsys):
     assert main(["--artifacts", str(tmp_path / "broken")]) == 2
 
 
-def test_cli_defaults_are_safe():
-    from app import parse_args
-
-    args = parse_args(["--artifacts", "x"])
-    assert args.host == "127.0.0.1" and args.debug is False and args.port == 8050
-
-
 def test_hover_tooltip_names_the_dataset(dash, explorer):
     bbox = {"x0": 1, "x1": 2, "y0": 3, "y1": 4}
     resp = dash.call({f"{ids.MAP}.hoverData": {"points": [{"curveNumber": BASE_TRACE, "pointIndex": 2,
