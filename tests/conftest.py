@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,28 @@ def explorer(built_root):
     return Explorer.load(built_root, encoder=FakeEncoder(64))
 
 
+@pytest.fixture(scope="session")
+def app(built_root, explorer):
+    """The Dash app over the shared build (one per session; a module may override it)."""
+    from app import create_app
+    from models.core.config import AppSettings
+
+    return create_app(AppSettings(artifacts=built_root), explorer=explorer)
+
+
+@pytest.fixture(scope="module")
+def client(app):
+    return app.server.test_client()
+
+
+@pytest.fixture(scope="module")
+def dash(client):
+    """Callbacks by exact inputs and states (:class:`tests.uihelpers.Dash`)."""
+    from tests.uihelpers import Dash
+
+    return Dash(client)
+
+
 # ---- headless Chromium for dash[testing]'s dash_duo (tests marked ``browser``) ----------
 CHROME_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -65,3 +88,21 @@ def pytest_setup_options():
     if binary:
         options.binary_location = binary
     return options
+
+
+# ---- no silent skip in CI ------------------------------------------------------------------
+# CI (the CI environment variable, or EXPLORER_STRICT_TESTS=1) must run every test: a browser test
+# without chromium, a real-model test without its compiler or model, anything else skipped, fails
+# the run instead of passing quietly. Locally, a skip stays a skip (with its reason shown by -ra).
+STRICT = (os.environ.get("CI", "").lower() not in ("", "0", "false")
+          or os.environ.get("EXPLORER_STRICT_TESTS") == "1")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if STRICT and skipped and exitstatus == 0:
+        names = ", ".join(sorted({r.nodeid for r in skipped})[:20])
+        reporter.write_line(f"FAILED: {len(skipped)} test(s) skipped in CI, where every test must run: "
+                            f"{names}", red=True)
+        session.exitstatus = 1

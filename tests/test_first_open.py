@@ -15,35 +15,18 @@ from components import ids
 from components import labels as L
 from components import producers_page as pp
 from components import territories_page as tp
-from models.core.config import AppSettings
 from models.core.text import fold
-from tests.test_producers_page import _text, call
-
-
-@pytest.fixture(scope="module")
-def app(built_root, explorer):
-    from app import create_app
-
-    return create_app(AppSettings(artifacts=built_root), explorer=explorer)
-
-
-@pytest.fixture(scope="module")
-def client(app):
-    return app.server.test_client()
+from tests import uihelpers
+from tests.test_producers_page import _text
+from tests.uihelpers import call
 
 
 def find(layout, cid):
     """The serialised component of id ``cid`` in the app's layout."""
-    stack = [json.loads(json.dumps(layout.to_plotly_json(), default=lambda o: o.to_plotly_json()))]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            if node.get("props", {}).get("id") == cid:
-                return node
-            stack.extend(node.get("props", node).values() if "props" in node else node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    raise AssertionError(f"no component {cid!r} in the layout")
+    tree = json.loads(json.dumps(layout.to_plotly_json(), default=lambda o: o.to_plotly_json()))
+    node = uihelpers.find(tree, cid)
+    assert node is not None, f"no component {cid!r} in the layout"
+    return node
 
 
 def grid_page(app, client, start=0, end=20, sort=None, filters=None) -> dict:
@@ -108,7 +91,7 @@ def test_producers_page_opens_on_the_overview_grid(app, client, explorer):
     want = P.table.sort_values("views", ascending=False, kind="stable")["producer_id"].head(20).tolist()
     assert [r["id"] for r in by_views] == want
     out = call(app, client, f"{pp.OVERVIEW}.getRowsResponse", {f"{pp.OVERVIEW}.getRowsRequest": None},
-               initial=True)
+               changed=[])
     assert out == {}  # no request yet: nothing sent
 
 
@@ -133,7 +116,7 @@ def test_compare_opens_on_an_example_question(app, client, explorer):
     assert box["props"]["value"] == L.EXAMPLE_QUESTIONS[0] == question
     out = call(app, client, f"{cp.COLUMNS}.children",
                {f"{cp.BUTTON}.n_clicks": 0, f"{cp.INPUT}.n_submit": 0},
-               state={f"{cp.INPUT}.value": box["props"]["value"]}, initial=True)
+               state={f"{cp.INPUT}.value": box["props"]["value"]}, changed=[])
     text = _text(out[cp.COLUMNS]["children"])
     top = explorer.search("Quand est-ce que les enfants sont en vacances ?", mode="hybrid", k=1)[0]
     assert str(explorer.datasets["title"].iat[top.row])[:40] in text
@@ -141,7 +124,7 @@ def test_compare_opens_on_an_example_question(app, client, explorer):
     # page load without a question: nothing happens (no "Saisissez une requête" at first sight)
     empty = call(app, client, f"{cp.COLUMNS}.children",
                  {f"{cp.BUTTON}.n_clicks": 0, f"{cp.INPUT}.n_submit": 0},
-                 state={f"{cp.INPUT}.value": ""}, initial=True)
+                 state={f"{cp.INPUT}.value": ""}, changed=[])
     assert empty == {}
 
 

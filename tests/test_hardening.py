@@ -36,16 +36,6 @@ HOSTILE_QUERIES = [
 
 
 @pytest.fixture(scope="module")
-def app(built_root, explorer):
-    return create_app(AppSettings(artifacts=built_root), explorer=explorer)
-
-
-@pytest.fixture(scope="module")
-def client(app):
-    return app.server.test_client()
-
-
-@pytest.fixture(scope="module")
 def deps(client):
     return client.get("/_dash-dependencies").get_json()
 

@@ -21,7 +21,7 @@ from components import labels as L
 from components import producers_page as pp
 from components import territories_page as tp
 from models.core.config import AppSettings
-from tests.test_producers_page import call
+from tests.uihelpers import call
 
 NBSP = "\u202f\u00a0"
 # before these a narrow no-break space (or a no-break space) is due
@@ -163,18 +163,6 @@ class TextScan:
 
 def serialise(component) -> dict:
     return json.loads(json.dumps(component.to_plotly_json(), default=lambda o: o.to_plotly_json()))
-
-
-@pytest.fixture(scope="module")
-def app(built_root, explorer):
-    from app import create_app
-
-    return create_app(AppSettings(artifacts=built_root), explorer=explorer)
-
-
-@pytest.fixture(scope="module")
-def client(app):
-    return app.server.test_client()
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.core.store import Artifacts, load_artifacts
+from models.core.store import ArtifactError, Artifacts, load_artifacts
 from models.serve.search import (
     DEFAULT_MODE,
     MODES,
@@ -18,7 +18,9 @@ from models.serve.search import (
     HybridParams,
     SemanticSearcher,
     clean_query,
+    cross_ranks,
     hybrid_scores,
+    overlap,
     popularity_prior,
     top_k,
 )
@@ -86,7 +88,6 @@ class Explorer:
             with self._lock:
                 if self._encoder is None:
                     from models.core.encoders import load_query_encoder
-                    from models.core.store import ArtifactError
 
                     m = self.artifacts.manifest["model"]
                     name = self._model or m["name"]
@@ -210,7 +211,6 @@ class Explorer:
     hybrid_params = HybridParams()
 
     def _require(self, name: str, mode: str) -> None:
-        from models.core.store import ArtifactError
 
         if not self.artifacts.has(name):
             raise ArtifactError(f"the build in {self.artifacts.dir} has no {name} (mode {mode}): "
@@ -332,6 +332,32 @@ class Explorer:
         rows = top_k(sims, k)
         xy = weighted_position(sims[rows], self.coords[rows])
         return {"x": float(xy[0]), "y": float(xy[1]), "rows": [int(r) for r in rows]}
+
+    def compare(self, query: str, *, modes=("keyword", "semantic", "hybrid"), k: int = 10,
+                depth: int = 100, n_words: int = 8, with_words: bool = True) -> dict:
+        """Several modes side by side (the Comparer page), as plain data.
+
+        ``{"columns": {mode: [item]}, "overlap", "words", "rows", "depth"}``: each item is a
+        result of :meth:`hits_as_dicts` plus ``row`` and ``ranks`` (its rank in each other mode
+        within ``depth``, None beyond); ``rows`` are the hybrid (else last mode's) top ``k``.
+        """
+        hits = self.search_modes(query, modes=modes, k=depth)
+        rows = {m: [h.row for h in hits[m]] for m in modes}
+        ranks = cross_ranks(rows)
+        columns = {}
+        for m in modes:
+            top = hits[m][:k]
+            columns[m] = [{"row": h.row, **d, "ranks": {o: ranks[o].get(h.row) for o in modes if o != m}}
+                          for h, d in zip(top, self.hits_as_dicts(top), strict=True)]
+        words = []
+        if with_words:
+            try:
+                words = self.query_words(query, k=n_words)
+            except ArtifactError:
+                words = []
+        main = "hybrid" if "hybrid" in rows else modes[-1]
+        return {"columns": columns, "overlap": overlap(rows, k), "words": words, "rows": rows[main][:k],
+                "depth": depth}
 
     def hits_as_dicts(self, hits: list[Hit]) -> list[dict]:
         """``Hit.as_dict`` of every hit, reading each column once (not one row at a time)."""
