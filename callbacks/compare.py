@@ -30,6 +30,9 @@ MAP_TAB = "carte"
 def register(app, services) -> None:
     exp = services.explorer
     register_examples(app, services)
+    # the example question's comparison, made on every page load: computed once per process
+    # (a few entries at most: the page-load question is whatever the client posts)
+    on_load: dict[str, dict] = {}
 
     @app.callback(Output(cp.COLUMNS, "children"), Output(cp.OVERLAP, "figure"),
                   Output(cp.OVERLAP_TEXT, "children"), Output(cp.WORDS, "children"),
@@ -44,8 +47,12 @@ def register(app, services) -> None:
             return (None, cp.visualize_overlap(None), "", [], None, True,
                     dbc.Alert(L.COMPARE_EMPTY, color="info", className="py-2"))
         try:
-            words = "word" in services.modes
-            data = exp.compare(q, modes=cp.COMPARED_MODES, with_words=words)
+            page_load = ctx.triggered_id is None
+            data = on_load.get(q) if page_load else None
+            if data is None:
+                data = exp.compare(q, modes=cp.COMPARED_MODES, with_words="word" in services.modes)
+                if page_load and len(on_load) < 4:
+                    on_load[q] = data
         except (ArtifactError, ValueError) as exc:
             log.warning("compare %r failed: %s", q[:80], exc)
             return (None, empty_figure("Comparaison impossible", height=240), "", [], None, True,

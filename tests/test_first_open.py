@@ -128,6 +128,20 @@ def test_compare_opens_on_an_example_question(app, client, explorer):
     assert empty == {}
 
 
+def test_the_page_load_comparison_is_made_once(app, client, explorer, monkeypatch):
+    calls = []
+    real = explorer.compare
+    monkeypatch.setattr(explorer, "compare", lambda q, **kw: calls.append(q) or real(q, **kw))
+    q = L.EXAMPLE_QUESTIONS[3]
+    inputs = {f"{cp.BUTTON}.n_clicks": 0, f"{cp.INPUT}.n_submit": 0}
+    first = call(app, client, f"{cp.COLUMNS}.children", inputs, state={f"{cp.INPUT}.value": q}, changed=[])
+    again = call(app, client, f"{cp.COLUMNS}.children", inputs, state={f"{cp.INPUT}.value": q}, changed=[])
+    assert first == again and len(calls) == 1  # every visitor's page load: one comparison per process
+    call(app, client, f"{cp.COLUMNS}.children", {f"{cp.BUTTON}.n_clicks": 1, f"{cp.INPUT}.n_submit": 0},
+         state={f"{cp.INPUT}.value": q})
+    assert len(calls) == 2  # a click compares again
+
+
 def test_an_example_link_fills_the_box_and_compares(app, client):
     out = call(app, client, f"{cp.INPUT}.value",
                {f"{cp.EXAMPLE}.n_clicks": [({"type": cp.EXAMPLE, "index": 0}, 0),
