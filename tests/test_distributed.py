@@ -132,3 +132,42 @@ def test_approximate_neighbours_find_the_exact_ones_on_clustered_vectors():
     assert recall_at_k(approx, exact) >= 0.95
     again, _ = approximate_knn(x, k=10, seed=1)
     np.testing.assert_array_equal(again, approx)  # reproducible
+
+
+# ---- a worker process that dies mid-build -----------------------------------------------------
+def die_once(x: int, marker: str) -> int:
+    """Kills its worker process the first time any worker runs it, then returns ``x * 2``."""
+    import os
+
+    try:
+        fd = os.open(marker, os.O_CREAT | os.O_EXCL)
+    except FileExistsError:
+        return x * 2
+    os.close(fd)
+    os._exit(1)
+
+
+class DyingEncoder(FakeEncoder):
+    """Kills the worker process that encodes with it, every time."""
+
+    def encode(self, texts, **kw):
+        import os
+
+        os._exit(1)
+
+
+def test_killed_worker_task_is_rerun_then_a_lost_build_is_one_clear_error(tmp_path, sample_path):
+    from models.build.distributed import DaskError, DaskRunner
+    from models.build.pipeline import run_build
+
+    with DaskRunner("local:2", processes=True) as runner:
+        assert runner.map(die_once, [1, 2, 3, 4], str(tmp_path / "died")) == [2, 4, 6, 8]
+    assert (tmp_path / "died").exists()  # a worker did die, and its task ran again elsewhere
+
+    root = tmp_path / "artifacts"
+    settings = small_settings(root, limit=40, dask="local:2", dask_processes=True)
+    with pytest.raises(DaskError, match="worker Dask") as err:
+        run_build(settings, encoder=DyingEncoder(16))
+    assert "\n" not in str(err.value)
+    assert not (root / "current").exists()
+    assert [p.name for p in (root / "builds").iterdir()] == []

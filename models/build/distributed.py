@@ -12,7 +12,7 @@ every file of a 200-row build made on a two-worker ``LocalCluster``).
 
 The sentence encoder and the gazetteer are loaded at most once per worker process (a per-process
 cache keyed by what identifies them); an encoder object injected by the caller (tests) is
-scattered once to every worker. A task lost with its worker is re-run elsewhere (``retries``);
+sent once to every worker in a worker plugin. A task lost with its worker is re-run elsewhere (``retries``);
 when that is not possible the build stops with a one-line :class:`DaskError` (a ``ValueError``:
 ``python -m models`` prints it and exits 2) and the previous ``current`` stays served.
 """
@@ -99,10 +99,6 @@ class DaskRunner:
         self.close()
 
     # ---- work --------------------------------------------------------------------------------
-    def broadcast(self, obj):
-        """``obj`` held once in every worker's memory (a future to pass to :meth:`map`)."""
-        return self.client.scatter(obj, broadcast=True, hash=False)
-
     def call(self, fn: Callable, *args):
         """``fn(*args)`` on one worker."""
         return self._result(self.client.submit(fn, *args, pure=False, retries=self.retries),
@@ -150,10 +146,11 @@ class DaskRunner:
 
     def _result(self, fut, what: str):
         from distributed import KilledWorker
+        from distributed.client import FutureCancelledError
 
         try:
             return fut.result()
-        except KilledWorker as exc:
+        except (KilledWorker, FutureCancelledError) as exc:
             raise DaskError(f"un worker Dask s'est arrêté pendant « {what} » et la tâche n'a pas pu être "
                             f"refaite (a Dask worker died; task retried {self.retries} times): {exc}"
                             ) from None
@@ -177,11 +174,30 @@ _GAZETTEERS: dict[str, object] = {}
 LOADS: dict[str, int] = {}  # how many times this process loaded each encoder / gazetteer (tests)
 
 
+ENCODER_PLUGIN = "explorer-encoder"
+
+
+def _encoder_plugin(encoder):
+    """A worker plugin that holds an injected encoder object on every worker, including workers
+    that join (or are restarted) later — unlike scattered data, which dies with its worker."""
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class EncoderPlugin(WorkerPlugin):
+        name = ENCODER_PLUGIN
+
+        def __init__(self, enc) -> None:
+            self.encoder = enc
+
+    return EncoderPlugin(encoder)
+
+
 def worker_encoder(spec):
-    """An encoder object as is (scattered), or ``(model, models_dir, max_seq_length)`` loaded once
-    per process."""
-    if not isinstance(spec, tuple):
-        return spec
+    """The encoder a worker encodes with: ``"plugin"`` (an injected object, see
+    :func:`remote_encoder`) or ``(model, models_dir, max_seq_length)``, loaded once per process."""
+    if spec == "plugin":
+        from distributed import get_worker
+
+        return get_worker().plugins[ENCODER_PLUGIN].encoder
     with _LOCK:
         enc = _ENCODERS.get(spec)
         if enc is None:
@@ -248,11 +264,12 @@ def frame_chunks(runner: DaskRunner, df, columns: Sequence[str], *, per_worker: 
 
 def remote_encoder(runner: DaskRunner, encoder, settings):
     """``(client-side encoder or description, what the workers encode with)``: an injected encoder
-    is scattered once to every worker; otherwise each worker loads the model once and the client
+    is sent once to every worker (a worker plugin); otherwise each worker loads the model once and the client
     only learns its id and dimension (it never loads the model)."""
     from types import SimpleNamespace
 
     if encoder is not None:
-        return encoder, runner.broadcast(encoder)
+        runner.client.register_plugin(_encoder_plugin(encoder), name=ENCODER_PLUGIN)
+        return encoder, "plugin"
     spec = (settings.model, str(settings.model_folder), settings.max_seq_length)
     return SimpleNamespace(**runner.call(encoder_info, spec)), spec
