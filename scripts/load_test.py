@@ -97,6 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=8071)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (README)")
+    p.add_argument("--keep-alive", type=int, default=10,
+                   help="gunicorn keep-alive seconds: above the visitors' longest pause (4 s), else the "
+                        "server closes idle connections as the client reuses them (connection resets)")
+    p.add_argument("--locust", default=None,
+                   help="the locust command, e.g. .venv-load/bin/locust (default: python -m locust); "
+                        "locust is best kept in its own environment (see README)")
     p.add_argument("--every", type=float, default=5.0, help="seconds between memory samples")
     p.add_argument("--out", default="/tmp/load")
     args = p.parse_args(argv)
@@ -106,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     url = f"http://{HOST}:{args.port}"
     with open(out / "gunicorn.log", "w") as log:
         server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--preload", "-w", str(args.workers),
-                                   "--threads", str(args.threads),
+                                   "--threads", str(args.threads), "--keep-alive", str(args.keep_alive),
                                    "-b", f"{HOST}:{args.port}", "--timeout", "120",
                                    "app:server_from_env()"], cwd=REPO, env=env, stdout=log,
                                   stderr=subprocess.STDOUT)
@@ -116,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         sampler = threading.Thread(target=sample_memory, daemon=True,
                                    args=(server.pid, out / "memory.csv", args.every, stop))
         sampler.start()
-        subprocess.run([sys.executable, "-m", "locust", "-f", str(REPO / "scripts" / "locustfile.py"),
+        locust = [args.locust] if args.locust else [sys.executable, "-m", "locust"]
+        subprocess.run([*locust, "-f", str(REPO / "scripts" / "locustfile.py"),
                         "--headless", "-u", str(args.users), "-r", str(args.spawn_rate),
                         "-t", args.duration, "--host", url, "--csv", str(out / "locust"),
                         "--only-summary", "--loglevel", "WARNING"], cwd=REPO, check=False)
@@ -131,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             server.kill()
     result = summary(out)
     result.update({"users": args.users, "duration": args.duration, "gunicorn_workers": args.workers,
-                   "gunicorn_threads": args.threads,
+                   "gunicorn_threads": args.threads, "keep_alive_s": args.keep_alive,
                    "artifacts": str(args.artifacts)})
     print(json.dumps(result, ensure_ascii=False))
     return 0 if result["failures"] == 0 else 1
