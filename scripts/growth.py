@@ -184,8 +184,9 @@ def fit(runs: list[dict], key: str = "cpu_seconds") -> dict:
     exponent between the two largest sizes (what the projection uses: fixed costs weigh less)."""
     runs = sorted(runs, key=lambda r: r["n"])
     out = {}
-    for step in runs[-1]["steps"]:
-        pts = [(r["n"], max(r["steps"][step][key], 1e-3), r["steps"][step]["peak_rss_mib"])
+    steps = list(dict.fromkeys(s for r in runs for s in r["steps"]))
+    for step in steps:
+        pts = [(r["n"], max(r["steps"][step][key], 1e-3), r["steps"][step].get("peak_rss_mib"))
                for r in runs if step in r["steps"]]
         if len(pts) < 2:
             continue
@@ -201,15 +202,14 @@ def fit(runs: list[dict], key: str = "cpu_seconds") -> dict:
 
 
 def project(fits: dict, runs: list[dict], sizes: list[int], key: str = "cpu_seconds") -> dict:
-    """Seconds of each step at each size, from the largest measured size and the larger of the
+    """Seconds of each step at each size, from its largest measured size and the larger of the
     two exponents (never below 1: nothing is assumed to grow slower than the rows)."""
-    last = max(runs, key=lambda r: r["n"])
     out = {}
     for step, f in fits.items():
         p = max(f["exponent"], f["exponent_last_two"], 1.0)
-        t0 = last["steps"][step][key]
-        out[step] = {"exponent_used": round(p, 2),
-                     "seconds": {n: round(t0 * (n / last["n"]) ** p, 1) for n in sizes}}
+        n0, t0 = f["n"][-1], f[key][-1]
+        out[step] = {"exponent_used": round(p, 2), "from_n": n0,
+                     "seconds": {n: round(t0 * (n / n0) ** p, 1) for n in sizes}}
     return out
 
 
@@ -237,12 +237,19 @@ def markdown(runs: list[dict], fits: dict, proj: dict, sizes: list[int], through
              key: str) -> str:
     runs = sorted(runs, key=lambda r: r["n"])
     measured = [r["n"] for r in runs]
-    head = ("| step | " + " | ".join(f"{n:,} (measured)" for n in measured) + " | "
+    head = ("| step | " + " | ".join(f"{r['n']:,} ({r.get('label', 'measured')})" for r in runs) + " | "
             + " | ".join(f"{n:,} (projected)" for n in sizes) + " | exponent (all / last two) |")
     lines = [head, "|" + "---|" * (len(measured) + len(sizes) + 2)]
     for step, f in fits.items():
-        cells = [f"{r['steps'][step][key]:.1f} s / {r['steps'][step]['peak_rss_mib']:,.0f} MiB"
-                 for r in runs]
+        cells = []
+        for r in runs:
+            m = r["steps"].get(step)
+            if m is None:
+                cells.append("–")
+            elif m.get("peak_rss_mib") is None:
+                cells.append(f"{m[key]:.1f} s")
+            else:
+                cells.append(f"{m[key]:.1f} s / {m['peak_rss_mib']:,.0f} MiB")
         cells += [f"{proj[step]['seconds'][n]:,.0f} s" for n in sizes]
         name = step + (" (not in the build)" if step == "neighbours_exact" else "")
         lines.append(f"| {name} | " + " | ".join(cells)
