@@ -171,3 +171,18 @@ def test_killed_worker_task_is_rerun_then_a_lost_build_is_one_clear_error(tmp_pa
     assert "\n" not in str(err.value)
     assert not (root / "current").exists()
     assert [p.name for p in (root / "builds").iterdir()] == []
+
+
+def test_a_running_scheduler_is_used_by_its_address():
+    from distributed import LocalCluster
+
+    from models.build.distributed import DaskRunner, tokens_chunk
+    from models.core.text import tokenize_fr
+
+    texts = ["Les écoles maternelles de Paris", "Qualité de l'air à Lyon", "Budget 2024"]
+    with LocalCluster(n_workers=1, processes=False, protocol="tcp://", host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        with DaskRunner(cluster.scheduler_address) as runner:
+            assert runner.cluster is None and runner.n_workers == 1
+            assert runner.map_concat(tokens_chunk, texts) == [tokenize_fr(t) for t in texts]

@@ -61,9 +61,10 @@ class DaskRunner:
         self.spec = spec
         self.retries = retries
         kind, n_workers = parse_spec(spec)
-        for noisy in ("distributed", "tornado", "bokeh"):
-            logging.getLogger(noisy).setLevel(logging.ERROR)
         from distributed import Client, LocalCluster
+
+        for noisy in ("distributed", "tornado", "bokeh"):  # after the import: it sets them to INFO
+            logging.getLogger(noisy).setLevel(logging.ERROR)
 
         self.cluster = None
         try:
