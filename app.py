@@ -27,7 +27,7 @@ from pathlib import Path
 
 import dash
 
-from callbacks import Services, register_callbacks
+from callbacks import Services, http_guard, register_callbacks
 from callbacks.explorer import topic_cloud
 from callbacks.quality import default_file, labelled_files
 from components.compare_page import build_compare_page
@@ -114,6 +114,7 @@ def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
     relevance = labelled_files(getattr(settings, "relevance_dir", None))
     app = dash.Dash(__name__, title=APP_TITLE, assets_folder=str(ASSETS), update_title=None,
                     serve_locally=True)
+    http_guard.install(app)  # body size and JSON depth limits, security headers
     pages = [
         ("carte", "Carte", build_explorer_page(
             map_figure=map_figure, cloud_figure=topic_cloud(services, first_topic), modes=modes,

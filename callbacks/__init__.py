@@ -17,6 +17,7 @@ from callbacks import producers as producers_page
 from callbacks import quality as quality_page
 from callbacks import territories as territories_page
 from callbacks import topics as topics_page
+from callbacks.guard import GuardedApp
 
 # Add a page's callbacks module here (after creating callbacks/<page>.py with register()).
 PAGE_MODULES = [explorer_page, topics_page, producers_page, territories_page, compare_page, quality_page]
@@ -40,5 +41,6 @@ class Services:
 
 
 def register_callbacks(app, services: Services) -> None:
+    guarded = GuardedApp(app)  # every callback behind the boundary's safety net (callbacks/guard.py)
     for module in PAGE_MODULES:
-        module.register(app, services)
+        module.register(guarded, services)

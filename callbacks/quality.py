@@ -12,6 +12,7 @@ from pathlib import Path
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, no_update
 
+from callbacks import guard
 from components import quality_page as qp
 from components.labels import clean_text
 from models.evaluate import (
@@ -61,6 +62,8 @@ def register(app, services) -> None:
                   Input(qp.FILE, "value"), Input(qp.UPLOAD, "contents"),
                   State(qp.UPLOAD, "filename"))
     def evaluate(name, contents, filename):
+        name, filename = guard.as_key(name), guard.as_key(filename, 255)
+        contents = contents if isinstance(contents, str) else None
         if not modes:
             return None, dbc.Alert("Aucun mode de recherche disponible pour ce build.", color="warning")
         try:
@@ -92,7 +95,7 @@ def register(app, services) -> None:
                     "Choisissez un fichier étiqueté.")
         shown = [m for m in modes if m in result["metrics"]]
         per_query = result.get("per_query") or []
-        if which in shown:
+        if guard.as_choice(which, shown):
             per_query = qp.failed_by(per_query, which)
         return (qp.visualize_quality({m: result["metrics"][m] for m in shown},
                                      reference=result.get("reference"), reference_label=REFERENCE_LABEL),

@@ -23,6 +23,7 @@ import logging
 
 from dash import ALL, Input, Output, State, ctx, no_update
 
+from callbacks import guard
 from components import ids
 from components.cloud import visualize_wordcloud
 from components.figures import empty_figure
@@ -48,10 +49,7 @@ N_TERMS = 30
 MAX_CLUSTER_COLOURS = 47  # the map palette has 48 colours: the smaller clusters are grey
 
 
-def _int(value) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-        return None
-    return int(value)
+_int = guard.as_int
 
 
 def register(app, services) -> None:
@@ -95,8 +93,7 @@ def register(app, services) -> None:
                   Input(ids.TOPICS_MAP, "clickData"), State(ids.TOPICS_K, "value"),
                   prevent_initial_call=True)
     def click_topic(click, k):
-        point = ((click or {}).get("points") or [None])[0] or {}
-        topic = valid_topic(valid_k(k), point.get("customdata"))
+        topic = valid_topic(valid_k(k), guard.first_point(click).get("customdata"))
         return no_update if topic is None else topic
 
     @app.callback(Output(ids.TOPICS_MAP, "figure"), Output(ids.TOPICS_INFO, "children"),
@@ -136,10 +133,7 @@ def register(app, services) -> None:
     def show_terms(k, topic, lam):
         k = valid_k(k)
         topic = valid_topic(k, topic)
-        try:
-            lam = min(1.0, max(0.0, float(lam)))
-        except (TypeError, ValueError):
-            lam = 0.6
+        lam = guard.as_float(lam, 0.0, 1.0, default=0.6)
         if topic is None:
             return visualize_term_bars([])
         t = svc.topic_terms(k, topic, n=N_TERMS, lam=lam)
@@ -166,11 +160,10 @@ def register(app, services) -> None:
     def open_dataset(_clicks, mds_click):
         trigger, row = ctx.triggered_id, None
         if trigger == ids.TOPICS_MDS:
-            point = ((mds_click or {}).get("points") or [None])[0] or {}
-            row = _int(point.get("customdata"))
-        elif isinstance(trigger, dict) and ctx.triggered and ctx.triggered[0]["value"]:
-            row = _int(trigger.get("row"))  # n_clicks 0/None: the item was just drawn
-        if row is None or not 0 <= row < len(datasets):
+            row = guard.as_row(guard.first_point(mds_click).get("customdata"), len(datasets))
+        elif guard.clicked_pattern(trigger, ctx.triggered):  # n_clicks 0/None: just drawn
+            row = guard.as_row(trigger.get("row"), len(datasets))
+        if row is None:
             return no_update, no_update
         return str(datasets["id"].iat[row]), MAP_TAB
 
@@ -186,11 +179,12 @@ def register(app, services) -> None:
         limit = max(3, min(limit, 3000))
         k = valid_k(k)
         topic = valid_topic(k, topic)
+        source = guard.as_choice(source, ("map", "topic"), "topic")
         if source == "map":
-            data = highlight if isinstance(highlight, dict) else {}
-            rows = [r for r in (_int(x) for x in (data.get("rows") or [])[:MAX_MAP_ROWS])
-                    if r is not None and 0 <= r < len(datasets)]
-            what = f"jeux en surbrillance sur la carte ({data.get('label') or 'sélection'})"
+            data = guard.as_dict(highlight)
+            rows = guard.as_rows(data.get("rows"), len(datasets), MAX_MAP_ROWS)
+            label = guard.as_text(data.get("label"), 80) or "sélection"
+            what = f"jeux en surbrillance sur la carte ({label})"
             groups = None
         else:
             rows = svc.topic_rows(k, topic, limit=limit) if topic is not None else []
@@ -266,20 +260,16 @@ def register_map_colouring(app, services) -> None:
         cats, labels, sizes, legend = choice
         fig = visualize_map(coords, cats, labels, sizes)
         fig.update_layout(legend_title_text=legend)
-        data = highlight if isinstance(highlight, dict) else {}
-        rows = [r for r in (_int(x) for x in (data.get("rows") or [])[:MAX_MAP_ROWS])
-                if r is not None and 0 <= r < exp.n]
+        data = guard.as_dict(highlight)
+        rows = guard.as_rows(data.get("rows"), exp.n, MAX_MAP_ROWS)
         if rows:
             fig.data[HIGHLIGHT_TRACE].update(highlight_trace(coords[rows], rows, titles.iloc[rows].tolist(),
-                                                             str(data.get("label") or "")))
-        query = data.get("query") if isinstance(data.get("query"), dict) else {}
-        try:
-            xy = (float(query["x"]), float(query["y"]))
-        except (KeyError, TypeError, ValueError):
-            xy = None
-        if xy is not None and all(np.isfinite(xy)):
-            fig.data[QUERY_TRACE].update(query_trace(xy, str(query.get("text") or "")[:80]))
-        row = exp.row_of(selected) if isinstance(selected, str) else None
+                                                             guard.as_text(data.get("label"), 200)))
+        query = guard.as_dict(data.get("query"))
+        x, y = (guard.as_float(query.get(c), -1e9, 1e9) for c in ("x", "y"))
+        if x is not None and y is not None:
+            fig.data[QUERY_TRACE].update(query_trace((x, y), guard.as_text(query.get("text"), 80)))
+        row = exp.row_of(selected) if guard.as_key(selected) else None
         if row is not None:
             fig.data[SELECTED_TRACE].update(selected_trace(coords[row], row, titles.iat[row]))
         return fig
@@ -287,9 +277,8 @@ def register_map_colouring(app, services) -> None:
     @app.callback(Output(ids.MAP_HIGHLIGHT, "data", allow_duplicate=True),
                   Input(ids.MAP, "selectedData"), prevent_initial_call=True)
     def lasso(selected):
-        points = (selected or {}).get("points") or []
         rows = []
-        for p in points[:MAX_MAP_ROWS]:
+        for p in guard.points(selected, MAX_MAP_ROWS):
             r = row_from_point(p, exp.n)
             if r is not None:
                 rows.append(r)

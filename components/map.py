@@ -18,6 +18,7 @@ about 8 bytes a point for the coordinates plus 1 for the colour, before base64 (
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -192,7 +193,8 @@ def row_from_point(point: dict | None, n: int | None = None) -> int | None:
             value = value[0] if value else None
     else:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+            or value != int(value)):
         return None
     row = int(value)
     if row < 0 or (n is not None and row >= n):
