@@ -198,4 +198,5 @@ def register(app, services) -> None:
             return False, no_update, no_update
         topic = exp.topic_of_rows([row])[0]
         record = {"title": titles.iat[row], "organization": exp.datasets["organization"].iat[row]}
-        return True, guard.as_dict(point.get("bbox")), map_tooltip(record, exp.topic_label(topic) if topic >= 0 else None)
+        label = exp.topic_label(topic) if topic >= 0 else None
+        return True, guard.as_dict(point.get("bbox")), map_tooltip(record, label)
