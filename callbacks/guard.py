@@ -13,6 +13,7 @@ HTTP 500 and a traceback. It also caps the number of matches of a pattern-matchi
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import math
@@ -27,6 +28,7 @@ MAX_SEARCH_VALUE_CHARS = 200  # what a dropdown's typed search may hold
 MAX_ID_CHARS = 200  # producer ids, territory values, file names
 MAX_LIST_ITEMS = 20_000  # rows of a highlight, points of a selection
 MAX_PATTERN_ITEMS = 5_000  # matches of one pattern-matching input (items on a page)
+BUSY = "Le serveur est occupé\u202f: réessayez dans quelques secondes."
 
 
 # ---- pure coercers (no Dash): a value from the client -> a checked value or None --------------
@@ -117,6 +119,29 @@ def clicked_pattern(triggered_id, triggered: list | None) -> dict | None:
         return None
     first = triggered[0] if isinstance(triggered[0], dict) else {}
     return triggered_id if first.get("value") else None
+
+
+# ---- bounded work: a few heavy callbacks at a time per process --------------------------------
+
+class Gate:
+    """At most ``slots`` holders at once; a caller waits ``wait_s`` at most, then is told
+    the server is busy (``with gate.slot() as ok: if not ok: return ...guard.BUSY...``)."""
+
+    def __init__(self, slots: int, wait_s: float = 1.0) -> None:
+        import threading
+
+        self._sem = threading.BoundedSemaphore(slots)
+        self.slots = slots
+        self.wait_s = wait_s
+
+    @contextlib.contextmanager
+    def slot(self):
+        ok = self._sem.acquire(timeout=self.wait_s)
+        try:
+            yield ok
+        finally:
+            if ok:
+                self._sem.release()
 
 
 # ---- the app proxy: every callback registered through it gets the safety net ---------------

@@ -25,7 +25,7 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 1_000_000  # a 500 kB upload is ~670 kB once in base64, the rest is small
+MAX_BODY_BYTES = 2_000_000  # a 500 kB upload is ~670 kB in base64; up to ~1.4 MB the page says "trop gros"
 MAX_JSON_DEPTH = 32  # dash-renderer's deepest callback bodies are ~8 levels
 CALLBACK_PATH = "_dash-update-component"
 SERVER_NAME = "explorateur"

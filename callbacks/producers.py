@@ -125,7 +125,7 @@ def register(app, services) -> None:
         p = index(value)
         if p is None:
             return pp.empty_state()
-        t = guard.as_float(threshold, 0.8, 1.0, default=0.95)
+        t = guard.as_float(threshold, 0.0, 1.01, default=0.95)
         dup = service().near_duplicates(p, threshold=t, limit=N_DUPLICATES)
         return pp.duplicates_table(records(dup), t)
 

@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 MAP_TAB = "carte"
 MAX_MAP_ROWS = 20_000  # what the map's highlight overlay accepts
 N_TERMS = 30
+MDS_GATE = guard.Gate(slots=2)  # ~150 MB and 1–3 s each at 3,000 points
 MAX_CLUSTER_COLOURS = 47  # the map palette has 48 colours: the smaller clusters are grey
 
 
@@ -194,7 +195,10 @@ def register(app, services) -> None:
             msg = ("Aucun jeu en surbrillance sur la carte : lancez une recherche ou montrez un "
                    "thème sur la carte." if source == "map" else "Ce thème a trop peu de jeux de données.")
             return empty_figure(msg, height=460), ""
-        res = svc.selection_mds(rows, max_points=limit)
+        with MDS_GATE.slot() as ok:
+            if not ok:
+                return no_update, guard.BUSY
+            res = svc.selection_mds(rows, max_points=limit)
         r = res["rows"]
         if k is not None:
             groups = svc.dominant(k)[r].tolist() if source == "map" else None

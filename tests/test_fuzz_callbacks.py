@@ -34,6 +34,9 @@ HOSTILE = [
     {}, {"points": [{"customdata": "x", "pointIndex": -5}], "rows": "0"}, "x" * 100_000,
     '<script>alert(1)</script><img src=x onerror=alert(2)>', "../../etc/passwd",
     "data:text/csv;base64,cXVlcnk=", _nested(20), _nested(200),
+    {"metrics": {"hybrid": {"n": "x", "hit@1": [1]}, "keyword": 3},
+     "per_query": [{"ranks": {"hybrid": "a"}}, 5], "rows": [1e300, -1, "2", 0], "q": ["x"],
+     "mode": {}, "label": {"a": 1}, "query": {"x": "nan", "y": 1}},
 ]
 HOSTILE_IDS = [None, "", "abc", 1.5, -3, 10**9, float("nan"), [], {"a": 1}, "<b>1</b>", True]
 
