@@ -15,9 +15,12 @@ from dash import Input, Output, State, ctx, no_update
 from callbacks import guard
 from components import quality_page as qp
 from components.labels import clean_text
-from models.evaluate import (
+from models.serve.evaluate import (
+    DEFAULT_FILE,
     MAX_UPLOAD_BYTES,
     METRIC_KEYS,
+    REFERENCE_LABEL,
+    REFERENCES,
     EvaluationBusy,
     EvaluationCache,
     RelevanceFileError,
@@ -27,10 +30,6 @@ from models.evaluate import (
 
 log = logging.getLogger(__name__)
 
-DEFAULT_FILE = "search-indicator-datasets.csv"
-# data.gouv.fr's production search on its own search-indicator file (the anchor to beat)
-REFERENCES = {DEFAULT_FILE: {"hit@1": 0.73, "hit@10": 0.89, "mrr@10": 0.79}}
-REFERENCE_LABEL = "Recherche de data.gouv.fr"
 MAX_FILES = 50
 NUMBER_KEYS = ("n", "skipped", *METRIC_KEYS)
 UPLOAD_SECONDS = 4.0  # an uploaded file's queries run for at most this long (the rest: not evaluated)

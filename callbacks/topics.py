@@ -27,6 +27,8 @@ from callbacks import guard
 from components import ids
 from components.cloud import visualize_wordcloud
 from components.figures import empty_figure
+from components.map import MAX_HIGHLIGHT as MAX_MAP_ROWS
+from components.map import read_highlight
 from components.results import dataset_list
 from components.topics import (
     map_colour_options,
@@ -44,7 +46,6 @@ from components.topics_page import shared_terms_table, topic_info, topic_options
 log = logging.getLogger(__name__)
 
 MAP_TAB = "carte"
-MAX_MAP_ROWS = 20_000  # what the map's highlight overlay accepts
 N_TERMS = 30
 MDS_GATE = guard.Gate(slots=2)  # ~150 MB and 1–3 s each at 3,000 points
 MAX_CLUSTER_COLOURS = 47  # the map palette has 48 colours: the smaller clusters are grey
@@ -54,7 +55,7 @@ _int = guard.as_int
 
 
 def register(app, services) -> None:
-    svc = services.explorer.topics  # models.topic_service.TopicService
+    svc = services.explorer.topics  # models.serve.topics.TopicService
     datasets = services.explorer.datasets
     if not svc.available:  # an older build: the page only explains how to rebuild
         return
@@ -182,10 +183,9 @@ def register(app, services) -> None:
         topic = valid_topic(k, topic)
         source = guard.as_choice(source, ("map", "topic"), "topic")
         if source == "map":
-            data = guard.as_dict(highlight)
-            rows = guard.as_rows(data.get("rows"), len(datasets), MAX_MAP_ROWS)
-            label = guard.as_text(data.get("label"), 80) or "sélection"
-            what = f"jeux en surbrillance sur la carte ({label})"
+            h = read_highlight(highlight, len(datasets))
+            rows = h["rows"]
+            what = f"jeux en surbrillance sur la carte ({h['label'] or 'sélection'})"
             groups = None
         else:
             rows = svc.topic_rows(k, topic, limit=limit) if topic is not None else []
@@ -214,27 +214,6 @@ def register(app, services) -> None:
         register_map_colouring(app, services)
 
 
-def map_colouring(svc, value: str) -> tuple | None:
-    """(dominant category per row, labels, sizes, legend title) for a colour choice, or None."""
-    import numpy as np
-
-    if value == "clusters" and svc.has_clusters:
-        labels, frame = svc.clusters()
-        frame = frame.sort_values("size", ascending=False, kind="stable").head(MAX_CLUSTER_COLOURS)
-        keep = frame["cluster"].to_numpy()
-        code = np.full(int(labels.max()) + 2 if len(labels) else 1, -1, dtype=np.int32)
-        code[keep] = np.arange(len(keep))  # cluster id -> colour index; others -> -1 (grey)
-        cats = np.where(labels >= 0, code[np.maximum(labels, 0)], -1)
-        return cats, frame["label"].tolist(), frame["size"].tolist(), "Groupes (HDBSCAN)"
-    if isinstance(value, str) and value.startswith("k") and value[1:].isdigit():
-        k = int(value[1:])
-        if k in svc.ks():
-            topics = svc.topics(k)
-            return (svc.dominant(k), topics["label"].tolist(), topics["prevalence"].tolist(),
-                    f"Thèmes (LDA, K = {k})")
-    return None
-
-
 def register_map_colouring(app, services) -> None:
     import numpy as np
 
@@ -258,22 +237,20 @@ def register_map_colouring(app, services) -> None:
                   State(ids.MAP_HIGHLIGHT, "data"), State(ids.SELECTED, "data"),
                   prevent_initial_call=True)
     def colour_map(value, highlight, selected):
-        choice = map_colouring(svc, value)
+        choice = svc.map_colouring(value, max_colours=MAX_CLUSTER_COLOURS)
         if choice is None:
             return no_update
         cats, labels, sizes, legend = choice
         fig = visualize_map(coords, cats, labels, sizes)
         fig.update_layout(legend_title_text=legend)
-        data = guard.as_dict(highlight)
-        rows = guard.as_rows(data.get("rows"), exp.n, MAX_MAP_ROWS)
+        h = read_highlight(highlight, exp.n)
+        rows = h["rows"]
         if rows:
             fig.data[HIGHLIGHT_TRACE].update(highlight_trace(coords[rows], rows, titles.iloc[rows].tolist(),
-                                                             guard.as_text(data.get("label"), 200)))
-        query = guard.as_dict(data.get("query"))
-        x, y = (guard.as_float(query.get(c), -1e9, 1e9) for c in ("x", "y"))
-        if x is not None and y is not None:
-            fig.data[QUERY_TRACE].update(query_trace((x, y), guard.as_text(query.get("text"), 80)))
-        row = exp.row_of(selected) if guard.as_key(selected) else None
+                                                             h["label"]))
+        if h["query"] is not None:
+            fig.data[QUERY_TRACE].update(query_trace(h["query"][:2], h["query"][2][:80]))
+        row = exp.row_of(selected) if isinstance(selected, str) else None
         if row is not None:
             fig.data[SELECTED_TRACE].update(selected_trace(coords[row], row, titles.iat[row]))
         return fig
