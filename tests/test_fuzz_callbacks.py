@@ -14,9 +14,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app import create_app
-from models.config import AppSettings
-
 ENDPOINT = "/_dash-update-component"
 OK_STATUSES = {200, 204, 400, 413}
 PER_REQUEST_S = 10.0  # the fixture build answers in milliseconds; this only catches a runaway
@@ -51,8 +48,8 @@ class _Records(logging.Handler):
 
 
 @pytest.fixture(scope="module")
-def fuzz(built_root, explorer):
-    app = create_app(AppSettings(artifacts=built_root), explorer=explorer)
+def fuzz(app):
+    """The real app over the fixture build (conftest's ``app``: every page, every callback)."""
     client = app.server.test_client()
     deps = client.get("/_dash-dependencies").get_json()
     layout = client.get("/_dash-layout").get_json()
