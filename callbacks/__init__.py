@@ -36,7 +36,9 @@ class Services:
         return int(getattr(self.settings, "n_results", 20))
 
 
-def register_callbacks(app, services: Services) -> None:
+def register_callbacks(app, services: Services, skip=()) -> None:
+    """Every page module's callbacks (but those in ``skip``: pages disabled by damaged files)."""
     guarded = GuardedApp(app)  # every callback behind the boundary's safety net (callbacks/guard.py)
     for module in PAGE_MODULES:
-        module.register(guarded, services)
+        if module not in skip:
+            module.register(guarded, services)

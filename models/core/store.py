@@ -150,8 +150,8 @@ def check_invariants(arts: Artifacts) -> None:
     if nb.size and (nb.min() < -1 or nb.max() >= n):
         raise ArtifactError(f"neighbours.npy in {where} holds row ids outside 0..{n - 1}: "
                             "the build is damaged")
-    if arts.embeddings.ndim != 2:
-        raise ArtifactError(f"embeddings.npy in {where} is not a matrix: the build is damaged")
+    if arts.embeddings.ndim != 2 or not np.isfinite(arts.embeddings).all():
+        raise ArtifactError(f"embeddings.npy in {where} is not a finite matrix: the build is damaged")
     if "id" not in arts.datasets.columns or not arts.datasets["id"].is_unique:
         raise ArtifactError(f"datasets.parquet in {where} lacks unique dataset ids: the build is damaged")
 
