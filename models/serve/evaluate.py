@@ -84,6 +84,8 @@ def _parse_relevance(text: str, max_queries: int) -> list[LabelledQuery]:
     by_key: dict[tuple[str, str], LabelledQuery] = {}
     seen: set[tuple[str, str, str]] = set()
     for n, row in enumerate(reader, start=2):
+        if any(len(v) > MAX_FIELD_CHARS for v in row.values() if isinstance(v, str)):
+            raise csv.Error("field larger than field limit")  # whatever csv.field_size_limit() says
         query = " ".join(_cell(row.get("query")).split())
         params = _cell(row.get("params")).strip()
         expected = _cell(row.get("expected")).strip()
