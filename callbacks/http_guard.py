@@ -69,10 +69,11 @@ def callback_body_problem(body, known_outputs) -> str | None:
 
 
 def content_security_policy(script_hashes: list[str]) -> str:
-    """Own origin only. ``'unsafe-eval'``: plotly.js's WebGL traces (regl) compile their shaders
-    with ``new Function``; inline scripts: only Dash's own, by hash; inline styles: React's
-    ``style`` props; ``data:``/``blob:`` images: plotly's image export and icons."""
-    scripts = " ".join(["'self'", "'unsafe-eval'", *script_hashes])
+    """Own origin only. Scripts: the app's files and Dash's one inline start-up script, by hash
+    (no ``'unsafe-eval'``: Dash 4 and plotly.js 3, WebGL map included, run without it — checked
+    page by page in ``tests/test_boundary_browser.py``); inline styles: React's ``style``
+    props; ``data:``/``blob:`` images: plotly's icons and image export."""
+    scripts = " ".join(["'self'", *script_hashes])
     return ("default-src 'self'; "
             f"script-src {scripts}; "
             "style-src 'self' 'unsafe-inline'; "

@@ -103,7 +103,8 @@ def test_security_headers(client):
         csp = h["Content-Security-Policy"]
         assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
         assert "img-src 'self' data: blob:" in csp and "object-src 'none'" in csp
-        assert "'unsafe-inline'" not in csp.split("script-src")[1].split(";")[0]  # scripts by hash
+        script_src = csp.split("script-src")[1].split(";")[0]
+        assert "'unsafe-inline'" not in script_src and "'unsafe-eval'" not in script_src  # by hash
         assert h["X-Frame-Options"] == "DENY" and h["X-Content-Type-Options"] == "nosniff"
         assert h["Referrer-Policy"] == "same-origin"
         assert h["Server"] == "explorateur"  # no Werkzeug/Python versions

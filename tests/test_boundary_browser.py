@@ -83,6 +83,11 @@ def test_description_images_fetch_nothing_and_the_app_works_under_csp(pixel_root
         "return performance.getEntriesByType('resource').map(e => e.name)")
     assert not [e for e in entries if not e.startswith(dash_duo.server_url)], entries  # nothing left the page
     assert dash_duo.driver.execute_script("return typeof window.__xss") == "undefined"
+    # every page with plotly figures draws under the CSP (no 'unsafe-eval', no inline script)
+    for label in ("Thèmes", "Producteurs", "Qualité de la recherche"):
+        dash_duo.driver.find_element(
+            "xpath", f"//a[contains(@class, 'nav-link') and normalize-space()='{label}']").click()
+        dash_duo.wait_for_element(".tab-pane.active .js-plotly-plot .main-svg", timeout=90)
     assert dash_duo.get_logs() == []  # no CSP violation, no error
     wait(dash_duo, lambda: "Piscines municipales" in dash_duo.find_element(f"#{ids.RESULTS}")
          .get_attribute("textContent"))
