@@ -108,8 +108,9 @@ def mds_burst(port: int, pid: int, deps: list[dict], n_rows: int, clients: int =
         for t in threads:
             t.join()
     wall = time.perf_counter() - t0
-    computed = sum(1 for st, data, _ in results if st == 200 and b"points dispos" in data)
-    busy = sum(1 for st, data, _ in results if st == 200 and "occupé".encode() in data)
+    texts = [json.dumps(json.loads(data), ensure_ascii=False) if st == 200 else "" for st, data, _ in results]
+    computed = sum(1 for t in texts if "points disposés" in t)
+    busy = sum(1 for t in texts if "occupé" in t)
     return {"clients": clients, "points": len(rows), "computed": computed, "busy": busy,
             "statuses": sorted({st for st, _, _ in results}), "wall_s": round(wall, 2),
             "slowest_s": round(max(dt for _, _, dt in results), 2),
@@ -117,14 +118,18 @@ def mds_burst(port: int, pid: int, deps: list[dict], n_rows: int, clients: int =
             "peak_over_idle_mb": round(s.peak - idle)}
 
 
-def uploads(port: int, deps: list[dict]) -> list[dict]:
+def uploads(port: int, deps: list[dict], ds_ids: list[str]) -> list[dict]:
+    """Each shape ~500 kB; the expected ids are real ones, so queries are really evaluated."""
     spec = spec_for(deps, "quality-result.data")
     rng = random.Random(0)
     long_query = " ".join(rng.choice(["eau", "transport", "commune", "budget", "école", "air"])
                           for _ in range(260))
     shapes = {
         "83,000 one-character rows": "query,expected\n" + "a,b\n" * 83_000,
-        "300 long queries": "query,expected\n" + "".join(f"{long_query} {i},x{i}\n" for i in range(300)),
+        "300 long queries": "query,expected\n" + "".join(f"{long_query} {i},{ds_ids[i % len(ds_ids)]}\n"
+                                                          for i in range(300)),
+        "300 short queries": "query,expected\n" + "".join(
+            f"{rng.choice(['eau', 'budget', 'école'])} {i},{ds_ids[i % len(ds_ids)]}\n" for i in range(300)),
         "one 200,000-character field": 'query,expected\n"' + "x" * 200_000 + '",1\n',
         "random bytes": None,
     }
@@ -135,9 +140,11 @@ def uploads(port: int, deps: list[dict]) -> list[dict]:
         body = body_for(spec, {"quality-file.value": None, "quality-upload.contents": contents,
                                "quality-upload.filename": "stress.csv"}, changed="quality-upload.contents")
         status, data, dt = post(port, body)
-        text_out = data.decode("utf-8", "replace")
-        verdict = ("évalué" if "évalué" in text_out else "refusé" if "refusé" in text_out
-                   else "occupé" if "occupé" in text_out else f"HTTP {status}")
+        text_out = json.dumps(json.loads(data), ensure_ascii=False) if status == 200 else ""
+        verdict = next((m for m in ("évalué en partie", "évalué", "refusé", "occupé") if m in text_out),
+                       f"HTTP {status}")
+        if verdict == "refusé":
+            verdict += " (" + text_out.split("refusé")[1][:80].split('"')[0].strip(" :\u202f") + ")"
         out.append({"shape": name, "bytes": len(raw), "status": status, "seconds": round(dt, 2),
                     "answer": verdict})
     return out
@@ -218,13 +225,17 @@ def main(argv=None) -> int:
                     print(proc.stderr.read()[-3000:], file=sys.stderr)
                     return 1
                 time.sleep(1)
-        n_rows = json.loads((Path(args.artifacts) / "current" / "manifest.json").read_text()
-                            if (Path(args.artifacts) / "current").exists()
-                            else (Path(args.artifacts) / "manifest.json").read_text())["n_datasets"]
+        from models.core.store import resolve_build_dir
+
+        build = resolve_build_dir(args.artifacts)
+        n_rows = json.loads((build / "manifest.json").read_text())["n_datasets"]
+        import pandas as pd
+
+        ds_ids = pd.read_parquet(build / "datasets.parquet", columns=["id"])["id"].head(300).tolist()
         time.sleep(2)
         report = {"n_datasets": n_rows, "idle_rss_mb": round(rss_mb(proc.pid)),
                   "mds_12_concurrent": mds_burst(port, proc.pid, deps, n_rows),
-                  "uploads_500kb": uploads(port, deps),
+                  "uploads_500kb": uploads(port, deps, ds_ids),
                   "body_300mb": huge_body(port, proc.pid),
                   "big_inputs": big_inputs(port, deps)}
     finally:
