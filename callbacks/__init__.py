@@ -5,6 +5,13 @@
 modes served by the build); nothing else is reachable through it.
 Callbacks are wiring only: call ``services``, give the plain data to a ``components`` builder,
 return. Never use the global ``dash.callback``: always ``app.callback``.
+
+Inputs come from the client and may hold anything: check them with the coercers of
+:mod:`callbacks.guard` (``as_row``, ``as_int``, ``as_key``, ``as_text``, ``first_point``, ...) and
+answer the documented empty state or ``no_update``. ``register`` receives a
+:class:`callbacks.guard.GuardedApp`, so an unexpected error is a 204 and one warning line, never
+a 500; ``tests/test_fuzz_callbacks.py`` fuzzes every callback listed by ``/_dash-dependencies``
+(new pages included) and fails on any such rescue.
 """
 
 from __future__ import annotations
