@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 
 MAP_TAB = "carte"
 N_TERMS = 30
-MDS_GATE = guard.Gate(slots=2)  # ~150 MB and 1–3 s each at 3,000 points
+MDS_GATE = guard.Gate(slots=2)  # ~130 MB and a few seconds each at 3,000 points (models.serve.mds)
 MAX_CLUSTER_COLOURS = 47  # the map palette has 48 colours: the smaller clusters are grey
 
 
