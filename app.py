@@ -354,7 +354,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     after_start(settings)
     log.info("serving on http://%s:%d/", settings.host, settings.port)
-    app.run(host=settings.host, port=settings.port, debug=settings.debug)
+    app.run(host=settings.host, port=settings.port, debug=settings.debug,
+            request_handler=http_guard.request_handler())
     return 0
 
 

@@ -134,6 +134,20 @@ def install(app) -> None:
         return _headers(response, csp[0])
 
 
+def request_handler():
+    """For ``python app.py`` (werkzeug's server): the ``Server`` header comes from the app only
+    (werkzeug's own would add ``Werkzeug/x.y Python/x.y``)."""
+    from werkzeug.serving import WSGIRequestHandler
+
+    class Handler(WSGIRequestHandler):
+        def send_response(self, code, message=None):
+            self.log_request(code)
+            self.send_response_only(code, message)
+            self.send_header("Date", self.date_time_string())
+
+    return Handler
+
+
 def _headers(response, csp: str):
     h = response.headers
     h["Content-Security-Policy"] = csp

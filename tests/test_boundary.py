@@ -110,6 +110,38 @@ def test_security_headers(client):
         assert h["Server"] == "explorateur"  # no Werkzeug/Python versions
 
 
+def test_live_server_sends_one_server_header_without_version(built_root):
+    import http.client
+    import subprocess
+    import sys
+
+    from models import bench
+    from models.core.config import REPO
+
+    port = bench.free_port()
+    proc = subprocess.Popen([sys.executable, str(REPO / "app.py"), "--artifacts", str(built_root),
+                             "--port", str(port)], cwd=REPO, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                conn.request("GET", "/_dash-layout")
+                r = conn.getresponse()
+                r.read()
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "the app never answered"
+                time.sleep(0.5)
+        servers = [v for k, v in r.getheaders() if k.lower() == "server"]
+        assert servers == ["explorateur"], servers
+        assert r.getheader("Content-Security-Policy", "").startswith("default-src 'self'")
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
 def test_inline_scripts_of_the_page_are_allowed_by_hash(client):
     import hashlib
     import re
