@@ -272,3 +272,41 @@ def test_store_shaped_garbage_in_quality_results_renders_the_empty_state(app, cl
     bad = {"metrics": {"hybrid": {"n": "x", "hit@1": [1]}}, "per_query": [{"ranks": {"hybrid": "a"}}]}
     out = dash.call({f"{qp.RESULT}.data": bad, f"{qp.FILTER}.value": "hybrid"})
     assert out[qp.SUMMARY]["children"]  # answered (no 500, no rescue): the numbers were checked
+
+
+def test_mds_says_busy_when_its_slots_are_taken(client):
+    from callbacks import topics
+    from components import ids
+    from tests.uihelpers import Dash
+
+    inputs = {f"{ids.TOPICS_MDS_BUTTON}.n_clicks": 1}
+    state = {f"{ids.TOPICS_MDS_SOURCE}.value": "map", f"{ids.TOPICS_MDS_MAX}.value": 3000,
+             f"{ids.TOPICS_K}.value": None, f"{ids.TOPICS_SELECT}.value": None,
+             f"{ids.MAP_HIGHLIGHT}.data": {"label": "sélection", "rows": list(range(40))}}
+    dash = Dash(client)
+    gate = topics.MDS_GATE
+    held = [gate._sem.acquire(timeout=5) for _ in range(gate.slots)]
+    try:
+        assert all(held)
+        out = dash.call(inputs, state)
+        assert out[ids.TOPICS_MDS_STATUS]["children"] == guard.BUSY and ids.TOPICS_MDS not in out
+    finally:
+        for _ in held:
+            gate._sem.release()
+    out = dash.call(inputs, state)
+    assert "40 points disposés" in out[ids.TOPICS_MDS_STATUS]["children"]
+
+
+def test_upload_evaluation_is_bounded_in_time(client, explorer, monkeypatch):
+    from callbacks import quality
+    from components import quality_page as qp
+    from tests.uihelpers import Dash
+
+    monkeypatch.setattr(quality, "UPLOAD_SECONDS", 0.0)  # every query after the first is left
+    ids_ = explorer.datasets["id"].head(5).tolist()
+    text = "query,expected\n" + "".join(f"requête {i},{d}\n" for i, d in enumerate(ids_))
+    contents = "data:text/csv;base64," + base64.b64encode(text.encode()).decode()
+    out = Dash(client).call({f"{qp.FILE}.value": None, f"{qp.UPLOAD}.contents": contents},
+                            {f"{qp.UPLOAD}.filename": "budget.csv"}, changed=[f"{qp.UPLOAD}.contents"])
+    status = str(out[qp.STATUS]["children"])
+    assert "évalué en partie" in status and "non évaluées" in status
