@@ -186,3 +186,27 @@ def test_a_running_scheduler_is_used_by_its_address():
         with DaskRunner(cluster.scheduler_address) as runner:
             assert runner.cluster is None and runner.n_workers == 1
             assert runner.map_concat(tokens_chunk, texts) == [tokenize_fr(t) for t in texts]
+
+
+@pytest.mark.parametrize(("exact_max", "method"), [(1000, "exact"), (100, "pynndescent")])
+def test_neighbours_step_switches_to_the_index_above_the_threshold(exact_max, method):
+    from models.build.pipeline import BuildContext, step_neighbours
+    from models.core.config import BuildSettings
+
+    class Writer:
+        def __init__(self):
+            self.saved = {}
+
+        def save_npy(self, name, arr):
+            self.saved[name] = arr
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(300, 24)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    ctx = BuildContext(settings=BuildSettings(n_neighbours=5, exact_neighbours_max=exact_max,
+                                              show_progress=False), writer=Writer())
+    ctx.embeddings = x
+    step_neighbours(ctx)
+    assert ctx.manifest["parameters"]["neighbours"]["method"] == method
+    idx = ctx.writer.saved["neighbours.npy"]
+    assert idx.shape == (300, 5) and (idx >= 0).all() and (idx != np.arange(300)[:, None]).all()
