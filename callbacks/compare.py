@@ -15,6 +15,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
+from callbacks import guard
 from components import compare_page as cp
 from components import ids
 from components import labels as L
@@ -40,7 +41,7 @@ def register(app, services) -> None:
                   Output(cp.STATUS, "children"),
                   Input(cp.BUTTON, "n_clicks"), Input(cp.INPUT, "n_submit"), State(cp.INPUT, "value"))
     def run_compare(_clicks, _submits, text):
-        q = clean_query(text, exp.max_query_chars)
+        q = clean_query(guard.as_text(text), exp.max_query_chars)
         if not q:
             if ctx.triggered_id is None:  # page load without an example question
                 raise PreventUpdate
@@ -66,24 +67,24 @@ def register(app, services) -> None:
                   Output(ids.TABS, "active_tab", allow_duplicate=True),
                   Input(cp.SHOW_ON_MAP, "n_clicks"), State(cp.STATE, "data"), prevent_initial_call=True)
     def show_on_map(n_clicks, state):
-        if not n_clicks or not isinstance(state, dict) or not state.get("rows"):
+        state = guard.as_dict(state)
+        rows = guard.as_rows(state.get("rows"), exp.n)
+        if not n_clicks or not rows:
             return no_update, no_update
-        rows = [int(r) for r in state["rows"] if isinstance(r, int) and 0 <= r < exp.n]
-        data = {"label": f"Comparer\u202f: {state.get('q', '')}", "rows": rows}
-        placed = exp.place_query(state.get("q", ""))
+        q = clean_query(guard.as_text(state.get("q")), exp.max_query_chars)
+        data = {"label": f"Comparer\u202f: {q}", "rows": rows}
+        placed = exp.place_query(q) if q else None
         if placed:
-            data["query"] = {"x": placed["x"], "y": placed["y"], "text": state.get("q", "")}
+            data["query"] = {"x": placed["x"], "y": placed["y"], "text": q}
         return data, MAP_TAB
 
     @app.callback(Output(ids.SELECTED, "data", allow_duplicate=True),
                   Output(ids.TABS, "active_tab", allow_duplicate=True),
                   Input({"type": cp.ITEM, "mode": ALL, "row": ALL}, "n_clicks"), prevent_initial_call=True)
     def select(_clicks):
-        trigger = ctx.triggered_id
-        if not isinstance(trigger, dict) or not ctx.triggered or not ctx.triggered[0]["value"]:
-            return no_update, no_update  # items just drawn (n_clicks 0)
-        row = trigger.get("row")
-        if not isinstance(row, int) or not 0 <= row < exp.n:
+        trigger = guard.clicked_pattern(ctx.triggered_id, ctx.triggered)  # None: items just drawn
+        row = guard.as_row(trigger.get("row"), exp.n) if trigger else None
+        if row is None:
             return no_update, no_update
         return str(exp.datasets["id"].iat[row]), MAP_TAB
 
@@ -94,10 +95,8 @@ def register_examples(app, services) -> None:
                   Input({"type": cp.EXAMPLE, "index": ALL}, "n_clicks"), State(cp.INPUT, "n_submit"),
                   prevent_initial_call=True)
     def use_example(_clicks, n_submit):
-        trig = ctx.triggered_id
-        if not isinstance(trig, dict) or not (ctx.triggered and ctx.triggered[0].get("value")):
+        trig = guard.clicked_pattern(ctx.triggered_id, ctx.triggered)  # None: links just drawn
+        i = guard.as_int(trig.get("index"), 0, len(L.EXAMPLE_QUESTIONS) - 1) if trig else None
+        if i is None:
             return no_update, no_update
-        i = trig.get("index")
-        if not isinstance(i, int) or not 0 <= i < len(L.EXAMPLE_QUESTIONS):
-            return no_update, no_update
-        return L.EXAMPLE_QUESTIONS[i], (n_submit or 0) + 1
+        return L.EXAMPLE_QUESTIONS[i], (guard.as_int(n_submit, 0, 10**9) or 0) + 1

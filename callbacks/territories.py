@@ -19,6 +19,7 @@ import logging
 
 from dash import ALL, Input, Output, State, ctx, no_update
 
+from callbacks import guard
 from callbacks.common import MAP_TAB, register_open_dataset
 from components import ids
 from components import territories_page as tp
@@ -32,11 +33,12 @@ N_TOP = 12
 
 def territory_view(S, value, opts) -> tuple:
     """Summary, datasets list, "Voir sur la carte" disabled, map highlight of territory ``value``."""
+    value = guard.as_key(value)
     e = S.entity(value)
     if e is None:
         return tp.summary(None, 0, enclosing=False, contained=False), \
             tp.datasets_table([], 0), True, {"label": "", "rows": []}
-    opts = opts or []
+    opts = guard.as_choices(opts, (tp.ENCLOSING, tp.CONTAINED))
     enclosing, contained = tp.ENCLOSING in opts, tp.CONTAINED in opts
     listing = S.datasets(value, enclosing=enclosing, contained=contained)
     around = [S.label(v) for v in S.enclosing(value)] if enclosing else []
@@ -59,16 +61,20 @@ def first_view(services) -> dict:
             "can_show": not disabled, "top": S.most_named(N_TOP)}
 
 
+MAP_LEVELS = ("departement", "region")
+
+
 def register(app, services) -> None:
     def service():
         return services.explorer.territories
 
     def flags(options) -> tuple[bool, bool]:
-        options = options or []
+        options = guard.as_choices(options, (tp.ENCLOSING, tp.CONTAINED))
         return tp.ENCLOSING in options, tp.CONTAINED in options
 
     def highlight(value, options) -> dict:
         S = service()
+        value = guard.as_key(value)
         e = S.entity(value)
         if e is None:
             return {"label": "", "rows": []}
@@ -106,7 +112,8 @@ def register(app, services) -> None:
     @app.callback(Output(tp.SEARCH, "options"), Input(tp.SEARCH, "search_value"),
                   Input(tp.SEARCH, "value"))
     def options(search_value, value):
-        return service().options(search_value, limit=N_OPTIONS, keep=value)
+        return service().options(guard.as_text(search_value, guard.MAX_SEARCH_VALUE_CHARS),
+                                 limit=N_OPTIONS, keep=guard.as_key(value))
 
     @app.callback(Output(tp.SUMMARY, "children"), Output(tp.DATASETS, "children"),
                   Output(tp.SHOW_ON_MAP, "disabled"),
@@ -118,15 +125,12 @@ def register(app, services) -> None:
     @app.callback(Output(tp.CHOROPLETH, "figure"), Output(tp.OFF_MAP, "children"),
                   Input(tp.LEVEL, "value"), Input(tp.SEARCH, "value"))
     def choropleth(level, value):
-        return map_figure(level or "departement", value)
+        return map_figure(guard.as_choice(level, MAP_LEVELS, "departement"), guard.as_key(value))
 
     @app.callback(Output(tp.SEARCH, "value"), Input(tp.CHOROPLETH, "clickData"),
                   prevent_initial_call=True)
     def pick_on_map(click):
-        try:
-            value = click["points"][0]["customdata"]
-        except (TypeError, KeyError, IndexError):
-            return no_update
+        value = guard.as_key(guard.first_point(click).get("customdata"))
         return value if service().entity(value) is not None else no_update
 
     @app.callback(Output(ids.MAP_HIGHLIGHT, "data", allow_duplicate=True),
@@ -134,6 +138,7 @@ def register(app, services) -> None:
                   Input(tp.SHOW_ON_MAP, "n_clicks"), State(tp.SEARCH, "value"),
                   State(tp.OPTIONS, "value"), prevent_initial_call=True)
     def show_on_map(n_clicks, value, opts):
+        value = guard.as_key(value)
         if not n_clicks or service().entity(value) is None:
             return no_update, no_update
         return highlight(value, opts), MAP_TAB
@@ -143,8 +148,6 @@ def register(app, services) -> None:
     @app.callback(Output(tp.SEARCH, "value", allow_duplicate=True),
                   Input({"type": tp.TOP_ITEM, "value": ALL}, "n_clicks"), prevent_initial_call=True)
     def open_most_named(_clicks):
-        trig = ctx.triggered_id
-        if not isinstance(trig, dict) or not (ctx.triggered and ctx.triggered[0].get("value")):
-            return no_update  # items just drawn (n_clicks 0)
-        value = trig.get("value")
+        trig = guard.clicked_pattern(ctx.triggered_id, ctx.triggered)  # None: items just drawn
+        value = guard.as_key(trig.get("value")) if trig else None
         return value if service().entity(value) is not None else no_update

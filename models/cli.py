@@ -36,6 +36,8 @@ def cmd_build(args) -> int:
         settings.lda_k = args.lda_k
     if args.lda_ks:
         settings.lda_ks = tuple(int(k) for k in args.lda_ks.split(",") if k.strip())
+    if args.dask:
+        settings.dask = args.dask
     final = run_build(settings)
     print(final)
     return 0
@@ -175,6 +177,19 @@ def cmd_territories(args) -> int:
     return 0
 
 
+def cmd_verify(args) -> int:
+    """Every file of the build against its manifest (size, sha256), then the start invariants."""
+    from models.core.store import verify_build
+
+    n, problems = verify_build(args.artifacts)
+    for problem in problems:
+        log.error("verify: %s", problem)
+    if problems:
+        return 2
+    print(f"ok: {n} files match their manifest (sha256) and the build is consistent")
+    return 0
+
+
 def cmd_bench(args) -> int:
     """Start the app on the artifacts and measure it (``models/bench.py``)."""
     from models.bench import BenchError, format_table, run_bench
@@ -210,6 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="embedding cache folder (default: OUT/cache/embeddings)")
     b.add_argument("--models-dir", default=None, help="offline model folders (default: OUT/models)")
     b.add_argument("--quiet", action="store_true", help="no progress bars")
+    b.add_argument("--dask", default=None, metavar="local[:N]|tcp://HOST:8786",
+                   help="run the partitionable steps (embeddings, tokens, keyword terms, territories) "
+                        "on a Dask cluster: a local one with N workers, or a running scheduler")
     b.set_defaults(func=cmd_build)
 
     s = sub.add_parser("search", help="search the artifacts")
@@ -256,6 +274,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--per-query", action="store_true",
                    help="also the first relevant rank of every query in every mode")
     e.set_defaults(func=cmd_evaluate)
+
+    v = sub.add_parser("verify", help="check every artifact file against its manifest sha256")
+    v.add_argument("--artifacts", default=str(DEFAULT_ARTIFACTS))
+    v.set_defaults(func=cmd_verify)
 
     bn = sub.add_parser("bench", help="start the app on a build and measure it (start, payloads, "
                                       "search latency, memory, embedding throughput)")
