@@ -12,8 +12,8 @@ from pathlib import Path
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, no_update
 
-from components import labels as L
 from callbacks import guard
+from components import labels as L
 from components import quality_page as qp
 from components.labels import clean_text
 from models.serve.evaluate import (
