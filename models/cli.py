@@ -176,8 +176,18 @@ def cmd_territories(args) -> int:
 
 def cmd_bench(args) -> int:
     """Start the app on the artifacts and measure it (``models/bench.py``)."""
-    from models.bench import BenchError, format_table, run_bench
+    from models.bench import BenchError, encoder_comparison, format_table, run_bench
 
+    if args.encoders:
+        result = encoder_comparison(args.artifacts, n=args.passages, threads=args.threads,
+                                    models_dir=Path(args.models_dir) if args.models_dir else None)
+        if args.json:
+            print(json.dumps(result))
+        else:
+            for name, r in result["encoders"].items():
+                extra = "".join(f"  {k} {r[k]}" for k in ("min_cosine", "mean_cosine", "speedup") if k in r)
+                print(f"{name:<10} {r['model_id']:<32} {r['passages_per_s']:>7.1f} passages/s{extra}")
+        return 0
     try:
         result = run_bench(args.artifacts, skip_embedding=args.skip_embedding,
                            models_dir=Path(args.models_dir) if args.models_dir else None)
@@ -185,6 +195,17 @@ def cmd_bench(args) -> int:
         log.error("bench failed: %s", exc)
         return 2
     print(json.dumps(result) if args.json else format_table(result))
+    return 0
+
+
+def cmd_export_onnx(args) -> int:
+    import shutil
+
+    from models.core.onnx_encoder import ensure_onnx_model, onnx_folder
+
+    if args.force:
+        shutil.rmtree(onnx_folder(args.models_dir), ignore_errors=True)
+    print(ensure_onnx_model(args.models_dir))
     return 0
 
 
@@ -262,18 +283,32 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument("--json", action="store_true", help="print the measurements as JSON")
     bn.add_argument("--skip-embedding", action="store_true", help="no embedding throughput (quick run)")
     bn.add_argument("--models-dir", default=None, help="offline model folders (default: ROOT/models)")
+    bn.add_argument("--encoders", action="store_true",
+                    help="only compare the torch and int8 ONNX encoders (speed, cosine) on the build's "
+                         "passages")
+    bn.add_argument("--passages", type=int, default=2000, help="with --encoders: passages encoded")
+    bn.add_argument("--threads", type=int, default=None,
+                    help="with --encoders: threads of both encoders (default: one per core)")
     bn.set_defaults(func=cmd_bench)
+
+    ox = sub.add_parser("export-onnx", help="export the offline e5 model to int8 ONNX (once; again "
+                                            "if damaged)")
+    ox.add_argument("--models-dir", default=str(DEFAULT_ARTIFACTS / "models"),
+                    help="offline model folders (default: %(default)s)")
+    ox.add_argument("--force", action="store_true", help="export again even if it looks intact")
+    ox.set_defaults(func=cmd_export_onnx)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     from models.artifacts import ArtifactError
+    from models.core.onnx_encoder import OnnxModelError
     from models.ingest import IngestError
 
     args = build_parser().parse_args(argv)
     _setup_logging(args.verbose)
     try:
         return args.func(args)
-    except (ArtifactError, IngestError, ValueError) as exc:
+    except (ArtifactError, IngestError, OnnxModelError, ValueError) as exc:
         log.error("%s", exc)
         return 2

@@ -93,7 +93,9 @@ class Explorer:
                     models_dir = self._models_dir or self.artifacts.dir.parent.parent / "models"
                     enc = load_query_encoder(name, models_dir=Path(models_dir),
                                              max_seq_length=m.get("max_seq_length", 128))
-                    if enc.model_id != m["id"]:  # queries and datasets in two spaces: refuse
+                    # queries and datasets in two spaces: refuse (the int8 ONNX encoder of the
+                    # build's model is accepted: its ``source_id`` is the build's model id)
+                    if m["id"] not in (enc.model_id, getattr(enc, "source_id", None)):
                         raise ArtifactError(
                             f"the artifacts in {self.artifacts.dir} were embedded with {m['id']!r}, "
                             f"the query encoder is {enc.model_id!r}: rebuild them with this model "

@@ -1,0 +1,1 @@
+"""Shared by the build and the app (see docs/ARCHITECTURE.md)."""
