@@ -24,7 +24,19 @@ def _setup_logging(verbose: bool) -> None:
 def cmd_build(args) -> int:
     from models.pipeline import run_build
 
-    settings = BuildSettings(catalog=args.catalog, out=Path(args.out), limit=args.limit,
+    if args.from_build or args.steps or args.set:
+        from models.build.rerun import parse_overrides, rerun_build
+
+        if not (args.from_build and args.steps):
+            raise ValueError("--steps and --set need --from BUILD (re-run steps of a previous build)")
+        overrides = parse_overrides(args.set)
+        if args.model:
+            overrides["model"] = args.model
+        final = rerun_build(args.from_build, args.steps.split(","), overrides=overrides,
+                            out=args.out, show_progress=not args.quiet)
+        print(final)
+        return 0
+    settings = BuildSettings(catalog=args.catalog, out=Path(args.out or DEFAULT_ARTIFACTS), limit=args.limit,
                              include_archived=args.include_archived, show_progress=not args.quiet)
     if args.model:
         settings.model = args.model
@@ -217,7 +229,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("build", help="build or refresh the artifacts from a catalogue export")
     b.add_argument("--catalog", default=str(DEFAULT_CATALOG), help="path or URL of the export")
-    b.add_argument("--out", default=str(DEFAULT_ARTIFACTS), help="artifacts root folder")
+    b.add_argument("--out", default=None,
+                   help=f"artifacts root (default: {DEFAULT_ARTIFACTS}; with --from: that build's root)")
+    b.add_argument("--from", dest="from_build", default=None, metavar="BUILD",
+                   help="re-run --steps of this build (DIR/current or a build folder), reuse its other files")
+    b.add_argument("--steps", default=None,
+                   help="with --from: steps to re-run, separated by commas (e.g. topics,clusters); the "
+                        "steps reading what they produce are re-run too")
+    b.add_argument("--set", action="append", default=None, metavar="NAME=VALUE",
+                   help="with --from: change a setting, e.g. lda.ks=10,20,30 or umap.min_dist=0.1")
     b.add_argument("--limit", type=int, default=None, help="keep the first N datasets only")
     b.add_argument("--include-archived", action="store_true", help="keep archived datasets")
     b.add_argument("--model", default=None,

@@ -178,6 +178,7 @@ def run_build(settings: BuildSettings, *, encoder=None, steps=None) -> Path:
         for name, fn in steps or STEPS:
             t0 = time.perf_counter()
             log.info("step %s ...", name)
+            writer.step = name  # the files it writes are recorded under its name (re-runs)
             fn(ctx)
             dt = time.perf_counter() - t0
             ctx.manifest["steps"][name] = round(dt, 2)

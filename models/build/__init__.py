@@ -1,0 +1,1 @@
+"""The offline pipeline (see docs/ARCHITECTURE.md)."""
