@@ -37,6 +37,7 @@ def cmd_build(args) -> int:
         print(final)
         return 0
     settings = BuildSettings(catalog=args.catalog, out=Path(args.out or DEFAULT_ARTIFACTS), limit=args.limit,
+                             sample=args.sample,
                              include_archived=args.include_archived, show_progress=not args.quiet)
     if args.model:
         settings.model = args.model
@@ -239,6 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--set", action="append", default=None, metavar="NAME=VALUE",
                    help="with --from: change a setting, e.g. lda.ks=10,20,30 or umap.min_dist=0.1")
     b.add_argument("--limit", type=int, default=None, help="keep the first N datasets only")
+    b.add_argument("--sample", type=int, default=None,
+                   help="a stratified sample of N datasets (every producer, every theme): a first build")
     b.add_argument("--include-archived", action="store_true", help="keep archived datasets")
     b.add_argument("--model", default=None,
                    help="sentence-transformers model name or path (default: offline e5-small)")

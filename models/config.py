@@ -22,6 +22,7 @@ class BuildSettings:
     catalog: str = str(DEFAULT_CATALOG)
     out: Path = DEFAULT_ARTIFACTS
     limit: int | None = None
+    sample: int | None = None  # a stratified sample of N datasets (models.build.sample): a first build
     include_archived: bool = False
     model: str = field(default_factory=lambda: _env("MODEL", "e5-small-offline"))
     max_seq_length: int = 128

@@ -91,8 +91,11 @@ class Explorer:
                     m = self.artifacts.manifest["model"]
                     name = self._model or m["name"]
                     models_dir = self._models_dir or self.artifacts.dir.parent.parent / "models"
+                    # the build's model (no --model): its int8 ONNX twin when exported (no torch);
+                    # a model named explicitly is used as named
                     enc = load_query_encoder(name, models_dir=Path(models_dir),
-                                             max_seq_length=m.get("max_seq_length", 128))
+                                             max_seq_length=m.get("max_seq_length", 128),
+                                             onnx=self._model is None)
                     # queries and datasets in two spaces: refuse (the int8 ONNX encoder of the
                     # build's model is accepted: its ``source_id`` is the build's model id)
                     if m["id"] not in (enc.model_id, getattr(enc, "source_id", None)):
