@@ -331,6 +331,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--debug", action="store_true", help="Dash debug mode (never in production)")
     p.add_argument("--model", default=None,
                    help="query encoder (default: the build's; another model than the build's is refused)")
+    p.add_argument("--models-dir", default=None, metavar="DIR",
+                   help="offline model folders (default: the artifacts root's models/)")
     return p.parse_args(argv)
 
 
@@ -340,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.debug:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
     settings = AppSettings(artifacts=Path(args.artifacts), host=args.host, port=args.port, debug=args.debug,
-                           model=args.model)
+                           model=args.model, models_dir=Path(args.models_dir) if args.models_dir else None)
     prepare_process(settings)
     try:
         app = create_app(settings)

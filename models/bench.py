@@ -231,10 +231,13 @@ class SearchDriver:
 
 # ---- the app subprocess -------------------------------------------------------------------
 
-def start_app(artifacts: Path, port: int, log_file, timeout: float) -> tuple[subprocess.Popen, float]:
+def start_app(artifacts: Path, port: int, log_file, timeout: float,
+              models_dir: Path | None = None) -> tuple[subprocess.Popen, float]:
     """``python app.py`` on 127.0.0.1:port; returns the process and the seconds to the first 200."""
     cmd = [sys.executable, str(REPO / "app.py"), "--artifacts", str(artifacts),
            "--host", "127.0.0.1", "--port", str(port)]
+    if models_dir is not None:
+        cmd += ["--models-dir", str(models_dir)]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=log_file, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, env=dict(os.environ))
@@ -417,7 +420,7 @@ def run_bench(artifacts: str | Path, *, skip_embedding: bool = False, models_dir
     proc = None
     with tempfile.TemporaryFile(mode="w+b") as app_log:
         try:
-            proc, start_s = start_app(Path(artifacts), port, app_log, start_timeout)
+            proc, start_s = start_app(Path(artifacts), port, app_log, start_timeout, models_dir)
             out["start_s"] = round(start_s, 2)
             log.info("app started in %.1f s (pid %d, port %d)", start_s, proc.pid, port)
             client = AppClient(port)

@@ -188,7 +188,11 @@ def estimate_full_build(manifest: dict) -> float | None:
     rate = stats.get("passages_per_s")
     embed = (total - n) / rate if rate else 0.0
     scale = total * np.log(total) / (n * np.log(max(n, 2)))
-    others = sum(v for k, v in steps.items() if k != "embeddings") * scale
+    # a sample built with fewer LDA models than the whole build will make
+    ks = manifest.get("parameters", {}).get("lda", {}).get("ks") or []
+    lda_factor = max(1.0, len(BuildSettings().lda_ks) / len(ks)) if ks else 1.0
+    others = sum(v * (lda_factor if k == "lda" else 1.0) for k, v in steps.items()
+                 if k != "embeddings") * scale
     return round(float(embed + others), 1)
 
 

@@ -104,6 +104,7 @@ class Explorer:
                             f"the query encoder is {enc.model_id!r}: rebuild them with this model "
                             "or use the build's model")
                     self._encoder = enc
+                    log.info("query encoder: %s (%s)", type(enc).__name__, enc.model_id)
                     limit_torch_threads(QUERY_THREADS)
         return self._encoder
 
