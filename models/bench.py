@@ -41,8 +41,8 @@ from pathlib import Path
 
 import numpy as np
 
-from models.artifacts import read_manifest, resolve_build_dir
-from models.config import REPO
+from models.core.config import REPO
+from models.core.store import read_manifest, resolve_build_dir
 
 log = logging.getLogger(__name__)
 
@@ -340,8 +340,8 @@ def embedding_throughput(build_dir: Path, manifest: dict, models_dir: Path, n: i
     """Passages/s of the build's encoder on ``n`` catalogue passages (no cache)."""
     import pandas as pd
 
-    from models.embeddings import load_encoder
-    from models.text import passage_text
+    from models.core.encoders import load_encoder
+    from models.core.text import passage_text
 
     m = manifest["model"]
     enc = load_encoder(m["name"], models_dir=models_dir, max_seq_length=m.get("max_seq_length", 128))
@@ -359,8 +359,8 @@ def encoder_pair(models_dir: Path, threads: int) -> dict:
     to ``threads`` threads (the ONNX folder is exported first if missing)."""
     import torch
 
+    from models.core.encoders import load_encoder
     from models.core.onnx_encoder import SOURCE_MODEL, OnnxEncoder, ensure_onnx_model
-    from models.embeddings import load_encoder
 
     torch.set_num_threads(threads)
     return {"torch": load_encoder(SOURCE_MODEL, models_dir=models_dir),
@@ -377,7 +377,7 @@ def encoder_comparison(artifacts: str | Path, *, models_dir: Path | None = None,
     vector with torch's (min, mean)."""
     import pandas as pd
 
-    from models.text import passage_text
+    from models.core.text import passage_text
 
     build_dir = resolve_build_dir(artifacts)
     models_dir = Path(models_dir or build_dir.parent.parent / "models")

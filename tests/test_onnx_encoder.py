@@ -122,10 +122,10 @@ def test_damaged_model_is_exported_again(tiny, monkeypatch, caplog):
         shutil.rmtree(out_dir, ignore_errors=True)
         return write_tiny_onnx_folder(Path(out_dir))
 
-    import models.e5_offline
+    import models.core.e5_offline
 
     monkeypatch.setattr(ox, "export_onnx", fake_export)
-    monkeypatch.setattr(models.e5_offline, "build_model_folder", lambda out: Path(out))
+    monkeypatch.setattr(models.core.e5_offline, "build_model_folder", lambda out: Path(out))
     assert ox.ensure_onnx_model(tiny.parent) == tiny and calls == []  # intact: kept as is
     data = bytearray((tiny / "model.onnx").read_bytes())
     data[-5] ^= 0xFF  # same size, one byte flipped
@@ -160,8 +160,8 @@ def test_query_encoder_uses_onnx_for_the_builds_model_and_falls_back_when_damage
 
 
 def test_explorer_accepts_the_onnx_encoder_of_the_builds_model_only(built_root, tiny):
-    from models.artifacts import ArtifactError
-    from models.services import Explorer
+    from models.core.store import ArtifactError
+    from models.serve.explorer import Explorer
 
     exp = Explorer.load(built_root, encoder=None)
     model_id = exp.artifacts.manifest["model"]["id"]  # fake-hash-64 (the fixture build)
@@ -177,7 +177,7 @@ def test_explorer_accepts_the_onnx_encoder_of_the_builds_model_only(built_root, 
 def test_bench_encoders_json_shape(built_root, monkeypatch, capsys):
     """``python -m models bench --encoders --json``: the keys of the contract, numbers in range."""
     from models import bench, cli
-    from models.embeddings import FakeEncoder
+    from models.core.encoders import FakeEncoder
 
     class Noisy(FakeEncoder):
         model_id = f"{ox.ONNX_MODEL}@128"
@@ -213,15 +213,15 @@ def real_pair():
     """The offline e5 folder and its int8 export in the repository's models folder (built or
     exported there when missing; a failure to build fails the test, it never skips)."""
     from models.bench import encoder_pair
-    from models.config import DEFAULT_ARTIFACTS
+    from models.core.config import DEFAULT_ARTIFACTS
 
     return encoder_pair(DEFAULT_ARTIFACTS / "models", 2)
 
 
 @pytest.mark.slow
 def test_int8_vectors_are_faithful_to_torch(real_pair, sample_path):
-    from models.ingest import read_catalog
-    from models.text import passage_text
+    from models.build.ingest import read_catalog
+    from models.core.text import passage_text
 
     df, _ = read_catalog(str(sample_path), limit=300)
     passages = [passage_text(t, d) for t, d in zip(df["title"], df["description_text"], strict=True)]
@@ -251,11 +251,11 @@ def test_app_process_never_imports_torch(built_root, tmp_path):
     probe = (
         "import json, sys\n"
         "import app\n"
-        "from models.config import AppSettings\n"
+        "from models.core.config import AppSettings\n"
         f"settings = AppSettings(artifacts={str(root)!r}, model={ox.ONNX_MODEL!r})\n"
         "dash_app = app.create_app(settings)\n"
         "assert dash_app.server.test_client().get('/').status_code == 200\n"
-        "from models.services import Explorer\n"
+        "from models.serve.explorer import Explorer\n"
         f"exp = Explorer.load({str(root)!r}, model={ox.ONNX_MODEL!r})\n"
         "hits = exp.search('qualité de l eau potable', mode='semantic', k=3)\n"
         "print(json.dumps({'torch': 'torch' in sys.modules, 'st': 'sentence_transformers' in sys.modules,"

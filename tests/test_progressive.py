@@ -14,16 +14,16 @@ from werkzeug.test import Client
 
 from components.build_status import banner, partial_message
 from models.build.sample import producer_keys, stratified_rows, theme_clusters
-from models.embeddings import FakeEncoder
+from models.core.encoders import FakeEncoder
 from tests.conftest import small_settings
-from tests.test_app import Dash
+from tests.uihelpers import Dash
 
 NNBSP, NBSP = "\u202f", "\u00a0"
 
 
 @pytest.fixture(scope="module")
 def sample_df(sample_path):
-    from models.ingest import read_catalog
+    from models.build.ingest import read_catalog
 
     df, _ = read_catalog(str(sample_path))
     return df
@@ -51,8 +51,8 @@ def test_stratified_sample_covers_producers_and_themes(sample_df):
 
 
 def test_sample_build_records_partial_and_estimate(tmp_path):
-    from models.artifacts import read_manifest
-    from models.pipeline import run_build
+    from models.build.pipeline import run_build
+    from models.core.store import read_manifest
 
     final = run_build(small_settings(tmp_path, limit=200, sample=80), encoder=FakeEncoder(64))
     m = read_manifest(final)
@@ -103,7 +103,7 @@ def _publish_copy(root: Path, *, partial: dict | None = None, damage: bool = Fal
 def test_running_app_switches_to_the_new_build_and_tells_open_pages(built_root, tmp_path):
     from app import SwitchingServer, create_app
     from components import ids
-    from models.config import AppSettings
+    from models.core.config import AppSettings
 
     root = tmp_path / "root"
     shutil.copytree(built_root, root, symlinks=True)

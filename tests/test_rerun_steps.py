@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.artifacts import load_artifacts, read_manifest, resolve_build_dir
+from models.build.pipeline import STEPS
 from models.build.rerun import parse_overrides, plan, rerun_build
-from models.pipeline import STEPS
+from models.core.store import load_artifacts, read_manifest, resolve_build_dir
 
 NAMES = [n for n, _ in STEPS]
 
@@ -69,13 +69,13 @@ def test_rerun_topics_with_other_ks_reuses_every_other_file(root, capsys):
     assert m["model"] == before["model"] and m["n_datasets"] == before["n_datasets"]
     assert m["step_files"]["lda"] and set(m["step_files"]["embeddings"]) == {"embeddings.npy"}
     arts = load_artifacts(root)
-    from models.topic_service import TopicService
+    from models.serve.topics import TopicService
 
     assert TopicService(arts).ks() == [4, 6]
 
 
 def test_rerun_embeddings_cascades_and_keeps_row_alignment(root):
-    from models.embeddings import FakeEncoder
+    from models.core.encoders import FakeEncoder
 
     old = resolve_build_dir(root)
     new = rerun_build(root / "current", ["embeddings"], overrides={"model": "fake-32"},

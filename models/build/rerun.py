@@ -28,8 +28,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.artifacts import BuildWriter, package_versions, read_manifest, resolve_build_dir
-from models.config import BuildSettings
+from models.build.writer import BuildWriter, package_versions
+from models.core.config import BuildSettings
+from models.core.store import read_manifest, resolve_build_dir
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +192,7 @@ def _link_or_copy(src: Path, dst: Path) -> None:
 def _archived_rows(settings: BuildSettings, df: pd.DataFrame) -> pd.DataFrame:
     """The archived rows of the export the build came from (the producers step counts them);
     the export must still give the build's rows, else the step cannot be re-run alone."""
-    from models.ingest import read_catalog
+    from models.build.ingest import read_catalog
 
     again, report = read_catalog(settings.catalog, limit=settings.limit,
                                  include_archived=settings.include_archived)
@@ -206,7 +207,7 @@ def rerun_build(from_dir: str | Path, steps: list[str], *, overrides: dict | Non
                 step_list=None) -> Path:
     """Re-run ``steps`` of the build ``from_dir`` (a build folder or an artifacts root), reuse
     the rest, publish the new build under ``out`` (default: the previous build's root)."""
-    from models.pipeline import STEPS, BuildContext
+    from models.build.pipeline import STEPS, BuildContext
 
     step_list = step_list or STEPS
     names = [n for n, _ in step_list]

@@ -32,7 +32,7 @@ def theme_clusters(df: pd.DataFrame, n_themes: int = 50, seed: int = 42) -> np.n
     from sklearn.cluster import MiniBatchKMeans
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from models.text import tokenize_fr
+    from models.core.text import tokenize_fr
 
     texts = (df["title"].fillna("") + " " + df["tags"].map(lambda t: " ".join(t) if t is not None else ""))
     n_themes = max(1, min(n_themes, len(df)))

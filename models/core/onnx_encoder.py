@@ -1,7 +1,7 @@
 """The e5-small encoder quantised to int8, run by ONNX Runtime (no torch at run time).
 
 Build time (:func:`ensure_onnx_model`, needs torch once): the sentence-transformers folder of
-``models.e5_offline`` is exported with ``torch.onnx.export`` (the transformer, mean pooling and
+``models.core.e5_offline`` is exported with ``torch.onnx.export`` (the transformer, mean pooling and
 L2 normalisation inside the graph), its operators fused by ONNX Runtime's BERT optimiser
 (attention, embedding + layer norm, GELU), then quantised dynamically to int8
 (``quantize_dynamic``: int8 weights, per output channel, activations quantised on the fly).
@@ -10,7 +10,7 @@ The result lands in ``<models dir>/e5-small-offline-onnx-int8/`` — ``model.onn
 ``model.onnx``) — written atomically, once; later calls only check it.
 
 Run time (:class:`OnnxEncoder`): ``tokenizers`` + ``onnxruntime`` + numpy. Same protocol as
-the encoders of ``models.embeddings`` (``model_id``, ``dim``, ``encode(texts, kind=...)``),
+the encoders of ``models.core.encoders`` (``model_id``, ``dim``, ``encode(texts, kind=...)``),
 ``query: `` / ``passage: `` prefixes, 128 tokens at most. Its ``model_id`` differs from the
 torch model's, so the embedding cache never mixes the two; ``source_id`` names the model it
 approximates (its vectors have cosine ≥ 0.98 with the torch ones: ``python -m models bench
@@ -99,7 +99,7 @@ def export_onnx(source: str | Path, out_dir: str | Path, *, max_seq_length: int 
     from onnxruntime.transformers.optimizer import optimize_model
     from transformers import AutoModel
 
-    from models.embeddings import TransformerQueryEncoder
+    from models.core.encoders import TransformerQueryEncoder
 
     source, out_dir = Path(source), Path(out_dir)
     if not TransformerQueryEncoder.supports(source):
@@ -209,7 +209,7 @@ def ensure_onnx_model(models_dir: str | Path, *, max_seq_length: int = 128) -> P
                 return folder
             log.info("%s was exported for %s tokens, %d wanted: exporting again", folder,
                      meta.get("max_seq_length"), max_seq_length)
-    from models.e5_offline import build_model_folder
+    from models.core.e5_offline import build_model_folder
 
     source = build_model_folder(Path(models_dir) / SOURCE_MODEL)
     return export_onnx(source, folder, max_seq_length=max_seq_length)
