@@ -138,7 +138,7 @@ def test_damaged_model_is_exported_again(tiny, monkeypatch, caplog):
 
 
 def test_query_encoder_uses_onnx_for_the_builds_model_and_falls_back_when_damaged(tiny, monkeypatch):
-    from models import embeddings
+    from models.core import encoders as embeddings
 
     enc = embeddings.load_query_encoder("e5-small-offline", models_dir=tiny.parent)
     assert isinstance(enc, ox.OnnxEncoder) and enc.source_id == "e5-small-offline@128"
