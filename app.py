@@ -85,6 +85,7 @@ def load_explorer(settings: AppSettings):
 
     try:
         explorer = Explorer.load(settings.artifacts, encoder=settings.encoder, model=settings.model,
+                                 query_encoder=getattr(settings, "query_encoder", "build"),
                                  models_dir=settings.models_dir, max_query_chars=settings.max_query_chars)
         if settings.model and settings.encoder is None:
             _ = explorer.encoder  # another model than the build's: refused now (ArtifactError)
@@ -161,6 +162,7 @@ class SwitchingServer:
     def __init__(self, settings: AppSettings, app: dash.Dash, *, check_every: float = 10.0) -> None:
         self.settings = settings
         self.app = app
+        self._wsgi = app.server.wsgi_app  # the app's own WSGI callable (before any wrapping)
         self.check_every = check_every
         self.build_dir = self.current_target()
         self._next_check = time.monotonic() + check_every
@@ -198,7 +200,7 @@ class SwitchingServer:
             t0 = time.perf_counter()
             new_app = create_app(replace(self.settings, artifacts=target))
             after_start(self.settings)
-            self.app, self.build_dir = new_app, target
+            self.app, self._wsgi, self.build_dir = new_app, new_app.server.wsgi_app, target
             log.info("now serving build %s (switched in %.1f s, no restart)", target.name,
                      time.perf_counter() - t0)
         except Exception:  # a damaged new build must not take the served one down
@@ -218,7 +220,15 @@ class SwitchingServer:
 
     def __call__(self, environ, start_response):
         self.maybe_switch()
-        return self.app.server(environ, start_response)
+        return self._wsgi(environ, start_response)
+
+    @classmethod
+    def install(cls, settings: AppSettings, app: dash.Dash, **kw) -> SwitchingServer:
+        """Put the switch in front of ``app``'s Flask server (``app.server.wsgi_app``), so that
+        ``app.run`` and gunicorn serve whichever build is current."""
+        switch = cls(settings, app, **kw)
+        app.server.wsgi_app = switch
+        return switch
 
 
 def limit_threads(n: int) -> None:
@@ -299,9 +309,10 @@ def server_from_env():
     settings = AppSettings()
     prepare_process(settings)
     try:
-        server = SwitchingServer(settings, create_app(settings))
+        dash_app = create_app(settings)
+        SwitchingServer.install(settings, dash_app)
         after_start(settings)
-        return server
+        return dash_app.server
     except ArtifactError as exc:
         log.error("cannot start: %s", exc)
         raise SystemExit(4) from None  # gunicorn's APP_LOAD_ERROR: the master stops, no reboot loop
@@ -331,6 +342,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--debug", action="store_true", help="Dash debug mode (never in production)")
     p.add_argument("--model", default=None,
                    help="query encoder (default: the build's; another model than the build's is refused)")
+    p.add_argument("--query-encoder", choices=("build", "onnx"), default=defaults.query_encoder,
+                   help="queries encoded by the build's model, or by the int8 ONNX twin of the torch "
+                        "e5 model (no torch in the app) (default: %(default)s)")
     p.add_argument("--models-dir", default=None, metavar="DIR",
                    help="offline model folders (default: the artifacts root's models/)")
     return p.parse_args(argv)
@@ -342,7 +356,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.debug:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
     settings = AppSettings(artifacts=Path(args.artifacts), host=args.host, port=args.port, debug=args.debug,
-                           model=args.model, models_dir=Path(args.models_dir) if args.models_dir else None)
+                           model=args.model, models_dir=Path(args.models_dir) if args.models_dir else None,
+                           query_encoder=args.query_encoder)
     prepare_process(settings)
     try:
         app = create_app(settings)
@@ -351,12 +366,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     after_start(settings)
     log.info("serving on http://%s:%d/", settings.host, settings.port)
-    if settings.debug:  # Dash's dev tools; no switch to a newer build
-        app.run(host=settings.host, port=settings.port, debug=True)
-        return 0
-    from werkzeug.serving import run_simple
-
-    run_simple(settings.host, settings.port, SwitchingServer(settings, app), threaded=True)
+    SwitchingServer.install(settings, app)
+    app.run(host=settings.host, port=settings.port, debug=settings.debug)
     return 0
 
 

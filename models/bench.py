@@ -232,12 +232,15 @@ class SearchDriver:
 # ---- the app subprocess -------------------------------------------------------------------
 
 def start_app(artifacts: Path, port: int, log_file, timeout: float,
-              models_dir: Path | None = None) -> tuple[subprocess.Popen, float]:
+              models_dir: Path | None = None,
+              query_encoder: str | None = None) -> tuple[subprocess.Popen, float]:
     """``python app.py`` on 127.0.0.1:port; returns the process and the seconds to the first 200."""
     cmd = [sys.executable, str(REPO / "app.py"), "--artifacts", str(artifacts),
            "--host", "127.0.0.1", "--port", str(port)]
     if models_dir is not None:
         cmd += ["--models-dir", str(models_dir)]
+    if query_encoder:
+        cmd += ["--query-encoder", query_encoder]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=log_file, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, env=dict(os.environ))
@@ -410,7 +413,8 @@ def encoder_comparison(artifacts: str | Path, *, models_dir: Path | None = None,
 
 def run_bench(artifacts: str | Path, *, skip_embedding: bool = False, models_dir: Path | None = None,
               queries: Sequence[str] = QUERIES, clients: int = CLIENTS, per_client: int = PER_CLIENT,
-              start_timeout: float = 600.0, deadline_s: float = CONCURRENT_DEADLINE_S) -> dict:
+              start_timeout: float = 600.0, deadline_s: float = CONCURRENT_DEADLINE_S,
+              query_encoder: str | None = None) -> dict:
     """Every measurement of the module docstring, keys :data:`BENCH_KEYS`."""
     build_dir = resolve_build_dir(artifacts)
     manifest = read_manifest(build_dir)
@@ -420,7 +424,8 @@ def run_bench(artifacts: str | Path, *, skip_embedding: bool = False, models_dir
     proc = None
     with tempfile.TemporaryFile(mode="w+b") as app_log:
         try:
-            proc, start_s = start_app(Path(artifacts), port, app_log, start_timeout, models_dir)
+            proc, start_s = start_app(Path(artifacts), port, app_log, start_timeout, models_dir,
+                                      query_encoder)
             out["start_s"] = round(start_s, 2)
             log.info("app started in %.1f s (pid %d, port %d)", start_s, proc.pid, port)
             client = AppClient(port)

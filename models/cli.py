@@ -57,7 +57,7 @@ def cmd_build(args) -> int:
 def cmd_search(args) -> int:
     from models.serve.explorer import Explorer
 
-    exp = Explorer.load(args.artifacts, model=args.model)
+    exp = Explorer.load(args.artifacts, model=args.model, query_encoder=args.query_encoder)
     hits = exp.search(args.query, mode=args.mode, k=args.k, tag=args.tag)
     rows = exp.hits_as_dicts(hits)
     words = exp.query_words(args.query) if args.mode == "word" else None
@@ -83,7 +83,7 @@ def cmd_evaluate(args) -> int:
         raise ValueError(f"unknown mode(s) {', '.join(unknown)}; choose among all, {', '.join(MODES)}")
     if not Path(args.queries).is_file():
         raise ValueError(f"no labelled queries file at {args.queries}")
-    exp = Explorer.load(args.artifacts, model=args.model)
+    exp = Explorer.load(args.artifacts, model=args.model, query_encoder=args.query_encoder)
     queries = read_relevance(args.queries)
     result = evaluate(exp, queries, modes, k=args.k)
     if args.json:
@@ -204,6 +204,7 @@ def cmd_bench(args) -> int:
         return 0
     try:
         result = run_bench(args.artifacts, skip_embedding=args.skip_embedding,
+                           query_encoder=args.query_encoder,
                            models_dir=Path(args.models_dir) if args.models_dir else None)
     except BenchError as exc:
         log.error("bench failed: %s", exc)
@@ -263,6 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--tag", default=None, help="keep only datasets with this tag")
     s.add_argument("--k", type=int, default=10)
     s.add_argument("--model", default=None, help="query encoder (default: the build's)")
+    s.add_argument("--query-encoder", choices=("build", "onnx"), default="build",
+                   help="onnx: the int8 ONNX twin of the build's torch e5 model for the queries")
     s.add_argument("--json", action="store_true", help="print a JSON list")
     s.set_defaults(func=cmd_search)
 
@@ -296,6 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--mode", default="all", help="all, or modes separated by commas")
     e.add_argument("--k", type=int, default=10, help="results looked at per query")
     e.add_argument("--model", default=None, help="query encoder (default: the build's)")
+    e.add_argument("--query-encoder", choices=("build", "onnx"), default="build",
+                   help="onnx: the int8 ONNX twin of the build's torch e5 model for the queries")
     e.add_argument("--json", action="store_true", help="print the metrics as JSON")
     e.add_argument("--per-query", action="store_true",
                    help="also the first relevant rank of every query in every mode")
@@ -307,6 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument("--json", action="store_true", help="print the measurements as JSON")
     bn.add_argument("--skip-embedding", action="store_true", help="no embedding throughput (quick run)")
     bn.add_argument("--models-dir", default=None, help="offline model folders (default: ROOT/models)")
+    bn.add_argument("--query-encoder", choices=("build", "onnx"), default=None,
+                    help="the app's query encoder (python app.py --query-encoder)")
     bn.add_argument("--encoders", action="store_true",
                     help="only compare the torch and int8 ONNX encoders (speed, cosine) on the build's "
                          "passages")

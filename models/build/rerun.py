@@ -196,6 +196,10 @@ def _archived_rows(settings: BuildSettings, df: pd.DataFrame) -> pd.DataFrame:
 
     again, report = read_catalog(settings.catalog, limit=settings.limit,
                                  include_archived=settings.include_archived)
+    if settings.sample and settings.sample < len(again):  # a sample build: the same sample again
+        from models.build.sample import stratified_rows
+
+        again = again.iloc[stratified_rows(again, settings.sample, seed=settings.seed)]
     if len(again) != len(df) or not np.array_equal(again["id"].to_numpy(), df["id"].to_numpy()):
         raise ValueError(f"the export {settings.catalog} no longer gives this build's datasets: "
                          "re-run from the ingest step (--steps ingest)")

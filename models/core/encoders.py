@@ -189,7 +189,7 @@ def load_encoder(model: str, *, models_dir: Path, max_seq_length: int = 128) -> 
 
 
 def load_query_encoder(model: str, *, models_dir: Path, max_seq_length: int = 128,
-                       onnx: bool = True) -> Encoder:
+                       onnx: bool = False) -> Encoder:
     """The encoder the app embeds queries with, never importing torch when it can:
 
     * the int8 ONNX encoder (:mod:`models.core.onnx_encoder`) for a build embedded with it, or,
