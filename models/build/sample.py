@@ -67,7 +67,8 @@ def stratified_rows(df: pd.DataFrame, n: int, *, seed: int = 42, n_themes: int =
     firsts = order.drop_duplicates("p")["r"].to_numpy()[: max(int(n * producer_share), 1)]
     chosen[firsts] = True
     # 2. a floor per theme cluster
-    themes = theme_clusters(df, n_themes=n_themes, seed=seed)
+    # at most one cluster per theme slot, so that the floors fit in theme_share · n
+    themes = theme_clusters(df, n_themes=min(n_themes, max(1, int(n * theme_share))), seed=seed)
     floor = max(1, int(n * theme_share) // max(int(themes.max()) + 1, 1))
     for t in np.unique(themes):  # at most n in all: 90 % + 10 %
         members = np.flatnonzero(themes == t)
