@@ -42,7 +42,9 @@ elif [ ! -e "$OUT/current/manifest.json" ]; then
   echo "[run] No artifacts yet. First a stratified sample of $SAMPLE datasets (every producer and"
   echo "[run] theme; a few minutes), served at once; then the whole catalogue in the background."
   mkdir -p "$OUT"
-  "${BUILD[@]}" --sample "$SAMPLE" --lda-ks 20
+  # the sample is embedded with the int8 encoder (x2-x5 faster, README); the whole catalogue with
+  # the default model (EXPLORER_MODEL), whose build replaces it
+  "${BUILD[@]}" --sample "$SAMPLE" --lda-ks 20 --model "${SAMPLE_MODEL:-e5-small-offline-onnx-int8}"
   full_build_in_background
 elif grep -q '"partial"' "$OUT/current/manifest.json"; then
   full_build_in_background  # a sample is served: finish the job
