@@ -176,6 +176,30 @@ def test_explorer_accepts_the_onnx_encoder_of_the_builds_model_only(built_root, 
         _ = other.encoder  # approximates e5, the build is fake-hash-64: refused
 
 
+def test_app_refuses_a_damaged_int8_model_in_one_line(built_root, tmp_path, caplog):
+    """A build embedded with the int8 encoder whose model.onnx is damaged: the semantic modes are
+    refused with one clear line, the app still serves the others; an explicit --model refuses to
+    start (exit 2), no traceback."""
+    import app as app_module
+    from models.core.store import ArtifactError
+    from models.serve.explorer import Explorer
+
+    root = tmp_path / "root"
+    shutil.copytree(built_root, root, symlinks=True)
+    model_id = json.loads((root / "current" / "manifest.json").read_text())["model"]["id"]
+    folder = write_tiny_onnx_folder(root / "models" / ox.ONNX_MODEL, dim=64, source_id=model_id)
+    (folder / "model.onnx").write_bytes((folder / "model.onnx").read_bytes()[:50])
+    exp = Explorer.load(root, model=ox.ONNX_MODEL)
+    with pytest.raises(ArtifactError) as err:
+        _ = exp.encoder
+    assert "damaged" in str(err.value) and "\n" not in str(err.value)
+    with caplog.at_level("WARNING"):
+        modes = app_module.available_modes(exp)
+    assert "semantic" not in modes and "keyword" in modes
+    assert not [r for r in caplog.records if r.exc_info]  # logged in one line, no traceback
+    assert app_module.main(["--artifacts", str(root), "--model", ox.ONNX_MODEL]) == 2
+
+
 def test_bench_encoders_json_shape(built_root, monkeypatch, capsys):
     """``python -m models bench --encoders --json``: the keys of the contract, numbers in range."""
     from models import bench, cli

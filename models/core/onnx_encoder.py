@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from models.core.store import ArtifactError
+
 log = logging.getLogger(__name__)
 
 ONNX_MODEL = "e5-small-offline-onnx-int8"  # the model name (``--model``) of this encoder
@@ -45,8 +47,10 @@ PASSAGE_PREFIX = "passage: "
 QUANTISATION = {"weight_type": "QInt8", "per_channel": True, "fused": True, "opset": 17}
 
 
-class OnnxModelError(RuntimeError):
-    """The ONNX model folder is missing or damaged (the message says what to do)."""
+class OnnxModelError(ArtifactError):
+    """The ONNX model folder is missing or damaged (the message says what to do). An
+    :class:`ArtifactError`: the command line prints it in one line, the app refuses to start on
+    it (or serves without the semantic modes), never a traceback."""
 
 
 def sha256_file(path: Path) -> str:
