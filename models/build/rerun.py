@@ -157,7 +157,7 @@ def settings_from_manifest(manifest: dict, root: Path, overrides: dict) -> Build
     defaults = BuildSettings()
     values = {}
     for f in dataclasses.fields(BuildSettings):
-        if f.name not in recorded or f.name in ("out", "show_progress"):
+        if f.name not in recorded or f.name in ("out", "show_progress", "dask"):  # re-runs are local
             continue
         raw, default = recorded[f.name], getattr(defaults, f.name)
         if raw is None or isinstance(raw, bool):
