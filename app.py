@@ -214,8 +214,8 @@ def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
             files=relevance, default_file=default_file(relevance), modes=modes)),
     ]
     manifest = explorer.artifacts.manifest
-    status = build_status_bar(manifest.get("build_id", ""), manifest.get("partial"), manifest.get("created_at"),
-                              datetime.now(UTC))
+    status = build_status_bar(manifest.get("build_id", ""), manifest.get("partial"),
+                              manifest.get("created_at"), datetime.now(UTC))
     app.layout = build_layout(pages, subtitle=catalogue_subtitle(explorer.n, manifest), status=status)
     register_callbacks(app, services, skip=[m for m, off in skip.items() if off])
     log.info("app ready: %d datasets, search modes %s, %d topics", explorer.n, modes, len(topics))
