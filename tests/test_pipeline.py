@@ -57,11 +57,14 @@ def test_rebuild_reuses_embedding_cache_and_publishes_atomically(built_root, tmp
 
     enc = FakeEncoder(64)
     first = run_build(small_settings(tmp_path, limit=60), encoder=enc)
-    assert enc.calls == 60
+    p1 = read_manifest(first)["parameters"]["passages"]["embedding"]
+    assert p1["encoded"] > 0 and enc.calls == 60 + p1["encoded"]  # datasets + extra passages
     enc2 = FakeEncoder(64)
     second = run_build(small_settings(tmp_path, limit=80), encoder=enc2)
-    assert enc2.calls == 20  # only the new rows are encoded
     m2 = read_manifest(second)
+    p2 = m2["parameters"]["passages"]["embedding"]
+    assert p2["cached"] == p1["encoded"]  # the first 60 rows' passages come from the cache
+    assert enc2.calls == 20 + p2["encoded"]  # only the new rows are encoded
     assert m2["embedding_stats"] == {"total": 80, "cached": 60, "encoded": 20,
                                      **{k: m2["embedding_stats"][k]
                                         for k in ("seconds", "passages_per_s")}}
