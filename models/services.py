@@ -127,6 +127,60 @@ class Explorer:
 
         return TopicService(self.artifacts)
 
+    # ---- query understanding (places, years, producers, formats in free text) ---------
+    @cached_property
+    def export_date(self):
+        """The date of the export the build was made from (periods such as « récents » are
+        judged against it, never the wall clock): newest ``last_modified`` of the catalogue."""
+        import pandas as pd
+
+        from models import quality
+
+        iso = self.artifacts.manifest.get("parameters", {}).get("producers", {}).get("export_date")
+        d = pd.Timestamp(iso) if iso else quality.export_date(self.datasets["last_modified"])
+        return (d if d is not None else pd.Timestamp("1970-01-01")).date()
+
+    @cached_property
+    def gazetteer(self):
+        """The build's COG gazetteer (:class:`models.territories.Gazetteer`): loaded from the
+        folder the build used (manifest ``parameters.territories.geo_dir``, else
+        ``EXPLORER_GEO``), else rebuilt from ``territory_entities.parquet``; None without either."""
+        from models.config import DEFAULT_GEO, _env
+        from models.territories import Gazetteer
+
+        geo = self.artifacts.manifest.get("parameters", {}).get("territories", {}).get("geo_dir")
+        for folder in [f for f in (geo, _env("GEO", str(DEFAULT_GEO))) if f]:
+            try:
+                return Gazetteer.load(folder)
+            except (FileNotFoundError, OSError, ValueError) as exc:
+                log.info("gazetteer not loaded from %s (%s)", folder, exc)
+        if self.artifacts.has("territory_entities.parquet"):
+            from models.serve.understanding import gazetteer_from_entities
+
+            ents = self.artifacts.parquet("territory_entities.parquet")
+            if len(ents):
+                return gazetteer_from_entities(ents)
+        log.warning("no gazetteer for %s: places in queries are not recognised", self.artifacts.dir)
+        return None
+
+    @cached_property
+    def understanding_context(self):
+        """What :func:`models.serve.understanding.understand` needs about this build."""
+        from models.serve.understanding import UnderstandingContext
+
+        table = self.producers.table
+        n = table["n_in_build"] if "n_in_build" in table else table["n_active"]
+        return UnderstandingContext.build(
+            gazetteer=self.gazetteer, as_of=self.export_date,
+            producers=zip(table["producer_id"], table["organization"], n, strict=True))
+
+    def understand(self, text: str | None):
+        """Slots (territory, period, producer, format) and topic words of a free French query
+        (:class:`models.serve.understanding.Understanding`)."""
+        from models.serve.understanding import understand
+
+        return understand(clean_query(text, self.max_query_chars), self.understanding_context)
+
     # ---- lookups ---------------------------------------------------------------
     def row_of(self, dataset_id: str | None) -> int | None:
         return self._row_of_id.get(dataset_id) if dataset_id else None
