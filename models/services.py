@@ -181,6 +181,13 @@ class Explorer:
 
         return understand(clean_query(text, self.max_query_chars), self.understanding_context)
 
+    @cached_property
+    def assistant(self):
+        """The « Demander » assistant (:class:`models.serve.assistant.Assistant`)."""
+        from models.serve.assistant import Assistant
+
+        return Assistant(self)
+
     # ---- lookups ---------------------------------------------------------------
     def row_of(self, dataset_id: str | None) -> int | None:
         return self._row_of_id.get(dataset_id) if dataset_id else None
