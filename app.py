@@ -30,6 +30,7 @@ import dash
 from callbacks import Services, register_callbacks
 from callbacks.explorer import topic_cloud
 from callbacks.quality import default_file, labelled_files
+from components.ask_page import build_ask_page
 from components.compare_page import build_compare_page
 from components.explorer_page import build_explorer_page
 from components.labels import APP_TITLE
@@ -122,6 +123,8 @@ def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
             colour_options=map_colour_options(explorer.topics.summary.get("models", []),
                                               explorer.topics.n_clusters),
             colour_value=default_colour(explorer.topics.summary.get("models", [])))),
+        ("demander", "Demander", build_ask_page(max_query_chars=explorer.max_query_chars,
+                                                available="hybrid" in modes)),
         ("themes", "Thèmes", build_topics_page(
             models=explorer.topics.summary.get("models", []), default_k=explorer.topics.default_k,
             has_clusters=explorer.topics.has_clusters)),

@@ -80,6 +80,9 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
     return html.Div([
         dcc.Store(id=ids.SEARCH_STATE, data=None),
         search_bar(modes, default_mode, max_query_chars),
+        html.Div(dbc.Button("Poser plutôt la question à l'assistant →", id=ids.ASK_FROM_SEARCH,
+                            color="link", size="sm", className="p-0", n_clicks=0,
+                            disabled=not modes), className="mb-2"),
         dbc.Row([
             dbc.Col(dbc.Card(dbc.CardBody([
                 *([html.Div([

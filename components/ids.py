@@ -19,6 +19,7 @@ MAP_HIGHLIGHT = "map-highlight"
 SELECTED = "selected-dataset"
 
 # the map page ("Carte")
+ASK_FROM_SEARCH = "ask-from-search"  # button under the search box: the question goes to « Demander »
 MAP = "map"
 MAP_TOOLTIP = "map-tooltip"
 SEARCH_INPUT = "search-input"

@@ -327,15 +327,17 @@ class Assistant:
         w = self._territory_cache.get(value)
         if w is not None:
             return w
-        from models.territories import norm_name
         from models.territory_service import parse_value
 
         terr = self.exp.territories
         f = self.facts
         w = np.zeros(self.exp.n, dtype=np.float32)
+        ent = terr.entity(value)
+        if ent is not None and ent["level"] == "pays":  # « en France »: the national datasets
+            w[f.national] = W_OWN
+            return self._keep(value, w)
         w[f.has_territory] = -1.0  # about somewhere, until proven to be about this place
         w[f.national] = W_NATIONAL
-        ent = terr.entity(value)
         weighted: list[tuple[str, float]] = [(value, W_OWN)]
         for v in terr.enclosing(value):
             lv = parse_value(v)[0]
@@ -343,15 +345,21 @@ class Assistant:
                                  "region": W_REGION}.get(lv, W_NATIONAL)))
         if ent is not None and ent["level"] in ("epci", "departement", "region"):
             weighted += [(v, W_NEAR) for v in terr.contained(value)]
+        folded = terr.entities["folded"]
         for v, wt in sorted(weighted, key=lambda x: x[1]):  # strongest last: it wins
-            rows = f.finest_rows.get(v)
+            # the place, its EPCI, what lies inside it: any territory the dataset names; a
+            # larger territory around it (département, région): only if that is the dataset's
+            # finest one (« Montpellier, Occitanie » is not about Toulouse)
+            rows = (terr._rows_of if wt >= W_NEAR else f.finest_rows).get(v)
             if rows is not None:
                 w[rows] = np.maximum(w[rows], wt)
-            e = terr.entity(v)
-            if e is not None:
-                zr = f.zone_rows.get(norm_name(e["name"]))
-                if zr:
-                    w[zr] = np.maximum(w[zr], wt)
+            name = folded.get(v)
+            zr = f.zone_rows.get(name) if isinstance(name, str) else None
+            if zr:
+                w[zr] = np.maximum(w[zr], wt)
+        return self._keep(value, w)
+
+    def _keep(self, value: str, w: np.ndarray) -> np.ndarray:
         with self._lock:
             if len(self._territory_cache) > 64:
                 self._territory_cache.clear()
@@ -486,7 +494,10 @@ class Assistant:
         (the assistant asks which)."""
         out: dict = {}
         clarify = None
+        producer_spans = [s.span for s in u.slots if s.kind == "producer"]
         for s in u.slots:
+            if s.kind == "territory" and any(a <= s.span[0] and s.span[1] <= b for a, b in producer_spans):
+                continue  # « Santé publique France », « Région Bretagne » as a producer
             if s.kind == "territory":
                 if s.ambiguous and len(s.candidates) > 1:
                     clarify = s
@@ -563,8 +574,12 @@ class Assistant:
                "local": False, "topic": topic}
         if not finite.any():
             return out
-        best = float(base[finite].max())
-        relevant = finite & (base >= p.relevance_floor * best)
+        # relevance is judged on the topical part of the hybrid score (without its popularity
+        # factor: a popular national dataset must not make every local one look irrelevant)
+        prm = exp.hybrid_params
+        topical = base / (1.0 + prm.popularity * exp.prior.astype(np.float64)) if prm.popularity else base
+        best = float(topical[finite].max())
+        relevant = finite & (topical >= p.relevance_floor * best)
         keep = finite.copy()
         f = self.facts
         slots = st["slots"]
@@ -585,21 +600,24 @@ class Assistant:
             else:
                 out["dropped"].append(kind)
         score = np.where(keep, base, -np.inf)
+        tail = np.empty(0, dtype=np.int64)  # national datasets shown after the local ones
         terr = slots.get("territory")
         if terr:
             w = self.territory_weights(terr["value"])
             local = keep & relevant & (w >= LOCAL)
+            nat = keep & relevant & (w >= W_NATIONAL) & (w < LOCAL)
             if local.any():
                 out["local"] = True
-                score = np.where(keep & (w >= 0), base * (1.0 + p.territory_boost * np.maximum(w, 0)),
-                                 -np.inf)
+                score = np.where(keep & (w >= LOCAL), base * (1.0 + p.territory_boost * w), -np.inf)
+                if int(local.sum()) < p.n_cards and nat.any():
+                    ts = np.where(nat, base, -np.inf)
+                    tail = np.asarray([i for i in top_k(ts, p.n_cards) if np.isfinite(ts[i])], dtype=np.int64)
+            elif nat.any():
+                out["national"] = True
+                score = np.where(keep & (w >= W_NATIONAL), base, -np.inf)
             else:
-                nat = keep & relevant & (w >= W_NATIONAL)
-                if nat.any():
-                    out["national"] = True
-                    score = np.where(keep & (w >= W_NATIONAL), base, -np.inf)
-                else:
-                    out["dropped"].append("territory")
+                out["dropped"].append("territory")
+        n_relevant = int((np.isfinite(score) & relevant).sum())
         cand = [int(i) for i in top_k(score, p.depth) if np.isfinite(score[i])]
         if not cand:
             return out
@@ -619,8 +637,14 @@ class Assistant:
             rec = idx[np.argsort(-f.modified[rows[idx]], kind="stable")]
             order = np.concatenate([rec, np.flatnonzero(~top)])
             rows, final, s, psim = rows[order], final[order], s[order], psim[order]
-        out.update(rows=rows, final=final, search=s, passage=psim,
-                   n_relevant=int((np.isfinite(score) & (score >= p.relevance_floor * best)).sum()))
+        if len(tail):  # after the relevant local ones, before the weak local ones
+            n_loc = max(1, int(relevant[rows].sum()))
+            tp = self.best_passage_sims(tail, qv)
+            rows = np.concatenate([rows[:n_loc], tail, rows[n_loc:]])
+            final = np.concatenate([final[:n_loc], np.zeros(len(tail)), final[n_loc:]])
+            s = np.concatenate([s[:n_loc], base[tail], s[n_loc:]])
+            psim = np.concatenate([psim[:n_loc], tp, psim[n_loc:]])
+        out.update(rows=rows, final=final, search=s, passage=psim, n_relevant=n_relevant)
         return out
 
     def best_passage_sims(self, rows: np.ndarray, qv: np.ndarray) -> np.ndarray:
@@ -775,7 +799,9 @@ class Assistant:
             keys = [self.facts.best_territory.get(x) for x in top]
             local = [k for k in keys if k and not k.startswith("pays:")]
             cnt = Counter(local)
-            if len(local) >= 4 and len(cnt) >= 3 and cnt.most_common(1)[0][1] < len(local) / 2:
+            top3_local = sum(1 for k in keys[:3] if k and not k.startswith("pays:"))
+            if (top3_local >= 2 and len(local) >= 4 and len(cnt) >= 3
+                    and cnt.most_common(1)[0][1] < len(local) / 2):
                 ranked = Counter(k for k in (self.facts.best_territory.get(int(x)) for x in rows[:20])
                                  if k and not k.startswith("pays:"))
                 opts = [{"label": self.exp.territories.entity(k)["name"], "value": k}
@@ -784,7 +810,8 @@ class Assistant:
                 return {"slot": "territory", "question": punct("Les réponses concernent des lieux "
                                                                "différents. Lequel vous intéresse ?"),
                         "options": opts, "none": "Peu importe"}
-        if new_topic and "producer" not in st["slots"] and "producer" not in st["asked"]:
+        if (new_topic and "producer" not in st["slots"] and "territory" not in st["slots"]
+                and "producer" not in st["asked"]):
             prod = self.exp.producers
             pids = [str(prod.table["producer_id"].iat[prod.of_row[x]]) for x in top]
             cnt = Counter(k for k in pids if not k.startswith(("owner:", "(")))
