@@ -142,7 +142,7 @@ def sanitise_question(text) -> tuple[str, bool]:
     from models.text import strip_markup
 
     raw = "" if text is None else str(text)
-    s = strip_markup(_TAG.sub(" ", raw[:20_000])) if "<" in raw or "&" in raw else raw
+    s = _TAG.sub(" ", strip_markup(raw[:20_000])) if "<" in raw or "&" in raw else raw
     cleaned = clean_query(s, 10_000)
     return cleaned[:500], len(cleaned) > 500
 
