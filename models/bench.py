@@ -13,6 +13,10 @@ stopped, try/finally), then measures, over loopback HTTP only, what a browser wo
   does);
 * ``search_concurrent_p95_ms`` — the same with :data:`CLIENTS` concurrent clients (threads,
   bounded count and time), on other queries so that no query vector comes from the app's cache;
+* ``ask_p50_ms`` / ``ask_p95_ms`` — one « Demander » turn as the page runs it, sequentially over
+  :data:`ASK_DIALOGUES` (a question, then its follow-up with the state the first turn returned):
+  the turn callback (understanding, hybrid search with the slots, passage rerank, extraction),
+  then the transcript callback that renders it;
 * ``rss_mb`` — resident memory of the app process (and children), MiB, after the searches;
 * ``passages_per_s`` — the build's encoder, loaded in this process once the app is stopped,
   encoding ~200 catalogue passages (``None`` with ``skip_embedding``);
@@ -47,7 +51,8 @@ from models.config import REPO
 log = logging.getLogger(__name__)
 
 BENCH_KEYS = ("start_s", "map_payload_bytes", "highlight_payload_bytes", "search_p50_ms",
-              "search_p95_ms", "search_concurrent_p95_ms", "rss_mb", "passages_per_s", "n_datasets")
+              "search_p95_ms", "search_concurrent_p95_ms", "ask_p50_ms", "ask_p95_ms", "rss_mb",
+              "passages_per_s", "n_datasets")
 
 # targets on the full non-archived catalogue (~70,500 datasets): key -> (maximum, unit)
 TARGETS = {
@@ -56,6 +61,7 @@ TARGETS = {
     "highlight_payload_bytes": (20_000, "o"),
     "search_p95_ms": (150.0, "ms"),
     "search_concurrent_p95_ms": (800.0, "ms"),
+    "ask_p95_ms": (1500.0, "ms"),
     "rss_mb": (1536.0, "Mio"),
 }
 
@@ -66,6 +72,8 @@ LABELS = {
     "search_p50_ms": "recherche p50 (séquentiel)",
     "search_p95_ms": "recherche p95 (séquentiel)",
     "search_concurrent_p95_ms": "recherche p95 (8 clients)",
+    "ask_p50_ms": "tour de « Demander » p50",
+    "ask_p95_ms": "tour de « Demander » p95",
     "rss_mb": "mémoire résidente de l'app",
     "passages_per_s": "débit d'encodage (passages/s)",
     "n_datasets": "jeux de données",
@@ -76,6 +84,12 @@ MAP_ID = "map"
 SEARCH_STATE_ID = "search-state"
 SEARCH_MODE_ID = "search-mode"
 HIGHLIGHT_ID = "map-highlight"
+# the « Demander » page (components/ask_page.py)
+ASK_SEND_ID = "ask-send"
+ASK_STATE_ID = "ask-state"
+ASK_HISTORY_ID = "ask-history"
+ASK_INPUT_ID = "ask-input"
+ASK_TRANSCRIPT_ID = "ask-transcript"
 
 # 50 varied French queries: short keywords, sentences, acronyms, places, typos, accents
 QUERIES = [
@@ -98,6 +112,24 @@ QUERIES = [
 # the concurrent phase: other queries (the app keeps the last query vectors), same variety
 CONCURRENT_SUFFIXES = ["en Bretagne", "à Lyon", "2023", "par région", "en Occitanie", "données ouvertes",
                        "à Marseille", "historique"]
+# « Demander »: (question, follow-up) pairs, every slot kind and command represented
+ASK_DIALOGUES = [
+    ("Où sont les piscines à Toulouse ?", "et à Lyon ?"),
+    ("Quand sont les vacances scolaires ?", "et pour la zone B ?"),
+    ("prix des carburants", "et en Bretagne ?"),
+    ("données sur le covid", "par département"),
+    ("défibrillateurs à Nantes", "qui les publie ?"),
+    ("accidents de la route", "seulement depuis 2022"),
+    ("qualité de l'air à Paris", "plutôt en CSV"),
+    ("bornes de recharge pour véhicules électriques", "les plus récents"),
+    ("horaires des bus à Rennes", "montre-les sur la carte"),
+    ("liste des écoles", "autre chose ?"),
+    ("résultats des élections législatives", "seulement ceux du ministère de l'Intérieur"),
+    ("équipements sportifs à Saint-Denis", "et à Marseille ?"),
+    ("budget de la commune de Grenoble", "plutôt en JSON"),
+    ("Où se baigner cet été ?", "en Bretagne"),
+    ("arbres remarquables", "à Paris"),
+]
 CLIENTS = 8
 PER_CLIENT = 8
 CONCURRENT_DEADLINE_S = 180.0
@@ -228,6 +260,49 @@ class SearchDriver:
         return time.perf_counter() - t0, len(raw)
 
 
+class AskDriver:
+    """Runs « Demander » turns the way the page does: the turn callback, then the transcript."""
+
+    def __init__(self, client: AppClient) -> None:
+        self.client = client
+        status, raw = client.request("/_dash-dependencies")
+        if status != 200:
+            raise BenchError(f"/_dash-dependencies answered {status}")
+        deps = json.loads(raw)
+        found = [d for d in deps if f"{ASK_STATE_ID}.data" in d["output"]
+                 and any(_key(i) == f"{ASK_SEND_ID}.n_clicks" for i in d["inputs"])]
+        if len(found) != 1:
+            raise BenchError(f"expected one « Demander » turn callback, found {len(found)}")
+        self.turn_spec = found[0]
+        self.show_spec = find_callback(deps, [f"{ASK_HISTORY_ID}.data"], f"{ASK_TRANSCRIPT_ID}.children")
+
+    def turn(self, text: str, state, history) -> tuple[float, dict, list]:
+        t0 = time.perf_counter()
+        values = {f"{ASK_SEND_ID}.n_clicks": 1, f"{ASK_INPUT_ID}.value": text,
+                  f"{ASK_STATE_ID}.data": state, f"{ASK_HISTORY_ID}.data": history}
+        body = callback_body(self.turn_spec, values)
+        body["changedPropIds"] = [f"{ASK_SEND_ID}.n_clicks"]
+        status, raw = self.client.request("/_dash-update-component", body)
+        if status != 200:
+            raise BenchError(f"« Demander » turn answered {status}: {raw[:300]!r}")
+        resp = json.loads(raw)["response"]
+        state, history = resp[ASK_STATE_ID]["data"], resp[ASK_HISTORY_ID]["data"]
+        body = callback_body(self.show_spec, {f"{ASK_HISTORY_ID}.data": history})
+        status, raw = self.client.request("/_dash-update-component", body)
+        if status != 200:
+            raise BenchError(f"« Demander » transcript answered {status}: {raw[:300]!r}")
+        return time.perf_counter() - t0, state, history
+
+    def dialogues(self, pairs) -> list[float]:
+        times = []
+        for pair in pairs:
+            state, history = None, []
+            for text in pair:
+                dt, state, history = self.turn(text, state, history)
+                times.append(dt)
+        return times
+
+
 # ---- the app subprocess -------------------------------------------------------------------
 
 def start_app(artifacts: Path, port: int, log_file, timeout: float) -> tuple[subprocess.Popen, float]:
@@ -352,7 +427,8 @@ def embedding_throughput(build_dir: Path, manifest: dict, models_dir: Path, n: i
 
 def run_bench(artifacts: str | Path, *, skip_embedding: bool = False, models_dir: Path | None = None,
               queries: Sequence[str] = QUERIES, clients: int = CLIENTS, per_client: int = PER_CLIENT,
-              start_timeout: float = 600.0, deadline_s: float = CONCURRENT_DEADLINE_S) -> dict:
+              start_timeout: float = 600.0, deadline_s: float = CONCURRENT_DEADLINE_S,
+              ask_dialogues: Sequence[Sequence[str]] = ASK_DIALOGUES) -> dict:
     """Every measurement of the module docstring, keys :data:`BENCH_KEYS`."""
     build_dir = resolve_build_dir(artifacts)
     manifest = read_manifest(build_dir)
@@ -402,6 +478,14 @@ def run_bench(artifacts: str | Path, *, skip_embedding: bool = False, models_dir
             out["search_concurrent_p95_ms"] = percentile_ms(conc, 95)
             log.info("%d searches with %d concurrent clients: p95 %s ms", len(conc), clients,
                      out["search_concurrent_p95_ms"])
+            if ask_dialogues:
+                asker = AskDriver(client)
+                asker.dialogues([("piscines", "et à Lyon ?")])  # warm-up (lazy indexes), not counted
+                turns = asker.dialogues(ask_dialogues)
+                out["ask_p50_ms"] = percentile_ms(turns, 50)
+                out["ask_p95_ms"] = percentile_ms(turns, 95)
+                log.info("%d « Demander » turns: p50 %.1f ms, p95 %.1f ms", len(turns),
+                         out["ask_p50_ms"], out["ask_p95_ms"])
             out["rss_mb"] = round(rss_mib(proc.pid), 1)
             log.info("app memory: %s", memory_breakdown(proc.pid))
         except (BenchError, OSError) as exc:
