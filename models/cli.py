@@ -190,7 +190,7 @@ def cmd_bench(args) -> int:
 
 
 def _explorer(args):
-    from models.services import Explorer
+    from models.serve.explorer import Explorer
 
     return Explorer.load(args.artifacts, model=getattr(args, "model", None),
                          models_dir=Path(args.models_dir) if getattr(args, "models_dir", None) else None)
@@ -245,8 +245,8 @@ def cmd_evaluate_dialogues(args) -> int:
 
 def cmd_fit_assistant(args) -> int:
     """k-fold cross-validation of the assistant's passage weight (held-out numbers)."""
-    from models.evaluate import read_relevance
     from models.serve.assistant_eval import cross_validate, dialogues_from_queries, read_dialogues
+    from models.serve.evaluate import read_relevance
 
     dialogues = read_dialogues(args.dialogues)
     for f in args.queries or []:

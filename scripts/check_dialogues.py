@@ -18,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from models.config import DEFAULT_CATALOG  # noqa: E402
+from models.core.config import DEFAULT_CATALOG  # noqa: E402
 
 log = logging.getLogger("check_dialogues")
 

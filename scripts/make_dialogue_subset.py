@@ -20,7 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from models.config import DEFAULT_CATALOG, DEFAULT_RELEVANCE  # noqa: E402
+from models.core.config import DEFAULT_CATALOG, DEFAULT_RELEVANCE  # noqa: E402
 
 log = logging.getLogger("make_dialogue_subset")
 

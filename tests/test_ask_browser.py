@@ -11,7 +11,7 @@ from app import create_app
 from components import ask_page as ap
 from components import ids
 from components.map import HIGHLIGHT_TRACE
-from models.config import AppSettings
+from models.core.config import AppSettings
 from tests.test_browser import CHROMEDRIVER, CHROMIUM, TIMEOUT, free_port, trace_value, wait
 from tests.uihelpers import HOSTILE
 

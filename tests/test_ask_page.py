@@ -7,26 +7,14 @@ import json
 
 import pytest
 
-from app import create_app
 from components import ask_page as ap
 from components import ids
-from models.config import AppSettings
-from tests.test_app import Dash, all_of, find, layout_of, strings
-from tests.uihelpers import HOSTILE
+from tests.test_app import layout_of
+from tests.uihelpers import HOSTILE, all_of, find, strings
 
 CHOICE_PATTERN = json.dumps(
     {"label": ["ALL"], "slot": ["ALL"], "type": ap.CHOICE, "value": ["ALL"]}, separators=(",", ":")
 )
-
-
-@pytest.fixture(scope="module")
-def client(built_root, explorer):
-    return create_app(AppSettings(artifacts=built_root), explorer=explorer).server.test_client()
-
-
-@pytest.fixture(scope="module")
-def dash(client):
-    return Dash(client)
 
 
 def turn(

@@ -31,7 +31,7 @@ def asst(explorer):
 @pytest.fixture(scope="module")
 def local_case(explorer, asst):
     """A row about a commune, a question made of its title words and that commune's name."""
-    from models.keyword import keyword_terms
+    from models.core.text import keyword_terms
 
     terr = explorer.territories
     for row, key in sorted(asst.facts.best_territory.items()):
@@ -83,7 +83,7 @@ def test_extracted_answer_is_a_passage_with_its_key_sentence(asst, explorer, loc
         assert "".join(s["text"] for s in a["segments"]) == a["passage"]
         assert "".join(s["text"] for s in a["segments"] if s["strong"]) == a["sentence"]
         assert a["sentence"] and a["sentence"] in a["passage"]
-        from models.keyword import keyword_terms
+        from models.core.text import keyword_terms
 
         terms = set(keyword_terms(local_case["topic"]))
         assert all(set(keyword_terms(s["text"])) <= terms for s in a["segments"] if s["mark"])
@@ -279,8 +279,8 @@ def test_evaluate_dialogues_on_the_fixture(asst, explorer, local_case):
 
 def test_cli_ask_and_evaluate_dialogues(built_root, tmp_path, capsys, local_case, monkeypatch):
     from models import cli
-    from models.embeddings import FakeEncoder
-    from models.services import Explorer
+    from models.core.encoders import FakeEncoder
+    from models.serve.explorer import Explorer
 
     real_load = Explorer.load
     monkeypatch.setattr(Explorer, "load", classmethod(lambda cls, path, **kw: real_load.__func__(

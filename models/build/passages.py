@@ -129,7 +129,8 @@ def split_passages(texts, *, words: int = PASSAGE_WORDS, max_words: int = PASSAG
 
 def build_passages(ctx) -> None:
     """The ``passages`` step (after ``embeddings``: it reuses the encoder and the cache)."""
-    from models.embeddings import embed_passages, load_encoder
+    from models.build.embed import embed_passages
+    from models.core.encoders import load_encoder
 
     s = ctx.settings
     words = getattr(s, "passage_words", PASSAGE_WORDS)

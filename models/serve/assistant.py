@@ -59,7 +59,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from models.search import clean_query, top_k
+from models.serve.search import clean_query, top_k
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ def _content(text: str) -> list[str]:
 def sanitise_question(text) -> tuple[str, bool]:
     """Markup removed (a question is text), control characters and repeated spaces dropped;
     True when it was cut to the length the search reads."""
-    from models.text import strip_markup
+    from models.core.text import strip_markup
 
     raw = "" if text is None else str(text)
     s = _TAG.sub(" ", strip_markup(raw[:20_000])) if "<" in raw or "&" in raw else raw
@@ -212,8 +212,8 @@ class RowFacts:
     """Years, formats, national flag, declared zones and territory labels of every row."""
 
     def __init__(self, explorer) -> None:
+        from models.core.geo import norm_name
         from models.serve.formats import format_families
-        from models.territories import norm_name
 
         ds = explorer.datasets
         n = len(ds)
@@ -254,7 +254,7 @@ class RowFacts:
             national[self.zone_rows.get(name, [])] = True
         self.has_territory = np.zeros(n, dtype=bool)
         self.has_territory[[i for i, z in enumerate(self.declared) if z]] = True
-        from models.territories import LEVEL_RANK
+        from models.core.geo import LEVEL_RANK
 
         terr = explorer.territories
         self.best_territory: dict[int, str] = {}
@@ -327,7 +327,7 @@ class Assistant:
         w = self._territory_cache.get(value)
         if w is not None:
             return w
-        from models.territory_service import parse_value
+        from models.serve.territories import parse_value
 
         terr = self.exp.territories
         f = self.facts
@@ -480,7 +480,7 @@ class Assistant:
         return self._answer(st, notes=notes, clarify_slot=clarify_slot, new_topic=not followup)
 
     def _unknown_word(self, word: str) -> bool:
-        from models.keyword import keyword_terms
+        from models.core.text import keyword_terms
 
         try:
             kw = self.exp.keyword
@@ -668,7 +668,7 @@ class Assistant:
     def extract(self, row: int, qv: np.ndarray, terms: set[str]) -> dict | None:
         """The best passage of a row's description and its key sentence, as text segments."""
         from models.build.passages import sentence_spans
-        from models.keyword import keyword_terms
+        from models.core.text import keyword_terms
 
         text = self.exp.datasets["description_text"].iat[row] if "description_text" in self.exp.datasets \
             else ""
@@ -729,7 +729,7 @@ class Assistant:
 
     def _answer(self, st: dict, *, notes: list, clarify_slot=None, more: bool = False,
                 quiet: bool = False, new_topic: bool = False) -> dict:
-        from models.keyword import keyword_terms
+        from models.core.text import keyword_terms
 
         p = self.params
         r = self.rank(st)
@@ -862,7 +862,7 @@ _SEG_WORD = re.compile(r"[\wÀ-ÿ]+")
 
 def _mark_terms(text: str, terms: set[str], strong: bool) -> list[dict]:
     """Text split into segments, ``mark`` on the words whose index term is a query term."""
-    from models.keyword import keyword_terms
+    from models.core.text import keyword_terms
 
     out: list[dict] = []
     pos = 0

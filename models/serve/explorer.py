@@ -135,7 +135,7 @@ class Explorer:
         judged against it, never the wall clock): newest ``last_modified`` of the catalogue."""
         import pandas as pd
 
-        from models import quality
+        from models.core import quality
 
         iso = self.artifacts.manifest.get("parameters", {}).get("producers", {}).get("export_date")
         d = pd.Timestamp(iso) if iso else quality.export_date(self.datasets["last_modified"])
@@ -146,8 +146,8 @@ class Explorer:
         """The build's COG gazetteer (:class:`models.territories.Gazetteer`): loaded from the
         folder the build used (manifest ``parameters.territories.geo_dir``, else
         ``EXPLORER_GEO``), else rebuilt from ``territory_entities.parquet``; None without either."""
-        from models.config import DEFAULT_GEO, _env
-        from models.territories import Gazetteer
+        from models.core.config import DEFAULT_GEO, _env
+        from models.core.geo import Gazetteer
 
         geo = self.artifacts.manifest.get("parameters", {}).get("territories", {}).get("geo_dir")
         for folder in [f for f in (geo, _env("GEO", str(DEFAULT_GEO))) if f]:

@@ -56,8 +56,7 @@ from datetime import date
 from itertools import accumulate
 from typing import Any
 
-from models.serve.formats import FORMAT_LABELS, FORMAT_WORD_RE, QUERY_FORMAT_WORDS
-from models.territories import (
+from models.core.geo import (
     LEVEL_LABELS,
     LINK_WORDS,
     Gazetteer,
@@ -66,6 +65,7 @@ from models.territories import (
     scan,
     tokenize,
 )
+from models.serve.formats import FORMAT_LABELS, FORMAT_WORD_RE, QUERY_FORMAT_WORDS
 
 log = logging.getLogger(__name__)
 
