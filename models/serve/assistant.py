@@ -209,23 +209,25 @@ def _year_of(values) -> np.ndarray:
 
 
 class RowFacts:
-    """Years, formats, national flag, declared zones and territory labels of every row."""
+    """What the assistant needs per row on top of the search filters
+    (:class:`models.serve.filters.CatalogueFilters`, ``Explorer.catalogue``): the years a
+    dataset covers, its last update to the second, and from the catalogue's (row, territory)
+    pairs — declared zones resolved to COG and extracted territories — whether it is about
+    somewhere, whether it is national, its finest level and its main territory."""
 
     def __init__(self, explorer) -> None:
-        from models.core.geo import norm_name
-        from models.serve.formats import format_families
+        from models.core.geo import LEVEL_RANK
 
         ds = explorer.datasets
         n = len(ds)
         self.n = n
-        self.modified_year = _year_of(ds["last_modified"])
         mod = pd.to_datetime(ds["last_modified"], errors="coerce", utc=True, format="mixed")
         # seconds since 1970 (0: unknown), for « les plus récents »
         self.modified = np.where(mod.isna(), 0, mod.dt.tz_convert(None).to_numpy(
             dtype="datetime64[s]").astype(np.int64))
+        modified_year = _year_of(ds["last_modified"])
         created = (ds["created_year"].fillna(-1).astype(np.int32).to_numpy() if "created_year" in ds
                    else _year_of(ds["created_at"]))
-        self.created_year = created
         start = _year_of(ds["temporal_start"]) if "temporal_start" in ds else np.full(n, -1, np.int32)
         end = _year_of(ds["temporal_end"]) if "temporal_end" in ds else np.full(n, -1, np.int32)
         lo = np.full(n, -1, np.int32)
@@ -236,51 +238,38 @@ class RowFacts:
                 lo[i], hi[i] = min(ys), max(ys)
         use_t = (lo < 0) & (start > 0)
         lo[use_t] = start[use_t]
-        hi[use_t] = np.where(end[use_t] > 0, end[use_t], self.modified_year[use_t])
+        hi[use_t] = np.where(end[use_t] > 0, end[use_t], modified_year[use_t])
         rest = lo < 0
-        lo[rest] = np.where(created[rest] > 0, created[rest], self.modified_year[rest])
-        hi[rest] = self.modified_year[rest]
+        lo[rest] = np.where(created[rest] > 0, created[rest], modified_year[rest])
+        hi[rest] = modified_year[rest]
         self.cover_lo, self.cover_hi = lo, hi
-        self.formats = [format_families(f) for f in ds["resources_formats"].fillna("")]
-        zones = ds["spatial_zones"].fillna("").astype(str) if "spatial_zones" in ds else pd.Series([""] * n)
-        self.declared = zones.tolist()
-        self.zone_rows: dict[str, list[int]] = {}
-        for i, z in enumerate(self.declared):
-            for part in (p.strip() for p in z.split(",")):
-                if part:
-                    self.zone_rows.setdefault(norm_name(part), []).append(i)
-        national = np.zeros(n, dtype=bool)
-        for name in ("france", "france metropolitaine", "france entiere"):
-            national[self.zone_rows.get(name, [])] = True
+        # territories, from the search filters' pairs
+        t = explorer.catalogue.territories
+        rows = np.asarray(t["direct_rows"], dtype=np.int64)
+        ents = np.asarray(t["direct_ents"], dtype=np.int64)
+        levels = np.asarray(t["levels"])
+        rank = np.fromiter((LEVEL_RANK.get(str(levels[e]), 9) for e in ents), dtype=np.int64, count=len(ents))
         self.has_territory = np.zeros(n, dtype=bool)
-        self.has_territory[[i for i, z in enumerate(self.declared) if z]] = True
-        from models.core.geo import LEVEL_RANK
-
-        terr = explorer.territories
+        self.has_territory[rows] = True
+        self.national = np.zeros(n, dtype=bool)
+        self.national[rows[rank == LEVEL_RANK["pays"]]] = True
+        self.finest_rank = np.full(n, 99, dtype=np.int64)
+        np.minimum.at(self.finest_rank, rows, rank)
+        # main territory: the finest one, extracted pairs come first in the table (by confidence)
+        keys = t["keys"]
         self.best_territory: dict[int, str] = {}
-        # a dataset is about its finest territories (« Montpellier » and « Occitanie »: about
-        # Montpellier, not about every place of Occitanie)
-        self.finest_rows: dict[str, np.ndarray] = {}
-        if terr.available and len(terr.table):
-            t = terr.table.sort_values("confidence", ascending=False, kind="stable")
-            national[t.loc[t["level"] == "pays", "row"].to_numpy()] = True
-            self.has_territory[t["row"].to_numpy()] = True
-            local = t[t["level"] != "pays"]
-            rank = local["level"].map(LEVEL_RANK)
-            finest = local[rank == rank.groupby(local["row"]).transform("min")]
-            self.finest_rows = {k: np.unique(g.to_numpy()) for k, g in finest.groupby("key")["row"]}
-            first = finest.drop_duplicates("row")
-            self.best_territory = dict(zip(first["row"].tolist(), first["key"].tolist(), strict=True))
-        self.national = national
+        for r, e, k in zip(rows.tolist(), ents.tolist(), rank.tolist(), strict=True):
+            if k == self.finest_rank[r] and k != LEVEL_RANK["pays"] and r not in self.best_territory:
+                self.best_territory[r] = keys[e]
 
-    def format_mask(self, family: str) -> np.ndarray:
-        return np.fromiter((family in f for f in self.formats), dtype=bool, count=self.n)
-
-    def period_mask(self, y1: int, y2: int, field: str) -> np.ndarray:
+    def period_mask(self, catalogue, y1: int, y2: int, field: str) -> np.ndarray:
+        """« récents », « mis à jour en » → last update (``modified`` filter); « publiés en » →
+        creation (``year`` filter); explicit years → the years the dataset covers (its title's
+        years, else its temporal coverage, else creation..last update)."""
         if field == "modified":
-            return (self.modified_year >= y1) & (self.modified_year <= y2)
+            return catalogue.key_mask("modified", (y1, y2))
         if field == "created":
-            return (self.created_year >= y1) & (self.created_year <= y2)
+            return catalogue.key_mask("year", (y1, y2))
         return (self.cover_hi >= y1) & (self.cover_lo <= y2) & (self.cover_lo > 0)
 
 
@@ -323,40 +312,41 @@ class Assistant:
 
     # ---- territory weights ---------------------------------------------------------------
     def territory_weights(self, value: str) -> np.ndarray:
-        """Weight of every row for the place ``value`` (``level:code``); -1: another place."""
+        """Weight of every row for the place ``value`` (``level:code``); -1: another place.
+
+        From the search filters' territory index (declared and extracted territories): rows
+        about the place itself (1) or a part of it (0.9, ``CatalogueFilters.territory_rows``);
+        rows about a territory around it (its EPCI 0.9, département 0.6, région 0.45), only when
+        that is the row's finest territory; national rows 0.25."""
         w = self._territory_cache.get(value)
         if w is not None:
             return w
-        from models.serve.territories import parse_value
+        from models.core.geo import LEVEL_RANK
 
-        terr = self.exp.territories
+        cat = self.exp.catalogue
+        t = cat.territories
         f = self.facts
         w = np.zeros(self.exp.n, dtype=np.float32)
-        ent = terr.entity(value)
-        if ent is not None and ent["level"] == "pays":  # « en France »: the national datasets
+        i = t["pos"].get(value)
+        if i is not None and str(t["levels"][i]) == "pays":  # « en France »: the national datasets
             w[f.national] = W_OWN
             return self._keep(value, w)
         w[f.has_territory] = -1.0  # about somewhere, until proven to be about this place
         w[f.national] = W_NATIONAL
-        weighted: list[tuple[str, float]] = [(value, W_OWN)]
-        for v in terr.enclosing(value):
-            lv = parse_value(v)[0]
-            weighted.append((v, {"commune": W_NEAR, "epci": W_NEAR, "departement": W_DEPT,
-                                 "region": W_REGION}.get(lv, W_NATIONAL)))
-        if ent is not None and ent["level"] in ("epci", "departement", "region"):
-            weighted += [(v, W_NEAR) for v in terr.contained(value)]
-        folded = terr.entities["folded"]
-        for v, wt in sorted(weighted, key=lambda x: x[1]):  # strongest last: it wins
-            # the place, its EPCI, what lies inside it: any territory the dataset names; a
-            # larger territory around it (département, région): only if that is the dataset's
-            # finest one (« Montpellier, Occitanie » is not about Toulouse)
-            rows = (terr._rows_of if wt >= W_NEAR else f.finest_rows).get(v)
-            if rows is not None:
-                w[rows] = np.maximum(w[rows], wt)
-            name = folded.get(v)
-            zr = f.zone_rows.get(name) if isinstance(name, str) else None
-            if zr:
-                w[zr] = np.maximum(w[zr], wt)
+        if i is None:
+            return self._keep(value, w)
+        for a in cat.ancestors(i)[1:][::-1]:  # largest first: the nearer ones win
+            lv = str(t["levels"][a])
+            if lv == "pays":
+                continue
+            wt = {"commune": W_NEAR, "epci": W_NEAR, "departement": W_DEPT, "region": W_REGION}[lv]
+            rows = cat.direct_rows_of(int(a))
+            rows = rows[f.finest_rank[rows] >= LEVEL_RANK[lv]] if wt < W_NEAR else rows
+            w[rows] = np.maximum(w[rows], wt)
+        inside = cat.territory_rows(value)
+        w[inside] = np.maximum(w[inside], W_NEAR)
+        own = cat.direct_rows_of(int(i))
+        w[own] = W_OWN
         return self._keep(value, w)
 
     def _keep(self, value: str, w: np.ndarray) -> np.ndarray:
@@ -368,8 +358,9 @@ class Assistant:
 
     def row_territory_label(self, row: int) -> tuple[str, str]:
         """(label, source) of a row's territory: declared zones first, else the extracted one."""
-        decl = self.facts.declared[row]
-        if decl:
+        ds = self.exp.datasets
+        decl = ds["spatial_zones"].iat[row] if "spatial_zones" in ds else None
+        if isinstance(decl, str) and decl.strip():
             return (", ".join(p.strip() for p in decl.split(",")[:3]), "déclaré")
         key = self.facts.best_territory.get(row)
         if key:
@@ -576,8 +567,11 @@ class Assistant:
             return out
         # relevance is judged on the topical part of the hybrid score (without its popularity
         # factor: a popular national dataset must not make every local one look irrelevant)
-        prm = exp.hybrid_params
-        topical = base / (1.0 + prm.popularity * exp.prior.astype(np.float64)) if prm.popularity else base
+        from models.serve.ranking import query_features
+
+        sp = exp.search_params
+        beta = sp.hybrid(query_features(topic, sp.short_max_terms).short).popularity
+        topical = base / (1.0 + beta * exp.prior.astype(np.float64)) if beta else base
         best = float(topical[finite].max())
         relevant = finite & (topical >= p.relevance_floor * best)
         keep = finite.copy()
@@ -587,14 +581,11 @@ class Assistant:
             s = slots.get(kind)
             if not s:
                 continue
-            if kind == "format":
-                mask = f.format_mask(s["value"])
-            elif kind == "producer":
-                prod = exp.producers
-                pos = prod._pos.get(s["value"])
-                mask = (prod.of_row == pos) if pos is not None else np.zeros(exp.n, dtype=bool)
+            cat = exp.catalogue
+            if kind in ("format", "producer"):  # the search filters (models.serve.filters)
+                mask = cat.key_mask(kind, [s["value"]])
             else:
-                mask = f.period_mask(int(s["value"][0]), int(s["value"][1]), s.get("field", "coverage"))
+                mask = f.period_mask(cat, int(s["value"][0]), int(s["value"][1]), s.get("field", "coverage"))
             if (keep & relevant & mask).any():
                 keep &= mask
             else:
@@ -709,11 +700,12 @@ class Assistant:
                 "start": a, "end": b}
 
     def card(self, row: int, qv, terms: set[str], scores: dict) -> dict:
-        from models.serve.formats import FORMAT_LABELS
+        from models.serve.formats import FORMAT_LABELS, format_families
 
         ds = self.exp.datasets
         lm = ds["last_modified"].iat[row]
         org = ds["organization"].iat[row]
+        fams = format_families(ds["resources_formats"].iat[row]) if "resources_formats" in ds else ()
         terr, source = self.row_territory_label(row)
         url = ds["url"].iat[row] if "url" in ds else None
         return {
@@ -722,7 +714,7 @@ class Assistant:
             "last_update": str(lm)[:10] if isinstance(lm, str) else "",
             "last_update_label": month_year(lm),
             "territory": terr, "territory_source": source,
-            "formats": [FORMAT_LABELS.get(x, x.upper()) for x in self.facts.formats[row]],
+            "formats": [FORMAT_LABELS.get(x, x.upper()) for x in fams],
             "url": url if isinstance(url, str) and url.startswith(("http://", "https://")) else None,
             "answer": self.extract(row, qv, terms), **scores,
         }
