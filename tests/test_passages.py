@@ -51,6 +51,18 @@ def test_split_marks_which_passages_have_vectors():
     assert to_embed == [TEXT[a:b] for a, b in first[["start", "end"]].to_numpy()[1:3]]
 
 
+def test_budget_gives_passage_1_of_the_most_viewed_first():
+    table, offsets, to_embed = split_passages([TEXT, TEXT, TEXT, "Une phrase."], words=12,
+                                              max_embedded=2, budget=4, priority=[1, 3, 2, 9])
+    vec = {r: table["vector"].to_numpy()[offsets[r]:offsets[r + 1]].tolist() for r in range(4)}
+    assert len(to_embed) == 4
+    assert [v[1] >= 0 for v in (vec[0], vec[1], vec[2])] == [True, True, True]  # round 1: all
+    assert vec[1][2] >= 0 and vec[0][2] == vec[2][2] == NO_VECTOR  # round 2: most viewed first
+    assert vec[3] == [DATASET_VECTOR]
+    none = split_passages([TEXT], words=12, max_embedded=2, budget=0)[0]
+    assert set(none["vector"]) == {DATASET_VECTOR, NO_VECTOR}
+
+
 def test_build_writes_a_consistent_passage_index(explorer):
     arts = explorer.artifacts
     m = arts.manifest["parameters"]["passages"]
@@ -62,6 +74,7 @@ def test_build_writes_a_consistent_passage_index(explorer):
     assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-4)
     assert sorted(table["vector"][table["vector"] >= 0]) == list(range(len(vecs)))
     assert m["bytes"] > 0 and "embedding" in m
+    assert m["n_vectors"] <= m["budget"] == round(m["budget_share"] * arts.n)
     desc = arts.datasets["description_text"].fillna("")
     for row in np.flatnonzero(np.diff(offsets) > 0)[:50]:
         part = table.iloc[offsets[row]:offsets[row + 1]]
