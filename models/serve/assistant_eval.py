@@ -49,7 +49,7 @@ def read_dialogues(path) -> list[dict]:
 
 def dialogues_from_queries(queries) -> list[dict]:
     """Single-turn dialogues from labelled queries (:func:`models.evaluate.read_relevance`)."""
-    return [{"id": f"query-{i}", "turns": [{"user": qr.query or qr.params, "expected": sorted(qr.relevant)}]}
+    return [{"id": f"query-{i}", "turns": [{"user": qr.query or qr.params, "expected": list(qr.expected)}]}
             for i, qr in enumerate(queries)]
 
 
