@@ -298,8 +298,14 @@ class Assistant:
             log.warning("no passage index in %s: answers use the dataset vectors only", arts.dir)
             return None
         table = arts.parquet("passages.parquet")
-        return (table, np.asarray(arts.npy("passage_offsets.npy")),
-                np.asarray(arts.npy("passage_embeddings.npy"), dtype=np.float32))
+        # offsets from the rows themselves (sorted by row): same as passage_offsets.npy, and
+        # right for a build whose rows were rearranged (scripts/synthetic_build.py)
+        rows = table["row"].to_numpy()
+        if len(rows) > 1 and np.any(np.diff(rows) < 0):
+            table = table.sort_values(["row", "start"], kind="stable").reset_index(drop=True)
+            rows = table["row"].to_numpy()
+        offsets = np.searchsorted(rows, np.arange(self.exp.n + 1))
+        return (table, offsets, np.asarray(arts.npy("passage_embeddings.npy"), dtype=np.float32))
 
     def with_params(self, **changes) -> Assistant:
         """A copy with other parameters sharing the loaded data (cross-validation)."""
