@@ -112,6 +112,11 @@ def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
                      for t, label in zip(by_prevalence["topic"], by_prevalence["label"], strict=True)]
     first_topic = topic_options[0]["value"] if topic_options else None
 
+    if "hybrid" in modes:  # the « Demander » page: its indexes are loaded now, not on a first question
+        try:
+            explorer.assistant.warm()
+        except Exception:  # the page then answers with a French message
+            log.exception("assistant not ready")
     relevance = labelled_files(getattr(settings, "relevance_dir", None))
     app = dash.Dash(__name__, title=APP_TITLE, assets_folder=str(ASSETS), update_title=None,
                     serve_locally=True)

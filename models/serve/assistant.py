@@ -307,6 +307,13 @@ class Assistant:
         offsets = np.searchsorted(rows, np.arange(self.exp.n + 1))
         return (table, offsets, np.asarray(arts.npy("passage_embeddings.npy"), dtype=np.float32))
 
+    def warm(self) -> None:
+        """Load what the first turn would (row facts, passages, query understanding), so that
+        no person waits for it; called once by the app at start."""
+        t0 = time.perf_counter()
+        _ = self.facts, self.passages, self.exp.understanding_context
+        log.info("assistant ready in %.1f s", time.perf_counter() - t0)
+
     def with_params(self, **changes) -> Assistant:
         """A copy with other parameters sharing the loaded data (cross-validation)."""
         other = Assistant(self.exp, replace(self.params, **changes))
