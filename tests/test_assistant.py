@@ -118,6 +118,11 @@ def test_commands_more_producers_map_recent_restart(asst, local_case):
     if len(first["ranking"]) > 5:
         assert more["state"]["offset"] == 5
         assert not set(c["id"] for c in more["cards"]) & set(c["id"] for c in first["cards"])
+    state = first["state"]
+    for _ in range(12):  # past the reranked candidates: a French sentence, no wrap-around
+        res = asst.ask("autre chose ?", state)
+        state = res["state"]
+    assert not res["cards"] and "pas d'autre jeu" in res["reply"]
     first, who = ask_all(asst, [q1, "qui les publie ?"])
     assert who["action"] == "producers"
     expected = Counter(c["producer"] or "producteur inconnu" for c in who["cards"])

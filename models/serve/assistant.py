@@ -744,6 +744,10 @@ class Assistant:
             st["results"] = []
             return self._reply(st, f"Je n'ai trouvé aucun jeu de données sur {q(display_topic(topic))}. "
                                    "Essayez d'autres mots.", [], notes=notes)
+        if more and st["offset"] >= len(rows):
+            st["offset"] = max(0, st["offset"] - p.n_cards)
+            return self._reply(st, f"Je n'ai pas d'autre jeu de données sur {q(display_topic(topic))}. "
+                                   "Reformulez la question, ou recommencez.", [], notes=notes)
         off = st["offset"] if st["offset"] < len(rows) else 0
         st["offset"] = off
         shown = rows[off:off + p.n_cards]
