@@ -622,6 +622,8 @@ class Assistant:
             else:
                 out["dropped"].append("territory")
         n_relevant = int((np.isfinite(score) & relevant).sum())
+        if n_relevant:  # only relevant datasets are shown (a weak match is no answer)
+            score = np.where(relevant, score, -np.inf)
         cand = [int(i) for i in top_k(score, p.depth) if np.isfinite(score[i])]
         if not cand:
             return out
@@ -641,13 +643,12 @@ class Assistant:
             rec = idx[np.argsort(-f.modified[rows[idx]], kind="stable")]
             order = np.concatenate([rec, np.flatnonzero(~top)])
             rows, final, s, psim = rows[order], final[order], s[order], psim[order]
-        if len(tail):  # after the relevant local ones, before the weak local ones
-            n_loc = max(1, int(relevant[rows].sum()))
+        if len(tail):  # national datasets after the (few) local ones
             tp = self.best_passage_sims(tail, qv)
-            rows = np.concatenate([rows[:n_loc], tail, rows[n_loc:]])
-            final = np.concatenate([final[:n_loc], np.zeros(len(tail)), final[n_loc:]])
-            s = np.concatenate([s[:n_loc], base[tail], s[n_loc:]])
-            psim = np.concatenate([psim[:n_loc], tp, psim[n_loc:]])
+            rows = np.concatenate([rows, tail])
+            final = np.concatenate([final, np.zeros(len(tail))])
+            s = np.concatenate([s, base[tail]])
+            psim = np.concatenate([psim, tp])
         out.update(rows=rows, final=final, search=s, passage=psim, n_relevant=n_relevant)
         return out
 
