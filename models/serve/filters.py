@@ -64,7 +64,7 @@ LEVEL_NAMES = {"commune": "commune", "epci": "intercommunalité", "departement":
 
 
 def licence_key(raw: str | None) -> str:
-    """A URL-safe key for a licence label (``""`` and « License Not Specified » → ``non-specifiee``)."""
+    """A URL-safe key for a licence label (``""`` and « License Not Specified » → ``non-specifiee``)."""
     s = unicodedata.normalize("NFKD", str(raw or "")).encode("ascii", "ignore").decode().lower()
     s = re.sub(r"[^a-z0-9]+", "-", s).strip("-")
     if not s or s in ("license-not-specified", "notspecified", "not-specified", "other-unspecified"):
@@ -183,7 +183,7 @@ class CatalogueFilters:
     def _build_territories(self) -> dict:
         """(row, territory) pairs — extracted and declared — rolled up to every enclosing
         territory: ``rows``, ``ents`` (int32 positions in ``keys``), ``keys`` ("level:code"),
-        ``direct`` (pairs before the roll-up, for the « why » of a result)."""
+        ``direct`` (pairs before the roll-up, for the « why » of a result)."""
         import time
 
         t0 = time.perf_counter()
@@ -316,7 +316,7 @@ class CatalogueFilters:
         return t["direct_by_ent_rows"][b[i]:b[i + 1]]
 
     def row_territories(self, row: int) -> list[tuple[str, str]]:
-        """``(key, source)`` of a row's own territories (source: « extrait » / « déclaré »)."""
+        """``(key, source)`` of a row's own territories (source: « extrait » / « déclaré »)."""
         t = self.territories
         sel = np.flatnonzero(t["direct_rows"] == row)
         return [(t["keys"][int(t["direct_ents"][j])], "déclaré" if t["direct_src"][j] else "extrait")
@@ -496,19 +496,19 @@ def parse_filters(raw: Mapping | None, catalogue: CatalogueFilters | None = None
     if not raw:
         return out, errors
     if not isinstance(raw, Mapping):
-        return out, ["filtres illisibles : ignorés"]
+        return out, ["filtres illisibles : ignorés"]
     for key, value in raw.items():
         key = str(key).strip().lower()
         if key in ("licence", "license"):
             key = "licence"
         if key not in FILTER_KEYS:
-            errors.append(f"filtre inconnu « {str(key)[:40]} » : ignoré")
+            errors.append(f"filtre inconnu « {str(key)[:40]} » : ignoré")
             continue
         label = FILTER_LABELS[key].lower()
         if key in RANGE_KEYS:
             rng = parse_year_range(value)
             if rng is None:
-                errors.append(f"{label} « {str(value)[:40]} » : pas une année ni une période, ignoré")
+                errors.append(f"{label} « {str(value)[:40]} » : pas une année ni une période, ignoré")
             else:
                 out[key] = rng
             continue
@@ -518,7 +518,7 @@ def parse_filters(raw: Mapping | None, catalogue: CatalogueFilters | None = None
                 if value is True or s in _TRUE:
                     out[key] = True
             else:
-                errors.append(f"{label} « {s[:40]} » : attendu oui ou non, ignoré")
+                errors.append(f"{label} « {s[:40]} » : attendu oui ou non, ignoré")
             continue
         values = value if isinstance(value, (list, tuple, set)) else [value]
         clean = []
@@ -533,16 +533,16 @@ def parse_filters(raw: Mapping | None, catalogue: CatalogueFilters | None = None
             if key == "format":
                 s = s.lower()
             if key == "topic" and not s.lstrip("-").isdigit():
-                errors.append(f"{label} « {s[:40]} » : inconnu, ignoré")
+                errors.append(f"{label} « {s[:40]} » : inconnu, ignoré")
                 continue
             if catalogue is not None and not catalogue.known(key, s):
-                errors.append(f"{label} « {s[:40]} » : inconnu dans ce catalogue, ignoré")
+                errors.append(f"{label} « {s[:40]} » : inconnu dans ce catalogue, ignoré")
                 continue
             v2 = int(s) if key == "topic" else s
             if v2 not in clean:
                 clean.append(v2)
         if len(clean) > MAX_VALUES:
-            errors.append(f"{label} : {len(clean)} valeurs, seules les {MAX_VALUES} premières sont gardées")
+            errors.append(f"{label} : {len(clean)} valeurs, seules les {MAX_VALUES} premières sont gardées")
             clean = clean[:MAX_VALUES]
         if clean:
             out[key] = clean

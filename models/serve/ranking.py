@@ -275,7 +275,7 @@ def reasons(explorer, row: int, query: str, understanding, keyword_score: float,
             seen.add(t[0])
             words.append(tok)
     if words:
-        out.append(", ".join(f"« {w} »" for w in words[:4]) + " dans le titre")
+        out.append(", ".join(f"« {w} »" for w in words[:4]) + " dans le titre")
     elif np.isfinite(keyword_score) and keyword_score > 0:
         out.append("mots de la requête dans la description ou les mots-clés")
     cat = explorer.catalogue
@@ -286,7 +286,7 @@ def reasons(explorer, row: int, query: str, understanding, keyword_score: float,
             elif slot.kind == "period":
                 r = _period_reason(cat, row, slot)
             elif slot.kind == "producer":
-                r = (f"producteur : {slot.label}"
+                r = (f"producteur : {slot.label}"
                      if cat.producer_ids[cat.producer_of_row[row]] == slot.value else None)
             elif slot.kind == "format":
                 ok = slot.value in cat.format_names and bool(
@@ -323,11 +323,11 @@ def _territory_reason(cat, row: int, slot, title: str) -> str | None:
             ki = t["pos"][key]
             label = cat.territory_label(key)
             if key == target:
-                return f"territoire {src} : {label}"
+                return f"territoire {src} : {label}"
             if ti in set(cat.ancestors(ki).tolist()):
-                return f"territoire {src} : {label}, dans {name}"
+                return f"territoire {src} : {label}, dans {name}"
             if target != "pays:FR" and key != "pays:FR" and ki in set(cat.ancestors(ti).tolist()):
-                return f"territoire {src} : {label}, qui englobe {name}"
+                return f"territoire {src} : {label}, qui englobe {name}"
     return None
 
 
@@ -360,10 +360,10 @@ def search_result(explorer, query: str, *, mode: str, k: int, filters, sort: str
 
     clean, errors = explorer.clean_filters(filters)
     if sort not in SORTS:
-        errors.append(f"tri « {str(sort)[:30]} » inconnu : tri par pertinence")
+        errors.append(f"tri « {str(sort)[:30]} » inconnu : tri par pertinence")
         sort = DEFAULT_SORT
     if mode not in MODES:
-        errors.append(f"mode « {str(mode)[:30]} » inconnu : mode {DEFAULT_MODE}")
+        errors.append(f"mode « {str(mode)[:30]} » inconnu : mode {DEFAULT_MODE}")
         mode = DEFAULT_MODE
     raw_q = "" if query is None else str(query)
     q = clean_query(raw_q, explorer.max_query_chars)
