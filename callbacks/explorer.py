@@ -240,20 +240,21 @@ def register(app, services) -> None:
             new["filters"] = {k: v for k, v in cur["filters"].items() if k != trig.get("key")}
             new["k"] = first_k
         elif isinstance(trig, dict) and trig.get("type") == ids.FACET:
-            keys = [i["id"]["key"] for i in ctx.inputs_list[0]]
+            keys = [i.get("id", {}).get("key") if isinstance(i, dict) and isinstance(i.get("id"), dict)
+                    else None for i in (ctx.inputs_list[0] if isinstance(ctx.inputs_list[0], list) else [])]
             filters = dict(cur["filters"])
             clean, _ = exp.clean_filters(params_to_raw(filters))
-            for key, vals, opts in zip(keys, facet_values, facet_options or [], strict=False):
-                if key not in FILTER_KEYS:
+            for key, vals, opts in zip(keys, facet_values or [], facet_options or [], strict=False):
+                if key not in FILTER_KEYS or not isinstance(vals, (list, type(None))):
                     continue
-                vals = list(vals or [])
+                vals = [v for v in (vals or []) if isinstance(v, (str, int)) and not isinstance(v, bool)]
                 opt_values = [o.get("value") for o in (opts or []) if isinstance(o, dict)]
                 if set(map(str, vals)) == set(map(str, checked_values(key, clean.get(key), opt_values))):
                     continue  # as drawn: nothing changed for this key
                 if not vals:
                     filters.pop(key, None)
                 elif key in ("year", "modified"):
-                    ys = [int(v) for v in vals if str(v).lstrip("-").isdigit()]
+                    ys = [int(v) for v in vals if str(v).isdigit() and len(str(v)) == 4]
                     filters[key] = f"{min(ys)}-{max(ys)}" if ys else None
                 elif key == "has_reuses":
                     filters[key] = "1"
