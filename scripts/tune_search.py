@@ -72,14 +72,21 @@ class Prepared:
     question: bool
     acronym: bool
     cands: dict  # prf variant -> (rows, kn, sn, prior, match[kind] arrays, relevant mask)
+    fixed_rank: int | None = None  # a query without text (a tag alone): no constant applies
+    fixed: bool = False
 
 
 def prepare(exp, lq, file: str, depth: int) -> Prepared | None:
     text, tag = lq.search_args()
     q = clean_query(text, exp.max_query_chars)
     rel_rows = {exp.row_of(e) for e in lq.expected} - {None}
-    if not q or not rel_rows:
+    if not rel_rows:
         return None
+    if not q:  # browsing a tag, most popular first: what the Explorer does, whatever the constants
+        hits = exp.search("", k=K, tag=tag)
+        ranked = [h.row for h in hits]
+        r = next((i for i, row in enumerate(ranked, 1) if row in rel_rows), None)
+        return Prepared(file, q, 0, False, False, {}, r, True)
     mask = exp.filter_mask(None, tag=tag)
     raw: dict = {}
     kw = exp._raw_scores(q, "keyword", raw)
@@ -138,6 +145,8 @@ def is_short(p: Prepared, short_max: int) -> bool:
 
 def rank_of(p: Prepared, prm: SearchParams) -> int | None:
     """1-based rank of the first relevant candidate under ``prm`` (None: not found)."""
+    if p.fixed:
+        return p.fixed_rank
     c = p.cands.get((prm.prf_docs, prm.prf_weight))
     if c is None:
         return None
@@ -154,7 +163,8 @@ def rank_of(p: Prepared, prm: SearchParams) -> int | None:
             boost += getattr(prm, KINDS[kind]) * m
         sc = sc * boost
     best = sc[rel].max()
-    return int(np.count_nonzero(sc > best)) + 1
+    # ties count against the relevant dataset (the Explorer breaks them arbitrarily)
+    return int(np.count_nonzero(sc > best)) + int(np.count_nonzero((sc == best) & ~rel)) + 1
 
 
 def metrics(ranks: list[int | None]) -> dict:
