@@ -46,8 +46,8 @@ from pathlib import Path
 
 import numpy as np
 
-from models.artifacts import read_manifest, resolve_build_dir
-from models.config import REPO
+from models.core.config import REPO
+from models.core.store import read_manifest, resolve_build_dir
 
 log = logging.getLogger(__name__)
 
@@ -357,8 +357,8 @@ def embedding_throughput(build_dir: Path, manifest: dict, models_dir: Path, n: i
     """Passages/s of the build's encoder on ``n`` catalogue passages (no cache)."""
     import pandas as pd
 
-    from models.embeddings import load_encoder
-    from models.text import passage_text
+    from models.core.encoders import load_encoder
+    from models.core.text import passage_text
 
     m = manifest["model"]
     enc = load_encoder(m["name"], models_dir=models_dir, max_seq_length=m.get("max_seq_length", 128))
@@ -454,8 +454,8 @@ def run_bench(artifacts: str | Path, *, skip_embedding: bool = False, models_dir
 def facet_counts_ms(artifacts, queries: Sequence[str], depth: int = 1000) -> float | None:
     """p95 of the facet counts alone (every filter key) over each query's ``depth`` best keyword
     candidates, in this process (no encoder needed)."""
-    from models.search import top_k
-    from models.services import Explorer
+    from models.serve.explorer import Explorer
+    from models.serve.search import top_k
 
     try:
         exp = Explorer.load(artifacts)

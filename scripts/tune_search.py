@@ -38,8 +38,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models.evaluate import read_relevance
-from models.search import candidates, clean_query
+from models.serve.evaluate import read_relevance
 from models.serve.ranking import (
     PARAMS_FILE,
     SearchParams,
@@ -47,6 +46,7 @@ from models.serve.ranking import (
     query_features,
     territory_match,
 )
+from models.serve.search import candidates, clean_query
 
 log = logging.getLogger("tune_search")
 
@@ -244,8 +244,8 @@ def main(argv: list[str] | None = None) -> int:
                         stream=sys.stderr)
     for noisy in ("gensim", "numba", "sentence_transformers", "transformers"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    from models.evaluate import evaluate
-    from models.services import Explorer
+    from models.serve.evaluate import evaluate
+    from models.serve.explorer import Explorer
 
     t0 = time.perf_counter()
     exp = Explorer.load(args.artifacts, model=args.model)

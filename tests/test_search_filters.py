@@ -90,7 +90,7 @@ def test_parse_filters_drops_unknown_input_with_french_messages(cat):
                                    "topic": "abc"}, cat)
     assert clean == {"format": ["csv"]}
     assert len(errors) == 6 and all("ignoré" in e for e in errors)
-    assert parse_filters("not a dict") == ({}, ["filtres illisibles : ignorés"])
+    assert parse_filters("not a dict") == ({}, ["filtres illisibles\u00a0: ignorés"])
 
 
 def test_url_round_trip(cat):

@@ -10,12 +10,11 @@ on this build (README) minus a margin for model/BLAS noise; they are floors, not
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from models.config import REPO
+from models.core.config import REPO
 from tests.conftest import SAMPLE, SHARED
 
 pytestmark = pytest.mark.slow
@@ -32,9 +31,9 @@ FLOORS = {
 @pytest.fixture(scope="session")
 def real_sample(tmp_path_factory):
     """An Explorer over the sample built with the real e5 model (session-wide)."""
-    from models.config import BuildSettings
-    from models.pipeline import run_build
-    from models.services import Explorer
+    from models.build.pipeline import run_build
+    from models.core.config import BuildSettings
+    from models.serve.explorer import Explorer
 
     root = tmp_path_factory.mktemp("real-sample")
     cache = root / "cache"
@@ -53,7 +52,7 @@ def real_sample(tmp_path_factory):
 
 @pytest.mark.parametrize("name", ["search-indicator-datasets", "questions-public"])
 def test_quality_floors(real_sample, name):
-    from models.evaluate import evaluate, read_relevance
+    from models.serve.evaluate import evaluate, read_relevance
 
     res = evaluate(real_sample, read_relevance(RELEVANCE / f"{name}.csv"), ["keyword", "semantic", "hybrid"])
     for mode, floors in FLOORS.items():

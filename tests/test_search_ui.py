@@ -9,16 +9,8 @@ import json
 import numpy as np
 import pytest
 
-from app import create_app
 from components import ids
-from models.config import AppSettings
-from tests.test_app import Dash, all_of, find, strings
-
-
-@pytest.fixture(scope="module")
-def dash(built_root, explorer):
-    app = create_app(AppSettings(artifacts=built_root), explorer=explorer)
-    return Dash(app.server.test_client())
+from tests.uihelpers import all_of, find, strings
 
 
 def state(q="", filters=None, **kw):

@@ -21,7 +21,7 @@ AS_OF = date(2026, 1, 16)  # the export date of the shared catalogue
 
 @pytest.fixture(scope="module")
 def gazetteer():
-    from models.territories import Gazetteer
+    from models.core.geo import Gazetteer
 
     assert (GEO / "communes.json").exists(), f"missing shared data: {GEO}"
     return Gazetteer.load(GEO)
@@ -29,8 +29,8 @@ def gazetteer():
 
 @pytest.fixture(scope="module")
 def ctx(gazetteer, sample_path):
-    from models.ingest import read_catalog
-    from models.producers import aggregate_producers
+    from models.build.ingest import read_catalog
+    from models.build.producers import aggregate_producers
 
     df, _ = read_catalog(sample_path)
     prod, _, _ = aggregate_producers(df)
@@ -159,7 +159,7 @@ def test_odd_input_never_raises(ctx, query):
 
 
 def test_gazetteer_rebuilt_from_the_build_entities(gazetteer):
-    from models.territories import entity_frame
+    from models.build.territories import entity_frame
 
     g = gazetteer_from_entities(entity_frame(gazetteer))
     c = UnderstandingContext.build(gazetteer=g, as_of=AS_OF)

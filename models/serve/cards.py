@@ -9,7 +9,7 @@ import re
 
 import numpy as np
 
-from models.quality import FREQUENCY_FR
+from models.core.quality import FREQUENCY_FR
 from models.serve.formats import FORMAT_LABELS
 
 SNIPPET_CHARS = 260
@@ -39,7 +39,7 @@ def thousands(n) -> str:
 
 def query_words(query: str) -> list[str]:
     """The words of a query worth highlighting (keyword terms, longest first)."""
-    from models.keyword import keyword_terms
+    from models.core.text import keyword_terms
 
     words = []
     for tok in re.findall(r"[^\W_][\w'’-]*", query or ""):
@@ -51,7 +51,7 @@ def query_words(query: str) -> list[str]:
 def snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> list[tuple[str, bool]]:
     """A piece of ``text`` around the first query word, as ``(text, highlighted)`` pieces
     (matching ignores case, accents and plural/feminine endings: same stems as the search)."""
-    from models.keyword import keyword_terms
+    from models.core.text import keyword_terms
 
     text = " ".join(str(text or "").split())
     if not text:

@@ -278,7 +278,7 @@ class CatalogueFilters:
         gaz = self.explorer.gazetteer
         if gaz is None:
             return None
-        from models.territories import resolve_declared
+        from models.build.territories import resolve_declared
 
         gran = ds["spatial_granularity"].fillna("").astype(str).to_numpy() \
             if "spatial_granularity" in ds else np.full(len(ds), "")
@@ -347,7 +347,7 @@ class CatalogueFilters:
 
     def value_label(self, key: str, value) -> str:
         """French label of one filter value (for chips and facets)."""
-        from models.quality import FREQUENCY_FR
+        from models.core.quality import FREQUENCY_FR
 
         if key == "producer":
             i = self._producer_pos.get(str(value))

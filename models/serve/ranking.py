@@ -4,7 +4,7 @@ result ranks (« why »).
 Query features (:func:`query_features`), all computed from the query text alone:
 
 * ``n_terms`` — keyword terms after French normalisation and stop words
-  (:func:`models.keyword.keyword_terms`: « Où sont les musées ? » → ``musee``: 1 term);
+  (:func:`models.core.text.keyword_terms`: « Où sont les musées ? » → ``musee``: 1 term);
 * ``question`` — starts with a question word (où, quand, comment, quel·le·s, combien, pourquoi,
   qui, que, quoi, est-ce, y a-t-il, existe-t-il …) or contains « ? »;
 * ``acronym`` — a word of 2 to 8 capitals (« SIRENE », « RNA », « PLU »).
@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.search import HybridParams
+from models.serve.search import HybridParams
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ class QueryFeatures:
 
 def query_features(query: str, short_max_terms: int = SearchParams.short_max_terms) -> QueryFeatures:
     """The query's type (module docstring)."""
-    from models.keyword import fold, keyword_terms
+    from models.core.text import fold, keyword_terms
 
     q = query or ""
     n_terms = len(keyword_terms(q))
@@ -262,7 +262,7 @@ def _thousands(n: int) -> str:
 def reasons(explorer, row: int, query: str, understanding, keyword_score: float,
             features: QueryFeatures | None, params: SearchParams) -> list[str]:
     """Why ``row`` ranks for ``query``, in short French phrases (plain text, never HTML)."""
-    from models.keyword import keyword_terms
+    from models.core.text import keyword_terms
 
     ds = explorer.datasets
     out: list[str] = []
@@ -307,7 +307,7 @@ def reasons(explorer, row: int, query: str, understanding, keyword_score: float,
 
 
 def _territory_reason(cat, row: int, slot, title: str) -> str | None:
-    from models.territories import norm_name
+    from models.core.geo import norm_name
 
     t = cat.territories
     targets = [f"{c.value[0]}:{c.value[1]}" for c in (slot.candidates or ())] or \
@@ -353,10 +353,10 @@ def _period_reason(cat, row: int, slot) -> str | None:
 
 def search_result(explorer, query: str, *, mode: str, k: int, filters, sort: str, facets: bool,
                   ignore_slots: tuple[str, ...] = (), tag: str | None = None) -> SearchResult:
-    """See :meth:`models.services.Explorer.search_result`. Never raises on bad input: unknown
+    """See :meth:`models.serve.explorer.Explorer.search_result`. Never raises on bad input: unknown
     filters, sorts or modes are dropped with a French message."""
-    from models.search import DEFAULT_MODE, MODES, clean_query, top_k
     from models.serve.filters import FACET_DEPTH
+    from models.serve.search import DEFAULT_MODE, MODES, clean_query, top_k
 
     clean, errors = explorer.clean_filters(filters)
     if sort not in SORTS:
@@ -401,7 +401,7 @@ def search_result(explorer, query: str, *, mode: str, k: int, filters, sort: str
                 hits_rows = np.empty(0, np.int64)
         else:
             hits_rows = sort_rows(pool, scores, sort, cat, explorer.prior)[:k]
-    from models.search import Hit
+    from models.serve.search import Hit
 
     if scores is None:
         hits = [Hit(int(r), float(explorer.prior[r])) for r in hits_rows]
