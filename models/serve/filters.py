@@ -437,7 +437,7 @@ class CatalogueFilters:
                 return []
             base = int(ys.min())
             c = np.bincount(ys - base)
-            return [FacetValue((base + i, base + i), str(base + i), int(c[i]))
+            return [FacetValue((base + int(i), base + int(i)), str(base + int(i)), int(c[i]))
                     for i in np.flatnonzero(c)[::-1]]  # newest first, every year
         if key == "format":
             b = self.format_bits[rows]

@@ -248,8 +248,8 @@ class SearchResult:
 
 
 def _jsonable(v):
-    if isinstance(v, tuple):
-        return list(v)
+    if isinstance(v, (tuple, list)):
+        return [_jsonable(x) for x in v]
     if isinstance(v, np.generic):
         return v.item()
     return v
