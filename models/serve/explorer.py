@@ -166,13 +166,16 @@ class Explorer:
     @cached_property
     def understanding_context(self):
         """What :func:`models.serve.understanding.understand` needs about this build."""
+        from models.core.geo import french_lexicon
         from models.serve.understanding import UnderstandingContext
 
         table = self.producers.table
         n = table["n_in_build"] if "n_in_build" in table else table["n_active"]
-        return UnderstandingContext.build(
+        ctx = UnderstandingContext.build(
             gazetteer=self.gazetteer, as_of=self.export_date,
             producers=zip(table["producer_id"], table["organization"], n, strict=True))
+        french_lexicon.cache_clear()  # ~40 MB, only needed to build the gazetteer and the index
+        return ctx
 
     def understand(self, text: str | None):
         """Slots (territory, period, producer, format) and topic words of a free French query
