@@ -203,7 +203,8 @@ def register(app, services) -> None:
                   Input({"type": ids.FACET, "key": ALL}, "value"),
                   Input({"type": ids.SLOT_CHIP, "key": ALL}, "n_clicks"),
                   Input({"type": ids.FILTER_CHIP, "key": ALL}, "n_clicks"),
-                  Input(ids.MORE_RESULTS, "n_clicks"), Input(ids.CLEAR_FILTERS, "n_clicks"),
+                  Input({"type": ids.MORE_RESULTS, "key": ALL}, "n_clicks"),
+                  Input({"type": ids.CLEAR_FILTERS, "key": ALL}, "n_clicks"),
                   State({"type": ids.FACET, "key": ALL}, "options"),
                   State(ids.SEARCH_STATE, "data"), prevent_initial_call=True)
     def edit_state(facet_values, _slot_clicks, _filter_clicks, _more, _clear, facet_options, current):
@@ -214,11 +215,12 @@ def register(app, services) -> None:
             return no_update
         value = ctx.triggered[0]["value"] if ctx.triggered else None
         new = dict(cur)
-        if trig == ids.MORE_RESULTS:
+        kind = trig.get("type") if isinstance(trig, dict) else None
+        if kind == ids.MORE_RESULTS:
             if not value:
                 return no_update
             new["k"] = min(MAX_K, cur["k"] + STEP_K)
-        elif trig == ids.CLEAR_FILTERS:
+        elif kind == ids.CLEAR_FILTERS:
             if not value:
                 return no_update
             new["filters"], new["k"] = {}, first_k

@@ -37,8 +37,8 @@ SEARCH_CHIPS = "search-chips"  # understood places / years … and active filter
 SEARCH_MESSAGES = "search-messages"  # French messages about dropped input (URL, filters)
 FILTERS_PANEL = "filters-panel"  # the facet checklists with counts
 FILTERS_TAB = "filters-tab"  # the side tab holding the filter panel (label shows the count)
-MORE_RESULTS = "more-results"  # « 10 de plus »
-CLEAR_FILTERS = "clear-filters"  # the way back from an empty result
+MORE_RESULTS = "more-results"  # « 10 de plus »: pattern id {"type": MORE_RESULTS, "key": "more"}
+CLEAR_FILTERS = "clear-filters"  # the way back from an empty result: {"type": ..., "key": "clear"}
 MAP_FILTER = "map-filter"  # dcc.Store {"n", "count", "bits" (base64 bitmask) | "rows"} -> map fade
 MAP_FILTER_NOTE = "map-filter-note"  # « 1 234 jeux de données sur 70 575 correspondent aux filtres »
 # pattern-matching: {"type": FACET, "key": filter key} (dcc.Checklist), chips {"type": ..., "key": str}

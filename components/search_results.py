@@ -83,9 +83,9 @@ def results_block(cards: list[dict], *, total: int, k: int, empty: html.Div | No
     more = total > len(cards) and k < MAX_K
     return html.Div([
         dbc.ListGroup([result_card(c) for c in cards], flush=True),
-        html.Div(dbc.Button("10 de plus", id=ids.MORE_RESULTS, size="sm", color="secondary", outline=True,
-                            n_clicks=0), className="text-center my-2") if more else
-        html.Div(id=ids.MORE_RESULTS, n_clicks=0, style={"display": "none"}),
+        html.Div(dbc.Button("10 de plus", id={"type": ids.MORE_RESULTS, "key": "more"}, size="sm",
+                            color="secondary", outline=True, n_clicks=0), className="text-center my-2")
+        if more else None,
     ])
 
 
@@ -93,8 +93,8 @@ def no_result(message: str, *, has_filters: bool) -> html.Div:
     """A French message and a way back (remove the filters)."""
     return html.Div([
         html.Div(clean_text(message, 300), className="mb-2"),
-        dbc.Button("Retirer tous les filtres", id=ids.CLEAR_FILTERS, size="sm", color="primary",
-                   outline=True, n_clicks=0) if has_filters else None,
+        dbc.Button("Retirer tous les filtres", id={"type": ids.CLEAR_FILTERS, "key": "clear"}, size="sm",
+                   color="primary", outline=True, n_clicks=0) if has_filters else None,
     ], className="text-muted small px-2 py-2 no-result")
 
 

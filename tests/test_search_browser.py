@@ -70,7 +70,7 @@ def test_bad_input_from_the_url(dash_duo, app):
     # contradictory filters: a message and a way back
     open_url(dash_duo, "?q=budget&year=2015&modified=2001")
     dash_duo.wait_for_contains_text(f"#{ids.RESULTS}", "Aucun jeu de données ne correspond", timeout=TIMEOUT)
-    dash_duo.find_element(f"#{ids.CLEAR_FILTERS}").click()
+    dash_duo.find_element(f"#{ids.RESULTS} .no-result button").click()
     dash_duo.wait_for_element(f"#{ids.RESULTS} .result-card", timeout=TIMEOUT)
     wait(dash_duo, lambda: "year=" not in dash_duo.driver.current_url)
     # HTML and a 10,000-character query: shown as text, capped, nothing injected

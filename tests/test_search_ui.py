@@ -100,19 +100,23 @@ def test_facet_click_chip_removal_more_and_clear(dash, explorer):
     facet_in = json.dumps({"key": ["ALL"], "type": ids.FACET}, separators=(",", ":"))
     slot_in = json.dumps({"key": ["ALL"], "type": ids.SLOT_CHIP}, separators=(",", ":"))
     filt_in = json.dumps({"key": ["ALL"], "type": ids.FILTER_CHIP}, separators=(",", ":"))
+    more_in = json.dumps({"key": ["ALL"], "type": ids.MORE_RESULTS}, separators=(",", ":"))
+    clear_in = json.dumps({"key": ["ALL"], "type": ids.CLEAR_FILTERS}, separators=(",", ":"))
+    more_id = {"type": ids.MORE_RESULTS, "key": "more"}
+    clear_id = {"type": ids.CLEAR_FILTERS, "key": "clear"}
 
     spec = dash.spec(
         [
             f"{facet_in}.value",
             f"{slot_in}.n_clicks",
             f"{filt_in}.n_clicks",
-            f"{ids.MORE_RESULTS}.n_clicks",
-            f"{ids.CLEAR_FILTERS}.n_clicks",
+            f"{more_in}.n_clicks",
+            f"{clear_in}.n_clicks",
         ],
         [f"{facet_in}.options", f"{ids.SEARCH_STATE}.data"],
     )
 
-    def edit(values, changed, options=None, more=None, clear=None):
+    def edit(values, changed, options=None, more=None, clear=None, state_=None):
         """POST the callback as dash-renderer does (pattern inputs: lists of {id, property, value})."""
         body = {
             "output": spec["output"],
@@ -121,10 +125,10 @@ def test_facet_click_chip_removal_more_and_clear(dash, explorer):
                 values,
                 [],
                 [],
-                {"id": ids.MORE_RESULTS, "property": "n_clicks", "value": more},
-                {"id": ids.CLEAR_FILTERS, "property": "n_clicks", "value": clear},
+                [{"id": more_id, "property": "n_clicks", "value": more}] if more is not None else [],
+                [{"id": clear_id, "property": "n_clicks", "value": clear}] if clear is not None else [],
             ],
-            "state": [options or [], {"id": ids.SEARCH_STATE, "property": "data", "value": st}],
+            "state": [options or [], {"id": ids.SEARCH_STATE, "property": "data", "value": state_ or st}],
             "changedPropIds": changed,
         }
         r = dash.client.post("/_dash-update-component", json=body)
@@ -142,8 +146,14 @@ def test_facet_click_chip_removal_more_and_clear(dash, explorer):
     # drawn as it is (nothing checked, no filter): no update, so no loop
     same = [{"id": {"type": ids.FACET, "key": "licence"}, "property": "value", "value": []}]
     assert edit(same, changed, facet_opts) is None
-    more = edit(same, [f"{ids.MORE_RESULTS}.n_clicks"], facet_opts, more=1)[ids.SEARCH_STATE]["data"]
+    more_changed = [json.dumps(more_id, sort_keys=True, separators=(",", ":")) + ".n_clicks"]
+    more = edit(same, more_changed, facet_opts, more=1)[ids.SEARCH_STATE]["data"]
     assert more["k"] == 30
+    # « Retirer tous les filtres » (the way back from an empty result)
+    clear_changed = [json.dumps(clear_id, sort_keys=True, separators=(",", ":")) + ".n_clicks"]
+    filtered = dict(st, filters={"year": "2015", "modified": "2001"})
+    cleared = edit(same, clear_changed, facet_opts, clear=1, state_=filtered)[ids.SEARCH_STATE]["data"]
+    assert cleared["filters"] == {} and cleared["q"] == "données"
     # a hostile client: junk in the pattern values is ignored, never a server error
     junk = [
         {"id": {"type": ids.FACET, "key": "year"}, "property": "value", "value": ["<b>", {"$ne": 1}, True]},
@@ -212,7 +222,7 @@ def test_contradictory_filters_give_a_french_message_and_a_way_back(dash):
     assert result_rows(out) == []
     text = " ".join(strings(out[ids.RESULTS]["children"]))
     assert "Aucun jeu de données ne correspond" in text
-    assert find(out[ids.RESULTS]["children"], ids.CLEAR_FILTERS) is not None
+    assert find(out[ids.RESULTS]["children"], {"type": ids.CLEAR_FILTERS, "key": "clear"}) is not None
     assert "Aucun jeu de données" in out[ids.MAP_FILTER_NOTE]["children"]
 
 
