@@ -59,6 +59,7 @@ MAX_VALUES = 20  # values kept per key (URL input is untrusted)
 TERRITORY_CONFIDENCE = 0.5
 NO_FREQUENCY = "none"
 FACET_DEPTH = 1000  # counts are computed on the best 1,000 candidates of a query
+TERRITORY_FACET_CAPS = {"region": 3, "departement": 4, "epci": 3, "commune": 5}
 LEVEL_NAMES = {"commune": "commune", "epci": "intercommunalité", "departement": "département",
                "region": "région", "pays": "national"}
 
@@ -429,7 +430,14 @@ class CatalogueFilters:
             fr = t["pos"].get("pays:FR")
             if fr is not None:
                 c[fr] = 0  # « everything placed in France » is no choice
-            return self._top(c, top, lambda i: (t["keys"][i], self.territory_label(t["keys"][i])))
+            # every level gets its share, or the régions (which count everything inside) fill the list
+            levels = np.asarray(t["levels"])
+            keep = np.zeros(len(c), dtype=bool)
+            for lv, cap in TERRITORY_FACET_CAPS.items():
+                idx = np.flatnonzero((levels == lv) & (c > 0))
+                keep[idx[np.argsort(-c[idx], kind="stable")][:cap]] = True
+            return self._top(np.where(keep, c, 0), top,
+                             lambda i: (t["keys"][i], self.territory_label(t["keys"][i])))
         if key in RANGE_KEYS:
             ys = (self.created_year if key == "year" else self.modified_year)[rows]
             ys = ys[ys >= 0]

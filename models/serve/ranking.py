@@ -269,7 +269,11 @@ def reasons(explorer, row: int, query: str, understanding, keyword_score: float,
     title = str(ds["title"].iat[row] or "")
     title_terms = set(keyword_terms(title))
     words, seen = [], set()
-    for tok in re.findall(r"[^\W_][\w'’-]*", query or ""):
+    slot_spans = [s.span for s in understanding.slots] if understanding is not None else []
+    for m in re.finditer(r"[^\W_][\w'’-]*", query or ""):
+        tok = m.group(0)
+        if any(a <= m.start() < b for a, b in slot_spans):
+            continue  # a place, a year …: said by its own reason below
         t = keyword_terms(tok)
         if t and t[0] in title_terms and t[0] not in seen:
             seen.add(t[0])
