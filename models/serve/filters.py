@@ -59,6 +59,7 @@ MAX_VALUES = 20  # values kept per key (URL input is untrusted)
 TERRITORY_CONFIDENCE = 0.5
 NO_FREQUENCY = "none"
 FACET_DEPTH = 1000  # counts are computed on the best 1,000 candidates of a query
+LEVEL_CODE = {"commune": 0, "epci": 1, "departement": 2, "region": 3, "pays": 4}
 TERRITORY_FACET_CAPS = {"region": 3, "departement": 4, "epci": 3, "commune": 5}
 LEVEL_NAMES = {"commune": "commune", "epci": "intercommunalité", "departement": "département",
                "region": "région", "pays": "national"}
@@ -155,7 +156,8 @@ class CatalogueFilters:
         # licence and frequency: categorical codes
         lic = ds["license"].fillna("").astype(str) if "license" in ds else pd.Series([""] * n)
         keys = lic.map(licence_key)
-        self.licence_codes, self.licence_keys = pd.factorize(keys, sort=True)
+        self.licence_codes, licence_keys = pd.factorize(keys, sort=True)
+        self.licence_keys = np.asarray(licence_keys, dtype=object)
         self.licence_codes = self.licence_codes.astype(np.int32)
         labels = pd.DataFrame({"k": keys, "l": lic}).drop_duplicates("k").set_index("k")["l"]
         self.licence_labels = {k: (str(labels.get(k, k)) if k != "non-specifiee" else "Non spécifiée")
@@ -163,7 +165,8 @@ class CatalogueFilters:
         freq = ds["frequency"].fillna("").astype(str).str.strip() if "frequency" in ds \
             else pd.Series([""] * n)
         freq = freq.where(freq != "", NO_FREQUENCY)
-        self.frequency_codes, self.frequency_keys = pd.factorize(freq, sort=True)
+        self.frequency_codes, frequency_keys = pd.factorize(freq, sort=True)
+        self.frequency_keys = np.asarray(frequency_keys, dtype=object)
         self.frequency_codes = self.frequency_codes.astype(np.int32)
         # topics (default K) and reuses
         self.topic_of_row = np.asarray(explorer.dominant_topics, dtype=np.int32)
@@ -261,6 +264,10 @@ class CatalogueFilters:
                "direct_rows": d_rows.astype(np.int32), "direct_ents": d_ents.astype(np.int32),
                "direct_src": d_src, "names": ents["name"].astype(str).to_numpy(), "levels": lv,
                "anc_flat": flat, "anc_starts": starts, "anc_lens": lens}
+        by_row = np.argsort(r_rows, kind="stable")  # rolled-up pairs grouped by row (facet counts)
+        out["by_row_ents"] = r_ents[by_row].astype(np.int32)
+        out["row_ptr"] = np.searchsorted(r_rows[by_row], np.arange(self.n + 1))
+        out["level_code"] = np.array([LEVEL_CODE.get(str(x), -1) for x in lv], dtype=np.int8)
         d_order = np.argsort(d_ents, kind="stable")
         out["direct_by_ent_rows"] = d_rows[d_order].astype(np.int32)
         out["direct_by_ent_bounds"] = np.searchsorted(d_ents[d_order], np.arange(len(keys) + 1))
@@ -424,17 +431,18 @@ class CatalogueFilters:
             return self._top(c, top, lambda i: (self.producer_ids[i], self.producer_names[i]))
         if key == "territory":
             t = self.territories
-            sel = np.zeros(self.n, dtype=bool)
-            sel[rows] = True
-            c = np.bincount(t["ents"][sel[t["rows"]]], minlength=len(t["keys"]))
+            ptr = t["row_ptr"]
+            starts, lens = ptr[rows], ptr[rows + 1] - ptr[rows]
+            total = int(lens.sum())
+            offs = np.arange(total) - np.repeat(np.cumsum(lens) - lens, lens)
+            c = np.bincount(t["by_row_ents"][np.repeat(starts, lens) + offs], minlength=len(t["keys"]))
             fr = t["pos"].get("pays:FR")
             if fr is not None:
                 c[fr] = 0  # « everything placed in France » is no choice
             # every level gets its share, or the régions (which count everything inside) fill the list
-            levels = np.asarray(t["levels"])
             keep = np.zeros(len(c), dtype=bool)
             for lv, cap in TERRITORY_FACET_CAPS.items():
-                idx = np.flatnonzero((levels == lv) & (c > 0))
+                idx = np.flatnonzero((t["level_code"] == LEVEL_CODE[lv]) & (c > 0))
                 keep[idx[np.argsort(-c[idx], kind="stable")][:cap]] = True
             return self._top(np.where(keep, c, 0), top,
                              lambda i: (t["keys"][i], self.territory_label(t["keys"][i])))
