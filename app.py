@@ -68,6 +68,17 @@ def available_modes(explorer) -> list[str]:
     return modes
 
 
+def warm_search(explorer) -> None:
+    """Filter columns, territories (declared zones resolved) and query understanding (gazetteer)
+    are built now, once, rather than on the first filtered search."""
+    try:
+        _ = explorer.catalogue.territories
+        _ = explorer.understanding_context
+        _ = explorer.producers.assessed()  # the quality score of the result cards
+    except Exception:  # filters and places are a bonus: never take the app down for them
+        log.exception("search filters or query understanding unavailable")
+
+
 def default_mode(modes: list[str]) -> str | None:
     for preferred in ("hybrid", "semantic"):
         if preferred in modes:
@@ -100,6 +111,7 @@ def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
     if explorer is None:
         explorer = load_explorer(settings)
     modes = available_modes(explorer)
+    warm_search(explorer)
     services = Services(explorer=explorer, settings=settings, modes=modes, default_mode=default_mode(modes))
 
     # computed once per process: the map figure, the topic list and the first word cloud

@@ -13,6 +13,11 @@ stopped, try/finally), then measures, over loopback HTTP only, what a browser wo
   does);
 * ``search_concurrent_p95_ms`` — the same with :data:`CLIENTS` concurrent clients (threads,
   bounded count and time), on other queries so that no query vector comes from the app's cache;
+* ``filtered_search_p95_ms`` — the same search callback with two filters (``format=csv`` and
+  ``modified=2020-…``: formats and years exist in every build) and its facet counts, then the
+  overlay; ``filter_payload_bytes`` — the largest map-fade store it sent (the filter mask);
+* ``facet_counts_p95_ms`` — the facet counts alone (every filter key) over a query's 1,000 best
+  keyword candidates, in this process (``Explorer.catalogue.facets``), once the app is stopped;
 * ``ask_p50_ms`` / ``ask_p95_ms`` — one « Demander » turn as the page runs it, sequentially over
   :data:`ASK_DIALOGUES` (a question, then its follow-up with the state the first turn returned):
   the turn callback (understanding, hybrid search with the slots, passage rerank, extraction),
@@ -51,7 +56,8 @@ from models.core.store import read_manifest, resolve_build_dir
 log = logging.getLogger(__name__)
 
 BENCH_KEYS = ("start_s", "map_payload_bytes", "highlight_payload_bytes", "search_p50_ms",
-              "search_p95_ms", "search_concurrent_p95_ms", "ask_p50_ms", "ask_p95_ms", "rss_mb",
+              "search_p95_ms", "search_concurrent_p95_ms", "filtered_search_p95_ms",
+              "filter_payload_bytes", "facet_counts_p95_ms", "ask_p50_ms", "ask_p95_ms", "rss_mb",
               "passages_per_s", "n_datasets")
 
 # targets on the full non-archived catalogue (~70,500 datasets): key -> (maximum, unit)
@@ -61,6 +67,9 @@ TARGETS = {
     "highlight_payload_bytes": (20_000, "o"),
     "search_p95_ms": (150.0, "ms"),
     "search_concurrent_p95_ms": (800.0, "ms"),
+    "filtered_search_p95_ms": (150.0, "ms"),
+    "filter_payload_bytes": (20_000, "o"),
+    "facet_counts_p95_ms": (30.0, "ms"),
     "ask_p95_ms": (1500.0, "ms"),
     "rss_mb": (1536.0, "Mio"),
 }
@@ -72,6 +81,9 @@ LABELS = {
     "search_p50_ms": "recherche p50 (séquentiel)",
     "search_p95_ms": "recherche p95 (séquentiel)",
     "search_concurrent_p95_ms": "recherche p95 (8 clients)",
+    "filtered_search_p95_ms": "recherche + 2 filtres + comptes p95",
+    "filter_payload_bytes": "masque des filtres pour la carte",
+    "facet_counts_p95_ms": "comptes des filtres seuls p95",
     "ask_p50_ms": "tour de « Demander » p50",
     "ask_p95_ms": "tour de « Demander » p95",
     "rss_mb": "mémoire résidente de l'app",
@@ -84,6 +96,8 @@ MAP_ID = "map"
 SEARCH_STATE_ID = "search-state"
 SEARCH_MODE_ID = "search-mode"
 HIGHLIGHT_ID = "map-highlight"
+MAP_FILTER_ID = "map-filter"
+BENCH_FILTERS = {"format": "csv", "modified": "2020-2100"}
 # the « Demander » page (components/ask_page.py)
 ASK_SEND_ID = "ask-send"
 ASK_STATE_ID = "ask-state"
@@ -245,14 +259,21 @@ class SearchDriver:
         self.search_spec = find_callback(deps, [f"{SEARCH_STATE_ID}.data"], f"{HIGHLIGHT_ID}.data")
         self.highlight_spec = find_callback(deps, [f"{HIGHLIGHT_ID}.data"], f"{MAP_ID}.figure")
 
-    def search(self, query: str, mode: str | None) -> tuple[float, int]:
-        """One search: (seconds, bytes of the overlay response)."""
+    def search(self, query: str, mode: str | None, filters: dict | None = None) -> tuple[float, int]:
+        """One search: (seconds, bytes of the overlay response). With ``filters``, also the size
+        of the map's filter mask (``self.last_filter_bytes``)."""
         t0 = time.perf_counter()
-        body = callback_body(self.search_spec, {f"{SEARCH_STATE_ID}.data": {"q": query, "mode": mode}})
+        st = {"q": query, "mode": mode}
+        if filters:
+            st["filters"] = filters
+        body = callback_body(self.search_spec, {f"{SEARCH_STATE_ID}.data": st})
         status, raw = self.client.request("/_dash-update-component", body)
         if status != 200:
             raise BenchError(f"search callback answered {status} for {query!r}: {raw[:300]!r}")
-        highlight = json.loads(raw)["response"][HIGHLIGHT_ID]["data"]
+        response = json.loads(raw)["response"]
+        self.last_filter_bytes = len(json.dumps(response.get(MAP_FILTER_ID, {}).get("data"),
+                                                separators=(",", ":")))
+        highlight = response[HIGHLIGHT_ID]["data"]
         body = callback_body(self.highlight_spec, {f"{HIGHLIGHT_ID}.data": highlight})
         status, raw = self.client.request("/_dash-update-component", body)
         if status != 200:
@@ -473,6 +494,16 @@ def run_bench(artifacts: str | Path, *, skip_embedding: bool = False, models_dir
                      out["search_p50_ms"], out["search_p95_ms"],
                      1000 * (app_cpu_s(proc.pid) - cpu0) / max(len(seq), 1))
 
+            filt, fsizes = [], []
+            for q in queries[:25]:  # other words: no query vector from the app's cache
+                dt, _ = driver.search(f"liste {q}", mode, BENCH_FILTERS)
+                filt.append(dt)
+                fsizes.append(driver.last_filter_bytes)
+            out["filtered_search_p95_ms"] = percentile_ms(filt, 95)
+            out["filter_payload_bytes"] = max(fsizes) if fsizes else None
+            log.info("%d searches with filters %s and counts: p95 %s ms, filter mask %s bytes", len(filt),
+                     BENCH_FILTERS, out["filtered_search_p95_ms"], out["filter_payload_bytes"])
+
             conc = concurrent_searches(driver, concurrent_queries(queries), mode, clients=clients,
                                        per_client=per_client, deadline_s=deadline_s)
             out["search_concurrent_p95_ms"] = percentile_ms(conc, 95)
@@ -497,10 +528,35 @@ def run_bench(artifacts: str | Path, *, skip_embedding: bool = False, models_dir
             raise
         finally:
             stop_app(proc)
+    out["facet_counts_p95_ms"] = facet_counts_ms(artifacts, queries)
     if not skip_embedding:
         models_dir = Path(models_dir or build_dir.parent.parent / "models")
         out["passages_per_s"] = embedding_throughput(build_dir, manifest, models_dir)
     return out
+
+
+def facet_counts_ms(artifacts, queries: Sequence[str], depth: int = 1000) -> float | None:
+    """p95 of the facet counts alone (every filter key) over each query's ``depth`` best keyword
+    candidates, in this process (no encoder needed)."""
+    from models.serve.explorer import Explorer
+    from models.serve.search import top_k
+
+    try:
+        exp = Explorer.load(artifacts)
+        cat = exp.catalogue
+        cat.territories  # built once at load in the app, not counted  # noqa: B018
+        times = []
+        for q in queries:
+            sc = exp.mode_scores(q, "keyword")
+            pool = top_k(sc, depth)
+            pool = pool[np.isfinite(sc[pool])]
+            t0 = time.perf_counter()
+            cat.facets({None: pool})
+            times.append(time.perf_counter() - t0)
+        return percentile_ms(times, 95)
+    except Exception as exc:  # a measurement, never a crash of the whole bench
+        log.warning("facet counts not measured: %s", exc)
+        return None
 
 
 def format_table(result: dict) -> str:

@@ -41,21 +41,50 @@ def cmd_build(args) -> int:
     return 0
 
 
+def _filter_args(items: list[str] | None) -> dict:
+    """``--filter KEY=VALUE`` (repeatable; a key given twice keeps both values) → raw filters."""
+    raw: dict = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ValueError(f"--filter {item!r}: expected KEY=VALUE (e.g. format=csv, year=2018-2022)")
+        key, value = item.split("=", 1)
+        key = key.strip()
+        if key in ("year", "modified", "has_reuses"):
+            raw[key] = value.strip()
+        else:
+            raw.setdefault(key, []).append(value.strip())
+    return raw
+
+
 def cmd_search(args) -> int:
     from models.serve.explorer import Explorer
 
     exp = Explorer.load(args.artifacts, model=args.model)
-    hits = exp.search(args.query, mode=args.mode, k=args.k, tag=args.tag)
-    rows = exp.hits_as_dicts(hits)
+    raw = _filter_args(args.filter)
+    res = exp.search_result(args.query, mode=args.mode, k=args.k, filters=raw, sort=args.sort,
+                            facets=args.facets, tag=args.tag)
+    for msg in res.errors:
+        log.warning("%s", msg)
+    out = res.as_json(exp)
+    rows = out["results"]
     words = exp.query_words(args.query) if args.mode == "word" else None
     if args.json:
-        print(json.dumps(rows if words is None else {"results": rows, "words": words},
-                         ensure_ascii=False))
+        if args.facets:
+            payload = out if words is None else {**out, "words": words}
+        else:
+            payload = rows if words is None else {"results": rows, "words": words}
+        print(json.dumps(payload, ensure_ascii=False))
     else:
         if words:
             print("mots voisins : " + ", ".join(f"{w} ({s:.2f})" for w, s in words))
         for rank, r in enumerate(rows, 1):
             print(f"{rank:>3}. {r['score']:.3f}  {r['title']}  — {r['organization']}  [{r['id']}]")
+            if r["why"]:
+                print("       " + " · ".join(r["why"]))
+        if args.facets:
+            for key, vals in res.facets.items():
+                if vals:
+                    print(f"{key}: " + ", ".join(f"{f.label} ({f.count})" for f in vals[:8]))
     return 0
 
 
@@ -74,7 +103,9 @@ def cmd_evaluate(args) -> int:
     queries = read_relevance(args.queries)
     result = evaluate(exp, queries, modes, k=args.k)
     if args.json:
-        print(json.dumps(report_json(result, per_query=args.per_query), ensure_ascii=False))
+        out = report_json(result, per_query=args.per_query)
+        out["params"] = exp.search_params.as_dict()  # the search constants in effect
+        print(json.dumps(out, ensure_ascii=False))
         return 0
     keys = ("n", "skipped", "hit@1", "hit@3", "hit@10", "mrr@10", "ndcg@10")
     print(f"{'mode':<10}" + "".join(f"{k:>9}" for k in keys))
@@ -287,6 +318,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--k", type=int, default=10)
     s.add_argument("--model", default=None, help="query encoder (default: the build's)")
     s.add_argument("--json", action="store_true", help="print a JSON list")
+    s.add_argument("--filter", action="append", metavar="KEY=VALUE",
+                   help="producer, territory (level:code), year, modified (2018-2022), format, "
+                        "licence, frequency, topic, has_reuses; repeatable")
+    s.add_argument("--sort", default="relevance", choices=("relevance", "recent", "popular"))
+    s.add_argument("--facets", action="store_true",
+                   help='with --json: {"results": [...], "facets": {key: [[value, count], ...]}}')
     s.set_defaults(func=cmd_search)
 
     t = sub.add_parser("topics", help="LDA topics of a build: coherence, terms, stability")

@@ -63,12 +63,14 @@ def test_bench_measures_the_fixture_build(built_root):
     assert result["n_datasets"] == N_ROWS
     for key in ("map_payload_bytes", "highlight_payload_bytes", "n_datasets"):
         assert isinstance(result[key], int) and result[key] > 0, key
-    for key in ("start_s", "search_p50_ms", "search_p95_ms", "search_concurrent_p95_ms", "ask_p50_ms",
-                "ask_p95_ms", "rss_mb", "passages_per_s"):
+    for key in ("start_s", "search_p50_ms", "search_p95_ms", "search_concurrent_p95_ms", "rss_mb",
+                "passages_per_s", "filtered_search_p95_ms", "facet_counts_p95_ms", "ask_p50_ms",
+                "ask_p95_ms"):
         assert isinstance(result[key], float) and result[key] > 0, key
     # the map ships x, y (float32) and a colour (uint8) per point, base64: at least 12 bytes each
     assert 12 * N_ROWS < result["map_payload_bytes"] < 1_500_000
     assert result["highlight_payload_bytes"] < 20_000  # a Patch of the overlay, not a figure
+    assert 0 < result["filter_payload_bytes"] < 20_000  # the filter mask, not the map
     assert result["search_p50_ms"] <= result["search_p95_ms"]
     assert result["ask_p50_ms"] <= result["ask_p95_ms"]
     assert 50 < result["rss_mb"] < 4000

@@ -3,6 +3,8 @@ soft boosts, on the fixture build (200 sample rows, fake encoder)."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -90,7 +92,7 @@ def test_parse_filters_drops_unknown_input_with_french_messages(cat):
                                    "topic": "abc"}, cat)
     assert clean == {"format": ["csv"]}
     assert len(errors) == 6 and all("ignoré" in e for e in errors)
-    assert parse_filters("not a dict") == ({}, ["filtres illisibles : ignorés"])
+    assert parse_filters("not a dict") == ({}, ["filtres illisibles\u00a0: ignorés"])
 
 
 def test_url_round_trip(cat):
@@ -143,7 +145,8 @@ def test_why_says_title_words(explorer):
     title = str(explorer.datasets["title"].iat[0])
     res = explorer.search_result(title, mode="keyword", k=5)
     assert res.hits and any("dans le titre" in w for w in res.why[0])
-    js = res.as_json(explorer)
+    js = json.loads(json.dumps(res.as_json(explorer)))  # plain JSON (no numpy scalars)
+    assert js["facets"]["year"] and all(isinstance(c, int) for _, c in js["facets"]["year"])
     assert set(js) == {"results", "facets"} and set(js["results"][0]) == {"id", "title", "organization",
                                                                             "score", "why"}
 

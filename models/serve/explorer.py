@@ -142,9 +142,17 @@ class Explorer:
 
     @cached_property
     def gazetteer(self):
-        """The build's COG gazetteer (:class:`models.territories.Gazetteer`): loaded from the
-        folder the build used (manifest ``parameters.territories.geo_dir``, else
-        ``EXPLORER_GEO``), else rebuilt from ``territory_entities.parquet``; None without either."""
+        """The build's COG gazetteer (:class:`models.core.geo.Gazetteer`, its token trie over every
+        territory name): rebuilt from the build's ``territory_entities.parquet`` (~60 MB; the COG
+        folder's JSON would cost ~90 MB more resident memory for the names of former communes and
+        postcodes, which queries rarely use), else loaded from the folder the build used (manifest
+        ``parameters.territories.geo_dir``, then ``EXPLORER_GEO``); None without either."""
+        if self.artifacts.has("territory_entities.parquet"):
+            from models.serve.understanding import gazetteer_from_entities
+
+            ents = self.artifacts.parquet("territory_entities.parquet")
+            if len(ents):
+                return gazetteer_from_entities(ents)
         from models.core.config import DEFAULT_GEO, _env
         from models.core.geo import Gazetteer
 
@@ -154,25 +162,22 @@ class Explorer:
                 return Gazetteer.load(folder)
             except (FileNotFoundError, OSError, ValueError) as exc:
                 log.info("gazetteer not loaded from %s (%s)", folder, exc)
-        if self.artifacts.has("territory_entities.parquet"):
-            from models.serve.understanding import gazetteer_from_entities
-
-            ents = self.artifacts.parquet("territory_entities.parquet")
-            if len(ents):
-                return gazetteer_from_entities(ents)
         log.warning("no gazetteer for %s: places in queries are not recognised", self.artifacts.dir)
         return None
 
     @cached_property
     def understanding_context(self):
         """What :func:`models.serve.understanding.understand` needs about this build."""
+        from models.core.geo import french_lexicon
         from models.serve.understanding import UnderstandingContext
 
         table = self.producers.table
         n = table["n_in_build"] if "n_in_build" in table else table["n_active"]
-        return UnderstandingContext.build(
+        ctx = UnderstandingContext.build(
             gazetteer=self.gazetteer, as_of=self.export_date,
             producers=zip(table["producer_id"], table["organization"], n, strict=True))
+        french_lexicon.cache_clear()  # ~40 MB, only needed to build the gazetteer and the index
+        return ctx
 
     def understand(self, text: str | None):
         """Slots (territory, period, producer, format) and topic words of a free French query

@@ -59,12 +59,14 @@ MAX_VALUES = 20  # values kept per key (URL input is untrusted)
 TERRITORY_CONFIDENCE = 0.5
 NO_FREQUENCY = "none"
 FACET_DEPTH = 1000  # counts are computed on the best 1,000 candidates of a query
+LEVEL_CODE = {"commune": 0, "epci": 1, "departement": 2, "region": 3, "pays": 4}
+TERRITORY_FACET_CAPS = {"region": 3, "departement": 4, "epci": 3, "commune": 5}
 LEVEL_NAMES = {"commune": "commune", "epci": "intercommunalité", "departement": "département",
                "region": "région", "pays": "national"}
 
 
 def licence_key(raw: str | None) -> str:
-    """A URL-safe key for a licence label (``""`` and « License Not Specified » → ``non-specifiee``)."""
+    """A URL-safe key for a licence label (``""`` and « License Not Specified » → ``non-specifiee``)."""
     s = unicodedata.normalize("NFKD", str(raw or "")).encode("ascii", "ignore").decode().lower()
     s = re.sub(r"[^a-z0-9]+", "-", s).strip("-")
     if not s or s in ("license-not-specified", "notspecified", "not-specified", "other-unspecified"):
@@ -154,7 +156,8 @@ class CatalogueFilters:
         # licence and frequency: categorical codes
         lic = ds["license"].fillna("").astype(str) if "license" in ds else pd.Series([""] * n)
         keys = lic.map(licence_key)
-        self.licence_codes, self.licence_keys = pd.factorize(keys, sort=True)
+        self.licence_codes, licence_keys = pd.factorize(keys, sort=True)
+        self.licence_keys = np.asarray(licence_keys, dtype=object)
         self.licence_codes = self.licence_codes.astype(np.int32)
         labels = pd.DataFrame({"k": keys, "l": lic}).drop_duplicates("k").set_index("k")["l"]
         self.licence_labels = {k: (str(labels.get(k, k)) if k != "non-specifiee" else "Non spécifiée")
@@ -162,7 +165,8 @@ class CatalogueFilters:
         freq = ds["frequency"].fillna("").astype(str).str.strip() if "frequency" in ds \
             else pd.Series([""] * n)
         freq = freq.where(freq != "", NO_FREQUENCY)
-        self.frequency_codes, self.frequency_keys = pd.factorize(freq, sort=True)
+        self.frequency_codes, frequency_keys = pd.factorize(freq, sort=True)
+        self.frequency_keys = np.asarray(frequency_keys, dtype=object)
         self.frequency_codes = self.frequency_codes.astype(np.int32)
         # topics (default K) and reuses
         self.topic_of_row = np.asarray(explorer.dominant_topics, dtype=np.int32)
@@ -183,7 +187,7 @@ class CatalogueFilters:
     def _build_territories(self) -> dict:
         """(row, territory) pairs — extracted and declared — rolled up to every enclosing
         territory: ``rows``, ``ents`` (int32 positions in ``keys``), ``keys`` ("level:code"),
-        ``direct`` (pairs before the roll-up, for the « why » of a result)."""
+        ``direct`` (pairs before the roll-up, for the « why » of a result)."""
         import time
 
         t0 = time.perf_counter()
@@ -260,6 +264,10 @@ class CatalogueFilters:
                "direct_rows": d_rows.astype(np.int32), "direct_ents": d_ents.astype(np.int32),
                "direct_src": d_src, "names": ents["name"].astype(str).to_numpy(), "levels": lv,
                "anc_flat": flat, "anc_starts": starts, "anc_lens": lens}
+        by_row = np.argsort(r_rows, kind="stable")  # rolled-up pairs grouped by row (facet counts)
+        out["by_row_ents"] = r_ents[by_row].astype(np.int32)
+        out["row_ptr"] = np.searchsorted(r_rows[by_row], np.arange(self.n + 1))
+        out["level_code"] = np.array([LEVEL_CODE.get(str(x), -1) for x in lv], dtype=np.int8)
         d_order = np.argsort(d_ents, kind="stable")
         out["direct_by_ent_rows"] = d_rows[d_order].astype(np.int32)
         out["direct_by_ent_bounds"] = np.searchsorted(d_ents[d_order], np.arange(len(keys) + 1))
@@ -316,7 +324,7 @@ class CatalogueFilters:
         return t["direct_by_ent_rows"][b[i]:b[i + 1]]
 
     def row_territories(self, row: int) -> list[tuple[str, str]]:
-        """``(key, source)`` of a row's own territories (source: « extrait » / « déclaré »)."""
+        """``(key, source)`` of a row's own territories (source: « extrait » / « déclaré »)."""
         t = self.territories
         sel = np.flatnonzero(t["direct_rows"] == row)
         return [(t["keys"][int(t["direct_ents"][j])], "déclaré" if t["direct_src"][j] else "extrait")
@@ -423,13 +431,21 @@ class CatalogueFilters:
             return self._top(c, top, lambda i: (self.producer_ids[i], self.producer_names[i]))
         if key == "territory":
             t = self.territories
-            sel = np.zeros(self.n, dtype=bool)
-            sel[rows] = True
-            c = np.bincount(t["ents"][sel[t["rows"]]], minlength=len(t["keys"]))
+            ptr = t["row_ptr"]
+            starts, lens = ptr[rows], ptr[rows + 1] - ptr[rows]
+            total = int(lens.sum())
+            offs = np.arange(total) - np.repeat(np.cumsum(lens) - lens, lens)
+            c = np.bincount(t["by_row_ents"][np.repeat(starts, lens) + offs], minlength=len(t["keys"]))
             fr = t["pos"].get("pays:FR")
             if fr is not None:
                 c[fr] = 0  # « everything placed in France » is no choice
-            return self._top(c, top, lambda i: (t["keys"][i], self.territory_label(t["keys"][i])))
+            # every level gets its share, or the régions (which count everything inside) fill the list
+            keep = np.zeros(len(c), dtype=bool)
+            for lv, cap in TERRITORY_FACET_CAPS.items():
+                idx = np.flatnonzero((t["level_code"] == LEVEL_CODE[lv]) & (c > 0))
+                keep[idx[np.argsort(-c[idx], kind="stable")][:cap]] = True
+            return self._top(np.where(keep, c, 0), top,
+                             lambda i: (t["keys"][i], self.territory_label(t["keys"][i])))
         if key in RANGE_KEYS:
             ys = (self.created_year if key == "year" else self.modified_year)[rows]
             ys = ys[ys >= 0]
@@ -437,7 +453,7 @@ class CatalogueFilters:
                 return []
             base = int(ys.min())
             c = np.bincount(ys - base)
-            return [FacetValue((base + i, base + i), str(base + i), int(c[i]))
+            return [FacetValue((base + int(i), base + int(i)), str(base + int(i)), int(c[i]))
                     for i in np.flatnonzero(c)[::-1]]  # newest first, every year
         if key == "format":
             b = self.format_bits[rows]
@@ -496,19 +512,19 @@ def parse_filters(raw: Mapping | None, catalogue: CatalogueFilters | None = None
     if not raw:
         return out, errors
     if not isinstance(raw, Mapping):
-        return out, ["filtres illisibles : ignorés"]
+        return out, ["filtres illisibles : ignorés"]
     for key, value in raw.items():
         key = str(key).strip().lower()
         if key in ("licence", "license"):
             key = "licence"
         if key not in FILTER_KEYS:
-            errors.append(f"filtre inconnu « {str(key)[:40]} » : ignoré")
+            errors.append(f"filtre inconnu « {str(key)[:40]} » : ignoré")
             continue
         label = FILTER_LABELS[key].lower()
         if key in RANGE_KEYS:
             rng = parse_year_range(value)
             if rng is None:
-                errors.append(f"{label} « {str(value)[:40]} » : pas une année ni une période, ignoré")
+                errors.append(f"{label} « {str(value)[:40]} » : pas une année ni une période, ignoré")
             else:
                 out[key] = rng
             continue
@@ -518,7 +534,7 @@ def parse_filters(raw: Mapping | None, catalogue: CatalogueFilters | None = None
                 if value is True or s in _TRUE:
                     out[key] = True
             else:
-                errors.append(f"{label} « {s[:40]} » : attendu oui ou non, ignoré")
+                errors.append(f"{label} « {s[:40]} » : attendu oui ou non, ignoré")
             continue
         values = value if isinstance(value, (list, tuple, set)) else [value]
         clean = []
@@ -533,16 +549,16 @@ def parse_filters(raw: Mapping | None, catalogue: CatalogueFilters | None = None
             if key == "format":
                 s = s.lower()
             if key == "topic" and not s.lstrip("-").isdigit():
-                errors.append(f"{label} « {s[:40]} » : inconnu, ignoré")
+                errors.append(f"{label} « {s[:40]} » : inconnu, ignoré")
                 continue
             if catalogue is not None and not catalogue.known(key, s):
-                errors.append(f"{label} « {s[:40]} » : inconnu dans ce catalogue, ignoré")
+                errors.append(f"{label} « {s[:40]} » : inconnu dans ce catalogue, ignoré")
                 continue
             v2 = int(s) if key == "topic" else s
             if v2 not in clean:
                 clean.append(v2)
         if len(clean) > MAX_VALUES:
-            errors.append(f"{label} : {len(clean)} valeurs, seules les {MAX_VALUES} premières sont gardées")
+            errors.append(f"{label} : {len(clean)} valeurs, seules les {MAX_VALUES} premières sont gardées")
             clean = clean[:MAX_VALUES]
         if clean:
             out[key] = clean

@@ -4,7 +4,7 @@ result ranks (« why »).
 Query features (:func:`query_features`), all computed from the query text alone:
 
 * ``n_terms`` — keyword terms after French normalisation and stop words
-  (:func:`models.keyword.keyword_terms`: « Où sont les musées ? » → ``musee``: 1 term);
+  (:func:`models.core.text.keyword_terms`: « Où sont les musées ? » → ``musee``: 1 term);
 * ``question`` — starts with a question word (où, quand, comment, quel·le·s, combien, pourquoi,
   qui, que, quoi, est-ce, y a-t-il, existe-t-il …) or contains « ? »;
 * ``acronym`` — a word of 2 to 8 capitals (« SIRENE », « RNA », « PLU »).
@@ -248,8 +248,8 @@ class SearchResult:
 
 
 def _jsonable(v):
-    if isinstance(v, tuple):
-        return list(v)
+    if isinstance(v, (tuple, list)):
+        return [_jsonable(x) for x in v]
     if isinstance(v, np.generic):
         return v.item()
     return v
@@ -269,13 +269,17 @@ def reasons(explorer, row: int, query: str, understanding, keyword_score: float,
     title = str(ds["title"].iat[row] or "")
     title_terms = set(keyword_terms(title))
     words, seen = [], set()
-    for tok in re.findall(r"[^\W_][\w'’-]*", query or ""):
+    slot_spans = [s.span for s in understanding.slots] if understanding is not None else []
+    for m in re.finditer(r"[^\W_][\w'’-]*", query or ""):
+        tok = m.group(0)
+        if any(a <= m.start() < b for a, b in slot_spans):
+            continue  # a place, a year …: said by its own reason below
         t = keyword_terms(tok)
         if t and t[0] in title_terms and t[0] not in seen:
             seen.add(t[0])
             words.append(tok)
     if words:
-        out.append(", ".join(f"« {w} »" for w in words[:4]) + " dans le titre")
+        out.append(", ".join(f"« {w} »" for w in words[:4]) + " dans le titre")
     elif np.isfinite(keyword_score) and keyword_score > 0:
         out.append("mots de la requête dans la description ou les mots-clés")
     cat = explorer.catalogue
@@ -286,7 +290,7 @@ def reasons(explorer, row: int, query: str, understanding, keyword_score: float,
             elif slot.kind == "period":
                 r = _period_reason(cat, row, slot)
             elif slot.kind == "producer":
-                r = (f"producteur : {slot.label}"
+                r = (f"producteur : {slot.label}"
                      if cat.producer_ids[cat.producer_of_row[row]] == slot.value else None)
             elif slot.kind == "format":
                 ok = slot.value in cat.format_names and bool(
@@ -323,11 +327,11 @@ def _territory_reason(cat, row: int, slot, title: str) -> str | None:
             ki = t["pos"][key]
             label = cat.territory_label(key)
             if key == target:
-                return f"territoire {src} : {label}"
+                return f"territoire {src} : {label}"
             if ti in set(cat.ancestors(ki).tolist()):
-                return f"territoire {src} : {label}, dans {name}"
+                return f"territoire {src} : {label}, dans {name}"
             if target != "pays:FR" and key != "pays:FR" and ki in set(cat.ancestors(ti).tolist()):
-                return f"territoire {src} : {label}, qui englobe {name}"
+                return f"territoire {src} : {label}, qui englobe {name}"
     return None
 
 
@@ -353,17 +357,17 @@ def _period_reason(cat, row: int, slot) -> str | None:
 
 def search_result(explorer, query: str, *, mode: str, k: int, filters, sort: str, facets: bool,
                   ignore_slots: tuple[str, ...] = (), tag: str | None = None) -> SearchResult:
-    """See :meth:`models.services.Explorer.search_result`. Never raises on bad input: unknown
+    """See :meth:`models.serve.explorer.Explorer.search_result`. Never raises on bad input: unknown
     filters, sorts or modes are dropped with a French message."""
     from models.serve.filters import FACET_DEPTH
     from models.serve.search import DEFAULT_MODE, MODES, clean_query, top_k
 
     clean, errors = explorer.clean_filters(filters)
     if sort not in SORTS:
-        errors.append(f"tri « {str(sort)[:30]} » inconnu : tri par pertinence")
+        errors.append(f"tri « {str(sort)[:30]} » inconnu : tri par pertinence")
         sort = DEFAULT_SORT
     if mode not in MODES:
-        errors.append(f"mode « {str(mode)[:30]} » inconnu : mode {DEFAULT_MODE}")
+        errors.append(f"mode « {str(mode)[:30]} » inconnu : mode {DEFAULT_MODE}")
         mode = DEFAULT_MODE
     raw_q = "" if query is None else str(query)
     q = clean_query(raw_q, explorer.max_query_chars)

@@ -11,9 +11,9 @@ words that are left for the topic.
 One module, no Dash, shared by the search (soft boosts, chips, filters) and the question
 assistant (which asks back when a slot is ambiguous). Everything it knows comes from the build:
 
-* **territories** — the build's COG gazetteer (:class:`models.territories.Gazetteer`: its token
+* **territories** — the build's COG gazetteer (:class:`models.core.geo.Gazetteer`: its token
   trie over every normalised name and variant, scanned leftmost-longest by
-  :func:`models.territories.scan`; no second matcher here). A name with several territories
+  :func:`models.core.geo.scan`; no second matcher here). A name with several territories
   (« Saint-Denis »: four communes) gives one slot with several ``candidates``; context in the same
   query settles it (« Saint-Denis 93 », « Saint-Denis La Réunion »), else one candidate must be ten
   times as populous as the next, else the slot is ``ambiguous`` (the assistant asks which).
