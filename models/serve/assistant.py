@@ -90,7 +90,7 @@ def punct(text: str) -> str:
 @dataclass(frozen=True)
 class AssistantParams:
     depth: int = 40  # candidates reranked with passage evidence
-    passage_weight: float = 0.2  # w (module docstring), fitted by 5-fold cross-validation
+    passage_weight: float = 0.3  # w (module docstring), fitted by 5-fold cross-validation (README)
     relevance_floor: float = 0.3  # relevant = hybrid score ≥ floor × best (not fitted)
     territory_boost: float = 2.0  # × (1 + boost · t) (not fitted)
     n_cards: int = N_CARDS

@@ -178,11 +178,11 @@ def cross_validate(assistant, dialogues: list[dict], *, grid=(0.0, 0.1, 0.2, 0.3
     for f in folds:
         train = [i for i in range(len(dialogues)) if i not in f]
         scores = {w: _objective(metrics([t for i in train for t in by_dialogue[w].get(i, [])])) for w in grid}
-        best_w = max(grid, key=lambda w: (scores[w], -abs(w - 0.2)))
+        best_w = max(grid, key=lambda w: (scores[w], -abs(w - 0.3)))
         chosen.append(best_w)
         held_out += [t for i in sorted(f) for t in by_dialogue[best_w].get(i, [])]
     overall = {w: metrics(played[w]) for w in grid}
-    final = max(grid, key=lambda w: (_objective(overall[w]), -abs(w - 0.2)))
+    final = max(grid, key=lambda w: (_objective(overall[w]), -abs(w - 0.3)))
     return {"k": k, "grid": list(grid), "weights_per_fold": chosen, "chosen": final,
             "held_out": metrics(held_out),
             "all": {str(w): {key: overall[w][key] for key in ("success@1", "success@5", "mrr@10")}
