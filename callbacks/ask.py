@@ -35,7 +35,7 @@ def register(app, services) -> None:
                   prevent_initial_call=True)
     def turn(_send, _submit, _choices, _restart, pending, text, state, history):
         trig = ctx.triggered_id
-        history = [h for h in (history or []) if isinstance(h, dict)][-MAX_STORED_TURNS:]
+        history = ap.clean_history(history)
         if trig == ap.RESTART:
             res = assistant().ask("recommencer", state)
             return res["state"], [], "", no_update, no_update
@@ -43,9 +43,10 @@ def register(app, services) -> None:
         if isinstance(trig, dict) and trig.get("type") == ap.CHOICE:
             if not (ctx.triggered and ctx.triggered[0].get("value")):
                 return no_update, no_update, no_update, no_update, no_update  # buttons re-rendered
-            value = trig.get("value") or None
-            choice = {"slot": trig.get("slot"), "value": value, "label": trig.get("label") or ""}
-            history.append({"role": "user", "text": trig.get("label") or "Peu importe"})
+            value = trig.get("value") if isinstance(trig.get("value"), str) and trig.get("value") else None
+            label = trig.get("label") if isinstance(trig.get("label"), str) else ""
+            choice = {"slot": trig.get("slot"), "value": value, "label": label[:80]}
+            history.append({"role": "user", "text": label[:80] or "Peu importe"})
             res = assistant().ask(None, state, choice=choice)
         else:
             if trig == ap.PENDING:
@@ -86,10 +87,11 @@ def register(app, services) -> None:
         trig = ctx.triggered_id
         if not isinstance(trig, dict) or not (ctx.triggered and ctx.triggered[0].get("value")):
             return no_update
-        row = int(trig.get("row", -1))
-        for h in reversed(history or []):
-            rows = [int(c["row"]) for c in (h.get("cards") or []) if isinstance(c, dict)
-                    and isinstance(c.get("row"), int)]
+        row = trig.get("row")
+        if not isinstance(row, int) or isinstance(row, bool):
+            return no_update
+        for h in reversed(ap.clean_history(history)):
+            rows = [c["row"] for c in h.get("cards", []) if c["row"] < services.explorer.n]
             if row in rows:
                 return {"label": "Demander", "rows": rows}
         return no_update

@@ -72,7 +72,7 @@ def build_ask_page(*, max_query_chars: int = 500, available: bool = True) -> htm
 
 def transcript(history: list[dict] | None) -> list:
     """The conversation, oldest first; only the last turn's clarifying buttons are active."""
-    history = [h for h in (history or []) if isinstance(h, dict)][-MAX_HISTORY:]
+    history = clean_history(history)
     if not history:
         return [html.P("Aucune question pour l'instant.", className="text-muted small mb-0")]
     last_assistant = max((i for i, h in enumerate(history) if h.get("role") == "assistant"), default=-1)
@@ -168,6 +168,68 @@ def dataset_card(c: dict, rank: int) -> dbc.Card:
     ]
     return dbc.Card(dbc.CardBody([b for b in body if b is not None], className="p-2"),
                     className="mb-2 ask-card")
+
+
+def _str(x, n: int = 2000) -> str:
+    return clean_text(x, n) if isinstance(x, str) else ""
+
+
+def _segments(answer) -> list[dict]:
+    segs = answer.get("segments") if isinstance(answer, dict) else None
+    if not isinstance(segs, list):
+        return []
+    return [{"text": seg["text"][:2000], "strong": seg.get("strong") is True, "mark": seg.get("mark") is True}
+            for seg in segs[:400] if isinstance(seg, dict) and isinstance(seg.get("text"), str)]
+
+
+def _card(c) -> dict | None:
+    if not isinstance(c, dict):
+        return None
+    row = c.get("row")
+    if not isinstance(row, int) or isinstance(row, bool) or row < 0:
+        return None
+    fmts = c.get("formats") if isinstance(c.get("formats"), list) else []
+    segs = _segments(c.get("answer"))
+    return {"id": _str(c.get("id"), 64), "row": row, "title": _str(c.get("title"), 300),
+            "producer": _str(c.get("producer"), 200), "last_update": _str(c.get("last_update"), 32),
+            "territory": _str(c.get("territory"), 200),
+            "territory_source": _str(c.get("territory_source"), 20),
+            "formats": [_str(f, 30) for f in fmts[:12] if isinstance(f, str)],
+            "url": _str(c.get("url"), 2000) or None, "answer": {"segments": segs} if segs else None}
+
+
+def _clarify(c) -> dict | None:
+    if not isinstance(c, dict) or not isinstance(c.get("options"), list):
+        return None
+    opts = [{"label": _str(o.get("label"), 80), "value": _str(o.get("value"), 200)}
+            for o in c["options"][:5] if isinstance(o, dict)]
+    return {"slot": _str(c.get("slot"), 20), "question": _str(c.get("question"), 300), "options": opts,
+            "none": _str(c.get("none"), 40) or "Peu importe"}
+
+
+def clean_history(data) -> list[dict]:
+    """The transcript the browser sent back, validated (it comes from the client): unknown
+    shapes dropped, sizes capped, the last :data:`MAX_HISTORY` turns kept."""
+    out: list[dict] = []
+    for h in (data if isinstance(data, list) else [])[-MAX_HISTORY:]:
+        if not isinstance(h, dict):
+            continue
+        if h.get("role") == "user":
+            out.append({"role": "user", "text": _str(h.get("text"), 500)})
+        elif h.get("role") == "assistant":
+            notes = h.get("notes") if isinstance(h.get("notes"), list) else []
+            prods = h.get("producers") if isinstance(h.get("producers"), list) else []
+            cards = h.get("cards") if isinstance(h.get("cards"), list) else []
+            out.append({
+                "role": "assistant", "reply": _str(h.get("reply"), 1000),
+                "notes": [_str(n, 300) for n in notes[:5] if isinstance(n, str)],
+                "cards": [c for c in (_card(x) for x in cards[:10]) if c is not None],
+                "clarify": _clarify(h.get("clarify")),
+                "producers": [{"name": _str(p.get("name"), 200),
+                               "count": p["count"] if isinstance(p.get("count"), int) else 0}
+                              for p in prods[:20] if isinstance(p, dict)],
+            })
+    return out
 
 
 def history_entry(turn: dict) -> dict:
