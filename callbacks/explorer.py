@@ -17,6 +17,7 @@ import dash_bootstrap_components as dbc
 import numpy as np
 from dash import ALL, Input, Output, Patch, State, ctx, no_update
 
+from callbacks import guard
 from callbacks.urlstate import build_url_search, parse_url_search
 from components import ids
 from components.cloud import visualize_wordcloud
@@ -32,7 +33,6 @@ from components.map import (
     read_highlight,
     row_from_point,
     selected_trace,
-    valid_rows,
 )
 from components.search_results import (
     MAX_K,
@@ -188,8 +188,8 @@ def register(app, services) -> None:
                   State(ids.SEARCH_INPUT, "value"), State(ids.SEARCH_STATE, "data"),
                   prevent_initial_call=True)
     def submit(_clicks, _submits, mode, sort, text, current):
-        q = clean_query(text, exp.max_query_chars)
-        mode = mode if mode in services.modes else services.default_mode
+        q = clean_query(guard.as_text(text), exp.max_query_chars)
+        mode = guard.as_choice(mode, services.modes, services.default_mode)
         cur = valid_state(current) or {}
         filters = cur.get("filters", {})
         same_q = q == cur.get("q")
@@ -345,10 +345,9 @@ def register(app, services) -> None:
     def select(click, _results, _similar):
         trigger, row = ctx.triggered_id, None
         if trigger == ids.MAP:
-            row = row_from_point(((click or {}).get("points") or [None])[0], exp.n)
-        elif isinstance(trigger, dict) and ctx.triggered and ctx.triggered[0]["value"]:
-            rows = valid_rows([trigger.get("row")], exp.n)  # n_clicks 0/None: item just drawn
-            row = rows[0] if rows else None
+            row = row_from_point(guard.first_point(click), exp.n)
+        elif guard.clicked_pattern(trigger, ctx.triggered):  # n_clicks 0/None: item just drawn
+            row = guard.as_row(trigger.get("row"), exp.n)
         return no_update if row is None else str(ds_ids.iat[row])
 
     @app.callback(Output(ids.DETAILS, "children"), Output(ids.MAP, "figure", allow_duplicate=True),
@@ -376,24 +375,25 @@ def register(app, services) -> None:
 
     @app.callback(Output(ids.CLOUD, "figure"), Input(ids.TOPIC_DROPDOWN, "value"), prevent_initial_call=True)
     def show_cloud(topic):
-        return topic_cloud(services, topic if isinstance(topic, int) else None)
+        return topic_cloud(services, guard.as_int(topic, 0))
 
     @app.callback(Output(ids.URL, "search"), Input(ids.SEARCH_STATE, "data"), Input(ids.SELECTED, "data"),
                   State(ids.URL, "search"), prevent_initial_call=True)
     def state_to_url(state, selected, current):
         st = valid_state(state) or {}
-        selected = selected if isinstance(selected, str) else None
+        selected = guard.as_key(selected)
         search = build_url_search(st.get("q"), st.get("mode"), selected, filters=st.get("filters"),
                                   sort=st.get("sort"), ignore=st.get("ignore"))
-        return no_update if search == (current or "") else search
+        return no_update if search == guard.as_text(current) else search
 
     @app.callback(Output(ids.MAP_TOOLTIP, "show"), Output(ids.MAP_TOOLTIP, "bbox"),
                   Output(ids.MAP_TOOLTIP, "children"), Input(ids.MAP, "hoverData"), prevent_initial_call=True)
     def tooltip(hover):
-        point = ((hover or {}).get("points") or [None])[0]
-        row = row_from_point(point, exp.n) if point and point.get("curveNumber") == 0 else None
+        point = guard.first_point(hover)
+        row = row_from_point(point, exp.n) if point.get("curveNumber") == 0 else None
         if row is None:
             return False, no_update, no_update
         topic = exp.topic_of_rows([row])[0]
         record = {"title": titles.iat[row], "organization": exp.datasets["organization"].iat[row]}
-        return True, point.get("bbox"), map_tooltip(record, exp.topic_label(topic) if topic >= 0 else None)
+        label = exp.topic_label(topic) if topic >= 0 else None
+        return True, guard.as_dict(point.get("bbox")), map_tooltip(record, label)

@@ -72,7 +72,8 @@ def test_search_returns_20_results_and_patches_the_overlay(dash, explorer, app):
     state = {"q": "vacances scolaires", "mode": services_mode}
     resp = dash.call({f"{ids.SEARCH_STATE}.data": state})
     results = resp[ids.RESULTS]["children"]
-    items = all_of(results, lambda n: isinstance(n.get("props", {}).get("id"), dict))
+    items = all_of(results, lambda n: isinstance(n.get("props", {}).get("id"), dict)
+                   and n["props"]["id"].get("type") == ids.RESULT_ITEM)
     assert len(items) == 20
     expected = explorer.search("vacances scolaires", mode=services_mode, k=20)
     assert [i["props"]["id"] for i in items] == [{"type": ids.RESULT_ITEM, "row": h.row} for h in expected]

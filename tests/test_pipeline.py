@@ -134,7 +134,8 @@ def test_cli_search_json(built_root, capsys):
     assert main(["search", "--artifacts", str(built_root), "--k", "5", "--json", "risques naturels"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert len(rows) == 5
-    assert set(rows[0]) == {"id", "title", "organization", "score"}
+    assert set(rows[0]) == {"id", "title", "organization", "score", "why"}  # why: the card's reasons
+    assert isinstance(rows[0]["why"], list)
     assert rows[0]["score"] >= rows[-1]["score"]
 
 
