@@ -637,18 +637,15 @@ class Assistant:
         final = (1.0 - p.passage_weight) * s_n + p.passage_weight * p_n
         order = np.argsort(-final, kind="stable")
         rows, final, s, psim = rows[order], final[order], s[order], psim[order]
-        if st.get("sort") == "recent":
-            top = final >= 0.5 * final.max()
-            idx = np.flatnonzero(top)
-            rec = idx[np.argsort(-f.modified[rows[idx]], kind="stable")]
-            order = np.concatenate([rec, np.flatnonzero(~top)])
-            rows, final, s, psim = rows[order], final[order], s[order], psim[order]
         if len(tail):  # national datasets after the (few) local ones
             tp = self.best_passage_sims(tail, qv)
             rows = np.concatenate([rows, tail])
             final = np.concatenate([final, np.zeros(len(tail))])
             s = np.concatenate([s, base[tail]])
             psim = np.concatenate([psim, tp])
+        if st.get("sort") == "recent":  # the relevant answers, newest first
+            order = np.argsort(-f.modified[rows], kind="stable")
+            rows, final, s, psim = rows[order], final[order], s[order], psim[order]
         out.update(rows=rows, final=final, search=s, passage=psim, n_relevant=n_relevant)
         return out
 
