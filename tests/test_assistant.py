@@ -131,8 +131,11 @@ def test_commands_more_producers_map_recent_restart(asst, local_case):
     _, shown = ask_all(asst, [q1, "montre-les sur la carte"])
     assert shown["action"] == "map" and shown["cards"]
     _, recent = ask_all(asst, [q1, "les plus récents"])
-    dates = [c["last_update"] for c in recent["cards"]]
-    assert recent["state"]["sort"] == "recent" and dates == sorted(dates, reverse=True)
+    best = max(c["score"] for c in recent["cards"])
+    strong = [c for c in recent["cards"] if c["score"] >= 0.5 * best]
+    dates = [c["last_update"] for c in strong]
+    assert recent["state"]["sort"] == "recent" and recent["cards"][:len(strong)] == strong
+    assert dates == sorted(dates, reverse=True)  # the strong answers, newest first
     _, again = ask_all(asst, [q1, "Recommencer"])
     assert again["action"] == "restart" and again["state"]["topic"] == "" and not again["cards"]
 

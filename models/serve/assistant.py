@@ -643,8 +643,11 @@ class Assistant:
             final = np.concatenate([final, np.zeros(len(tail))])
             s = np.concatenate([s, base[tail]])
             psim = np.concatenate([psim, tp])
-        if st.get("sort") == "recent":  # the relevant answers, newest first
-            order = np.argsort(-f.modified[rows], kind="stable")
+        if st.get("sort") == "recent":  # the strong answers (≥ half the best), newest first
+            top = final >= 0.5 * final.max()
+            idx = np.flatnonzero(top)
+            order = np.concatenate([idx[np.argsort(-f.modified[rows[idx]], kind="stable")],
+                                    np.flatnonzero(~top)])
             rows, final, s, psim = rows[order], final[order], s[order], psim[order]
         out.update(rows=rows, final=final, search=s, passage=psim, n_relevant=n_relevant)
         return out
