@@ -23,6 +23,10 @@ import argparse
 import logging
 import os
 import sys
+import threading
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dash
@@ -30,6 +34,7 @@ import dash
 from callbacks import Services, http_guard, register_callbacks
 from callbacks.explorer import topic_cloud
 from callbacks.quality import default_file, labelled_files
+from components.build_status import build_status_bar
 from components.compare_page import build_compare_page
 from components.explorer_page import build_explorer_page
 from components.labels import APP_TITLE
@@ -91,6 +96,7 @@ def load_explorer(settings: AppSettings):
 
     try:
         explorer = Explorer.load(settings.artifacts, encoder=settings.encoder, model=settings.model,
+                                 query_encoder=getattr(settings, "query_encoder", "build"),
                                  models_dir=settings.models_dir, max_query_chars=settings.max_query_chars)
         if settings.model and settings.encoder is None:
             _ = explorer.encoder  # another model than the build's: refused now (ArtifactError)
@@ -220,11 +226,96 @@ def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
         ("qualite", "Qualité de la recherche", build_quality_page(
             files=relevance, default_file=default_file(relevance), modes=modes)),
     ]
-    build = explorer.artifacts.manifest.get("build_id", "")
-    app.layout = build_layout(pages, subtitle=f"{french_int(explorer.n)} jeux de données · build {build}")
+    manifest = explorer.artifacts.manifest
+    build = manifest.get("build_id", "")
+    status = build_status_bar(build, manifest.get("partial"), manifest.get("created_at"),
+                              datetime.now(UTC))
+    app.layout = build_layout(pages, subtitle=f"{french_int(explorer.n)} jeux de données · build {build}",
+                              status=status)
     register_callbacks(app, services, skip=[m for m, off in skip.items() if off])
     log.info("app ready: %d datasets, search modes %s, %d topics", explorer.n, modes, len(topics))
     return app
+
+
+class SwitchingServer:
+    """The WSGI entry point: serves the Dash app of the build ``settings.artifacts`` points at and,
+    when that is an artifacts root whose ``current`` moves to a new build (the whole catalogue
+    after a first sample, a rebuild), builds a new Dash app for it in a background thread and
+    switches to it without a restart. Requests in flight finish on the old app; open pages are
+    told to reload (``callbacks.build_status``). A new build that cannot be loaded is logged and
+    the old one stays served. Checks ``current`` at most every ``check_every`` seconds, on the
+    requests' path (so it works in gunicorn workers too)."""
+
+    def __init__(self, settings: AppSettings, app: dash.Dash, *, check_every: float = 10.0) -> None:
+        self.settings = settings
+        self.app = app
+        self._wsgi = app.server.wsgi_app  # the app's own WSGI callable (before any wrapping)
+        self.check_every = check_every
+        self.build_dir = self.current_target()
+        self._next_check = time.monotonic() + check_every
+        self._lock = threading.Lock()
+        self._loading: threading.Thread | None = None
+        self._failed: Path | None = None
+
+    def current_target(self) -> Path | None:
+        """The build folder ``current`` points at now (None: a fixed build folder, or none yet)."""
+        link = Path(self.settings.artifacts) / "current"
+        try:
+            return link.resolve(strict=True) if (link / "manifest.json").is_file() else None
+        except OSError:
+            return None
+
+    def maybe_switch(self) -> None:
+        now = time.monotonic()
+        if now < self._next_check or self._loading is not None:
+            return
+        with self._lock:
+            if now < self._next_check or self._loading is not None:
+                return
+            self._next_check = now + self.check_every
+            target = self.current_target()
+            if target is None or target == self.build_dir or target == self._failed:
+                return
+            self._loading = threading.Thread(target=self._switch, args=(target,), daemon=True,
+                                             name="build-switch")
+            self._loading.start()
+
+    def _switch(self, target: Path) -> None:
+        try:
+            log.info("new build %s: loading it to replace %s", target.name,
+                     self.build_dir.name if self.build_dir else "?")
+            t0 = time.perf_counter()
+            new_app = create_app(replace(self.settings, artifacts=target))
+            after_start(self.settings)
+            self.app, self._wsgi, self.build_dir = new_app, new_app.server.wsgi_app, target
+            log.info("now serving build %s (switched in %.1f s, no restart)", target.name,
+                     time.perf_counter() - t0)
+        except Exception:  # a damaged new build must not take the served one down
+            log.exception("build %s cannot be served; still serving %s", target,
+                          self.build_dir.name if self.build_dir else "?")
+            self._failed = target
+        finally:
+            self._loading = None
+
+    def wait_switch(self, timeout: float = 300.0) -> None:
+        """Tests: check now and wait for a switch in progress."""
+        self._next_check = 0.0
+        self.maybe_switch()
+        thread = self._loading
+        if thread is not None:
+            thread.join(timeout)
+
+    def __call__(self, environ, start_response):
+        self.maybe_switch()
+        return self._wsgi(environ, start_response)
+
+    @classmethod
+    def install(cls, settings: AppSettings, app: dash.Dash, **kw) -> SwitchingServer:
+        """Put the switch in front of ``app``'s Flask server (``app.server.wsgi_app``), so that
+        ``app.run`` and gunicorn serve whichever build is current."""
+        switch = cls(settings, app, **kw)
+        app.server.wsgi_app = switch
+        return switch
 
 
 def limit_threads(n: int) -> None:
@@ -305,9 +396,10 @@ def server_from_env():
     settings = AppSettings()
     prepare_process(settings)
     try:
-        server = create_app(settings).server
+        dash_app = create_app(settings)
+        SwitchingServer.install(settings, dash_app)
         after_start(settings)
-        return server
+        return dash_app.server
     except START_ERRORS as exc:
         log.error("cannot start: %s", start_error(exc))
         # --preload (the documented way): the master loads the app and exits 2 like app.py; in a
@@ -348,6 +440,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--debug", action="store_true", help="Dash debug mode (never in production)")
     p.add_argument("--model", default=None,
                    help="query encoder (default: the build's; another model than the build's is refused)")
+    p.add_argument("--query-encoder", choices=("build", "onnx"), default=defaults.query_encoder,
+                   help="queries encoded by the build's model, or by the int8 ONNX twin of the torch "
+                        "e5 model (no torch in the app) (default: %(default)s)")
+    p.add_argument("--models-dir", default=None, metavar="DIR",
+                   help="offline model folders (default: the artifacts root's models/)")
     return p.parse_args(argv)
 
 
@@ -357,7 +454,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.debug:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
     settings = AppSettings(artifacts=Path(args.artifacts), host=args.host, port=args.port, debug=args.debug,
-                           model=args.model)
+                           model=args.model, models_dir=Path(args.models_dir) if args.models_dir else None,
+                           query_encoder=args.query_encoder)
     prepare_process(settings)
     try:
         app = create_app(settings)
@@ -366,6 +464,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     after_start(settings)
     log.info("serving on http://%s:%d/", settings.host, settings.port)
+    SwitchingServer.install(settings, app)
     app.run(host=settings.host, port=settings.port, debug=settings.debug,
             request_handler=http_guard.request_handler())
     return 0

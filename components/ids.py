@@ -72,3 +72,6 @@ TOPICS_MDS = "topics-mds"
 TOPICS_MDS_STATUS = "topics-mds-status"
 TOPIC_DATASET_ITEM = "topic-dataset-item"  # pattern-matching {"type": ..., "row": int}
 MAP_COLOUR = "map-colour"  # dcc.Dropdown above the main map: "k{K}" (LDA model) | "clusters"
+BUILD_ID = "build-id"  # dcc.Store: the build the page was served from
+BUILD_CHECK = "build-check"  # dcc.Interval: asks whether a newer build is served
+BUILD_BANNER = "build-banner"  # partial catalogue / "a newer catalogue is served: reload"

@@ -116,6 +116,7 @@ CLIENTS = 8
 PER_CLIENT = 8
 CONCURRENT_DEADLINE_S = 180.0
 N_PASSAGES = 200
+N_ENCODER_PASSAGES = 2000
 
 
 class BenchError(RuntimeError):
@@ -251,10 +252,16 @@ class SearchDriver:
 
 # ---- the app subprocess -------------------------------------------------------------------
 
-def start_app(artifacts: Path, port: int, log_file, timeout: float) -> tuple[subprocess.Popen, float]:
+def start_app(artifacts: Path, port: int, log_file, timeout: float,
+              models_dir: Path | None = None,
+              query_encoder: str | None = None) -> tuple[subprocess.Popen, float]:
     """``python app.py`` on 127.0.0.1:port; returns the process and the seconds to the first 200."""
     cmd = [sys.executable, str(REPO / "app.py"), "--artifacts", str(artifacts),
            "--host", "127.0.0.1", "--port", str(port)]
+    if models_dir is not None:
+        cmd += ["--models-dir", str(models_dir)]
+    if query_encoder:
+        cmd += ["--query-encoder", query_encoder]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=log_file, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, env=dict(os.environ))
@@ -371,9 +378,64 @@ def embedding_throughput(build_dir: Path, manifest: dict, models_dir: Path, n: i
     return round(len(passages) / (time.perf_counter() - t0), 1)
 
 
+def encoder_pair(models_dir: Path, threads: int) -> dict:
+    """``{"torch": e5 through sentence-transformers, "onnx-int8": its int8 export}``, both limited
+    to ``threads`` threads (the ONNX folder is exported first if missing)."""
+    import torch
+
+    from models.core.encoders import load_encoder
+    from models.core.onnx_encoder import SOURCE_MODEL, OnnxEncoder, ensure_onnx_model
+
+    torch.set_num_threads(threads)
+    return {"torch": load_encoder(SOURCE_MODEL, models_dir=models_dir),
+            "onnx-int8": OnnxEncoder(ensure_onnx_model(models_dir), threads=threads)}
+
+
+def encoder_comparison(artifacts: str | Path, *, models_dir: Path | None = None,
+                       n: int = N_ENCODER_PASSAGES, threads: int | None = None,
+                       chunk: int = 250) -> dict:
+    """The torch e5 encoder and its int8 ONNX export side by side, in this process, on the same
+    ``n`` catalogue passages of the build (random, seed 0), with the same number of threads
+    (default: one per core). Chunks of ``chunk`` passages alternate between the two, so that a
+    change of load on the machine weighs on both alike. Fidelity: cosine of each passage's int8
+    vector with torch's (min, mean)."""
+    import pandas as pd
+
+    from models.core.text import passage_text
+
+    build_dir = resolve_build_dir(artifacts)
+    models_dir = Path(models_dir or build_dir.parent.parent / "models")
+    threads = int(threads or os.cpu_count() or 1)
+    encoders = encoder_pair(models_dir, threads)
+    df = pd.read_parquet(build_dir / "datasets.parquet", columns=["title", "description_text"])
+    take = np.random.default_rng(0).permutation(len(df))[:n]
+    passages = [passage_text(df["title"].iat[i], df["description_text"].iat[i]) for i in take]
+    vecs = {name: np.empty((len(passages), enc.dim), np.float32) for name, enc in encoders.items()}
+    seconds = dict.fromkeys(encoders, 0.0)
+    for enc in encoders.values():
+        enc.encode(passages[:16], kind="passage")  # warm-up: allocations, first-run kernels
+    for start in range(0, len(passages), chunk):
+        part = passages[start:start + chunk]
+        for name, enc in encoders.items():
+            t0 = time.perf_counter()
+            vecs[name][start:start + len(part)] = enc.encode(part, kind="passage", batch_size=32)
+            seconds[name] += time.perf_counter() - t0
+        log.info("encoders: %d / %d passages (torch %.1f/s, onnx-int8 %.1f/s)",
+                 start + len(part), len(passages), (start + len(part)) / seconds["torch"],
+                 (start + len(part)) / seconds["onnx-int8"])
+    cos = (vecs["torch"] * vecs["onnx-int8"]).sum(axis=1)
+    out = {name: {"model_id": enc.model_id, "passages_per_s": round(len(passages) / seconds[name], 2),
+                  "seconds": round(seconds[name], 1)} for name, enc in encoders.items()}
+    out["onnx-int8"].update(min_cosine=round(float(cos.min()), 5), mean_cosine=round(float(cos.mean()), 5),
+                            speedup=round(seconds["torch"] / seconds["onnx-int8"], 2))
+    return {"encoders": out, "n_passages": len(passages), "threads": threads,
+            "build": str(build_dir)}
+
+
 def run_bench(artifacts: str | Path, *, skip_embedding: bool = False, models_dir: Path | None = None,
               queries: Sequence[str] = QUERIES, clients: int = CLIENTS, per_client: int = PER_CLIENT,
-              start_timeout: float = 600.0, deadline_s: float = CONCURRENT_DEADLINE_S) -> dict:
+              start_timeout: float = 600.0, deadline_s: float = CONCURRENT_DEADLINE_S,
+              query_encoder: str | None = None) -> dict:
     """Every measurement of the module docstring, keys :data:`BENCH_KEYS`."""
     build_dir = resolve_build_dir(artifacts)
     manifest = read_manifest(build_dir)
@@ -383,7 +445,8 @@ def run_bench(artifacts: str | Path, *, skip_embedding: bool = False, models_dir
     proc = None
     with tempfile.TemporaryFile(mode="w+b") as app_log:
         try:
-            proc, start_s = start_app(Path(artifacts), port, app_log, start_timeout)
+            proc, start_s = start_app(Path(artifacts), port, app_log, start_timeout, models_dir,
+                                      query_encoder)
             out["start_s"] = round(start_s, 2)
             log.info("app started in %.1f s (pid %d, port %d)", start_s, proc.pid, port)
             client = AppClient(port)

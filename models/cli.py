@@ -24,7 +24,20 @@ def _setup_logging(verbose: bool) -> None:
 def cmd_build(args) -> int:
     from models.build.pipeline import run_build
 
-    settings = BuildSettings(catalog=args.catalog, out=Path(args.out), limit=args.limit,
+    if args.from_build or args.steps or args.set:
+        from models.build.rerun import parse_overrides, rerun_build
+
+        if not (args.from_build and args.steps):
+            raise ValueError("--steps and --set need --from BUILD (re-run steps of a previous build)")
+        overrides = parse_overrides(args.set)
+        if args.model:
+            overrides["model"] = args.model
+        final = rerun_build(args.from_build, args.steps.split(","), overrides=overrides,
+                            out=args.out, show_progress=not args.quiet)
+        print(final)
+        return 0
+    settings = BuildSettings(catalog=args.catalog, out=Path(args.out or DEFAULT_ARTIFACTS), limit=args.limit,
+                             sample=args.sample,
                              include_archived=args.include_archived, show_progress=not args.quiet)
     if args.model:
         settings.model = args.model
@@ -36,6 +49,8 @@ def cmd_build(args) -> int:
         settings.lda_k = args.lda_k
     if args.lda_ks:
         settings.lda_ks = tuple(int(k) for k in args.lda_ks.split(",") if k.strip())
+    if args.dask:
+        settings.dask = args.dask
     final = run_build(settings)
     print(final)
     return 0
@@ -59,7 +74,7 @@ def _filter_args(items: list[str] | None) -> dict:
 def cmd_search(args) -> int:
     from models.serve.explorer import Explorer
 
-    exp = Explorer.load(args.artifacts, model=args.model)
+    exp = Explorer.load(args.artifacts, model=args.model, query_encoder=args.query_encoder)
     raw = _filter_args(args.filter)
     res = exp.search_result(args.query, mode=args.mode, k=args.k, filters=raw, sort=args.sort,
                             facets=args.facets, tag=args.tag)
@@ -99,7 +114,7 @@ def cmd_evaluate(args) -> int:
         raise ValueError(f"unknown mode(s) {', '.join(unknown)}; choose among all, {', '.join(MODES)}")
     if not Path(args.queries).is_file():
         raise ValueError(f"no labelled queries file at {args.queries}")
-    exp = Explorer.load(args.artifacts, model=args.model)
+    exp = Explorer.load(args.artifacts, model=args.model, query_encoder=args.query_encoder)
     queries = read_relevance(args.queries)
     result = evaluate(exp, queries, modes, k=args.k)
     if args.json:
@@ -221,15 +236,37 @@ def cmd_verify(args) -> int:
 
 def cmd_bench(args) -> int:
     """Start the app on the artifacts and measure it (``models/bench.py``)."""
-    from models.bench import BenchError, format_table, run_bench
+    from models.bench import BenchError, encoder_comparison, format_table, run_bench
 
+    if args.encoders:
+        result = encoder_comparison(args.artifacts, n=args.passages, threads=args.threads,
+                                    models_dir=Path(args.models_dir) if args.models_dir else None)
+        if args.json:
+            print(json.dumps(result))
+        else:
+            for name, r in result["encoders"].items():
+                extra = "".join(f"  {k} {r[k]}" for k in ("min_cosine", "mean_cosine", "speedup") if k in r)
+                print(f"{name:<10} {r['model_id']:<32} {r['passages_per_s']:>7.1f} passages/s{extra}")
+        return 0
     try:
         result = run_bench(args.artifacts, skip_embedding=args.skip_embedding,
+                           query_encoder=args.query_encoder,
                            models_dir=Path(args.models_dir) if args.models_dir else None)
     except BenchError as exc:
         log.error("bench failed: %s", exc)
         return 2
     print(json.dumps(result) if args.json else format_table(result))
+    return 0
+
+
+def cmd_export_onnx(args) -> int:
+    import shutil
+
+    from models.core.onnx_encoder import ensure_onnx_model, onnx_folder
+
+    if args.force:
+        shutil.rmtree(onnx_folder(args.models_dir), ignore_errors=True)
+    print(ensure_onnx_model(args.models_dir))
     return 0
 
 
@@ -241,8 +278,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("build", help="build or refresh the artifacts from a catalogue export")
     b.add_argument("--catalog", default=str(DEFAULT_CATALOG), help="path or URL of the export")
-    b.add_argument("--out", default=str(DEFAULT_ARTIFACTS), help="artifacts root folder")
+    b.add_argument("--out", default=None,
+                   help=f"artifacts root (default: {DEFAULT_ARTIFACTS}; with --from: that build's root)")
+    b.add_argument("--from", dest="from_build", default=None, metavar="BUILD",
+                   help="re-run --steps of this build (DIR/current or a build folder), reuse its other files")
+    b.add_argument("--steps", default=None,
+                   help="with --from: steps to re-run, separated by commas (e.g. topics,clusters); the "
+                        "steps reading what they produce are re-run too")
+    b.add_argument("--set", action="append", default=None, metavar="NAME=VALUE",
+                   help="with --from: change a setting, e.g. lda.ks=10,20,30 or umap.min_dist=0.1")
     b.add_argument("--limit", type=int, default=None, help="keep the first N datasets only")
+    b.add_argument("--sample", type=int, default=None,
+                   help="a stratified sample of N datasets (every producer, every theme): a first build")
     b.add_argument("--include-archived", action="store_true", help="keep archived datasets")
     b.add_argument("--model", default=None,
                    help="sentence-transformers model name or path (default: offline e5-small)")
@@ -254,6 +301,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="embedding cache folder (default: OUT/cache/embeddings)")
     b.add_argument("--models-dir", default=None, help="offline model folders (default: OUT/models)")
     b.add_argument("--quiet", action="store_true", help="no progress bars")
+    b.add_argument("--dask", default=None, metavar="local[:N]|tcp://HOST:8786",
+                   help="run the partitionable steps (embeddings, tokens, keyword terms, territories) "
+                        "on a Dask cluster: a local one with N workers, or a running scheduler")
     b.set_defaults(func=cmd_build)
 
     s = sub.add_parser("search", help="search the artifacts")
@@ -263,6 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--tag", default=None, help="keep only datasets with this tag")
     s.add_argument("--k", type=int, default=10)
     s.add_argument("--model", default=None, help="query encoder (default: the build's)")
+    s.add_argument("--query-encoder", choices=("build", "onnx"), default="build",
+                   help="onnx: the int8 ONNX twin of the build's torch e5 model for the queries")
     s.add_argument("--json", action="store_true", help="print a JSON list")
     s.add_argument("--filter", action="append", metavar="KEY=VALUE",
                    help="producer, territory (level:code), year, modified (2018-2022), format, "
@@ -302,6 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--mode", default="all", help="all, or modes separated by commas")
     e.add_argument("--k", type=int, default=10, help="results looked at per query")
     e.add_argument("--model", default=None, help="query encoder (default: the build's)")
+    e.add_argument("--query-encoder", choices=("build", "onnx"), default="build",
+                   help="onnx: the int8 ONNX twin of the build's torch e5 model for the queries")
     e.add_argument("--json", action="store_true", help="print the metrics as JSON")
     e.add_argument("--per-query", action="store_true",
                    help="also the first relevant rank of every query in every mode")
@@ -317,18 +371,34 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument("--json", action="store_true", help="print the measurements as JSON")
     bn.add_argument("--skip-embedding", action="store_true", help="no embedding throughput (quick run)")
     bn.add_argument("--models-dir", default=None, help="offline model folders (default: ROOT/models)")
+    bn.add_argument("--query-encoder", choices=("build", "onnx"), default=None,
+                    help="the app's query encoder (python app.py --query-encoder)")
+    bn.add_argument("--encoders", action="store_true",
+                    help="only compare the torch and int8 ONNX encoders (speed, cosine) on the build's "
+                         "passages")
+    bn.add_argument("--passages", type=int, default=2000, help="with --encoders: passages encoded")
+    bn.add_argument("--threads", type=int, default=None,
+                    help="with --encoders: threads of both encoders (default: one per core)")
     bn.set_defaults(func=cmd_bench)
+
+    ox = sub.add_parser("export-onnx", help="export the offline e5 model to int8 ONNX (once; again "
+                                            "if damaged)")
+    ox.add_argument("--models-dir", default=str(DEFAULT_ARTIFACTS / "models"),
+                    help="offline model folders (default: %(default)s)")
+    ox.add_argument("--force", action="store_true", help="export again even if it looks intact")
+    ox.set_defaults(func=cmd_export_onnx)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     from models.build.ingest import IngestError
+    from models.core.onnx_encoder import OnnxModelError
     from models.core.store import ArtifactError
 
     args = build_parser().parse_args(argv)
     _setup_logging(args.verbose)
     try:
         return args.func(args)
-    except (ArtifactError, IngestError, ValueError) as exc:
+    except (ArtifactError, IngestError, OnnxModelError, ValueError) as exc:
         log.error("%s", exc)
         return 2

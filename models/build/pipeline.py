@@ -28,6 +28,7 @@ class BuildContext:
     tokens: list[list[str]] | None = None  # French-cleaned tokens, shared by LDA/word2vec
     topic_tokens: list[list[str]] | None = None  # lemmas without generic words (topics, clusters)
     archived: pd.DataFrame | None = None  # archived rows left out by ingest (producer, metrics)
+    dask: object | None = None  # models.build.distributed.DaskRunner of a --dask build
     manifest: dict = field(default_factory=lambda: {"parameters": {}, "steps": {}})
 
     def param(self, step: str, **values) -> None:
@@ -44,10 +45,17 @@ def step_ingest(ctx: BuildContext) -> None:
     df, report = read_catalog(s.catalog, limit=s.limit, include_archived=s.include_archived)
     if df.empty:
         raise ValueError(f"no dataset kept from {s.catalog}: {report.as_dict()}")
-    ctx.df = df
     ctx.archived = report.archived_frame()
     ctx.manifest["catalog"] = report.as_dict()
-    ctx.param("ingest", limit=s.limit, include_archived=s.include_archived)
+    if s.sample and s.sample < len(df):
+        from models.build.sample import stratified_rows
+
+        n_total = len(df)
+        df = df.iloc[stratified_rows(df, s.sample, seed=s.seed)].reset_index(drop=True)
+        ctx.manifest["partial"] = {"n_rows": len(df), "n_total": n_total,
+                                   "method": "stratified: every producer, title/tag clusters"}
+    ctx.df = df
+    ctx.param("ingest", limit=s.limit, include_archived=s.include_archived, sample=s.sample)
     log.info("ingest: %d rows read, %d kept, %d archived left out, skipped %s",
              report.rows_read, report.rows_kept, report.archived_dropped, dict(report.skipped))
     ctx.writer.save_parquet("datasets.parquet", df)
@@ -60,6 +68,11 @@ def step_tokens(ctx: BuildContext) -> None:
 
     texts = (ctx.df["title"] + " " + ctx.df["title"] + " " + ctx.df["description_text"]
              + " " + ctx.df["tags"].map(" ".join))
+    if ctx.dask is not None:
+        from models.build.distributed import tokens_chunk
+
+        ctx.tokens = ctx.dask.map_concat(tokens_chunk, texts.tolist())
+        return
     ctx.tokens = [tokenize_fr(t) for t in tqdm(texts, desc="texte FR", unit="doc",
                                                 disable=not ctx.settings.show_progress,
                                                 mininterval=2.0)]
@@ -71,7 +84,12 @@ def step_embed(ctx: BuildContext) -> None:
     from models.core.text import passage_text
 
     s = ctx.settings
-    if ctx.encoder is None:
+    remote = None
+    if ctx.dask is not None:
+        from models.build.distributed import remote_encoder
+
+        ctx.encoder, remote = remote_encoder(ctx.dask, ctx.encoder, s)
+    elif ctx.encoder is None:
         ctx.encoder = load_encoder(s.model, models_dir=s.model_folder,
                                    max_seq_length=s.max_seq_length)
     enc = ctx.encoder
@@ -81,7 +99,7 @@ def step_embed(ctx: BuildContext) -> None:
     log.info("embedding %d passages with %s (about 20 passages/s on 2 CPU cores when nothing "
              "is cached; cached passages are reused)", n_todo_hint, enc.model_id)
     vecs, stats = embed_passages(ctx.passages, enc, s.embedding_cache, batch_size=s.batch_size,
-                                 show_progress=s.show_progress)
+                                 show_progress=s.show_progress, runner=ctx.dask, remote=remote)
     ctx.embeddings = vecs
     ctx.manifest["model"] = {"id": enc.model_id, "name": s.model, "dim": int(enc.dim),
                              "max_seq_length": s.max_seq_length,
@@ -91,11 +109,16 @@ def step_embed(ctx: BuildContext) -> None:
 
 
 def step_neighbours(ctx: BuildContext) -> None:
-    from models.build.neighbours import knn
+    from models.build.neighbours import approximate_knn, knn
 
     k = ctx.settings.n_neighbours
-    idx, scores = knn(ctx.embeddings, k=k, show_progress=ctx.settings.show_progress)
-    ctx.param("neighbours", k=k, metric="cosine", method="exact")
+    exact_max = getattr(ctx.settings, "exact_neighbours_max", None)
+    if exact_max is not None and len(ctx.embeddings) > exact_max:
+        idx, scores = approximate_knn(ctx.embeddings, k=k, seed=ctx.settings.seed)
+        ctx.param("neighbours", k=k, metric="cosine", method="pynndescent", exact_max=exact_max)
+    else:
+        idx, scores = knn(ctx.embeddings, k=k, show_progress=ctx.settings.show_progress)
+        ctx.param("neighbours", k=k, metric="cosine", method="exact")
     ctx.writer.save_npy("neighbours.npy", idx)
     ctx.writer.save_npy("neighbour_scores.npy", scores)
 
@@ -119,6 +142,11 @@ def step_lda(ctx: BuildContext) -> None:
 def step_topic_tokens(ctx: BuildContext) -> None:
     from models.build.lda import ensure_topic_tokens
 
+    if ctx.dask is not None and ctx.topic_tokens is None:
+        from models.build.distributed import frame_chunks, topic_tokens_chunk
+
+        chunks = frame_chunks(ctx.dask, ctx.df, ["title", "description_text", "tags"])
+        ctx.topic_tokens = [t for part in ctx.dask.map(topic_tokens_chunk, chunks) for t in part]
     ensure_topic_tokens(ctx)
     ctx.param("topic_tokens", lemmatizer="simplemma (fr)", tags="slug words",
               stop_words="TOPIC_STOP_WORDS")
@@ -170,15 +198,39 @@ STEPS: list[tuple[str, Step]] = [
 ]
 
 
+def estimate_full_build(manifest: dict) -> float | None:
+    """Seconds a build of the whole catalogue should take, from a sample build's own timings:
+    the passages not encoded yet at the sample's rate (``embedding_stats``, cached ones are
+    free), the other steps scaled by n·log n."""
+    partial, steps = manifest.get("partial") or {}, manifest.get("steps", {})
+    n, total = partial.get("n_rows"), partial.get("n_total")
+    if not n or not total or not steps:
+        return None
+    stats = manifest.get("embedding_stats", {})
+    rate = stats.get("passages_per_s")
+    embed = (total - n) / rate if rate else 0.0
+    scale = total * np.log(total) / (n * np.log(max(n, 2)))
+    # a sample built with fewer LDA models than the whole build will make
+    ks = manifest.get("parameters", {}).get("lda", {}).get("ks") or []
+    lda_factor = max(1.0, len(BuildSettings().lda_ks) / len(ks)) if ks else 1.0
+    others = sum(v * (lda_factor if k == "lda" else 1.0) for k, v in steps.items()
+                 if k != "embeddings") * scale
+    return round(float(embed + others), 1)
+
+
 def run_build(settings: BuildSettings, *, encoder=None, steps=None) -> Path:
     """Run every step, then publish the build atomically. Returns the build folder."""
     t_all = time.perf_counter()
     writer = BuildWriter(settings.out)
     ctx = BuildContext(settings=settings, writer=writer, encoder=encoder)
     try:
+        from models.build.distributed import open_runner
+
+        ctx.dask = open_runner(settings)  # None without --dask; DaskError if unreachable
         for name, fn in steps or STEPS:
             t0 = time.perf_counter()
             log.info("step %s ...", name)
+            writer.step = name  # the files it writes are recorded under its name (re-runs)
             fn(ctx)
             dt = time.perf_counter() - t0
             ctx.manifest["steps"][name] = round(dt, 2)
@@ -189,6 +241,8 @@ def run_build(settings: BuildSettings, *, encoder=None, steps=None) -> Path:
             "versions": package_versions(),
             "total_seconds": round(time.perf_counter() - t_all, 2),
         })
+        if "partial" in ctx.manifest:
+            ctx.manifest["partial"]["full_build_seconds"] = estimate_full_build(ctx.manifest)
         ctx.manifest["parameters"]["build"] = {
             k: (str(v) if isinstance(v, Path) else v) for k, v in vars(settings).items()
         }
@@ -196,6 +250,9 @@ def run_build(settings: BuildSettings, *, encoder=None, steps=None) -> Path:
     except BaseException:
         writer.abort()
         raise
+    finally:
+        if ctx.dask is not None:
+            ctx.dask.close()
     log.info("build published: %s (%d datasets, %.1f s)", final, len(ctx.df),
              time.perf_counter() - t_all)
     return final

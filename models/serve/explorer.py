@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 
 QUERY_THREADS = 1
+# "build": queries encoded by the build's model; "onnx": by its int8 ONNX twin when the build's
+# model is the torch e5 (the app then never imports torch)
+QUERY_ENCODERS = ("build", "onnx")
 
 
 def limit_torch_threads(n: int) -> None:
@@ -57,7 +60,11 @@ class Explorer:
     """Loaded once per process; every method is read-only and thread-safe."""
 
     def __init__(self, artifacts: Artifacts, *, encoder=None, model: str | None = None,
-                 models_dir: Path | None = None, max_query_chars: int = 500) -> None:
+                 models_dir: Path | None = None, max_query_chars: int = 500,
+                 query_encoder: str = "build") -> None:
+        if query_encoder not in QUERY_ENCODERS:
+            raise ValueError(f"query encoder {query_encoder!r}: choose among {', '.join(QUERY_ENCODERS)}")
+        self.query_encoder = query_encoder
         self.artifacts = artifacts
         self.datasets = artifacts.datasets
         self._encoder = encoder
@@ -91,14 +98,21 @@ class Explorer:
                     m = self.artifacts.manifest["model"]
                     name = self._model or m["name"]
                     models_dir = self._models_dir or self.artifacts.dir.parent.parent / "models"
+                    # query_encoder="onnx" and the build's model (no --model): its int8 ONNX twin
+                    # when exported (no torch; README: hybrid unchanged, semantic MRR@10 -0.07 on
+                    # questions-public); "build": the build's own model; a model named is used as named
                     enc = load_query_encoder(name, models_dir=Path(models_dir),
-                                             max_seq_length=m.get("max_seq_length", 128))
-                    if enc.model_id != m["id"]:  # queries and datasets in two spaces: refuse
+                                             max_seq_length=m.get("max_seq_length", 128),
+                                             onnx=self._model is None and self.query_encoder == "onnx")
+                    # queries and datasets in two spaces: refuse (the int8 ONNX encoder of the
+                    # build's model is accepted: its ``source_id`` is the build's model id)
+                    if m["id"] not in (enc.model_id, getattr(enc, "source_id", None)):
                         raise ArtifactError(
                             f"the artifacts in {self.artifacts.dir} were embedded with {m['id']!r}, "
                             f"the query encoder is {enc.model_id!r}: rebuild them with this model "
                             "or use the build's model")
                     self._encoder = enc
+                    log.info("query encoder: %s (%s)", type(enc).__name__, enc.model_id)
                     limit_torch_threads(QUERY_THREADS)
         return self._encoder
 
