@@ -35,6 +35,7 @@ from callbacks import Services, http_guard, register_callbacks
 from callbacks.explorer import topic_cloud
 from callbacks.quality import default_file, labelled_files
 from callbacks.territories import first_view as territories_first_view
+from components.ask_page import build_ask_page
 from components.build_status import build_status_bar
 from components.compare_page import build_compare_page
 from components.explorer_page import build_explorer_page
@@ -71,6 +72,17 @@ def available_modes(explorer) -> list[str]:
         else:
             modes.append(mode)
     return modes
+
+
+def warm_search(explorer) -> None:
+    """Filter columns, territories (declared zones resolved) and query understanding (gazetteer)
+    are built now, once, rather than on the first filtered search."""
+    try:
+        _ = explorer.catalogue.territories
+        _ = explorer.understanding_context
+        _ = explorer.producers.assessed()  # the quality score of the result cards
+    except Exception:  # filters and places are a bonus: never take the app down for them
+        log.exception("search filters or query understanding unavailable")
 
 
 def default_mode(modes: list[str]) -> str | None:
@@ -168,6 +180,7 @@ def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
     if explorer is None:
         explorer = load_explorer(settings)
     modes = available_modes(explorer)
+    warm_search(explorer)
     services = Services(explorer=explorer, settings=settings, modes=modes, default_mode=default_mode(modes))
     ok = {"themes": page_usable("themes", lambda: check_topics(explorer)),
           "producteurs": page_usable("producteurs", lambda: check_producers(explorer)),
@@ -188,6 +201,11 @@ def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
     first_topic = topic_options[0]["value"] if topic_options else None
     lda_models = explorer.topics.summary.get("models", []) if ok["themes"] else []
 
+    if "hybrid" in modes:  # the « Demander » page: its indexes are loaded now, not on a first question
+        try:
+            explorer.assistant.warm()
+        except Exception:  # the page then answers with a French message
+            log.exception("assistant not ready")
     relevance = labelled_files(getattr(settings, "relevance_dir", None))
     app = dash.Dash(__name__, title=APP_TITLE, assets_folder=str(ASSETS), update_title=None,
                     serve_locally=True)
@@ -199,6 +217,8 @@ def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
             max_query_chars=explorer.max_query_chars,
             colour_options=map_colour_options(lda_models, explorer.topics.n_clusters if ok["themes"] else 0),
             colour_value=default_colour(lda_models))),
+        ("demander", PAGES["demander"], build_ask_page(max_query_chars=explorer.max_query_chars,
+                                                       available="hybrid" in modes)),
         ("themes", PAGES["themes"], build_topics_page(
             models=lda_models, default_k=explorer.topics.default_k,
             has_clusters=explorer.topics.has_clusters) if ok["themes"] else damaged_page()),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from callbacks import ask as ask_page
 from callbacks import build_status
 from callbacks import compare as compare_page
 from callbacks import explorer as explorer_page
@@ -29,7 +30,7 @@ from callbacks.guard import GuardedApp
 
 # Add a page's callbacks module here (after creating callbacks/<page>.py with register()).
 PAGE_MODULES = [explorer_page, topics_page, producers_page, territories_page, compare_page, quality_page,
-                build_status]
+                ask_page, build_status]
 
 
 @dataclass

@@ -10,6 +10,7 @@ from components import ids
 from components import labels as L
 from components.details import placeholder
 from components.labels import mode_options, typo
+from components.search_results import SORT_OPTIONS
 
 MAP_CONFIG = {
     "scrollZoom": True, "displaylogo": False, "locale": "fr", "doubleClick": "reset",
@@ -26,6 +27,9 @@ HELP = [
            "(LDA)\u202f; la légende nomme chaque thème par ses mots les plus caractéristiques."),
     html.P(typo("La recherche accepte une phrase ou des mots-clés : « Sémantique » compare le sens, "
                 "« Mots-clés » les mots exacts, « Hybride » combine les deux.")),
+    html.P(typo("Un lieu, une année, un producteur ou un format cités dans la recherche (« piscines à "
+                "Toulouse depuis 2020 ») favorisent les jeux de données correspondants ; l'onglet "
+                "« Filtres » restreint les résultats et estompe les autres points de la carte.")),
     html.P(typo("Molette : zoom. Glisser : déplacer. Double-clic : vue d'ensemble."), className="mb-0"),
 ]
 
@@ -62,8 +66,20 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
         dbc.Tab(html.Div([
             html.Div("Saisissez une recherche pour lister les jeux de données les plus proches.",
                      id=ids.RESULTS_HEADER, className="small text-muted px-3 pt-2 pb-1"),
+            html.Div(id=ids.SEARCH_MESSAGES, className="px-2"),
+            html.Div(id=ids.SEARCH_CHIPS),
+            html.Div([
+                html.Span("Trier par\u00a0:", className="small text-muted me-2"),
+                dcc.Dropdown(id=ids.SEARCH_SORT, options=SORT_OPTIONS, value="relevance", clearable=False,
+                             searchable=False, className="small flex-grow-1"),
+            ], className="d-flex align-items-center px-2 pb-1"),
             dcc.Loading(html.Div(id=ids.RESULTS), type="dot", delay_show=300),
         ], className="side-pane", style={"height": SIDE_HEIGHT}), label="Résultats", tab_id="resultats"),
+        dbc.Tab(html.Div(html.Div(
+            "Les filtres et leurs nombres de jeux de données apparaissent avec une recherche ; "
+            "sans recherche, choisir des filtres parcourt le catalogue (les plus consultés d'abord).",
+            className="small text-muted px-2 pt-2"), id=ids.FILTERS_PANEL, className="side-pane",
+            style={"height": SIDE_HEIGHT}), label="Filtres", tab_id="filtres", id=ids.FILTERS_TAB),
         dbc.Tab(dcc.Loading(html.Div(placeholder(), id=ids.DETAILS, className="p-3"), type="dot",
                             delay_show=300),
                 label="Fiche", tab_id="fiche", class_name="side-pane", style={"height": SIDE_HEIGHT}),
@@ -82,7 +98,11 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
 
     return html.Div([
         dcc.Store(id=ids.SEARCH_STATE, data=None),
+        dcc.Store(id=ids.MAP_FILTER, data=None),
         search_bar(modes, default_mode, max_query_chars),
+        html.Div(dbc.Button("Poser plutôt la question à l'assistant →", id=ids.ASK_FROM_SEARCH,
+                            color="link", size="sm", className="p-0", n_clicks=0,
+                            disabled=not modes), className="mb-2"),
         dbc.Row([
             dbc.Col(dbc.Card(dbc.CardBody([
                 *([html.Div([
@@ -91,6 +111,7 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
                                  clearable=False, searchable=False, className="flex-grow-1 small",
                                  labels=L.dropdown_labels()),
                 ], className="d-flex align-items-center px-2 pt-1")] if colour_options else []),
+                html.Div(id=ids.MAP_FILTER_NOTE, className="small text-muted px-2"),
                 dcc.Graph(id=ids.MAP, figure=map_figure, config=MAP_CONFIG, clear_on_unhover=True),
                 dcc.Tooltip(id=ids.MAP_TOOLTIP, direction="bottom"),
             ], className="p-1"), className="shadow-sm"), lg=8, className="mb-3"),

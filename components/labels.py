@@ -50,7 +50,7 @@ LOADING = "Chargement…"
 SHOW_ON_MAP = "Voir sur la carte"
 
 # page names (tab labels), by tab id, in the order of the tabs
-PAGES = {"carte": "Carte", "themes": "Thèmes", "producteurs": "Producteurs",
+PAGES = {"carte": "Carte", "demander": "Demander", "themes": "Thèmes", "producteurs": "Producteurs",
          "territoires": "Territoires", "comparer": "Comparer", "qualite": "Qualité de la recherche"}
 
 # texts of a dcc.Dropdown (Dash 4 shows English ones by default)

@@ -1,5 +1,5 @@
-"""Command line: ``python -m models build|search|evaluate|topics|territories|bench ...`` (a stable contract:
-extend, don't break)."""
+"""Command line: ``python -m models build|search|evaluate|topics|territories|bench|ask|
+evaluate-dialogues|fit-assistant ...`` (a stable contract: extend, don't break)."""
 
 from __future__ import annotations
 
@@ -56,21 +56,50 @@ def cmd_build(args) -> int:
     return 0
 
 
+def _filter_args(items: list[str] | None) -> dict:
+    """``--filter KEY=VALUE`` (repeatable; a key given twice keeps both values) → raw filters."""
+    raw: dict = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ValueError(f"--filter {item!r}: expected KEY=VALUE (e.g. format=csv, year=2018-2022)")
+        key, value = item.split("=", 1)
+        key = key.strip()
+        if key in ("year", "modified", "has_reuses"):
+            raw[key] = value.strip()
+        else:
+            raw.setdefault(key, []).append(value.strip())
+    return raw
+
+
 def cmd_search(args) -> int:
     from models.serve.explorer import Explorer
 
     exp = Explorer.load(args.artifacts, model=args.model, query_encoder=args.query_encoder)
-    hits = exp.search(args.query, mode=args.mode, k=args.k, tag=args.tag)
-    rows = exp.hits_as_dicts(hits)
+    raw = _filter_args(args.filter)
+    res = exp.search_result(args.query, mode=args.mode, k=args.k, filters=raw, sort=args.sort,
+                            facets=args.facets, tag=args.tag)
+    for msg in res.errors:
+        log.warning("%s", msg)
+    out = res.as_json(exp)
+    rows = out["results"]
     words = exp.query_words(args.query) if args.mode == "word" else None
     if args.json:
-        print(json.dumps(rows if words is None else {"results": rows, "words": words},
-                         ensure_ascii=False))
+        if args.facets:
+            payload = out if words is None else {**out, "words": words}
+        else:
+            payload = rows if words is None else {"results": rows, "words": words}
+        print(json.dumps(payload, ensure_ascii=False))
     else:
         if words:
             print("mots voisins : " + ", ".join(f"{w} ({s:.2f})" for w, s in words))
         for rank, r in enumerate(rows, 1):
             print(f"{rank:>3}. {r['score']:.3f}  {r['title']}  — {r['organization']}  [{r['id']}]")
+            if r["why"]:
+                print("       " + " · ".join(r["why"]))
+        if args.facets:
+            for key, vals in res.facets.items():
+                if vals:
+                    print(f"{key}: " + ", ".join(f"{f.label} ({f.count})" for f in vals[:8]))
     return 0
 
 
@@ -89,7 +118,9 @@ def cmd_evaluate(args) -> int:
     queries = read_relevance(args.queries)
     result = evaluate(exp, queries, modes, k=args.k)
     if args.json:
-        print(json.dumps(report_json(result, per_query=args.per_query), ensure_ascii=False))
+        out = report_json(result, per_query=args.per_query)
+        out["params"] = exp.search_params.as_dict()  # the search constants in effect
+        print(json.dumps(out, ensure_ascii=False))
         return 0
     keys = ("n", "skipped", "hit@1", "hit@3", "hit@10", "mrr@10", "ndcg@10")
     print(f"{'mode':<10}" + "".join(f"{k:>9}" for k in keys))
@@ -228,6 +259,73 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def _explorer(args):
+    from models.serve.explorer import Explorer
+
+    return Explorer.load(args.artifacts, model=getattr(args, "model", None),
+                         models_dir=Path(args.models_dir) if getattr(args, "models_dir", None) else None)
+
+
+def cmd_ask(args) -> int:
+    """One assistant turn (``models/serve/assistant.py``): the answer, the cards, the slots."""
+    exp = _explorer(args)
+    res = exp.assistant.ask(args.question)
+    if args.json:
+        res = {k: v for k, v in res.items() if k != "state"} | {"state": res["state"]}
+        print(json.dumps(res, ensure_ascii=False))
+        return 0
+    print(res["reply"])
+    for note in res["notes"]:
+        print(f"  ({note})")
+    if res["clarify"]:
+        c = res["clarify"]
+        print(c["question"] + "  " + " | ".join([o["label"] for o in c["options"]] + [c["none"]]))
+    for i, c in enumerate(res["cards"], 1):
+        print(f"{i}. {c['title']} — {c['producer'] or '?'} — {c['last_update'] or '?'} "
+              f"— {c['territory'] or '?'} — {', '.join(c['formats']) or '?'}  [{c['id']}]")
+        if c["answer"]:
+            print(f"   « {c['answer']['sentence'][:240]} »")
+    if res["slots"]:
+        print("slots : " + ", ".join(f"{k} = {v['label']}" for k, v in res["slots"].items()))
+    return 0
+
+
+def cmd_evaluate_dialogues(args) -> int:
+    from models.serve.assistant_eval import evaluate_dialogues, read_dialogues
+
+    if not Path(args.dialogues).is_file():
+        raise ValueError(f"no dialogue file at {args.dialogues}")
+    dialogues = read_dialogues(args.dialogues)
+    m = evaluate_dialogues(_explorer(args).assistant, dialogues)
+    keys = ("turns", "success@1", "success@5", "mrr@10", "slots", "clarifications")
+    out = m if args.details else {k: m[k] for k in keys}
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False))
+        return 0
+    print(f"{m['turns']} tours ({m['scored']} notés) : success@1 {m['success@1']}  success@5 "
+          f"{m['success@5']}  mrr@10 {m['mrr@10']}  clarifications {m['clarifications']}")
+    for pos, v in m["by_position"].items():
+        print(f"  {pos:<10} n {v['n']:>3}  success@1 {v['success@1']}  success@5 {v['success@5']}  "
+              f"mrr@10 {v['mrr@10']}")
+    for k, v in m["slots"].items():
+        print(f"  {k:<10} precision {v['precision']}  recall {v['recall']}  f1 {v['f1']}  n {v['n']}")
+    print(f"  latence p50 {m['latency_ms']['p50']} ms  p95 {m['latency_ms']['p95']} ms")
+    return 0
+
+
+def cmd_fit_assistant(args) -> int:
+    """k-fold cross-validation of the assistant's passage weight (held-out numbers)."""
+    from models.serve.assistant_eval import cross_validate, dialogues_from_queries, read_dialogues
+    from models.serve.evaluate import read_relevance
+
+    dialogues = read_dialogues(args.dialogues)
+    for f in args.queries or []:
+        dialogues += dialogues_from_queries(read_relevance(f))
+    res = cross_validate(_explorer(args).assistant, dialogues, k=args.k)
+    print(json.dumps(res, ensure_ascii=False) if args.json else json.dumps(res, ensure_ascii=False, indent=2))
+    return 0
+
+
 def cmd_export_onnx(args) -> int:
     import shutil
 
@@ -285,6 +383,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--query-encoder", choices=("build", "onnx"), default="build",
                    help="onnx: the int8 ONNX twin of the build's torch e5 model for the queries")
     s.add_argument("--json", action="store_true", help="print a JSON list")
+    s.add_argument("--filter", action="append", metavar="KEY=VALUE",
+                   help="producer, territory (level:code), year, modified (2018-2022), format, "
+                        "licence, frequency, topic, has_reuses; repeatable")
+    s.add_argument("--sort", default="relevance", choices=("relevance", "recent", "popular"))
+    s.add_argument("--facets", action="store_true",
+                   help='with --json: {"results": [...], "facets": {key: [[value, count], ...]}}')
     s.set_defaults(func=cmd_search)
 
     t = sub.add_parser("topics", help="LDA topics of a build: coherence, terms, stability")
@@ -343,6 +447,35 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument("--threads", type=int, default=None,
                     help="with --encoders: threads of both encoders (default: one per core)")
     bn.set_defaults(func=cmd_bench)
+
+    a = sub.add_parser("ask", help="ask the assistant one question in French")
+    a.add_argument("question")
+    a.add_argument("--artifacts", default=str(DEFAULT_ARTIFACTS))
+    a.add_argument("--model", default=None, help="query encoder (default: the build's)")
+    a.add_argument("--models-dir", default=None, help="offline model folders (default: ROOT/models)")
+    a.add_argument("--json", action="store_true", help="print the whole turn as JSON")
+    a.set_defaults(func=cmd_ask)
+
+    ed = sub.add_parser("evaluate-dialogues", help="score the assistant on labelled dialogues (JSON lines)")
+    ed.add_argument("--artifacts", default=str(DEFAULT_ARTIFACTS))
+    ed.add_argument("--dialogues", required=True, help="JSON lines: {id, turns: [{user, expected, slots}]}")
+    ed.add_argument("--model", default=None, help="query encoder (default: the build's)")
+    ed.add_argument("--models-dir", default=None, help="offline model folders (default: ROOT/models)")
+    ed.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    ed.add_argument("--details", action="store_true",
+                    help="also first turn vs follow-ups, skipped turns and latency")
+    ed.set_defaults(func=cmd_evaluate_dialogues)
+
+    fa = sub.add_parser("fit-assistant", help="choose the assistant's passage weight by k-fold "
+                                              "cross-validation (held-out numbers)")
+    fa.add_argument("--artifacts", default=str(DEFAULT_ARTIFACTS))
+    fa.add_argument("--dialogues", required=True)
+    fa.add_argument("--queries", action="append", help="labelled queries CSV (repeatable)")
+    fa.add_argument("--k", type=int, default=5)
+    fa.add_argument("--model", default=None)
+    fa.add_argument("--models-dir", default=None)
+    fa.add_argument("--json", action="store_true")
+    fa.set_defaults(func=cmd_fit_assistant)
 
     ox = sub.add_parser("export-onnx", help="export the offline e5 model to int8 ONNX (once; again "
                                             "if damaged)")

@@ -27,7 +27,8 @@ def root(built_root, tmp_path) -> Path:
 
 def test_plan_adds_the_steps_reading_what_is_re_run():
     assert plan(["lda"], NAMES) == ["lda"]
-    assert plan(["embeddings"], NAMES) == ["embeddings", "neighbours", "umap", "clusters", "producers"]
+    assert plan(["embeddings"], NAMES) == ["embeddings", "passages", "neighbours", "umap", "clusters",
+                                              "producers"]
     assert plan(["topic_tokens"], NAMES) == ["topic_tokens", "lda", "clusters"]
     assert plan(["ingest"], NAMES) == NAMES
     assert plan(["lda"], [*NAMES, "future_step"]) == ["lda", "future_step"]  # unknown: always re-run
@@ -81,7 +82,8 @@ def test_rerun_embeddings_cascades_and_keeps_row_alignment(root):
     new = rerun_build(root / "current", ["embeddings"], overrides={"model": "fake-32"},
                       show_progress=False, encoder=FakeEncoder(32))
     m = read_manifest(new)
-    assert m["reused"]["steps_run"] == ["embeddings", "neighbours", "umap", "clusters", "producers"]
+    assert m["reused"]["steps_run"] == ["embeddings", "passages", "neighbours", "umap", "clusters",
+                                        "producers"]
     assert m["model"]["id"] == "fake-hash-32"
     arts = load_artifacts(new)
     assert arts.embeddings.shape == (arts.n, 32)

@@ -108,6 +108,12 @@ def step_embed(ctx: BuildContext) -> None:
     ctx.writer.save_npy("embeddings.npy", vecs.astype(np.float32))
 
 
+def step_passages(ctx: BuildContext) -> None:
+    from models.build.passages import build_passages
+
+    build_passages(ctx)
+
+
 def step_neighbours(ctx: BuildContext) -> None:
     from models.build.neighbours import approximate_knn, knn
 
@@ -185,6 +191,7 @@ def step_territories(ctx: BuildContext) -> None:
 STEPS: list[tuple[str, Step]] = [
     ("ingest", step_ingest),
     ("embeddings", step_embed),
+    ("passages", step_passages),
     ("neighbours", step_neighbours),
     ("umap", step_umap),
     ("french_tokens", step_tokens),

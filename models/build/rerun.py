@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 STEP_FILES: dict[str, tuple[str, ...]] = {
     "ingest": ("datasets.parquet",),
     "embeddings": ("embeddings.npy",),
+    "passages": ("passage*",),
     "neighbours": ("neighbours.npy", "neighbour_scores.npy"),
     "umap": ("umap.npy",),
     "french_tokens": (),
@@ -51,7 +52,8 @@ STEP_FILES: dict[str, tuple[str, ...]] = {
 }
 # what each step reads from the build context, and what it puts there
 NEEDS: dict[str, set[str]] = {
-    "ingest": set(), "embeddings": {"df"}, "neighbours": {"embeddings"}, "umap": {"embeddings"},
+    "ingest": set(), "embeddings": {"df"}, "passages": {"df", "embeddings"},
+    "neighbours": {"embeddings"}, "umap": {"embeddings"},
     "french_tokens": {"df"}, "topic_tokens": {"df"}, "lda": {"df", "topic_tokens"},
     "clusters": {"embeddings", "topic_tokens"}, "keyword_index": {"df"}, "word2vec": {"tokens"},
     "producers": {"df", "archived", "embeddings"}, "territories": {"df"},
@@ -66,7 +68,7 @@ MANIFEST_KEYS: dict[str, tuple[str, ...]] = {
 }
 # parameters[...] sections of a step whose name differs from the step's
 PARAM_KEYS: dict[str, tuple[str, ...]] = {
-    "embeddings": ("embeddings", "passages"), "keyword_index": ("keyword", "keyword_index"),
+    "embeddings": ("embeddings",), "keyword_index": ("keyword", "keyword_index"),
 }
 ALIASES = {"topics": "lda", "keyword": "keyword_index", "bm25": "keyword_index",
            "tokens": "french_tokens", "embed": "embeddings", "map": "umap"}

@@ -42,6 +42,10 @@ class BuildSettings:
     lda_coherence_docs: int = 5000  # documents sampled for c_v / u_mass coherence
     cluster_dims: int = 5  # UMAP dimensions before HDBSCAN
     cluster_min_size: int | None = None  # None: scales with the catalogue (sqrt(n)/3, 5..100)
+    passage_words: int = 60  # passages of about this many words (models.build.passages)
+    passage_max_embedded: int = 2  # passages 1..N embedded (passage 0 reuses the dataset vector)
+    passage_max: int = 12  # passages kept per description (spans, for the answer extraction)
+    passage_budget: float | None = 0.35  # passage vectors ≤ this × n datasets (None: no cap)
     geo_dir: str = field(default_factory=lambda: _env("GEO", str(DEFAULT_GEO)))  # territories step
     show_progress: bool = True
     # scale-out (models.build.distributed): "local", "local:N" or "tcp://host:8786"; None: in process
