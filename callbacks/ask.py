@@ -18,7 +18,7 @@ def _highlight(turn: dict) -> dict | None:
     if not rows:
         return None
     topic = (turn.get("state") or {}).get("topic", "")
-    return {"label": f"Demander : {topic}"[:120].replace(" :", "\u202f:"), "rows": rows}
+    return {"label": f"Demander\u202f: {topic}"[:120].replace("\u202f:", "\u202f:"), "rows": rows}
 
 
 def register(app, services) -> None:

@@ -14,7 +14,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.details import safe_url
-from components.labels import NO_TITLE, clean_text, format_date
+from components.labels import NO_TITLE, clean_text, format_date, typo
 
 # ---- ids of this page ---------------------------------------------------------------------
 INPUT = "ask-input"
@@ -32,13 +32,13 @@ CARD_MAP = "ask-card-map"
 
 TAB_ID = "demander"
 TITLE = "Posez votre question au catalogue"
-INTRO = ("Décrivez en français ce que vous cherchez : l'assistant répond avec les jeux de données "
-         "qui conviennent et l'extrait de leur description qui répond le mieux. Vous pouvez "
-         "préciser ensuite (« et à Lyon ? », « plutôt en CSV », « seulement depuis 2022 », "
-         "« les plus récents », « qui les publie ? », « montre-les sur la carte », "
-         "« autre chose ? »).").replace("« ", "«\u202f").replace(" »", "\u202f»")
-PRIVACY = "Vos questions ne sont pas enregistrées : la conversation reste dans cet onglet."
-PLACEHOLDER = "Par exemple : où sont les piscines à Toulouse ?"
+INTRO = typo("Décrivez en français ce que vous cherchez : l'assistant répond avec les jeux de données "
+             "qui conviennent et l'extrait de leur description qui répond le mieux. Vous pouvez "
+             "préciser ensuite (« et à Lyon ? », « plutôt en CSV », « seulement depuis 2022 », "
+             "« les plus récents », « qui les publie ? », « montre-les sur la carte », "
+             "« autre chose ? »).")
+PRIVACY = "Vos questions ne sont pas enregistrées\u202f: la conversation reste dans cet onglet."
+PLACEHOLDER = "Par exemple\u202f: où sont les piscines à Toulouse\u202f?"
 MAX_HISTORY = 40  # turns kept in the transcript (the oldest go first)
 
 

@@ -71,7 +71,7 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
             html.Div([
                 html.Span("Trier par\u00a0:", className="small text-muted me-2"),
                 dcc.Dropdown(id=ids.SEARCH_SORT, options=SORT_OPTIONS, value="relevance", clearable=False,
-                             searchable=False, className="small flex-grow-1"),
+                             searchable=False, className="small flex-grow-1", labels=L.dropdown_labels()),
             ], className="d-flex align-items-center px-2 pb-1"),
             dcc.Loading(html.Div(id=ids.RESULTS), type="dot", delay_show=300),
         ], className="side-pane", style={"height": SIDE_HEIGHT}), label="Résultats", tab_id="resultats"),

@@ -81,7 +81,7 @@ def test_search_returns_20_results_and_patches_the_overlay(dash, explorer, app):
     assert first_title in strings(items[0])
     assert "20 jeux de données pour «\u00a0vacances scolaires\u00a0»" in resp[ids.RESULTS_HEADER]["children"]
     highlight = resp[ids.MAP_HIGHLIGHT]["data"]
-    assert highlight["label"] == "Recherche\u202f: vacances scolaires"
+    assert highlight["label"] == "Recherche\u00a0: vacances scolaires"
     assert highlight["rows"] == [h.row for h in expected]
 
     # the highlight store -> a Patch of the overlay trace only, never the whole figure

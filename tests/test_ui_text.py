@@ -118,6 +118,8 @@ class TextScan:
             props, kind = node["props"], node["type"]
             if kind == "Markdown":  # only a dataset's description (components.details), the publisher's
                 return
+            if {"result-snippet", "ask-answer"} & set(str(props.get("className", "")).split()):
+                return  # an excerpt of a description (search results, the assistant's answers)
             here = f"{where}/{kind}#{props.get('id', '')}"
             self.component(props.get("children"), here)
             for key in ("placeholder", "title", "label", "help_text"):
