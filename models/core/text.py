@@ -102,6 +102,25 @@ def fold_accents(text: str) -> str:
     return "".join(c for c in s if not unicodedata.combining(c))
 
 
+def fold_keep_offsets(text: str) -> str:
+    """Lower case without accents, one character for one character, so that a match in the
+    folded text has the same offsets in ``text`` (ligatures keep their first letter).
+
+    Examples
+    --------
+    >>> fold_keep_offsets("Élève à Nîmes")
+    'eleve a nimes'
+    """
+    out = []
+    for c in text:
+        if c.isascii():
+            out.append(c.lower())
+            continue
+        f = fold_accents(c)
+        out.append(f[:1].lower() if f else " ")
+    return "".join(out)
+
+
 def drop_elisions(text: str) -> str:
     """``l'eau`` -> `` eau``, ``qu'il`` -> `` il`` (any apostrophe; offsets are not kept)."""
     return _ELISION.sub(" ", text)

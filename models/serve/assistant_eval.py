@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import json
 import logging
-import unicodedata
 from pathlib import Path
 
 import numpy as np
+
+from models.core.text import fold
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,7 @@ def dialogues_from_queries(queries) -> list[dict]:
 
 
 def _fold(s) -> str:
-    s = unicodedata.normalize("NFKD", str(s).lower())
-    return " ".join("".join(c for c in s if not unicodedata.combining(c)).replace("-", " ").split())
+    return " ".join(fold(str(s), elisions=False).replace("-", " ").split())
 
 
 def slot_matches(kind: str, predicted: dict | None, label) -> bool:

@@ -65,6 +65,7 @@ from models.core.geo import (
     scan,
     tokenize,
 )
+from models.core.text import fold_keep_offsets
 from models.serve.formats import FORMAT_LABELS, FORMAT_WORD_RE, QUERY_FORMAT_WORDS
 
 log = logging.getLogger(__name__)
@@ -287,18 +288,6 @@ def gazetteer_from_entities(entities) -> Gazetteer:
 # ---------------------------------------------------------------------------------------------
 # text helpers
 # ---------------------------------------------------------------------------------------------
-def _fold_keep_offsets(text: str) -> str:
-    """Lower case without accents, one character for one character (offsets are kept)."""
-    out = []
-    for c in text:
-        if c.isascii():
-            out.append(c.lower())
-            continue
-        f = "".join(x for x in unicodedata.normalize("NFKD", c) if not unicodedata.combining(x))
-        out.append(f[:1].lower() if f else " ")
-    return "".join(out)
-
-
 def _words(text: str) -> tuple[list[str], list[int], list[int]]:
     """Normalised words of ``text`` (as the gazetteer sees them) and their character spans."""
     parts, norms = tokenize(text)
@@ -659,7 +648,7 @@ def understand(text: str | None, ctx: UnderstandingContext) -> Understanding:
     text = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in text)[:MAX_TEXT_CHARS]
     if not text.strip():
         return Understanding(text, (), "")
-    folded = _fold_keep_offsets(text)
+    folded = fold_keep_offsets(text)
     periods = _period_slots(text, folded, ctx)
     formats = _format_slots(text, folded, ctx)
 
