@@ -121,7 +121,8 @@ def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
             max_query_chars=explorer.max_query_chars,
             colour_options=map_colour_options(explorer.topics.summary.get("models", []),
                                               explorer.topics.n_clusters),
-            colour_value=default_colour(explorer.topics.summary.get("models", [])))),
+            colour_value=default_colour(explorer.topics.summary.get("models", [])),
+            map_labels=explorer.map_labels)),
         ("themes", "Thèmes", build_topics_page(
             models=explorer.topics.summary.get("models", []), default_k=explorer.topics.default_k,
             has_clusters=explorer.topics.has_clusters)),

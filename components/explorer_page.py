@@ -24,6 +24,8 @@ HELP = [
            "(LDA) ; la légende nomme chaque thème par ses mots les plus caractéristiques."),
     html.P("La recherche accepte une phrase ou des mots-clés : « Sémantique » compare le sens, "
            "« Mots-clés » les mots exacts, « Hybride » combine les deux."),
+    html.P("Les noms écrits sur la carte résument chaque région par ses mots les plus "
+           "caractéristiques ; en zoomant, des régions plus fines apparaissent."),
     html.P("Molette : zoom. Glisser : déplacer. Double-clic : vue d'ensemble.", className="mb-0"),
 ]
 
@@ -52,10 +54,11 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
                         default_mode: str | None, topic_options: list[dict],
                         default_topic: int | None, max_query_chars: int = 500,
                         colour_options: list[dict] | None = None,
-                        colour_value: str | None = None) -> html.Div:
+                        colour_value: str | None = None, map_labels: dict | None = None) -> html.Div:
     """``topic_options``: ``[{"label": str, "value": int}]`` for the word-cloud dropdown;
     ``colour_options``: what the map can be coloured by (``ids.MAP_COLOUR``, wired in
-    callbacks/topics.py), no selector when empty."""
+    callbacks/topics.py), no selector when empty; ``map_labels``: the region labels
+    (``models.serve.map_labels.label_payload``), placed by ``assets/20-map-labels.js``."""
     side = dbc.Card(dbc.Tabs([
         dbc.Tab(html.Div([
             html.Div("Saisissez une recherche pour lister les jeux de données les plus proches.",
@@ -82,11 +85,16 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
         search_bar(modes, default_mode, max_query_chars),
         dbc.Row([
             dbc.Col(dbc.Card(dbc.CardBody([
-                *([html.Div([
-                    html.Span("Couleurs :", className="small text-muted me-2"),
-                    dcc.Dropdown(id=ids.MAP_COLOUR, options=colour_options, value=colour_value,
-                                 clearable=False, searchable=False, className="flex-grow-1 small"),
-                ], className="d-flex align-items-center px-2 pt-1")] if colour_options else []),
+                html.Div([
+                    *([html.Span("Couleurs :", className="small text-muted me-2"),
+                       dcc.Dropdown(id=ids.MAP_COLOUR, options=colour_options, value=colour_value,
+                                    clearable=False, searchable=False, className="flex-grow-1 small")]
+                      if colour_options else [html.Span(className="flex-grow-1")]),
+                    dbc.Switch(id=ids.MAP_LABELS_TOGGLE, label="Noms des régions", value=bool(map_labels),
+                               disabled=not map_labels, class_name="small ms-3 mb-0 text-nowrap"),
+                ], className="d-flex align-items-center px-2 pt-1"),
+                dcc.Store(id=ids.MAP_LABELS, data=map_labels),
+                dcc.Store(id=ids.MAP_LABELS_STATE, data=None),
                 dcc.Graph(id=ids.MAP, figure=map_figure, config=MAP_CONFIG, clear_on_unhover=True),
                 dcc.Tooltip(id=ids.MAP_TOOLTIP, direction="bottom"),
             ], className="p-1"), className="shadow-sm"), lg=8, className="mb-3"),

@@ -32,6 +32,9 @@ DETAILS = "dataset-details"
 TOPIC_DROPDOWN = "topic-dropdown"
 CLOUD = "topic-cloud"
 COUNT = "catalogue-count"
+MAP_LABELS = "map-labels"  # dcc.Store: region labels at every level (models.serve.map_labels)
+MAP_LABELS_TOGGLE = "map-labels-toggle"  # dbc.Switch: show the region labels
+MAP_LABELS_STATE = "map-labels-state"  # dcc.Store written by the browser: {"level", "shown"}
 
 # pattern-matching ids of clickable dataset items: {"type": RESULT_ITEM, "row": int}
 RESULT_ITEM = "result-item"

@@ -127,6 +127,13 @@ class Explorer:
 
         return TopicService(self.artifacts)
 
+    @cached_property
+    def map_labels(self) -> dict | None:
+        """Region labels of the map at every zoom (models.serve.map_labels), None if not built."""
+        from models.serve.map_labels import label_payload, load_hierarchy
+
+        return label_payload(load_hierarchy(self.artifacts))
+
     # ---- lookups ---------------------------------------------------------------
     def row_of(self, dataset_id: str | None) -> int | None:
         return self._row_of_id.get(dataset_id) if dataset_id else None

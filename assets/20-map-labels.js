@@ -1,0 +1,136 @@
+/* Region labels on the catalogue map, placed in the browser at every zoom.
+ *
+ * Data: the ``map-labels`` store ({"levels", "level", "x", "y", "size", "label"}, biggest region
+ * first within a level; models/serve/map_labels.py). After every plot of the map (zoom, pan,
+ * figure update) the labels are recomputed:
+ *   1. level: the finest one whose labels inside the view number at most 1.5 x the broad
+ *      level's count (full view: the broad level; zooming in: finer ones);
+ *   2. placement: greedy, biggest region first; a label is kept only if its box (estimated in
+ *      screen pixels, conservatively) overlaps no label already kept and fits in the plot.
+ * Labels are layout annotations named "region-label" (other annotations are left alone); they
+ * are only re-sent when the set shown changes. The switch ``map-labels-toggle`` hides them.
+ * The graph div carries data-label-level / data-label-count (read by the browser tests).
+ */
+(function () {
+    "use strict";
+
+    var NAME = "region-label";
+    var FONT = [15, 13, 12];  // px, by level (broad to fine)
+    var CHAR_W = 0.62;  // width of a character in font sizes (conservative for sans-serif)
+    var LINE_H = 1.3;
+    var PAD = 5;  // px kept free around each label
+    var BUDGET = 1.5;  // labels of a level inside the view, relative to the broad level's count
+
+    function escapeText(s) {
+        return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+    }
+
+    function lines(label) {  // long labels break after their first word
+        var words = String(label).split(" · ");
+        if (label.length <= 22 || words.length < 2) { return [label]; }
+        return [words[0], words.slice(1).join(" · ")];
+    }
+
+    function sorted(r) { return r[0] <= r[1] ? [r[0], r[1]] : [r[1], r[0]]; }
+
+    function chooseLevel(data, xr, yr) {
+        var counts = [], total0 = 0, i, l;
+        for (l = 0; l < data.levels; l++) { counts.push(0); }
+        for (i = 0; i < data.level.length; i++) {
+            l = data.level[i];
+            if (l === 0) { total0++; }
+            if (data.x[i] >= xr[0] && data.x[i] <= xr[1] && data.y[i] >= yr[0] && data.y[i] <= yr[1]) {
+                counts[l]++;
+            }
+        }
+        var budget = Math.max(BUDGET * total0, 4), level = 0;
+        for (l = 1; l < data.levels; l++) { if (counts[l] <= budget) { level = l; } }
+        return level;
+    }
+
+    function place(data, level, xr, yr, w, h) {
+        var sx = w / (xr[1] - xr[0]), sy = h / (yr[1] - yr[0]);
+        var font = FONT[Math.min(level, FONT.length - 1)];
+        var boxes = [], out = [];
+        for (var i = 0; i < data.level.length; i++) {
+            if (data.level[i] !== level) { continue; }
+            var px = (data.x[i] - xr[0]) * sx, py = (yr[1] - data.y[i]) * sy;
+            var ls = lines(data.label[i]), longest = 0;
+            for (var j = 0; j < ls.length; j++) { longest = Math.max(longest, ls[j].length); }
+            var bw = longest * font * CHAR_W + 2 * PAD, bh = ls.length * font * LINE_H + 2 * PAD;
+            var b = [px - bw / 2, py - bh / 2, px + bw / 2, py + bh / 2];
+            if (b[0] < 0 || b[1] < 0 || b[2] > w || b[3] > h) { continue; }
+            var free = true;
+            for (var k = 0; k < boxes.length && free; k++) {
+                var o = boxes[k];
+                free = b[2] <= o[0] || o[2] <= b[0] || b[3] <= o[1] || o[3] <= b[1];
+            }
+            if (free) { boxes.push(b); out.push({i: i, lines: ls, font: font}); }
+        }
+        return out;
+    }
+
+    function annotation(data, p, level) {
+        var text = p.lines.map(escapeText).join("<br>");
+        return {
+            x: data.x[p.i], y: data.y[p.i], xref: "x", yref: "y", text: level === 0 ? "<b>" + text + "</b>" : text,
+            showarrow: false, name: NAME, captureevents: false, borderpad: 2,
+            bgcolor: "rgba(255,255,255,0.78)", font: {size: p.font, color: "#1b1f24"}
+        };
+    }
+
+    function apply(gd) {
+        var st = gd.__regionLabels, fl = gd._fullLayout;
+        if (!st || !fl || !fl.xaxis || !fl.yaxis || !fl._size || !window.Plotly) { return; }
+        var xr = sorted(fl.xaxis.range), yr = sorted(fl.yaxis.range);
+        var data = st.data, level = null, placed = [];
+        if (st.show && data && data.level && data.level.length && xr[1] > xr[0] && yr[1] > yr[0]) {
+            level = chooseLevel(data, xr, yr);
+            placed = place(data, level, xr, yr, fl._size.w, fl._size.h);
+        }
+        var key = (level === null ? "-" : level) + ":" + placed.map(function (p) { return p.i; }).join(",");
+        var current = (gd.layout && gd.layout.annotations) || [];
+        var others = current.filter(function (a) { return a.name !== NAME; });
+        gd.dataset.labelLevel = level === null ? "" : String(level);
+        gd.dataset.labelCount = String(placed.length);
+        if (key === gd.__regionKey && current.length - others.length === placed.length) { return; }
+        gd.__regionKey = key;
+        var anns = others.concat(placed.map(function (p) { return annotation(data, p, level); }));
+        window.Plotly.relayout(gd, {annotations: anns});
+    }
+
+    function graphDiv(id) {
+        var el = document.getElementById(id);
+        if (!el) { return null; }
+        return el.classList.contains("js-plotly-plot") ? el : el.querySelector(".js-plotly-plot");
+    }
+
+    function hook(gd) {  // once per graph div, again after a purge (listeners dropped)
+        if (!gd.__regionHandler) { gd.__regionHandler = function () { apply(gd); }; }
+        if (gd.removeListener) { gd.removeListener("plotly_afterplot", gd.__regionHandler); }
+        if (gd.on) { gd.on("plotly_afterplot", gd.__regionHandler); }
+    }
+
+    function update(graphId, show, data, tries) {
+        var gd = graphDiv(graphId);
+        if (!gd || !gd._fullLayout || !gd.on) {
+            if ((tries || 0) < 50) { setTimeout(function () { update(graphId, show, data, (tries || 0) + 1); }, 200); }
+            return;
+        }
+        gd.__regionLabels = {show: !!show, data: data};
+        hook(gd);
+        apply(gd);
+    }
+
+    window.regionLabels = {apply: apply, chooseLevel: chooseLevel, place: place, update: update};
+    window.dash_clientside = Object.assign({}, window.dash_clientside, {
+        mapLabels: {
+            // Inputs: the map's relayoutData (any zoom), the switch, the labels; the output
+            // (a store) only says what is shown, for whoever wants to know.
+            update: function (_relayout, show, data) {
+                update("map", show, data, 0);
+                return {show: !!show, levels: data ? data.levels : 0};
+            }
+        }
+    });
+}());
