@@ -42,6 +42,7 @@ from components.topics import default_colour, map_colour_options
 from components.topics_page import build_topics_page
 from models.artifacts import ArtifactError
 from models.config import AppSettings
+from models.serve.map_time import year_bounds
 
 log = logging.getLogger("app")
 
@@ -122,7 +123,7 @@ def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
             colour_options=map_colour_options(explorer.topics.summary.get("models", []),
                                               explorer.topics.n_clusters),
             colour_value=default_colour(explorer.topics.summary.get("models", [])),
-            map_labels=explorer.map_labels)),
+            map_labels=explorer.map_labels, year_bounds=year_bounds(explorer.datasets))),
         ("themes", "Thèmes", build_topics_page(
             models=explorer.topics.summary.get("models", []), default_k=explorer.topics.default_k,
             has_clusters=explorer.topics.has_clusters)),

@@ -54,11 +54,15 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
                         default_mode: str | None, topic_options: list[dict],
                         default_topic: int | None, max_query_chars: int = 500,
                         colour_options: list[dict] | None = None,
-                        colour_value: str | None = None, map_labels: dict | None = None) -> html.Div:
+                        colour_value: str | None = None, map_labels: dict | None = None,
+                        year_bounds: tuple[int, int] | None = None) -> html.Div:
     """``topic_options``: ``[{"label": str, "value": int}]`` for the word-cloud dropdown;
     ``colour_options``: what the map can be coloured by (``ids.MAP_COLOUR``, wired in
     callbacks/topics.py), no selector when empty; ``map_labels``: the region labels
-    (``models.serve.map_labels.label_payload``), placed by ``assets/20-map-labels.js``."""
+    (``models.serve.map_labels.label_payload``), placed by ``assets/20-map-labels.js``;
+    ``year_bounds``: (first, last) plausible year, for the year filter under the map."""
+    from components.map_tools import time_bar
+
     side = dbc.Card(dbc.Tabs([
         dbc.Tab(html.Div([
             html.Div("Saisissez une recherche pour lister les jeux de données les plus proches.",
@@ -97,6 +101,7 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
                 dcc.Store(id=ids.MAP_LABELS_STATE, data=None),
                 dcc.Graph(id=ids.MAP, figure=map_figure, config=MAP_CONFIG, clear_on_unhover=True),
                 dcc.Tooltip(id=ids.MAP_TOOLTIP, direction="bottom"),
+                *([time_bar(*year_bounds)] if year_bounds else []),
             ], className="p-1"), className="shadow-sm"), lg=8, className="mb-3"),
             dbc.Col(side, lg=4, className="mb-3"),
         ]),

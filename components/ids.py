@@ -35,6 +35,16 @@ COUNT = "catalogue-count"
 MAP_LABELS = "map-labels"  # dcc.Store: region labels at every level (models.serve.map_labels)
 MAP_LABELS_TOGGLE = "map-labels-toggle"  # dbc.Switch: show the region labels
 MAP_LABELS_STATE = "map-labels-state"  # dcc.Store written by the browser: {"level", "shown"}
+# fading on the map (assets/30-map-mask.js): every source of a mask fades the points it leaves out;
+# masks combine (a point stays bright only if every active mask keeps it)
+MAP_FILTER_MASK = "map-filter-mask"  # dcc.Store {"label": str, "rows": [int, ...]} | None: any filter
+MAP_TIME_ON = "map-time-on"  # dbc.Switch: the year filter
+MAP_TIME_KIND = "map-time-kind"  # dbc.RadioItems: "created" | "modified"
+MAP_TIME_RANGE = "map-time-range"  # dcc.RangeSlider [first year, last year]
+MAP_TIME_PLAY = "map-time-play"  # button: play / pause
+MAP_TIME_INTERVAL = "map-time-interval"  # dcc.Interval: one frame of the play
+MAP_TIME_DATA = "map-time-data"  # dcc.Store: models.serve.map_time.year_payload, sent when switched on
+MAP_TIME_COUNT = "map-time-count"  # the count of datasets kept (written in the browser)
 
 # pattern-matching ids of clickable dataset items: {"type": RESULT_ITEM, "row": int}
 RESULT_ITEM = "result-item"

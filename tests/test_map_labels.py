@@ -249,3 +249,71 @@ def _split_forms(labels) -> set:
         if len(t) > 22 and len(words) > 1:
             out.add(words[0] + " " + " · ".join(words[1:]))
     return out
+
+
+# ---- time ---------------------------------------------------------------------------------
+def test_year_payload_keeps_plausible_years_and_counts_the_others():
+    import base64
+
+    from models.serve.map_time import FIRST_PLAUSIBLE_YEAR, year_bounds, year_payload
+
+    df = pd.DataFrame({"created_year": pd.array([3, 2015, None, 2030, 2020, 1995], dtype="Int16"),
+                       "last_modified": ["2024-01-02T00:00:00", "2025-06-01", "", "2019-01-01",
+                                         "0001-01-01", "2025-12-31"]})
+    p = year_payload(df)
+    assert p["first"] == FIRST_PLAUSIBLE_YEAR and p["last"] == 2025 and p["n"] == 6
+    created = np.frombuffer(base64.b64decode(p["created"]), dtype=np.uint8)
+    assert (created.astype(int) + FIRST_PLAUSIBLE_YEAR - 1).tolist()[1] == 2015
+    assert created[[0, 2, 3]].tolist() == [0, 0, 0]  # year 3, unknown, after the export: left out
+    assert p["left_out"] == {"created": 3, "modified": 2}
+    assert year_bounds(df) == (1995, 2025)
+
+
+@pytest.mark.browser
+def test_year_filter_plays_and_fades(dash_duo, built_root, explorer):
+    import re
+    import shutil
+
+    from dash.testing.wait import until
+
+    from app import create_app
+    from components import ids
+    from models.config import AppSettings
+    from models.serve.map_time import row_years
+    from tests.test_browser import free_port
+
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        pytest.skip("needs chromium and chromedriver on PATH")
+    app = create_app(AppSettings(artifacts=built_root), explorer=explorer)
+    dash_duo.start_server(app, port=free_port())
+    dash_duo.wait_for_element(f"#{ids.MAP} .js-plotly-plot", timeout=90)
+    js = ("const g = document.querySelector('#map .js-plotly-plot');"
+          "const o = g.data[0].marker.opacity;"
+          "return [g.dataset.maskKept, g.dataset.maskTotal, Array.isArray(o) ? o.filter(v => v > 0.5).length : -1];")
+    click = lambda sel: dash_duo.driver.execute_script(  # noqa: E731
+        "arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", dash_duo.find_element(sel))
+    click(f"#{ids.MAP_TIME_PLAY}")  # plays: the filter switches on
+    until(lambda: "créés en" in dash_duo.find_element(f"#{ids.MAP_TIME_COUNT}").text, timeout=60)
+    created = row_years(explorer.datasets, "created")
+    seen = set()
+
+    def check():
+        text = dash_duo.find_element(f"#{ids.MAP_TIME_COUNT}").text
+        m = re.match(r"([\d\s\u202f\u00a0]+) jeux de données sur ([\d\s\u202f\u00a0]+) · créés en (\d{4})", text)
+        if not m:
+            return False
+        kept, year = int(re.sub(r"\D", "", m.group(1))), int(m.group(3))
+        k, total, bright = dash_duo.driver.execute_script(js)
+        if int(k) != kept or bright != kept:  # the frame is being drawn
+            return False
+        assert int(total) == explorer.n
+        assert kept == int((created == year).sum())  # the datasets created that year stay bright
+        seen.add(year)
+        return len(seen) >= 3
+
+    until(check, timeout=60)  # the play moves on year after year
+    click(f"#{ids.MAP_TIME_PLAY}")  # pause
+    until(lambda: "Lecture" in dash_duo.find_element(f"#{ids.MAP_TIME_PLAY}").text, timeout=10)
+    click(f"#{ids.MAP_TIME_ON}")  # off: nothing faded
+    until(lambda: dash_duo.driver.execute_script(js)[2] == -1, timeout=30)
+    assert dash_duo.get_logs() == []
