@@ -40,8 +40,8 @@ from components.quality_page import build_quality_page
 from components.territories_page import build_territories_page
 from components.topics import default_colour, map_colour_options
 from components.topics_page import build_topics_page
-from models.artifacts import ArtifactError
-from models.config import AppSettings
+from models.core.config import AppSettings
+from models.core.store import ArtifactError
 from models.serve.map_time import year_bounds
 
 log = logging.getLogger("app")
@@ -51,9 +51,9 @@ PROBE_QUERY = "données publiques"
 
 
 def available_modes(explorer) -> list[str]:
-    """Search modes this build can serve, in ``models.search.MODES`` order. Probing each mode
+    """Search modes this build can serve, in ``models.serve.search.MODES`` order. Probing each mode
     once also loads its index and the query encoder now rather than on the first search."""
-    from models.search import MODES
+    from models.serve.search import MODES
 
     modes = []
     for mode in MODES:
@@ -77,7 +77,7 @@ def default_mode(modes: list[str]) -> str | None:
 
 def load_explorer(settings: AppSettings):
     """The settings' artifacts, loaded once (raises ArtifactError when unusable)."""
-    from models.services import Explorer
+    from models.serve.explorer import Explorer
 
     try:
         explorer = Explorer.load(settings.artifacts, encoder=settings.encoder, model=settings.model,

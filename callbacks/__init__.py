@@ -1,8 +1,8 @@
 """Callbacks, one module per page; each has ``register(app, services)``.
 
-``services`` is a :class:`Services`: the loaded :class:`models.services.Explorer` (its methods and
-attributes are reachable on ``services`` directly, e.g. ``services.search(...)``), the app
-settings, and what ``create_app`` computed once at start (search modes served by the build).
+``services`` is a :class:`Services`: the loaded :class:`models.serve.explorer.Explorer`
+(``services.explorer``), the app settings, and what ``create_app`` computed once at start (search
+modes served by the build); nothing else is reachable through it.
 Callbacks are wiring only: call ``services``, give the plain data to a ``components`` builder,
 return. Never use the global ``dash.callback``: always ``app.callback``.
 """
@@ -26,19 +26,15 @@ PAGE_MODULES = [explorer_page, map_tools, topics_page, producers_page, territori
 
 @dataclass
 class Services:
-    explorer: object  # models.services.Explorer
-    settings: object  # models.config.AppSettings
+    explorer: object  # models.serve.explorer.Explorer
+    settings: object  # models.core.config.AppSettings
     modes: list[str] = field(default_factory=list)  # search modes this build serves
     default_mode: str | None = None
+    evaluations: object | None = None  # models.serve.evaluate.EvaluationCache (quality page)
 
     @property
     def n_results(self) -> int:
         return int(getattr(self.settings, "n_results", 20))
-
-    def __getattr__(self, name: str):  # anything else: the Explorer's
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return getattr(self.__dict__["explorer"], name)
 
 
 def register_callbacks(app, services: Services) -> None:

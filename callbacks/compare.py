@@ -15,37 +15,12 @@ from dash import ALL, Input, Output, State, ctx, no_update
 from components import compare_page as cp
 from components import ids
 from components.figures import empty_figure
-from models.artifacts import ArtifactError
-from models.search import clean_query, cross_ranks, overlap
+from models.core.store import ArtifactError
+from models.serve.search import clean_query
 
 log = logging.getLogger(__name__)
 
 MAP_TAB = "carte"
-K = 10  # results per column
-DEPTH = 100  # ranks looked up in the other columns
-N_WORDS = 8
-
-
-def compare(services, query: str) -> dict:
-    """Plain data for the page: ``{"columns": {mode: [item]}, "overlap", "words", "rows"}``."""
-    exp = services.explorer
-    modes = cp.COMPARED_MODES
-    hits = exp.search_modes(query, modes=modes, k=DEPTH)
-    rows = {m: [h.row for h in hits[m]] for m in modes}
-    ranks = cross_ranks(rows)
-    columns = {}
-    for m in modes:
-        top = hits[m][:K]
-        dicts = exp.hits_as_dicts(top)
-        columns[m] = [{"row": h.row, **d, "ranks": {o: ranks[o].get(h.row) for o in modes if o != m}}
-                      for h, d in zip(top, dicts, strict=True)]
-    words = []
-    if "word" in services.modes:
-        try:
-            words = exp.query_words(query, k=N_WORDS)
-        except ArtifactError:
-            words = []
-    return {"columns": columns, "overlap": overlap(rows, K), "words": words, "rows": rows["hybrid"][:K]}
 
 
 def register(app, services) -> None:
@@ -63,13 +38,15 @@ def register(app, services) -> None:
             return (None, cp.visualize_overlap(None), "", [], None, True,
                     dbc.Alert("Saisissez une requête à comparer.", color="info", className="py-2"))
         try:
-            data = compare(services, q)
+            words = "word" in services.modes
+            data = exp.compare(q, modes=cp.COMPARED_MODES, with_words=words)
         except (ArtifactError, ValueError) as exc:
             log.warning("compare %r failed: %s", q[:80], exc)
             return (None, empty_figure("Comparaison impossible", height=240), "", [], None, True,
                     dbc.Alert("La comparaison a échoué : ce build ne sert pas tous les modes.",
                               color="warning", className="py-2"))
-        return (cp.result_columns(data["columns"], depth=DEPTH), cp.visualize_overlap(data["overlap"]),
+        return (cp.result_columns(data["columns"], depth=data["depth"]),
+                cp.visualize_overlap(data["overlap"]),
                 cp.overlap_sentence(data["overlap"]), cp.words_line(data["words"]),
                 {"q": q, "rows": data["rows"]}, not data["rows"], None)
 

@@ -29,39 +29,32 @@ from components.map import (
     SELECTED_TRACE,
     highlight_trace,
     query_trace,
+    read_highlight,
     row_from_point,
     selected_trace,
+    valid_rows,
 )
 from components.results import dataset_list
-from models.artifacts import ArtifactError
-from models.search import clean_query
+from models.core.store import ArtifactError
+from models.serve.search import clean_query
 
 log = logging.getLogger(__name__)
 
-MAX_HIGHLIGHT = 20_000
 NO_SEARCH = "Saisissez une recherche pour lister les jeux de données les plus proches."
 EMPTY_HIGHLIGHT = {"label": "", "rows": []}
 
 
 # ---- plain-data helpers (services -> what the builders take) ------------------------
 def hit_items(services, hits) -> list[dict]:
-    return [{"row": h.row, **d} for h, d in zip(hits, services.hits_as_dicts(hits), strict=True)]
+    return [{"row": h.row, **d} for h, d in zip(hits, services.explorer.hits_as_dicts(hits), strict=True)]
 
 
 def topic_cloud(services, topic):
-    label = services.topic_label(topic)
+    label = services.explorer.topic_label(topic)
     if label is None:
         return empty_figure("Choisissez un thème pour afficher son nuage de mots.", height=374)
-    return visualize_wordcloud(services.topic_terms(topic), f"Thème {int(topic) + 1} : {label}",
+    return visualize_wordcloud(services.explorer.topic_terms(topic), f"Thème {int(topic) + 1} : {label}",
                                width=760, height=330)
-
-
-def valid_rows(rows, n: int) -> list[int]:
-    out = []
-    for r in (rows or [])[:MAX_HIGHLIGHT]:
-        if isinstance(r, int | float) and not isinstance(r, bool) and r == int(r) and 0 <= r < n:
-            out.append(int(r))
-    return out
 
 
 def register(app, services) -> None:
@@ -109,7 +102,7 @@ def register(app, services) -> None:
         if not q:
             return None, NO_SEARCH, EMPTY_HIGHLIGHT
         try:
-            hits = services.search(q, mode=mode, k=services.n_results)
+            hits = services.explorer.search(q, mode=mode, k=services.n_results)
         except (ArtifactError, ValueError) as exc:
             log.warning("search %r (mode %s) failed: %s", q[:80], mode, exc)
             return (dbc.Alert("La recherche a échoué pour ce mode ; essayez un autre mode.", color="warning"),
@@ -117,12 +110,12 @@ def register(app, services) -> None:
         items = hit_items(services, hits)
         header = f"{len(items)} jeux de données pour « {clean_text(q, 80)} » (mode {mode_label(mode)})"
         if mode == "word":
-            words = services.query_words(q, k=6)
+            words = services.explorer.query_words(q, k=6)
             if words:
                 header += " · mots voisins : " + ", ".join(clean_text(w, 30) for w, _ in words)
         highlight = {"label": f"Recherche : {q}", "rows": [h.row for h in hits]}
         try:
-            placed = services.place_query(q)
+            placed = services.explorer.place_query(q)
         except Exception:  # the marker is a bonus: never fail the search for it
             log.exception("placing the query on the map failed")
             placed = None
@@ -134,19 +127,13 @@ def register(app, services) -> None:
     @app.callback(Output(ids.MAP, "figure", allow_duplicate=True), Input(ids.MAP_HIGHLIGHT, "data"),
                   prevent_initial_call=True)
     def highlight_map(data):
-        data = data if isinstance(data, dict) else {}
-        rows = valid_rows(data.get("rows"), exp.n)
+        h = read_highlight(data, exp.n)
+        rows = h["rows"]
         patch = Patch()
         patch["data"][HIGHLIGHT_TRACE] = highlight_trace(coords[rows], rows, titles.iloc[rows].tolist(),
-                                                         clean_text(data.get("label"), 60))
-        query = data.get("query") if isinstance(data.get("query"), dict) else {}
-        try:
-            xy = (float(query["x"]), float(query["y"])) if query else None
-        except (KeyError, TypeError, ValueError):
-            xy = None
-        if xy is not None and not all(np.isfinite(xy)):
-            xy = None
-        patch["data"][QUERY_TRACE] = query_trace(xy, clean_text(query.get("text"), 80))
+                                                         clean_text(h["label"], 60))
+        q = h["query"]
+        patch["data"][QUERY_TRACE] = query_trace(q[:2] if q else None, clean_text(q[2] if q else "", 80))
         return patch
 
     @app.callback(Output(ids.SELECTED, "data", allow_duplicate=True), Input(ids.MAP, "clickData"),

@@ -14,8 +14,11 @@ from dash import Input, Output, State, ctx, no_update
 
 from components import quality_page as qp
 from components.labels import clean_text
-from models.evaluate import (
+from models.serve.evaluate import (
+    DEFAULT_FILE,
     MAX_UPLOAD_BYTES,
+    REFERENCE_LABEL,
+    REFERENCES,
     EvaluationCache,
     RelevanceFileError,
     parse_upload,
@@ -23,10 +26,6 @@ from models.evaluate import (
 
 log = logging.getLogger(__name__)
 
-DEFAULT_FILE = "search-indicator-datasets.csv"
-# data.gouv.fr's production search on its own search-indicator file (the anchor to beat)
-REFERENCES = {DEFAULT_FILE: {"hit@1": 0.73, "hit@10": 0.89, "mrr@10": 0.79}}
-REFERENCE_LABEL = "Recherche de data.gouv.fr"
 MAX_FILES = 50
 
 

@@ -26,6 +26,8 @@ from dash import ALL, Input, Output, State, ctx, no_update
 from components import ids
 from components.cloud import visualize_wordcloud
 from components.figures import empty_figure
+from components.map import MAX_HIGHLIGHT as MAX_MAP_ROWS
+from components.map import read_highlight
 from components.results import dataset_list
 from components.topics import (
     map_colour_options,
@@ -43,7 +45,6 @@ from components.topics_page import shared_terms_table, topic_info, topic_options
 log = logging.getLogger(__name__)
 
 MAP_TAB = "carte"
-MAX_MAP_ROWS = 20_000  # what the map's highlight overlay accepts
 N_TERMS = 30
 MAX_CLUSTER_COLOURS = 47  # the map palette has 48 colours: the smaller clusters are grey
 
@@ -55,7 +56,7 @@ def _int(value) -> int | None:
 
 
 def register(app, services) -> None:
-    svc = services.explorer.topics  # models.topic_service.TopicService
+    svc = services.explorer.topics  # models.serve.topics.TopicService
     datasets = services.explorer.datasets
     if not svc.available:  # an older build: the page only explains how to rebuild
         return
@@ -187,10 +188,9 @@ def register(app, services) -> None:
         k = valid_k(k)
         topic = valid_topic(k, topic)
         if source == "map":
-            data = highlight if isinstance(highlight, dict) else {}
-            rows = [r for r in (_int(x) for x in (data.get("rows") or [])[:MAX_MAP_ROWS])
-                    if r is not None and 0 <= r < len(datasets)]
-            what = f"jeux en surbrillance sur la carte ({data.get('label') or 'sélection'})"
+            h = read_highlight(highlight, len(datasets))
+            rows = h["rows"]
+            what = f"jeux en surbrillance sur la carte ({h['label'] or 'sélection'})"
             groups = None
         else:
             rows = svc.topic_rows(k, topic, limit=limit) if topic is not None else []
@@ -216,27 +216,6 @@ def register(app, services) -> None:
         register_map_colouring(app, services)
 
 
-def map_colouring(svc, value: str) -> tuple | None:
-    """(dominant category per row, labels, sizes, legend title) for a colour choice, or None."""
-    import numpy as np
-
-    if value == "clusters" and svc.has_clusters:
-        labels, frame = svc.clusters()
-        frame = frame.sort_values("size", ascending=False, kind="stable").head(MAX_CLUSTER_COLOURS)
-        keep = frame["cluster"].to_numpy()
-        code = np.full(int(labels.max()) + 2 if len(labels) else 1, -1, dtype=np.int32)
-        code[keep] = np.arange(len(keep))  # cluster id -> colour index; others -> -1 (grey)
-        cats = np.where(labels >= 0, code[np.maximum(labels, 0)], -1)
-        return cats, frame["label"].tolist(), frame["size"].tolist(), "Groupes (HDBSCAN)"
-    if isinstance(value, str) and value.startswith("k") and value[1:].isdigit():
-        k = int(value[1:])
-        if k in svc.ks():
-            topics = svc.topics(k)
-            return (svc.dominant(k), topics["label"].tolist(), topics["prevalence"].tolist(),
-                    f"Thèmes (LDA, K = {k})")
-    return None
-
-
 def register_map_colouring(app, services) -> None:
     import numpy as np
 
@@ -260,25 +239,19 @@ def register_map_colouring(app, services) -> None:
                   State(ids.MAP_HIGHLIGHT, "data"), State(ids.SELECTED, "data"),
                   prevent_initial_call=True)
     def colour_map(value, highlight, selected):
-        choice = map_colouring(svc, value)
+        choice = svc.map_colouring(value, max_colours=MAX_CLUSTER_COLOURS)
         if choice is None:
             return no_update
         cats, labels, sizes, legend = choice
         fig = visualize_map(coords, cats, labels, sizes)
         fig.update_layout(legend_title_text=legend)
-        data = highlight if isinstance(highlight, dict) else {}
-        rows = [r for r in (_int(x) for x in (data.get("rows") or [])[:MAX_MAP_ROWS])
-                if r is not None and 0 <= r < exp.n]
+        h = read_highlight(highlight, exp.n)
+        rows = h["rows"]
         if rows:
             fig.data[HIGHLIGHT_TRACE].update(highlight_trace(coords[rows], rows, titles.iloc[rows].tolist(),
-                                                             str(data.get("label") or "")))
-        query = data.get("query") if isinstance(data.get("query"), dict) else {}
-        try:
-            xy = (float(query["x"]), float(query["y"]))
-        except (KeyError, TypeError, ValueError):
-            xy = None
-        if xy is not None and all(np.isfinite(xy)):
-            fig.data[QUERY_TRACE].update(query_trace(xy, str(query.get("text") or "")[:80]))
+                                                             h["label"]))
+        if h["query"] is not None:
+            fig.data[QUERY_TRACE].update(query_trace(h["query"][:2], h["query"][2][:80]))
         row = exp.row_of(selected) if isinstance(selected, str) else None
         if row is not None:
             fig.data[SELECTED_TRACE].update(selected_trace(coords[row], row, titles.iat[row]))

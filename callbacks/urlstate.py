@@ -1,7 +1,7 @@
 """What the URL's query string holds (``?q=…&mode=…&id=…``): parsed and validated, or built.
 
 Pure functions: the URL comes from the user, so every value is checked (query cleaned and
-capped by :func:`models.search.clean_query`, mode among those served, id of a known dataset).
+capped by :func:`models.serve.search.clean_query`, mode among those served, id of a known dataset).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from urllib.parse import parse_qs, urlencode
 
-from models.search import clean_query
+from models.serve.search import clean_query
 
 MAX_SEARCH_CHARS = 4000  # of the raw query string
 MAX_ID_CHARS = 64

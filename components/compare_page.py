@@ -88,7 +88,7 @@ def result_columns(columns: dict[str, list[dict]], *, depth: int = 100) -> dbc.R
 
 
 def overlap_sentence(ov: dict | None) -> str:
-    """``models.search.overlap`` -> one French sentence."""
+    """``models.serve.search.overlap`` -> one French sentence."""
     if not ov:
         return ""
     parts = [f"{mode_label(a)} ∩ {mode_label(b)} : {n}" for (a, b), n in ov["pairs"].items()]

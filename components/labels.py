@@ -6,7 +6,7 @@ import math
 import re
 from datetime import datetime
 
-# What the user reads for each search mode (models.search.MODES); unknown modes keep their name.
+# What the user reads for each search mode (models.serve.search.MODES); unknown modes keep their name.
 MODE_LABELS = {
     "semantic": "Sémantique",
     "keyword": "Mots-clés",

@@ -18,6 +18,7 @@ about 8 bytes a point for the coordinates plus 1 for the colour, before base64 (
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -198,3 +199,38 @@ def row_from_point(point: dict | None, n: int | None = None) -> int | None:
     if row < 0 or (n is not None and row >= n):
         return None
     return row
+
+
+# ---- the highlight store (components.ids.MAP_HIGHLIGHT), read the same way everywhere ----------
+MAX_HIGHLIGHT = 20_000  # rows the highlight overlay accepts
+
+
+def valid_rows(rows, n: int, limit: int = MAX_HIGHLIGHT) -> list[int]:
+    """The integer row ids in ``rows`` that exist in a map of ``n`` points (at most ``limit``)."""
+    out = []
+    for r in (rows if isinstance(rows, list | tuple) else [])[:limit]:
+        if isinstance(r, int | float) and not isinstance(r, bool) and r == r and r == int(r) and 0 <= r < n:
+            out.append(int(r))
+    return out
+
+
+def read_highlight(data, n: int) -> dict:
+    """The highlight store's content, checked: ``{"rows", "label", "query"}`` where ``query`` is
+    ``(x, y, text)`` with finite coordinates, or None.
+
+    Examples
+    --------
+    >>> read_highlight({"rows": [2, "x", 99], "label": "a", "query": {"x": 1, "y": "nan"}}, 10)
+    {'rows': [2], 'label': 'a', 'query': None}
+    """
+    data = data if isinstance(data, dict) else {}
+    query = data.get("query") if isinstance(data.get("query"), dict) else {}
+    try:
+        xy = (float(query["x"]), float(query["y"]))
+    except (KeyError, TypeError, ValueError):
+        xy = None
+    if xy is not None and not all(math.isfinite(v) for v in xy):
+        xy = None
+    label = data.get("label")
+    return {"rows": valid_rows(data.get("rows"), n), "label": label if isinstance(label, str) else "",
+            "query": None if xy is None else (*xy, str(query.get("text") or ""))}

@@ -1,7 +1,7 @@
 """The "Producteurs" page: who publishes what, and how well (pure builders, no I/O).
 
 Every builder takes plain data (dicts, lists of numbers) prepared by ``callbacks/producers.py``
-from ``models.producers.ProducerService`` and returns a Dash component or a ``go.Figure``;
+from ``models.serve.producers.ProducerService`` and returns a Dash component or a ``go.Figure``;
 figures have an explicit empty state (``components.figures.empty_figure``).
 """
 

@@ -1,7 +1,7 @@
 """The "Qualité de la recherche" page: every search mode graded on labelled queries
 (pure builders, no I/O).
 
-Data in: the result of ``models.evaluate.evaluate`` (``{"metrics": {mode: {"n", "skipped",
+Data in: the result of ``models.serve.evaluate.evaluate`` (``{"metrics": {mode: {"n", "skipped",
 "hit@1", ..., "ndcg@10"}}, "per_query": [{"query", "params", "n_relevant", "ranks": {mode: rank}}],
 "skipped": [labels]}``).
 """

@@ -1,7 +1,7 @@
 """The "Territoires" page: what concerns my commune (pure builders, no I/O).
 
 Builders take plain data prepared by ``callbacks/territories.py`` from
-``models.territory_service.TerritoryService`` and return a Dash component or a ``go.Figure``;
+``models.serve.territories.TerritoryService`` and return a Dash component or a ``go.Figure``;
 figures have an explicit empty state.
 """
 

@@ -43,8 +43,8 @@ from pathlib import Path
 
 import numpy as np
 
-from models.artifacts import read_manifest, resolve_build_dir
-from models.config import REPO
+from models.core.config import REPO
+from models.core.store import read_manifest, resolve_build_dir
 
 log = logging.getLogger(__name__)
 
@@ -343,8 +343,8 @@ def embedding_throughput(build_dir: Path, manifest: dict, models_dir: Path, n: i
     """Passages/s of the build's encoder on ``n`` catalogue passages (no cache)."""
     import pandas as pd
 
-    from models.embeddings import load_encoder
-    from models.text import passage_text
+    from models.core.encoders import load_encoder
+    from models.core.text import passage_text
 
     m = manifest["model"]
     enc = load_encoder(m["name"], models_dir=models_dir, max_seq_length=m.get("max_seq_length", 128))

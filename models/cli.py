@@ -9,7 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
-from models.config import DEFAULT_ARTIFACTS, DEFAULT_CATALOG, DEFAULT_GEO, BuildSettings
+from models.core.config import DEFAULT_ARTIFACTS, DEFAULT_CATALOG, DEFAULT_GEO, BuildSettings
 
 log = logging.getLogger("models")
 
@@ -22,7 +22,7 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def cmd_build(args) -> int:
-    from models.pipeline import run_build
+    from models.build.pipeline import run_build
 
     settings = BuildSettings(catalog=args.catalog, out=Path(args.out), limit=args.limit,
                              include_archived=args.include_archived, show_progress=not args.quiet)
@@ -42,7 +42,7 @@ def cmd_build(args) -> int:
 
 
 def cmd_search(args) -> int:
-    from models.services import Explorer
+    from models.serve.explorer import Explorer
 
     exp = Explorer.load(args.artifacts, model=args.model)
     hits = exp.search(args.query, mode=args.mode, k=args.k, tag=args.tag)
@@ -60,9 +60,9 @@ def cmd_search(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from models.evaluate import evaluate, read_relevance, report_json
-    from models.search import MODES
-    from models.services import Explorer
+    from models.serve.evaluate import evaluate, read_relevance, report_json
+    from models.serve.explorer import Explorer
+    from models.serve.search import MODES
 
     modes = list(MODES) if args.mode == "all" else [m.strip() for m in args.mode.split(",")]
     unknown = [m for m in modes if m not in MODES]
@@ -90,8 +90,8 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_topics(args) -> int:
-    from models.artifacts import load_artifacts
-    from models.topic_service import TopicService
+    from models.core.store import load_artifacts
+    from models.serve.topics import TopicService
 
     svc = TopicService(load_artifacts(args.artifacts))
     out = svc.as_json(args.k, n_terms=args.terms, n_representative=args.representative)
@@ -120,12 +120,13 @@ def cmd_territories(args) -> int:
 
     import pandas as pd
 
-    from models.territories import Gazetteer, evaluate, extract_frame
+    from models.build.territories import evaluate, extract_frame
+    from models.core.geo import Gazetteer
 
     t_extract = None
     gaz = None
     if args.catalog:
-        from models.ingest import read_catalog
+        from models.build.ingest import read_catalog
 
         df, _ = read_catalog(args.catalog, limit=args.limit)
         gaz = Gazetteer.load(args.geo)
@@ -136,7 +137,7 @@ def cmd_territories(args) -> int:
         if args.save:
             terr.to_parquet(args.save, index=False)
     else:
-        from models.artifacts import ArtifactError, resolve_build_dir
+        from models.core.store import ArtifactError, resolve_build_dir
 
         build = resolve_build_dir(args.artifacts)
         if not (build / "territories.parquet").exists():
@@ -192,8 +193,9 @@ def cmd_map_quality(args) -> int:
     """Neighbour preservation, blob share and label levels of a build's 2D map."""
     import numpy as np
 
-    from models.artifacts import load_artifacts
-    from models.core.map_quality import embedding_neighbours, label_levels, layout_quality
+    from models.build.neighbours import knn
+    from models.core.map_quality import label_levels, layout_quality
+    from models.core.store import load_artifacts
 
     art = load_artifacts(args.artifacts)
     coords = art.npy("umap.npy", mmap=False)
@@ -201,7 +203,7 @@ def cmd_map_quality(args) -> int:
     if art.has("neighbours.npy") and art.npy("neighbours.npy").shape[1] >= k:
         emb = np.asarray(art.npy("neighbours.npy"))[:, :k]
     else:
-        emb = embedding_neighbours(art.npy("embeddings.npy"), k=k)
+        emb = knn(art.npy("embeddings.npy"), k=k)[0]
     out = layout_quality(coords, emb, k=k)
     out["labels"] = label_levels(art.parquet("hierarchy.parquet") if art.has("hierarchy.parquet") else None)
     out["n_datasets"] = len(coords)
@@ -299,8 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from models.artifacts import ArtifactError
-    from models.ingest import IngestError
+    from models.build.ingest import IngestError
+    from models.core.store import ArtifactError
 
     args = build_parser().parse_args(argv)
     _setup_logging(args.verbose)

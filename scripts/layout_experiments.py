@@ -25,9 +25,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models.artifacts import resolve_build_dir
+from models.build.neighbours import knn
 from models.build.series import collapse, expand, series_groups, series_keys
-from models.core.map_quality import embedding_neighbours, layout_quality, map_neighbours
+from models.core.map_quality import layout_quality, map_neighbours
+from models.core.store import resolve_build_dir
 
 log = logging.getLogger("layouts")
 
@@ -79,7 +80,7 @@ def main(argv=None) -> int:
     if len(rows) == n and (build / "neighbours.npy").exists():
         nbrs = np.load(build / "neighbours.npy")[:, :10]
     else:
-        nbrs = embedding_neighbours(x, k=10)
+        nbrs = knn(x, k=10)[0]
     log.info("%d rows, embedding neighbours in %.1f s", len(rows), time.perf_counter() - t0)
     group = first = None
     for name in args.configs.split(","):

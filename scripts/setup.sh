@@ -21,5 +21,5 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 echo "[setup] building the offline e5-small model folder (once)"
-"$VENV/bin/python" -c "from models.e5_offline import build_model_folder; \
+"$VENV/bin/python" -c "from models.core.e5_offline import build_model_folder; \
 print(build_model_folder('${EXPLORER_MODELS_DIR:-artifacts/models}/e5-small-offline'))"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from models.config import BuildSettings
-from models.embeddings import FakeEncoder
+from models.core.config import BuildSettings
+from models.core.encoders import FakeEncoder
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SAMPLE = SHARED / "catalog" / "sample-3000.csv"
@@ -30,7 +31,7 @@ def small_settings(out: Path, limit: int = N_ROWS, **kw) -> BuildSettings:
 @pytest.fixture(scope="session")
 def built_root(tmp_path_factory) -> Path:
     """An artifacts root holding one published build of 200 sample rows."""
-    from models.pipeline import run_build
+    from models.build.pipeline import run_build
 
     root = tmp_path_factory.mktemp("artifacts")
     run_build(small_settings(root), encoder=FakeEncoder(64))
@@ -39,9 +40,31 @@ def built_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def explorer(built_root):
-    from models.services import Explorer
+    from models.serve.explorer import Explorer
 
     return Explorer.load(built_root, encoder=FakeEncoder(64))
+
+
+@pytest.fixture(scope="session")
+def app(built_root, explorer):
+    """The Dash app over the shared build (one per session; a module may override it)."""
+    from app import create_app
+    from models.core.config import AppSettings
+
+    return create_app(AppSettings(artifacts=built_root), explorer=explorer)
+
+
+@pytest.fixture(scope="module")
+def client(app):
+    return app.server.test_client()
+
+
+@pytest.fixture(scope="module")
+def dash(client):
+    """Callbacks by exact inputs and states (:class:`tests.uihelpers.Dash`)."""
+    from tests.uihelpers import Dash
+
+    return Dash(client)
 
 
 # ---- headless Chromium for dash[testing]'s dash_duo (tests marked ``browser``) ----------
@@ -65,3 +88,21 @@ def pytest_setup_options():
     if binary:
         options.binary_location = binary
     return options
+
+
+# ---- no silent skip in CI ------------------------------------------------------------------
+# CI (the CI environment variable, or EXPLORER_STRICT_TESTS=1) must run every test: a browser test
+# without chromium, a real-model test without its compiler or model, anything else skipped, fails
+# the run instead of passing quietly. Locally, a skip stays a skip (with its reason shown by -ra).
+STRICT = (os.environ.get("CI", "").lower() not in ("", "0", "false")
+          or os.environ.get("EXPLORER_STRICT_TESTS") == "1")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if STRICT and skipped and exitstatus == 0:
+        names = ", ".join(sorted({r.nodeid for r in skipped})[:20])
+        reporter.write_line(f"FAILED: {len(skipped)} test(s) skipped in CI, where every test must run: "
+                            f"{names}", red=True)
+        session.exitstatus = 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import logging
@@ -14,117 +13,8 @@ from app import create_app, main
 from components import ids
 from components.labels import plotly_text
 from components.map import BASE_TRACE, FIRST_LEGEND_TRACE, HIGHLIGHT_TRACE, LEGEND_LABEL_CHARS, SELECTED_TRACE
-from models.config import AppSettings
-from tests.uihelpers import HOSTILE, arr
-
-
-@pytest.fixture(scope="module")
-def app(built_root, explorer):
-    return create_app(AppSettings(artifacts=built_root), explorer=explorer)
-
-
-@pytest.fixture(scope="module")
-def client(app):
-    return app.server.test_client()
-
-
-def find(node, component_id):
-    """A component (as JSON) by id in a layout / response tree."""
-    if isinstance(node, dict):
-        if node.get("props", {}).get("id") == component_id:
-            return node
-        for v in node.values():
-            hit = find(v, component_id)
-            if hit is not None:
-                return hit
-    elif isinstance(node, list):
-        for v in node:
-            hit = find(v, component_id)
-            if hit is not None:
-                return hit
-    return None
-
-
-def all_of(node, pred):
-    out = []
-    if isinstance(node, dict):
-        if pred(node):
-            out.append(node)
-        for v in node.values():
-            out += all_of(v, pred)
-    elif isinstance(node, list):
-        for v in node:
-            out += all_of(v, pred)
-    return out
-
-
-def strings(node) -> list[str]:
-    if isinstance(node, str):
-        return [node]
-    if isinstance(node, dict):
-        return [s for v in node.values() for s in strings(v)]
-    if isinstance(node, list):
-        return [s for v in node for s in strings(v)]
-    return []
-
-
-def patched(patch: dict, trace: int) -> dict:
-    """The operation of a ``dash.Patch`` (as JSON) that sets trace ``trace`` of a figure."""
-    assert patch["__dash_patch_update"] == "__dash_patch_update"
-    ops = [op for op in patch["operations"] if op["location"] == ["data", trace]]
-    assert len(ops) == 1, patch["operations"]
-    return ops[0]
-
-
-class Dash:
-    """Calls callbacks the way dash-renderer does: POST /_dash-update-component."""
-
-    def __init__(self, client):
-        self.client = client
-        self.deps = client.get("/_dash-dependencies").get_json()
-
-    def spec(self, inputs: list[str], states: list[str] = ()):
-        """The callback with exactly these inputs and states ("id.prop", in order)."""
-        def names(items):
-            return [f"{i['id']}.{i['property']}" for i in items]
-
-        found = [d for d in self.deps if names(d["inputs"]) == inputs and names(d["state"]) == list(states)]
-        assert len(found) == 1, (inputs, states)
-        return found[0]
-
-    def call(self, inputs: dict, state: dict | None = None, changed: list[str] | None = None):
-        """``inputs``/``state``: {"id.prop": value} in the callback's order."""
-        spec = self.spec(list(inputs), list(state or {}))
-        outputs = []
-        for part in spec["output"].strip(".").split("..."):
-            cid, _, prop = part.partition(".")
-            outputs.append({"id": cid, "property": prop})
-
-        def items(d):
-            out = []
-            for key, value in d.items():
-                cid, _, prop = key.rpartition(".")
-                with contextlib.suppress(ValueError):
-                    cid = json.loads(cid)
-                if isinstance(cid, dict) and value == []:
-                    out.append([])  # a pattern (ALL) input matching no component
-                else:
-                    out.append({"id": cid, "property": prop, "value": value})
-            return out
-
-        body = {"output": spec["output"], "outputs": outputs if len(outputs) > 1 else outputs[0],
-                "inputs": items(inputs), "state": items(state or {}),
-                "changedPropIds": changed if changed is not None else [next(iter(inputs))]}
-        r = self.client.post("/_dash-update-component", json=body)
-        if r.status_code == 204:
-            return None
-        assert r.status_code == 200, r.data[:2000]
-        return r.get_json()["response"] or None  # {}: every output was no_update
-
-
-@pytest.fixture(scope="module")
-def dash(client):
-    return Dash(client)
+from models.core.config import AppSettings
+from tests.uihelpers import HOSTILE, Dash, all_of, arr, find, patched, strings
 
 
 def layout_of(client) -> dict:
@@ -344,13 +234,6 @@ def test_main_exits_cleanly_without_artifacts(tmp_path, caplog, capsys):
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "manifest.json").write_text("{not json")
     assert main(["--artifacts", str(tmp_path / "broken")]) == 2
-
-
-def test_cli_defaults_are_safe():
-    from app import parse_args
-
-    args = parse_args(["--artifacts", "x"])
-    assert args.host == "127.0.0.1" and args.debug is False and args.port == 8050
 
 
 def test_hover_tooltip_names_the_dataset(dash, explorer):

@@ -11,7 +11,7 @@ import psutil
 import pytest
 
 from models import bench
-from models.artifacts import resolve_build_dir
+from models.core.store import resolve_build_dir
 from tests.conftest import N_ROWS
 
 

@@ -20,7 +20,7 @@ pytest.importorskip("selenium", reason="selenium (dash[testing]) is not installe
 from app import create_app
 from components import ids
 from components.map import HIGHLIGHT_TRACE, SELECTED_TRACE
-from models.config import AppSettings
+from models.core.config import AppSettings
 from tests.uihelpers import HOSTILE
 
 TIMEOUT = 90  # seconds: generous, CI machines have 2 busy cores

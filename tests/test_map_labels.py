@@ -12,8 +12,8 @@ import pytest
 
 from models.build import hierarchy as h
 from models.core.map_quality import blob_share, label_levels, map_neighbours, neighbour_preservation
+from models.core.text import STOP_WORDS, TOPIC_STOP_WORDS
 from models.serve.map_labels import label_payload
-from models.text import STOP_WORDS, TOPIC_STOP_WORDS
 
 
 # ---- hierarchy ------------------------------------------------------------------------------
@@ -70,7 +70,7 @@ def test_producer_weighting_damps_one_producers_boilerplate():
 
 
 def test_build_writes_the_hierarchy(built_root):
-    from models.artifacts import load_artifacts
+    from models.core.store import load_artifacts
 
     art = load_artifacts(built_root)
     frame = art.parquet("hierarchy.parquet")
@@ -93,7 +93,7 @@ def test_build_writes_the_hierarchy(built_root):
 
 
 def test_label_payload_is_compact_and_ordered(built_root):
-    from models.artifacts import load_artifacts
+    from models.core.store import load_artifacts
 
     frame = load_artifacts(built_root).parquet("hierarchy.parquet")
     p = label_payload(frame)
@@ -188,7 +188,7 @@ def test_labels_change_with_zoom_without_overlap(dash_duo, built_root, explorer)
 
     from app import create_app
     from components import ids
-    from models.config import AppSettings
+    from models.core.config import AppSettings
     from tests.test_browser import free_port
 
     if not (shutil.which("chromium") and shutil.which("chromedriver")):
@@ -278,7 +278,7 @@ def test_year_filter_plays_and_fades(dash_duo, built_root, explorer):
 
     from app import create_app
     from components import ids
-    from models.config import AppSettings
+    from models.core.config import AppSettings
     from models.serve.map_time import row_years
     from tests.test_browser import free_port
 
@@ -289,7 +289,8 @@ def test_year_filter_plays_and_fades(dash_duo, built_root, explorer):
     dash_duo.wait_for_element(f"#{ids.MAP} .js-plotly-plot", timeout=90)
     js = ("const g = document.querySelector('#map .js-plotly-plot');"
           "const o = g.data[0].marker.opacity;"
-          "return [g.dataset.maskKept, g.dataset.maskTotal, Array.isArray(o) ? o.filter(v => v > 0.5).length : -1];")
+          "return [g.dataset.maskKept, g.dataset.maskTotal,"
+          "        Array.isArray(o) ? o.filter(v => v > 0.5).length : -1];")
     click = lambda sel: dash_duo.driver.execute_script(  # noqa: E731
         "arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", dash_duo.find_element(sel))
     click(f"#{ids.MAP_TIME_PLAY}")  # plays: the filter switches on
@@ -299,7 +300,8 @@ def test_year_filter_plays_and_fades(dash_duo, built_root, explorer):
 
     def check():
         text = dash_duo.find_element(f"#{ids.MAP_TIME_COUNT}").text
-        m = re.match(r"([\d\s\u202f\u00a0]+) jeux de données sur ([\d\s\u202f\u00a0]+) · créés en (\d{4})", text)
+        num = r"([\d\s\u202f\u00a0]+)"
+        m = re.match(num + " jeux de données sur " + num + r" · créés en (\d{4})", text)
         if not m:
             return False
         kept, year = int(re.sub(r"\D", "", m.group(1))), int(m.group(3))

@@ -7,8 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from models.artifacts import ArtifactError, load_artifacts, read_manifest, resolve_build_dir
-from models.embeddings import EmbeddingCache, FakeEncoder, embed_passages
+from models.build.embed import EmbeddingCache, embed_passages
+from models.core.encoders import FakeEncoder
+from models.core.store import ArtifactError, load_artifacts, read_manifest, resolve_build_dir
 from tests.conftest import N_ROWS, small_settings
 
 
@@ -47,13 +48,13 @@ def test_lda_outputs(built_root):
     np.testing.assert_allclose(doc_topics.sum(axis=1), 1.0, atol=1e-3)
     assert len(topics) == doc_topics.shape[1]
     assert abs(topics.prevalence.sum() - 1) < 1e-6
-    from models.text import STOP_WORDS
+    from models.core.text import STOP_WORDS
 
     assert not set(terms.term) & STOP_WORDS
 
 
 def test_rebuild_reuses_embedding_cache_and_publishes_atomically(built_root, tmp_path):
-    from models.pipeline import run_build
+    from models.build.pipeline import run_build
 
     enc = FakeEncoder(64)
     first = run_build(small_settings(tmp_path, limit=60), encoder=enc)
@@ -70,7 +71,7 @@ def test_rebuild_reuses_embedding_cache_and_publishes_atomically(built_root, tmp
 
 
 def test_failed_build_leaves_previous_build_served(tmp_path):
-    from models.pipeline import STEPS, run_build
+    from models.build.pipeline import STEPS, run_build
 
     good = run_build(small_settings(tmp_path, limit=40), encoder=FakeEncoder(64))
 

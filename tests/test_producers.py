@@ -9,9 +9,10 @@ import io
 import numpy as np
 import pytest
 
-from models.embeddings import FakeEncoder
-from models.ingest import read_catalog
-from models.producers import NO_ORG, OWNER_PREFIX, aggregate_producers, fold
+from models.build.ingest import read_catalog
+from models.build.producers import NO_ORG, OWNER_PREFIX, aggregate_producers
+from models.core.encoders import FakeEncoder
+from models.core.text import fold
 from tests.conftest import SAMPLE
 
 WATER = {"title": "Qualité de l'eau des rivières du bassin",
@@ -73,9 +74,9 @@ def crafted_csv(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def crafted_explorer(crafted_csv, tmp_path_factory):
-    from models.config import BuildSettings
-    from models.pipeline import STEPS, run_build
-    from models.services import Explorer
+    from models.build.pipeline import STEPS, run_build
+    from models.core.config import BuildSettings
+    from models.serve.explorer import Explorer
 
     root = tmp_path_factory.mktemp("crafted-artifacts")
     wanted = ("ingest", "embeddings", "neighbours", "umap", "producers")
@@ -261,7 +262,7 @@ def test_findability_with_k(crafted_explorer):
 
 
 def test_shared_build_has_producers(explorer):
-    from models import search
+    from models.serve import search
 
     P = explorer.producers
     assert P.archived_known

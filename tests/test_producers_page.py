@@ -9,70 +9,7 @@ import pytest
 
 from components import ids
 from components import producers_page as pp
-from models.config import AppSettings
-
-
-@pytest.fixture(scope="module")
-def app(built_root, explorer):
-    from app import create_app
-
-    return create_app(AppSettings(artifacts=built_root), explorer=explorer)
-
-
-@pytest.fixture(scope="module")
-def client(app):
-    return app.server.test_client()
-
-
-def _find_callback(app, output: str, inputs: dict) -> tuple[str, dict]:
-    """The callback whose outputs include ``output`` ("id.property") and whose inputs are
-    exactly the keys of ``inputs`` (a pattern-matching id is named by its type)."""
-    def name(cid, prop):
-        return f"{json.loads(cid)['type'] if cid.startswith('{') else cid}.{prop}"
-
-    for key, cb in app.callback_map.items():
-        outs = cb["output"] if isinstance(cb["output"], list) else [cb["output"]]
-        if output not in [f"{o.component_id}.{o.component_property}" for o in outs]:
-            continue
-        if {name(i["id"], i["property"]) for i in cb["inputs"]} == set(inputs):
-            return key, cb
-    raise AssertionError(f"no callback outputs {output} from inputs {sorted(inputs)}")
-
-
-def call(app, client, output: str, inputs: dict, state: dict | None = None,
-         changed: str | None = None) -> dict:
-    """POST one callback like the browser does; returns {id: {prop: value}}.
-
-    ``inputs``/``state``: {"id.prop": value}; a pattern-matching (ALL) input is given as
-    {"<type>.prop": [(id_dict, value), ...]}."""
-    key, cb = _find_callback(app, output, inputs)
-
-    def spec(items, values):
-        out = []
-        for item in items:
-            cid, prop = item["id"], item["property"]
-            if cid.startswith("{"):  # pattern-matching: a list of concrete ids
-                ptype = json.loads(cid)["type"]
-                out.append([{"id": i, "property": prop, "value": v}
-                            for i, v in values.get(f"{ptype}.{prop}", [])])
-            else:
-                out.append({"id": cid, "property": prop, "value": values.get(f"{cid}.{prop}")})
-        return out
-
-    outs = cb["output"] if isinstance(cb["output"], list) else [cb["output"]]
-    body = {
-        "output": key,
-        "outputs": [{"id": o.component_id, "property": o.component_property} for o in outs]
-        if isinstance(cb["output"], list) else {"id": outs[0].component_id,
-                                                 "property": outs[0].component_property},
-        "inputs": spec(cb["inputs"], inputs), "state": spec(cb["state"], state or {}),
-        "changedPropIds": [changed or next(iter(inputs))],
-    }
-    r = client.post("/_dash-update-component", json=body)
-    if r.status_code == 204:
-        return {}
-    assert r.status_code == 200, r.data[:500]
-    return r.get_json()["response"]
+from tests.uihelpers import call
 
 
 def _text(component) -> str:
@@ -214,7 +151,7 @@ def test_clicks_open_dataset_producer_and_map(app, client, explorer, producer):
 
 
 def test_findability(app, client, explorer, producer):
-    from models import search
+    from models.serve import search
 
     row = producer["rows"][0]
     out = call(app, client, f"{pp.FIND_RESULT}.children", {f"{pp.FIND_BUTTON}.n_clicks": 1},

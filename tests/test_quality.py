@@ -1,4 +1,4 @@
-"""Metadata quality rules (models.quality) on crafted rows."""
+"""Metadata quality rules (models.core.quality) on crafted rows."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models import quality
+from models.core import quality
 
 AS_OF = pd.Timestamp("2026-01-16T05:00:00")
 GOOD = {

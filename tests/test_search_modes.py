@@ -7,8 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.keyword import BM25Params, KeywordSearcher, joined_pairs, keyword_terms, light_stem
-from models.search import (
+from models.build.keyword_index import BM25Params
+from models.core.text import joined_pairs, keyword_terms, light_stem
+from models.serve.keyword import KeywordSearcher
+from models.serve.search import (
     MODES,
     HybridParams,
     hybrid_scores,
@@ -242,7 +244,7 @@ def test_place_query_lies_among_its_neighbours(explorer):
 
 
 def test_weighted_position_nearest_weighs_most():
-    from models.services import weighted_position
+    from models.serve.explorer import weighted_position
 
     coords = np.array([[0.0, 0.0], [10.0, 0.0], [10.0, 10.0]])
     xy = weighted_position(np.array([0.9, 0.5, 0.4]), coords)
@@ -254,7 +256,7 @@ def test_query_encoder_threads_limited(monkeypatch):
     import sys
     import types
 
-    from models.services import limit_torch_threads
+    from models.serve.explorer import limit_torch_threads
 
     calls = []
     fake = types.SimpleNamespace(get_num_threads=lambda: 2, set_num_threads=calls.append)

@@ -13,7 +13,8 @@ from components import compare_page as cp
 from components import ids
 from components import quality_page as qp
 from components.map import QUERY_TRACE, query_trace, visualize_map
-from models.config import AppSettings
+from models.core.config import AppSettings
+from tests.uihelpers import call
 
 
 @pytest.fixture(scope="module")
@@ -35,52 +36,6 @@ def app(built_root, explorer, relevance_dir):
     from app import create_app
 
     return create_app(AppSettings(artifacts=built_root, relevance_dir=relevance_dir), explorer=explorer)
-
-
-@pytest.fixture(scope="module")
-def client(app):
-    return app.server.test_client()
-
-
-def call(app, client, output: str, inputs: dict, state: dict | None = None, changed: str | None = None):
-    """POST the callback whose outputs include ``output`` ("id.prop"); returns the response.
-    ``inputs``/``state``: {"id.prop": value}; a pattern-matching input: {"<type>.prop": [(id, v)]}."""
-    def outputs(cb):
-        return cb["output"] if isinstance(cb["output"], list) else [cb["output"]]
-
-    def input_keys(cb):
-        return {(json.loads(i["id"])["type"] if i["id"].startswith("{") else i["id"]) + "." + i["property"]
-                for i in cb["inputs"]}
-
-    found = [(k, cb) for k, cb in app.callback_map.items()
-             if output in [f"{o.component_id}.{o.component_property}" for o in outputs(cb)]
-             and set(inputs) <= input_keys(cb)]
-    assert found, f"no callback outputs {output}"
-    key, cb = found[0]
-    outs = outputs(cb)
-
-    def spec(items, values):
-        out = []
-        for item in items:
-            cid, prop = item["id"], item["property"]
-            if cid.startswith("{"):
-                ptype = json.loads(cid)["type"]
-                out.append([{"id": i, "property": prop, "value": v}
-                            for i, v in values.get(f"{ptype}.{prop}", [])])
-            else:
-                out.append({"id": cid, "property": prop, "value": values.get(f"{cid}.{prop}")})
-        return out
-
-    body = {"output": key,
-            "outputs": [{"id": o.component_id, "property": o.component_property} for o in outs]
-            if len(outs) > 1 else {"id": outs[0].component_id, "property": outs[0].component_property},
-            "inputs": spec(cb["inputs"], inputs), "state": spec(cb["state"], state or {}),
-            "changedPropIds": [changed or next(iter(inputs))]}
-    r = client.post("/_dash-update-component", json=body)
-    if r.status_code == 204:
-        return {}
-    assert r.status_code == 200, r.data[:1000]
-    return r.get_json()["response"]
 
 
 def text_of(node) -> str:
@@ -213,7 +168,7 @@ def test_quality_files_listed_and_default(client, relevance_dir):
 
 
 def test_quality_evaluates_once_per_file(app, client, monkeypatch):
-    import models.evaluate as ev
+    import models.serve.evaluate as ev
 
     runs = []
     real = ev.evaluate

@@ -9,15 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from models.territories import (
-    COLUMNS,
-    Gazetteer,
-    evaluate,
-    extract_frame,
-    norm_name,
-    resolve_declared,
-)
+from models.build.territories import evaluate, extract_frame, resolve_declared
+from models.core.geo import COLUMNS, Gazetteer, norm_name
 from tests.conftest import SAMPLE, SHARED
+from tests.uihelpers import call
 
 GEO = SHARED / "geo"
 
@@ -261,7 +256,7 @@ def test_cli_evaluates_a_build(built_root, capsys):
 
 # ---- the pipeline step -----------------------------------------------------------------------------
 def test_step_output_in_the_build(built_root):
-    from models.artifacts import load_artifacts
+    from models.core.store import load_artifacts
 
     arts = load_artifacts(built_root)
     t = arts.parquet("territories.parquet")
@@ -273,17 +268,17 @@ def test_step_output_in_the_build(built_root):
 
 
 def test_step_without_gazetteer_writes_an_empty_table(tmp_path, caplog):
-    from models.artifacts import BuildWriter
-    from models.config import BuildSettings
-    from models.pipeline import BuildContext
-    from models.territories import build_territories
+    from models.build.pipeline import BuildContext
+    from models.build.territories import build_territories
+    from models.build.writer import BuildWriter
+    from models.core.config import BuildSettings
 
     writer = BuildWriter(tmp_path)
     ctx = BuildContext(settings=BuildSettings(geo_dir=str(tmp_path / "missing"), show_progress=False),
                        writer=writer)
     ctx.df = pd.DataFrame({"title": ["Brest"], "description_text": [""], "tags": [[]],
                            "organization": [""], "spatial_zones": [""], "spatial_granularity": [""]})
-    with caplog.at_level(logging.WARNING, logger="models.territories"):
+    with caplog.at_level(logging.WARNING, logger="models.build.territories"):
         build_territories(ctx)
     assert "no gazetteer" in caplog.text
     t = pd.read_parquet(writer.dir / "territories.parquet")
@@ -293,7 +288,7 @@ def test_step_without_gazetteer_writes_an_empty_table(tmp_path, caplog):
 
 
 def test_default_gazetteer_folder_is_configurable(monkeypatch):
-    from models.config import DEFAULT_GEO, BuildSettings
+    from models.core.config import DEFAULT_GEO, BuildSettings
 
     assert Path(BuildSettings().geo_dir) == DEFAULT_GEO
     assert DEFAULT_GEO.parts[-3:] == ("shared", "data", "geo")
@@ -359,7 +354,7 @@ def test_service_map_counts(service, named):
 def test_service_without_territories(explorer):
     from types import SimpleNamespace
 
-    from models.territory_service import TerritoryService
+    from models.serve.territories import TerritoryService
 
     arts = SimpleNamespace(has=lambda name: False, dir=Path("."))
     svc = TerritoryService(SimpleNamespace(artifacts=arts, datasets=explorer.datasets))
@@ -393,52 +388,17 @@ def test_choropleth_figure(service):
     assert list(fig.data[1].locations) == ["29"]  # the selection's outline
 
 
-@pytest.fixture(scope="module")
-def app(built_root, explorer):
-    from app import create_app
-    from models.config import AppSettings
-
-    return create_app(AppSettings(artifacts=built_root), explorer=explorer)
-
-
-def _post(app, output: str, inputs: dict, state: dict | None = None) -> dict:
-    """Run the callback that writes ``output`` from exactly ``inputs`` through the Flask client."""
-    def key_of(o):
-        return f"{o.component_id}.{o.component_property}"
-
-    def outputs(cb) -> list:
-        return cb["output"] if isinstance(cb["output"], list) else [cb["output"]]
-
-    matches = [(k, cb) for k, cb in app.callback_map.items()
-               if output in [key_of(o) for o in outputs(cb)]
-               and {f"{i['id']}.{i['property']}" for i in cb["inputs"]} == set(inputs)]
-    assert matches, f"no callback {output} <- {sorted(inputs)}"
-    key, cb = matches[0]
-    outs = outputs(cb)
-
-    def spec(items, values):
-        return [{"id": i["id"], "property": i["property"], "value": values.get(f"{i['id']}.{i['property']}")}
-                for i in items]
-
-    specs = [{"id": o.component_id, "property": o.component_property} for o in outs]
-    body = {"output": key, "outputs": specs if isinstance(cb["output"], list) else specs[0],
-            "inputs": spec(cb["inputs"], inputs), "state": spec(cb["state"], state or {}),
-            "changedPropIds": [next(iter(inputs))]}
-    r = app.server.test_client().post("/_dash-update-component", json=body)
-    assert r.status_code == 200, r.data[:500]
-    return r.get_json()["response"]
-
-
-def test_callbacks_through_the_flask_client(app, service, named):
+def test_callbacks_through_the_flask_client(app, client, service, named):
     from components import ids
     from components import territories_page as tp
 
     e = service.entity(named)
-    out = _post(app, f"{tp.SEARCH}.options",
+    out = call(app, client, f"{tp.SEARCH}.options",
                 {f"{tp.SEARCH}.search_value": e["name"], f"{tp.SEARCH}.value": None})
     assert named in [o["value"] for o in out[tp.SEARCH]["options"]]
 
-    out = _post(app, f"{tp.DATASETS}.children", {f"{tp.SEARCH}.value": named, f"{tp.OPTIONS}.value": []})
+    out = call(app, client, f"{tp.DATASETS}.children",
+               {f"{tp.SEARCH}.value": named, f"{tp.OPTIONS}.value": []})
     highlight = out[ids.MAP_HIGHLIGHT]["data"]
     assert highlight["label"] == e["name"]
     assert sorted(highlight["rows"]) == sorted(int(r) for r in service.datasets(named)["row"])
@@ -447,19 +407,20 @@ def test_callbacks_through_the_flask_client(app, service, named):
     first_title = service.datasets(named)["title"].iloc[0]
     assert json.dumps(first_title, ensure_ascii=False)[1:40] in listed
 
-    out = _post(app, f"{tp.DATASETS}.children", {f"{tp.SEARCH}.value": named,
+    out = call(app, client, f"{tp.DATASETS}.children", {f"{tp.SEARCH}.value": named,
                                                   f"{tp.OPTIONS}.value": [tp.ENCLOSING]})
     assert set(out[ids.MAP_HIGHLIGHT]["data"]["rows"]) == set(service.rows(named, enclosing=True))
 
-    out = _post(app, f"{tp.CHOROPLETH}.figure", {f"{tp.LEVEL}.value": "region", f"{tp.SEARCH}.value": named})
+    out = call(app, client, f"{tp.CHOROPLETH}.figure",
+               {f"{tp.LEVEL}.value": "region", f"{tp.SEARCH}.value": named})
     fig = out[tp.CHOROPLETH]["figure"]
     assert len(fig["data"]) == 2 and fig["data"][1]["locations"] == [e["region"]]
 
     click = {"points": [{"customdata": f"departement:{e['departements'][0]}"}]}
-    out = _post(app, f"{tp.SEARCH}.value", {f"{tp.CHOROPLETH}.clickData": click})
+    out = call(app, client, f"{tp.SEARCH}.value", {f"{tp.CHOROPLETH}.clickData": click})
     assert out[tp.SEARCH]["value"] == f"departement:{e['departements'][0]}"
 
-    out = _post(app, f"{ids.TABS}.active_tab", {f"{tp.SHOW_ON_MAP}.n_clicks": 1},
+    out = call(app, client, f"{ids.TABS}.active_tab", {f"{tp.SHOW_ON_MAP}.n_clicks": 1},
                 state={f"{tp.SEARCH}.value": named, f"{tp.OPTIONS}.value": []})
     assert out[ids.TABS]["active_tab"] == "carte"
 

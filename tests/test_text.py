@@ -1,4 +1,4 @@
-from models.text import passage_text, strip_markup, tokenize_fr
+from models.core.text import passage_text, strip_markup, tokenize_fr
 
 
 def test_strip_markup_html_markdown_and_scripts():
@@ -29,3 +29,48 @@ def test_passage_text():
     assert passage_text("Titre", "desc " * 1000).startswith("Titre. desc")
     assert len(passage_text("Titre", "x" * 10_000)) < 1600
     assert passage_text("Titre", "") == "Titre"
+
+
+# ---- the one normaliser (models.core.text): folding, elisions, keyword terms -------------------
+from models.core.text import drop_elisions, fold, fold_accents, keyword_terms, light_stem  # noqa: E402
+
+
+def test_fold_accents_keeps_case_and_expands_ligatures():
+    assert fold_accents("Élève à l'œuvre, Ægir, straße") == "Eleve a l'oeuvre, aegir, strasse"
+    assert fold_accents("") == ""
+
+
+def test_drop_elisions_every_apostrophe_and_long_forms():
+    for text in ("l'eau", "l’eau", "lʼeau", "l`eau"):
+        assert drop_elisions(text).split() == ["eau"], text
+    assert drop_elisions("jusqu'à lorsqu'il puisqu'on quoiqu'il qu'elle").split() == [
+        "à", "il", "on", "il", "elle"]
+    assert drop_elisions("aujourd'hui") == "aujourd'hui"  # not an elision: no word boundary before "d"
+
+
+def test_fold_is_the_same_for_documents_and_queries():
+    assert fold("L'Île-de-France") == fold("l’ile-de-france") == " ile-de-france"
+    assert fold("L'Île", elisions=False) == "l'ile"
+
+
+def test_keyword_terms_fold_stem_and_keep_acronyms_and_years():
+    assert keyword_terms("Les Départements d'Outre-Mer en 2024") == ["departement", "outr", "mer", "2024"]
+    assert keyword_terms("DVF RNA") == ["dvf", "rna"]
+    assert keyword_terms("Quelles sont les écoles ?") == ["ecol"]  # question words are stop words
+    assert light_stem("postaux") == "postal" and light_stem("reseaux") == "reseau"
+
+
+def test_no_other_folding_or_elision_code_in_the_project():
+    """Every accent fold and elision goes through models.core.text (issue: one normaliser)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    offenders = []
+    for path in [*root.glob("models/**/*.py"), *root.glob("components/*.py"), *root.glob("callbacks/*.py")]:
+        if path.name == "text.py" and path.parent.name == "core":
+            continue
+        src = path.read_text(encoding="utf-8")
+        if "unicodedata.combining" in src or re.search(r"\[cdjlmnst\]", src):
+            offenders.append(str(path.relative_to(root)))
+    assert offenders == []

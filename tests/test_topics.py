@@ -9,24 +9,25 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models import topics as T
-from models.clusters import class_tfidf, min_cluster_size_for, renumber_by_size
-from models.text import STOP_WORDS, TOPIC_STOP_WORDS, is_label_word
+from models.build import lda as T
+from models.build.clusters import class_tfidf, min_cluster_size_for, renumber_by_size
+from models.core import topic_math as TM
+from models.core.text import STOP_WORDS, TOPIC_STOP_WORDS, is_label_word
 
 
 # ---- formulas -----------------------------------------------------------------------------------
 def test_relevance_formula_and_ranking():
     p_wt = np.array([0.20, 0.05])  # frequent everywhere vs. specific to the topic
     p_w = np.array([0.10, 0.001])
-    assert np.allclose(T.relevance(p_wt, p_w, 1.0), np.log(p_wt))
-    assert np.allclose(T.relevance(p_wt, p_w, 0.0), np.log(p_wt / p_w))
+    assert np.allclose(TM.relevance(p_wt, p_w, 1.0), np.log(p_wt))
+    assert np.allclose(TM.relevance(p_wt, p_w, 0.0), np.log(p_wt / p_w))
     lam = 0.6
     expected = lam * np.log(p_wt) + (1 - lam) * np.log(p_wt / p_w)
-    assert np.allclose(T.relevance(p_wt, p_w, lam), expected)
-    assert np.argmax(T.relevance(p_wt, p_w, 1.0)) == 0  # λ=1: by probability in the topic
-    assert np.argmax(T.relevance(p_wt, p_w, 0.0)) == 1  # λ=0: by lift
+    assert np.allclose(TM.relevance(p_wt, p_w, lam), expected)
+    assert np.argmax(TM.relevance(p_wt, p_w, 1.0)) == 0  # λ=1: by probability in the topic
+    assert np.argmax(TM.relevance(p_wt, p_w, 0.0)) == 1  # λ=0: by lift
     with pytest.raises(ValueError):
-        T.relevance(p_wt, p_w, 1.5)
+        TM.relevance(p_wt, p_w, 1.5)
 
 
 def test_candidate_terms_hold_the_top_for_every_slider_step():
@@ -35,7 +36,7 @@ def test_candidate_terms_hold_the_top_for_every_slider_step():
     p_w = rng.dirichlet(np.full(500, 1.0))
     cand = set(T.candidate_terms(p_wt, p_w, n=10).tolist())
     for lam in T.LAMBDA_GRID:
-        top = np.argsort(-T.relevance(p_wt, p_w, lam))[:10]
+        top = np.argsort(-TM.relevance(p_wt, p_w, lam))[:10]
         assert set(top.tolist()) <= cand
 
 
@@ -44,16 +45,16 @@ def test_js_distance_properties():
 
     rng = np.random.default_rng(1)
     p = rng.dirichlet(np.ones(50), size=6)
-    d = T.js_distance_matrix(p)
+    d = TM.js_distance_matrix(p)
     assert np.allclose(d, d.T)  # symmetric
     assert np.allclose(np.diag(d), 0.0)  # zero on identity
     assert (d >= 0).all() and (d <= 1.0 + 1e-12).all()  # base 2: bounded by 1
     assert np.allclose(d[0, 1], jensenshannon(p[0], p[1], base=2))
     # disjoint supports: the maximum, 1 in base 2, ln 2 for the divergence in base e
     a, b = np.array([[1.0, 0.0, 0.0]]), np.array([[0.0, 0.5, 0.5]])
-    assert math.isclose(T.js_distance_matrix(a, b)[0, 0], 1.0)
-    assert math.isclose(T.js_divergence_matrix(a, b, base=math.e)[0, 0], math.log(2))
-    assert T.js_distance_matrix(p[:1], p[:1])[0, 0] == pytest.approx(0.0, abs=1e-7)
+    assert math.isclose(TM.js_distance_matrix(a, b)[0, 0], 1.0)
+    assert math.isclose(TM.js_divergence_matrix(a, b, base=math.e)[0, 0], math.log(2))
+    assert TM.js_distance_matrix(p[:1], p[:1])[0, 0] == pytest.approx(0.0, abs=1e-7)
     # triangle inequality (JS distance is a metric)
     for i in range(6):
         for j in range(6):
@@ -130,7 +131,7 @@ def test_topic_tokens_lemmatise_and_drop_generic_words():
 
 # ---- the build ----------------------------------------------------------------------------------
 def _build(built_root):
-    from models.artifacts import load_artifacts
+    from models.core.store import load_artifacts
 
     return load_artifacts(built_root)
 
@@ -275,8 +276,8 @@ def test_topics_command_json(built_root, capsys):
 @pytest.fixture(scope="module")
 def app_client(built_root, explorer):
     from app import create_app
-    from models.config import AppSettings
-    from models.embeddings import FakeEncoder
+    from models.core.config import AppSettings
+    from models.core.encoders import FakeEncoder
 
     app = create_app(AppSettings(artifacts=built_root, encoder=FakeEncoder(64)), explorer=explorer)
     return app, app.server.test_client()

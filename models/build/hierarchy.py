@@ -136,14 +136,14 @@ def _make_nested(levels: np.ndarray) -> None:
 
 def _count_forms(texts) -> dict[str, Counter]:
     """lemma -> Counter of its written forms, with the lemmatisation rules of
-    :func:`models.text.tokenize_fr`."""
-    from models.text import _ELISION, _TOKEN, NOT_LEMMATISED, STOP_WORDS, lemma
+    :func:`models.core.text.tokenize_fr`."""
+    from models.core.text import _TOKEN, NOT_LEMMATISED, STOP_WORDS, drop_elisions, lemma
 
     counts: dict[str, Counter] = defaultdict(Counter)
     for text in texts:
         if not text:
             continue
-        for tok in _TOKEN.findall(_ELISION.sub(" ", str(text).lower())):
+        for tok in _TOKEN.findall(drop_elisions(str(text).lower())):
             tok = tok.strip("-")
             if len(tok) < 3 or tok in STOP_WORDS or tok.isdigit():
                 continue
@@ -156,7 +156,7 @@ def lemma_surface_forms(titles, texts) -> dict[str, str]:
     """For each lemma, its most frequent written form in the ``titles`` (where nouns dominate:
     "adresse", not the verb form "adressé"), else in the ``texts`` (ties: shortest, then
     alphabetical); "" for verbs and past participles (:func:`is_verb`), never label words."""
-    from models.text import fold_accents
+    from models.core.text import fold_accents
 
     in_titles = _count_forms(titles)
     in_texts = _count_forms(texts)
@@ -240,7 +240,7 @@ def producer_weighted_tfidf(docs: list[list[str]], labels: np.ndarray, producers
 
 
 def _fold(word: str) -> str:
-    from models.text import fold_accents
+    from models.core.text import fold_accents
 
     return fold_accents(word)[:PREFIX]
 
@@ -249,7 +249,7 @@ def choose_words(ranked: list[tuple[str, float]], surface: dict[str, str],
                  avoid: set[str] = frozenset()) -> list[str]:
     """2–3 label words from (lemma, score) best first: real words only, no two with the same
     start, the parent's words avoided when there are enough others."""
-    from models.text import STOP_WORDS, is_label_word
+    from models.core.text import STOP_WORDS, is_label_word
 
     def pick(skip: set[str]) -> list[tuple[str, float]]:
         chosen: list[tuple[str, float]] = []
@@ -318,8 +318,8 @@ def hierarchy_frame(coords: np.ndarray, levels: np.ndarray, docs: list[list[str]
 
 def build_hierarchy(ctx) -> None:
     """The ``hierarchy`` step: regions of the 2D map at 2–3 levels, with French labels."""
-    from models.text import topic_text
-    from models.topics import ensure_topic_tokens
+    from models.build.lda import ensure_topic_tokens
+    from models.core.text import topic_text
 
     s = ctx.settings
     t0, cpu0 = time.perf_counter(), time.process_time()

@@ -21,7 +21,7 @@ SERIES_STOP = frozenset("de du des la le les l d a au aux et en sur pour par com
 
 def series_keys(df: pd.DataFrame, territories: pd.DataFrame | None = None) -> np.ndarray:
     """One key string per row (rows of one series share it)."""
-    from models.text import fold_accents
+    from models.core.text import fold_accents
 
     names: dict[int, list[str]] = {}
     if territories is not None and len(territories):

@@ -64,13 +64,6 @@ def blob_share(map_idx: np.ndarray, map_dist: np.ndarray) -> float:
     return float(np.bincount(comp).max() / n)
 
 
-def embedding_neighbours(vectors: np.ndarray, k: int = 10) -> np.ndarray:
-    """Exact cosine k nearest other rows (for a subsample or a build without neighbours.npy)."""
-    from models.neighbours import knn
-
-    return knn(vectors, k=k)[0]
-
-
 def layout_quality(coords: np.ndarray, emb_neighbours: np.ndarray, k: int = 10) -> dict:
     idx, dist = map_neighbours(coords, k)
     return {f"neighbour_preservation@{k}": round(neighbour_preservation(emb_neighbours, idx), 4),

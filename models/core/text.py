@@ -6,6 +6,7 @@ import html
 import re
 import unicodedata
 from functools import lru_cache
+from itertools import pairwise
 
 _TAG = re.compile(r"<[^>]{0,2000}>")
 _SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
@@ -82,13 +83,42 @@ licence ouverte etalab open
 STOP_WORDS = FRENCH_STOP_WORDS | CATALOGUE_STOP_WORDS
 
 _TOKEN = re.compile(r"[a-zà-öø-ÿœæ][a-zà-öø-ÿœæ0-9-]*[a-zà-öø-ÿœæ0-9]|[a-zà-öø-ÿœæ]", re.IGNORECASE)
-_ELISION = re.compile(r"\b(?:[cdjlmnst]|qu|jusqu|lorsqu|puisqu)['’]", re.IGNORECASE)
 
 
-def fold_accents(word: str) -> str:
-    return "".join(
-        c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c)
-    )
+# ---- the one normaliser: folding and elisions (documents and queries alike) -------------------
+_ELISION = re.compile(r"\b(?:[cdjlmnst]|qu|jusqu|lorsqu|puisqu|quoiqu)['’ʼ`]", re.IGNORECASE)
+_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "Œ": "oe", "Æ": "ae", "ß": "ss"})
+
+
+def fold_accents(text: str) -> str:
+    """Accents removed and ligatures expanded, case kept as far as possible.
+
+    Examples
+    --------
+    >>> fold_accents("Élève œuvre")
+    'Eleve oeuvre'
+    """
+    s = unicodedata.normalize("NFKD", text.translate(_LIGATURES))
+    return "".join(c for c in s if not unicodedata.combining(c))
+
+
+def drop_elisions(text: str) -> str:
+    """``l'eau`` -> `` eau``, ``qu'il`` -> `` il`` (any apostrophe; offsets are not kept)."""
+    return _ELISION.sub(" ", text)
+
+
+def fold(text: str, *, elisions: bool = True) -> str:
+    """Lower case, elisions dropped (unless ``elisions=False``), ligatures expanded, accents folded.
+
+    Examples
+    --------
+    >>> fold("L'Île-de-France")
+    ' ile-de-france'
+    >>> fold("L'Île", elisions=False)
+    "l'ile"
+    """
+    s = str(text).lower()
+    return fold_accents(drop_elisions(s) if elisions else s)
 
 
 # Place names that simplemma would turn into another word (paris -> pari, rennes -> renne):
@@ -112,7 +142,7 @@ def tokenize_fr(text: str, *, min_len: int = 3, lemmatize: bool = False) -> list
     """Lower-cased French content words, elisions removed, stop words dropped."""
     if not text:
         return []
-    s = _ELISION.sub(" ", text.lower())
+    s = drop_elisions(text.lower())
     out = []
     for tok in _TOKEN.findall(s):
         tok = tok.strip("-")
@@ -161,3 +191,57 @@ def is_label_word(word: str) -> bool:
     """Worth showing in a topic or cluster label: no digit (article numbers "l562-1", codes
     "ddt65"), not a stop or generic word."""
     return len(word) >= 3 and not any(c.isdigit() for c in word) and word not in TOPIC_STOP_WORDS
+
+
+# ---- keyword-search terms (BM25 index and queries) ---------------------------------------------
+_KEYWORD_WORD = re.compile(r"[a-z0-9]+")
+# interrogatives and auxiliaries that questions are made of, on top of the function words
+_EXTRA_STOP = {"combien", "quelle", "quels", "quelles"}  # (hyphenated forms never reach here)
+KEYWORD_STOP_WORDS = frozenset(fold_accents(w) for w in FRENCH_STOP_WORDS | _EXTRA_STOP)
+
+
+@lru_cache(maxsize=500_000)
+def light_stem(word: str) -> str:
+    """Plural and feminine endings of an accent-folded lower-case French word.
+
+    Deterministic and dictionary-free, so a query and a document always agree; words of
+    three characters or fewer (acronyms, ``bus``, ``eau``) are left unchanged.
+    """
+    w = word
+    if len(w) <= 3 or w.isdigit():
+        return w
+    if w.endswith("eaux") or w.endswith("eux") or w.endswith("oux"):
+        w = w[:-1]  # réseaux -> reseau, jeux -> jeu, bijoux -> bijou
+    elif w.endswith("aux") and len(w) > 4:
+        w = w[:-3] + "al"  # postaux -> postal, animaux -> animal
+    elif w.endswith("s") and not w.endswith("ss") and len(w) > 3:
+        w = w[:-1]  # gares -> gare, élus -> elu
+    if len(w) > 4 and w.endswith("e"):
+        w = w[:-1]  # commune -> commun, polluante -> polluant (base, gare: unchanged)
+        if len(w) > 4 and w.endswith("e"):
+            w = w[:-1]  # publiee -> publi
+    return w
+
+
+def keyword_terms(text: str | None, *, stem: bool = True) -> list[str]:
+    """The index terms of a text (documents and queries alike)."""
+    if not text:
+        return []
+    out = []
+    for tok in _KEYWORD_WORD.findall(fold(text)):
+        if tok in KEYWORD_STOP_WORDS:
+            continue
+        if len(tok) < 2 and not tok.isdigit():
+            continue
+        out.append(light_stem(tok) if stem else tok)
+    return out
+
+
+def joined_pairs(text: str | None) -> list[str]:
+    """Adjacent words glued together (``Open Damir`` → ``opendamir``), so that a query
+    written as one word still finds a title written as two."""
+    raw = keyword_terms(text, stem=False)
+    return [light_stem(a + b) for a, b in pairwise(raw)
+            if not (a.isdigit() or b.isdigit())]
+
+

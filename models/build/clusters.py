@@ -111,7 +111,7 @@ def class_tfidf(docs: list[list[str]], labels: np.ndarray, *, n_terms: int = N_T
 
 
 def clusters_frame(labels: np.ndarray, terms: dict[int, list[tuple[str, float]]]) -> pd.DataFrame:
-    from models.text import is_label_word
+    from models.core.text import is_label_word
 
     ids = sorted(int(c) for c in np.unique(labels) if c >= 0)
     sizes = {c: int((labels == c).sum()) for c in ids}
@@ -127,7 +127,7 @@ def clusters_frame(labels: np.ndarray, terms: dict[int, list[tuple[str, float]]]
 
 def build_clusters(ctx) -> None:
     """The ``clusters`` step: UMAP-nD + HDBSCAN on the embeddings, c-TF-IDF labels."""
-    from models.topics import ensure_topic_tokens
+    from models.build.lda import ensure_topic_tokens
 
     s = ctx.settings
     n = len(ctx.embeddings)

@@ -22,12 +22,13 @@ terms with the topics of models trained with other seeds, averaged over those se
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+from models.core.topic_math import js_distance_matrix, relevance
 
 log = logging.getLogger(__name__)
 
@@ -36,50 +37,6 @@ STABILITY_TERMS = 20  # top terms compared across seeds
 COHERENCE_TERMS = 10  # top terms scored by c_v / u_mass (the usual choice)
 LABEL_LAMBDA = 0.6  # labels: top 3 terms by relevance at λ = 0.6 (Sievert & Shirley)
 LAMBDA_GRID = tuple(round(x / 10, 1) for x in range(11))
-
-
-# ---- formulas ---------------------------------------------------------------------------------
-def relevance(p_wt, p_w, lam: float) -> np.ndarray:
-    """Sievert & Shirley (2014): λ·log p(w|t) + (1−λ)·log(p(w|t)/p(w))."""
-    p_wt = np.asarray(p_wt, dtype=np.float64)
-    p_w = np.asarray(p_w, dtype=np.float64)
-    if not 0.0 <= lam <= 1.0:
-        raise ValueError(f"λ must lie in [0, 1], not {lam}")
-    tiny = 1e-300
-    log_pwt = np.log(np.maximum(p_wt, tiny))
-    return lam * log_pwt + (1.0 - lam) * (log_pwt - np.log(np.maximum(p_w, tiny)))
-
-
-def js_divergence_matrix(p: np.ndarray, q: np.ndarray | None = None, *, base: float = 2.0) -> np.ndarray:
-    """Jensen-Shannon divergence between each row of ``p`` and each row of ``q`` (default p).
-
-    Rows are normalised to sum to 1. In base 2 the divergence lies in [0, 1]; in base e in
-    [0, ln 2].
-    """
-    p = np.asarray(p, dtype=np.float64)
-    p = p / p.sum(axis=1, keepdims=True)
-    q = p if q is None else np.asarray(q, dtype=np.float64)
-    q = q / q.sum(axis=1, keepdims=True)
-
-    def xlogx_ratio(a, m):  # sum a * log(a / m), with 0 log 0 = 0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = np.where(a > 0, a * (np.log(a) - np.log(m)), 0.0)
-        return t.sum(axis=-1)
-
-    out = np.empty((len(p), len(q)))
-    for i in range(len(p)):
-        m = 0.5 * (p[i][None, :] + q)
-        out[i] = 0.5 * xlogx_ratio(p[i][None, :], m) + 0.5 * xlogx_ratio(q, m)
-    out = np.clip(out, 0.0, None) / math.log(base)
-    if q is p:
-        out = 0.5 * (out + out.T)
-        np.fill_diagonal(out, 0.0)
-    return out
-
-
-def js_distance_matrix(p: np.ndarray, q: np.ndarray | None = None, *, base: float = 2.0) -> np.ndarray:
-    """Jensen-Shannon distance = sqrt(divergence): a metric, in [0, 1] in base 2."""
-    return np.sqrt(js_divergence_matrix(p, q, base=base))
 
 
 def topic_coordinates(distances: np.ndarray, *, seed: int = 42) -> np.ndarray:
@@ -139,7 +96,7 @@ def topic_tokens(df: pd.DataFrame, *, show_progress: bool = False) -> list[list[
     without stop words, catalogue boilerplate nor generic words (TOPIC_STOP_WORDS)."""
     from tqdm.auto import tqdm
 
-    from models.text import TOPIC_STOP_WORDS, tokenize_fr, topic_text
+    from models.core.text import TOPIC_STOP_WORDS, tokenize_fr, topic_text
 
     t0 = time.perf_counter()
     texts = [topic_text(t, d, g) for t, d, g in zip(df["title"], df["description_text"],
@@ -178,7 +135,7 @@ def prepare_corpus(tokens: list[list[str]], *, max_doc_tokens: int = 400, bigram
     filtered (rare terms and terms in more than ``no_above`` of the documents dropped)."""
     from gensim.corpora import Dictionary
 
-    from models.text import TOPIC_STOP_WORDS
+    from models.core.text import TOPIC_STOP_WORDS
 
     t0 = time.perf_counter()
     n = len(tokens)
@@ -325,7 +282,7 @@ def terms_frame(topic_word: np.ndarray, lc: LdaCorpus) -> pd.DataFrame:
 def topic_labels(topic_word: np.ndarray, lc: LdaCorpus, n: int = 3) -> list[str]:
     """The ``n`` most relevant terms (λ = LABEL_LAMBDA) among the topic's 200 most probable
     ones (relevance alone favours rare terms), codes and numbers left out."""
-    from models.text import is_label_word
+    from models.core.text import is_label_word
 
     labels = []
     for t in range(len(topic_word)):

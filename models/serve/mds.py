@@ -1,4 +1,4 @@
-"""2D projections: UMAP for the catalogue map, MDS for small sets."""
+"""MDS of small sets (a topic's or a selection's datasets, similar producers)."""
 
 from __future__ import annotations
 
@@ -7,29 +7,6 @@ import logging
 import numpy as np
 
 log = logging.getLogger(__name__)
-
-
-def umap_2d(vectors: np.ndarray, *, n_neighbors: int = 15, min_dist: float = 0.05,
-            seed: int = 42) -> tuple[np.ndarray, dict]:
-    """UMAP (cosine) to 2D with a fixed seed; tiny inputs fall back to PCA."""
-    x = np.asarray(vectors, dtype=np.float32)
-    n = len(x)
-    params = {"method": "umap", "n_neighbors": n_neighbors, "min_dist": min_dist,
-              "metric": "cosine", "seed": seed}
-    if n < max(n_neighbors + 2, 10):
-        from sklearn.decomposition import PCA
-
-        comps = min(2, n, x.shape[1])
-        out = np.zeros((n, 2), dtype=np.float32)
-        if n > 1:
-            out[:, :comps] = PCA(n_components=comps, random_state=seed).fit_transform(x)
-        return out, {"method": "pca", "seed": seed}
-    import umap
-
-    reducer = umap.UMAP(n_components=2, n_neighbors=n_neighbors, min_dist=min_dist,
-                        metric="cosine", random_state=seed, low_memory=True, verbose=False)
-    coords = reducer.fit_transform(x).astype(np.float32)
-    return coords, params
 
 
 def classical_mds(d: np.ndarray, *, seed: int = 42) -> np.ndarray:

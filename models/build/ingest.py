@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.text import strip_markup
+from models.core.text import strip_markup
 
 log = logging.getLogger(__name__)
 

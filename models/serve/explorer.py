@@ -10,15 +10,17 @@ from pathlib import Path
 
 import numpy as np
 
-from models.artifacts import Artifacts, load_artifacts
-from models.search import (
+from models.core.store import ArtifactError, Artifacts, load_artifacts
+from models.serve.search import (
     DEFAULT_MODE,
     MODES,
     Hit,
     HybridParams,
     SemanticSearcher,
     clean_query,
+    cross_ranks,
     hybrid_scores,
+    overlap,
     popularity_prior,
     top_k,
 )
@@ -85,8 +87,7 @@ class Explorer:
         if self._encoder is None:
             with self._lock:
                 if self._encoder is None:
-                    from models.artifacts import ArtifactError
-                    from models.embeddings import load_query_encoder
+                    from models.core.encoders import load_query_encoder
 
                     m = self.artifacts.manifest["model"]
                     name = self._model or m["name"]
@@ -108,22 +109,22 @@ class Explorer:
 
     @cached_property
     def producers(self):
-        """Producers page service (models.producers.ProducerService), built on first use."""
-        from models.producers import ProducerService
+        """Producers page service (models.serve.producers.ProducerService), built on first use."""
+        from models.serve.producers import ProducerService
 
         return ProducerService(self)
 
     @cached_property
     def territories(self):
-        """Territories page service (models.territory_service.TerritoryService)."""
-        from models.territory_service import TerritoryService
+        """Territories page service (models.serve.territories.TerritoryService)."""
+        from models.serve.territories import TerritoryService
 
         return TerritoryService(self)
 
     @cached_property
     def topics(self):
-        """LDA topics and embedding clusters (models.topic_service.TopicService)."""
-        from models.topic_service import TopicService
+        """LDA topics and embedding clusters (models.serve.topics.TopicService)."""
+        from models.serve.topics import TopicService
 
         return TopicService(self.artifacts)
 
@@ -198,14 +199,14 @@ class Explorer:
     # ---- search ----------------------------------------------------------------
     @cached_property
     def keyword(self):
-        from models.keyword import KeywordSearcher
+        from models.serve.keyword import KeywordSearcher
 
         self._require("keyword_vocab.parquet", "keyword")
         return KeywordSearcher.from_artifacts(self.artifacts)
 
     @cached_property
     def word(self):
-        from models.wordvec import WordSearcher
+        from models.serve.wordvec import WordSearcher
 
         self._require("word_vocab.parquet", "word")
         return WordSearcher.from_artifacts(self.artifacts)
@@ -217,7 +218,6 @@ class Explorer:
     hybrid_params = HybridParams()
 
     def _require(self, name: str, mode: str) -> None:
-        from models.artifacts import ArtifactError
 
         if not self.artifacts.has(name):
             raise ArtifactError(f"the build in {self.artifacts.dir} has no {name} (mode {mode}): "
@@ -339,6 +339,32 @@ class Explorer:
         rows = top_k(sims, k)
         xy = weighted_position(sims[rows], self.coords[rows])
         return {"x": float(xy[0]), "y": float(xy[1]), "rows": [int(r) for r in rows]}
+
+    def compare(self, query: str, *, modes=("keyword", "semantic", "hybrid"), k: int = 10,
+                depth: int = 100, n_words: int = 8, with_words: bool = True) -> dict:
+        """Several modes side by side (the Comparer page), as plain data.
+
+        ``{"columns": {mode: [item]}, "overlap", "words", "rows", "depth"}``: each item is a
+        result of :meth:`hits_as_dicts` plus ``row`` and ``ranks`` (its rank in each other mode
+        within ``depth``, None beyond); ``rows`` are the hybrid (else last mode's) top ``k``.
+        """
+        hits = self.search_modes(query, modes=modes, k=depth)
+        rows = {m: [h.row for h in hits[m]] for m in modes}
+        ranks = cross_ranks(rows)
+        columns = {}
+        for m in modes:
+            top = hits[m][:k]
+            columns[m] = [{"row": h.row, **d, "ranks": {o: ranks[o].get(h.row) for o in modes if o != m}}
+                          for h, d in zip(top, self.hits_as_dicts(top), strict=True)]
+        words = []
+        if with_words:
+            try:
+                words = self.query_words(query, k=n_words)
+            except ArtifactError:
+                words = []
+        main = "hybrid" if "hybrid" in rows else modes[-1]
+        return {"columns": columns, "overlap": overlap(rows, k), "words": words, "rows": rows[main][:k],
+                "depth": depth}
 
     def hits_as_dicts(self, hits: list[Hit]) -> list[dict]:
         """``Hit.as_dict`` of every hit, reading each column once (not one row at a time)."""

@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from models.topics import relevance
+from models.core.topic_math import relevance
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +213,33 @@ class TopicService:
     def n_clusters(self) -> int:
         return len(self.clusters()[1]) if self.has_clusters else 0
 
+    def map_colouring(self, value: str, *, max_colours: int = 47) -> tuple | None:
+        """(category per row, labels, sizes, legend title) for a map colour choice, or None.
+
+        ``value`` is ``"clusters"`` (the ``max_colours`` largest clusters get a colour, the others
+        -1 = grey) or ``"k{K}"`` (dominant LDA topic of that model).
+
+        Examples
+        --------
+        >>> svc.map_colouring("k20")[3]  # doctest: +SKIP
+        'Thèmes (LDA, K = 20)'
+        """
+        if value == "clusters" and self.has_clusters:
+            labels, frame = self.clusters()
+            frame = frame.sort_values("size", ascending=False, kind="stable").head(max_colours)
+            keep = frame["cluster"].to_numpy()
+            code = np.full(int(labels.max()) + 2 if len(labels) else 1, -1, dtype=np.int32)
+            code[keep] = np.arange(len(keep))  # cluster id -> colour index; others -> -1 (grey)
+            cats = np.where(labels >= 0, code[np.maximum(labels, 0)], -1)
+            return cats, frame["label"].tolist(), frame["size"].tolist(), "Groupes (HDBSCAN)"
+        if isinstance(value, str) and value.startswith("k") and value[1:].isdigit():
+            k = int(value[1:])
+            if k in self.ks():
+                topics = self.topics(k)
+                return (self.dominant(k), topics["label"].tolist(), topics["prevalence"].tolist(),
+                        f"Thèmes (LDA, K = {k})")
+        return None
+
     def clusters(self) -> tuple[np.ndarray, pd.DataFrame]:
         """(cluster per row, int32, -1 = noise), clusters frame (cluster, label, size, terms)."""
         if not self.has_clusters:
@@ -252,7 +279,7 @@ class TopicService:
     def selection_mds(self, rows, *, max_points: int = MAX_MDS_POINTS, seed: int = 42) -> dict:
         """2D metric MDS (cosine distances) of the embeddings of at most ``max_points`` rows:
         {"rows", "x", "y", "seconds", "truncated"}."""
-        from models.projection import mds_2d
+        from models.serve.mds import mds_2d
 
         rows = [int(r) for r in dict.fromkeys(int(r) for r in rows) if 0 <= int(r) < len(self.datasets)]
         truncated = len(rows) > max_points

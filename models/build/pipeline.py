@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.artifacts import BuildWriter, package_versions
-from models.config import BuildSettings
+from models.build.writer import BuildWriter, package_versions
+from models.core.config import BuildSettings
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ Step = Callable[[BuildContext], None]
 
 
 def step_ingest(ctx: BuildContext) -> None:
-    from models.ingest import read_catalog
+    from models.build.ingest import read_catalog
 
     s = ctx.settings
     df, report = read_catalog(s.catalog, limit=s.limit, include_archived=s.include_archived)
@@ -56,7 +56,7 @@ def step_ingest(ctx: BuildContext) -> None:
 def step_tokens(ctx: BuildContext) -> None:
     from tqdm.auto import tqdm
 
-    from models.text import tokenize_fr
+    from models.core.text import tokenize_fr
 
     texts = (ctx.df["title"] + " " + ctx.df["title"] + " " + ctx.df["description_text"]
              + " " + ctx.df["tags"].map(" ".join))
@@ -66,8 +66,9 @@ def step_tokens(ctx: BuildContext) -> None:
 
 
 def step_embed(ctx: BuildContext) -> None:
-    from models.embeddings import embed_passages, load_encoder
-    from models.text import passage_text
+    from models.build.embed import embed_passages
+    from models.core.encoders import load_encoder
+    from models.core.text import passage_text
 
     s = ctx.settings
     if ctx.encoder is None:
@@ -90,7 +91,7 @@ def step_embed(ctx: BuildContext) -> None:
 
 
 def step_neighbours(ctx: BuildContext) -> None:
-    from models.neighbours import knn
+    from models.build.neighbours import knn
 
     k = ctx.settings.n_neighbours
     idx, scores = knn(ctx.embeddings, k=k, show_progress=ctx.settings.show_progress)
@@ -100,7 +101,7 @@ def step_neighbours(ctx: BuildContext) -> None:
 
 
 def step_umap(ctx: BuildContext) -> None:
-    from models.projection import umap_2d
+    from models.build.layout import umap_2d
 
     s = ctx.settings
     coords, params = umap_2d(ctx.embeddings, n_neighbors=s.umap_neighbours,
@@ -110,13 +111,13 @@ def step_umap(ctx: BuildContext) -> None:
 
 
 def step_lda(ctx: BuildContext) -> None:
-    from models.topics import build_lda
+    from models.build.lda import build_lda
 
     build_lda(ctx)
 
 
 def step_topic_tokens(ctx: BuildContext) -> None:
-    from models.topics import ensure_topic_tokens
+    from models.build.lda import ensure_topic_tokens
 
     ensure_topic_tokens(ctx)
     ctx.param("topic_tokens", lemmatizer="simplemma (fr)", tags="slug words",
@@ -124,7 +125,7 @@ def step_topic_tokens(ctx: BuildContext) -> None:
 
 
 def step_clusters(ctx: BuildContext) -> None:
-    from models.clusters import build_clusters
+    from models.build.clusters import build_clusters
 
     build_clusters(ctx)
 
@@ -136,25 +137,25 @@ def step_hierarchy(ctx: BuildContext) -> None:
 
 
 def step_producers(ctx: BuildContext) -> None:
-    from models.producers import build_producers
+    from models.build.producers import build_producers
 
     build_producers(ctx)
 
 
 def step_keyword(ctx: BuildContext) -> None:
-    from models.keyword import build_keyword_index
+    from models.build.keyword_index import build_keyword_index
 
     build_keyword_index(ctx)
 
 
 def step_word2vec(ctx: BuildContext) -> None:
-    from models.wordvec import build_word2vec
+    from models.build.word2vec import build_word2vec
 
     build_word2vec(ctx)
 
 
 def step_territories(ctx: BuildContext) -> None:
-    from models.territories import build_territories
+    from models.build.territories import build_territories
 
     build_territories(ctx)
 

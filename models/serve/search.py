@@ -1,10 +1,10 @@
 """Search over the artifacts: four modes, each a score for every dataset.
 
-* ``keyword``  — BM25F over title, tags, producer, description (:mod:`models.keyword`);
+* ``keyword``  — BM25F over title, tags, producer, description (:mod:`models.serve.keyword`);
 * ``semantic`` — e5 query embedding · dataset embeddings;
 * ``hybrid``   — reciprocal-rank fusion of the two, plus a popularity prior (views, reuses,
   followers), as data.gouv.fr's own search weighs popularity;
-* ``word``     — word2vec trained on the catalogue (:mod:`models.wordvec`).
+* ``word``     — word2vec trained on the catalogue (:mod:`models.serve.wordvec`).
 """
 
 from __future__ import annotations

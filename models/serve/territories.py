@@ -19,7 +19,7 @@ import threading
 import numpy as np
 import pandas as pd
 
-from models.territories import EVAL_CONFIDENCE, LEVEL_LABELS, LEVEL_RANK, norm_name
+from models.core.geo import EVAL_CONFIDENCE, LEVEL_LABELS, LEVEL_RANK, norm_name
 
 log = logging.getLogger(__name__)
 

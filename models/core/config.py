@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DEFAULT_CATALOG = REPO.parent / "shared" / "data" / "catalog" / "export-dataset-20260116-055249.csv.gz"
 DEFAULT_ARTIFACTS = REPO / "artifacts"
 DEFAULT_RELEVANCE = REPO.parent / "shared" / "data" / "relevance"  # labelled search queries

@@ -1,0 +1,119 @@
+"""BuildWriter: writes one build into ``builds/.tmp-*`` and publishes it atomically."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from models.core.store import MANIFEST, SCHEMA_VERSION, sha256_file
+
+log = logging.getLogger(__name__)
+
+KEEP_BUILDS = 3
+
+
+def package_versions(names=("numpy", "pandas", "pyarrow", "scikit-learn", "umap-learn",
+                            "gensim", "sentence-transformers", "torch", "transformers")) -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in names:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+class BuildWriter:
+    """Collects a build's files in a temporary folder, then publishes it atomically."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.builds = self.root / "builds"
+        self.builds.mkdir(parents=True, exist_ok=True)
+        from datetime import datetime
+
+        # sortable and unique: microseconds, then the process id
+        self.build_id = f"{datetime.now():%Y%m%dT%H%M%S.%f}-{os.getpid()}"
+        self._remove_dead_builds()
+        self.dir = self.builds / f".tmp-{self.build_id}"
+        self.dir.mkdir()
+        self.files: list[str] = []
+
+    def path(self, name: str) -> Path:
+        p = self.dir / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if name not in self.files:
+            self.files.append(name)
+        return p
+
+    def save_npy(self, name: str, arr: np.ndarray) -> None:
+        np.save(self.path(name), np.ascontiguousarray(arr), allow_pickle=False)
+
+    def save_parquet(self, name: str, df: pd.DataFrame) -> None:
+        df.to_parquet(self.path(name), index=False)
+
+    def save_json(self, name: str, obj: Any) -> None:
+        self.path(name).write_text(json.dumps(obj, ensure_ascii=False, indent=2))
+
+    def publish(self, manifest: dict) -> Path:
+        manifest = dict(manifest)
+        manifest["schema_version"] = SCHEMA_VERSION
+        manifest["build_id"] = self.build_id
+        manifest["files"] = {
+            name: {"sha256": sha256_file(self.dir / name), "bytes": (self.dir / name).stat().st_size}
+            for name in sorted(self.files)
+        }
+        tmp = self.dir / (MANIFEST + ".tmp")
+        tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str))
+        os.replace(tmp, self.dir / MANIFEST)
+        final = self.builds / self.build_id
+        os.replace(self.dir, final)
+        link_tmp = self.root / f".current-{self.build_id}"
+        link_tmp.symlink_to(Path("builds") / self.build_id)
+        os.replace(link_tmp, self.root / "current")  # atomic swap of what is served
+        self._prune()
+        return final
+
+    def _remove_dead_builds(self) -> None:
+        """Temporary folders (and links) of builds whose process is gone — killed half-way, never
+        served — are removed. The process id ends the build id; a live or unknown one is kept."""
+        for tmp in [*self.builds.glob(".tmp-*"), *self.root.glob(".current-*")]:
+            pid = tmp.name.rsplit("-", 1)[-1]
+            if not pid.isdigit() or int(pid) == os.getpid() or _process_alive(int(pid)):
+                continue
+            log.info("removing %s, left by a build that did not finish", tmp)
+            if tmp.is_symlink() or tmp.is_file():
+                tmp.unlink(missing_ok=True)
+            else:
+                shutil.rmtree(tmp, ignore_errors=True)
+
+    def abort(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _prune(self) -> None:
+        builds = sorted(p for p in self.builds.iterdir() if p.is_dir() and not p.name.startswith("."))
+        current = (self.root / "current").resolve()
+        for old in builds[:-KEEP_BUILDS]:
+            if old.resolve() != current:
+                shutil.rmtree(old, ignore_errors=True)
+
+
