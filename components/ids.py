@@ -65,6 +65,7 @@ TOPICS_SHOW_ON_MAP = "topics-show-on-map"
 TOPICS_SHARED = "topics-shared-terms"
 TOPICS_QUALITY = "topics-quality"
 TOPICS_HEATMAP = "topics-heatmap"
+TOPICS_TIMELINE = "topics-timeline"  # share of every topic per creation year
 TOPICS_MDS_SOURCE = "topics-mds-source"  # dbc.RadioItems: "topic" | "map" (the map's highlight)
 TOPICS_MDS_MAX = "topics-mds-max"
 TOPICS_MDS_BUTTON = "topics-mds-button"

@@ -319,3 +319,27 @@ def test_year_filter_plays_and_fades(dash_duo, built_root, explorer):
     click(f"#{ids.MAP_TIME_ON}")  # off: nothing faded
     until(lambda: dash_duo.driver.execute_script(js)[2] == -1, timeout=30)
     assert dash_duo.get_logs() == []
+
+
+def test_topic_years_are_clipped_and_the_rest_counted(explorer):
+    from components.topics import visualize_topic_years, visualize_topics_over_time
+    from models.serve.map_time import FIRST_PLAUSIBLE_YEAR
+
+    svc = explorer.topics
+    k = svc.default_k
+    df = explorer.datasets.copy()
+    y = svc.years(k, 0)
+    assert y["year"].min() >= FIRST_PLAUSIBLE_YEAR and y["year"].max() <= y.attrs["last"]
+    known = pd.to_numeric(df["created_year"], errors="coerce")
+    inside = known.between(FIRST_PLAUSIBLE_YEAR, y.attrs["last"])
+    assert y["datasets"].sum() == int(inside.sum()) and y.attrs["left_out"] == int((~inside).sum())
+    fig = visualize_topic_years(y["year"], y["share"], y["datasets"], left_out=1234, first=1990, last=2026)
+    note = fig.layout.annotations[0].text
+    assert note.startswith("1\u202f234 jeux de données sans date de création plausible") and "1990" in note
+
+    by_year = svc.topics_by_year(k, min_datasets=1)
+    shares = by_year.drop(columns="datasets").to_numpy()
+    assert np.allclose(shares.sum(axis=1), 1, atol=1e-3)  # a year's topics add up to 100 %
+    assert by_year["datasets"].sum() + by_year.attrs["left_out"] == explorer.n
+    fig = visualize_topics_over_time(by_year.index, shares, svc.labels(k), by_year["datasets"])
+    assert len(fig.data) == k and all(t.stackgroup == "one" for t in fig.data)
