@@ -1,6 +1,11 @@
-"""Callbacks of the map's tools (components/map_tools.py): the year filter and its play button.
+"""Callbacks of the map's tools (components/map_tools.py, components/selection.py): the year
+filter and its play button, the selection panel.
 
 Data flow::
+
+    lasso / box on the map ──> MAP_SELECTION + selection panel + the "Sélection" side tab
+    "Exporter la sélection (CSV)" ──> a CSV download of exactly MAP_SELECTION's rows
+    "Disposer la sélection (MDS)" ──> MDS figure of the selection (at most 1,000 points)
 
     "Filtrer par année" switched on ──> MAP_TIME_DATA (one byte per dataset and kind of date)
     switch, range, kind, MAP_TIME_DATA, MAP_FILTER_MASK ──(browser)──> fading + count
@@ -13,10 +18,18 @@ from __future__ import annotations
 
 import threading
 
-from dash import ClientsideFunction, Input, Output, State, no_update
+from dash import ClientsideFunction, Input, Output, State, dcc, no_update
 
 from components import ids
+from components.figures import empty_figure
+from components.map import row_from_point
+from components.selection import selection_panel
+from components.topics import visualize_selection_mds
 from models.serve.map_time import year_payload
+from models.serve.selection import clean_rows, export_frame, summarize
+
+MDS_POINTS = 1000
+CSV_NAME = "selection-carte.csv"
 
 
 def register(app, services) -> None:
@@ -49,3 +62,46 @@ def register(app, services) -> None:
                             Output(ids.MAP_TIME_INTERVAL, "disabled"), Output(ids.MAP_TIME_PLAY, "children"),
                             Output(ids.MAP_TIME_ON, "value"), Input(ids.MAP_TIME_PLAY, "n_clicks"),
                             State(ids.MAP_TIME_INTERVAL, "disabled"), prevent_initial_call=True)
+
+    datasets = exp.datasets
+
+    @app.callback(Output(ids.MAP_SELECTION, "data"), Output(ids.SELECTION_PANEL, "children"),
+                  Output(ids.SIDE_TABS, "active_tab", allow_duplicate=True),
+                  Output(ids.SELECTION_EXPORT, "disabled"), Output(ids.SELECTION_MDS_BUTTON, "disabled"),
+                  Output(ids.SELECTION_MDS, "children"),
+                  Input(ids.MAP, "selectedData"), prevent_initial_call=True)
+    def select(selected):
+        points = (selected or {}).get("points") or [] if isinstance(selected, dict) else []
+        rows = [r for r in (row_from_point(p, exp.n) for p in points[:exp.n]) if r is not None]
+        rows = clean_rows(rows, exp.n).tolist()
+        if not rows:
+            return None, selection_panel(None), no_update, True, True, None
+        return {"rows": rows}, selection_panel(summarize(exp, rows)), "selection", False, False, None
+
+    @app.callback(Output(ids.SELECTION_DOWNLOAD, "data"), Input(ids.SELECTION_EXPORT, "n_clicks"),
+                  State(ids.MAP_SELECTION, "data"), prevent_initial_call=True)
+    def export(n_clicks, selection):
+        rows = (selection or {}).get("rows") if isinstance(selection, dict) else None
+        if not n_clicks or not rows:
+            return no_update
+        frame = export_frame(datasets, rows)
+        return dcc.send_string(frame.to_csv(index=False), CSV_NAME, type="text/csv")
+
+    @app.callback(Output(ids.SELECTION_MDS, "children", allow_duplicate=True),
+                  Input(ids.SELECTION_MDS_BUTTON, "n_clicks"), State(ids.MAP_SELECTION, "data"),
+                  prevent_initial_call=True)
+    def mds(n_clicks, selection):
+        rows = (selection or {}).get("rows") if isinstance(selection, dict) else None
+        rows = clean_rows(rows, exp.n).tolist() if rows else []
+        if not n_clicks:
+            return no_update
+        if len(rows) < 3:
+            return dcc.Graph(figure=empty_figure("Sélectionnez au moins trois jeux de données.", height=300))
+        res = exp.topics.selection_mds(rows, max_points=MDS_POINTS)
+        r = res["rows"]
+        groups = exp.topic_of_rows(r) if exp.has_topics else None
+        fig = visualize_selection_mds(res["x"], res["y"], r, datasets["title"].iloc[r].tolist(),
+                                      datasets["organization"].iloc[r].tolist(), groups=groups,
+                                      title=f"MDS de {len(r)} jeux sélectionnés"
+                                            + (f" (les {MDS_POINTS} premiers)" if res["truncated"] else ""))
+        return dcc.Graph(figure=fig, config={"displaylogo": False, "locale": "fr"})

@@ -62,6 +62,7 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
     (``models.serve.map_labels.label_payload``), placed by ``assets/20-map-labels.js``;
     ``year_bounds``: (first, last) plausible year, for the year filter under the map."""
     from components.map_tools import time_bar
+    from components.selection import selection_tab
 
     side = dbc.Card(dbc.Tabs([
         dbc.Tab(html.Div([
@@ -72,6 +73,8 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
         dbc.Tab(dcc.Loading(html.Div(placeholder(), id=ids.DETAILS, className="p-3"), type="dot",
                             delay_show=300),
                 label="Fiche", tab_id="fiche", class_name="side-pane", style={"height": SIDE_HEIGHT}),
+        dbc.Tab(selection_tab(), label="Sélection", tab_id="selection", class_name="side-pane",
+                style={"height": SIDE_HEIGHT}),
     ], id=ids.SIDE_TABS, active_tab="resultats", class_name="px-2 pt-2"), className="h-100 shadow-sm")
 
     cloud = dbc.Card([

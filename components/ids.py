@@ -44,6 +44,14 @@ MAP_TIME_RANGE = "map-time-range"  # dcc.RangeSlider [first year, last year]
 MAP_TIME_PLAY = "map-time-play"  # button: play / pause
 MAP_TIME_INTERVAL = "map-time-interval"  # dcc.Interval: one frame of the play
 MAP_TIME_DATA = "map-time-data"  # dcc.Store: models.serve.map_time.year_payload, sent when switched on
+# the selection panel (a lasso / box selection on the map): components/selection.py
+MAP_SELECTION = "map-selection"  # dcc.Store {"rows": [int, ...]}: the datasets selected
+SELECTION_PANEL = "selection-panel"
+SELECTION_COUNT = "selection-count"
+SELECTION_EXPORT = "selection-export"
+SELECTION_DOWNLOAD = "selection-download"
+SELECTION_MDS_BUTTON = "selection-mds-button"
+SELECTION_MDS = "selection-mds"
 MAP_TIME_COUNT = "map-time-count"  # the count of datasets kept (written in the browser)
 
 # pattern-matching ids of clickable dataset items: {"type": RESULT_ITEM, "row": int}

@@ -3,6 +3,7 @@ assets/20-map-labels.js) and the map-quality measures (models/core/map_quality.p
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
 
@@ -343,3 +344,88 @@ def test_topic_years_are_clipped_and_the_rest_counted(explorer):
     assert by_year["datasets"].sum() + by_year.attrs["left_out"] == explorer.n
     fig = visualize_topics_over_time(by_year.index, shares, svc.labels(k), by_year["datasets"])
     assert len(fig.data) == k and all(t.stackgroup == "one" for t in fig.data)
+
+
+# ---- selection panel -------------------------------------------------------------------------
+def test_selection_summary_and_export(explorer):
+    from models.serve.selection import EXPORT_COLUMNS, export_frame, summarize
+
+    rows = [*range(0, 120, 2), 3, 3, "x", -1, 10_000, True]  # duplicates and junk ignored
+    s = summarize(explorer, rows)
+    assert s["n"] == 61
+    assert sum(p["n"] for p in s["producers"]) <= 61
+    assert s["producers"] == sorted(s["producers"], key=lambda p: -p["n"])
+    assert sum(s["years"]["n"]) + s["years"]["left_out"] == 61
+    shares = [t["share"] for t in s["topics"]]
+    assert shares == sorted(shares, reverse=True) and sum(shares) <= 1 + 1e-9
+    frame = export_frame(explorer.datasets, rows)
+    assert list(frame.columns) == EXPORT_COLUMNS and len(frame) == 61
+    assert frame["id"].tolist() == explorer.datasets["id"].iloc[[*range(0, 120, 2), 3]].tolist()
+    hostile = explorer.datasets.iloc[:1].copy()
+    hostile["title"] = "=HYPERLINK(\"http://x\")"
+    assert export_frame(hostile, [0])["title"].iat[0].startswith("'=")  # no formula in a spreadsheet
+    assert summarize(explorer, [])["n"] == 0
+
+
+@pytest.mark.browser
+def test_lasso_selection_exports_the_panels_rows(dash_duo, built_root, explorer):
+    import re
+    import shutil
+    import time
+    from pathlib import Path
+
+    from dash.testing.wait import until
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    from app import create_app
+    from components import ids
+    from models.core.config import AppSettings
+    from tests.test_browser import free_port
+
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        pytest.skip("needs chromium and chromedriver on PATH")
+    app = create_app(AppSettings(artifacts=built_root), explorer=explorer)
+    dash_duo.start_server(app, port=free_port())
+    dash_duo.wait_for_element(f"#{ids.MAP} .js-plotly-plot", timeout=90)
+    driver = dash_duo.driver
+    driver.execute_script("const g = document.querySelector('#map .js-plotly-plot');"
+                          "g.scrollIntoView({block: 'center'}); Plotly.relayout(g, {dragmode: 'lasso'});")
+    drag = dash_duo.find_element(f"#{ids.MAP} .nsewdrag")
+    w, h = drag.size["width"], drag.size["height"]
+    # a lasso around the middle of the map: a wide diamond, drawn with the mouse
+    points = [(0, -0.25), (0.25, 0), (0, 0.25), (-0.25, 0), (0, -0.25)]
+    chain = ActionChains(driver).move_to_element(drag)  # the centre, then relative moves
+    px, py = 0, int(-0.25 * h)
+    chain.move_by_offset(px, py).click_and_hold()
+    for (ax, ay), (bx, by) in itertools.pairwise(points):
+        for t in np.linspace(0.1, 1, 6):
+            x, y = int((ax + (bx - ax) * t) * w), int((ay + (by - ay) * t) * h)
+            chain.move_by_offset(x - px, y - py)
+            px, py = x, y
+    chain.release().perform()
+    dash_duo.wait_for_element(f"#{ids.SELECTION_COUNT}", timeout=60)
+    n = int(re.sub(r"\D", "", dash_duo.find_element(f"#{ids.SELECTION_COUNT}").text))
+    selected = driver.execute_script(
+        "return document.querySelector('#map .js-plotly-plot').data[0].selectedpoints || [];")
+    assert 0 < n < explorer.n and n == len(selected)  # what the map shows as selected
+
+    button = dash_duo.find_element(f"#{ids.SELECTION_EXPORT}")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", button)
+    target = Path(dash_duo.download_path) / "selection-carte.csv"
+    until(lambda: target.exists() and target.stat().st_size > 0, timeout=60)
+    time.sleep(0.5)  # the browser finishes writing
+    frame = pd.read_csv(target, dtype=str, keep_default_na=False)
+    assert list(frame.columns) == ["id", "title", "producer", "url", "created_at", "last_modified"]
+    assert len(frame) == n  # the CSV holds exactly the panel's count
+    assert set(frame["id"]) == set(explorer.datasets["id"].iloc[sorted(selected)])
+    assert dash_duo.get_logs() == []
+
+
+def test_selection_panel_builds(explorer):
+    from components.selection import selection_panel
+    from models.serve.selection import summarize
+
+    panel = selection_panel(summarize(explorer, list(range(50))))
+    text = str(panel)
+    assert "selection-count" in text and "jeux de données sélectionnés" in text
+    assert "Sélectionnez des jeux de données" in str(selection_panel(None))
