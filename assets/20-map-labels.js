@@ -91,6 +91,9 @@
         var key = (level === null ? "-" : level) + ":" + placed.map(function (p) { return p.i; }).join(",");
         var current = (gd.layout && gd.layout.annotations) || [];
         var others = current.filter(function (a) { return a.name !== NAME; });
+        gd.__regionPlaced = placed.map(function (p) {  // for « télécharger l'image »
+            return {x: data.x[p.i], y: data.y[p.i], text: p.lines.join("\n"), size: p.font, bold: level === 0};
+        });
         gd.dataset.labelLevel = level === null ? "" : String(level);
         gd.dataset.labelCount = String(placed.length);
         if (key === gd.__regionKey && current.length - others.length === placed.length) { return; }
@@ -124,6 +127,15 @@
 
     window.regionLabels = {apply: apply, chooseLevel: chooseLevel, place: place, update: update};
     window.dash_clientside = Object.assign({}, window.dash_clientside, {
+        mapImage: {
+            // the view as the user sees it, for the server's PNG export
+            view: function (clicks) {
+                var gd = graphDiv("map"), fl = gd && gd._fullLayout;
+                if (!clicks || !fl || !fl.xaxis) { return window.dash_clientside.no_update; }
+                return {x: fl.xaxis.range.slice(), y: fl.yaxis.range.slice(), width: fl.width,
+                        height: fl.height, labels: gd.__regionPlaced || [], clicks: clicks};
+            }
+        },
         mapLabels: {
             // Inputs: the map's relayoutData (any zoom), the switch, the labels; the output
             // (a store) only says what is shown, for whoever wants to know.

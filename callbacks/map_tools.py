@@ -6,6 +6,7 @@ Data flow::
     lasso / box on the map ──> MAP_SELECTION + selection panel + the "Sélection" side tab
     "Exporter la sélection (CSV)" ──> a CSV download of exactly MAP_SELECTION's rows
     "Disposer la sélection (MDS)" ──> MDS figure of the selection (at most 1,000 points)
+    « Télécharger l'image » ──(browser: view, labels shown)──> MAP_IMAGE_VIEW ──> PNG download
 
     "Filtrer par année" switched on ──> MAP_TIME_DATA (one byte per dataset and kind of date)
     switch, range, kind, MAP_TIME_DATA, MAP_FILTER_MASK ──(browser)──> fading + count
@@ -18,18 +19,20 @@ from __future__ import annotations
 
 import threading
 
-from dash import ClientsideFunction, Input, Output, State, dcc, no_update
+from dash import ClientsideFunction, Input, Output, State, dcc, html, no_update
 
 from components import ids
 from components.figures import empty_figure
-from components.map import row_from_point
+from components.map import row_from_point, visualize_map
+from components.map_image import image_figure, png_bytes, png_size
 from components.selection import selection_panel
-from components.topics import visualize_selection_mds
+from components.topics import map_colour_options, visualize_selection_mds
 from models.serve.map_time import year_payload
 from models.serve.selection import clean_rows, export_frame, summarize
 
 MDS_POINTS = 1000
 CSV_NAME = "selection-carte.csv"
+PNG_NAME = "carte-catalogue.png"
 
 
 def register(app, services) -> None:
@@ -105,3 +108,31 @@ def register(app, services) -> None:
                                       title=f"MDS de {len(r)} jeux sélectionnés"
                                             + (f" (les {MDS_POINTS} premiers)" if res["truncated"] else ""))
         return dcc.Graph(figure=fig, config={"displaylogo": False, "locale": "fr"})
+
+    app.clientside_callback(ClientsideFunction(namespace="mapImage", function_name="view"),
+                            Output(ids.MAP_IMAGE_VIEW, "data"), Input(ids.MAP_IMAGE_BUTTON, "n_clicks"),
+                            prevent_initial_call=True)
+
+    # the colour selector exists only when the build has several colourings (as app.py)
+    has_colours = bool(map_colour_options(exp.topics.summary.get("models", []), exp.topics.n_clusters))
+
+    @app.callback(Output(ids.MAP_IMAGE_DOWNLOAD, "data"), Output(ids.MAP_IMAGE_STATUS, "children"),
+                  Input(ids.MAP_IMAGE_VIEW, "data"),
+                  *([State(ids.MAP_COLOUR, "value")] if has_colours else []),
+                  prevent_initial_call=True)
+    def download_image(view, colour=None):
+        if not isinstance(view, dict):
+            return no_update, no_update
+        choice = exp.topics.map_colouring(colour) if isinstance(colour, str) else None
+        if choice is None and exp.has_topics:
+            topics = exp.topic_table
+            choice = (exp.dominant_topics, topics["label"].tolist(), topics["prevalence"].tolist(), "")
+        base = visualize_map(exp.coords, *choice[:3]) if choice else visualize_map(exp.coords)
+        if choice and choice[3]:
+            base.update_layout(legend_title_text=choice[3])
+        w, h, scale = png_size(view)
+        try:
+            png = png_bytes(image_figure(base, view), w, h, scale)
+        except RuntimeError as exc:
+            return no_update, html.Span(str(exc), className="text-danger")
+        return dcc.send_bytes(png, PNG_NAME), ""

@@ -52,7 +52,11 @@ SELECTION_EXPORT = "selection-export"
 SELECTION_DOWNLOAD = "selection-download"
 SELECTION_MDS_BUTTON = "selection-mds-button"
 SELECTION_MDS = "selection-mds"
-MAP_TIME_COUNT = "map-time-count"  # the count of datasets kept (written in the browser)
+MAP_TIME_COUNT = "map-time-count"
+MAP_IMAGE_BUTTON = "map-image-button"  # « Télécharger l'image »
+MAP_IMAGE_VIEW = "map-image-view"  # dcc.Store written by the browser: ranges, size, labels shown
+MAP_IMAGE_DOWNLOAD = "map-image-download"
+MAP_IMAGE_STATUS = "map-image-status"  # the count of datasets kept (written in the browser)
 
 # pattern-matching ids of clickable dataset items: {"type": RESULT_ITEM, "row": int}
 RESULT_ITEM = "result-item"
