@@ -26,6 +26,7 @@ import sys
 from pathlib import Path
 
 import dash
+from dash import html
 
 from callbacks import Services, register_callbacks
 from callbacks.explorer import topic_cloud
@@ -40,6 +41,7 @@ from components.quality_page import build_quality_page
 from components.territories_page import build_territories_page
 from components.topics import default_colour, map_colour_options
 from components.topics_page import build_topics_page
+from components.tour import tour_overlay
 from models.core.config import AppSettings
 from models.core.store import ArtifactError
 from models.serve.map_time import year_bounds
@@ -136,7 +138,9 @@ def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
             files=relevance, default_file=default_file(relevance), modes=modes)),
     ]
     build = explorer.artifacts.manifest.get("build_id", "")
-    app.layout = build_layout(pages, subtitle=f"{french_int(explorer.n)} jeux de données · build {build}")
+    app.layout = html.Div([  # the tour's caption bar sits over every page
+        build_layout(pages, subtitle=f"{french_int(explorer.n)} jeux de données · build {build}"),
+        tour_overlay()])
     register_callbacks(app, services)
     log.info("app ready: %d datasets, search modes %s, %d topics", explorer.n, modes, len(topics))
     return app

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from callbacks import compare as compare_page
 from callbacks import explorer as explorer_page
-from callbacks import map_tools
+from callbacks import map_tools, tour
 from callbacks import producers as producers_page
 from callbacks import quality as quality_page
 from callbacks import territories as territories_page
@@ -21,7 +21,7 @@ from callbacks import topics as topics_page
 
 # Add a page's callbacks module here (after creating callbacks/<page>.py with register()).
 PAGE_MODULES = [explorer_page, map_tools, topics_page, producers_page, territories_page, compare_page,
-                quality_page]
+                quality_page, tour]
 
 
 @dataclass

@@ -6,7 +6,7 @@ Data flow::
     lasso / box on the map ──> MAP_SELECTION + selection panel + the "Sélection" side tab
     "Exporter la sélection (CSV)" ──> a CSV download of exactly MAP_SELECTION's rows
     "Disposer la sélection (MDS)" ──> MDS figure of the selection (at most 1,000 points)
-    « Télécharger l'image » ──(browser: view, labels shown)──> MAP_IMAGE_VIEW ──> PNG download
+    « Télécharger l'image » ──(browser: view, labels shown)──> MAP_IMAGE_VIEW ──> PNG download
 
     "Filtrer par année" switched on ──> MAP_TIME_DATA (one byte per dataset and kind of date)
     switch, range, kind, MAP_TIME_DATA, MAP_FILTER_MASK ──(browser)──> fading + count

@@ -63,6 +63,7 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
     ``year_bounds``: (first, last) plausible year, for the year filter under the map."""
     from components.map_tools import time_bar
     from components.selection import selection_tab
+    from components.tour import tour_controls
 
     side = dbc.Card(dbc.Tabs([
         dbc.Tab(html.Div([
@@ -90,6 +91,7 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
     return html.Div([
         dcc.Store(id=ids.SEARCH_STATE, data=None),
         search_bar(modes, default_mode, max_query_chars),
+        tour_controls(),
         dbc.Row([
             dbc.Col(dbc.Card(dbc.CardBody([
                 html.Div([

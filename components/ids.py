@@ -85,3 +85,25 @@ TOPICS_MDS = "topics-mds"
 TOPICS_MDS_STATUS = "topics-mds-status"
 TOPIC_DATASET_ITEM = "topic-dataset-item"  # pattern-matching {"type": ..., "row": int}
 MAP_COLOUR = "map-colour"  # dcc.Dropdown above the main map: "k{K}" (LDA model) | "clusters"
+
+# the guided tour (components/tour.py, callbacks/tour.py, assets/40-tour.js)
+TOUR_MINE = "tour-mine"  # dcc.Store (local): the user's tour, a list of steps
+TOUR_ACTIVE = "tour-active"  # dcc.Store: {"steps": [...], "i": int} while a tour runs, else None
+TOUR_VIEW = "tour-view"  # dcc.Store: the step's map zoom, applied in the browser
+TOUR_SHOWN = "tour-shown"  # dcc.Store: written by the browser once a view is applied
+TOUR_CAPTURE = "tour-capture"  # dcc.Store written by the browser: the map's zoom, for "Ajouter"
+TOUR_START_DEFAULT = "tour-start-default"
+TOUR_START_MINE = "tour-start-mine"
+TOUR_TITLE = "tour-title"
+TOUR_ADD = "tour-add"
+TOUR_DOWNLOAD_BUTTON = "tour-download-button"
+TOUR_DOWNLOAD = "tour-download"
+TOUR_UPLOAD = "tour-upload"
+TOUR_MESSAGE = "tour-message"
+TOUR_OVERLAY = "tour-overlay"
+TOUR_STEP_COUNT = "tour-step-count"
+TOUR_STEP_TITLE = "tour-step-title"
+TOUR_STEP_CAPTION = "tour-step-caption"
+TOUR_PREV = "tour-prev"
+TOUR_NEXT = "tour-next"
+TOUR_CLOSE = "tour-close"

@@ -1,4 +1,4 @@
-"""« Télécharger l'image »: the map as the user sees it (view, colours, region labels), as a
+"""« Télécharger l'image »: the map as the user sees it (view, colours, region labels), as a
 PNG at least 2,000 pixels wide, through plotly's static export (kaleido, which drives the
 machine's Chromium: it works offline)."""
 

@@ -15,8 +15,8 @@ from components.labels import plotly_text
 SMALL = {"displayModeBar": False, "locale": "fr"}
 BAR = "#3a6ea5"
 CATALOGUE = "#adb5bd"
-HINT = ("Sélectionnez des jeux de données sur la carte : outil « lasso » ou « sélection "
-        "rectangulaire » dans la barre de la carte, puis tracez autour des points.")
+HINT = ("Sélectionnez des jeux de données sur la carte : outil « lasso » ou « sélection "
+        "rectangulaire » dans la barre de la carte, puis tracez autour des points.")
 
 
 def fr_int(n: int) -> str:
@@ -38,9 +38,9 @@ def topic_mix_figure(topics: list[dict]) -> go.Figure:
     cat = [100 * t["catalogue"] for t in topics][::-1]
     fig = go.Figure([
         go.Bar(y=names, x=cat, orientation="h", name="catalogue", marker_color=CATALOGUE,
-               hovertemplate="%{y}<br>catalogue : %{x:.1f} %<extra></extra>"),
+               hovertemplate="%{y}<br>catalogue : %{x:.1f} %<extra></extra>"),
         go.Bar(y=names, x=sel, orientation="h", name="sélection", marker_color=BAR,
-               hovertemplate="%{y}<br>sélection : %{x:.1f} %<extra></extra>"),
+               hovertemplate="%{y}<br>sélection : %{x:.1f} %<extra></extra>"),
     ])
     return _layout(fig, 40 + 26 * len(topics), barmode="group", showlegend=True,
                    legend={"orientation": "h", "y": -0.15, "font": {"size": 10}},
@@ -52,7 +52,7 @@ def years_figure(years: dict) -> go.Figure:
     if not years["year"]:
         return empty_figure("Aucune date de création plausible.", height=160)
     fig = go.Figure(go.Bar(x=years["year"], y=years["n"], marker_color=BAR,
-                           hovertemplate="%{x} : %{y} jeux créés<extra></extra>"))
+                           hovertemplate="%{x} : %{y} jeux créés<extra></extra>"))
     return _layout(fig, 160, xaxis={"dtick": 2 if len(years["year"]) > 10 else 1},
                    yaxis={"gridcolor": "#eef1f4"})
 
@@ -68,7 +68,7 @@ def _counts_list(items: list[dict], what: str) -> html.Div:
 
 
 def selection_panel(summary: dict | None) -> html.Div:
-    """The panel's content (the export and MDS buttons live beside it, see :func:`selection_tab`)."""
+    """The panel's content (the export and MDS buttons live beside it, see :func:`selection_tab`)."""
     if not summary or not summary.get("n"):
         return html.Div(HINT, className="small text-muted p-3")
     n = summary["n"]
@@ -77,7 +77,7 @@ def selection_panel(summary: dict | None) -> html.Div:
         html.Div([html.Span(fr_int(n), id=ids.SELECTION_COUNT, className="fs-4 fw-semibold me-2"),
                   html.Span("jeu de données sélectionné" if n == 1 else "jeux de données sélectionnés")],
                  className="mb-2"),
-        html.H6("Thèmes : sélection et catalogue", className="mt-2"),
+        html.H6("Thèmes : sélection et catalogue", className="mt-2"),
         dcc.Graph(figure=topic_mix_figure(summary["topics"]), config=SMALL),
         html.H6("Principaux producteurs", className="mt-2"),
         _counts_list(summary["producers"], "producteur"),
