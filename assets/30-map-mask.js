@@ -63,11 +63,17 @@
         if (keep) {
             opacity = new Float32Array(n);
             for (var j = 0; j < n; j++) { opacity[j] = keep[j] ? BRIGHT : FADED; }
-            opacity = Array.prototype.slice.call(opacity);
         }
         gd.__maskVersion = version;
         gd.__maskOpacity = opacity;
-        window.Plotly.restyle(gd, {"marker.opacity": [opacity]}, [0]);
+        var t0 = performance.now();
+        gd.__maskBusy = true;
+        window.Plotly.restyle(gd, {"marker.opacity": [opacity]}, [0]).then(function () {
+            gd.__maskBusy = false;
+            var now = performance.now();  // measured by the benchmark (scripts/map_browser_bench.py)
+            gd.dataset.maskMs = (now - t0).toFixed(1);
+            (window.__maskFrames = window.__maskFrames || []).push(now);
+        });
         return kept;
     }
 
@@ -104,41 +110,69 @@
         return m;
     }
 
+    // ---- the play: a timer in the browser (no server, no Dash interval in the loop) ------------
+    var FRAME_MS = 180;  // ~5.5 frames/s when a frame draws in time; a frame still drawing is skipped
+    var last = {on: false, range: null, kind: "created", data: null, filter: null, key: null, text: ""};
+    var player = null;
+
+    function nextRange(range, min, max) {
+        var a = Math.min(range[0], range[1]), b = Math.max(range[0], range[1]);
+        if (a <= min && b >= max) { return [min, min]; }
+        var width = b - a;
+        return b + 1 > max ? [min, min + width] : [a + 1, b + 1];
+    }
+
+    function countText(kept, n, range, kind, data, filter) {
+        if (kept === null) { return ""; }
+        var parts = [fr(kept) + " jeux de données sur " + fr(n)];
+        if (masks.years) {
+            var a = Math.min(range[0], range[1]), b = Math.max(range[0], range[1]);
+            var what = kind === "modified" ? "modifiés" : "créés";
+            parts.push(a === b ? what + " en " + a : what + " de " + a + " à " + b);
+            var out = data.left_out && data.left_out[kind];
+            if (out) { parts.push(fr(out) + " sans date plausible"); }
+        }
+        if (masks.filter && filter && filter.label) { parts.push(String(filter.label)); }
+        return parts.join(" · ");
+    }
+
+    // every mask source at once -> the fading and the count (skipped when nothing changed)
+    function update(on, range, kind, data, filter) {
+        var gd = graphDiv(), n = nPoints(gd);
+        var key = JSON.stringify([!!on, range, kind, data ? data.n : 0, filter ? [filter.label, (filter.rows || []).length] : null, n]);
+        last.on = !!on; last.range = range; last.kind = kind; last.data = data; last.filter = filter;
+        if (key === last.key && gd && gd.__maskVersion === version) { return last.text; }
+        masks.years = yearMask(on, range, kind, data);
+        masks.filter = rowsMask(filter, n || (data && data.n) || 0);
+        version++;
+        if (gd && gd.on) { hook(gd); }
+        var kept = apply(gd);
+        last.key = key;
+        last.text = countText(kept, n, range, kind, data, filter);
+        return last.text;
+    }
+
+    function tick() {
+        var gd = graphDiv(), slider = last.range;
+        if (!gd || !last.data || !slider) { return; }  // the years are still on their way
+        (window.__tickTimes = window.__tickTimes || []).push(performance.now());
+        if (gd.__maskBusy) { return; }  // the previous frame is still drawing: skip this one
+        var next = nextRange(slider, last.data.min || last.data.first, last.data.max || last.data.last);
+        var text = update(true, next, last.kind, last.data, last.filter);
+        window.dash_clientside.set_props("map-time-range", {value: next});
+        window.dash_clientside.set_props("map-time-count", {children: text});
+    }
+
     window.mapMask = {set: set, apply: apply, masks: masks};
     window.dash_clientside = Object.assign({}, window.dash_clientside, {
         mapTime: {
-            // every mask source at once -> the fading and the count
-            update: function (on, range, kind, data, filter) {
-                var gd = graphDiv(), n = nPoints(gd);
-                masks.years = yearMask(on, range, kind, data);
-                masks.filter = rowsMask(filter, n || (data && data.n) || 0);
-                version++;
-                if (gd && gd.on) { hook(gd); }
-                var kept = apply(gd);
-                if (kept === null) { return ""; }
-                var parts = [fr(kept) + " jeux de données sur " + fr(n)];
-                if (masks.years) {
-                    var a = Math.min(range[0], range[1]), b = Math.max(range[0], range[1]);
-                    var what = kind === "modified" ? "modifiés" : "créés";
-                    parts.push(a === b ? what + " en " + a : what + " de " + a + " à " + b);
-                    var out = data.left_out && data.left_out[kind];
-                    if (out) { parts.push(fr(out) + " sans date plausible"); }
-                }
-                if (masks.filter && filter.label) { parts.push(String(filter.label)); }
-                return parts.join(" · ");
-            },
-            // one frame: the window moves one year on (a window over every year starts at one year)
-            step: function (_n, range, min, max) {
-                if (!range || range.length !== 2) { return window.dash_clientside.no_update; }
-                var a = Math.min(range[0], range[1]), b = Math.max(range[0], range[1]);
-                if (a <= min && b >= max) { return [min, min]; }
-                var width = b - a;
-                if (b + 1 > max) { return [min, min + width]; }
-                return [a + 1, b + 1];
-            },
-            toggle: function (clicks, disabled) {
-                var playing = !!(clicks && disabled);  // was stopped: start
-                return [!playing, playing ? "⏸ Pause" : "▶ Lecture", playing ? true : window.dash_clientside.no_update];
+            update: update,
+            // play / pause: starts or stops the browser's timer; the year filter switches on
+            toggle: function (clicks) {
+                var playing = !player && !!clicks;
+                if (player) { clearInterval(player); player = null; }
+                if (playing) { player = setInterval(tick, FRAME_MS); }
+                return [playing ? "⏸ Pause" : "▶ Lecture", playing ? true : window.dash_clientside.no_update];
             }
         }
     });

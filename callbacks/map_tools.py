@@ -10,7 +10,7 @@ Data flow::
 
     "Filtrer par année" switched on ──> MAP_TIME_DATA (one byte per dataset and kind of date)
     switch, range, kind, MAP_TIME_DATA, MAP_FILTER_MASK ──(browser)──> fading + count
-    play button ──(browser)──> MAP_TIME_INTERVAL on/off ──(browser, each frame)──> range + 1 year
+    play button ──(browser: a timer, each frame)──> range + 1 year, fading, count
 
 Fading and play run in the browser (assets/30-map-mask.js): a frame costs no server round trip.
 """
@@ -57,14 +57,9 @@ def register(app, services) -> None:
                             Output(ids.MAP_TIME_COUNT, "children"), Input(ids.MAP_TIME_ON, "value"),
                             Input(ids.MAP_TIME_RANGE, "value"), Input(ids.MAP_TIME_KIND, "value"),
                             Input(ids.MAP_TIME_DATA, "data"), Input(ids.MAP_FILTER_MASK, "data"))
-    app.clientside_callback(ClientsideFunction(namespace="mapTime", function_name="step"),
-                            Output(ids.MAP_TIME_RANGE, "value"), Input(ids.MAP_TIME_INTERVAL, "n_intervals"),
-                            State(ids.MAP_TIME_RANGE, "value"), State(ids.MAP_TIME_RANGE, "min"),
-                            State(ids.MAP_TIME_RANGE, "max"), prevent_initial_call=True)
     app.clientside_callback(ClientsideFunction(namespace="mapTime", function_name="toggle"),
-                            Output(ids.MAP_TIME_INTERVAL, "disabled"), Output(ids.MAP_TIME_PLAY, "children"),
-                            Output(ids.MAP_TIME_ON, "value"), Input(ids.MAP_TIME_PLAY, "n_clicks"),
-                            State(ids.MAP_TIME_INTERVAL, "disabled"), prevent_initial_call=True)
+                            Output(ids.MAP_TIME_PLAY, "children"), Output(ids.MAP_TIME_ON, "value"),
+                            Input(ids.MAP_TIME_PLAY, "n_clicks"), prevent_initial_call=True)
 
     datasets = exp.datasets
 

@@ -42,7 +42,6 @@ MAP_TIME_ON = "map-time-on"  # dbc.Switch: the year filter
 MAP_TIME_KIND = "map-time-kind"  # dbc.RadioItems: "created" | "modified"
 MAP_TIME_RANGE = "map-time-range"  # dcc.RangeSlider [first year, last year]
 MAP_TIME_PLAY = "map-time-play"  # button: play / pause
-MAP_TIME_INTERVAL = "map-time-interval"  # dcc.Interval: one frame of the play
 MAP_TIME_DATA = "map-time-data"  # dcc.Store: models.serve.map_time.year_payload, sent when switched on
 # the selection panel (a lasso / box selection on the map): components/selection.py
 MAP_SELECTION = "map-selection"  # dcc.Store {"rows": [int, ...]}: the datasets selected

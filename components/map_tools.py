@@ -10,7 +10,6 @@ from dash import dcc, html
 
 from components import ids
 
-FRAME_MS = 180  # one frame of the play: ~5.5 frames/s
 KIND_OPTIONS = [{"label": "création", "value": "created"},
                 {"label": "dernière modification", "value": "modified"}]
 
@@ -28,7 +27,6 @@ def time_bar(first: int, last: int) -> html.Div:
     return html.Div([
         dcc.Store(id=ids.MAP_TIME_DATA, data=None),
         dcc.Store(id=ids.MAP_FILTER_MASK, data=None),
-        dcc.Interval(id=ids.MAP_TIME_INTERVAL, interval=FRAME_MS, disabled=True, n_intervals=0),
         html.Div([
             dbc.Switch(id=ids.MAP_TIME_ON, label="Filtrer par année", value=False,
                        class_name="small mb-0 me-3 text-nowrap"),

@@ -267,7 +267,7 @@ def test_year_payload_keeps_plausible_years_and_counts_the_others():
     assert (created.astype(int) + FIRST_PLAUSIBLE_YEAR - 1).tolist()[1] == 2015
     assert created[[0, 2, 3]].tolist() == [0, 0, 0]  # year 3, unknown, after the export: left out
     assert p["left_out"] == {"created": 3, "modified": 2}
-    assert year_bounds(df) == (1995, 2025)
+    assert year_bounds(df) == (1995, 2025) and (p["min"], p["max"]) == (1995, 2025)
 
 
 @pytest.mark.browser
@@ -291,7 +291,7 @@ def test_year_filter_plays_and_fades(dash_duo, built_root, explorer):
     js = ("const g = document.querySelector('#map .js-plotly-plot');"
           "const o = g.data[0].marker.opacity;"
           "return [g.dataset.maskKept, g.dataset.maskTotal,"
-          "        Array.isArray(o) ? o.filter(v => v > 0.5).length : -1];")
+          "        typeof o === 'number' || !o ? -1 : Array.from(o).filter(v => v > 0.5).length];")
     click = lambda sel: dash_duo.driver.execute_script(  # noqa: E731
         "arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", dash_duo.find_element(sel))
     click(f"#{ids.MAP_TIME_PLAY}")  # plays: the filter switches on

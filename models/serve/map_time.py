@@ -54,7 +54,9 @@ def plausible(years: np.ndarray, last: int) -> np.ndarray:
 def year_payload(datasets: pd.DataFrame) -> dict:
     """What the map's year slider needs in the browser (see the module docstring)."""
     last = last_plausible_year(datasets)
-    out: dict = {"first": FIRST_PLAUSIBLE_YEAR, "last": last, "n": len(datasets), "left_out": {}}
+    lo, hi = year_bounds(datasets)
+    out: dict = {"first": FIRST_PLAUSIBLE_YEAR, "last": last, "n": len(datasets), "left_out": {},
+                 "min": lo, "max": hi}  # the slider's range (the play wraps within it)
     for kind in KINDS:
         y = row_years(datasets, kind)
         ok = plausible(y, last)
