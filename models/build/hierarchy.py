@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from collections import Counter, defaultdict
 
@@ -45,7 +46,8 @@ diverses nouveau nouvelle nouveaux nouvelles ancien ancienne principal principal
 propre propres seul seule seules simple exemple ensemble suite sujet cadre mesure domaine
 moyen moyens manière chaque certains autre autres tout toute toutes plusieurs lié liée liés
 liées relatif relative relatives concernant correspondant correspondante disponible
-public publique publics publiques générale généraux tard mis tandis ans lors
+public publique publics publiques générale généraux tard mis tandis ans lors ème eme
+multi important importante importants importantes
 the of and to in for is on with by this from are be been under into over at as an or not
 it its that which was were has have had will can all any each more most other some such
 only also than then there these those their they them who what when where why how model
@@ -174,7 +176,11 @@ def lemma_surface_forms(titles, texts) -> dict[str, str]:
         word = min(forms.items(), key=lambda kv: (-kv[1], len(kv[0]), kv[0]))[0]
         if word.isascii() and word in accented:  # "unites" written without its accents
             word = accented[word].most_common(1)[0][0]
-        out[key] = "" if is_verb(key, c, vocabulary) or is_participle(word, vocabulary) else word
+        glued = len(key) > 4 and key[0] in "dl" and key[1:] in in_texts  # "dinondation", "leau"
+        inflected = (key.endswith(("er", "ir", "re")) and word != key
+                     and word not in (key + "s", key + "x"))  # "exposées" (exposer), not "centres"
+        verb = glued or inflected or is_verb(key, c, vocabulary) or is_participle(word, vocabulary)
+        out[key] = "" if verb else word
     return out
 
 
@@ -245,11 +251,14 @@ def _fold(word: str) -> str:
     return fold_accents(word)[:PREFIX]
 
 
+_GARBAGE = re.compile(r"(.)\1\1|^[^aeiouyàâäéèêëîïôöùûü]+$")  # "aaaannnn", "nnnn", "ddd"
+
+
 def choose_words(ranked: list[tuple[str, float]], surface: dict[str, str],
                  avoid: set[str] = frozenset()) -> list[str]:
     """2–3 label words from (lemma, score) best first: real words only, no two with the same
     start, the parent's words avoided when there are enough others."""
-    from models.core.text import STOP_WORDS, is_label_word
+    from models.core.text import STOP_WORDS, fold_accents, is_label_word
 
     def pick(skip: set[str]) -> list[tuple[str, float]]:
         chosen: list[tuple[str, float]] = []
@@ -257,6 +266,7 @@ def choose_words(ranked: list[tuple[str, float]], surface: dict[str, str],
         for lem, score in ranked[:CANDIDATES]:
             word = surface.get(lem, lem)
             if (score <= 0 or not word or not is_label_word(lem) or not is_label_word(word)
+                    or _GARBAGE.search(fold_accents(word))
                     or word in STOP_WORDS or word in LABEL_STOP_WORDS or lem in LABEL_STOP_WORDS):
                 continue
             if _fold(word) in starts or _fold(word) in skip:
@@ -293,7 +303,9 @@ def hierarchy_frame(coords: np.ndarray, levels: np.ndarray, docs: list[list[str]
         lab = levels[:, li]
         scores, classes, vocab = producer_weighted_tfidf(docs, lab, producers)
         names: dict[int, list[str]] = {}
-        for ci, c in enumerate(classes):
+        used: set[str] = set()
+        for ci in np.argsort(-np.bincount(lab)[classes], kind="stable"):  # biggest first
+            c = classes[ci]
             members = np.flatnonzero(lab == c)
             parent = int(np.bincount(levels[members, li - 1]).argmax()) if li else -1
             if scores.size:
@@ -304,6 +316,12 @@ def hierarchy_frame(coords: np.ndarray, levels: np.ndarray, docs: list[list[str]
                 ranked = []
             avoid = set(labels_by_level[li - 1].get(parent, [])) if li else set()
             words = choose_words(ranked, surface, avoid)
+            for _ in range(3):  # a bigger region of this level has the same label: other words
+                if " · ".join(words) not in used or not words:
+                    break
+                avoid.add(words[0])
+                words = choose_words(ranked, surface, avoid) or words
+            used.add(" · ".join(words))
             names[int(c)] = words
             x, y = label_point(coords, members)
             rows_out.append({"level": li, "cluster": int(c), "x": x, "y": y,
@@ -314,6 +332,20 @@ def hierarchy_frame(coords: np.ndarray, levels: np.ndarray, docs: list[list[str]
     frame = pd.DataFrame(rows_out, columns=COLUMNS)
     return frame.astype({"level": "int16", "cluster": "int32", "x": "float32", "y": "float32",
                          "size": "int32", "parent": "int32"})
+
+
+def label_docs(df: pd.DataFrame, topic_tokens: list[list[str]]) -> list[list[str]]:
+    """The words a region's label is chosen from: the lemmas of each dataset's title and tags
+    (what the dataset is), not of its description (long boilerplate copied by many producers:
+    risk-plan notices, licence paragraphs). A dataset without any falls back to its topic tokens."""
+    from models.core.text import TOPIC_STOP_WORDS, tokenize_fr
+
+    out = []
+    for title, tags, fallback in zip(df["title"].fillna(""), df["tags"], topic_tokens, strict=True):
+        tag_text = " ".join(str(t).replace("-", " ") for t in (tags if tags is not None else []))
+        words = [w for w in tokenize_fr(f"{title} {tag_text}", lemmatize=True) if w not in TOPIC_STOP_WORDS]
+        out.append(words or fallback)
+    return out
 
 
 def build_hierarchy(ctx) -> None:
@@ -328,8 +360,8 @@ def build_hierarchy(ctx) -> None:
     sizes = level_sizes(n)
     levels = fit_levels(coords, sizes, seed=s.seed)
     t_fit = time.perf_counter() - t0
-    docs = ensure_topic_tokens(ctx)
     df = ctx.df
+    docs = label_docs(df, ensure_topic_tokens(ctx))
     producers = (df["organization_id"].fillna("").astype(str).where(
         df["organization_id"].fillna("").astype(str) != "", df["organization"].fillna("").astype(str))
         .to_numpy() if "organization_id" in df else np.zeros(n, dtype=object))
