@@ -28,7 +28,7 @@ from pathlib import Path
 import dash
 from dash import html
 
-from callbacks import Services, register_callbacks
+from callbacks import Services, http_guard, register_callbacks
 from callbacks.explorer import topic_cloud
 from callbacks.quality import default_file, labelled_files
 from components.compare_page import build_compare_page
@@ -93,16 +93,89 @@ def load_explorer(settings: AppSettings):
         raise ArtifactError(f"cannot read the artifacts in {settings.artifacts}: {exc}") from exc
 
 
+# what damaged artifacts raise while the app is assembled (anything else is a bug: a traceback)
+START_ERRORS = (ArtifactError, OSError, ValueError, KeyError, IndexError, TypeError)
+
+
+def start_error(exc: BaseException) -> str:
+    """One line for ``cannot start: ...``."""
+    text = str(exc) if isinstance(exc, ArtifactError) else f"damaged artifacts ({type(exc).__name__}: {exc})"
+    return " ".join(text.split())[:500]
+
+
 def french_int(n: int) -> str:
     return f"{n:,}".replace(",", "\u202f")
 
 
+DAMAGED_PAGE = ("Cette page est indisponible\u202f: une partie de ses données est endommagée. Le reste de "
+                "l'explorateur fonctionne\u202f; l'administrateur du site doit régénérer les données.")
+
+
+def page_usable(name: str, check) -> bool:
+    """Runs ``check()`` (which reads what an optional page needs); False, with one warning line,
+    when a damaged file makes it fail: the page then says so and the app still starts."""
+    try:
+        check()
+    except Exception as exc:  # a damaged parquet/npy/json can raise anything
+        log.warning("page %s disabled, its files are damaged: %s: %s", name, type(exc).__name__,
+                    str(exc)[:200])
+        return False
+    return True
+
+
+def check_topics(explorer) -> None:
+    _ = explorer.topic_table, explorer.dominant_topics, explorer._topic_terms  # map colours, cloud
+    svc = explorer.topics
+    for k in svc.ks():
+        svc.topics(k), svc.dominant(k), svc.terms(k), svc.shared_terms(k)
+    if svc.has_clusters:
+        svc.clusters()
+
+
+def check_producers(explorer) -> None:
+    explorer.producers.options(limit=30)
+
+
+def check_territories(explorer) -> None:
+    t = explorer.territories
+    if t.available:
+        t.evaluation(), t.options(None, limit=20), t.map_data("departement"), t.map_data("region")
+
+
+def without_topics(explorer) -> None:
+    """The map and its word cloud without LDA topics (their files are damaged)."""
+    import numpy as np
+    import pandas as pd
+
+    explorer.__dict__.update(dominant_topics=np.full(explorer.n, -1, dtype=np.int32), _topic_terms={},
+                             topic_table=pd.DataFrame({"topic": [], "label": [], "prevalence": []}))
+
+
+def damaged_page():
+    import dash_bootstrap_components as dbc
+
+    return dbc.Alert(DAMAGED_PAGE, color="warning", className="m-3")
+
+
 def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
-    """Build the Dash app over ``explorer`` (loaded from ``settings.artifacts`` if None)."""
+    """Build the Dash app over ``explorer`` (loaded from ``settings.artifacts`` if None). An
+    optional page whose files are damaged (topics, producers, territories) shows a notice
+    instead, its callbacks are not registered, and the rest of the app serves."""
+    import callbacks.producers
+    import callbacks.territories
+    import callbacks.topics
+
     if explorer is None:
         explorer = load_explorer(settings)
     modes = available_modes(explorer)
     services = Services(explorer=explorer, settings=settings, modes=modes, default_mode=default_mode(modes))
+    ok = {"themes": page_usable("themes", lambda: check_topics(explorer)),
+          "producteurs": page_usable("producteurs", lambda: check_producers(explorer)),
+          "territoires": page_usable("territoires", lambda: check_territories(explorer))}
+    if not ok["themes"]:
+        without_topics(explorer)
+    skip = {callbacks.topics: not ok["themes"], callbacks.producers: not ok["producteurs"],
+            callbacks.territories: not ok["territoires"]}
 
     # computed once per process: the map figure, the topic list and the first word cloud
     topics = explorer.topic_table
@@ -113,26 +186,28 @@ def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
     topic_options = [{"label": f"{int(t) + 1}. {label}", "value": int(t)}
                      for t, label in zip(by_prevalence["topic"], by_prevalence["label"], strict=True)]
     first_topic = topic_options[0]["value"] if topic_options else None
+    lda_models = explorer.topics.summary.get("models", []) if ok["themes"] else []
 
     relevance = labelled_files(getattr(settings, "relevance_dir", None))
     app = dash.Dash(__name__, title=APP_TITLE, assets_folder=str(ASSETS), update_title=None,
                     serve_locally=True)
+    http_guard.install(app)  # body size and JSON depth limits, security headers
     pages = [
         ("carte", "Carte", build_explorer_page(
             map_figure=map_figure, cloud_figure=topic_cloud(services, first_topic), modes=modes,
             default_mode=services.default_mode, topic_options=topic_options, default_topic=first_topic,
             max_query_chars=explorer.max_query_chars,
-            colour_options=map_colour_options(explorer.topics.summary.get("models", []),
-                                              explorer.topics.n_clusters),
-            colour_value=default_colour(explorer.topics.summary.get("models", [])),
+            colour_options=map_colour_options(lda_models, explorer.topics.n_clusters if ok["themes"] else 0),
+            colour_value=default_colour(lda_models),
             map_labels=explorer.map_labels, year_bounds=year_bounds(explorer.datasets))),
         ("themes", "Thèmes", build_topics_page(
-            models=explorer.topics.summary.get("models", []), default_k=explorer.topics.default_k,
-            has_clusters=explorer.topics.has_clusters)),
-        ("producteurs", "Producteurs", build_producers_page(explorer.producers.options(limit=30))),
+            models=lda_models, default_k=explorer.topics.default_k,
+            has_clusters=explorer.topics.has_clusters) if ok["themes"] else damaged_page()),
+        ("producteurs", "Producteurs", build_producers_page(explorer.producers.options(limit=30))
+         if ok["producteurs"] else damaged_page()),
         ("territoires", "Territoires", build_territories_page(
             available=explorer.territories.available, evaluation=explorer.territories.evaluation(),
-            options=explorer.territories.options(None, limit=20))),
+            options=explorer.territories.options(None, limit=20)) if ok["territoires"] else damaged_page()),
         ("comparer", "Comparer", build_compare_page(modes=modes, max_query_chars=explorer.max_query_chars)),
         ("qualite", "Qualité de la recherche", build_quality_page(
             files=relevance, default_file=default_file(relevance), modes=modes)),
@@ -141,7 +216,7 @@ def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
     app.layout = html.Div([  # the tour's caption bar sits over every page
         build_layout(pages, subtitle=f"{french_int(explorer.n)} jeux de données · build {build}"),
         tour_overlay()])
-    register_callbacks(app, services)
+    register_callbacks(app, services, skip=[m for m, off in skip.items() if off])
     log.info("app ready: %d datasets, search modes %s, %d topics", explorer.n, modes, len(topics))
     return app
 
@@ -227,9 +302,20 @@ def server_from_env():
         server = create_app(settings).server
         after_start(settings)
         return server
-    except ArtifactError as exc:
-        log.error("cannot start: %s", exc)
-        raise SystemExit(4) from None  # gunicorn's APP_LOAD_ERROR: the master stops, no reboot loop
+    except START_ERRORS as exc:
+        log.error("cannot start: %s", start_error(exc))
+        # --preload (the documented way): the master loads the app and exits 2 like app.py; in a
+        # worker, gunicorn's APP_LOAD_ERROR (4) stops the master instead of a reboot loop
+        raise SystemExit(4 if _in_gunicorn_worker() else 2) from None
+
+
+def _in_gunicorn_worker() -> bool:
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "load_wsgi" and "gunicorn" in frame.f_code.co_filename:
+            return True
+        frame = frame.f_back
+    return False
 
 
 _server = None
@@ -269,12 +355,13 @@ def main(argv: list[str] | None = None) -> int:
     prepare_process(settings)
     try:
         app = create_app(settings)
-    except ArtifactError as exc:
-        log.error("cannot start: %s", exc)
+    except START_ERRORS as exc:
+        log.error("cannot start: %s", start_error(exc))
         return 2
     after_start(settings)
     log.info("serving on http://%s:%d/", settings.host, settings.port)
-    app.run(host=settings.host, port=settings.port, debug=settings.debug)
+    app.run(host=settings.host, port=settings.port, debug=settings.debug,
+            request_handler=http_guard.request_handler())
     return 0
 
 

@@ -5,6 +5,13 @@
 modes served by the build); nothing else is reachable through it.
 Callbacks are wiring only: call ``services``, give the plain data to a ``components`` builder,
 return. Never use the global ``dash.callback``: always ``app.callback``.
+
+Inputs come from the client and may hold anything: check them with the coercers of
+:mod:`callbacks.guard` (``as_row``, ``as_int``, ``as_key``, ``as_text``, ``first_point``, ...) and
+answer the documented empty state or ``no_update``. ``register`` receives a
+:class:`callbacks.guard.GuardedApp`, so an unexpected error is a 204 and one warning line, never
+a 500; ``tests/test_fuzz_callbacks.py`` fuzzes every callback listed by ``/_dash-dependencies``
+(new pages included) and fails on any such rescue.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from callbacks import producers as producers_page
 from callbacks import quality as quality_page
 from callbacks import territories as territories_page
 from callbacks import topics as topics_page
+from callbacks.guard import GuardedApp
 
 # Add a page's callbacks module here (after creating callbacks/<page>.py with register()).
 PAGE_MODULES = [explorer_page, map_tools, topics_page, producers_page, territories_page, compare_page,
@@ -37,6 +45,9 @@ class Services:
         return int(getattr(self.settings, "n_results", 20))
 
 
-def register_callbacks(app, services: Services) -> None:
+def register_callbacks(app, services: Services, skip=()) -> None:
+    """Every page module's callbacks (but those in ``skip``: pages disabled by damaged files)."""
+    guarded = GuardedApp(app)  # every callback behind the boundary's safety net (callbacks/guard.py)
     for module in PAGE_MODULES:
-        module.register(app, services)
+        if module not in skip:
+            module.register(guarded, services)

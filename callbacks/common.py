@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dash import ALL, Input, Output, ctx, no_update
 
+from callbacks import guard
 from components import ids
 
 MAP_TAB = "carte"
@@ -16,12 +17,8 @@ def register_open_dataset(app, services, item_type: str) -> None:
                   Output(ids.TABS, "active_tab", allow_duplicate=True),
                   Input({"type": item_type, "row": ALL}, "n_clicks"), prevent_initial_call=True)
     def open_dataset(clicks):
-        trig = ctx.triggered_id
-        if not isinstance(trig, dict) or not any(c for c in clicks or [] if c):
-            return no_update, no_update
-        if not (ctx.triggered and ctx.triggered[0].get("value")):
-            return no_update, no_update  # a list was re-rendered, nothing was clicked
-        row = int(trig["row"])
-        if not 0 <= row < services.explorer.n:
+        trig = guard.clicked_pattern(ctx.triggered_id, ctx.triggered)  # None: a list re-rendered
+        row = guard.as_row(trig.get("row"), services.explorer.n) if trig else None
+        if row is None:
             return no_update, no_update
         return str(services.explorer.datasets["id"].iat[row]), MAP_TAB

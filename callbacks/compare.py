@@ -12,6 +12,7 @@ import logging
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, no_update
 
+from callbacks import guard
 from components import compare_page as cp
 from components import ids
 from components.figures import empty_figure
@@ -33,7 +34,7 @@ def register(app, services) -> None:
                   Input(cp.BUTTON, "n_clicks"), Input(cp.INPUT, "n_submit"), State(cp.INPUT, "value"),
                   prevent_initial_call=True)
     def run_compare(_clicks, _submits, text):
-        q = clean_query(text, exp.max_query_chars)
+        q = clean_query(guard.as_text(text), exp.max_query_chars)
         if not q:
             return (None, cp.visualize_overlap(None), "", [], None, True,
                     dbc.Alert("Saisissez une requête à comparer.", color="info", className="py-2"))
@@ -54,23 +55,23 @@ def register(app, services) -> None:
                   Output(ids.TABS, "active_tab", allow_duplicate=True),
                   Input(cp.SHOW_ON_MAP, "n_clicks"), State(cp.STATE, "data"), prevent_initial_call=True)
     def show_on_map(n_clicks, state):
-        if not n_clicks or not isinstance(state, dict) or not state.get("rows"):
+        state = guard.as_dict(state)
+        rows = guard.as_rows(state.get("rows"), exp.n)
+        if not n_clicks or not rows:
             return no_update, no_update
-        rows = [int(r) for r in state["rows"] if isinstance(r, int) and 0 <= r < exp.n]
-        data = {"label": f"Comparer : {state.get('q', '')}", "rows": rows}
-        placed = exp.place_query(state.get("q", ""))
+        q = clean_query(guard.as_text(state.get("q")), exp.max_query_chars)
+        data = {"label": f"Comparer : {q}", "rows": rows}
+        placed = exp.place_query(q) if q else None
         if placed:
-            data["query"] = {"x": placed["x"], "y": placed["y"], "text": state.get("q", "")}
+            data["query"] = {"x": placed["x"], "y": placed["y"], "text": q}
         return data, MAP_TAB
 
     @app.callback(Output(ids.SELECTED, "data", allow_duplicate=True),
                   Output(ids.TABS, "active_tab", allow_duplicate=True),
                   Input({"type": cp.ITEM, "mode": ALL, "row": ALL}, "n_clicks"), prevent_initial_call=True)
     def select(_clicks):
-        trigger = ctx.triggered_id
-        if not isinstance(trigger, dict) or not ctx.triggered or not ctx.triggered[0]["value"]:
-            return no_update, no_update  # items just drawn (n_clicks 0)
-        row = trigger.get("row")
-        if not isinstance(row, int) or not 0 <= row < exp.n:
+        trigger = guard.clicked_pattern(ctx.triggered_id, ctx.triggered)  # None: items just drawn
+        row = guard.as_row(trigger.get("row"), exp.n) if trigger else None
+        if row is None:
             return no_update, no_update
         return str(exp.datasets["id"].iat[row]), MAP_TAB

@@ -17,6 +17,7 @@ import dash_bootstrap_components as dbc
 import numpy as np
 from dash import ALL, ClientsideFunction, Input, Output, Patch, State, ctx, no_update
 
+from callbacks import guard
 from callbacks.urlstate import build_url_search, parse_url_search
 from components import ids
 from components.cloud import visualize_wordcloud
@@ -32,7 +33,6 @@ from components.map import (
     read_highlight,
     row_from_point,
     selected_trace,
-    valid_rows,
 )
 from components.results import dataset_list
 from models.core.store import ArtifactError
@@ -83,8 +83,8 @@ def register(app, services) -> None:
                   Input(ids.SEARCH_MODE, "value"), State(ids.SEARCH_INPUT, "value"),
                   State(ids.SEARCH_STATE, "data"), prevent_initial_call=True)
     def submit(_clicks, _submits, mode, text, current):
-        q = clean_query(text, exp.max_query_chars)
-        mode = mode if mode in services.modes else services.default_mode
+        q = clean_query(guard.as_text(text), exp.max_query_chars)
+        mode = guard.as_choice(mode, services.modes, services.default_mode)
         new = {"q": q, "mode": mode} if q and mode else None
         if new == current or (ctx.triggered_id == ids.SEARCH_MODE and new is None):
             return no_update
@@ -98,7 +98,7 @@ def register(app, services) -> None:
             return None, NO_SEARCH, EMPTY_HIGHLIGHT
         # any client can post this state: cleaned and capped again, like the search box
         q = clean_query(state["q"] if isinstance(state["q"], str) else "", exp.max_query_chars)
-        mode = state.get("mode") if isinstance(state.get("mode"), str) else None
+        mode = guard.as_choice(state.get("mode"), services.modes)
         if not q:
             return None, NO_SEARCH, EMPTY_HIGHLIGHT
         try:
@@ -142,10 +142,9 @@ def register(app, services) -> None:
     def select(click, _results, _similar):
         trigger, row = ctx.triggered_id, None
         if trigger == ids.MAP:
-            row = row_from_point(((click or {}).get("points") or [None])[0], exp.n)
-        elif isinstance(trigger, dict) and ctx.triggered and ctx.triggered[0]["value"]:
-            rows = valid_rows([trigger.get("row")], exp.n)  # n_clicks 0/None: item just drawn
-            row = rows[0] if rows else None
+            row = row_from_point(guard.first_point(click), exp.n)
+        elif guard.clicked_pattern(trigger, ctx.triggered):  # n_clicks 0/None: item just drawn
+            row = guard.as_row(trigger.get("row"), exp.n)
         return no_update if row is None else str(ds_ids.iat[row])
 
     @app.callback(Output(ids.DETAILS, "children"), Output(ids.MAP, "figure", allow_duplicate=True),
@@ -173,15 +172,16 @@ def register(app, services) -> None:
 
     @app.callback(Output(ids.CLOUD, "figure"), Input(ids.TOPIC_DROPDOWN, "value"), prevent_initial_call=True)
     def show_cloud(topic):
-        return topic_cloud(services, topic if isinstance(topic, int) else None)
+        return topic_cloud(services, guard.as_int(topic, 0))
 
     @app.callback(Output(ids.URL, "search"), Input(ids.SEARCH_STATE, "data"), Input(ids.SELECTED, "data"),
                   State(ids.URL, "search"), prevent_initial_call=True)
     def state_to_url(state, selected, current):
-        state = state or {}
-        selected = selected if isinstance(selected, str) else None
-        search = build_url_search(state.get("q"), state.get("mode"), selected)
-        return no_update if search == (current or "") else search
+        state = guard.as_dict(state)
+        selected = guard.as_key(selected)
+        search = build_url_search(guard.as_text(state.get("q"), exp.max_query_chars),
+                                  guard.as_choice(state.get("mode"), services.modes), selected)
+        return no_update if search == guard.as_text(current) else search
 
     # region labels: placed in the browser at every zoom (assets/20-map-labels.js)
     app.clientside_callback(ClientsideFunction(namespace="mapLabels", function_name="update"),
@@ -191,10 +191,11 @@ def register(app, services) -> None:
     @app.callback(Output(ids.MAP_TOOLTIP, "show"), Output(ids.MAP_TOOLTIP, "bbox"),
                   Output(ids.MAP_TOOLTIP, "children"), Input(ids.MAP, "hoverData"), prevent_initial_call=True)
     def tooltip(hover):
-        point = ((hover or {}).get("points") or [None])[0]
-        row = row_from_point(point, exp.n) if point and point.get("curveNumber") == 0 else None
+        point = guard.first_point(hover)
+        row = row_from_point(point, exp.n) if point.get("curveNumber") == 0 else None
         if row is None:
             return False, no_update, no_update
         topic = exp.topic_of_rows([row])[0]
         record = {"title": titles.iat[row], "organization": exp.datasets["organization"].iat[row]}
-        return True, point.get("bbox"), map_tooltip(record, exp.topic_label(topic) if topic >= 0 else None)
+        label = exp.topic_label(topic) if topic >= 0 else None
+        return True, guard.as_dict(point.get("bbox")), map_tooltip(record, label)

@@ -109,7 +109,11 @@ def register(app, services) -> None:
                             prevent_initial_call=True)
 
     # the colour selector exists only when the build has several colourings (as app.py)
-    has_colours = bool(map_colour_options(exp.topics.summary.get("models", []), exp.topics.n_clusters))
+    try:  # a build whose topic files are damaged has no selector (app.py empties topic_table)
+        has_colours = len(exp.topic_table) > 0 and bool(
+            map_colour_options(exp.topics.summary.get("models", []), exp.topics.n_clusters))
+    except Exception:  # the image then uses the default colouring
+        has_colours = False
 
     @app.callback(Output(ids.MAP_IMAGE_DOWNLOAD, "data"), Output(ids.MAP_IMAGE_STATUS, "children"),
                   Input(ids.MAP_IMAGE_VIEW, "data"),

@@ -19,6 +19,7 @@ import math
 
 from dash import ALL, Input, Output, State, ctx, no_update
 
+from callbacks import guard
 from callbacks.common import MAP_TAB, register_open_dataset
 from components import ids
 from components import producers_page as pp
@@ -61,12 +62,14 @@ def register(app, services) -> None:
         return services.explorer.producers
 
     def index(value):
+        value = guard.as_key(value)
         return service().index_of(value) if value else None
 
     @app.callback(Output(pp.SELECT, "options"), Input(pp.SELECT, "search_value"),
                   Input(pp.SELECT, "value"))
     def options(search_value, value):
-        return service().options(search_value, limit=N_OPTIONS, keep=value)
+        return service().options(guard.as_text(search_value, guard.MAX_SEARCH_VALUE_CHARS),
+                                 limit=N_OPTIONS, keep=guard.as_key(value))
 
     @app.callback(Output(pp.FIGURES, "children"), Output(pp.DATASETS, "children"),
                   Output(pp.SHOW_ON_MAP, "disabled"), Output(pp.FIND_DATASET, "options"),
@@ -122,7 +125,7 @@ def register(app, services) -> None:
         p = index(value)
         if p is None:
             return pp.empty_state()
-        t = float(threshold) if threshold is not None else 0.95
+        t = guard.as_float(threshold, 0.0, 1.01, default=0.95)
         dup = service().near_duplicates(p, threshold=t, limit=N_DUPLICATES)
         return pp.duplicates_table(records(dup), t)
 
@@ -156,22 +159,23 @@ def register(app, services) -> None:
     @app.callback(Output(pp.SELECT, "value"), Input({"type": pp.PRODUCER_ITEM, "value": ALL}, "n_clicks"),
                   prevent_initial_call=True)
     def open_producer(clicks):
-        trig = ctx.triggered_id
-        if not isinstance(trig, dict) or not (ctx.triggered and ctx.triggered[0].get("value")):
+        trig = guard.clicked_pattern(ctx.triggered_id, ctx.triggered)
+        if trig is None or index(trig.get("value")) is None:
             return no_update
-        return trig["value"] if index(trig["value"]) is not None else no_update
+        return trig["value"]
 
     @app.callback(Output(pp.FIND_BUTTON, "disabled"), Input(pp.FIND_DATASET, "value"))
     def find_enabled(row):
-        return row is None
+        return guard.as_row(row, services.explorer.n) is None
 
     @app.callback(Output(pp.FIND_RESULT, "children"), Input(pp.FIND_BUTTON, "n_clicks"),
                   State(pp.FIND_DATASET, "value"), State(pp.FIND_QUERIES, "value"),
                   prevent_initial_call=True)
     def findability(n_clicks, row, queries):
-        if not n_clicks or row is None or not 0 <= int(row) < services.explorer.n:
+        row = guard.as_row(row, services.explorer.n)
+        if not n_clicks or row is None:
             return no_update
-        lines = [q.strip() for q in (queries or "").splitlines() if q.strip()][:pp.MAX_QUERIES]
-        f = service().findability(int(row), lines, k=FINDABILITY_K)
+        lines = [q.strip() for q in guard.as_text(queries, 1000).splitlines() if q.strip()][:pp.MAX_QUERIES]
+        f = service().findability(row, lines, k=FINDABILITY_K)
         return pp.findability_table(records(f), k=FINDABILITY_K)
 

@@ -16,6 +16,7 @@ import logging
 
 from dash import Input, Output, State, no_update
 
+from callbacks import guard
 from callbacks.common import MAP_TAB, register_open_dataset
 from components import ids
 from components import territories_page as tp
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 N_OPTIONS = 20
 N_LISTED = 200
+MAP_LEVELS = ("departement", "region")
 
 
 def register(app, services) -> None:
@@ -31,11 +33,12 @@ def register(app, services) -> None:
         return services.explorer.territories
 
     def flags(options) -> tuple[bool, bool]:
-        options = options or []
+        options = guard.as_choices(options, (tp.ENCLOSING, tp.CONTAINED))
         return tp.ENCLOSING in options, tp.CONTAINED in options
 
     def highlight(value, options) -> dict:
         S = service()
+        value = guard.as_key(value)
         e = S.entity(value)
         if e is None:
             return {"label": "", "rows": []}
@@ -73,7 +76,8 @@ def register(app, services) -> None:
     @app.callback(Output(tp.SEARCH, "options"), Input(tp.SEARCH, "search_value"),
                   Input(tp.SEARCH, "value"))
     def options(search_value, value):
-        return service().options(search_value, limit=N_OPTIONS, keep=value)
+        return service().options(guard.as_text(search_value, guard.MAX_SEARCH_VALUE_CHARS),
+                                 limit=N_OPTIONS, keep=guard.as_key(value))
 
     @app.callback(Output(tp.SUMMARY, "children"), Output(tp.DATASETS, "children"),
                   Output(tp.SHOW_ON_MAP, "disabled"),
@@ -81,6 +85,7 @@ def register(app, services) -> None:
                   Input(tp.SEARCH, "value"), Input(tp.OPTIONS, "value"), prevent_initial_call=True)
     def show_territory(value, opts):
         S = service()
+        value = guard.as_key(value)
         e = S.entity(value)
         if e is None:
             return tp.summary(None, 0, enclosing=False, contained=False), \
@@ -97,15 +102,12 @@ def register(app, services) -> None:
     @app.callback(Output(tp.CHOROPLETH, "figure"), Output(tp.OFF_MAP, "children"),
                   Input(tp.LEVEL, "value"), Input(tp.SEARCH, "value"))
     def choropleth(level, value):
-        return map_figure(level or "departement", value)
+        return map_figure(guard.as_choice(level, MAP_LEVELS, "departement"), guard.as_key(value))
 
     @app.callback(Output(tp.SEARCH, "value"), Input(tp.CHOROPLETH, "clickData"),
                   prevent_initial_call=True)
     def pick_on_map(click):
-        try:
-            value = click["points"][0]["customdata"]
-        except (TypeError, KeyError, IndexError):
-            return no_update
+        value = guard.as_key(guard.first_point(click).get("customdata"))
         return value if service().entity(value) is not None else no_update
 
     @app.callback(Output(ids.MAP_HIGHLIGHT, "data", allow_duplicate=True),
@@ -113,6 +115,7 @@ def register(app, services) -> None:
                   Input(tp.SHOW_ON_MAP, "n_clicks"), State(tp.SEARCH, "value"),
                   State(tp.OPTIONS, "value"), prevent_initial_call=True)
     def show_on_map(n_clicks, value, opts):
+        value = guard.as_key(value)
         if not n_clicks or service().entity(value) is None:
             return no_update, no_update
         return highlight(value, opts), MAP_TAB

@@ -23,6 +23,7 @@ import logging
 
 from dash import ALL, Input, Output, State, ctx, no_update
 
+from callbacks import guard
 from components import ids
 from components.cloud import visualize_wordcloud
 from components.figures import empty_figure
@@ -47,13 +48,11 @@ log = logging.getLogger(__name__)
 
 MAP_TAB = "carte"
 N_TERMS = 30
+MDS_GATE = guard.Gate(slots=2)  # ~130 MB and a few seconds each at 3,000 points (models.serve.mds)
 MAX_CLUSTER_COLOURS = 47  # the map palette has 48 colours: the smaller clusters are grey
 
 
-def _int(value) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-        return None
-    return int(value)
+_int = guard.as_int
 
 
 def register(app, services) -> None:
@@ -97,8 +96,7 @@ def register(app, services) -> None:
                   Input(ids.TOPICS_MAP, "clickData"), State(ids.TOPICS_K, "value"),
                   prevent_initial_call=True)
     def click_topic(click, k):
-        point = ((click or {}).get("points") or [None])[0] or {}
-        topic = valid_topic(valid_k(k), point.get("customdata"))
+        topic = valid_topic(valid_k(k), guard.first_point(click).get("customdata"))
         return no_update if topic is None else topic
 
     @app.callback(Output(ids.TOPICS_MAP, "figure"), Output(ids.TOPICS_INFO, "children"),
@@ -151,10 +149,7 @@ def register(app, services) -> None:
     def show_terms(k, topic, lam):
         k = valid_k(k)
         topic = valid_topic(k, topic)
-        try:
-            lam = min(1.0, max(0.0, float(lam)))
-        except (TypeError, ValueError):
-            lam = 0.6
+        lam = guard.as_float(lam, 0.0, 1.0, default=0.6)
         if topic is None:
             return visualize_term_bars([])
         t = svc.topic_terms(k, topic, n=N_TERMS, lam=lam)
@@ -181,11 +176,10 @@ def register(app, services) -> None:
     def open_dataset(_clicks, mds_click):
         trigger, row = ctx.triggered_id, None
         if trigger == ids.TOPICS_MDS:
-            point = ((mds_click or {}).get("points") or [None])[0] or {}
-            row = _int(point.get("customdata"))
-        elif isinstance(trigger, dict) and ctx.triggered and ctx.triggered[0]["value"]:
-            row = _int(trigger.get("row"))  # n_clicks 0/None: the item was just drawn
-        if row is None or not 0 <= row < len(datasets):
+            row = guard.as_row(guard.first_point(mds_click).get("customdata"), len(datasets))
+        elif guard.clicked_pattern(trigger, ctx.triggered):  # n_clicks 0/None: just drawn
+            row = guard.as_row(trigger.get("row"), len(datasets))
+        if row is None:
             return no_update, no_update
         return str(datasets["id"].iat[row]), MAP_TAB
 
@@ -201,6 +195,7 @@ def register(app, services) -> None:
         limit = max(3, min(limit, 3000))
         k = valid_k(k)
         topic = valid_topic(k, topic)
+        source = guard.as_choice(source, ("map", "topic"), "topic")
         if source == "map":
             h = read_highlight(highlight, len(datasets))
             rows = h["rows"]
@@ -214,7 +209,10 @@ def register(app, services) -> None:
             msg = ("Aucun jeu en surbrillance sur la carte : lancez une recherche ou montrez un "
                    "thème sur la carte." if source == "map" else "Ce thème a trop peu de jeux de données.")
             return empty_figure(msg, height=460), ""
-        res = svc.selection_mds(rows, max_points=limit)
+        with MDS_GATE.slot() as ok:
+            if not ok:
+                return no_update, guard.BUSY
+            res = svc.selection_mds(rows, max_points=limit)
         r = res["rows"]
         if k is not None:
             groups = svc.dominant(k)[r].tolist() if source == "map" else None
@@ -274,9 +272,8 @@ def register_map_colouring(app, services) -> None:
     @app.callback(Output(ids.MAP_HIGHLIGHT, "data", allow_duplicate=True),
                   Input(ids.MAP, "selectedData"), prevent_initial_call=True)
     def lasso(selected):
-        points = (selected or {}).get("points") or []
         rows = []
-        for p in points[:MAX_MAP_ROWS]:
+        for p in guard.points(selected, MAX_MAP_ROWS):
             r = row_from_point(p, exp.n)
             if r is not None:
                 rows.append(r)

@@ -22,7 +22,7 @@ def _first(values: list[str] | None) -> str:
 def parse_url_search(search: str | None, *, modes: Sequence[str], default_mode: str | None,
                      max_query_chars: int, is_known_id: Callable[[str], bool]) -> dict:
     """``"?q=vacances&mode=hybrid&id=53a…"`` -> ``{"q": str, "mode": str|None, "id": str|None}``."""
-    s = (search or "")[:MAX_SEARCH_CHARS]
+    s = search[:MAX_SEARCH_CHARS] if isinstance(search, str) else ""
     if s.startswith("?"):
         s = s[1:]
     try:
@@ -31,7 +31,7 @@ def parse_url_search(search: str | None, *, modes: Sequence[str], default_mode: 
         params = {}
     q = clean_query(_first(params.get("q")), max_query_chars)
     mode = _first(params.get("mode"))
-    if mode not in modes:
+    if mode not in modes:  # a str: parse_qs gives strings only
         mode = default_mode
     ds_id = clean_query(_first(params.get("id")), MAX_ID_CHARS + 1)
     if not ds_id or len(ds_id) > MAX_ID_CHARS or not is_known_id(ds_id):

@@ -21,11 +21,10 @@ TRUNCATED_NOTE = "(tronqué)"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SCRIPT = re.compile(r"<(script|style)\b.*?(</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"</?[A-Za-z!][^>]{0,2000}>")
-_MD_IMAGE = re.compile(r"!\[([^\]]{0,500})\]\([^)]{0,2000}\)")
-_MD_LINK = re.compile(  # [text](url "title"), the url with one level of balanced parentheses
-    r"\[([^\]]{0,500})\]\([ \t]*<?((?:[^()\s<>]|\([^()\s]{0,200}\)){0,2000})>?(?:[ \t]+[^)\n]{0,500})?\)")
 _MD_REF_DEF = re.compile(r"^[ \t]{0,3}\[[^\]\n]{1,500}\]:[ \t]*<?(\S{0,2000}?)>?([ \t].*)?$", re.MULTILINE)
-_SAFE_LINK = re.compile(r"^(https?://|mailto:)", re.IGNORECASE)
+_SAFE_TARGET = re.compile(  # a plain http(s) URL (parentheses balanced: matched before), optional "title"
+    r"^<?https?://[^\s<>\"'`\\]{1,2000}>?(?:[ \t]+\"[^\"\n]{0,300}\")?$", re.IGNORECASE)
+_SAFE_LINK = re.compile(r"^https?://", re.IGNORECASE)
 
 
 def safe_url(url) -> str | None:
@@ -42,12 +41,67 @@ def safe_url(url) -> str | None:
     return s
 
 
+def _pairs(s: str, opening: str, closing: str) -> dict[int, int]:
+    """Index of each opening bracket -> index of its matching closing one (nesting-aware, one
+    linear pass; unmatched ones left out)."""
+    out, stack = {}, []
+    for i, c in enumerate(s):
+        if c == opening:
+            stack.append(i)
+        elif c == closing and stack:
+            out[stack.pop()] = i
+    return out
+
+
+def _flat(text: str) -> str:
+    """Link or image text without brackets: nothing inside it can be a link or an image."""
+    return text.replace("[", "").replace("]", "")
+
+
+def _inner(text: str, depth: int) -> str:
+    """The text of a dropped link or image: its own links and images neutralised (two levels),
+    then flattened."""
+    return _flat(_neutralise_links(text, depth + 1) if depth < 2 else text)
+
+
+def _neutralise_links(s: str, depth: int = 0) -> str:
+    """Images (inline, reference or shortcut) -> their alt text; inline links kept only when
+    their text has no brackets and their target is a plain http(s) URL, else their text.
+    Brackets are matched with nesting and across line breaks, in linear time."""
+    sq, par = _pairs(s, "[", "]"), _pairs(s, "(", ")")
+    out, i, n = [], 0, len(s)
+    while i < n:
+        image = s.startswith("![", i) and (i + 1) in sq
+        j = i + 1 if image else i
+        if (image or s[i] == "[") and j in sq:
+            k = sq[j]
+            text = s[j + 1:k]
+            after = k + 1
+            if after < n and s[after] == "(" and after in par:
+                m = par[after]
+                target = s[after + 1:m].strip()
+                if not image and "[" not in text and "]" not in text and _SAFE_TARGET.match(target):
+                    out.append(s[i:m + 1])
+                else:
+                    out.append(_inner(text, depth))
+                i = m + 1
+                continue
+            if image:  # ![alt][ref] or ![alt]: never an image
+                out.append(_inner(text, depth))
+                i = sq[after] + 1 if after < n and s[after] == "[" and after in sq else k + 1
+                continue
+        out.append(s[i])
+        i += 1
+    return "".join(out)
+
+
 def description_markdown(text, max_chars: int = MAX_DESCRIPTION_CHARS) -> tuple[str, bool]:
     """Catalogue description -> (Markdown safe to render without HTML, truncated?).
 
     HTML tags and script/style blocks are removed (what is left of them is escaped by the
-    Markdown renderer anyway), images become their alt text, and links other than http(s) or
-    mailto become plain text. Long texts are cut at ``max_chars`` (at a word boundary)."""
+    Markdown renderer anyway), images become their alt text (so the browser fetches nothing),
+    and links other than http(s) become plain text. Long texts are cut at ``max_chars`` (at a
+    word boundary)."""
     s = clean_text(text) if not isinstance(text, str) else text
     s = _CONTROL.sub(" ", s or "")
     truncated = len(s) > max_chars
@@ -56,8 +110,7 @@ def description_markdown(text, max_chars: int = MAX_DESCRIPTION_CHARS) -> tuple[
         s = cut[: cut.rfind(" ")] if " " in cut[-200:] else cut
     s = _SCRIPT.sub(" ", s)
     s = _TAG.sub(" ", s)
-    s = _MD_IMAGE.sub(r"\1", s)
-    s = _MD_LINK.sub(lambda m: m.group(0) if _SAFE_LINK.match(m.group(2)) else m.group(1), s)
+    s = _neutralise_links(s)
     s = _MD_REF_DEF.sub(lambda m: m.group(0) if _SAFE_LINK.match(m.group(1) or "") else "", s)
     return s.strip(), truncated
 

@@ -193,7 +193,8 @@ def row_from_point(point: dict | None, n: int | None = None) -> int | None:
             value = value[0] if value else None
     else:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+            or value != int(value)):
         return None
     row = int(value)
     if row < 0 or (n is not None and row >= n):
@@ -209,7 +210,8 @@ def valid_rows(rows, n: int, limit: int = MAX_HIGHLIGHT) -> list[int]:
     """The integer row ids in ``rows`` that exist in a map of ``n`` points (at most ``limit``)."""
     out = []
     for r in (rows if isinstance(rows, list | tuple) else [])[:limit]:
-        if isinstance(r, int | float) and not isinstance(r, bool) and r == r and r == int(r) and 0 <= r < n:
+        if (isinstance(r, int | float) and not isinstance(r, bool) and math.isfinite(r) and r == int(r)
+                and 0 <= r < n):
             out.append(int(r))
     return out
 
@@ -227,7 +229,7 @@ def read_highlight(data, n: int) -> dict:
     query = data.get("query") if isinstance(data.get("query"), dict) else {}
     try:
         xy = (float(query["x"]), float(query["y"]))
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):  # OverflowError: float(10**400)
         xy = None
     if xy is not None and not all(math.isfinite(v) for v in xy):
         xy = None

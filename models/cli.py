@@ -175,6 +175,19 @@ def cmd_territories(args) -> int:
     return 0
 
 
+def cmd_verify(args) -> int:
+    """Every file of the build against its manifest (size, sha256), then the start invariants."""
+    from models.core.store import verify_build
+
+    n, problems = verify_build(args.artifacts)
+    for problem in problems:
+        log.error("verify: %s", problem)
+    if problems:
+        return 2
+    print(f"ok: {n} files match their manifest (sha256) and the build is consistent")
+    return 0
+
+
 def cmd_bench(args) -> int:
     """Start the app on the artifacts and measure it (``models/bench.py``)."""
     from models.bench import BenchError, format_table, run_bench
@@ -283,6 +296,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--per-query", action="store_true",
                    help="also the first relevant rank of every query in every mode")
     e.set_defaults(func=cmd_evaluate)
+
+    v = sub.add_parser("verify", help="check every artifact file against its manifest sha256")
+    v.add_argument("--artifacts", default=str(DEFAULT_ARTIFACTS))
+    v.set_defaults(func=cmd_verify)
 
     bn = sub.add_parser("bench", help="start the app on a build and measure it (start, payloads, "
                                       "search latency, memory, embedding throughput)")

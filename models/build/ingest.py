@@ -127,11 +127,16 @@ def _rows(path: Path) -> Iterator[list[str]]:
             raise IngestError(f"{path}: malformed CSV near line {reader.line_num}: {exc}") from exc
 
 
+_INT64_MAX = 2**63 - 1
+
+
 def _to_int(value: str) -> int:
+    """A count from the export: 0 when not a number, capped to int64 ("9" * 40, "1e400")."""
     try:
-        return int(float(value)) if value else 0
-    except ValueError:
+        n = int(float(value)) if value else 0
+    except (ValueError, OverflowError):  # "abc", "nan", "1e400"
         return 0
+    return max(-_INT64_MAX, min(n, _INT64_MAX))
 
 
 def _year(value: str) -> int | None:

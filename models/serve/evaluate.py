@@ -29,6 +29,7 @@ DEFAULT_FILE = "search-indicator-datasets.csv"
 # 2022-12-02 (datagouv/datagouv-search-indicator): the anchor to beat, shown beside our numbers
 REFERENCES = {DEFAULT_FILE: {"hit@1": 0.73, "hit@10": 0.89, "mrr@10": 0.79}}
 REFERENCE_LABEL = "Recherche de data.gouv.fr"
+MAX_FIELD_CHARS = 131_072  # the csv module's field limit, said in French when exceeded
 MAX_FILE_BYTES = 2_000_000
 MAX_QUERIES = 2_000
 REQUIRED_COLUMNS = ("query", "expected")
@@ -60,9 +61,20 @@ class LabelledQuery:
 
 def parse_relevance(text: str, *, max_queries: int = MAX_QUERIES) -> list[LabelledQuery]:
     """Labelled queries from CSV text; raises :class:`RelevanceFileError` when it is not one."""
+    try:
+        return _parse_relevance(text, max_queries)
+    except csv.Error as exc:
+        if "field larger" in str(exc):
+            raise RelevanceFileError(f"un champ dépasse {MAX_FIELD_CHARS:,} caractères".replace(",", "\u202f")
+                                     ) from None
+        raise RelevanceFileError(f"CSV illisible ({exc})") from None
+
+
+def _parse_relevance(text: str, max_queries: int) -> list[LabelledQuery]:
+    """Linear in the file: a set per query for the duplicate check."""
     text = text.lstrip("\ufeff")
     reader = csv.DictReader(io.StringIO(text))
-    cols = [c.strip().lower() for c in (reader.fieldnames or [])]
+    cols = [str(c).strip().lower() for c in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED_COLUMNS if c not in cols]
     if missing:
         raise RelevanceFileError(
@@ -70,10 +82,13 @@ def parse_relevance(text: str, *, max_queries: int = MAX_QUERIES) -> list[Labell
             f"trouvé : {', '.join(cols) or 'aucune'})")
     reader.fieldnames = cols
     by_key: dict[tuple[str, str], LabelledQuery] = {}
+    seen: set[tuple[str, str, str]] = set()
     for n, row in enumerate(reader, start=2):
-        query = " ".join((row.get("query") or "").split())
-        params = (row.get("params") or "").strip()
-        expected = (row.get("expected") or "").strip()
+        if any(len(v) > MAX_FIELD_CHARS for v in row.values() if isinstance(v, str)):
+            raise csv.Error("field larger than field limit")  # whatever csv.field_size_limit() says
+        query = " ".join(_cell(row.get("query")).split())
+        params = _cell(row.get("params")).strip()
+        expected = _cell(row.get("expected")).strip()
         if not expected:
             continue
         if not query and not params:
@@ -84,11 +99,17 @@ def parse_relevance(text: str, *, max_queries: int = MAX_QUERIES) -> list[Labell
             if len(by_key) >= max_queries:
                 raise RelevanceFileError(f"plus de {max_queries} requêtes : fichier trop grand")
             lq = by_key[key] = LabelledQuery(query, params)
-        if expected not in lq.expected:
+        if (query, params, expected) not in seen:
+            seen.add((query, params, expected))
             lq.expected.append(expected)
     if not by_key:
         raise RelevanceFileError("aucune requête étiquetée (colonne expected vide)")
     return list(by_key.values())
+
+
+def _cell(value) -> str:
+    """A CSV cell (a row with extra cells puts a list under the None key, never read here)."""
+    return value if isinstance(value, str) else ""
 
 
 def read_relevance(path: str | Path) -> list[LabelledQuery]:
@@ -151,10 +172,12 @@ def aggregate(per_query: list[dict], skipped: int) -> dict:
 
 # ---- running ---------------------------------------------------------------------------------
 
-def evaluate(explorer, queries: list[LabelledQuery], modes: Sequence[str], *, k: int = 10) -> dict:
+def evaluate(explorer, queries: list[LabelledQuery], modes: Sequence[str], *, k: int = 10,
+             max_seconds: float | None = None) -> dict:
     """Run every query in every mode. Returns ``{"metrics": {mode: {...}},
     "per_query": [{"query", "params", "n_relevant", "ranks": {mode: rank|None}}],
-    "skipped": [labels], "seconds": total}``."""
+    "skipped": [labels], "seconds": total, "not_evaluated": n}``. With ``max_seconds``, the
+    queries left when the time is up are not run (counted in ``not_evaluated``)."""
     row_of = explorer.row_of
     ids = explorer.datasets["id"]
     kept: list[tuple[LabelledQuery, set[str]]] = []
@@ -169,7 +192,11 @@ def evaluate(explorer, queries: list[LabelledQuery], modes: Sequence[str], *, k:
     t_all = time.perf_counter()
     per_query = []
     depth = max(k, 10)
-    for lq, rel in kept:
+    not_evaluated = 0
+    for i, (lq, rel) in enumerate(kept):
+        if max_seconds is not None and time.perf_counter() - t_all > max_seconds:
+            not_evaluated = len(kept) - i
+            break
         text, tag = lq.search_args()
         ranks = {}
         hits = explorer.search_modes(text, modes=tuple(modes), k=depth, tag=tag)
@@ -185,7 +212,7 @@ def evaluate(explorer, queries: list[LabelledQuery], modes: Sequence[str], *, k:
     log.info("evaluated %d queries (%d skipped) in %d modes in %.1f s", len(kept), len(skipped),
              len(modes), seconds)
     return {"metrics": metrics, "per_query": per_query, "skipped": skipped,
-            "seconds": round(seconds, 3)}
+            "seconds": round(seconds, 3), "not_evaluated": not_evaluated}
 
 
 def report_json(result: dict, *, per_query: bool = False) -> dict:
@@ -209,12 +236,20 @@ def parse_upload(contents: str | None, filename: str | None = None, *,
                  max_queries: int = MAX_UPLOAD_QUERIES) -> tuple[list[LabelledQuery], bytes]:
     """A browser upload (``data:<type>;base64,<data>``) -> labelled queries and the raw bytes.
     Size-capped before decoding; raises :class:`RelevanceFileError` with a French message."""
+    raw = decode_upload(contents, filename, max_bytes=max_bytes)
+    return parse_upload_bytes(raw, max_queries=max_queries), raw
+
+
+def decode_upload(contents, filename=None, *, max_bytes: int = MAX_UPLOAD_BYTES) -> bytes:
+    """The raw bytes of a browser upload, size-capped before decoding (so the content hash is
+    known before any parsing); raises :class:`RelevanceFileError` with a French message."""
     import base64
     import binascii
 
-    if not contents or "," not in contents:
+    if not isinstance(contents, str) or "," not in contents:
         raise RelevanceFileError("fichier vide ou illisible")
-    if filename and not filename.lower().endswith((".csv", ".txt")):
+    if filename is not None and not (isinstance(filename, str)
+                                     and filename.lower().endswith((".csv", ".txt"))):
         raise RelevanceFileError("le fichier doit être un CSV (query,params,expected)")
     header, data = contents.split(",", 1)
     if ";base64" not in header:
@@ -227,20 +262,32 @@ def parse_upload(contents: str | None, filename: str | None = None, *,
         raise RelevanceFileError("fichier illisible (base64 invalide)") from exc
     if len(raw) > max_bytes:
         raise RelevanceFileError(f"fichier trop gros (au plus {max_bytes // 1000} ko)")
+    return raw
+
+
+def parse_upload_bytes(raw: bytes, *, max_queries: int = MAX_UPLOAD_QUERIES) -> list[LabelledQuery]:
+    """Labelled queries of uploaded bytes (UTF-8 CSV); French :class:`RelevanceFileError`."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise RelevanceFileError("le fichier doit être encodé en UTF-8") from exc
     if "\x00" in text:
         raise RelevanceFileError("fichier binaire : un CSV est attendu")
-    return parse_relevance(text, max_queries=max_queries), raw
+    return parse_relevance(text, max_queries=max_queries)
+
+
+class EvaluationBusy(RuntimeError):
+    """Another evaluation is running and the wait was too long: try again later."""
 
 
 class EvaluationCache:
-    """Evaluations computed once per file content and kept in memory (thread-safe: one
-    evaluation runs at a time, a second caller for the same file waits and reuses it)."""
+    """Evaluations computed once per file content and kept in memory. Thread-safe: reading the
+    cache never waits for a running evaluation (two locks); one evaluation runs at a time, a
+    second caller waits at most ``wait_s`` (then :class:`EvaluationBusy`) and reuses the result
+    if it was for the same file."""
 
-    def __init__(self, explorer, modes: Sequence[str], *, k: int = 10, max_entries: int = 16) -> None:
+    def __init__(self, explorer, modes: Sequence[str], *, k: int = 10, max_entries: int = 16,
+                 wait_s: float = 2.0) -> None:
         import threading
         from collections import OrderedDict
 
@@ -249,7 +296,9 @@ class EvaluationCache:
         self.k = k
         self.max_entries = max_entries
         self._results: OrderedDict[str, dict] = OrderedDict()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the results dict only (held for microseconds)
+        self._compute = threading.Lock()  # one evaluation at a time
+        self.wait_s = wait_s
         self.computed = 0  # how many evaluations actually ran (tests, logs)
 
     @staticmethod
@@ -260,20 +309,30 @@ class EvaluationCache:
 
     def get(self, key: str) -> dict | None:
         with self._lock:
-            return self._results.get(key)
-
-    def evaluate(self, key: str, queries: list[LabelledQuery]) -> dict:
-        with self._lock:
             hit = self._results.get(key)
             if hit is not None:
                 self._results.move_to_end(key)
+            return hit
+
+    def evaluate(self, key: str, queries: list[LabelledQuery], *, max_seconds: float | None = None) -> dict:
+        hit = self.get(key)
+        if hit is not None:
+            return hit
+        if not self._compute.acquire(timeout=self.wait_s):
+            raise EvaluationBusy("another evaluation is running")
+        try:
+            hit = self.get(key)  # computed while this caller waited
+            if hit is not None:
                 return hit
-            result = evaluate(self.explorer, queries, self.modes, k=self.k)
-            self.computed += 1
-            self._results[key] = result
-            while len(self._results) > self.max_entries:
-                self._results.popitem(last=False)
+            result = evaluate(self.explorer, queries, self.modes, k=self.k, max_seconds=max_seconds)
+            with self._lock:
+                self.computed += 1
+                self._results[key] = result
+                while len(self._results) > self.max_entries:
+                    self._results.popitem(last=False)
             return result
+        finally:
+            self._compute.release()
 
     def evaluate_file(self, path: str | Path) -> dict:
         p = Path(path)

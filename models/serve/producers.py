@@ -64,7 +64,7 @@ class ProducerService:
         return len(self.table)
 
     def index_of(self, producer_id: str | None) -> int | None:
-        return self._pos.get(producer_id) if producer_id else None
+        return self._pos.get(producer_id) if isinstance(producer_id, str) and producer_id else None
 
     def producer_of(self, row: int) -> int:
         return int(self.of_row[int(row)])

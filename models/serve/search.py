@@ -38,7 +38,9 @@ def clean_query(query: str | None, max_chars: int = MAX_QUERY_CHARS) -> str:
     """Drop control characters, collapse spaces, cap the length."""
     if not query:
         return ""
-    s = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in str(query))
+    # cut first (a 30 MB string must not be scanned character by character): spaces collapse
+    # below, so 4 × max_chars of raw text is enough to fill max_chars
+    s = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in str(query)[:max_chars * 4 + 64])
     s = " ".join(s.split())
     return s[:max_chars]
 

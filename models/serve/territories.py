@@ -31,9 +31,9 @@ def entity_value(level: str, code: str) -> str:
 
 
 def parse_value(value: str | None) -> tuple[str, str] | None:
-    if not value or ":" not in str(value):
+    if not isinstance(value, str) or ":" not in value:
         return None
-    level, code = str(value).split(":", 1)
+    level, code = value.split(":", 1)
     return (level, code) if level in LEVEL_RANK and code else None
 
 
@@ -114,7 +114,7 @@ class TerritoryService:
         """Autocomplete: territories whose name starts with (then contains) ``text``, larger
         and better documented first. ``keep``: a value always included (the current choice)."""
         out: list[dict] = []
-        q = norm_name(text or "")
+        q = norm_name(text if isinstance(text, str) else "")
         ents = self.entities
         if q and len(ents):
             folded = ents["folded"]

@@ -1,0 +1,249 @@
+"""Measures the boundary's bars (issue 14) on a running app, as an attacker would load it::
+
+    python scripts/stress_boundary.py --artifacts artifacts [--json]
+
+Starts ``python app.py`` on the build (a real, threaded server) and measures:
+
+- 12 concurrent 3,000-point selection MDS requests: answers (computed or « occupé »), wall
+  time, peak resident memory of the server over its idle level (sampled every 20 ms);
+- 500 kB relevance uploads of several shapes (83,000 one-character rows, 300 long queries, one
+  200,000-character field, random bytes): the time to the answer (evaluated or refused);
+- a 300 MB body announced by ``Content-Length``: status, time, memory (refused before reading);
+- a 30 MB dropdown search value and a 1,000,000-item pattern list: status and time.
+
+Nothing here runs in CI (the numbers depend on the machine): the README reports them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import http.client
+import json
+import random
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from models import bench  # noqa: E402  (after the path)
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Sampler:
+    """Peak RSS of ``pid`` while the block runs."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak, self._stop = pid, 0.0, threading.Event()
+
+    def __enter__(self):
+        self.peak = rss_mb(self.pid)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, rss_mb(self.pid))
+            time.sleep(0.02)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def post(port: int, body: bytes, timeout: float = 300) -> tuple[int, bytes, float]:
+    t = time.perf_counter()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    conn.request("POST", "/_dash-update-component", body=body, headers={"Content-Type": "application/json"})
+    r = conn.getresponse()
+    data = r.read()
+    conn.close()
+    return r.status, data, time.perf_counter() - t
+
+
+def spec_for(deps: list[dict], output: str) -> dict:
+    found = [d for d in deps if output in d["output"]]
+    assert len(found) == 1, (output, len(found))
+    return found[0]
+
+
+def body_for(spec: dict, values: dict, changed: str | None = None) -> bytes:
+    body = bench.callback_body(spec, values)
+    if changed:
+        body["changedPropIds"] = [changed]
+    return json.dumps(body).encode()
+
+
+def mds_burst(port: int, pid: int, deps: list[dict], n_rows: int, clients: int = 12) -> dict:
+    spec = spec_for(deps, "topics-mds.figure")
+    rows = list(range(min(3000, n_rows)))
+    body = body_for(spec, {"topics-mds-button.n_clicks": 1, "topics-mds-source.value": "map",
+                           "topics-mds-max.value": 3000,
+                           "map-highlight.data": {"label": "stress", "rows": rows}})
+    idle = rss_mb(pid)
+    results: list[tuple[int, bytes, float]] = []
+    lock = threading.Lock()
+
+    def one():
+        r = post(port, body)
+        with lock:
+            results.append(r)
+
+    t0 = time.perf_counter()
+    with Sampler(pid) as s:
+        threads = [threading.Thread(target=one) for _ in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    wall = time.perf_counter() - t0
+    texts = [json.dumps(json.loads(data), ensure_ascii=False) if st == 200 else "" for st, data, _ in results]
+    computed = sum(1 for t in texts if "points disposés" in t)
+    busy = sum(1 for t in texts if "occupé" in t)
+    return {"clients": clients, "points": len(rows), "computed": computed, "busy": busy,
+            "statuses": sorted({st for st, _, _ in results}), "wall_s": round(wall, 2),
+            "slowest_s": round(max(dt for _, _, dt in results), 2),
+            "idle_rss_mb": round(idle), "peak_rss_mb": round(s.peak),
+            "peak_over_idle_mb": round(s.peak - idle)}
+
+
+def uploads(port: int, deps: list[dict], ds_ids: list[str]) -> list[dict]:
+    """Each shape ~500 kB; the expected ids are real ones, so queries are really evaluated."""
+    spec = spec_for(deps, "quality-result.data")
+    rng = random.Random(0)
+    long_query = " ".join(rng.choice(["eau", "transport", "commune", "budget", "école", "air"])
+                          for _ in range(260))
+    shapes = {
+        "83,000 one-character rows": "query,expected\n" + "a,b\n" * 83_000,
+        "300 long queries": "query,expected\n" + "".join(f"{long_query} {i},{ds_ids[i % len(ds_ids)]}\n"
+                                                          for i in range(300)),
+        "300 short queries": "query,expected\n" + "".join(
+            f"{rng.choice(['eau', 'budget', 'école'])} {i},{ds_ids[i % len(ds_ids)]}\n" for i in range(300)),
+        "one 200,000-character field": 'query,expected\n"' + "x" * 200_000 + '",1\n',
+        "random bytes": None,
+    }
+    out = []
+    for name, text in shapes.items():
+        raw = bytes(rng.getrandbits(8) for _ in range(500_000)) if text is None else text.encode()[:500_000]
+        contents = "data:text/csv;base64," + base64.b64encode(raw).decode()
+        body = body_for(spec, {"quality-file.value": None, "quality-upload.contents": contents,
+                               "quality-upload.filename": "stress.csv"}, changed="quality-upload.contents")
+        status, data, dt = post(port, body)
+        text_out = json.dumps(json.loads(data), ensure_ascii=False) if status == 200 else ""
+        verdict = next((m for m in ("évalué en partie", "évalué", "refusé", "occupé") if m in text_out),
+                       f"HTTP {status}")
+        if verdict == "refusé":
+            verdict += " (" + text_out.split("refusé")[1][:80].split('"')[0].strip(" :\u202f") + ")"
+        out.append({"shape": name, "bytes": len(raw), "status": status, "seconds": round(dt, 2),
+                    "answer": verdict})
+    return out
+
+
+def huge_body(port: int, pid: int, size: int = 300_000_000) -> dict:
+    idle = rss_mb(pid)
+    t = time.perf_counter()
+    with Sampler(pid) as s:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.putrequest("POST", "/_dash-update-component")
+        conn.putheader("Content-Type", "application/json")
+        conn.putheader("Content-Length", str(size))
+        conn.endheaders()
+        sent = 0
+        try:  # send until the server answers (or closes)
+            chunk = b"[" * (1 << 20)
+            while sent < size:
+                conn.sock.sendall(chunk)
+                sent += len(chunk)
+                conn.sock.settimeout(0.001)
+                try:
+                    if conn.sock.recv(1, 2):  # MSG_PEEK: an answer is waiting
+                        break
+                except (TimeoutError, BlockingIOError):
+                    pass
+                finally:
+                    conn.sock.settimeout(60)
+        except OSError:  # the server answered and closed: what did it say?
+            pass
+        try:
+            r = conn.getresponse()
+            r.read()
+            status = r.status
+        except OSError as exc:
+            status = f"connection closed ({type(exc).__name__})"
+        conn.close()
+    return {"announced_bytes": size, "sent_before_answer_mb": round(sent / 1e6, 1), "status": status,
+            "seconds": round(time.perf_counter() - t, 2), "peak_over_idle_mb": round(s.peak - idle)}
+
+
+def big_inputs(port: int, deps: list[dict]) -> list[dict]:
+    out = []
+    spec = spec_for(deps, "producers-select.options")
+    body = body_for(spec, {"producers-select.search_value": "a" * 30_000_000, "producers-select.value": None})
+    status, _, dt = post(port, body)
+    out.append({"input": "30 MB dropdown search value", "status": status, "seconds": round(dt, 2)})
+    item = {"id": {"type": "producers-dataset-item", "row": 1}, "property": "n_clicks", "value": 1}
+    spec = next(d for d in deps if "producers-dataset-item" in json.dumps(d["inputs"]))
+    body = json.dumps({"output": spec["output"], "outputs": bench._split_output(spec["output"]),
+                       "inputs": [[item] * 1_000_000], "state": [],
+                       "changedPropIds": ['{"row":1,"type":"producers-dataset-item"}.n_clicks']}).encode()
+    status, _, dt = post(port, body)
+    out.append({"input": "1,000,000-item pattern list", "bytes": len(body), "status": status,
+                "seconds": round(dt, 2)})
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--artifacts", required=True)
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+    port = bench.free_port()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--artifacts", args.artifacts,
+                             "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 600
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                conn.request("GET", "/_dash-dependencies")
+                deps = json.loads(conn.getresponse().read())
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    print(proc.stderr.read()[-3000:], file=sys.stderr)
+                    return 1
+                time.sleep(1)
+        from models.core.store import resolve_build_dir
+
+        build = resolve_build_dir(args.artifacts)
+        n_rows = json.loads((build / "manifest.json").read_text())["n_datasets"]
+        import pandas as pd
+
+        ds_ids = pd.read_parquet(build / "datasets.parquet", columns=["id"])["id"].head(300).tolist()
+        time.sleep(2)
+        report = {"n_datasets": n_rows, "idle_rss_mb": round(rss_mb(proc.pid)),
+                  "mds_12_concurrent": mds_burst(port, proc.pid, deps, n_rows),
+                  "uploads_500kb": uploads(port, deps, ds_ids),
+                  "body_300mb": huge_body(port, proc.pid),
+                  "big_inputs": big_inputs(port, deps)}
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    print(json.dumps(report, ensure_ascii=False, indent=None if args.json else 2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,312 @@
+"""The boundary's pieces one by one (issue 14): coercers, request limits and headers, bounded
+heavy work (gate, evaluation cache, linear upload parsing), safe descriptions."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+import time
+
+import pytest
+
+from callbacks import guard, http_guard
+from components.details import description_markdown
+
+# ---- coercers -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value, expected", [(3, 3), (3.0, 3), (True, None), ("3", None), (3.5, None),
+                                             (float("nan"), None), (float("inf"), None), (None, None),
+                                             ([3], None), (10**30, None), (-1, None)])
+def test_as_row(value, expected):
+    assert guard.as_row(value, 100) == expected
+
+
+def test_coercers_never_raise_and_cap():
+    hostile = [None, "", "x" * 100_000, 1, 1.5, float("nan"), [], {}, {"points": "x"}, [[[]]], True]
+    for v in hostile:
+        assert guard.as_text(v, 10) == (v[:10] if isinstance(v, str) else "")
+        assert guard.as_float(v, 0.0, 1.0, 0.5) in (0.5, 1.0) or isinstance(v, int | float)
+        assert isinstance(guard.as_dict(v), dict) and isinstance(guard.as_list(v), list)
+        assert isinstance(guard.first_point(v), dict) and isinstance(guard.points(v), list)
+        assert guard.as_choice(v, ("a", "b")) is None
+        assert guard.clicked_pattern(v, [{"value": 1}]) in (None, v)
+    assert guard.as_rows(list(range(50_000)), 10**6, max_items=100) == list(range(100))
+    assert guard.as_choices(["enclosing", ["x"], "enclosing", "nope"], ("enclosing",)) == ["enclosing"] * 2
+    assert guard.as_key("x" * 201) is None and guard.as_key("producer-1") == "producer-1"
+
+
+def test_guarded_app_turns_a_bug_into_no_update_with_one_line(caplog):
+    from dash.exceptions import PreventUpdate
+
+    wrapped = guard._safe(lambda x: 1 / x, "demo")
+    assert wrapped(2) == 0.5
+    with caplog.at_level(logging.WARNING), pytest.raises(PreventUpdate):
+        wrapped(0)
+    rec = [r for r in caplog.records if getattr(r, "guard_rescue", False)]
+    assert len(rec) == 1 and rec[0].exc_info is None and "ZeroDivisionError" in rec[0].getMessage()
+
+
+def test_gate_says_busy_when_full():
+    gate = guard.Gate(slots=1, wait_s=0.05)
+    with gate.slot() as first:
+        assert first
+        with gate.slot() as second:
+            assert not second
+    with gate.slot() as again:
+        assert again
+    assert "occupé" in guard.BUSY and "réessayez" in guard.BUSY and "\u202f:" in guard.BUSY
+
+
+# ---- request limits and headers ---------------------------------------------------------------
+
+
+def test_json_depth_counts_outside_strings():
+    assert http_guard.json_depth(b'{"a": [1, {"b": "[[[[[[["}]}') == 3
+    assert http_guard.json_depth(b"[" * 5000 + b"]" * 5000) == 5000
+    assert http_guard.json_depth(b"") == 0
+
+
+@pytest.fixture(scope="module")
+def client(app):
+    return app.server.test_client()
+
+
+def test_huge_body_refused_before_reading(client, caplog, monkeypatch):
+    read = []
+    monkeypatch.setattr("flask.Request.get_data", lambda self, *a, **k: read.append(1) or b"")
+    with caplog.at_level(logging.WARNING):
+        r = client.post("/_dash-update-component", data=b"x", content_type="application/json",
+                        environ_overrides={"CONTENT_LENGTH": str(300_000_000)})
+    assert r.status_code == 413 and r.get_json() == {"error": "requête trop volumineuse"}
+    assert read == []  # refused from the header: the body was never read
+    lines = [rec for rec in caplog.records if rec.name == "callbacks.http_guard"]
+    assert len(lines) == 1 and lines[0].exc_info is None and "300000000" in lines[0].getMessage()
+
+
+def test_deep_json_and_malformed_bodies_are_400(client, caplog):
+    deep = b'{"output": "x", "inputs": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"
+    with caplog.at_level(logging.WARNING):
+        r = client.post("/_dash-update-component", data=deep, content_type="application/json")
+    assert r.status_code == 400 and "nested 50001 deep" in caplog.records[-1].getMessage()
+    for body in (b"{}", b'{"output": "map.figure", "inputs": {}}', b"not json", b"[1]"):
+        r = client.post("/_dash-update-component", data=body, content_type="application/json")
+        assert r.status_code == 400 and r.get_json() == {"error": "requête invalide"}
+    r = client.post("/_dash-update-component", data=b"{}", content_type="text/plain")
+    assert r.status_code == 400
+
+
+def test_security_headers(client):
+    for path in ("/", "/_dash-layout", "/_dash-dependencies"):
+        h = client.get(path).headers
+        csp = h["Content-Security-Policy"]
+        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert "img-src 'self' data: blob:" in csp and "object-src 'none'" in csp
+        script_src = csp.split("script-src")[1].split(";")[0]
+        assert "'unsafe-inline'" not in script_src and "'unsafe-eval'" not in script_src  # by hash
+        assert h["X-Frame-Options"] == "DENY" and h["X-Content-Type-Options"] == "nosniff"
+        assert h["Referrer-Policy"] == "same-origin"
+        assert h["Server"] == "explorateur"  # no Werkzeug/Python versions
+
+
+def test_live_server_sends_one_server_header_without_version(built_root):
+    import http.client
+    import subprocess
+    import sys
+
+    from models import bench
+    from models.core.config import REPO
+
+    port = bench.free_port()
+    proc = subprocess.Popen([sys.executable, str(REPO / "app.py"), "--artifacts", str(built_root),
+                             "--port", str(port)], cwd=REPO, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                conn.request("GET", "/_dash-layout")
+                r = conn.getresponse()
+                r.read()
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "the app never answered"
+                time.sleep(0.5)
+        servers = [v for k, v in r.getheaders() if k.lower() == "server"]
+        assert servers == ["explorateur"], servers
+        assert r.getheader("Content-Security-Policy", "").startswith("default-src 'self'")
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def test_inline_scripts_of_the_page_are_allowed_by_hash(client):
+    import hashlib
+    import re
+
+    page = client.get("/")
+    csp = page.headers["Content-Security-Policy"]
+    html = re.sub(r"<!--.*?-->", "", page.get_data(as_text=True), flags=re.S)  # IE-only blocks
+    inline = [body for attrs, body in re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S)
+              if "src=" not in attrs and "application/json" not in attrs]
+    assert inline  # dash-renderer's start-up script
+    for script in inline:
+        digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in csp
+
+
+# ---- uploads and the evaluation cache ----------------------------------------------------------
+
+
+def test_upload_parsing_is_linear_and_field_error_is_french():
+    from models.serve.evaluate import RelevanceFileError, parse_upload_bytes
+
+    rows = "query,expected\n" + "".join(f"q{i % 200},{i}\n" for i in range(30_000))
+    t = time.perf_counter()
+    with pytest.raises(RelevanceFileError):  # 200 queries kept under the cap... 30,000 expected ids
+        parse_upload_bytes(rows.encode(), max_queries=100)
+    queries = parse_upload_bytes(rows.encode(), max_queries=300)
+    assert time.perf_counter() - t < 5 and len(queries) == 200 and len(queries[0].expected) == 150
+    one_char = ("query,expected\n" + "a,b\n" * 80_000).encode()
+    t = time.perf_counter()
+    assert len(parse_upload_bytes(one_char)) == 1
+    assert time.perf_counter() - t < 5
+    with pytest.raises(RelevanceFileError, match="un champ dépasse 131\u202f072 caractères"):
+        parse_upload_bytes(b'query,expected\n"' + b"x" * 200_000 + b'",1\n')
+
+
+def test_evaluation_cache_is_readable_while_an_evaluation_runs(explorer, monkeypatch):
+    from models.serve import evaluate as ev
+
+    cache = ev.EvaluationCache(explorer, ["keyword"], wait_s=0.05)
+    queries = ev.parse_relevance("query,expected\neau,x\n")
+    started, release = threading.Event(), threading.Event()
+
+    def slow(*a, **k):
+        started.set()
+        release.wait(10)
+        return {"metrics": {}, "per_query": [], "skipped": [], "seconds": 0, "not_evaluated": 0}
+
+    cache._results["done"] = {"cached": True}
+    monkeypatch.setattr(ev, "evaluate", slow)
+    worker = threading.Thread(target=cache.evaluate, args=("slow", queries))
+    worker.start()
+    try:
+        assert started.wait(10)
+        t = time.perf_counter()
+        assert cache.get("done") == {"cached": True}  # not blocked by the running evaluation
+        assert time.perf_counter() - t < 0.5
+        assert cache.evaluate("done", queries) == {"cached": True}
+        with pytest.raises(ev.EvaluationBusy):  # another file: busy, said at once
+            cache.evaluate("other", queries)
+    finally:
+        release.set()
+        worker.join(10)
+    assert cache.get("slow") is not None and cache.computed == 1
+
+
+def test_upload_sent_twice_is_not_parsed_twice(app, client, monkeypatch):
+    from callbacks import quality
+    from components import quality_page as qp
+    from tests.uihelpers import Dash
+
+    calls = []
+    real = quality.parse_upload_bytes
+    monkeypatch.setattr(quality, "parse_upload_bytes", lambda raw, **k: calls.append(1) or real(raw, **k))
+    dash = Dash(client)
+    csv_text = "query,expected\nqualité de l'eau,unknown-id\n"
+    contents = "data:text/csv;base64," + base64.b64encode(csv_text.encode()).decode()
+    for _ in range(2):
+        out = dash.call({f"{qp.FILE}.value": None, f"{qp.UPLOAD}.contents": contents},
+                        {f"{qp.UPLOAD}.filename": "mine.csv"}, changed=[f"{qp.UPLOAD}.contents"])
+        assert out[qp.RESULT]["data"]["label"] == "mine.csv"
+    assert len(calls) == 1
+
+
+# ---- descriptions ---------------------------------------------------------------------------------
+
+PIXEL = "https://tracker.example/pixel.png"
+
+
+@pytest.mark.parametrize("payload", [
+    f"![a [b] c]({PIXEL})",
+    f"![a\n[b]\nc]({PIXEL})",
+    f"![alt][ref]\n\n[ref]: {PIXEL}",
+    f"!![x]({PIXEL})",
+    f"[![badge]({PIXEL})](https://www.data.gouv.fr)",
+    f"<img src='{PIXEL}'>",
+    f"![x]({PIXEL} \"titre\")",
+])
+def test_description_never_keeps_an_image(payload):
+    md, _ = description_markdown(f"Avant {payload} après")
+    assert "![" not in md and "<img" not in md
+    assert md.startswith("Avant") and md.endswith("après")
+
+
+@pytest.mark.parametrize("payload", ["[a [b] c](javascript:alert(1))", "[a\nb](javascript:alert(1))",
+                                     "[x](JaVaScRiPt:alert(1))", "[x](data:text/html;base64,PHNjcmlwdD4=)",
+                                     "[x](vbscript:msgbox)", "[x](//evil.example/a)", "[x](mailto:a@b.fr)",
+                                     "[x](<javascript:alert(1)>)", "[x](https://ok.fr\"onmouseover=alert(1))"])
+def test_description_drops_links_that_are_not_http(payload):
+    md, _ = description_markdown(f"Voir {payload} fin")
+    assert "](" not in md, md  # no link left: its text only
+    assert md.startswith("Voir") and md.endswith("fin")
+
+
+def test_description_keeps_plain_http_links_and_is_linear():
+    md, _ = description_markdown("[la fiche](https://www.data.gouv.fr/x_(y)) et [b](http://a.fr \"t\")")
+    assert md == "[la fiche](https://www.data.gouv.fr/x_(y)) et [b](http://a.fr \"t\")"
+    t = time.perf_counter()
+    for evil in ("![[" * 2000, "[a](" * 2000, "[" * 4000, "](" * 2000):
+        description_markdown(evil, max_chars=4000)
+    assert time.perf_counter() - t < 2
+
+
+def test_store_shaped_garbage_in_quality_results_renders_the_empty_state(app, client):
+    from components import quality_page as qp
+    from tests.uihelpers import Dash
+
+    dash = Dash(client)
+    bad = {"metrics": {"hybrid": {"n": "x", "hit@1": [1]}}, "per_query": [{"ranks": {"hybrid": "a"}}]}
+    out = dash.call({f"{qp.RESULT}.data": bad, f"{qp.FILTER}.value": "hybrid"})
+    assert out[qp.SUMMARY]["children"]  # answered (no 500, no rescue): the numbers were checked
+
+
+def test_mds_says_busy_when_its_slots_are_taken(client):
+    from callbacks import topics
+    from components import ids
+    from tests.uihelpers import Dash
+
+    inputs = {f"{ids.TOPICS_MDS_BUTTON}.n_clicks": 1}
+    state = {f"{ids.TOPICS_MDS_SOURCE}.value": "map", f"{ids.TOPICS_MDS_MAX}.value": 3000,
+             f"{ids.TOPICS_K}.value": None, f"{ids.TOPICS_SELECT}.value": None,
+             f"{ids.MAP_HIGHLIGHT}.data": {"label": "sélection", "rows": list(range(40))}}
+    dash = Dash(client)
+    gate = topics.MDS_GATE
+    held = [gate._sem.acquire(timeout=5) for _ in range(gate.slots)]
+    try:
+        assert all(held)
+        out = dash.call(inputs, state)
+        assert out[ids.TOPICS_MDS_STATUS]["children"] == guard.BUSY and ids.TOPICS_MDS not in out
+    finally:
+        for _ in held:
+            gate._sem.release()
+    out = dash.call(inputs, state)
+    assert "40 points disposés" in out[ids.TOPICS_MDS_STATUS]["children"]
+
+
+def test_upload_evaluation_is_bounded_in_time(client, explorer, monkeypatch):
+    from callbacks import quality
+    from components import quality_page as qp
+    from tests.uihelpers import Dash
+
+    monkeypatch.setattr(quality, "UPLOAD_SECONDS", 0.0)  # every query after the first is left
+    ids_ = explorer.datasets["id"].head(5).tolist()
+    text = "query,expected\n" + "".join(f"requête {i},{d}\n" for i, d in enumerate(ids_))
+    contents = "data:text/csv;base64," + base64.b64encode(text.encode()).decode()
+    out = Dash(client).call({f"{qp.FILE}.value": None, f"{qp.UPLOAD}.contents": contents},
+                            {f"{qp.UPLOAD}.filename": "budget.csv"}, changed=[f"{qp.UPLOAD}.contents"])
+    status = str(out[qp.STATUS]["children"])
+    assert "évalué en partie" in status and "non évaluées" in status
