@@ -8,7 +8,9 @@ territories.parquet); prints one JSON line per layout: its parameters, neighbour
 preservation@10, blob share, seconds. ``current`` measures the build's own umap.npy; with
 ``--sample N`` every layout (current included) is measured on the same N random rows, with
 their exact embedding neighbours recomputed among those rows. ``--save DIR`` keeps each
-layout's coordinates as DIR/<name>.npy.
+layout's coordinates as DIR/<name>.npy. ``--vectors tfidf`` replaces the embeddings by TF-IDF
+-> SVD-128 vectors of the titles and descriptions (a stand-in when a build's embeddings are not
+available yet; ``current`` is then meaningless, use ``base``).
 """
 
 from __future__ import annotations
@@ -57,6 +59,17 @@ def fit(vectors: np.ndarray, cfg: dict, seed: int = 42) -> np.ndarray:
     return reducer.fit_transform(vectors).astype(np.float32)
 
 
+def tfidf_vectors(build: Path, rows: np.ndarray) -> np.ndarray:
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    d = pd.read_parquet(build / "datasets.parquet", columns=["title", "description_text"]).iloc[rows]
+    text = (d["title"] + " " + d["title"] + " " + d["description_text"].str.slice(0, 1500)).tolist()
+    x = TfidfVectorizer(min_df=3, max_features=50_000, sublinear_tf=True).fit_transform(text)
+    x = TruncatedSVD(128, random_state=0).fit_transform(x)
+    return (x / (np.linalg.norm(x, axis=1, keepdims=True) + 1e-12)).astype(np.float32)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--artifacts", required=True)
@@ -65,19 +78,25 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--out", default=None, help="append JSON lines here too")
     p.add_argument("--save", default=None, help="folder for each layout's coordinates")
+    p.add_argument("--vectors", choices=("embeddings", "tfidf"), default="embeddings")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
 
     build = resolve_build_dir(args.artifacts)
-    emb = np.load(build / "embeddings.npy", mmap_mode="r")
-    current = np.load(build / "umap.npy")
-    n = len(emb)
+    if args.vectors == "tfidf":
+        n = len(pd.read_parquet(build / "datasets.parquet", columns=["id"]))
+        current = np.zeros((n, 2), dtype=np.float32)
+    else:
+        emb = np.load(build / "embeddings.npy", mmap_mode="r")
+        current = np.load(build / "umap.npy")
+        n = len(emb)
     rows = np.arange(n)
     if args.sample and args.sample < n:
         rows = np.sort(np.random.default_rng(args.seed).choice(n, args.sample, replace=False))
-    x = np.ascontiguousarray(emb[rows], dtype=np.float32)
+    x = (tfidf_vectors(build, rows) if args.vectors == "tfidf"
+         else np.ascontiguousarray(emb[rows], dtype=np.float32))
     t0 = time.perf_counter()
-    if len(rows) == n and (build / "neighbours.npy").exists():
+    if args.vectors == "embeddings" and len(rows) == n and (build / "neighbours.npy").exists():
         nbrs = np.load(build / "neighbours.npy")[:, :10]
     else:
         nbrs = knn(x, k=10)[0]
