@@ -36,6 +36,8 @@ def cmd_build(args) -> int:
         settings.lda_k = args.lda_k
     if args.lda_ks:
         settings.lda_ks = tuple(int(k) for k in args.lda_ks.split(",") if k.strip())
+    if args.dask:
+        settings.dask = args.dask
     final = run_build(settings)
     print(final)
     return 0
@@ -250,6 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="embedding cache folder (default: OUT/cache/embeddings)")
     b.add_argument("--models-dir", default=None, help="offline model folders (default: OUT/models)")
     b.add_argument("--quiet", action="store_true", help="no progress bars")
+    b.add_argument("--dask", default=None, metavar="local[:N]|tcp://HOST:8786",
+                   help="run the partitionable steps (embeddings, tokens, keyword terms, territories) "
+                        "on a Dask cluster: a local one with N workers, or a running scheduler")
     b.set_defaults(func=cmd_build)
 
     s = sub.add_parser("search", help="search the artifacts")

@@ -86,9 +86,14 @@ class EmbeddingCache:
 
 def embed_passages(texts: Sequence[str], encoder: Encoder, cache_root: Path | None, *,
                    batch_size: int = 32, flush_every: int = 2048,
-                   show_progress: bool = True) -> tuple[np.ndarray, dict]:
-    """Embed passages, reusing and filling the cache. Returns vectors and counts."""
+                   show_progress: bool = True, runner=None, remote=None) -> tuple[np.ndarray, dict]:
+    """Embed passages, reusing and filling the cache. Returns vectors and counts. With a
+    :class:`~models.build.distributed.DaskRunner`, the passages missing from the cache are encoded
+    on its workers by ``remote`` (see :func:`~models.build.distributed.worker_encoder`); ``encoder``
+    then only needs ``model_id`` and ``dim``."""
     from tqdm.auto import tqdm
+
+    from models.build.distributed import encode_chunk
 
     keys = [_key(encoder.model_id, t) for t in texts]
     if cache_root is None:
@@ -107,13 +112,23 @@ def embed_passages(texts: Sequence[str], encoder: Encoder, cache_root: Path | No
         t0 = time.perf_counter()
         with tqdm(total=len(todo), desc="embeddings", unit="passage", disable=not show_progress,
                   mininterval=2.0) as bar:
-            for start in range(0, len(todo), flush_every):
-                idx = todo[start:start + flush_every]
-                chunk = encoder.encode([texts[i] for i in idx], kind="passage",
-                                       batch_size=batch_size, progress=bar.update)
+            if runner is not None:  # slices of the same length-sorted order, one task each
+                parts = [todo[a:b] for a, b in runner.bounds(len(todo), multiple=batch_size,
+                                                            max_size=flush_every)]
+                chunks = runner.as_completed(encode_chunk, [[texts[i] for i in idx] for idx in parts],
+                                             remote, batch_size)
+            else:
+                parts = [todo[start:start + flush_every] for start in range(0, len(todo), flush_every)]
+                chunks = ((j, encoder.encode([texts[i] for i in idx], kind="passage",
+                                             batch_size=batch_size, progress=bar.update))
+                          for j, idx in enumerate(parts))
+            for j, chunk in chunks:
+                idx = parts[j]
                 vecs[idx] = chunk
                 if cache is not None:
                     cache.add([keys[i] for i in idx], chunk)
+                if runner is not None:
+                    bar.update(len(idx))
         elapsed = time.perf_counter() - t0
         stats["seconds"] = round(elapsed, 2)
         stats["passages_per_s"] = round(len(todo) / elapsed, 2) if elapsed else None

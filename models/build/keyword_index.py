@@ -80,20 +80,34 @@ class FieldCounts:
         return next(iter(self.counts.values())).shape[0]
 
 
-def count_fields(df: pd.DataFrame, description_chars: int = 5000) -> FieldCounts:
+def field_terms(df: pd.DataFrame, description_chars: int = 5000) -> dict[str, list[list[str]]]:
+    """The normalised terms of each field of each dataset (the costly, per-dataset part)."""
+    texts = field_texts(df, description_chars)
+    out = {}
+    for f in FIELDS:
+        if f == "title":
+            out[f] = [keyword_terms(text) + joined_pairs(text) for text in texts[f]]
+        else:
+            out[f] = [keyword_terms(text) for text in texts[f]]
+    return out
+
+
+def count_fields(df: pd.DataFrame, description_chars: int = 5000,
+                 terms: dict[str, list[list[str]]] | None = None) -> FieldCounts:
+    """Counts per field; ``terms`` (from :func:`field_terms`, e.g. computed by slices on a Dask
+    cluster and concatenated) skips the normalisation. The vocabulary is numbered in order of
+    first appearance, field by field, so it does not depend on how the terms were computed."""
     from scipy import sparse
 
-    texts = field_texts(df, description_chars)
+    if terms is None:
+        terms = field_terms(df, description_chars)
     vocab: dict[str, int] = {}
     counts = {}
     for f in FIELDS:
         indptr = [0]
         indices: list[int] = []
-        for text in texts[f]:
-            terms = keyword_terms(text)
-            if f == "title":
-                terms += joined_pairs(text)
-            for term in terms:
+        for doc_terms in terms[f]:
+            for term in doc_terms:
                 indices.append(vocab.setdefault(term, len(vocab)))
             indptr.append(len(indices))
         data = np.ones(len(indices), dtype=np.float32)
@@ -150,7 +164,15 @@ KEYWORD_FILES = ("keyword_data.npy", "keyword_indices.npy", "keyword_indptr.npy"
 def build_keyword_index(ctx) -> None:
     """Pipeline step: the BM25F impact matrix and its vocabulary."""
     params = BM25Params()
-    fc = count_fields(ctx.df, params.description_chars)
+    terms = None
+    if getattr(ctx, "dask", None) is not None:
+        from models.build.distributed import frame_chunks, keyword_terms_chunk
+
+        chunks = frame_chunks(ctx.dask, ctx.df, [c for c in ("title", "acronym", "tags", "organization",
+                                                              "description_text") if c in ctx.df])
+        parts = ctx.dask.map(keyword_terms_chunk, chunks, params.description_chars)
+        terms = {f: [t for part in parts for t in part[f]] for f in FIELDS}
+    fc = count_fields(ctx.df, params.description_chars, terms=terms)
     w, df_t, idf = impact_matrix(fc, params)
     ctx.writer.save_npy("keyword_data.npy", w.data.astype(np.float32))
     ctx.writer.save_npy("keyword_indices.npy", w.indices.astype(np.int32))

@@ -28,6 +28,7 @@ class BuildContext:
     tokens: list[list[str]] | None = None  # French-cleaned tokens, shared by LDA/word2vec
     topic_tokens: list[list[str]] | None = None  # lemmas without generic words (topics, clusters)
     archived: pd.DataFrame | None = None  # archived rows left out by ingest (producer, metrics)
+    dask: object | None = None  # models.build.distributed.DaskRunner of a --dask build
     manifest: dict = field(default_factory=lambda: {"parameters": {}, "steps": {}})
 
     def param(self, step: str, **values) -> None:
@@ -60,6 +61,11 @@ def step_tokens(ctx: BuildContext) -> None:
 
     texts = (ctx.df["title"] + " " + ctx.df["title"] + " " + ctx.df["description_text"]
              + " " + ctx.df["tags"].map(" ".join))
+    if ctx.dask is not None:
+        from models.build.distributed import tokens_chunk
+
+        ctx.tokens = ctx.dask.map_concat(tokens_chunk, texts.tolist())
+        return
     ctx.tokens = [tokenize_fr(t) for t in tqdm(texts, desc="texte FR", unit="doc",
                                                 disable=not ctx.settings.show_progress,
                                                 mininterval=2.0)]
@@ -71,7 +77,12 @@ def step_embed(ctx: BuildContext) -> None:
     from models.core.text import passage_text
 
     s = ctx.settings
-    if ctx.encoder is None:
+    remote = None
+    if ctx.dask is not None:
+        from models.build.distributed import remote_encoder
+
+        ctx.encoder, remote = remote_encoder(ctx.dask, ctx.encoder, s)
+    elif ctx.encoder is None:
         ctx.encoder = load_encoder(s.model, models_dir=s.model_folder,
                                    max_seq_length=s.max_seq_length)
     enc = ctx.encoder
@@ -81,7 +92,7 @@ def step_embed(ctx: BuildContext) -> None:
     log.info("embedding %d passages with %s (about 20 passages/s on 2 CPU cores when nothing "
              "is cached; cached passages are reused)", n_todo_hint, enc.model_id)
     vecs, stats = embed_passages(ctx.passages, enc, s.embedding_cache, batch_size=s.batch_size,
-                                 show_progress=s.show_progress)
+                                 show_progress=s.show_progress, runner=ctx.dask, remote=remote)
     ctx.embeddings = vecs
     ctx.manifest["model"] = {"id": enc.model_id, "name": s.model, "dim": int(enc.dim),
                              "max_seq_length": s.max_seq_length,
@@ -91,11 +102,16 @@ def step_embed(ctx: BuildContext) -> None:
 
 
 def step_neighbours(ctx: BuildContext) -> None:
-    from models.build.neighbours import knn
+    from models.build.neighbours import approximate_knn, knn
 
     k = ctx.settings.n_neighbours
-    idx, scores = knn(ctx.embeddings, k=k, show_progress=ctx.settings.show_progress)
-    ctx.param("neighbours", k=k, metric="cosine", method="exact")
+    exact_max = getattr(ctx.settings, "exact_neighbours_max", None)
+    if exact_max is not None and len(ctx.embeddings) > exact_max:
+        idx, scores = approximate_knn(ctx.embeddings, k=k, seed=ctx.settings.seed)
+        ctx.param("neighbours", k=k, metric="cosine", method="pynndescent", exact_max=exact_max)
+    else:
+        idx, scores = knn(ctx.embeddings, k=k, show_progress=ctx.settings.show_progress)
+        ctx.param("neighbours", k=k, metric="cosine", method="exact")
     ctx.writer.save_npy("neighbours.npy", idx)
     ctx.writer.save_npy("neighbour_scores.npy", scores)
 
@@ -119,6 +135,11 @@ def step_lda(ctx: BuildContext) -> None:
 def step_topic_tokens(ctx: BuildContext) -> None:
     from models.build.lda import ensure_topic_tokens
 
+    if ctx.dask is not None and ctx.topic_tokens is None:
+        from models.build.distributed import frame_chunks, topic_tokens_chunk
+
+        chunks = frame_chunks(ctx.dask, ctx.df, ["title", "description_text", "tags"])
+        ctx.topic_tokens = [t for part in ctx.dask.map(topic_tokens_chunk, chunks) for t in part]
     ensure_topic_tokens(ctx)
     ctx.param("topic_tokens", lemmatizer="simplemma (fr)", tags="slug words",
               stop_words="TOPIC_STOP_WORDS")
@@ -183,6 +204,9 @@ def run_build(settings: BuildSettings, *, encoder=None, steps=None) -> Path:
     writer = BuildWriter(settings.out)
     ctx = BuildContext(settings=settings, writer=writer, encoder=encoder)
     try:
+        from models.build.distributed import open_runner
+
+        ctx.dask = open_runner(settings)  # None without --dask; DaskError if unreachable
         for name, fn in steps or STEPS:
             t0 = time.perf_counter()
             log.info("step %s ...", name)
@@ -203,6 +227,9 @@ def run_build(settings: BuildSettings, *, encoder=None, steps=None) -> Path:
     except BaseException:
         writer.abort()
         raise
+    finally:
+        if ctx.dask is not None:
+            ctx.dask.close()
     log.info("build published: %s (%d datasets, %.1f s)", final, len(ctx.df),
              time.perf_counter() - t_all)
     return final

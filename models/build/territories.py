@@ -300,26 +300,36 @@ def _progress(it, total: int, desc: str, show: bool):
     return tqdm(it, total=total, desc=desc, unit="doc", mininterval=2.0)
 
 
-def extract_frame(df: pd.DataFrame, gaz: Gazetteer, *, show_progress: bool = False) -> pd.DataFrame:
-    """``territories.parquet`` for a catalogue frame: one row per (dataset row, territory)."""
+def extract_frame(df: pd.DataFrame, gaz: Gazetteer, *, show_progress: bool = False,
+                  runner=None, geo_dir: str | None = None) -> pd.DataFrame:
+    """``territories.parquet`` for a catalogue frame: one row per (dataset row, territory). With a
+    Dask ``runner``, the first pass (reading the mentions of each dataset) runs on its workers,
+    each loading the gazetteer of ``geo_dir`` once."""
     ex = Extractor(gaz)
     gc_was_enabled = gc.isenabled()
     gc.disable()  # millions of small lists and no cycles: the collector would dominate the run time
     try:
-        return _extract(ex, df, show_progress)
+        return _extract(ex, df, show_progress, runner, geo_dir)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
-def _extract(ex: Extractor, df: pd.DataFrame, show_progress: bool) -> pd.DataFrame:
+def _extract(ex: Extractor, df: pd.DataFrame, show_progress: bool, runner=None,
+             geo_dir: str | None = None) -> pd.DataFrame:
     titles = df["title"].fillna("").tolist()
     descs = df["description_text"].fillna("").tolist()
     tags = df["tags"].tolist() if "tags" in df else [[] for _ in titles]
     orgs = df["organization"].fillna("").tolist() if "organization" in df else [""] * len(titles)
-    docs = [ex.read(t, d, tg, o) for t, d, tg, o in _progress(
-        zip(titles, descs, tags, orgs, strict=True), len(titles), "territoires (lecture)",
-        show_progress)]
+    if runner is not None and geo_dir:
+        from models.build.distributed import territory_docs_chunk
+
+        docs = runner.map_concat(territory_docs_chunk, list(zip(titles, descs, tags, orgs, strict=True)),
+                                 str(geo_dir))
+    else:
+        docs = [ex.read(t, d, tg, o) for t, d, tg, o in _progress(
+            zip(titles, descs, tags, orgs, strict=True), len(titles), "territoires (lecture)",
+            show_progress)]
     ex.learn(docs, orgs)
     rows = []
     for i, (doc, org) in enumerate(zip(docs, orgs, strict=True)):
@@ -500,7 +510,8 @@ def build_territories(ctx) -> None:
         ctx.param("territories", geo_dir=str(folder), gazetteer=False)
         return
     t0 = time.perf_counter()
-    terr = extract_frame(ctx.df, gaz, show_progress=s.show_progress)
+    terr = extract_frame(ctx.df, gaz, show_progress=s.show_progress,
+                         runner=getattr(ctx, "dask", None), geo_dir=str(folder))
     dt = time.perf_counter() - t0
     ctx.writer.save_parquet("territories.parquet", terr)
     ctx.writer.save_parquet("territory_entities.parquet", entity_frame(gaz))

@@ -43,6 +43,12 @@ class BuildSettings:
     cluster_min_size: int | None = None  # None: scales with the catalogue (sqrt(n)/3, 5..100)
     geo_dir: str = field(default_factory=lambda: _env("GEO", str(DEFAULT_GEO)))  # territories step
     show_progress: bool = True
+    # scale-out (models.build.distributed): "local", "local:N" or "tcp://host:8786"; None: in process
+    dask: str | None = None
+    dask_processes: bool = True  # local clusters: worker processes (False: threads, for tests)
+    # above this many datasets, neighbours come from an approximate index (pynndescent) instead of
+    # the exact blockwise product, which grows with the square of the catalogue
+    exact_neighbours_max: int = 150_000
 
     @property
     def embedding_cache(self) -> Path:
