@@ -7,23 +7,18 @@
  *      level's count (full view: the broad level; zooming in: finer ones);
  *   2. placement: greedy, biggest region first; a label is kept only if its box (estimated in
  *      screen pixels, conservatively) overlaps no label already kept and fits in the plot.
- * Labels are layout annotations named "region-label" (other annotations are left alone); they
- * are only re-sent when the set shown changes. The switch ``map-labels-toggle`` hides them.
+ * Labels are HTML elements (text only) in a layer over the plot area, moved after every plot and
+ * while panning: plotly redraws nothing for them. The switch ``map-labels-toggle`` hides them.
  * The graph div carries data-label-level / data-label-count (read by the browser tests).
  */
 (function () {
     "use strict";
 
-    var NAME = "region-label";
     var FONT = [15, 13, 12];  // px, by level (broad to fine)
     var CHAR_W = 0.62;  // width of a character in font sizes (conservative for sans-serif)
     var LINE_H = 1.3;
     var PAD = 5;  // px kept free around each label
     var BUDGET = 1.5;  // labels of a level inside the view, relative to the broad level's count
-
-    function escapeText(s) {
-        return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-    }
 
     function lines(label) {  // long labels break after their first word
         var words = String(label).split(" · ");
@@ -70,39 +65,49 @@
         return out;
     }
 
-    function annotation(data, p, level) {
-        var text = p.lines.map(escapeText).join("<br>");
-        return {
-            x: data.x[p.i], y: data.y[p.i], xref: "x", yref: "y", text: level === 0 ? "<b>" + text + "</b>" : text,
-            showarrow: false, name: NAME, captureevents: false, borderpad: 2,
-            bgcolor: "rgba(255,255,255,0.78)", font: {size: p.font, color: "#1b1f24"}
-        };
+    function layer(gd) {  // an HTML layer over the plot area: labels cost plotly no redraw
+        var el = gd.querySelector(":scope > .region-labels");
+        if (!el) {
+            el = document.createElement("div");
+            el.className = "region-labels";
+            el.setAttribute("aria-hidden", "true");
+            if (getComputedStyle(gd).position === "static") { gd.style.position = "relative"; }
+            gd.appendChild(el);
+        }
+        return el;
     }
 
     function apply(gd) {
         var t0 = performance.now();
         var st = gd.__regionLabels, fl = gd._fullLayout;
-        if (!st || !fl || !fl.xaxis || !fl.yaxis || !fl._size || !window.Plotly) { return; }
-        var xr = sorted(fl.xaxis.range), yr = sorted(fl.yaxis.range);
+        if (!st || !fl || !fl.xaxis || !fl.yaxis || !fl._size) { return; }
+        var xr = sorted(fl.xaxis.range), yr = sorted(fl.yaxis.range), sz = fl._size;
         var data = st.data, level = null, placed = [];
         if (st.show && data && data.level && data.level.length && xr[1] > xr[0] && yr[1] > yr[0]) {
             level = chooseLevel(data, xr, yr);
-            placed = place(data, level, xr, yr, fl._size.w, fl._size.h);
+            placed = place(data, level, xr, yr, sz.w, sz.h);
         }
-        var key = (level === null ? "-" : level) + ":" + placed.map(function (p) { return p.i; }).join(",");
-        var current = (gd.layout && gd.layout.annotations) || [];
-        var others = current.filter(function (a) { return a.name !== NAME; });
         gd.__regionPlaced = placed.map(function (p) {  // for « télécharger l'image »
             return {x: data.x[p.i], y: data.y[p.i], text: p.lines.join("\n"), size: p.font, bold: level === 0};
         });
+        var el = layer(gd);
+        el.style.left = sz.l + "px"; el.style.top = sz.t + "px";
+        el.style.width = sz.w + "px"; el.style.height = sz.h + "px";
+        var sx = sz.w / (xr[1] - xr[0]), sy = sz.h / (yr[1] - yr[0]);
+        var frag = document.createDocumentFragment();
+        placed.forEach(function (p) {
+            var d = document.createElement("div");
+            d.className = "region-label" + (level === 0 ? " region-label-broad" : "");
+            d.textContent = p.lines.join("\n");  // text only: never HTML
+            d.style.left = ((data.x[p.i] - xr[0]) * sx).toFixed(1) + "px";
+            d.style.top = ((yr[1] - data.y[p.i]) * sy).toFixed(1) + "px";
+            d.style.fontSize = p.font + "px";
+            frag.appendChild(d);
+        });
+        el.replaceChildren(frag);
         gd.dataset.labelLevel = level === null ? "" : String(level);
         gd.dataset.labelCount = String(placed.length);
-        if (key === gd.__regionKey && current.length - others.length === placed.length) { return; }
-        gd.__regionKey = key;
-        var anns = others.concat(placed.map(function (p) { return annotation(data, p, level); }));
-        window.Plotly.relayout(gd, {annotations: anns}).then(function () {
-            gd.dataset.labelMs = (performance.now() - t0).toFixed(1);  // measured by the benchmark
-        });
+        gd.dataset.labelMs = (performance.now() - t0).toFixed(1);  // measured by the benchmark
     }
 
     function graphDiv(id) {
@@ -115,6 +120,8 @@
         if (!gd.__regionHandler) { gd.__regionHandler = function () { apply(gd); }; }
         if (gd.removeListener) { gd.removeListener("plotly_afterplot", gd.__regionHandler); }
         if (gd.on) { gd.on("plotly_afterplot", gd.__regionHandler); }
+        if (gd.removeListener) { gd.removeListener("plotly_relayout", gd.__regionHandler); }
+        if (gd.on) { gd.on("plotly_relayout", gd.__regionHandler); }
     }
 
     function update(graphId, show, data, tries) {

@@ -162,13 +162,13 @@ def test_explorer_page_carries_labels_and_toggle(explorer):
 # ---- in the browser --------------------------------------------------------------------------
 LABEL_BOXES = """
 const g = document.querySelector('#map .js-plotly-plot');
-if (!g) { return null; }
-const anns = (g.layout.annotations || []).filter(a => a.name === 'region-label');
-const boxes = Array.from(g.querySelectorAll('g.annotation')).map(e => {
-    const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; });
+if (!g || !g._fullLayout) { return null; }
+const els = Array.from(g.querySelectorAll('.region-labels .region-label'));
 return {level: g.dataset.labelLevel, count: g.dataset.labelCount,
-        texts: anns.map(a => a.text.replace(/<[^>]+>/g, ' ').replace(/\\s+/g, ' ').trim()),
-        boxes: boxes, x: g._fullLayout.xaxis.range, y: g._fullLayout.yaxis.range};
+        texts: els.map(e => e.textContent.replace(/\\s+/g, ' ').trim()),
+        boxes: els.map(e => { const r = e.getBoundingClientRect();
+                              return [r.left, r.top, r.right, r.bottom]; }),
+        x: g._fullLayout.xaxis.range, y: g._fullLayout.yaxis.range};
 """
 
 
