@@ -23,6 +23,10 @@ import argparse
 import logging
 import os
 import sys
+import threading
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dash
@@ -31,9 +35,12 @@ from dash import html
 from callbacks import Services, http_guard, register_callbacks
 from callbacks.explorer import topic_cloud
 from callbacks.quality import default_file, labelled_files
+from callbacks.territories import first_view as territories_first_view
+from components.ask_page import build_ask_page
+from components.build_status import build_status_bar
 from components.compare_page import build_compare_page
 from components.explorer_page import build_explorer_page
-from components.labels import APP_TITLE
+from components.labels import APP_TITLE, PAGES, catalogue_subtitle
 from components.layout import build_layout
 from components.map import visualize_map
 from components.producers_page import build_producers_page
@@ -70,6 +77,17 @@ def available_modes(explorer) -> list[str]:
     return modes
 
 
+def warm_search(explorer) -> None:
+    """Filter columns, territories (declared zones resolved) and query understanding (gazetteer)
+    are built now, once, rather than on the first filtered search."""
+    try:
+        _ = explorer.catalogue.territories
+        _ = explorer.understanding_context
+        _ = explorer.producers.assessed()  # the quality score of the result cards
+    except Exception:  # filters and places are a bonus: never take the app down for them
+        log.exception("search filters or query understanding unavailable")
+
+
 def default_mode(modes: list[str]) -> str | None:
     for preferred in ("hybrid", "semantic"):
         if preferred in modes:
@@ -83,6 +101,7 @@ def load_explorer(settings: AppSettings):
 
     try:
         explorer = Explorer.load(settings.artifacts, encoder=settings.encoder, model=settings.model,
+                                 query_encoder=getattr(settings, "query_encoder", "build"),
                                  models_dir=settings.models_dir, max_query_chars=settings.max_query_chars)
         if settings.model and settings.encoder is None:
             _ = explorer.encoder  # another model than the build's: refused now (ArtifactError)
@@ -101,10 +120,6 @@ def start_error(exc: BaseException) -> str:
     """One line for ``cannot start: ...``."""
     text = str(exc) if isinstance(exc, ArtifactError) else f"damaged artifacts ({type(exc).__name__}: {exc})"
     return " ".join(text.split())[:500]
-
-
-def french_int(n: int) -> str:
-    return f"{n:,}".replace(",", "\u202f")
 
 
 DAMAGED_PAGE = ("Cette page est indisponible\u202f: une partie de ses données est endommagée. Le reste de "
@@ -168,6 +183,7 @@ def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
     if explorer is None:
         explorer = load_explorer(settings)
     modes = available_modes(explorer)
+    warm_search(explorer)
     services = Services(explorer=explorer, settings=settings, modes=modes, default_mode=default_mode(modes))
     ok = {"themes": page_usable("themes", lambda: check_topics(explorer)),
           "producteurs": page_usable("producteurs", lambda: check_producers(explorer)),
@@ -188,37 +204,129 @@ def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
     first_topic = topic_options[0]["value"] if topic_options else None
     lda_models = explorer.topics.summary.get("models", []) if ok["themes"] else []
 
+    if "hybrid" in modes:  # the « Demander » page: its indexes are loaded now, not on a first question
+        try:
+            explorer.assistant.warm()
+        except Exception:  # the page then answers with a French message
+            log.exception("assistant not ready")
     relevance = labelled_files(getattr(settings, "relevance_dir", None))
     app = dash.Dash(__name__, title=APP_TITLE, assets_folder=str(ASSETS), update_title=None,
                     serve_locally=True)
     http_guard.install(app)  # body size and JSON depth limits, security headers
     pages = [
-        ("carte", "Carte", build_explorer_page(
+        ("carte", PAGES["carte"], build_explorer_page(
             map_figure=map_figure, cloud_figure=topic_cloud(services, first_topic), modes=modes,
             default_mode=services.default_mode, topic_options=topic_options, default_topic=first_topic,
             max_query_chars=explorer.max_query_chars,
             colour_options=map_colour_options(lda_models, explorer.topics.n_clusters if ok["themes"] else 0),
             colour_value=default_colour(lda_models),
             map_labels=explorer.map_labels, year_bounds=year_bounds(explorer.datasets))),
-        ("themes", "Thèmes", build_topics_page(
+        ("demander", PAGES["demander"], build_ask_page(max_query_chars=explorer.max_query_chars,
+                                                       available="hybrid" in modes)),
+        ("themes", PAGES["themes"], build_topics_page(
             models=lda_models, default_k=explorer.topics.default_k,
             has_clusters=explorer.topics.has_clusters) if ok["themes"] else damaged_page()),
-        ("producteurs", "Producteurs", build_producers_page(explorer.producers.options(limit=30))
+        ("producteurs", PAGES["producteurs"], build_producers_page(explorer.producers.options(limit=30))
          if ok["producteurs"] else damaged_page()),
-        ("territoires", "Territoires", build_territories_page(
+        ("territoires", PAGES["territoires"], build_territories_page(
             available=explorer.territories.available, evaluation=explorer.territories.evaluation(),
-            options=explorer.territories.options(None, limit=20)) if ok["territoires"] else damaged_page()),
-        ("comparer", "Comparer", build_compare_page(modes=modes, max_query_chars=explorer.max_query_chars)),
-        ("qualite", "Qualité de la recherche", build_quality_page(
+            options=explorer.territories.options(None, limit=20), **territories_first_view(services))
+         if ok["territoires"] else damaged_page()),
+        ("comparer", PAGES["comparer"], build_compare_page(modes=modes,
+                                                           max_query_chars=explorer.max_query_chars)),
+        ("qualite", PAGES["qualite"], build_quality_page(
             files=relevance, default_file=default_file(relevance), modes=modes)),
     ]
-    build = explorer.artifacts.manifest.get("build_id", "")
+    manifest = explorer.artifacts.manifest
+    status = build_status_bar(manifest.get("build_id", ""), manifest.get("partial"),
+                              manifest.get("created_at"), datetime.now(UTC))
     app.layout = html.Div([  # the tour's caption bar sits over every page
-        build_layout(pages, subtitle=f"{french_int(explorer.n)} jeux de données · build {build}"),
+        build_layout(pages, subtitle=catalogue_subtitle(explorer.n, manifest), status=status),
         tour_overlay()])
     register_callbacks(app, services, skip=[m for m, off in skip.items() if off])
     log.info("app ready: %d datasets, search modes %s, %d topics", explorer.n, modes, len(topics))
     return app
+
+
+class SwitchingServer:
+    """The WSGI entry point: serves the Dash app of the build ``settings.artifacts`` points at and,
+    when that is an artifacts root whose ``current`` moves to a new build (the whole catalogue
+    after a first sample, a rebuild), builds a new Dash app for it in a background thread and
+    switches to it without a restart. Requests in flight finish on the old app; open pages are
+    told to reload (``callbacks.build_status``). A new build that cannot be loaded is logged and
+    the old one stays served. Checks ``current`` at most every ``check_every`` seconds, on the
+    requests' path (so it works in gunicorn workers too)."""
+
+    def __init__(self, settings: AppSettings, app: dash.Dash, *, check_every: float = 10.0) -> None:
+        self.settings = settings
+        self.app = app
+        self._wsgi = app.server.wsgi_app  # the app's own WSGI callable (before any wrapping)
+        self.check_every = check_every
+        self.build_dir = self.current_target()
+        self._next_check = time.monotonic() + check_every
+        self._lock = threading.Lock()
+        self._loading: threading.Thread | None = None
+        self._failed: Path | None = None
+
+    def current_target(self) -> Path | None:
+        """The build folder ``current`` points at now (None: a fixed build folder, or none yet)."""
+        link = Path(self.settings.artifacts) / "current"
+        try:
+            return link.resolve(strict=True) if (link / "manifest.json").is_file() else None
+        except OSError:
+            return None
+
+    def maybe_switch(self) -> None:
+        now = time.monotonic()
+        if now < self._next_check or self._loading is not None:
+            return
+        with self._lock:
+            if now < self._next_check or self._loading is not None:
+                return
+            self._next_check = now + self.check_every
+            target = self.current_target()
+            if target is None or target == self.build_dir or target == self._failed:
+                return
+            self._loading = threading.Thread(target=self._switch, args=(target,), daemon=True,
+                                             name="build-switch")
+            self._loading.start()
+
+    def _switch(self, target: Path) -> None:
+        try:
+            log.info("new build %s: loading it to replace %s", target.name,
+                     self.build_dir.name if self.build_dir else "?")
+            t0 = time.perf_counter()
+            new_app = create_app(replace(self.settings, artifacts=target))
+            after_start(self.settings)
+            self.app, self._wsgi, self.build_dir = new_app, new_app.server.wsgi_app, target
+            log.info("now serving build %s (switched in %.1f s, no restart)", target.name,
+                     time.perf_counter() - t0)
+        except Exception:  # a damaged new build must not take the served one down
+            log.exception("build %s cannot be served; still serving %s", target,
+                          self.build_dir.name if self.build_dir else "?")
+            self._failed = target
+        finally:
+            self._loading = None
+
+    def wait_switch(self, timeout: float = 300.0) -> None:
+        """Tests: check now and wait for a switch in progress."""
+        self._next_check = 0.0
+        self.maybe_switch()
+        thread = self._loading
+        if thread is not None:
+            thread.join(timeout)
+
+    def __call__(self, environ, start_response):
+        self.maybe_switch()
+        return self._wsgi(environ, start_response)
+
+    @classmethod
+    def install(cls, settings: AppSettings, app: dash.Dash, **kw) -> SwitchingServer:
+        """Put the switch in front of ``app``'s Flask server (``app.server.wsgi_app``), so that
+        ``app.run`` and gunicorn serve whichever build is current."""
+        switch = cls(settings, app, **kw)
+        app.server.wsgi_app = switch
+        return switch
 
 
 def limit_threads(n: int) -> None:
@@ -299,9 +407,10 @@ def server_from_env():
     settings = AppSettings()
     prepare_process(settings)
     try:
-        server = create_app(settings).server
+        dash_app = create_app(settings)
+        SwitchingServer.install(settings, dash_app)
         after_start(settings)
-        return server
+        return dash_app.server
     except START_ERRORS as exc:
         log.error("cannot start: %s", start_error(exc))
         # --preload (the documented way): the master loads the app and exits 2 like app.py; in a
@@ -342,6 +451,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--debug", action="store_true", help="Dash debug mode (never in production)")
     p.add_argument("--model", default=None,
                    help="query encoder (default: the build's; another model than the build's is refused)")
+    p.add_argument("--query-encoder", choices=("build", "onnx"), default=defaults.query_encoder,
+                   help="queries encoded by the build's model, or by the int8 ONNX twin of the torch "
+                        "e5 model (no torch in the app) (default: %(default)s)")
+    p.add_argument("--models-dir", default=None, metavar="DIR",
+                   help="offline model folders (default: the artifacts root's models/)")
     return p.parse_args(argv)
 
 
@@ -351,7 +465,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.debug:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
     settings = AppSettings(artifacts=Path(args.artifacts), host=args.host, port=args.port, debug=args.debug,
-                           model=args.model)
+                           model=args.model, models_dir=Path(args.models_dir) if args.models_dir else None,
+                           query_encoder=args.query_encoder)
     prepare_process(settings)
     try:
         app = create_app(settings)
@@ -360,6 +475,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     after_start(settings)
     log.info("serving on http://%s:%d/", settings.host, settings.port)
+    SwitchingServer.install(settings, app)
     app.run(host=settings.host, port=settings.port, debug=settings.debug,
             request_handler=http_guard.request_handler())
     return 0

@@ -34,8 +34,18 @@ from components.map import (
     row_from_point,
     selected_trace,
 )
-from components.results import dataset_list
+from components.search_results import (
+    MAX_K,
+    STEP_K,
+    chips,
+    filter_panel,
+    map_filter_note,
+    no_result,
+    results_block,
+)
 from models.core.store import ArtifactError
+from models.serve.cards import card
+from models.serve.filters import FACET_DEPTH, FILTER_KEYS, params_to_raw
 from models.serve.search import clean_query
 
 log = logging.getLogger(__name__)
@@ -53,12 +63,103 @@ def topic_cloud(services, topic):
     label = services.explorer.topic_label(topic)
     if label is None:
         return empty_figure("Choisissez un thème pour afficher son nuage de mots.", height=374)
-    return visualize_wordcloud(services.explorer.topic_terms(topic), f"Thème {int(topic) + 1} : {label}",
+    return visualize_wordcloud(services.explorer.topic_terms(topic), f"Thème {int(topic) + 1}\u202f: {label}",
                                width=760, height=330)
+
+
+DEFAULT_K = 20  # results first shown (AppSettings.n_results), then « 10 de plus » up to 100
+SORT_LABELS = {"relevance": "pertinence", "recent": "plus récents d'abord",
+               "popular": "plus populaires d'abord"}
+FILTER_TITLES = {"producer": "Producteur", "territory": "Territoire", "year": "Créé",
+                 "modified": "Mis à jour", "format": "Format", "licence": "Licence",
+                 "frequency": "Fréquence", "topic": "Thème", "has_reuses": "Réutilisations"}
+# the map's base trace fades the points outside the filters: the server sends a bitmask (≤ 9 KB
+# for 70,500 datasets, base64) or the row list when shorter, never the map
+MAP_FADE_JS = """
+function(f) {
+    const P = new window.dash_clientside.Patch();
+    if (!f || (!f.rows && !f.bits)) {
+        P.assign(["data", 0, "selectedpoints"], null);
+        return P.build();
+    }
+    let idx = f.rows;
+    if (!idx) {
+        const b = atob(f.bits);
+        idx = [];
+        for (let i = 0; i < b.length; i++) {
+            const c = b.charCodeAt(i);
+            if (!c) { continue; }
+            for (let j = 0; j < 8; j++) { if (c & (1 << j)) { idx.push(i * 8 + j); } }
+        }
+    }
+    P.assign(["data", 0, "selectedpoints"], idx);
+    P.assign(["data", 0, "unselected"], {"marker": {"opacity": 0.06}});
+    return P.build();
+}
+"""
+
+
+def encode_mask(mask) -> dict | None:
+    """The filter mask for the map: ``{"n", "count", "bits"}`` (little-endian bitmask, base64) or
+    ``{"n", "count", "rows"}`` when the row list is shorter; None without filter."""
+    if mask is None:
+        return None
+    import base64
+
+    mask = np.asarray(mask, dtype=bool)
+    count = int(mask.sum())
+    rows = np.flatnonzero(mask)
+    if count * 7 < len(mask) // 6:  # ~7 characters a row in JSON vs 8 rows a byte in base64
+        return {"n": len(mask), "count": count, "rows": [int(r) for r in rows]}
+    bits = base64.b64encode(np.packbits(mask, bitorder="little").tobytes()).decode("ascii")
+    return {"n": len(mask), "count": count, "bits": bits}
+
+
+def make_state(q, mode, filters, sort, ignore, k) -> dict | None:
+    """A search state, or None when there is nothing to show (no query, no filter)."""
+    filters = {str(key): str(v)[:600] for key, v in (filters or {}).items()
+               if key in FILTER_KEYS and v not in (None, "")}
+    if not q and not filters:
+        return None
+    return {"q": q or "", "mode": mode, "filters": filters,
+            "sort": sort if sort in SORT_LABELS else "relevance",
+            "ignore": [str(x)[:80] for x in (ignore or []) if isinstance(x, str)][:10] if q else [],
+            "k": k if isinstance(k, int) and not isinstance(k, bool) and 1 <= k <= MAX_K else DEFAULT_K}
+
+
+def checked_values(key: str, active, options: list) -> list:
+    """The checkboxes of ``key`` that the panel draws checked for an active filter value."""
+    if active is None:
+        return []
+    if key in ("year", "modified"):
+        return [v for v in options if isinstance(v, int) and active[0] <= v <= active[1]]
+    if key == "has_reuses":
+        return [v for v in options if v == "1"]
+    return [v for v in options if v in active]
 
 
 def register(app, services) -> None:
     exp = services.explorer
+    first_k = max(1, min(MAX_K, int(services.n_results or DEFAULT_K)))
+
+    def valid_state(state) -> dict | None:
+        """A state posted by the browser, checked: query cleaned and capped, known mode, filter
+        values as short strings (validated against the build by the search), known sort."""
+        if not isinstance(state, dict):
+            return None
+        q = clean_query(state["q"] if isinstance(state.get("q"), str) else "", exp.max_query_chars)
+        mode = state.get("mode") if state.get("mode") in services.modes else services.default_mode
+        filters = state.get("filters") if isinstance(state.get("filters"), dict) else {}
+        filters = {k: v for k, v in filters.items() if isinstance(v, str)}
+        ignore = state.get("ignore") if isinstance(state.get("ignore"), list) else []
+        return make_state(q, mode, filters, state.get("sort"), ignore, state.get("k", first_k))
+
+    def filter_value_label(key, value) -> str:
+        cat = exp.catalogue
+        if key in ("year", "modified", "has_reuses"):
+            return cat.value_label(key, value)
+        return ", ".join(cat.value_label(key, v) for v in value[:3]) + (" …" if len(value) > 3 else "")
+
     coords = np.asarray(exp.coords, dtype=np.float64)
     titles = exp.datasets["title"]
     ds_ids = exp.datasets["id"]
@@ -69,60 +170,162 @@ def register(app, services) -> None:
                                 is_known_id=lambda i: exp.row_of(i) is not None)
 
     @app.callback(Output(ids.SEARCH_INPUT, "value"), Output(ids.SEARCH_MODE, "value"),
+                  Output(ids.SEARCH_SORT, "value"),
                   Output(ids.SEARCH_STATE, "data"), Output(ids.SELECTED, "data"),
                   Input(ids.URL, "search"), State(ids.SEARCH_STATE, "data"), State(ids.SELECTED, "data"))
     def url_to_state(search, current, selected):
         st = parse(search)
-        new = {"q": st["q"], "mode": st["mode"]} if st["q"] and st["mode"] else None
-        same = new == current
+        new = make_state(st["q"], st["mode"], st["filters"], st["sort"], st["ignore"], first_k)
+        cur = valid_state(current)
+        same = new == (dict(cur, k=first_k) if cur else None)
         return (no_update if same else st["q"], no_update if same or not st["mode"] else st["mode"],
+                no_update if same else st["sort"],
                 no_update if same else new, no_update if st["id"] == selected else st["id"])
 
     @app.callback(Output(ids.SEARCH_STATE, "data", allow_duplicate=True),
                   Input(ids.SEARCH_BUTTON, "n_clicks"), Input(ids.SEARCH_INPUT, "n_submit"),
-                  Input(ids.SEARCH_MODE, "value"), State(ids.SEARCH_INPUT, "value"),
-                  State(ids.SEARCH_STATE, "data"), prevent_initial_call=True)
-    def submit(_clicks, _submits, mode, text, current):
+                  Input(ids.SEARCH_MODE, "value"), Input(ids.SEARCH_SORT, "value"),
+                  State(ids.SEARCH_INPUT, "value"), State(ids.SEARCH_STATE, "data"),
+                  prevent_initial_call=True)
+    def submit(_clicks, _submits, mode, sort, text, current):
         q = clean_query(guard.as_text(text), exp.max_query_chars)
         mode = guard.as_choice(mode, services.modes, services.default_mode)
-        new = {"q": q, "mode": mode} if q and mode else None
-        if new == current or (ctx.triggered_id == ids.SEARCH_MODE and new is None):
+        cur = valid_state(current) or {}
+        filters = cur.get("filters", {})
+        same_q = q == cur.get("q")
+        new = make_state(q, mode, filters, sort, cur.get("ignore", []) if same_q else [],
+                         cur.get("k", first_k) if same_q else first_k)
+        if new == (cur or None) or (ctx.triggered_id in (ids.SEARCH_MODE, ids.SEARCH_SORT) and new is None):
             return no_update
         return new
 
+    @app.callback(Output(ids.SEARCH_STATE, "data", allow_duplicate=True),
+                  Input({"type": ids.FACET, "key": ALL}, "value"),
+                  Input({"type": ids.SLOT_CHIP, "key": ALL}, "n_clicks"),
+                  Input({"type": ids.FILTER_CHIP, "key": ALL}, "n_clicks"),
+                  Input({"type": ids.MORE_RESULTS, "key": ALL}, "n_clicks"),
+                  Input({"type": ids.CLEAR_FILTERS, "key": ALL}, "n_clicks"),
+                  State({"type": ids.FACET, "key": ALL}, "options"),
+                  State(ids.SEARCH_STATE, "data"), prevent_initial_call=True)
+    def edit_state(facet_values, _slot_clicks, _filter_clicks, _more, _clear, facet_options, current):
+        """Facet checkboxes, chips, « 10 de plus » and « retirer tous les filtres » edit the state."""
+        cur = valid_state(current)
+        trig = ctx.triggered_id
+        if cur is None or trig is None:
+            return no_update
+        value = ctx.triggered[0]["value"] if ctx.triggered else None
+        new = dict(cur)
+        kind = trig.get("type") if isinstance(trig, dict) else None
+        if kind == ids.MORE_RESULTS:
+            if not value:
+                return no_update
+            new["k"] = min(MAX_K, cur["k"] + STEP_K)
+        elif kind == ids.CLEAR_FILTERS:
+            if not value:
+                return no_update
+            new["filters"], new["k"] = {}, first_k
+        elif isinstance(trig, dict) and trig.get("type") == ids.SLOT_CHIP:
+            if not value:
+                return no_update
+            new["ignore"] = sorted({*cur["ignore"], str(trig.get("key"))[:80]})[:10]
+            new["k"] = first_k
+        elif isinstance(trig, dict) and trig.get("type") == ids.FILTER_CHIP:
+            if not value:
+                return no_update
+            new["filters"] = {k: v for k, v in cur["filters"].items() if k != trig.get("key")}
+            new["k"] = first_k
+        elif isinstance(trig, dict) and trig.get("type") == ids.FACET:
+            keys = [i.get("id", {}).get("key") if isinstance(i, dict) and isinstance(i.get("id"), dict)
+                    else None for i in (ctx.inputs_list[0] if isinstance(ctx.inputs_list[0], list) else [])]
+            filters = dict(cur["filters"])
+            clean, _ = exp.clean_filters(params_to_raw(filters))
+            for key, vals, opts in zip(keys, facet_values or [], facet_options or [], strict=False):
+                if key not in FILTER_KEYS or not isinstance(vals, (list, type(None))):
+                    continue
+                vals = [v for v in (vals or []) if isinstance(v, (str, int)) and not isinstance(v, bool)]
+                opt_values = [o.get("value") for o in (opts or []) if isinstance(o, dict)]
+                if set(map(str, vals)) == set(map(str, checked_values(key, clean.get(key), opt_values))):
+                    continue  # as drawn: nothing changed for this key
+                if not vals:
+                    filters.pop(key, None)
+                elif key in ("year", "modified"):
+                    ys = [int(v) for v in vals if str(v).isdigit() and len(str(v)) == 4]
+                    filters[key] = f"{min(ys)}-{max(ys)}" if ys else None
+                elif key == "has_reuses":
+                    filters[key] = "1"
+                else:
+                    filters[key] = "|".join(str(v) for v in vals)[:600]
+            new["filters"] = {k: v for k, v in filters.items() if v}
+            new["k"] = first_k
+        else:
+            return no_update
+        new = make_state(new["q"], new["mode"], new["filters"], new["sort"], new["ignore"], new["k"])
+        return no_update if new == cur else new
+
     @app.callback(Output(ids.RESULTS, "children"), Output(ids.RESULTS_HEADER, "children"),
                   Output(ids.MAP_HIGHLIGHT, "data", allow_duplicate=True),
+                  Output(ids.SEARCH_CHIPS, "children"), Output(ids.FILTERS_PANEL, "children"),
+                  Output(ids.FILTERS_TAB, "label"), Output(ids.SEARCH_MESSAGES, "children"),
+                  Output(ids.MAP_FILTER, "data"), Output(ids.MAP_FILTER_NOTE, "children"),
                   Input(ids.SEARCH_STATE, "data"), prevent_initial_call=True)
     def run_search(state):
-        if not isinstance(state, dict) or not state.get("q"):
-            return None, NO_SEARCH, EMPTY_HIGHLIGHT
-        # any client can post this state: cleaned and capped again, like the search box
-        q = clean_query(state["q"] if isinstance(state["q"], str) else "", exp.max_query_chars)
-        mode = guard.as_choice(state.get("mode"), services.modes)
-        if not q:
-            return None, NO_SEARCH, EMPTY_HIGHLIGHT
+        # any client can post this state: every value is checked again (valid_state)
+        st = valid_state(state)
+        if st is None:
+            return (None, NO_SEARCH, EMPTY_HIGHLIGHT, None, no_update, "Filtres", None, None, "")
         try:
-            hits = services.explorer.search(q, mode=mode, k=services.n_results)
+            res = exp.search_result(st["q"], mode=st["mode"], k=st["k"],
+                                    filters=params_to_raw(st["filters"]), sort=st["sort"],
+                                    ignore_slots=tuple(st["ignore"]))
         except (ArtifactError, ValueError) as exc:
-            log.warning("search %r (mode %s) failed: %s", q[:80], mode, exc)
-            return (dbc.Alert("La recherche a échoué pour ce mode ; essayez un autre mode.", color="warning"),
-                    "", EMPTY_HIGHLIGHT)
-        items = hit_items(services, hits)
-        header = f"{len(items)} jeux de données pour « {clean_text(q, 80)} » (mode {mode_label(mode)})"
-        if mode == "word":
+            log.warning("search %r (mode %s) failed: %s", st["q"][:80], st["mode"], exc)
+            return (dbc.Alert("La recherche a échoué pour ce mode\u00a0; essayez un autre mode.",
+                              color="warning"), "", EMPTY_HIGHLIGHT, None, no_update, "Filtres", None,
+                    None, "")
+        q, mode = res.query, res.mode
+        cards = [card(exp, h.row, query=q, why=w, score=h.score, rank=i)
+                 for i, (h, w) in enumerate(zip(res.hits, res.why, strict=True), 1)]
+        n_f = len(res.filters)
+        if q:
+            total = str(res.total) if res.total < FACET_DEPTH else "Plus de 1\u202f000"
+            order = ", " + SORT_LABELS[res.sort] if res.sort != "relevance" else ""
+            header = (f"{len(res.hits)} jeux de données pour «\u00a0{clean_text(q, 80)}\u00a0» "
+                      f"(sur {total} trouvés, mode {mode_label(mode)}{order})")
+        else:
+            header = (f"{res.total} jeux de données correspondent aux filtres "
+                      f"({'les plus récents' if res.sort == 'recent' else 'les plus consultés'} d'abord)")
+        if mode == "word" and q:
             words = services.explorer.query_words(q, k=6)
             if words:
-                header += " · mots voisins : " + ", ".join(clean_text(w, 30) for w, _ in words)
-        highlight = {"label": f"Recherche : {q}", "rows": [h.row for h in hits]}
-        try:
-            placed = services.explorer.place_query(q)
-        except Exception:  # the marker is a bonus: never fail the search for it
-            log.exception("placing the query on the map failed")
-            placed = None
-        if placed:
-            highlight["query"] = {"x": placed["x"], "y": placed["y"], "text": q}
-        return (dataset_list(items, empty_message="Aucun résultat : essayez d'autres mots ou un autre mode."),
-                header, highlight)
+                header += " · mots voisins\u00a0: " + ", ".join(clean_text(w, 30) for w, _ in words)
+        empty = no_result(
+            "Aucun jeu de données ne correspond à la recherche avec ces filtres. Retirez un filtre "
+            "ou élargissez la période." if n_f
+            else "Aucun résultat\u00a0: essayez d'autres mots ou un autre mode.", has_filters=bool(n_f))
+        body = results_block(cards, total=res.total, k=st["k"], empty=empty)
+        slots = ([{"key": s.key, "label": s.label, "kind": s.kind} for s in res.understanding.slots]
+                 if res.understanding is not None else [])
+        fchips = [(k, f"{FILTER_TITLES[k]}\u00a0: {filter_value_label(k, v)}")
+                  for k, v in res.filters.items()]
+        facets = {k: [(f.value, f.label, f.count) for f in vals] for k, vals in res.facets.items()}
+        messages = [dbc.Alert(clean_text(m, 200), color="warning", className="small py-1 mb-1")
+                    for m in res.errors[:5]] or None
+        highlight = {"label": f"Recherche\u00a0: {q}" if q else "Filtres",
+                     "rows": [h.row for h in res.hits]}
+        if q:
+            try:
+                placed = services.explorer.place_query(q)
+            except Exception:  # the marker is a bonus: never fail the search for it
+                log.exception("placing the query on the map failed")
+                placed = None
+            if placed:
+                highlight["query"] = {"x": placed["x"], "y": placed["y"], "text": q}
+        return (body, header, highlight, chips(slots, fchips), filter_panel(facets, res.filters),
+                f"Filtres ({n_f})" if n_f else "Filtres", messages, encode_mask(res.mask),
+                map_filter_note(res.n_filtered, exp.n))
+
+    app.clientside_callback(MAP_FADE_JS, Output(ids.MAP, "figure", allow_duplicate=True),
+                            Input(ids.MAP_FILTER, "data"), prevent_initial_call=True)
 
     @app.callback(Output(ids.MAP, "figure", allow_duplicate=True), Input(ids.MAP_HIGHLIGHT, "data"),
                   prevent_initial_call=True)
@@ -177,10 +380,10 @@ def register(app, services) -> None:
     @app.callback(Output(ids.URL, "search"), Input(ids.SEARCH_STATE, "data"), Input(ids.SELECTED, "data"),
                   State(ids.URL, "search"), prevent_initial_call=True)
     def state_to_url(state, selected, current):
-        state = guard.as_dict(state)
+        st = valid_state(state) or {}
         selected = guard.as_key(selected)
-        search = build_url_search(guard.as_text(state.get("q"), exp.max_query_chars),
-                                  guard.as_choice(state.get("mode"), services.modes), selected)
+        search = build_url_search(st.get("q"), st.get("mode"), selected, filters=st.get("filters"),
+                                  sort=st.get("sort"), ignore=st.get("ignore"))
         return no_update if search == guard.as_text(current) else search
 
     # region labels: placed in the browser at every zoom (assets/20-map-labels.js)

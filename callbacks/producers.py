@@ -7,6 +7,8 @@ Data flow (each arrow one callback)::
     producer ──> topic mix, quality chart, "à corriger en priorité"
     producer, threshold ──> near-duplicates
     producer ──> similar producers, MDS neighbourhood
+    overview grid's page request (sort, filters) ──> a page of rows;  a row ──> producer
+    producer ──> detail shown (and scrolled to)
     "Voir sur la carte" ──> MAP_HIGHLIGHT again + map tab
     a dataset title ──> SELECTED + map tab;  a similar producer ──> dropdown value
     "Tester" ──> findability table
@@ -22,6 +24,7 @@ from dash import ALL, Input, Output, State, ctx, no_update
 from callbacks import guard
 from callbacks.common import MAP_TAB, register_open_dataset
 from components import ids
+from components import labels as L
 from components import producers_page as pp
 from components.figures import empty_figure
 from components.labels import NO_TITLE, clean_text
@@ -34,7 +37,7 @@ N_PRIORITIES = 50
 N_DUPLICATES = 200
 N_FIND_OPTIONS = 500
 FINDABILITY_K = 100
-NO_ACTIVE = "Aucun jeu de données actif dans ce build : ses jeux sont tous archivés."
+NO_ACTIVE = L.PRODUCERS_NO_ACTIVE
 
 
 def _plain(value):
@@ -58,6 +61,8 @@ def _reasons_list(value) -> list[str]:
 
 
 def register(app, services) -> None:
+    register_overview(app, services)
+
     def service():
         return services.explorer.producers
 
@@ -107,7 +112,7 @@ def register(app, services) -> None:
                     pp.empty_state(NO_ACTIVE))
         mix = P.topic_mix(p)
         name = str(P.table["organization"].iat[p])
-        topic_fig = (empty_figure("Pas de thèmes (LDA) dans ce build.", height=420) if mix is None
+        topic_fig = (empty_figure(L.PRODUCERS_NO_TOPICS, height=420) if mix is None
                      else pp.visualize_topic_mix(mix["label"].tolist(), mix["producer"].tolist(),
                                                  mix["catalogue"].tolist(), name=name))
         ov = P.quality_overview(p)
@@ -179,3 +184,40 @@ def register(app, services) -> None:
         f = service().findability(row, lines, k=FINDABILITY_K)
         return pp.findability_table(records(f), k=FINDABILITY_K)
 
+
+
+def register_overview(app, services) -> None:
+    """The overview grid of every producer: its pages, a click on a row, the detail shown."""
+    def service():
+        return services.explorer.producers
+
+    @app.callback(Output(pp.OVERVIEW, "getRowsResponse"), Input(pp.OVERVIEW, "getRowsRequest"))
+    def overview_page(request):
+        if not isinstance(request, dict):
+            return no_update
+        # the models are checked item by item by overview_page (anything malformed is ignored)
+        page, total = service().overview_page(guard.as_int(request.get("startRow"), 0, 10**7) or 0,
+                                              guard.as_int(request.get("endRow"), 0, 10**7) or 0,
+                                              guard.as_list(request.get("sortModel"), 20),
+                                              guard.as_dict(request.get("filterModel")))
+        return {"rowData": pp.overview_rows(records(page)), "rowCount": total}
+
+    @app.callback(Output(pp.SELECT, "value", allow_duplicate=True), Input(pp.OVERVIEW, "cellClicked"),
+                  prevent_initial_call=True)
+    def open_from_overview(cell):
+        value = guard.as_key(guard.as_dict(cell).get("rowId"))
+        return value if service().index_of(value) is not None else no_update
+
+    @app.callback(Output(pp.DETAIL, "hidden"), Input(pp.SELECT, "value"))
+    def detail_hidden(value):
+        return service().index_of(guard.as_key(value)) is None
+
+    app.clientside_callback(
+        """function (value) {
+            var el = document.getElementById("DETAIL");
+            if (value && el) {
+                window.setTimeout(function () { el.scrollIntoView({block: "start"}); }, 50);
+            }
+            return value || null;
+        }""".replace("DETAIL", pp.DETAIL),
+        Output(pp.SCROLL, "data"), Input(pp.SELECT, "value"), prevent_initial_call=True)

@@ -13,6 +13,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, no_update
 
 from callbacks import guard
+from components import labels as L
 from components import quality_page as qp
 from components.labels import clean_text
 from models.serve.evaluate import (
@@ -80,7 +81,8 @@ def valid_result(result, modes) -> dict | None:
 def upload_status(label: str, result: dict):
     left = int(result.get("not_evaluated") or 0)
     if not left:
-        return dbc.Alert(f"Fichier « {label} » évalué.", color="success", className="py-2", duration=6000)
+        return dbc.Alert(f"Fichier «\u202f{label}\u202f» évalué.", color="success", className="py-2",
+                         duration=6000)
     done = len(result.get("per_query") or [])
     return dbc.Alert(f"Fichier «\u00a0{label}\u00a0» évalué en partie\u202f: {done} requêtes dans le "
                      f"temps imparti, {left} non évaluées (envoyez un fichier plus court).",
@@ -102,7 +104,7 @@ def register(app, services) -> None:
         name, filename = guard.as_key(name), guard.as_key(filename, 255)
         contents = contents if isinstance(contents, str) else None
         if not modes:
-            return None, dbc.Alert("Aucun mode de recherche disponible pour ce build.", color="warning")
+            return None, dbc.Alert(L.QUALITY_NO_MODE, color="warning")
         try:
             if ctx.triggered_id == qp.UPLOAD and contents:
                 raw = decode_upload(contents, filename, max_bytes=MAX_UPLOAD_BYTES)
@@ -120,7 +122,7 @@ def register(app, services) -> None:
         except EvaluationBusy:
             return no_update, dbc.Alert(guard.BUSY, color="warning", className="py-2")
         except RelevanceFileError as exc:
-            return no_update, dbc.Alert(f"Fichier refusé : {exc}.", color="danger", className="py-2")
+            return no_update, dbc.Alert(f"Fichier refusé\u202f: {exc}.", color="danger", className="py-2")
         except OSError as exc:
             log.warning("cannot read labelled file %s: %s", name, exc)
             return None, dbc.Alert("Fichier illisible.", color="danger", className="py-2")

@@ -8,13 +8,16 @@ Data flow (each arrow one callback)::
     click on the choropleth ──> territory
     "Voir sur la carte" ──> MAP_HIGHLIGHT again + map tab
     a dataset title ──> SELECTED + map tab
+    a territory of "les plus cités" ──> territory
+
+The page opens on France (:func:`first_view`, rendered with the layout).
 """
 
 from __future__ import annotations
 
 import logging
 
-from dash import Input, Output, State, no_update
+from dash import ALL, Input, Output, State, ctx, no_update
 
 from callbacks import guard
 from callbacks.common import MAP_TAB, register_open_dataset
@@ -25,6 +28,39 @@ log = logging.getLogger(__name__)
 
 N_OPTIONS = 20
 N_LISTED = 200
+N_TOP = 12
+
+
+def territory_view(S, value, opts) -> tuple:
+    """Summary, datasets list, "Voir sur la carte" disabled, map highlight of territory ``value``."""
+    value = guard.as_key(value)
+    e = S.entity(value)
+    if e is None:
+        return tp.summary(None, 0, enclosing=False, contained=False), \
+            tp.datasets_table([], 0), True, {"label": "", "rows": []}
+    opts = guard.as_choices(opts, (tp.ENCLOSING, tp.CONTAINED))
+    enclosing, contained = tp.ENCLOSING in opts, tp.CONTAINED in opts
+    listing = S.datasets(value, enclosing=enclosing, contained=contained)
+    around = [S.label(v) for v in S.enclosing(value)] if enclosing else []
+    items = [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
+             for r in listing.head(N_LISTED).to_dict("records")]
+    hl = {"label": e["name"], "rows": sorted(int(r) for r in listing["row"])}
+    return (tp.summary(e, len(listing), enclosing=enclosing, contained=contained, around=around),
+            tp.datasets_table(items, len(listing), name=e["name"]), listing.empty, hl)
+
+
+def first_view(services) -> dict:
+    """What the page shows on first open (keyword arguments of ``build_territories_page``):
+    France chosen, its datasets listed, and the territories the most datasets name."""
+    S = services.explorer.territories
+    if not S.available:
+        return {}
+    value = S.country
+    summary, table, disabled, _ = territory_view(S, value, [])
+    return {"value": value, "summary": summary if value else None, "datasets": table if value else None,
+            "can_show": not disabled, "top": S.most_named(N_TOP)}
+
+
 MAP_LEVELS = ("departement", "region")
 
 
@@ -84,20 +120,7 @@ def register(app, services) -> None:
                   Output(ids.MAP_HIGHLIGHT, "data", allow_duplicate=True),
                   Input(tp.SEARCH, "value"), Input(tp.OPTIONS, "value"), prevent_initial_call=True)
     def show_territory(value, opts):
-        S = service()
-        value = guard.as_key(value)
-        e = S.entity(value)
-        if e is None:
-            return tp.summary(None, 0, enclosing=False, contained=False), \
-                tp.datasets_table([], 0), True, {"label": "", "rows": []}
-        enclosing, contained = flags(opts)
-        listing = S.datasets(value, enclosing=enclosing, contained=contained)
-        around = [S.label(v) for v in S.enclosing(value)] if enclosing else []
-        items = [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
-                 for r in listing.head(N_LISTED).to_dict("records")]
-        hl = {"label": e["name"], "rows": sorted(int(r) for r in listing["row"])}
-        return (tp.summary(e, len(listing), enclosing=enclosing, contained=contained, around=around),
-                tp.datasets_table(items, len(listing), name=e["name"]), listing.empty, hl)
+        return territory_view(service(), value, opts)
 
     @app.callback(Output(tp.CHOROPLETH, "figure"), Output(tp.OFF_MAP, "children"),
                   Input(tp.LEVEL, "value"), Input(tp.SEARCH, "value"))
@@ -121,3 +144,10 @@ def register(app, services) -> None:
         return highlight(value, opts), MAP_TAB
 
     register_open_dataset(app, services, tp.DATASET_ITEM)
+
+    @app.callback(Output(tp.SEARCH, "value", allow_duplicate=True),
+                  Input({"type": tp.TOP_ITEM, "value": ALL}, "n_clicks"), prevent_initial_call=True)
+    def open_most_named(_clicks):
+        trig = guard.clicked_pattern(ctx.triggered_id, ctx.triggered)  # None: items just drawn
+        value = guard.as_key(trig.get("value")) if trig else None
+        return value if service().entity(value) is not None else no_update

@@ -25,6 +25,7 @@ from dash import ALL, Input, Output, State, ctx, no_update
 
 from callbacks import guard
 from components import ids
+from components import labels as L
 from components.cloud import visualize_wordcloud
 from components.figures import empty_figure
 from components.map import MAX_HIGHLIGHT as MAX_MAP_ROWS
@@ -89,7 +90,7 @@ def register(app, services) -> None:
             h = svc.topic_cluster_matrix(k)
             heat = visualize_topic_cluster_heatmap(h["matrix"], h["clusters"], h["topics"], h["sizes"])
         else:
-            heat = empty_figure("Ce build n'a pas de groupes d'embeddings.")
+            heat = empty_figure(L.NO_CLUSTERS)
         return options, topic, shared_terms_table(shared), quality, heat
 
     @app.callback(Output(ids.TOPICS_SELECT, "value", allow_duplicate=True),
@@ -126,7 +127,7 @@ def register(app, services) -> None:
                                       last=y.attrs.get("last"))
         p = svc.top_producers(k, topic, n=10)
         producers = visualize_producers(p["organization"].tolist(), p["datasets"].tolist(),
-                                        title=f"Producteurs : jeux dont le thème {topic + 1} est le "
+                                        title=f"Producteurs\u202f: jeux dont le thème {topic + 1} est le "
                                               "thème principal")
         items = [{**d, "score": d["share"]} for d in svc.top_datasets(k, topic, n=20)]
         lst = dataset_list(items, item_type=ids.TOPIC_DATASET_ITEM, score_label="part du thème",
@@ -154,7 +155,7 @@ def register(app, services) -> None:
             return visualize_term_bars([])
         t = svc.topic_terms(k, topic, n=N_TERMS, lam=lam)
         return visualize_term_bars(t.to_dict("records"), lam=lam,
-                                   title=f"Thème {topic + 1} : {N_TERMS} mots les plus pertinents "
+                                   title=f"Thème {topic + 1}\u202f: {N_TERMS} mots les plus pertinents "
                                          f"(λ = {lam:.1f})".replace(".", ","))
 
     @app.callback(Output(ids.MAP_HIGHLIGHT, "data", allow_duplicate=True),
@@ -206,7 +207,7 @@ def register(app, services) -> None:
             what = f"jeux dont le thème principal est le thème {topic + 1}" if topic is not None else ""
             groups = None
         if len(rows) < 3:
-            msg = ("Aucun jeu en surbrillance sur la carte : lancez une recherche ou montrez un "
+            msg = ("Aucun jeu en surbrillance sur la carte\u202f: lancez une recherche ou montrez un "
                    "thème sur la carte." if source == "map" else "Ce thème a trop peu de jeux de données.")
             return empty_figure(msg, height=460), ""
         with MDS_GATE.slot() as ok:

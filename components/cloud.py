@@ -84,7 +84,7 @@ def visualize_wordcloud(terms: list[tuple[str, float]], title: str, *, width: in
     ``min_size``), largest words nearest the centre. Empty terms -> the empty-state figure."""
     kept = _clean_terms(terms, max_words)
     if not kept:
-        return empty_figure(f"{clean_text(title, 80)} : aucun terme à afficher".lstrip(" :"),
+        return empty_figure(f"{clean_text(title, 80)}\u202f: aucun terme à afficher".lstrip("\u202f:"),
                             height=height + TITLE_SPACE)
     w_max = kept[0][1]
     sizes = [max(min_size, max_size * w / w_max) for _, w in kept]

@@ -13,8 +13,9 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import dcc, html
 
+from components import labels as L
 from components.figures import FONT, empty_figure
-from components.labels import NO_PRODUCER, NO_TITLE, clean_text, format_score, mode_label, plotly_text
+from components.labels import NO_PRODUCER, NO_TITLE, clean_text, format_score, mode_label, plotly_text, typo
 
 # ---- ids of this page -----------------------------------------------------------------------
 INPUT = "compare-input"
@@ -28,16 +29,14 @@ SHOW_ON_MAP = "compare-show-on-map"
 STATE = "compare-state"  # dcc.Store: {"q": str, "rows": [int]} (the hybrid results)
 # pattern-matching id of a result: {"type": ITEM, "mode": str, "row": int}
 ITEM = "compare-item"
+EXAMPLE = "compare-example"  # pattern-matching {"type": EXAMPLE, "index": int}: L.EXAMPLE_QUESTIONS[index]
 
 COMPARED_MODES = ("keyword", "semantic", "hybrid")
 TITLE_CHARS = 140
 MODE_COLOURS = {"keyword": "#3a6ea5", "semantic": "#2a9d8f", "hybrid": "#e63946", "word": "#8d6cab"}
 GRAPH_CONFIG = {"displayModeBar": False, "locale": "fr"}
 
-INTRO = ("Une même requête, trois façons de chercher : « Mots-clés » compte les mots communs "
-         "(BM25, pondéré par champ), « Sémantique » compare le sens des phrases (plongements e5), "
-         "« Hybride » fusionne les deux classements et tient compte de la popularité des jeux. "
-         "Sous chaque résultat, son rang dans les autres colonnes.")
+INTRO = L.COMPARE_INTRO
 
 
 def _score_text(score) -> str:
@@ -91,9 +90,9 @@ def overlap_sentence(ov: dict | None) -> str:
     """``models.serve.search.overlap`` -> one French sentence."""
     if not ov:
         return ""
-    parts = [f"{mode_label(a)} ∩ {mode_label(b)} : {n}" for (a, b), n in ov["pairs"].items()]
-    return (f"Jeux en commun parmi les {ov['k']} premiers — " + " · ".join(parts)
-            + f" · les trois : {ov['all']}.")
+    parts = [f"{mode_label(a)} ∩ {mode_label(b)}\u202f: {n}" for (a, b), n in ov["pairs"].items()]
+    return typo(f"Jeux en commun parmi les {ov['k']} premiers — " + " · ".join(parts)
+                + f" · les trois : {ov['all']}.")
 
 
 def visualize_overlap(ov: dict | None, modes: Sequence[str] = COMPARED_MODES) -> go.Figure:
@@ -107,7 +106,7 @@ def visualize_overlap(ov: dict | None, modes: Sequence[str] = COMPARED_MODES) ->
     fig = go.Figure(go.Heatmap(
         z=z, x=labels, y=labels, zmin=0, zmax=k, colorscale="Blues", showscale=False,
         text=[[str(v) for v in row] for row in z], texttemplate="%{text}",
-        hovertemplate="%{y} ∩ %{x} : %{z} jeux<extra></extra>",
+        hovertemplate=typo("%{y} ∩ %{x} : %{z} jeux<extra></extra>"),
     ))
     fig.update_layout(height=240, margin={"l": 10, "r": 10, "t": 30, "b": 10},
                       font={"family": FONT, "size": 12}, plot_bgcolor="white", paper_bgcolor="white",
@@ -121,13 +120,23 @@ def words_line(words: Sequence[tuple[str, float]]) -> list:
     """The query's nearest words in the word2vec space, as small badges."""
     if not words:
         return []
-    return [html.Span("Mots voisins de la requête (word2vec) : ", className="text-muted me-1"),
+    return [html.Span(typo("Mots voisins de la requête (word2vec) : "), className="text-muted me-1"),
             *[dbc.Badge(f"{clean_text(w, 40)} {format_score(s)}", color="light", text_color="dark",
                         className="me-1 border") for w, s in words]]
 
 
-def build_compare_page(*, modes: Sequence[str], max_query_chars: int = 500) -> html.Div:
-    """``modes``: the modes this build serves (the page needs keyword and semantic)."""
+def examples_line(questions: Sequence[str] = L.EXAMPLE_QUESTIONS) -> html.Div:
+    """The study's example questions, as links that run the comparison."""
+    return html.Div([html.Span(L.EXAMPLES, className="text-muted me-1"),
+                     *[dbc.Button(q, id={"type": EXAMPLE, "index": i}, color="link", size="sm", n_clicks=0,
+                                  className="p-0 me-3 align-baseline") for i, q in enumerate(questions)]],
+                    className="small mb-2")
+
+
+def build_compare_page(*, modes: Sequence[str], max_query_chars: int = 500,
+                       example: str | None = L.EXAMPLE_QUESTIONS[0]) -> html.Div:
+    """``modes``: the modes this build serves (the page needs keyword and semantic); ``example``:
+    the query in the box on first open, compared as soon as the page loads."""
     usable = all(m in modes for m in COMPARED_MODES)
     return html.Div([
         dcc.Store(id=STATE, data=None),
@@ -135,7 +144,8 @@ def build_compare_page(*, modes: Sequence[str], max_query_chars: int = 500) -> h
         dbc.Row([
             dbc.Col(dbc.InputGroup([
                 dbc.Input(id=INPUT, type="search", maxLength=max_query_chars, n_submit=0,
-                          placeholder="Une requête à comparer, par exemple « accidents de la route »",
+                          value=example if usable else None,
+                          placeholder=typo("Une requête à comparer, par exemple « accidents de la route »"),
                           autocomplete="off", disabled=not usable),
                 dbc.Button("Comparer", id=BUTTON, color="primary", n_clicks=0, disabled=not usable),
             ]), lg=7, className="mb-2"),
@@ -143,9 +153,8 @@ def build_compare_page(*, modes: Sequence[str], max_query_chars: int = 500) -> h
                                color="secondary", outline=True, n_clicks=0, disabled=True),
                     lg=5, className="mb-2"),
         ], className="align-items-center"),
-        html.Div(None if usable else dbc.Alert(
-            "Ce build ne sert pas les trois modes (mots-clés, sémantique, hybride) : "
-            "reconstruisez-le avec python -m models build.", color="warning"), id=STATUS),
+        examples_line() if usable else None,
+        html.Div(None if usable else dbc.Alert(L.COMPARE_UNAVAILABLE, color="warning"), id=STATUS),
         html.Div(id=WORDS, className="small mb-2"),
         dbc.Row([
             dbc.Col(dcc.Graph(id=OVERLAP, figure=visualize_overlap(None), config=GRAPH_CONFIG), lg=4),

@@ -144,7 +144,7 @@ def details_panel(record: dict, similar: list[dict], *, topic_label: str | None 
     if modified:
         facts.append(dbc.Badge(f"Modifié le {modified}", color="light", text_color="dark", className="me-1"))
     if topic_label:
-        facts.append(dbc.Badge(f"Thème : {clean_text(topic_label, 80)}", color="info", className="me-1"))
+        facts.append(dbc.Badge(f"Thème\u202f: {clean_text(topic_label, 80)}", color="info", className="me-1"))
     tags = _as_list(record.get("tags"))
     tag_badges = [dbc.Badge(t, color="secondary", className="me-1 mb-1 fw-normal") for t in tags[:MAX_TAGS]]
     if len(tags) > MAX_TAGS:
@@ -179,6 +179,6 @@ def map_tooltip(record: dict, topic_label: str | None = None) -> html.Div:
     return html.Div([
         html.Div(clean_text(record.get("title"), 140) or NO_TITLE, className="fw-semibold"),
         html.Div(clean_text(record.get("organization"), 80) or NO_PRODUCER, className="small text-muted"),
-        html.Div(f"Thème : {clean_text(topic_label, 80)}", className="small") if topic_label else None,
+        html.Div(f"Thème\u202f: {clean_text(topic_label, 80)}", className="small") if topic_label else None,
         html.Div("Cliquer pour ouvrir la fiche", className="small text-primary"),
     ], className="map-tooltip")

@@ -7,8 +7,10 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from components import ids
+from components import labels as L
 from components.details import placeholder
-from components.labels import mode_options
+from components.labels import mode_options, typo
+from components.search_results import SORT_OPTIONS
 
 MAP_CONFIG = {
     "scrollZoom": True, "displaylogo": False, "locale": "fr", "doubleClick": "reset",
@@ -19,14 +21,18 @@ SIDE_HEIGHT = "640px"
 
 HELP = [
     html.P("Chaque point est un jeu de données du catalogue. Deux points proches ont des titres et "
-           "des descriptions au sens voisin (plongements de phrases projetés en 2D par UMAP)."),
+           "des descriptions au sens voisin (le sens des phrases, calculé par un modèle de langue, "
+           "projeté en 2D par UMAP)."),
     html.P("La couleur donne le thème dominant du jeu de données, trouvé par un modèle de thèmes "
-           "(LDA) ; la légende nomme chaque thème par ses mots les plus caractéristiques."),
-    html.P("La recherche accepte une phrase ou des mots-clés : « Sémantique » compare le sens, "
-           "« Mots-clés » les mots exacts, « Hybride » combine les deux."),
-    html.P("Les noms écrits sur la carte résument chaque région par ses mots les plus "
-           "caractéristiques ; en zoomant, des régions plus fines apparaissent."),
-    html.P("Molette : zoom. Glisser : déplacer. Double-clic : vue d'ensemble.", className="mb-0"),
+           "(LDA)\u202f; la légende nomme chaque thème par ses mots les plus caractéristiques."),
+    html.P(typo("La recherche accepte une phrase ou des mots-clés : « Sémantique » compare le sens, "
+                "« Mots-clés » les mots exacts, « Hybride » combine les deux.")),
+    html.P(typo("Un lieu, une année, un producteur ou un format cités dans la recherche (« piscines à "
+                "Toulouse depuis 2020 ») favorisent les jeux de données correspondants ; l'onglet "
+                "« Filtres » restreint les résultats et estompe les autres points de la carte.")),
+    html.P(typo("Les noms écrits sur la carte résument chaque région par ses mots les plus "
+                "caractéristiques ; en zoomant, des régions plus fines apparaissent.")),
+    html.P(typo("Molette : zoom. Glisser : déplacer. Double-clic : vue d'ensemble."), className="mb-0"),
 ]
 
 
@@ -36,16 +42,16 @@ def search_bar(modes: list[str], default_mode: str | None, max_query_chars: int)
         dbc.Label("Rechercher dans le catalogue", html_for=ids.SEARCH_INPUT, class_name="visually-hidden"),
         dbc.Col(dbc.InputGroup([
             dbc.Input(id=ids.SEARCH_INPUT, type="search", maxLength=max_query_chars, debounce=False,
-                      placeholder="Une phrase ou des mots-clés, par exemple « vacances scolaires »",
+                      placeholder="Une phrase ou des mots-clés, par exemple «\u202fvacances scolaires\u202f»",
                       autocomplete="off", disabled=disabled, n_submit=0),
             dbc.Button("Rechercher", id=ids.SEARCH_BUTTON, color="primary", n_clicks=0,
                        disabled=disabled),
         ]), lg=7, className="mb-2"),
         dbc.Col(html.Div([
-            html.Span("Mode :", className="me-2 small text-muted"),
+            html.Span("Mode\u202f:", className="me-2 small text-muted"),
             dbc.RadioItems(id=ids.SEARCH_MODE, options=mode_options(modes), value=default_mode,
                            inline=True, className="small"),
-        ] if modes else [html.Span("Recherche indisponible pour ce build.", className="text-danger small")],
+        ] if modes else [html.Span(L.NO_SEARCH, className="text-danger small")],
             className="d-flex align-items-center h-100"), lg=5, className="mb-2"),
     ], className="align-items-center")
 
@@ -69,8 +75,20 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
         dbc.Tab(html.Div([
             html.Div("Saisissez une recherche pour lister les jeux de données les plus proches.",
                      id=ids.RESULTS_HEADER, className="small text-muted px-3 pt-2 pb-1"),
+            html.Div(id=ids.SEARCH_MESSAGES, className="px-2"),
+            html.Div(id=ids.SEARCH_CHIPS),
+            html.Div([
+                html.Span("Trier par\u00a0:", className="small text-muted me-2"),
+                dcc.Dropdown(id=ids.SEARCH_SORT, options=SORT_OPTIONS, value="relevance", clearable=False,
+                             searchable=False, className="small flex-grow-1", labels=L.dropdown_labels()),
+            ], className="d-flex align-items-center px-2 pb-1"),
             dcc.Loading(html.Div(id=ids.RESULTS), type="dot", delay_show=300),
         ], className="side-pane", style={"height": SIDE_HEIGHT}), label="Résultats", tab_id="resultats"),
+        dbc.Tab(html.Div(html.Div(
+            "Les filtres et leurs nombres de jeux de données apparaissent avec une recherche ; "
+            "sans recherche, choisir des filtres parcourt le catalogue (les plus consultés d'abord).",
+            className="small text-muted px-2 pt-2"), id=ids.FILTERS_PANEL, className="side-pane",
+            style={"height": SIDE_HEIGHT}), label="Filtres", tab_id="filtres", id=ids.FILTERS_TAB),
         dbc.Tab(dcc.Loading(html.Div(placeholder(), id=ids.DETAILS, className="p-3"), type="dot",
                             delay_show=300),
                 label="Fiche", tab_id="fiche", class_name="side-pane", style={"height": SIDE_HEIGHT}),
@@ -83,6 +101,7 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
             dbc.Col(html.Span("Nuage de mots du thème", className="fw-semibold"), width="auto"),
             dbc.Col(dcc.Dropdown(id=ids.TOPIC_DROPDOWN, options=topic_options, value=default_topic,
                                  clearable=False, searchable=True, placeholder="Choisir un thème",
+                                 labels=L.dropdown_labels("Mot du thème", "Aucun thème trouvé"),
                                  disabled=not topic_options)),
         ], className="align-items-center g-2")),
         dbc.CardBody(dcc.Graph(id=ids.CLOUD, figure=cloud_figure, config=CLOUD_CONFIG), className="p-1"),
@@ -90,14 +109,19 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
 
     return html.Div([
         dcc.Store(id=ids.SEARCH_STATE, data=None),
+        dcc.Store(id=ids.MAP_FILTER, data=None),
         search_bar(modes, default_mode, max_query_chars),
         tour_controls(),
+        html.Div(dbc.Button("Poser plutôt la question à l'assistant →", id=ids.ASK_FROM_SEARCH,
+                            color="link", size="sm", className="p-0", n_clicks=0,
+                            disabled=not modes), className="mb-2"),
         dbc.Row([
             dbc.Col(dbc.Card(dbc.CardBody([
                 html.Div([
-                    *([html.Span("Couleurs :", className="small text-muted me-2"),
+                    *([html.Span("Couleurs\u202f:", className="small text-muted me-2"),
                        dcc.Dropdown(id=ids.MAP_COLOUR, options=colour_options, value=colour_value,
-                                    clearable=False, searchable=False, className="flex-grow-1 small")]
+                                    clearable=False, searchable=False, className="flex-grow-1 small",
+                                    labels=L.dropdown_labels())]
                       if colour_options else [html.Span(className="flex-grow-1")]),
                     dbc.Switch(id=ids.MAP_LABELS_TOGGLE, label="Noms des régions", value=bool(map_labels),
                                disabled=not map_labels, class_name="small ms-3 mb-0 text-nowrap"),
@@ -105,6 +129,7 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
                                outline=True, n_clicks=0, class_name="ms-3 text-nowrap",
                                title="La carte telle qu'elle est affichée, en PNG haute définition"),
                 ], className="d-flex align-items-center px-2 pt-1"),
+                html.Div(id=ids.MAP_FILTER_NOTE, className="small text-muted px-2"),
                 dcc.Store(id=ids.MAP_IMAGE_VIEW, data=None),
                 dcc.Download(id=ids.MAP_IMAGE_DOWNLOAD),
                 dcc.Loading(html.Div(id=ids.MAP_IMAGE_STATUS, className="small px-2"), type="dot"),

@@ -19,12 +19,13 @@ MAP_HIGHLIGHT = "map-highlight"
 SELECTED = "selected-dataset"
 
 # the map page ("Carte")
+ASK_FROM_SEARCH = "ask-from-search"  # button under the search box: the question goes to « Demander »
 MAP = "map"
 MAP_TOOLTIP = "map-tooltip"
 SEARCH_INPUT = "search-input"
 SEARCH_BUTTON = "search-button"
 SEARCH_MODE = "search-mode"
-SEARCH_STATE = "search-state"  # dcc.Store: {"q": str, "mode": str}, the search being shown
+SEARCH_STATE = "search-state"  # dcc.Store: {"q", "mode", "filters", "sort", "ignore", "k"}: the search shown
 RESULTS = "search-results"
 SIDE_TABS = "side-tabs"  # dbc.Tabs beside the map: "resultats" | "fiche"
 RESULTS_HEADER = "search-results-header"
@@ -56,6 +57,19 @@ MAP_IMAGE_BUTTON = "map-image-button"  # « Télécharger l'image »
 MAP_IMAGE_VIEW = "map-image-view"  # dcc.Store written by the browser: ranges, size, labels shown
 MAP_IMAGE_DOWNLOAD = "map-image-download"
 MAP_IMAGE_STATUS = "map-image-status"  # the count of datasets kept (written in the browser)
+SEARCH_SORT = "search-sort"  # dcc.Dropdown: relevance | recent | popular
+SEARCH_CHIPS = "search-chips"  # understood places / years … and active filters, removable
+SEARCH_MESSAGES = "search-messages"  # French messages about dropped input (URL, filters)
+FILTERS_PANEL = "filters-panel"  # the facet checklists with counts
+FILTERS_TAB = "filters-tab"  # the side tab holding the filter panel (label shows the count)
+MORE_RESULTS = "more-results"  # « 10 de plus »: pattern id {"type": MORE_RESULTS, "key": "more"}
+CLEAR_FILTERS = "clear-filters"  # the way back from an empty result: {"type": ..., "key": "clear"}
+MAP_FILTER = "map-filter"  # dcc.Store {"n", "count", "bits" (base64 bitmask) | "rows"} -> map fade
+MAP_FILTER_NOTE = "map-filter-note"  # « 1 234 jeux de données sur 70 575 correspondent aux filtres »
+# pattern-matching: {"type": FACET, "key": filter key} (dcc.Checklist), chips {"type": ..., "key": str}
+FACET = "facet"
+SLOT_CHIP = "slot-chip"
+FILTER_CHIP = "filter-chip"
 
 # pattern-matching ids of clickable dataset items: {"type": RESULT_ITEM, "row": int}
 RESULT_ITEM = "result-item"
@@ -106,3 +120,6 @@ TOUR_STEP_CAPTION = "tour-step-caption"
 TOUR_PREV = "tour-prev"
 TOUR_NEXT = "tour-next"
 TOUR_CLOSE = "tour-close"
+BUILD_ID = "build-id"  # dcc.Store: the build the page was served from
+BUILD_CHECK = "build-check"  # dcc.Interval: asks whether a newer build is served
+BUILD_BANNER = "build-banner"  # partial catalogue / "a newer catalogue is served: reload"

@@ -30,7 +30,8 @@ def header(title: str = APP_TITLE, subtitle: str = "") -> html.Header:
         className="app-header mb-2")
 
 
-def build_layout(pages: Sequence[Page], *, title: str = APP_TITLE, subtitle: str = "") -> html.Div:
+def build_layout(pages: Sequence[Page], *, title: str = APP_TITLE, subtitle: str = "",
+                 status=None) -> html.Div:
     """``pages``: (tab_id, French label, content); the first one is shown at start."""
     if not pages:
         raise ValueError("build_layout needs at least one page")
@@ -42,6 +43,7 @@ def build_layout(pages: Sequence[Page], *, title: str = APP_TITLE, subtitle: str
         dcc.Store(id=ids.MAP_HIGHLIGHT, data={"label": "", "rows": []}),
         dcc.Store(id=ids.SELECTED, data=None),
         header(title, subtitle),
+        *([status] if status is not None else []),
         dbc.Container(
             dbc.Tabs([dbc.Tab(content, label=label, tab_id=tab_id, class_name="pt-3")
                       for tab_id, label, content in pages],

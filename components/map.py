@@ -108,7 +108,7 @@ def query_trace(xy=None, query: str = "") -> dict:
         x, y = [round(float(p[0]), 5)], [round(float(p[1]), 5)]
     text = plotly_text(query, 80)
     trace = go.Scattergl(
-        x=x, y=y, mode="markers", customdata=[], hovertext=[f"Requête : {text}"] if x else None,
+        x=x, y=y, mode="markers", customdata=[], hovertext=[f"Requête\u202f: {text}"] if x else None,
         hovertemplate="%{hovertext}<extra></extra>",
         marker={"size": 18, "symbol": "x", "color": QUERY_COLOUR, "line": {"width": 2, "color": "white"}},
         name="Votre requête", showlegend=bool(x), legendrank=0,

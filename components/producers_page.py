@@ -10,16 +10,21 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import dcc, html
 
+from components import labels as L
 from components.details import safe_url
 from components.figures import FONT, empty_figure
-from components.labels import NO_TITLE, clean_text, format_date, format_score, mode_label, plotly_text
+from components.labels import NO_TITLE, clean_text, format_date, format_score, mode_label, plotly_text, typo
 
 # ---- ids of this page (prefixed, so they cannot collide with the other pages) ---------------
 SELECT = "producers-select"
+OVERVIEW = "producers-overview"  # dash-ag-grid of every producer (infinite row model, sorted server-side)
+DETAIL = "producers-detail"  # the chosen producer's sections, hidden until one is chosen
+SCROLL = "producers-scroll"  # dcc.Store written by the clientside "scroll to the detail" callback
 FIGURES = "producers-figures"
 DATASETS = "producers-datasets"
 SHOW_ON_MAP = "producers-show-on-map"
@@ -38,8 +43,9 @@ FIND_RESULT = "producers-find-result"
 DATASET_ITEM = "producers-dataset-item"
 PRODUCER_ITEM = "producers-producer-item"
 
-TITLE = "Qui sont les acteurs ? Quelles données fournissent-ils ?"
-CHOOSE = "Choisissez un producteur pour afficher ses chiffres clés."
+TITLE = L.PRODUCERS_TITLE
+CHOOSE = L.PRODUCERS_CHOOSE
+OVERVIEW_PAGE_SIZE = 20
 GRAPH_CONFIG = {"displaylogo": False, "locale": "fr",
                 "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
 PRODUCER_COLOUR = "#000091"
@@ -88,11 +94,60 @@ def empty_state(message: str = CHOOSE) -> html.Div:
     return html.Div(message, className="text-muted small")
 
 
-def dropdown_labels(search: str, nothing: str) -> dict:
-    """French texts of a ``dcc.Dropdown`` (Dash 4 shows English ones by default)."""
-    return {"search": search, "no_options_found": nothing, "clear_search": "Effacer",
-            "clear_selection": "Effacer la sélection", "select_all": "Tout choisir",
-            "deselect_all": "Tout retirer", "selected_count": "{num_selected} choisi(s)"}
+dropdown_labels = L.dropdown_labels
+
+
+# ---- overview of all producers (the page's first view) -------------------------------------
+def overview_rows(items: list[dict]) -> list[dict]:
+    """``ProducerService.overview_page`` records -> the grid's rows: the producer id (the grid's
+    row id, sent back on a click) and French display strings; sorting and filtering are done on
+    the server, on the numbers, so the grid only shows these strings."""
+    out = []
+    for d in items:
+        score = d.get("score")
+        has_score = score is not None and not (isinstance(score, float) and math.isnan(score))
+        out.append({
+            "id": str(d["producer_id"]), "organization": clean_text(d.get("organization"), 160),
+            "kind": L.PRODUCER_KINDS.get(d.get("kind"), clean_text(d.get("kind"), 40)),
+            "n_active": fr_int(d.get("n_active")), "n_archived": fr_int(d.get("n_archived")),
+            "views": fr_int(d.get("views")), "reuses": fr_int(d.get("reuses")),
+            "score": f"{float(score):.0f}/100" if has_score else "—",
+            "last_modified": format_date(d.get("last_modified")) or "—",
+        })
+    return out
+
+
+def overview_grid(*, page_size: int = OVERVIEW_PAGE_SIZE) -> dag.AgGrid:
+    """Every producer, sortable and filterable by column; rows are asked page by page
+    (``getRowsRequest`` -> ``getRowsResponse``): a few kB on the wire, whatever their number."""
+    names = L.PRODUCERS_GRID_COLUMNS
+    number = {"filter": "agNumberColumnFilter", "type": "rightAligned", "width": 150,
+              "filterParams": {"filterOptions": ["greaterThanOrEqual", "lessThanOrEqual", "inRange",
+                                                 "equals"], "maxNumConditions": 1}}
+    columns = [
+        {"field": "organization", "headerName": names["organization"], "flex": 1, "minWidth": 240,
+         "filter": "agTextColumnFilter", "floatingFilter": True,
+         "filterParams": {"filterOptions": ["contains", "startsWith", "notContains"],
+                          "maxNumConditions": 1}, "cellClass": "producer-name"},
+        {"field": "kind", "headerName": names["kind"], "width": 140, "filter": False},
+        {"field": "n_active", "headerName": names["n_active"], "sort": "desc", **number},
+        {"field": "n_archived", "headerName": names["n_archived"], **number},
+        {"field": "views", "headerName": names["views"], **number},
+        {"field": "reuses", "headerName": names["reuses"], **number, "width": 170},
+        {"field": "score", "headerName": names["score"], **number},
+        {"field": "last_modified", "headerName": names["last_modified"], "width": 190,
+         "filter": "agDateColumnFilter",
+         "filterParams": {"filterOptions": ["greaterThan", "lessThan", "inRange"], "maxNumConditions": 1}},
+    ]
+    return dag.AgGrid(
+        id=OVERVIEW, columnDefs=columns, rowModelType="infinite", getRowId="params.data.id",
+        defaultColDef={"sortable": True, "resizable": True, "suppressHeaderMenuButton": True},
+        dashGridOptions={"localeText": L.AG_GRID_LOCALE, "pagination": True,
+                         "paginationPageSize": page_size, "paginationPageSizeSelector": False,
+                         "cacheBlockSize": page_size, "maxBlocksInCache": 50,
+                         "infiniteInitialRowCount": page_size, "rowHeight": 34,
+                         "suppressCellFocus": True, "animateRows": False},
+        style={"height": f"{page_size * 34 + 170}px"}, className="producers-overview")
 
 
 # ---- layout --------------------------------------------------------------------------------
@@ -107,27 +162,25 @@ def build_producers_page(options: list[dict], *, threshold: float = 0.95) -> htm
     def loading(child):
         return dcc.Loading(child, type="dot", delay_show=300)
 
-    picker = dbc.Card(dbc.CardBody([
+    overview = dbc.Card(dbc.CardBody([
         html.H2(TITLE, className="h5"),
-        html.P("Choisissez une organisation (ou un utilisateur) : ses chiffres clés, ses jeux de "
-               "données sur la carte, ses thèmes, la qualité de ses métadonnées, ses quasi-doublons, "
-               "les producteurs qui lui ressemblent, et si l'on trouve ses jeux par la recherche.",
-               className="small text-muted mb-2"),
+        html.P(L.PRODUCERS_INTRO, className="small text-muted mb-2"),
         dcc.Dropdown(id=SELECT, options=options, value=None, searchable=True, clearable=True,
-                     placeholder="Choisir un producteur : tapez son nom, par exemple « Région »",
-                     optionHeight=44, maxHeight=420, search_order="original",
+                     placeholder=L.PRODUCERS_PICK, optionHeight=44, maxHeight=420,
+                     search_order="original", className="mb-2",
                      labels=dropdown_labels("Nom du producteur", "Aucun producteur trouvé")),
+        overview_grid(),
+        html.Div(L.PRODUCERS_OVERVIEW_HELP, className="small text-muted mt-1"),
     ]), className="shadow-sm mb-3")
 
-    return html.Div([
-        picker,
+    return html.Div([overview, dcc.Store(id=SCROLL), html.Div([
         loading(html.Div(empty_state(CHOOSE), id=FIGURES, className="mb-3")),
         dbc.Row([
             dbc.Col(card("Ses jeux de données", [
                 dbc.Button("Voir sur la carte", id=SHOW_ON_MAP, color="primary", size="sm",
                            outline=True, n_clicks=0, disabled=True, className="mb-2"),
                 loading(html.Div(empty_state(CHOOSE), id=DATASETS, className="producers-table")),
-            ], help_text="Les plus consultés d'abord ; ils sont surlignés sur la carte."),
+            ], help_text=typo("Les plus consultés d'abord ; ils sont surlignés sur la carte.")),
                 lg=6, className="mb-3"),
             dbc.Col(card("Ses thèmes face au catalogue", loading(dcc.Graph(
                 id=TOPICS, figure=empty_figure(CHOOSE, height=420), config=GRAPH_CONFIG)),
@@ -141,46 +194,49 @@ def build_producers_page(options: list[dict], *, threshold: float = 0.95) -> htm
                 lg=5, className="mb-3"),
             dbc.Col(card("À corriger en priorité", loading(html.Div(empty_state(CHOOSE), id=QUALITY_LIST,
                                                                    className="producers-table")),
-                         help_text="Score sur 100 (100 : rien à corriger), le plus bas d'abord, "
-                                   "puis les plus consultés."), lg=7, className="mb-3"),
+                         help_text=typo("Score sur 100 (100 : rien à corriger), le plus bas "
+                                        "d'abord, puis les plus consultés.")), lg=7, className="mb-3"),
         ]),
         dbc.Row(dbc.Col(card("Quasi-doublons", [
-            html.Div([html.Span("Similarité minimale (cosinus) :", className="small me-2"),
+            html.Div([html.Span(typo("Similarité minimale (cosinus) :"), className="small me-2"),
                       html.Div(dcc.Slider(id=DUP_THRESHOLD, min=0.8, max=1.0, step=0.01, value=threshold,
                                           marks={v / 100: f"{v / 100:.2f}".replace(".", ",")
                                                  for v in range(80, 101, 5)},
                                           tooltip={"placement": "bottom"}), className="flex-grow-1")],
                      className="d-flex align-items-center mb-2"),
             loading(html.Div(empty_state(CHOOSE), id=DUPLICATES, className="producers-table")),
-        ], help_text="Paires de jeux au contenu presque identique : entre ses propres jeux, ou avec "
-                     "ceux d'autres producteurs (parmi les 10 plus proches voisins de chaque jeu)."),
+        ], help_text=typo("Paires de jeux au contenu presque identique : entre ses propres jeux, ou "
+                          "avec ceux d'autres producteurs (parmi les 10 plus proches voisins de "
+                          "chaque jeu).")),
             className="mb-3")),
         dbc.Row([
             dbc.Col(card("Producteurs les plus proches", loading(html.Div(empty_state(CHOOSE), id=SIMILAR)),
-                         help_text="Cosinus entre les plongements moyens de leurs jeux de données."),
+                         help_text=L.PRODUCERS_SIMILAR_HELP),
                     lg=5, className="mb-3"),
             dbc.Col(card("Où se situent ses jeux parmi eux", loading(dcc.Graph(
                 id=NEIGHBOURHOOD, figure=empty_figure(CHOOSE, height=460), config=GRAPH_CONFIG)),
                 help_text="Projection 2D (MDS) du centre de chaque producteur et de ses jeux."),
                 lg=7, className="mb-3"),
         ]),
-        dbc.Row(dbc.Col(card("Est-ce qu'on trouve mon jeu de données ?", [
+        dbc.Row(dbc.Col(card(typo("Est-ce qu'on trouve mon jeu de données ?"), [
             dbc.Row([
                 dbc.Col(dcc.Dropdown(id=FIND_DATASET, options=[], value=None, searchable=True,
                                      placeholder="Un de ses jeux de données",
                                      labels=dropdown_labels("Titre du jeu", "Aucun jeu trouvé")),
                         lg=6, className="mb-2"),
                 dbc.Col(dbc.Textarea(id=FIND_QUERIES, rows=2, maxLength=1000,
-                                     placeholder=f"Des requêtes à tester, une par ligne "
-                                                 f"({MAX_QUERIES} au plus) ; son titre est toujours testé"),
+                                     placeholder=typo(f"Des requêtes à tester, une par ligne "
+                                                      f"({MAX_QUERIES} au plus) ; son titre est "
+                                                      "toujours testé")),
                         lg=4, className="mb-2"),
                 dbc.Col(dbc.Button("Tester", id=FIND_BUTTON, color="primary", n_clicks=0,
                                    disabled=True), lg=2, className="mb-2"),
             ]),
-            loading(html.Div(empty_state("Choisissez un de ses jeux, puis « Tester »."), id=FIND_RESULT)),
+            loading(html.Div(empty_state(typo("Choisissez un de ses jeux, puis « Tester ».")),
+                             id=FIND_RESULT)),
         ], help_text="Rang du jeu dans les 100 premiers résultats de chaque mode de recherche."),
             className="mb-3")),
-    ], className="producers-page")
+    ], id=DETAIL, hidden=True)], className="producers-page")
 
 
 # ---- key figures and lists ----------------------------------------------------------------
@@ -199,7 +255,7 @@ def key_figures(summary: dict | None, *, mean_score: float | None = None,
         ("Téléchargements", fr_int(summary.get("downloads")), "des ressources"),
     ]
     if mean_score is not None and math.isfinite(mean_score):
-        cat = (f"catalogue : {catalogue_score:.0f}/100" if catalogue_score is not None
+        cat = (typo(f"catalogue : {catalogue_score:.0f}/100") if catalogue_score is not None
                and math.isfinite(catalogue_score) else "")
         items.append(("Qualité moyenne", f"{mean_score:.0f}/100", cat))
     kind = {"utilisateur": "Utilisateur (sans organisation)",
@@ -223,7 +279,7 @@ def _table(header: Sequence[str], rows: list[list], *, small: bool = True) -> db
 def datasets_table(items: list[dict], total: int) -> html.Div | dbc.Table:
     """``items``: row, title, url, views, reuses, last_modified, score."""
     if not items:
-        return empty_state("Aucun jeu de données actif dans ce build.")
+        return empty_state(L.PRODUCERS_NONE_ACTIVE)
     rows = [[_dataset_link(d["row"], d.get("title"), d.get("url")), fr_int(d.get("views")),
              fr_int(d.get("reuses")), format_date(d.get("last_modified")), f"{int(d.get('score', 0))}"]
             for d in items]
@@ -236,11 +292,11 @@ def datasets_table(items: list[dict], total: int) -> html.Div | dbc.Table:
 def priority_table(items: list[dict]) -> html.Div | dbc.Table:
     """``items``: row, title, url, score, views, reasons (list of French reasons)."""
     if not items:
-        return empty_state("Rien à corriger : toutes les règles sont respectées.")
+        return empty_state(typo("Rien à corriger : toutes les règles sont respectées."))
     rows = [[_dataset_link(d["row"], d.get("title"), d.get("url")),
              dbc.Badge(f"{int(d['score'])}", color=_score_colour(d["score"])),
              fr_int(d.get("views")),
-             html.Ul([html.Li(clean_text(r, 300)) for r in d.get("reasons", [])],
+             html.Ul([html.Li(typo(clean_text(r, 300))) for r in d.get("reasons", [])],
                      className="mb-0 ps-3 small")] for d in items]
     return _table(["Jeu de données", "Score", "Vues", "À corriger"], rows)
 
@@ -268,7 +324,7 @@ def duplicates_table(items: list[dict], threshold: float) -> html.Div | dbc.Tabl
 def similar_table(items: list[dict]) -> html.Div | dbc.ListGroup:
     """``items``: producer_id, organization, n_active, similarity; each opens that producer."""
     if not items:
-        return empty_state("Pas de producteur comparable (aucun jeu de données dans ce build).")
+        return empty_state(L.PRODUCERS_NO_SIMILAR)
     return dbc.ListGroup([dbc.ListGroupItem(
         [html.Div(clean_text(d.get("organization"), 140), className="fw-semibold"),
          html.Div(f"{fr_int(d.get('n_active'))} jeux · similarité {format_score(d.get('similarity'))}",
@@ -280,7 +336,7 @@ def similar_table(items: list[dict]) -> html.Div | dbc.ListGroup:
 def findability_table(items: list[dict], *, k: int = 100) -> html.Div | dbc.Table:
     """``items``: query, source (titre / requête), mode, rank (None if beyond k), status."""
     if not items:
-        return empty_state("Choisissez un de ses jeux, puis « Tester ».")
+        return empty_state(typo("Choisissez un de ses jeux, puis « Tester »."))
     modes = list(dict.fromkeys(d["mode"] for d in items))
     queries = list(dict.fromkeys((d["source"], d["query"]) for d in items))
     cell = {(d["source"], d["query"], d["mode"]): d for d in items}
@@ -307,15 +363,15 @@ def visualize_topic_mix(labels: Sequence[str], producer: Sequence[float], catalo
                         *, name: str = "Ce producteur", height: int = 420) -> go.Figure:
     """Horizontal bars: mean share of each topic in its datasets vs the whole catalogue."""
     if not len(labels):
-        return empty_figure("Pas de thèmes (LDA) dans ce build.", height=height)
+        return empty_figure(L.PRODUCERS_NO_TOPICS, height=height)
     ys = [plotly_text(f"{label}", 60) for label in labels][::-1]
     fig = go.Figure([
         go.Bar(y=ys, x=[100 * float(v) for v in catalogue][::-1], orientation="h",
                name="Tout le catalogue", marker_color=CATALOGUE_COLOUR,
-               hovertemplate="%{y}<br>catalogue : %{x:.1f} %<extra></extra>"),
+               hovertemplate=typo("%{y}<br>catalogue : %{x:.1f} %<extra></extra>")),
         go.Bar(y=ys, x=[100 * float(v) for v in producer][::-1], orientation="h",
                name=plotly_text(name, 60), marker_color=PRODUCER_COLOUR,
-               hovertemplate="%{y}<br>ce producteur : %{x:.1f} %<extra></extra>"),
+               hovertemplate=typo("%{y}<br>ce producteur : %{x:.1f} %<extra></extra>")),
     ])
     fig.update_layout(barmode="group", xaxis={"title": "part moyenne (%)", "ticksuffix": " %"},
                       yaxis={"automargin": True}, bargap=0.25)
@@ -331,10 +387,10 @@ def visualize_quality_overview(labels: Sequence[str], producer: Sequence[float],
     fig = go.Figure([
         go.Bar(y=ys, x=[100 * float(v) for v in catalogue][::-1], orientation="h",
                name="Tout le catalogue", marker_color=CATALOGUE_COLOUR,
-               hovertemplate="%{y}<br>catalogue : %{x:.0f} % des jeux en défaut<extra></extra>"),
+               hovertemplate=typo("%{y}<br>catalogue : %{x:.0f} % des jeux en défaut<extra></extra>")),
         go.Bar(y=ys, x=[100 * float(v) for v in producer][::-1], orientation="h",
                name="Ce producteur", marker_color=DATASET_COLOUR,
-               hovertemplate="%{y}<br>ce producteur : %{x:.0f} % des jeux en défaut<extra></extra>"),
+               hovertemplate=typo("%{y}<br>ce producteur : %{x:.0f} % des jeux en défaut<extra></extra>")),
     ])
     fig.update_layout(barmode="group", xaxis={"title": "jeux en défaut (%)", "range": [0, 100],
                                               "ticksuffix": " %"}, yaxis={"automargin": True})
@@ -348,8 +404,7 @@ def visualize_neighbourhood(producers: list[dict], datasets: list[dict], *,
     ``producers``: organization, n_active, similarity, x, y, is_self;
     ``datasets``: title, x, y."""
     if not producers:
-        return empty_figure("Pas de producteur comparable (aucun jeu de données dans ce build).",
-                            height=height)
+        return empty_figure(L.PRODUCERS_NO_SIMILAR, height=height)
     others = [p for p in producers if not p.get("is_self")]
     me = [p for p in producers if p.get("is_self")]
     traces = []

@@ -14,6 +14,7 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import dcc, html
 
+from components import labels as L
 from components.compare_page import MODE_COLOURS
 from components.figures import FONT, empty_figure
 from components.labels import clean_text, mode_label, plotly_text
@@ -38,10 +39,10 @@ QUERY_CHARS = 90
 
 INTRO = [
     html.P("Chaque fichier étiqueté liste des requêtes et, pour chacune, les jeux de données "
-           "attendus (format des indicateurs de recherche de data.gouv.fr : "
+           "attendus (format des indicateurs de recherche de data.gouv.fr\u202f: "
            "query,params,expected — une ligne par jeu attendu)."),
-    html.P("Succès@k : part des requêtes dont un jeu attendu figure parmi les k premiers résultats. "
-           "MRR@10 : moyenne de 1/rang du premier jeu attendu (0 au-delà de 10). nDCG@10 : "
+    html.P("Succès@k\u202f: part des requêtes dont un jeu attendu figure parmi les k premiers résultats. "
+           "MRR@10\u202f: moyenne de 1/rang du premier jeu attendu (0 au-delà de 10). nDCG@10\u202f: "
            "qualité de l'ordre des 10 premiers quand plusieurs jeux sont attendus. Les requêtes "
            "dont aucun jeu attendu n'est dans le catalogue chargé sont écartées.",
            className="mb-0"),
@@ -69,7 +70,7 @@ def visualize_quality(metrics: dict[str, dict] | None, *, reference: dict | None
             x=labels, y=ys, name=plotly_text(mode_label(mode)),
             marker_color=MODE_COLOURS.get(mode, "#6c757d"),
             text=[fr_number(y, 2) for y in ys], textposition="outside",
-            hovertemplate=f"{plotly_text(mode_label(mode))} · %{{x}} : %{{y:.3f}}<extra></extra>",
+            hovertemplate=f"{plotly_text(mode_label(mode))} · %{{x}}\u202f: %{{y:.3f}}<extra></extra>",
         ))
     if reference:
         xs = [label for key, label in METRICS if key in reference]
@@ -77,7 +78,7 @@ def visualize_quality(metrics: dict[str, dict] | None, *, reference: dict | None
             x=xs, y=[reference[key] for key, _ in METRICS if key in reference], mode="markers",
             marker={"symbol": "line-ew", "size": 40, "line": {"width": 3, "color": "#212529"}},
             name=plotly_text(reference_label or "Référence"),
-            hovertemplate="%{x} : %{y:.2f} (référence)<extra></extra>",
+            hovertemplate="%{x}\u202f: %{y:.2f} (référence)<extra></extra>",
         ))
     fig.update_layout(
         barmode="group", height=360, font={"family": FONT, "size": 12},
@@ -143,7 +144,7 @@ def summary_text(label: str, result: dict | None) -> str:
         return ""
     n = next(iter(result["metrics"].values()))["n"] if result.get("metrics") else 0
     skipped = len(result.get("skipped") or [])
-    out = f"{clean_text(label, 80)} : {n} requêtes évaluées"
+    out = f"{clean_text(label, 80)}\u202f: {n} requêtes évaluées"
     if skipped:
         out += f", {skipped} écartées (aucun jeu attendu dans le catalogue chargé)"
     return out + "."
@@ -163,7 +164,8 @@ def build_quality_page(*, files: Sequence[dict], default_file: str | None, modes
             dbc.Col([
                 dbc.Label("Fichier étiqueté", html_for=FILE, class_name="small mb-1"),
                 dcc.Dropdown(id=FILE, options=list(files), value=default_file, clearable=False,
-                             placeholder="Aucun fichier étiqueté trouvé" if not files else None),
+                             placeholder="Aucun fichier étiqueté trouvé" if not files else None,
+                             labels=L.dropdown_labels("Nom du fichier", "Aucun fichier trouvé")),
             ], lg=5, className="mb-2"),
             dbc.Col(dcc.Upload(
                 id=UPLOAD, multiple=False, max_size=max_upload_kb * 1000, accept=".csv,text/csv",

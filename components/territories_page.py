@@ -13,9 +13,10 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import dcc, html
 
+from components import labels as L
 from components.details import safe_url
 from components.figures import FONT, empty_figure
-from components.labels import NO_TITLE, clean_text, plotly_text
+from components.labels import NO_TITLE, clean_text, plotly_text, typo
 
 # ---- ids of this page (prefixed, so they cannot collide with the other pages) ---------------
 SEARCH = "territories-search"
@@ -27,13 +28,14 @@ SUMMARY = "territories-summary"
 DATASETS = "territories-datasets"
 SHOW_ON_MAP = "territories-show-on-map"
 DATASET_ITEM = "territories-dataset-item"  # pattern-matching {"type": ..., "row": int}
+TOP = "territories-most-named"
+TOP_ITEM = "territories-top-item"  # pattern-matching {"type": ..., "value": "region:53"}
 
 ENCLOSING = "enclosing"
 CONTAINED = "contained"
-TITLE = "Qu'est-ce qui concerne mon territoire ?"
-CHOOSE = "Choisissez une commune, une intercommunalité, un département ou une région."
-UNAVAILABLE = ("Les territoires n'ont pas été extraits pour ce build (référentiel géographique absent "
-               "lors de la construction) : relancez « python -m models build » avec le dossier geo/.")
+TITLE = L.TERRITORIES_TITLE
+CHOOSE = L.TERRITORIES_CHOOSE
+UNAVAILABLE = L.TERRITORIES_UNAVAILABLE
 LEVEL_NAMES = {"commune": "commune", "epci": "intercommunalité", "departement": "département",
                "region": "région", "pays": "pays"}
 SOURCE_NAMES = {"title": "titre", "description": "description", "tags": "mots-clés",
@@ -69,7 +71,7 @@ def visualize_choropleth(geojson: dict | None, codes: Sequence[str], names: Sequ
     feature codes drawn with a thick outline."""
     unit = "départements" if level == "departement" else "régions"
     if not geojson or not geojson.get("features"):
-        return empty_figure(f"Pas de contours des {unit} dans ce build.", height=height)
+        return empty_figure(L.NO_OUTLINES.format(unit=unit), height=height)
     if not len(codes) or not any(int(c) > 0 for c in counts):
         return empty_figure(f"Aucun jeu de données rattaché à un de ces {unit}.", height=height)
     direct = list(direct) if direct is not None else [0] * len(codes)
@@ -103,7 +105,7 @@ def off_map_table(items: list[dict], level: str = "departement") -> html.Div:
     unit = "Départements" if level == "departement" else "Régions"
     chips = [dbc.Badge(f"{clean_text(d['name'], 60)} · {fr_int(d['n'])}", color="light", text_color="dark",
                        className="me-1 mb-1 border") for d in shown]
-    return html.Div([html.Span(f"{unit} hors carte (outre-mer) : ", className="small text-muted me-1"),
+    return html.Div([html.Span(typo(f"{unit} hors carte (outre-mer) : "), className="small text-muted me-1"),
                      *chips])
 
 
@@ -114,7 +116,7 @@ def summary(entity: dict | None, total: int, *, enclosing: bool, contained: bool
     if entity is None:
         return html.Div()
     level = LEVEL_NAMES.get(entity.get("level"), entity.get("level", ""))
-    text = [html.Strong(clean_text(entity.get("name"), 120)), f" ({level}) : ",
+    text = [html.Strong(clean_text(entity.get("name"), 120)), typo(f" ({level}) : "),
             html.Strong(fr_int(total)), f" jeu{'x' if total > 1 else ''} de données"]
     extra = []
     if enclosing:
@@ -122,7 +124,7 @@ def summary(entity: dict | None, total: int, *, enclosing: bool, contained: bool
     if contained:
         extra.append("territoires contenus inclus")
     if extra:
-        text.append(" — " + " ; ".join(extra))
+        text.append(" — " + typo(" ; ".join(extra)))
     return html.Div(text, className="mb-2")
 
 
@@ -167,21 +169,38 @@ def evaluation_note(report: dict | None) -> html.Div:
         return html.Div()
     d, e = report["departement"], report.get("entity", {})
     cov = report.get("coverage", {})
-    return html.Div(
+    return html.Div(typo(
         f"Territoires trouvés dans les titres, descriptions, mots-clés et noms des producteurs. "
         f"Accord avec les zones déclarées ({fr_int(d.get('n'))} jeux) : précision "
         f"{fr_percent(d.get('precision'))}, rappel {fr_percent(d.get('recall'))} au niveau "
         f"département ; {fr_percent(e.get('precision'))} / {fr_percent(e.get('recall'))} au territoire "
         f"exact. Jeux avec un territoire : {fr_percent(cov.get('declared'))} déclarés, "
-        f"{fr_percent(cov.get('extracted'))} après extraction.",
+        f"{fr_percent(cov.get('extracted'))} après extraction."),
         className="small text-muted")
 
 
 # ---- layout ---------------------------------------------------------------------------------
+def most_named_list(items: list[dict]) -> html.Div:
+    """``items``: value, label, n (``TerritoryService.most_named``); each button opens its territory."""
+    if not items:
+        return empty_state("Aucun territoire n'est nommé par les jeux de données.")
+    return html.Div([html.Span(typo(f"{L.TERRITORIES_TOP} : "), className="small text-muted me-1"),
+                     *[dbc.Button([clean_text(d.get("label"), 120),
+                                   html.Span(f" · {fr_int(d.get('n'))}", className="text-muted")],
+                                  id={"type": TOP_ITEM, "value": str(d["value"])}, n_clicks=0,
+                                  color="light", size="sm", className="me-1 mb-1 border",
+                                  title=f"{fr_int(d.get('n'))} jeux de données le nomment")
+                       for d in items]])
+
+
 def build_territories_page(*, available: bool = True, evaluation: dict | None = None,
                            options: list[dict] | None = None,
-                           map_figure: go.Figure | None = None) -> html.Div:
-    """The page skeleton; without territories in the build, only an explanation."""
+                           map_figure: go.Figure | None = None, value: str | None = None,
+                           summary=None, datasets=None, can_show: bool = False,
+                           top: list[dict] | None = None) -> html.Div:
+    """The page skeleton; without territories in the build, only an explanation. ``value``,
+    ``summary``, ``datasets``, ``can_show``: the territory shown on first open (France) and its
+    rendered list; ``top``: the most named territories (:func:`most_named_list`)."""
     if not available:
         return html.Div(dbc.Alert(UNAVAILABLE, color="warning", className="mb-0"),
                         id="territories-unavailable")
@@ -194,17 +213,15 @@ def build_territories_page(*, available: bool = True, evaluation: dict | None = 
 
     picker = dbc.Card(dbc.CardBody([
         html.H2(TITLE, className="h5"),
-        dcc.Dropdown(id=SEARCH, options=options or [], value=None, searchable=True, clearable=True,
-                     placeholder="Tapez le nom d'une commune, d'une intercommunalité, d'un département "
-                                 "ou d'une région, par exemple « Brest »",
+        dcc.Dropdown(id=SEARCH, options=options or [], value=value, searchable=True, clearable=True,
+                     placeholder=typo("Tapez le nom d'une commune, d'une intercommunalité, d'un "
+                                      "département ou d'une région, par exemple « Brest »"),
                      optionHeight=40, maxHeight=420, search_order="original",
-                     labels={"search": "Nom du territoire", "no_options_found": "Aucun territoire trouvé",
-                             "clear_search": "Effacer", "clear_selection": "Effacer la sélection",
-                             "select_all": "Tout choisir", "deselect_all": "Tout retirer",
-                             "selected_count": "{num_selected} choisi(s)"}),
+                     labels=L.dropdown_labels("Nom du territoire", "Aucun territoire trouvé")),
         dbc.Checklist(id=OPTIONS, inline=True, switch=True, value=[], className="mt-2 small",
                       options=[{"label": "inclure les niveaux englobants", "value": ENCLOSING},
                                {"label": "inclure les territoires contenus", "value": CONTAINED}]),
+        html.Div(most_named_list(top or []), id=TOP, className="mt-2"),
         html.Div(evaluation_note(evaluation), className="mt-2"),
     ]), className="shadow-sm mb-3")
 
@@ -212,10 +229,11 @@ def build_territories_page(*, available: bool = True, evaluation: dict | None = 
         picker,
         dbc.Row([
             dbc.Col(card("Jeux de données du territoire", [
-                html.Div(id=SUMMARY),
-                dbc.Button("Voir sur la carte", id=SHOW_ON_MAP, color="primary", size="sm", outline=True,
-                           n_clicks=0, disabled=True, className="mb-2"),
-                dcc.Loading(html.Div(empty_state(CHOOSE), id=DATASETS, className="territories-table"),
+                html.Div(summary, id=SUMMARY),
+                dbc.Button(L.SHOW_ON_MAP, id=SHOW_ON_MAP, color="primary", size="sm", outline=True,
+                           n_clicks=0, disabled=not can_show, className="mb-2"),
+                dcc.Loading(html.Div(datasets if datasets is not None else empty_state(CHOOSE), id=DATASETS,
+                                     className="territories-table"),
                             type="dot", delay_show=300),
             ], help_text="Ils sont aussi surlignés sur la carte du catalogue."), lg=6),
             dbc.Col(card("Jeux de données par territoire", [
@@ -223,11 +241,9 @@ def build_territories_page(*, available: bool = True, evaluation: dict | None = 
                                options=[{"label": "Départements", "value": "departement"},
                                         {"label": "Régions", "value": "region"}]),
                 dcc.Loading(dcc.Graph(id=CHOROPLETH, config=GRAPH_CONFIG,
-                                      figure=map_figure or empty_figure("Chargement…", height=520)),
+                                      figure=map_figure or empty_figure(L.LOADING, height=520)),
                             type="dot", delay_show=300),
                 html.Div(id=OFF_MAP, className="mt-1"),
-            ], help_text="Un jeu compte pour un département s'il nomme le département, une de ses "
-                         "communes ou une intercommunalité qui s'y trouve. Cliquez un territoire "
-                         "pour voir ses jeux."), lg=6),
+            ], help_text=L.TERRITORIES_MAP_HELP), lg=6),
         ]),
     ])

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from components import labels as L
 from components.figures import FONT, empty_figure, palette
 from components.labels import plotly_text
 
@@ -38,7 +39,7 @@ def _base_layout(fig: go.Figure, *, height: int, title: str = "", **kw) -> go.Fi
 
 def topic_name(topic: int, label: str = "") -> str:
     """How a topic is named to the user: numbered from 1."""
-    return f"Thème {int(topic) + 1}" + (f" : {label}" if label else "")
+    return f"Thème {int(topic) + 1}" + (f"\u202f: {label}" if label else "")
 
 
 def bubble_sizes(prevalence: Sequence[float], max_px: float = MAX_BUBBLE_PX) -> np.ndarray:
@@ -55,7 +56,7 @@ def visualize_topic_map(topics: Sequence[dict], selected: int | None = None, *, 
     ``stability``. Clicking a bubble gives ``customdata`` = topic id."""
     topics = list(topics)
     if not topics:
-        return empty_figure("Aucun thème dans ce build : reconstruisez les artefacts.", height=height)
+        return empty_figure(L.NO_TOPICS, height=height)
     ids = [int(t["topic"]) for t in topics]
     x = np.array([float(t["x"]) for t in topics])
     y = np.array([float(t["y"]) for t in topics])
@@ -64,8 +65,8 @@ def visualize_topic_map(topics: Sequence[dict], selected: int | None = None, *, 
     colours = [SELECTED_COLOUR if i == selected else TOPIC_COLOUR for i in ids]
     stab = [t.get("stability") for t in topics]
     hover = [
-        plotly_text(topic_name(i, t["label"]), 100) + f"<br>part du catalogue : {100 * p:.1f} %"
-        + (f"<br>stabilité : {s:.2f}" if s is not None and np.isfinite(s) else "")
+        plotly_text(topic_name(i, t["label"]), 100) + f"<br>part du catalogue\u202f: {100 * p:.1f} %"
+        + (f"<br>stabilité\u202f: {s:.2f}" if s is not None and np.isfinite(s) else "")
         for i, t, p, s in zip(ids, topics, prev, stab, strict=True)
     ]
     order = np.argsort(-np.asarray(prev), kind="stable")  # big bubbles first, small on top
@@ -102,10 +103,10 @@ def visualize_term_bars(terms: Sequence[dict], *, title: str = "", lam: float = 
     within = [float(t["topic_count"]) for t in terms][::-1]
     fig = go.Figure([
         go.Bar(y=words, x=corpus, orientation="h", name="Fréquence dans le catalogue",
-               marker_color=CORPUS_COLOUR, hovertemplate="%{y} : %{x:.0f} occurrences<extra></extra>"),
+               marker_color=CORPUS_COLOUR, hovertemplate="%{y}\u202f: %{x:.0f} occurrences<extra></extra>"),
         go.Bar(y=words, x=within, orientation="h", name="Fréquence estimée dans le thème",
                marker_color=SELECTED_COLOUR,
-               hovertemplate="%{y} : ≈ %{x:.0f} dans le thème<extra></extra>"),
+               hovertemplate="%{y}\u202f: ≈ %{x:.0f} dans le thème<extra></extra>"),
     ])
     _base_layout(fig, height=height, title=title or f"Mots les plus pertinents (λ = {lam:.1f})",
                  barmode="overlay", bargap=0.15,
@@ -140,7 +141,7 @@ def visualize_topic_years(years: Sequence[int], shares: Sequence[float], counts:
     fig = go.Figure(go.Bar(
         x=[int(y) for y in years], y=[100 * float(s) for s in shares], marker_color=colours,
         customdata=counts,
-        hovertemplate="%{x} : %{y:.1f} % du contenu des %{customdata} jeux créés cette année"
+        hovertemplate="%{x}\u202f: %{y:.1f} % du contenu des %{customdata} jeux créés cette année"
                       "<extra></extra>"))
     _base_layout(fig, height=height, title=title or "Part du thème selon l'année de création",
                  xaxis={"title": "année de création", "dtick": 2 if len(years) > 12 else 1},
@@ -191,7 +192,7 @@ def visualize_producers(organizations: Sequence[str], counts: Sequence[int], *, 
     names = [plotly_text(o, 50) for o in organizations][::-1]
     fig = go.Figure(go.Bar(y=names, x=[int(c) for c in counts][::-1], orientation="h",
                            marker_color=TOPIC_COLOUR,
-                           hovertemplate="%{y} : %{x} jeux de données<extra></extra>"))
+                           hovertemplate="%{y}\u202f: %{x} jeux de données<extra></extra>"))
     _base_layout(fig, height=height, title=title or "Principaux producteurs du thème",
                  xaxis={"title": "jeux dont c'est le thème principal", "gridcolor": "#eef1f4"},
                  yaxis={"automargin": True, "tickfont": {"size": 11}})
@@ -203,7 +204,7 @@ def visualize_coherence(models: Sequence[dict], *, height: int = 260) -> go.Figu
     ``default``. c_v and stability on the left axis, u_mass on the right one."""
     models = sorted(models, key=lambda m: m["k"])
     if not models:
-        return empty_figure("Aucun modèle de thèmes dans ce build.", height=height)
+        return empty_figure(L.NO_TOPIC_MODEL, height=height)
     ks = [int(m["k"]) for m in models]
 
     def col(name):
@@ -234,7 +235,7 @@ def visualize_topic_cluster_heatmap(matrix, cluster_labels: Sequence[str], topic
     cluster's datasets (rows sum to 1)."""
     m = np.asarray(matrix, dtype=np.float64)
     if m.size == 0 or not len(cluster_labels) or not len(topic_labels):
-        return empty_figure("Pas de groupes d'embeddings dans ce build.", height=height or 300)
+        return empty_figure(L.NO_CLUSTERS, height=height or 300)
     sizes = list(sizes) if len(sizes) == len(cluster_labels) else [None] * len(cluster_labels)
     rows = [plotly_text(c, 40) + (f" ({s})" if s is not None else "")
             for c, s in zip(cluster_labels, sizes, strict=True)]
@@ -281,7 +282,7 @@ def map_colour_options(models: Sequence[dict], n_clusters: int | None = None) ->
     out = [{"label": f"Thèmes LDA, K = {int(m['k'])}" + (" (par défaut)" if m.get("default") else ""),
             "value": f"k{int(m['k'])}"} for m in sorted(models, key=lambda m: m["k"])]
     if n_clusters:
-        out.append({"label": f"Groupes d'embeddings (HDBSCAN, {n_clusters})", "value": "clusters"})
+        out.append({"label": L.CLUSTERS.format(n=n_clusters), "value": "clusters"})
     return out if len(out) > 1 else []
 
 

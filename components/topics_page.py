@@ -13,6 +13,7 @@ import pandas as pd
 from dash import dcc, html
 
 from components import ids
+from components import labels as L
 from components.figures import empty_figure
 from components.labels import clean_text
 
@@ -26,14 +27,14 @@ HELP = [
     html.P("Un thème est une liste de mots qui apparaissent souvent ensemble dans les titres, "
            "descriptions et mots-clés des jeux de données (modèle LDA sur les lemmes français). "
            "Chaque jeu de données mélange plusieurs thèmes."),
-    html.P("Carte des thèmes : deux bulles proches ont des vocabulaires voisins (distance de "
-           "Jensen-Shannon, projetée en 2D) ; l'aire d'une bulle est la part du catalogue qui "
-           "parle de ce thème. Cliquez une bulle pour l'explorer."),
-    html.P("Pertinence λ : à 1, les mots les plus fréquents du thème ; vers 0, les mots propres au "
+    html.P("Carte des thèmes\u202f: deux bulles proches ont des vocabulaires voisins (distance de "
+           "Jensen-Shannon, projetée en 2D)\u202f; l'aire d'une bulle est la part du catalogue qui "
+           "parle de ce thème. Cliquez sur une bulle pour l'explorer."),
+    html.P("Pertinence λ\u202f: à 1, les mots les plus fréquents du thème\u202f; vers 0, les mots propres au "
            "thème (rares ailleurs). λ = 0,6 est un bon compromis (Sievert et Shirley, 2014)."),
-    html.P("Cohérence c_v : les mots d'un thème apparaissent-ils ensemble dans les textes ? "
-           "(plus haut = mieux). Stabilité : le thème revient-il quand on relance le modèle "
-           "avec une autre graine ? (1 = identique).", className="mb-0"),
+    html.P("Cohérence c_v\u202f: les mots d'un thème apparaissent-ils ensemble dans les textes\u202f? "
+           "(plus haut = mieux). Stabilité\u202f: le thème revient-il quand on relance le modèle "
+           "avec une autre graine\u202f? (1 = identique).", className="mb-0"),
 ]
 
 
@@ -69,7 +70,7 @@ def topic_info(topic: dict | None) -> list:
         return "—" if v is None or pd.isna(v) else fmt.format(v).replace(".", ",")
 
     return [
-        html.Div(f"Thème {int(topic['topic']) + 1} : {clean_text(topic['label'], 120)}",
+        html.Div(f"Thème {int(topic['topic']) + 1}\u202f: {clean_text(topic['label'], 120)}",
                  className="fw-semibold"),
         html.Div([
             html.Span(f"part du catalogue {percent(topic['prevalence'])} %"),
@@ -82,9 +83,9 @@ def topic_info(topic: dict | None) -> list:
 def _topic_list(topics, labels, shown: int = 4) -> list:
     """"3. eau · rivière, 7. …" for the first ``shown`` topics, then "+ n autres" (all on hover)."""
     parts = [f"{int(t) + 1}. {clean_text(lab, 40)}" for t, lab in zip(topics, labels, strict=True)]
-    text = " ; ".join(parts[:shown])
+    text = "\u202f; ".join(parts[:shown])
     rest = len(parts) - shown
-    return [html.Span(text, title=" ; ".join(parts)),
+    return [html.Span(text, title="\u202f; ".join(parts)),
             html.Span(f" + {rest} autres", className="text-muted") if rest > 0 else None]
 
 
@@ -120,15 +121,17 @@ def build_topics_page(*, models: list[dict], default_k: int | None, has_clusters
     an explanation instead of the page."""
     if not models or default_k is None:
         return html.Div(dbc.Alert(
-            "Ce build n'a pas de modèles de thèmes. Reconstruisez les artefacts avec "
-            "« python -m models build ».", color="warning"), className="p-2")
+            L.TOPICS_UNAVAILABLE, color="warning"), className="p-2")
     controls = dbc.Row([
         dbc.Col([html.Label("Modèle", htmlFor=ids.TOPICS_K, className="small text-muted mb-1"),
                  dcc.Dropdown(id=ids.TOPICS_K, options=k_options(models), value=int(default_k),
-                              clearable=False, searchable=False)], lg=3, className="mb-2"),
+                              clearable=False, searchable=False, labels=L.dropdown_labels())],
+                lg=3, className="mb-2"),
         dbc.Col([html.Label("Thème", htmlFor=ids.TOPICS_SELECT, className="small text-muted mb-1"),
                  dcc.Dropdown(id=ids.TOPICS_SELECT, options=[], value=None, clearable=False,
-                              placeholder="Choisir un thème")], lg=6, className="mb-2"),
+                              placeholder="Choisir un thème",
+                              labels=L.dropdown_labels("Mot du thème", "Aucun thème trouvé"))],
+                lg=6, className="mb-2"),
         dbc.Col(dbc.Button("Montrer ses jeux sur la carte", id=ids.TOPICS_SHOW_ON_MAP, n_clicks=0,
                            color="primary", outline=True, className="w-100"),
                 lg=3, className="mb-2 d-flex align-items-end"),
@@ -148,6 +151,7 @@ def build_topics_page(*, models: list[dict], default_k: int | None, has_clusters
                                         {"label": "jeux en surbrillance sur la carte", "value": "map"}],
                                className="small"), md=6),
         dbc.Col(dcc.Dropdown(id=ids.TOPICS_MDS_MAX, value=1000, clearable=False, searchable=False,
+                             labels=L.dropdown_labels(),
                              options=[{"label": f"au plus {n} points", "value": n} for n in MDS_SIZES]),
                 md=3),
         dbc.Col(dbc.Button("Calculer la disposition MDS", id=ids.TOPICS_MDS_BUTTON, n_clicks=0,
@@ -177,11 +181,11 @@ def build_topics_page(*, models: list[dict], default_k: int | None, has_clusters
             dbc.Col(_card("Producteurs", _graph(ids.TOPICS_PRODUCERS, 300)), lg=6, className="mb-3"),
         ]),
         dbc.Row([
-            dbc.Col(_card("Disposition MDS d'une sélection (plongements, distance cosinus)", [
+            dbc.Col(_card(L.TOPICS_MDS_TITLE, [
                 mds_controls,
                 html.Div(id=ids.TOPICS_MDS_STATUS, className="small text-muted px-1"),
                 dcc.Loading(dcc.Graph(id=ids.TOPICS_MDS, config=GRAPH_CONFIG, figure=empty_figure(
-                    "Choisissez une source puis « Calculer la disposition MDS ».", height=460)),
+                    "Choisissez une source puis «\u202fCalculer la disposition MDS\u202f».", height=460)),
                     type="dot", delay_show=300),
             ]), lg=8, className="mb-3"),
             dbc.Col(_card("Lire cette page", HELP, body_class="small p-3"), lg=4, className="mb-3"),
@@ -193,8 +197,8 @@ def build_topics_page(*, models: list[dict], default_k: int | None, has_clusters
                     lg=7, className="mb-3"),
         ]),
         dbc.Row(dbc.Col(_card(
-            "Thèmes LDA × groupes d'embeddings (HDBSCAN)",
+            L.TOPICS_X_CLUSTERS,
             _graph(ids.TOPICS_HEATMAP, 400) if has_clusters else html.Div(
-                "Ce build n'a pas de groupes d'embeddings.", className="text-muted small")),
+                L.NO_CLUSTERS, className="text-muted small")),
             className="mb-3")),
     ])

@@ -1,5 +1,5 @@
-"""Command line: ``python -m models build|search|evaluate|topics|territories|bench ...`` (a stable contract:
-extend, don't break)."""
+"""Command line: ``python -m models build|search|evaluate|topics|territories|bench|ask|
+evaluate-dialogues|fit-assistant ...`` (a stable contract: extend, don't break)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,20 @@ def _setup_logging(verbose: bool) -> None:
 def cmd_build(args) -> int:
     from models.build.pipeline import run_build
 
-    settings = BuildSettings(catalog=args.catalog, out=Path(args.out), limit=args.limit,
+    if args.from_build or args.steps or args.set:
+        from models.build.rerun import parse_overrides, rerun_build
+
+        if not (args.from_build and args.steps):
+            raise ValueError("--steps and --set need --from BUILD (re-run steps of a previous build)")
+        overrides = parse_overrides(args.set)
+        if args.model:
+            overrides["model"] = args.model
+        final = rerun_build(args.from_build, args.steps.split(","), overrides=overrides,
+                            out=args.out, show_progress=not args.quiet)
+        print(final)
+        return 0
+    settings = BuildSettings(catalog=args.catalog, out=Path(args.out or DEFAULT_ARTIFACTS), limit=args.limit,
+                             sample=args.sample,
                              include_archived=args.include_archived, show_progress=not args.quiet)
     if args.model:
         settings.model = args.model
@@ -43,21 +56,50 @@ def cmd_build(args) -> int:
     return 0
 
 
+def _filter_args(items: list[str] | None) -> dict:
+    """``--filter KEY=VALUE`` (repeatable; a key given twice keeps both values) → raw filters."""
+    raw: dict = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ValueError(f"--filter {item!r}: expected KEY=VALUE (e.g. format=csv, year=2018-2022)")
+        key, value = item.split("=", 1)
+        key = key.strip()
+        if key in ("year", "modified", "has_reuses"):
+            raw[key] = value.strip()
+        else:
+            raw.setdefault(key, []).append(value.strip())
+    return raw
+
+
 def cmd_search(args) -> int:
     from models.serve.explorer import Explorer
 
-    exp = Explorer.load(args.artifacts, model=args.model)
-    hits = exp.search(args.query, mode=args.mode, k=args.k, tag=args.tag)
-    rows = exp.hits_as_dicts(hits)
+    exp = Explorer.load(args.artifacts, model=args.model, query_encoder=args.query_encoder)
+    raw = _filter_args(args.filter)
+    res = exp.search_result(args.query, mode=args.mode, k=args.k, filters=raw, sort=args.sort,
+                            facets=args.facets, tag=args.tag)
+    for msg in res.errors:
+        log.warning("%s", msg)
+    out = res.as_json(exp)
+    rows = out["results"]
     words = exp.query_words(args.query) if args.mode == "word" else None
     if args.json:
-        print(json.dumps(rows if words is None else {"results": rows, "words": words},
-                         ensure_ascii=False))
+        if args.facets:
+            payload = out if words is None else {**out, "words": words}
+        else:
+            payload = rows if words is None else {"results": rows, "words": words}
+        print(json.dumps(payload, ensure_ascii=False))
     else:
         if words:
             print("mots voisins : " + ", ".join(f"{w} ({s:.2f})" for w, s in words))
         for rank, r in enumerate(rows, 1):
             print(f"{rank:>3}. {r['score']:.3f}  {r['title']}  — {r['organization']}  [{r['id']}]")
+            if r["why"]:
+                print("       " + " · ".join(r["why"]))
+        if args.facets:
+            for key, vals in res.facets.items():
+                if vals:
+                    print(f"{key}: " + ", ".join(f"{f.label} ({f.count})" for f in vals[:8]))
     return 0
 
 
@@ -72,11 +114,13 @@ def cmd_evaluate(args) -> int:
         raise ValueError(f"unknown mode(s) {', '.join(unknown)}; choose among all, {', '.join(MODES)}")
     if not Path(args.queries).is_file():
         raise ValueError(f"no labelled queries file at {args.queries}")
-    exp = Explorer.load(args.artifacts, model=args.model)
+    exp = Explorer.load(args.artifacts, model=args.model, query_encoder=args.query_encoder)
     queries = read_relevance(args.queries)
     result = evaluate(exp, queries, modes, k=args.k)
     if args.json:
-        print(json.dumps(report_json(result, per_query=args.per_query), ensure_ascii=False))
+        out = report_json(result, per_query=args.per_query)
+        out["params"] = exp.search_params.as_dict()  # the search constants in effect
+        print(json.dumps(out, ensure_ascii=False))
         return 0
     keys = ("n", "skipped", "hit@1", "hit@3", "hit@10", "mrr@10", "ndcg@10")
     print(f"{'mode':<10}" + "".join(f"{k:>9}" for k in keys))
@@ -192,10 +236,21 @@ def cmd_verify(args) -> int:
 
 def cmd_bench(args) -> int:
     """Start the app on the artifacts and measure it (``models/bench.py``)."""
-    from models.bench import BenchError, format_table, run_bench
+    from models.bench import BenchError, encoder_comparison, format_table, run_bench
 
+    if args.encoders:
+        result = encoder_comparison(args.artifacts, n=args.passages, threads=args.threads,
+                                    models_dir=Path(args.models_dir) if args.models_dir else None)
+        if args.json:
+            print(json.dumps(result))
+        else:
+            for name, r in result["encoders"].items():
+                extra = "".join(f"  {k} {r[k]}" for k in ("min_cosine", "mean_cosine", "speedup") if k in r)
+                print(f"{name:<10} {r['model_id']:<32} {r['passages_per_s']:>7.1f} passages/s{extra}")
+        return 0
     try:
         result = run_bench(args.artifacts, skip_embedding=args.skip_embedding,
+                           query_encoder=args.query_encoder,
                            models_dir=Path(args.models_dir) if args.models_dir else None)
     except BenchError as exc:
         log.error("bench failed: %s", exc)
@@ -231,6 +286,84 @@ def cmd_map_quality(args) -> int:
     return 0
 
 
+def _explorer(args):
+    from models.serve.explorer import Explorer
+
+    return Explorer.load(args.artifacts, model=getattr(args, "model", None),
+                         models_dir=Path(args.models_dir) if getattr(args, "models_dir", None) else None)
+
+
+def cmd_ask(args) -> int:
+    """One assistant turn (``models/serve/assistant.py``): the answer, the cards, the slots."""
+    exp = _explorer(args)
+    res = exp.assistant.ask(args.question)
+    if args.json:
+        res = {k: v for k, v in res.items() if k != "state"} | {"state": res["state"]}
+        print(json.dumps(res, ensure_ascii=False))
+        return 0
+    print(res["reply"])
+    for note in res["notes"]:
+        print(f"  ({note})")
+    if res["clarify"]:
+        c = res["clarify"]
+        print(c["question"] + "  " + " | ".join([o["label"] for o in c["options"]] + [c["none"]]))
+    for i, c in enumerate(res["cards"], 1):
+        print(f"{i}. {c['title']} — {c['producer'] or '?'} — {c['last_update'] or '?'} "
+              f"— {c['territory'] or '?'} — {', '.join(c['formats']) or '?'}  [{c['id']}]")
+        if c["answer"]:
+            print(f"   « {c['answer']['sentence'][:240]} »")
+    if res["slots"]:
+        print("slots : " + ", ".join(f"{k} = {v['label']}" for k, v in res["slots"].items()))
+    return 0
+
+
+def cmd_evaluate_dialogues(args) -> int:
+    from models.serve.assistant_eval import evaluate_dialogues, read_dialogues
+
+    if not Path(args.dialogues).is_file():
+        raise ValueError(f"no dialogue file at {args.dialogues}")
+    dialogues = read_dialogues(args.dialogues)
+    m = evaluate_dialogues(_explorer(args).assistant, dialogues)
+    keys = ("turns", "success@1", "success@5", "mrr@10", "slots", "clarifications")
+    out = m if args.details else {k: m[k] for k in keys}
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False))
+        return 0
+    print(f"{m['turns']} tours ({m['scored']} notés) : success@1 {m['success@1']}  success@5 "
+          f"{m['success@5']}  mrr@10 {m['mrr@10']}  clarifications {m['clarifications']}")
+    for pos, v in m["by_position"].items():
+        print(f"  {pos:<10} n {v['n']:>3}  success@1 {v['success@1']}  success@5 {v['success@5']}  "
+              f"mrr@10 {v['mrr@10']}")
+    for k, v in m["slots"].items():
+        print(f"  {k:<10} precision {v['precision']}  recall {v['recall']}  f1 {v['f1']}  n {v['n']}")
+    print(f"  latence p50 {m['latency_ms']['p50']} ms  p95 {m['latency_ms']['p95']} ms")
+    return 0
+
+
+def cmd_fit_assistant(args) -> int:
+    """k-fold cross-validation of the assistant's passage weight (held-out numbers)."""
+    from models.serve.assistant_eval import cross_validate, dialogues_from_queries, read_dialogues
+    from models.serve.evaluate import read_relevance
+
+    dialogues = read_dialogues(args.dialogues)
+    for f in args.queries or []:
+        dialogues += dialogues_from_queries(read_relevance(f))
+    res = cross_validate(_explorer(args).assistant, dialogues, k=args.k)
+    print(json.dumps(res, ensure_ascii=False) if args.json else json.dumps(res, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_export_onnx(args) -> int:
+    import shutil
+
+    from models.core.onnx_encoder import ensure_onnx_model, onnx_folder
+
+    if args.force:
+        shutil.rmtree(onnx_folder(args.models_dir), ignore_errors=True)
+    print(ensure_onnx_model(args.models_dir))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m models",
                                 description="data.gouv.fr catalogue explorer: offline pipeline")
@@ -239,8 +372,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("build", help="build or refresh the artifacts from a catalogue export")
     b.add_argument("--catalog", default=str(DEFAULT_CATALOG), help="path or URL of the export")
-    b.add_argument("--out", default=str(DEFAULT_ARTIFACTS), help="artifacts root folder")
+    b.add_argument("--out", default=None,
+                   help=f"artifacts root (default: {DEFAULT_ARTIFACTS}; with --from: that build's root)")
+    b.add_argument("--from", dest="from_build", default=None, metavar="BUILD",
+                   help="re-run --steps of this build (DIR/current or a build folder), reuse its other files")
+    b.add_argument("--steps", default=None,
+                   help="with --from: steps to re-run, separated by commas (e.g. topics,clusters); the "
+                        "steps reading what they produce are re-run too")
+    b.add_argument("--set", action="append", default=None, metavar="NAME=VALUE",
+                   help="with --from: change a setting, e.g. lda.ks=10,20,30 or umap.min_dist=0.1")
     b.add_argument("--limit", type=int, default=None, help="keep the first N datasets only")
+    b.add_argument("--sample", type=int, default=None,
+                   help="a stratified sample of N datasets (every producer, every theme): a first build")
     b.add_argument("--include-archived", action="store_true", help="keep archived datasets")
     b.add_argument("--model", default=None,
                    help="sentence-transformers model name or path (default: offline e5-small)")
@@ -264,7 +407,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--tag", default=None, help="keep only datasets with this tag")
     s.add_argument("--k", type=int, default=10)
     s.add_argument("--model", default=None, help="query encoder (default: the build's)")
+    s.add_argument("--query-encoder", choices=("build", "onnx"), default="build",
+                   help="onnx: the int8 ONNX twin of the build's torch e5 model for the queries")
     s.add_argument("--json", action="store_true", help="print a JSON list")
+    s.add_argument("--filter", action="append", metavar="KEY=VALUE",
+                   help="producer, territory (level:code), year, modified (2018-2022), format, "
+                        "licence, frequency, topic, has_reuses; repeatable")
+    s.add_argument("--sort", default="relevance", choices=("relevance", "recent", "popular"))
+    s.add_argument("--facets", action="store_true",
+                   help='with --json: {"results": [...], "facets": {key: [[value, count], ...]}}')
     s.set_defaults(func=cmd_search)
 
     t = sub.add_parser("topics", help="LDA topics of a build: coherence, terms, stability")
@@ -297,6 +448,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--mode", default="all", help="all, or modes separated by commas")
     e.add_argument("--k", type=int, default=10, help="results looked at per query")
     e.add_argument("--model", default=None, help="query encoder (default: the build's)")
+    e.add_argument("--query-encoder", choices=("build", "onnx"), default="build",
+                   help="onnx: the int8 ONNX twin of the build's torch e5 model for the queries")
     e.add_argument("--json", action="store_true", help="print the metrics as JSON")
     e.add_argument("--per-query", action="store_true",
                    help="also the first relevant rank of every query in every mode")
@@ -312,6 +465,14 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument("--json", action="store_true", help="print the measurements as JSON")
     bn.add_argument("--skip-embedding", action="store_true", help="no embedding throughput (quick run)")
     bn.add_argument("--models-dir", default=None, help="offline model folders (default: ROOT/models)")
+    bn.add_argument("--query-encoder", choices=("build", "onnx"), default=None,
+                    help="the app's query encoder (python app.py --query-encoder)")
+    bn.add_argument("--encoders", action="store_true",
+                    help="only compare the torch and int8 ONNX encoders (speed, cosine) on the build's "
+                         "passages")
+    bn.add_argument("--passages", type=int, default=2000, help="with --encoders: passages encoded")
+    bn.add_argument("--threads", type=int, default=None,
+                    help="with --encoders: threads of both encoders (default: one per core)")
     bn.set_defaults(func=cmd_bench)
     mq = sub.add_parser("map-quality", help="how faithful the 2D map is (neighbour preservation, "
                                             "blob share) and its label levels")
@@ -319,17 +480,54 @@ def build_parser() -> argparse.ArgumentParser:
     mq.add_argument("--k", type=int, default=10, help="neighbours compared (default 10)")
     mq.add_argument("--json", action="store_true", help="print JSON")
     mq.set_defaults(func=cmd_map_quality)
+
+    a = sub.add_parser("ask", help="ask the assistant one question in French")
+    a.add_argument("question")
+    a.add_argument("--artifacts", default=str(DEFAULT_ARTIFACTS))
+    a.add_argument("--model", default=None, help="query encoder (default: the build's)")
+    a.add_argument("--models-dir", default=None, help="offline model folders (default: ROOT/models)")
+    a.add_argument("--json", action="store_true", help="print the whole turn as JSON")
+    a.set_defaults(func=cmd_ask)
+
+    ed = sub.add_parser("evaluate-dialogues", help="score the assistant on labelled dialogues (JSON lines)")
+    ed.add_argument("--artifacts", default=str(DEFAULT_ARTIFACTS))
+    ed.add_argument("--dialogues", required=True, help="JSON lines: {id, turns: [{user, expected, slots}]}")
+    ed.add_argument("--model", default=None, help="query encoder (default: the build's)")
+    ed.add_argument("--models-dir", default=None, help="offline model folders (default: ROOT/models)")
+    ed.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    ed.add_argument("--details", action="store_true",
+                    help="also first turn vs follow-ups, skipped turns and latency")
+    ed.set_defaults(func=cmd_evaluate_dialogues)
+
+    fa = sub.add_parser("fit-assistant", help="choose the assistant's passage weight by k-fold "
+                                              "cross-validation (held-out numbers)")
+    fa.add_argument("--artifacts", default=str(DEFAULT_ARTIFACTS))
+    fa.add_argument("--dialogues", required=True)
+    fa.add_argument("--queries", action="append", help="labelled queries CSV (repeatable)")
+    fa.add_argument("--k", type=int, default=5)
+    fa.add_argument("--model", default=None)
+    fa.add_argument("--models-dir", default=None)
+    fa.add_argument("--json", action="store_true")
+    fa.set_defaults(func=cmd_fit_assistant)
+
+    ox = sub.add_parser("export-onnx", help="export the offline e5 model to int8 ONNX (once; again "
+                                            "if damaged)")
+    ox.add_argument("--models-dir", default=str(DEFAULT_ARTIFACTS / "models"),
+                    help="offline model folders (default: %(default)s)")
+    ox.add_argument("--force", action="store_true", help="export again even if it looks intact")
+    ox.set_defaults(func=cmd_export_onnx)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     from models.build.ingest import IngestError
+    from models.core.onnx_encoder import OnnxModelError
     from models.core.store import ArtifactError
 
     args = build_parser().parse_args(argv)
     _setup_logging(args.verbose)
     try:
         return args.func(args)
-    except (ArtifactError, IngestError, ValueError) as exc:
+    except (ArtifactError, IngestError, OnnxModelError, ValueError) as exc:
         log.error("%s", exc)
         return 2

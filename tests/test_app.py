@@ -72,15 +72,16 @@ def test_search_returns_20_results_and_patches_the_overlay(dash, explorer, app):
     state = {"q": "vacances scolaires", "mode": services_mode}
     resp = dash.call({f"{ids.SEARCH_STATE}.data": state})
     results = resp[ids.RESULTS]["children"]
-    items = all_of(results, lambda n: isinstance(n.get("props", {}).get("id"), dict))
+    items = all_of(results, lambda n: isinstance(n.get("props", {}).get("id"), dict)
+                   and n["props"]["id"].get("type") == ids.RESULT_ITEM)
     assert len(items) == 20
     expected = explorer.search("vacances scolaires", mode=services_mode, k=20)
     assert [i["props"]["id"] for i in items] == [{"type": ids.RESULT_ITEM, "row": h.row} for h in expected]
     first_title = explorer.datasets["title"].iloc[expected[0].row]
     assert first_title in strings(items[0])
-    assert "20 jeux de données pour « vacances scolaires »" in resp[ids.RESULTS_HEADER]["children"]
+    assert "20 jeux de données pour «\u00a0vacances scolaires\u00a0»" in resp[ids.RESULTS_HEADER]["children"]
     highlight = resp[ids.MAP_HIGHLIGHT]["data"]
-    assert highlight["label"] == "Recherche : vacances scolaires"
+    assert highlight["label"] == "Recherche\u00a0: vacances scolaires"
     assert highlight["rows"] == [h.row for h in expected]
 
     # the highlight store -> a Patch of the overlay trace only, never the whole figure
@@ -101,8 +102,9 @@ def test_search_edge_cases(dash):
     resp = dash.call({f"{ids.SEARCH_STATE}.data": None})
     assert resp[ids.MAP_HIGHLIGHT]["data"] == {"label": "", "rows": []}
     assert resp[ids.RESULTS]["children"] is None
-    bad = dash.call({f"{ids.SEARCH_STATE}.data": {"q": "x", "mode": "no-such-mode"}})
-    assert any(s.startswith("La recherche a échoué") for s in strings(bad[ids.RESULTS]["children"]))
+    # a state posted with an unknown mode is searched in the default mode
+    bad = dash.call({f"{ids.SEARCH_STATE}.data": {"q": "budget", "mode": "no-such-mode"}})
+    assert "mode Hybride" in bad[ids.RESULTS_HEADER]["children"]
     # other pages may write any rows: out-of-range and junk rows are dropped
     junk = {"label": "<b>x</b>", "rows": [0, -1, 10**9, "3", 2.5, 1]}
     value = patched(dash.call({f"{ids.MAP_HIGHLIGHT}.data": junk})[ids.MAP]["figure"], HIGHLIGHT_TRACE)
@@ -113,7 +115,8 @@ def test_search_edge_cases(dash):
 def test_submit_cleans_and_caps_the_query(dash, explorer):
     long = "vacances\x00\x1b " + "x" * 10_000
     mode_key = f"{ids.SEARCH_MODE}.value"
-    inputs = {f"{ids.SEARCH_BUTTON}.n_clicks": 1, f"{ids.SEARCH_INPUT}.n_submit": 0, mode_key: "semantic"}
+    inputs = {f"{ids.SEARCH_BUTTON}.n_clicks": 1, f"{ids.SEARCH_INPUT}.n_submit": 0, mode_key: "semantic",
+              f"{ids.SEARCH_SORT}.value": "relevance"}
     resp = dash.call(inputs, {f"{ids.SEARCH_INPUT}.value": long, f"{ids.SEARCH_STATE}.data": None},
                      changed=[f"{ids.SEARCH_BUTTON}.n_clicks"])
     state = resp[ids.SEARCH_STATE]["data"]
@@ -132,7 +135,8 @@ def test_url_sets_the_view_and_the_view_sets_the_url(dash, explorer):
                      {f"{ids.SEARCH_STATE}.data": None, f"{ids.SELECTED}.data": None})
     mode = find(layout_of(dash.client), ids.SEARCH_MODE)["props"]["value"]
     assert resp[ids.SEARCH_INPUT]["value"] == "vacances"
-    assert resp[ids.SEARCH_STATE]["data"] == {"q": "vacances", "mode": mode}
+    assert resp[ids.SEARCH_STATE]["data"] == {"q": "vacances", "mode": mode, "filters": {},
+                                              "sort": "relevance", "ignore": [], "k": 20}
     assert resp[ids.SELECTED]["data"] == ds_id
     # an unknown id and a bare URL select nothing
     resp = dash.call({f"{ids.URL}.search": "?id=%3Cscript%3E"},
@@ -174,7 +178,7 @@ def test_topic_cloud_callback(dash, explorer):
     fig = dash.call({f"{ids.TOPIC_DROPDOWN}.value": 1})[ids.CLOUD]["figure"]
     words = fig["data"][0]["text"]
     assert words[0] == explorer.topic_terms(1)[0][0]
-    assert fig["layout"]["title"]["text"].startswith("Thème 2 : ")
+    assert fig["layout"]["title"]["text"].startswith("Thème 2\u202f: ")
     empty = dash.call({f"{ids.TOPIC_DROPDOWN}.value": 999})[ids.CLOUD]["figure"]
     assert empty["layout"]["meta"]["empty"] is True
 

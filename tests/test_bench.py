@@ -32,6 +32,11 @@ def test_ids_are_the_apps():
     assert (bench.MAP_ID, bench.SEARCH_STATE_ID, bench.SEARCH_MODE_ID, bench.HIGHLIGHT_ID,
             bench.MAP_LABELS_ID) == (ids.MAP, ids.SEARCH_STATE, ids.SEARCH_MODE, ids.MAP_HIGHLIGHT,
                                      ids.MAP_LABELS)
+    from components import ask_page
+
+    assert (bench.ASK_SEND_ID, bench.ASK_STATE_ID, bench.ASK_HISTORY_ID, bench.ASK_INPUT_ID,
+            bench.ASK_TRANSCRIPT_ID) == (ask_page.SEND, ask_page.STATE, ask_page.HISTORY, ask_page.INPUT,
+                                         ask_page.TRANSCRIPT)
 
 
 def test_queries_are_fixed_varied_french():
@@ -60,13 +65,16 @@ def test_bench_measures_the_fixture_build(built_root):
     for key in ("map_payload_bytes", "map_labels_bytes", "highlight_payload_bytes", "n_datasets"):
         assert isinstance(result[key], int) and result[key] > 0, key
     for key in ("start_s", "search_p50_ms", "search_p95_ms", "search_concurrent_p95_ms", "rss_mb",
-                "passages_per_s"):
+                "passages_per_s", "filtered_search_p95_ms", "facet_counts_p95_ms", "ask_p50_ms",
+                "ask_p95_ms"):
         assert isinstance(result[key], float) and result[key] > 0, key
     # the map ships x, y (float32) and a colour (uint8) per point, base64: at least 12 bytes each
     assert 12 * N_ROWS < result["map_payload_bytes"] < 1_500_000
     assert result["map_with_labels_bytes"] == result["map_payload_bytes"] + result["map_labels_bytes"]
     assert result["highlight_payload_bytes"] < 20_000  # a Patch of the overlay, not a figure
+    assert 0 < result["filter_payload_bytes"] < 20_000  # the filter mask, not the map
     assert result["search_p50_ms"] <= result["search_p95_ms"]
+    assert result["ask_p50_ms"] <= result["ask_p95_ms"]
     assert 50 < result["rss_mb"] < 4000
     assert app_children() == []  # the app subprocess was stopped
     json.dumps(result)

@@ -221,7 +221,7 @@ def test_details_panel_renders_catalogue_text_as_text():
     strings = texts(panel)
     assert HOSTILE in strings  # the title, as a text node that React escapes
     assert "(tronqué)" in strings and "Créé le 06/04/2019" in strings and "Modifié le 13/12/2024" in strings
-    assert "Jeux de données similaires" in strings and "Thème : eau · rivière" in strings
+    assert "Jeux de données similaires" in strings and "Thème\u202f: eau · rivière" in strings
     items = [c for c in comps if getattr(c, "id", None) == {"type": ids.SIMILAR_ITEM, "row": 5}]
     assert len(items) == 1
     ok = details_panel({"title": "t", "url": "https://www.data.gouv.fr/datasets/t"}, [])
@@ -270,8 +270,9 @@ def test_url_state_round_trip_and_validation():
     known = {"5a1b2c"}
 
     def parse(search):
-        return parse_url_search(search, modes=("semantic", "hybrid"), default_mode="hybrid",
-                                max_query_chars=500, is_known_id=known.__contains__)
+        st = parse_url_search(search, modes=("semantic", "hybrid"), default_mode="hybrid",
+                              max_query_chars=500, is_known_id=known.__contains__)
+        return {k: st[k] for k in ("q", "mode", "id")}
 
     s = build_url_search("vacances scolaires & été", "semantic", "5a1b2c")
     assert parse(s) == {"q": "vacances scolaires & été", "mode": "semantic", "id": "5a1b2c"}
@@ -283,3 +284,22 @@ def test_url_state_round_trip_and_validation():
         "q": "vacances [31m", "mode": "hybrid", "id": None}
     assert parse("?q=%3Cscript%3E")["q"] == "<script>"  # kept as text: shown escaped
     assert parse("?" + "&".join(f"k{i}=1" for i in range(100)))["q"] == ""  # too many fields
+
+
+def test_url_state_filters_sort_and_removed_chips():
+    def parse(search):
+        return parse_url_search(search, modes=("semantic", "hybrid"), default_mode="hybrid",
+                                max_query_chars=500, is_known_id=lambda _: False)
+
+    s = build_url_search("piscines Toulouse", "hybrid", None,
+                         filters={"territory": "departement:31", "year": "2018-2022", "format": "csv|shp"},
+                         sort="recent", ignore=["period:2020-2020"])
+    st = parse(s)
+    assert st["filters"] == {"territory": "departement:31", "year": "2018-2022", "format": "csv|shp"}
+    assert st["sort"] == "recent" and st["ignore"] == ["period:2020-2020"]
+    # without a query, filters alone are a view (browse the catalogue)
+    browse = build_url_search("", "hybrid", None, filters={"format": "csv"})
+    assert parse(browse)["filters"] == {"format": "csv"}
+    bad = parse("?q=a&sort=evil&colour=red&producer=%3Cb%3E&year=" + "9" * 5000)
+    assert bad["sort"] == "relevance" and "colour" not in bad["filters"]
+    assert bad["filters"]["producer"] == "<b>" and len(bad["filters"]["year"]) <= 600

@@ -107,7 +107,9 @@ def test_evaluate_command_json(built_root, tmp_path, capsys):
                    "--per-query"])
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"keyword", "semantic", "hybrid", "word", "per_query"}
+    assert set(out) == {"keyword", "semantic", "hybrid", "word", "per_query", "params"}
+    # the search constants in effect (fitted by scripts/tune_search.py) are part of the report
+    assert {"alpha_short", "beta_short", "alpha_long", "beta_long", "place_boost"} <= set(out["params"])
     for mode in ("keyword", "semantic", "hybrid", "word"):
         assert list(out[mode]) == ["n", "skipped", *METRIC_KEYS]
         assert out[mode]["n"] == 6 and out[mode]["skipped"] == 1
@@ -118,6 +120,6 @@ def test_evaluate_command_json(built_root, tmp_path, capsys):
     rc = cli.main(["evaluate", "--artifacts", str(built_root), "--queries", str(f), "--json",
                    "--mode", "keyword", "--k", "3"])
     out = json.loads(capsys.readouterr().out)
-    assert rc == 0 and set(out) == {"keyword"}
+    assert rc == 0 and set(out) == {"keyword", "params"}
     assert cli.main(["evaluate", "--artifacts", str(built_root), "--queries", str(f),
                      "--mode", "bogus"]) == 2

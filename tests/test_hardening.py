@@ -89,7 +89,8 @@ def test_hostile_queries_are_handled_and_escaped(client, deps, app, explorer, qu
         assert "<script" not in names.lower() and "<svg" not in names.lower() and "<img" not in names.lower()
     # the search box: cleaned and capped before it becomes the search state
     r = post(client, deps, [f"{ids.SEARCH_BUTTON}.n_clicks", f"{ids.SEARCH_INPUT}.n_submit",
-                            f"{ids.SEARCH_MODE}.value"], f"{ids.SEARCH_STATE}.data",
+                            f"{ids.SEARCH_MODE}.value", f"{ids.SEARCH_SORT}.value"],
+             f"{ids.SEARCH_STATE}.data",
              {f"{ids.SEARCH_BUTTON}.n_clicks": 1, f"{ids.SEARCH_INPUT}.n_submit": 0,
               f"{ids.SEARCH_MODE}.value": "semantic", f"{ids.SEARCH_INPUT}.value": query})
     assert r.status_code in (200, 204)

@@ -58,11 +58,14 @@ def test_rebuild_reuses_embedding_cache_and_publishes_atomically(built_root, tmp
 
     enc = FakeEncoder(64)
     first = run_build(small_settings(tmp_path, limit=60), encoder=enc)
-    assert enc.calls == 60
+    p1 = read_manifest(first)["parameters"]["passages"]["embedding"]
+    assert p1["encoded"] > 0 and enc.calls == 60 + p1["encoded"]  # datasets + extra passages
     enc2 = FakeEncoder(64)
     second = run_build(small_settings(tmp_path, limit=80), encoder=enc2)
-    assert enc2.calls == 20  # only the new rows are encoded
     m2 = read_manifest(second)
+    p2 = m2["parameters"]["passages"]["embedding"]
+    assert p2["cached"] > 0 and p2["cached"] + p2["encoded"] == p2["total"]  # passages reused
+    assert enc2.calls == 20 + p2["encoded"]  # only the new rows are encoded
     assert m2["embedding_stats"] == {"total": 80, "cached": 60, "encoded": 20,
                                      **{k: m2["embedding_stats"][k]
                                         for k in ("seconds", "passages_per_s")}}
@@ -131,7 +134,8 @@ def test_cli_search_json(built_root, capsys):
     assert main(["search", "--artifacts", str(built_root), "--k", "5", "--json", "risques naturels"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert len(rows) == 5
-    assert set(rows[0]) == {"id", "title", "organization", "score"}
+    assert set(rows[0]) == {"id", "title", "organization", "score", "why"}  # why: the card's reasons
+    assert isinstance(rows[0]["why"], list)
     assert rows[0]["score"] >= rows[-1]["score"]
 
 

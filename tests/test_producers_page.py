@@ -39,7 +39,7 @@ def test_builders_empty_states():
     for fig in (pp.visualize_topic_mix([], [], []), pp.visualize_quality_overview([], [], []),
                 pp.visualize_neighbourhood([], [])):
         assert isinstance(fig, go.Figure) and fig.layout.meta["empty"]
-    assert "Choisissez" in _text(json.loads(json.dumps(pp.key_figures(None).to_plotly_json(),
+    assert pp.CHOOSE in _text(json.loads(json.dumps(pp.key_figures(None).to_plotly_json(),
                                                        default=lambda o: o.to_plotly_json())))
     assert pp.fr_int(1234567) == "1\u202f234\u202f567" and pp.fr_int(None) == "—"
 
@@ -88,7 +88,7 @@ def test_choosing_a_producer_fills_figures_list_and_map_highlight(app, client, e
     assert out[pp.FIND_DATASET]["value"] == int(top["row"])
     # cleared: explicit empty state, highlight removed
     out = call(app, client, f"{pp.FIGURES}.children", {f"{pp.SELECT}.value": None})
-    assert "Choisissez" in _text(out[pp.FIGURES]["children"])
+    assert pp.CHOOSE in _text(out[pp.FIGURES]["children"])
     assert out[ids.MAP_HIGHLIGHT]["data"] == {"label": "", "rows": []}
 
 
@@ -191,7 +191,10 @@ def test_producers_page_in_browser(dash_duo, app, producer):
     dash_duo.wait_for_element(f"#{pp.NEIGHBOURHOOD} .scatterlayer, #{pp.NEIGHBOURHOOD} canvas",
                               timeout=20)
     # "Voir sur la carte": back to the map tab, its datasets highlighted there
-    dash_duo.wait_for_element(f"#{pp.SHOW_ON_MAP}:not([disabled])", timeout=10).click()
+    # (below the overview grid, while the sections above it still grow: clicked by script)
+    button = dash_duo.wait_for_element(f"#{pp.SHOW_ON_MAP}:not([disabled])", timeout=10)
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();",
+                                   button)
     dash_duo.wait_for_contains_text(f"#{ids.TABS} .nav-link.active", "Carte", timeout=10)
     # other pages' geo figures may ask plotly's CDN for topojson (offline here): not this page's
     errors = [e for e in dash_duo.get_logs() or []

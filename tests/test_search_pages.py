@@ -119,7 +119,7 @@ def test_compare_three_columns_with_cross_ranks_and_overlap(app, client, explore
     z = fig["data"][0]["z"]
     n_kw_sem = len(set(by_mode["keyword"]) & set(by_mode["semantic"]))
     assert z[0][1] == n_kw_sem and z[0][0] == 10
-    assert f"Mots-clés ∩ Sémantique : {n_kw_sem}" in out[cp.OVERLAP_TEXT]["children"]
+    assert f"Mots-clés ∩ Sémantique\u202f: {n_kw_sem}" in out[cp.OVERLAP_TEXT]["children"]
     assert out[cp.STATE]["data"] == {"q": q, "rows": by_mode["hybrid"]}
     assert out[cp.SHOW_ON_MAP]["disabled"] is False
     assert "Mots voisins" in text_of(out[cp.WORDS]["children"])
@@ -150,7 +150,7 @@ def test_overlap_figure_and_sentence_builders():
           "all": 2, "k": 10}
     fig = cp.visualize_overlap(ov)
     assert isinstance(fig, go.Figure) and fig.data[0].z[2][1] == 5 and fig.data[0].z[1][1] == 10
-    assert "les trois : 2" in cp.overlap_sentence(ov)
+    assert "les trois\u202f: 2" in cp.overlap_sentence(ov)
 
 
 # ---- Qualité de la recherche ---------------------------------------------------------------

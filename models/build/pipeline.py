@@ -45,10 +45,17 @@ def step_ingest(ctx: BuildContext) -> None:
     df, report = read_catalog(s.catalog, limit=s.limit, include_archived=s.include_archived)
     if df.empty:
         raise ValueError(f"no dataset kept from {s.catalog}: {report.as_dict()}")
-    ctx.df = df
     ctx.archived = report.archived_frame()
     ctx.manifest["catalog"] = report.as_dict()
-    ctx.param("ingest", limit=s.limit, include_archived=s.include_archived)
+    if s.sample and s.sample < len(df):
+        from models.build.sample import stratified_rows
+
+        n_total = len(df)
+        df = df.iloc[stratified_rows(df, s.sample, seed=s.seed)].reset_index(drop=True)
+        ctx.manifest["partial"] = {"n_rows": len(df), "n_total": n_total,
+                                   "method": "stratified: every producer, title/tag clusters"}
+    ctx.df = df
+    ctx.param("ingest", limit=s.limit, include_archived=s.include_archived, sample=s.sample)
     log.info("ingest: %d rows read, %d kept, %d archived left out, skipped %s",
              report.rows_read, report.rows_kept, report.archived_dropped, dict(report.skipped))
     ctx.writer.save_parquet("datasets.parquet", df)
@@ -99,6 +106,12 @@ def step_embed(ctx: BuildContext) -> None:
                              "prefixes": getattr(enc, "prefixes", False)}
     ctx.manifest["embedding_stats"] = stats
     ctx.writer.save_npy("embeddings.npy", vecs.astype(np.float32))
+
+
+def step_passages(ctx: BuildContext) -> None:
+    from models.build.passages import build_passages
+
+    build_passages(ctx)
 
 
 def step_neighbours(ctx: BuildContext) -> None:
@@ -184,6 +197,7 @@ def step_territories(ctx: BuildContext) -> None:
 STEPS: list[tuple[str, Step]] = [
     ("ingest", step_ingest),
     ("embeddings", step_embed),
+    ("passages", step_passages),
     ("neighbours", step_neighbours),
     ("umap", step_umap),
     ("french_tokens", step_tokens),
@@ -198,6 +212,26 @@ STEPS: list[tuple[str, Step]] = [
 ]
 
 
+def estimate_full_build(manifest: dict) -> float | None:
+    """Seconds a build of the whole catalogue should take, from a sample build's own timings:
+    the passages not encoded yet at the sample's rate (``embedding_stats``, cached ones are
+    free), the other steps scaled by n·log n."""
+    partial, steps = manifest.get("partial") or {}, manifest.get("steps", {})
+    n, total = partial.get("n_rows"), partial.get("n_total")
+    if not n or not total or not steps:
+        return None
+    stats = manifest.get("embedding_stats", {})
+    rate = stats.get("passages_per_s")
+    embed = (total - n) / rate if rate else 0.0
+    scale = total * np.log(total) / (n * np.log(max(n, 2)))
+    # a sample built with fewer LDA models than the whole build will make
+    ks = manifest.get("parameters", {}).get("lda", {}).get("ks") or []
+    lda_factor = max(1.0, len(BuildSettings().lda_ks) / len(ks)) if ks else 1.0
+    others = sum(v * (lda_factor if k == "lda" else 1.0) for k, v in steps.items()
+                 if k != "embeddings") * scale
+    return round(float(embed + others), 1)
+
+
 def run_build(settings: BuildSettings, *, encoder=None, steps=None) -> Path:
     """Run every step, then publish the build atomically. Returns the build folder."""
     t_all = time.perf_counter()
@@ -210,6 +244,7 @@ def run_build(settings: BuildSettings, *, encoder=None, steps=None) -> Path:
         for name, fn in steps or STEPS:
             t0 = time.perf_counter()
             log.info("step %s ...", name)
+            writer.step = name  # the files it writes are recorded under its name (re-runs)
             fn(ctx)
             dt = time.perf_counter() - t0
             ctx.manifest["steps"][name] = round(dt, 2)
@@ -220,6 +255,8 @@ def run_build(settings: BuildSettings, *, encoder=None, steps=None) -> Path:
             "versions": package_versions(),
             "total_seconds": round(time.perf_counter() - t_all, 2),
         })
+        if "partial" in ctx.manifest:
+            ctx.manifest["partial"]["full_build_seconds"] = estimate_full_build(ctx.manifest)
         ctx.manifest["parameters"]["build"] = {
             k: (str(v) if isinstance(v, Path) else v) for k, v in vars(settings).items()
         }

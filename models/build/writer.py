@@ -57,12 +57,16 @@ class BuildWriter:
         self.dir = self.builds / f".tmp-{self.build_id}"
         self.dir.mkdir()
         self.files: list[str] = []
+        self.step: str | None = None  # the step writing now (set by the pipeline)
+        self.step_files: dict[str, list[str]] = {}  # step -> files it wrote (re-runnable steps)
 
     def path(self, name: str) -> Path:
         p = self.dir / name
         p.parent.mkdir(parents=True, exist_ok=True)
         if name not in self.files:
             self.files.append(name)
+            if self.step:
+                self.step_files.setdefault(self.step, []).append(name)
         return p
 
     def save_npy(self, name: str, arr: np.ndarray) -> None:
@@ -82,6 +86,8 @@ class BuildWriter:
             name: {"sha256": sha256_file(self.dir / name), "bytes": (self.dir / name).stat().st_size}
             for name in sorted(self.files)
         }
+        if self.step_files:
+            manifest["step_files"] = self.step_files
         tmp = self.dir / (MANIFEST + ".tmp")
         tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str))
         os.replace(tmp, self.dir / MANIFEST)

@@ -22,6 +22,7 @@ class BuildSettings:
     catalog: str = str(DEFAULT_CATALOG)
     out: Path = DEFAULT_ARTIFACTS
     limit: int | None = None
+    sample: int | None = None  # a stratified sample of N datasets (models.build.sample): a first build
     include_archived: bool = False
     model: str = field(default_factory=lambda: _env("MODEL", "e5-small-offline"))
     max_seq_length: int = 128
@@ -41,6 +42,10 @@ class BuildSettings:
     lda_coherence_docs: int = 5000  # documents sampled for c_v / u_mass coherence
     cluster_dims: int = 5  # UMAP dimensions before HDBSCAN
     cluster_min_size: int | None = None  # None: scales with the catalogue (sqrt(n)/3, 5..100)
+    passage_words: int = 60  # passages of about this many words (models.build.passages)
+    passage_max_embedded: int = 2  # passages 1..N embedded (passage 0 reuses the dataset vector)
+    passage_max: int = 12  # passages kept per description (spans, for the answer extraction)
+    passage_budget: float | None = 0.35  # passage vectors ≤ this × n datasets (None: no cap)
     geo_dir: str = field(default_factory=lambda: _env("GEO", str(DEFAULT_GEO)))  # territories step
     show_progress: bool = True
     # scale-out (models.build.distributed): "local", "local:N" or "tcp://host:8786"; None: in process
@@ -71,5 +76,8 @@ class AppSettings:
     n_results: int = 20
     # numeric threads per process (BLAS, torch); 0: the libraries' defaults (one per core)
     threads: int = field(default_factory=lambda: int(_env("THREADS", "1")))
+    # "build": queries encoded by the build's model; "onnx": by the int8 ONNX twin of the torch
+    # e5 model when exported (no torch in the app; README: search quality with mixed encoders)
+    query_encoder: str = field(default_factory=lambda: _env("QUERY_ENCODER", "build"))
     encoder: object | None = None  # inject an encoder (tests)
     relevance_dir: Path = field(default_factory=lambda: Path(_env("RELEVANCE", str(DEFAULT_RELEVANCE))))

@@ -180,21 +180,52 @@ def resolve_model_path(model: str, models_dir: Path) -> str:
 def load_encoder(model: str, *, models_dir: Path, max_seq_length: int = 128) -> Encoder:
     if model.startswith("fake"):
         return FakeEncoder(int(model.split("-")[-1]) if model[-1].isdigit() else 64)
+    from models.core.onnx_encoder import ONNX_MODEL, load_onnx_encoder
+
+    if model == ONNX_MODEL:  # exported from the offline e5 folder once, then reused
+        return load_onnx_encoder(models_dir, max_seq_length=max_seq_length)
     return SentenceTransformerEncoder(resolve_model_path(model, models_dir),
                                       max_seq_length=max_seq_length)
 
 
-def load_query_encoder(model: str, *, models_dir: Path, max_seq_length: int = 128) -> Encoder:
-    """The encoder the app embeds queries with: :class:`TransformerQueryEncoder` when the model
-    folder qualifies (no sentence-transformers import), else :func:`load_encoder`."""
-    if not model.startswith("fake"):
-        path = resolve_model_path(model, models_dir)
-        if TransformerQueryEncoder.supports(path):
-            try:
-                return TransformerQueryEncoder(path, max_seq_length=max_seq_length)
-            except Exception as exc:  # an unusual folder: the general loader below
-                log.warning("light query encoder unavailable for %s (%s): using sentence-transformers",
-                            path, exc)
+def load_query_encoder(model: str, *, models_dir: Path, max_seq_length: int = 128,
+                       onnx: bool = False) -> Encoder:
+    """The encoder the app embeds queries with, never importing torch when it can:
+
+    * the int8 ONNX encoder (:mod:`models.core.onnx_encoder`) for a build embedded with it, or,
+      with ``onnx``, for one embedded with the offline e5 model it approximates, when its folder
+      is in ``models_dir`` (exported by the build or ``python -m models export-onnx``): one
+      thread, no spinning, ~1 GiB less resident memory than torch;
+    * else :class:`TransformerQueryEncoder` when the model folder qualifies (no
+      sentence-transformers import), else :func:`load_encoder`."""
+    if model.startswith("fake"):
+        return load_encoder(model, models_dir=models_dir, max_seq_length=max_seq_length)
+    from models.core.onnx_encoder import (
+        ONNX_MODEL,
+        SOURCE_MODEL,
+        OnnxModelError,
+        load_onnx_encoder,
+        onnx_folder,
+    )
+
+    if model == ONNX_MODEL:  # serving: a missing or damaged export is refused, never redone here
+        return load_onnx_encoder(models_dir, max_seq_length=max_seq_length, threads=1, spinning=False,
+                                 export=False)
+    if onnx and model == SOURCE_MODEL and onnx_folder(models_dir).exists():
+        try:
+            enc = load_onnx_encoder(models_dir, max_seq_length=max_seq_length, threads=1,
+                                    spinning=False, export=False)
+            if enc.source_id == f"{model}@{max_seq_length}":
+                return enc
+        except OnnxModelError as exc:
+            log.warning("%s; queries encoded with torch instead", exc)
+    path = resolve_model_path(model, models_dir)
+    if TransformerQueryEncoder.supports(path):
+        try:
+            return TransformerQueryEncoder(path, max_seq_length=max_seq_length)
+        except Exception as exc:  # an unusual folder: the general loader below
+            log.warning("light query encoder unavailable for %s (%s): using sentence-transformers",
+                        path, exc)
     return load_encoder(model, models_dir=models_dir, max_seq_length=max_seq_length)
 
 

@@ -15,7 +15,6 @@ from models.serve.search import (
     DEFAULT_MODE,
     MODES,
     Hit,
-    HybridParams,
     SemanticSearcher,
     clean_query,
     cross_ranks,
@@ -29,6 +28,9 @@ log = logging.getLogger(__name__)
 
 
 QUERY_THREADS = 1
+# "build": queries encoded by the build's model; "onnx": by its int8 ONNX twin when the build's
+# model is the torch e5 (the app then never imports torch)
+QUERY_ENCODERS = ("build", "onnx")
 
 
 def limit_torch_threads(n: int) -> None:
@@ -58,7 +60,11 @@ class Explorer:
     """Loaded once per process; every method is read-only and thread-safe."""
 
     def __init__(self, artifacts: Artifacts, *, encoder=None, model: str | None = None,
-                 models_dir: Path | None = None, max_query_chars: int = 500) -> None:
+                 models_dir: Path | None = None, max_query_chars: int = 500,
+                 query_encoder: str = "build") -> None:
+        if query_encoder not in QUERY_ENCODERS:
+            raise ValueError(f"query encoder {query_encoder!r}: choose among {', '.join(QUERY_ENCODERS)}")
+        self.query_encoder = query_encoder
         self.artifacts = artifacts
         self.datasets = artifacts.datasets
         self._encoder = encoder
@@ -92,14 +98,21 @@ class Explorer:
                     m = self.artifacts.manifest["model"]
                     name = self._model or m["name"]
                     models_dir = self._models_dir or self.artifacts.dir.parent.parent / "models"
+                    # query_encoder="onnx" and the build's model (no --model): its int8 ONNX twin
+                    # when exported (no torch; README: hybrid unchanged, semantic MRR@10 -0.07 on
+                    # questions-public); "build": the build's own model; a model named is used as named
                     enc = load_query_encoder(name, models_dir=Path(models_dir),
-                                             max_seq_length=m.get("max_seq_length", 128))
-                    if enc.model_id != m["id"]:  # queries and datasets in two spaces: refuse
+                                             max_seq_length=m.get("max_seq_length", 128),
+                                             onnx=self._model is None and self.query_encoder == "onnx")
+                    # queries and datasets in two spaces: refuse (the int8 ONNX encoder of the
+                    # build's model is accepted: its ``source_id`` is the build's model id)
+                    if m["id"] not in (enc.model_id, getattr(enc, "source_id", None)):
                         raise ArtifactError(
                             f"the artifacts in {self.artifacts.dir} were embedded with {m['id']!r}, "
                             f"the query encoder is {enc.model_id!r}: rebuild them with this model "
                             "or use the build's model")
                     self._encoder = enc
+                    log.info("query encoder: %s (%s)", type(enc).__name__, enc.model_id)
                     limit_torch_threads(QUERY_THREADS)
         return self._encoder
 
@@ -134,6 +147,71 @@ class Explorer:
         from models.serve.map_labels import label_payload, load_hierarchy
 
         return label_payload(load_hierarchy(self.artifacts))
+    # ---- query understanding (places, years, producers, formats in free text) ---------
+    @cached_property
+    def export_date(self):
+        """The date of the export the build was made from (periods such as « récents » are
+        judged against it, never the wall clock): newest ``last_modified`` of the catalogue."""
+        import pandas as pd
+
+        from models.core import quality
+
+        iso = self.artifacts.manifest.get("parameters", {}).get("producers", {}).get("export_date")
+        d = pd.Timestamp(iso) if iso else quality.export_date(self.datasets["last_modified"])
+        return (d if d is not None else pd.Timestamp("1970-01-01")).date()
+
+    @cached_property
+    def gazetteer(self):
+        """The build's COG gazetteer (:class:`models.core.geo.Gazetteer`, its token trie over every
+        territory name): rebuilt from the build's ``territory_entities.parquet`` (~60 MB; the COG
+        folder's JSON would cost ~90 MB more resident memory for the names of former communes and
+        postcodes, which queries rarely use), else loaded from the folder the build used (manifest
+        ``parameters.territories.geo_dir``, then ``EXPLORER_GEO``); None without either."""
+        if self.artifacts.has("territory_entities.parquet"):
+            from models.serve.understanding import gazetteer_from_entities
+
+            ents = self.artifacts.parquet("territory_entities.parquet")
+            if len(ents):
+                return gazetteer_from_entities(ents)
+        from models.core.config import DEFAULT_GEO, _env
+        from models.core.geo import Gazetteer
+
+        geo = self.artifacts.manifest.get("parameters", {}).get("territories", {}).get("geo_dir")
+        for folder in [f for f in (geo, _env("GEO", str(DEFAULT_GEO))) if f]:
+            try:
+                return Gazetteer.load(folder)
+            except (FileNotFoundError, OSError, ValueError) as exc:
+                log.info("gazetteer not loaded from %s (%s)", folder, exc)
+        log.warning("no gazetteer for %s: places in queries are not recognised", self.artifacts.dir)
+        return None
+
+    @cached_property
+    def understanding_context(self):
+        """What :func:`models.serve.understanding.understand` needs about this build."""
+        from models.core.geo import french_lexicon
+        from models.serve.understanding import UnderstandingContext
+
+        table = self.producers.table
+        n = table["n_in_build"] if "n_in_build" in table else table["n_active"]
+        ctx = UnderstandingContext.build(
+            gazetteer=self.gazetteer, as_of=self.export_date,
+            producers=zip(table["producer_id"], table["organization"], n, strict=True))
+        french_lexicon.cache_clear()  # ~40 MB, only needed to build the gazetteer and the index
+        return ctx
+
+    def understand(self, text: str | None):
+        """Slots (territory, period, producer, format) and topic words of a free French query
+        (:class:`models.serve.understanding.Understanding`)."""
+        from models.serve.understanding import understand
+
+        return understand(clean_query(text, self.max_query_chars), self.understanding_context)
+
+    @cached_property
+    def assistant(self):
+        """The « Demander » assistant (:class:`models.serve.assistant.Assistant`)."""
+        from models.serve.assistant import Assistant
+
+        return Assistant(self)
 
     # ---- lookups ---------------------------------------------------------------
     def row_of(self, dataset_id: str | None) -> int | None:
@@ -215,8 +293,6 @@ class Explorer:
     def prior(self) -> np.ndarray:
         return popularity_prior(self.datasets)
 
-    hybrid_params = HybridParams()
-
     def _require(self, name: str, mode: str) -> None:
 
         if not self.artifacts.has(name):
@@ -254,11 +330,44 @@ class Explorer:
         tag = tag.strip().lower()
         return self.datasets["tags"].map(lambda ts: ts is not None and tag in set(ts)).to_numpy()
 
-    def mode_scores(self, query: str, mode: str, *, mask: np.ndarray | None = None,
-                    _cache: dict | None = None) -> np.ndarray:
-        """Score of every dataset for a cleaned query (-inf: not a result)."""
-        cache = {} if _cache is None else _cache
-        if mode not in cache:
+    # ---- filters, parameters, query understanding in the ranking ----------------------
+    @cached_property
+    def catalogue(self):
+        """Per-row filter columns, masks and facet counts (:class:`models.serve.filters.CatalogueFilters`)."""
+        from models.serve.filters import CatalogueFilters
+
+        return CatalogueFilters(self)
+
+    @cached_property
+    def search_params(self):
+        """The search constants (:class:`models.serve.ranking.SearchParams`): those the build
+        recorded in its manifest (``parameters.search``), else the fitted ``search_params.json``."""
+        from models.serve.ranking import SearchParams, load_search_params
+
+        recorded = self.artifacts.manifest.get("parameters", {}).get("search")
+        return SearchParams.from_dict(recorded) if recorded else load_search_params()
+
+    def clean_filters(self, filters) -> tuple[dict, list[str]]:
+        """Untrusted filters (dict of key → value(s)) → a clean dict and French messages for
+        what was dropped (:func:`models.serve.filters.parse_filters`)."""
+        from models.serve.filters import parse_filters
+
+        if not filters:
+            return {}, []
+        return parse_filters(filters, self.catalogue)
+
+    def filter_mask(self, filters=None, *, tag: str | None = None, without: str | None = None
+                    ) -> np.ndarray | None:
+        """Rows passing ``filters`` (clean or raw) and ``tag`` (None: no restriction)."""
+        clean, _ = self.clean_filters(filters)
+        mask = self.catalogue.mask(clean, without=without) if clean else None
+        tm = self.tag_mask(tag)
+        if tm is not None:
+            mask = tm if mask is None else (mask & tm)
+        return mask
+
+    def _raw_scores(self, query: str, mode: str, raw: dict) -> np.ndarray:
+        if mode not in raw:
             if mode == "keyword":
                 sc = self.keyword.scores(query).astype(np.float64)
                 sc[sc <= 0] = -np.inf
@@ -268,18 +377,46 @@ class Explorer:
                 sc = self.word.scores(query).astype(np.float64)
                 if not np.any(sc):
                     sc[:] = -np.inf  # no known word: no result rather than arbitrary ones
-            elif mode == "hybrid":
-                kw = self.mode_scores(query, "keyword", mask=mask, _cache=cache)
-                sem = self.mode_scores(query, "semantic", mask=mask, _cache=cache)
-                prm = self.hybrid_params
-                if prm.prf_docs > 0:
-                    sem = self.feedback_scores(query, sem, prm.prf_docs, prm.prf_weight, mask)
-                sc = hybrid_scores(np.where(np.isfinite(kw), kw, 0.0), sem, self.prior, prm,
-                                   keyword_max=self.keyword.max_score(query))
+            elif mode == "semantic_prf":
+                prm = self.search_params
+                sem = self._raw_scores(query, "semantic", raw)
+                sc = (self.feedback_scores(query, sem, prm.prf_docs, prm.prf_weight)
+                      if prm.prf_docs > 0 else sem)
             else:
                 raise ValueError(f"unknown search mode {mode!r}; choose among {', '.join(MODES)}")
-            if mask is not None and mode != "hybrid":
-                sc = np.where(mask, sc, -np.inf)
+            raw[mode] = sc
+        return raw[mode]
+
+    def mode_scores(self, query: str, mode: str, *, mask: np.ndarray | None = None,
+                    _cache: dict | None = None, understanding=None) -> np.ndarray:
+        """Score of every dataset for a cleaned query (-inf: not a result). ``mask`` (filters)
+        applies before ranking; ``understanding`` (hybrid only): soft boosts for the places,
+        periods, producers and formats the query names (:mod:`models.serve.ranking`)."""
+        cache = {} if _cache is None else _cache
+        raw = cache.setdefault("_raw", {})
+        if mode not in cache:
+            if mode in ("keyword", "semantic", "word"):
+                sc = self._raw_scores(query, mode, raw)
+                if mask is not None:
+                    sc = np.where(mask, sc, -np.inf)
+            elif mode == "hybrid":
+                from models.serve.ranking import boost_factors, query_features
+
+                sp = self.search_params
+                kw = self._raw_scores(query, "keyword", raw)
+                sem = self._raw_scores(query, "semantic_prf", raw)
+                if mask is not None:
+                    kw = np.where(mask, kw, -np.inf)
+                    sem = np.where(mask, sem, -np.inf)
+                short = query_features(query, sp.short_max_terms).short
+                sc = hybrid_scores(np.where(np.isfinite(kw), kw, 0.0), sem, self.prior, sp.hybrid(short),
+                                   keyword_max=self.keyword.max_score(query))
+                if understanding is not None:
+                    boost = boost_factors(self.catalogue, understanding, sp)
+                    if boost is not None:
+                        sc = sc * boost
+            else:
+                raise ValueError(f"unknown search mode {mode!r}; choose among {', '.join(MODES)}")
             cache[mode] = sc
         return cache[mode]
 
@@ -296,32 +433,82 @@ class Explorer:
         sc = (emb @ q.astype(np.float32)).astype(np.float64)
         return np.where(mask, sc, -np.inf) if mask is not None else sc
 
-    def search(self, query: str, *, mode: str = DEFAULT_MODE, k: int = 20,
-               tag: str | None = None) -> list[Hit]:
-        """The ``k`` best datasets for ``query`` in ``mode``; ``tag`` keeps only datasets with
-        that tag (an empty query with a tag lists them by popularity)."""
-        return self.search_modes(query, modes=(mode,), k=k, tag=tag)[mode]
+    def query_understanding(self, query: str, ignore: tuple[str, ...] | list[str] = ()):
+        """:meth:`understand` without the slots the person removed (chip keys), or None when
+        the build cannot tell (no gazetteer and no producer)."""
+        try:
+            u = self.understand(query)
+        except Exception:  # understanding is a bonus: never let it break a search
+            log.exception("query understanding failed for %r", query[:80])
+            return None
+        return u.without(ignore) if ignore else u
 
-    def search_modes(self, query: str, *, modes=MODES, k: int = 20,
-                     tag: str | None = None) -> dict[str, list[Hit]]:
+    def search(self, query: str, *, mode: str = DEFAULT_MODE, k: int = 20,
+               tag: str | None = None, filters=None, sort: str = "relevance",
+               ignore_slots: tuple[str, ...] = ()) -> list[Hit]:
+        """The ``k`` best datasets for ``query`` in ``mode``.
+
+        ``filters``: a dict (:mod:`models.serve.filters`: producer, territory, year, modified,
+        format, licence, frequency, topic, has_reuses), applied before ranking; ``tag`` keeps
+        only datasets with that tag. Without a query, filters (or a tag) browse the catalogue,
+        most popular first. ``sort``: ``relevance`` (default), ``recent`` or ``popular`` — the
+        latter two reorder the best :data:`models.serve.filters.FACET_DEPTH` candidates.
+        ``ignore_slots``: keys of understood slots (a place, a year …) not to boost."""
+        return self.search_modes(query, modes=(mode,), k=k, tag=tag, filters=filters, sort=sort,
+                                 ignore_slots=ignore_slots)[mode]
+
+    def search_modes(self, query: str, *, modes=MODES, k: int = 20, tag: str | None = None,
+                     filters=None, sort: str = "relevance",
+                     ignore_slots: tuple[str, ...] = ()) -> dict[str, list[Hit]]:
         """Several modes at once, sharing the keyword and semantic scores."""
+        from models.serve.filters import FACET_DEPTH
+        from models.serve.ranking import SORTS, sort_rows
+
         for mode in modes:
             if mode not in MODES:
                 raise ValueError(f"unknown search mode {mode!r}; choose among {', '.join(MODES)}")
+        if sort not in SORTS:
+            raise ValueError(f"unknown sort {sort!r}; choose among {', '.join(SORTS)}")
         q = clean_query(query, self.max_query_chars)
-        mask = self.tag_mask(tag)
+        mask = self.filter_mask(filters, tag=tag)
         if not q:
             if mask is None:
                 return {m: [] for m in modes}
             sc = np.where(mask, self.prior, -np.inf)
+            if sort == "recent":
+                sc = np.where(mask, self.catalogue.modified_order.astype(np.float64), -np.inf)
             idx = [i for i in top_k(sc, k) if np.isfinite(sc[i])]
-            return {m: [Hit(int(i), float(sc[i])) for i in idx] for m in modes}
+            return {m: [Hit(int(i), float(self.prior[i])) for i in idx] for m in modes}
+        und = self.query_understanding(q, ignore_slots) if "hybrid" in modes else None
         cache: dict = {}
         out = {}
         for mode in modes:
-            sc = self.mode_scores(q, mode, mask=mask, _cache=cache)
-            out[mode] = [Hit(int(i), float(sc[i])) for i in top_k(sc, k) if np.isfinite(sc[i])]
+            sc = self.mode_scores(q, mode, mask=mask, _cache=cache, understanding=und)
+            if sort == "relevance":
+                idx = [i for i in top_k(sc, k) if np.isfinite(sc[i])]
+            else:
+                pool = top_k(sc, FACET_DEPTH)
+                pool = pool[np.isfinite(sc[pool])]
+                idx = sort_rows(pool, sc, sort, self.catalogue, self.prior)[:k]
+            out[mode] = [Hit(int(i), float(sc[i])) for i in idx]
         return out
+
+    def search_result(self, query: str, *, mode: str = DEFAULT_MODE, k: int = 10, filters=None,
+                      sort: str = "relevance", facets: bool = True, ignore_slots=(), tag=None):
+        """Everything a results page shows (:class:`models.serve.ranking.SearchResult`): hits
+        with their reasons, the facet counts, the understood slots, the filter mask (for the
+        map) and French messages about dropped filters."""
+        from models.serve.ranking import search_result
+
+        return search_result(self, query, mode=mode, k=k, filters=filters, sort=sort, facets=facets,
+                             ignore_slots=tuple(ignore_slots or ()), tag=tag)
+
+    def facets(self, query: str = "", filters=None, *, mode: str = DEFAULT_MODE, top: int = 12) -> dict:
+        """Facet counts ``{key: [(value, label, count), ...]}`` on the current result set: the
+        best 1,000 candidates of ``query`` under ``filters`` (each active key counted without
+        its own filter, so its alternatives show), or every filtered row without a query."""
+        res = self.search_result(query, mode=mode, k=0, filters=filters, facets=True)
+        return {key: [(f.value, f.label, f.count) for f in vals][:top] for key, vals in res.facets.items()}
 
     def query_words(self, query: str, k: int = 10) -> list[tuple[str, float]]:
         """The catalogue words nearest to the query in the word2vec space."""

@@ -44,6 +44,7 @@ class ProducerService:
         self.as_of = self._export_date()
         self._territory_rows = self._load_territory_rows()
         self._assessed: pd.DataFrame | None = None
+        self._overview: pd.DataFrame | None = None
 
     def _export_date(self) -> pd.Timestamp | None:
         iso = self.explorer.artifacts.manifest.get("parameters", {}).get("producers", {}) \
@@ -286,3 +287,135 @@ class ProducerService:
                 out.append({"query": q, "source": source, "mode": mode, "rank": rank,
                             "status": status})
         return pd.DataFrame(out, columns=["query", "source", "mode", "rank", "status"])
+
+    # ---- overview of all producers (the page's first view) ---------------------------------
+    def overview(self) -> pd.DataFrame:
+        """One line per producer, biggest first: index, producer_id, organization, kind,
+        n_active, n_archived, views, reuses, score (mean metadata-quality score of its datasets
+        in the build, NaN without any), last_modified (``YYYY-MM-DD`` or "")."""
+        if self._overview is None:
+            t = self.table
+            scores = self.assessed()["score"].to_numpy(dtype=np.float64)
+            n = np.bincount(self.of_row, minlength=len(t)).astype(np.float64)
+            total = np.bincount(self.of_row, weights=scores, minlength=len(t))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = np.where(n > 0, total / np.maximum(n, 1), np.nan)
+            self._overview = pd.DataFrame({
+                "index": np.arange(len(t)), "producer_id": t["producer_id"].astype(str).to_numpy(),
+                "organization": t["organization"].astype(str).to_numpy(),
+                "kind": t["kind"].astype(str).to_numpy(),
+                "n_active": t["n_active"].to_numpy(np.int64),
+                "n_archived": t["n_archived"].to_numpy(np.int64),
+                "views": t["views"].to_numpy(np.int64), "reuses": t["reuses"].to_numpy(np.int64),
+                "score": np.round(mean, 1),
+                "last_modified": [str(v)[:10] if isinstance(v, str) else "" for v in t["last_modified"]],
+                "_folded": self._folded,
+            })
+        return self._overview
+
+    def overview_page(self, start: int = 0, end: int = 100, sort_model=None,
+                      filter_model=None) -> tuple[pd.DataFrame, int]:
+        """Rows ``start:end`` of :meth:`overview` after AG Grid's ``filterModel`` and
+        ``sortModel`` (the shapes the grid's infinite row model sends); returns the rows and the
+        number of producers that pass the filters. Unknown columns, filter types or malformed
+        values are ignored (never an error); at most :data:`MAX_PAGE` rows are returned."""
+        t = self.overview()
+        mask = np.ones(len(t), dtype=bool)
+        if isinstance(filter_model, dict):
+            for col, spec in filter_model.items():
+                m = _filter_mask(t, col, spec)
+                if m is not None:
+                    mask &= m
+        t = t[mask]
+        keys, ascending = [], []
+        for s in sort_model if isinstance(sort_model, list) else []:
+            col = s.get("colId") if isinstance(s, dict) else None
+            if col in OVERVIEW_COLUMNS and s.get("sort") in ("asc", "desc") and col not in keys:
+                keys.append("_folded" if col == "organization" else col)
+                ascending.append(s["sort"] == "asc")
+        if keys:
+            t = t.sort_values(keys, ascending=ascending, kind="stable", na_position="last")
+        start = max(0, _as_int(start, 0))
+        end = min(max(start, _as_int(end, start + 100)), start + MAX_PAGE)
+        return t.iloc[start:end].drop(columns="_folded"), int(mask.sum())
+
+
+MAX_PAGE = 500
+OVERVIEW_COLUMNS = {"organization": "text", "kind": "text", "n_active": "number",
+                    "n_archived": "number", "views": "number", "reuses": "number",
+                    "score": "number", "last_modified": "date"}
+_NUMBER_TESTS = {
+    "equals": lambda v, a, b: v == a, "notEqual": lambda v, a, b: v != a,
+    "lessThan": lambda v, a, b: v < a, "lessThanOrEqual": lambda v, a, b: v <= a,
+    "greaterThan": lambda v, a, b: v > a, "greaterThanOrEqual": lambda v, a, b: v >= a,
+    "inRange": lambda v, a, b: (v >= a) & (v <= b),
+}
+
+
+def _as_int(value, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return default
+
+
+def _as_float(value) -> float | None:
+    try:
+        x = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return x if np.isfinite(x) else None
+
+
+def _condition_mask(t: pd.DataFrame, col: str, kind: str, cond: dict) -> np.ndarray | None:
+    op = cond.get("type")
+    if kind == "text":
+        needle = fold(str(cond.get("filter") or ""), elisions=False).strip()[:200]
+        values = t["_folded"] if col == "organization" else t[col].map(lambda s: fold(s, elisions=False))
+        if not needle:
+            return None
+        if op == "contains":
+            return values.str.contains(needle, regex=False).to_numpy()
+        if op == "notContains":
+            return ~values.str.contains(needle, regex=False).to_numpy()
+        if op == "startsWith":
+            return values.str.startswith(needle).to_numpy()
+        if op == "equals":
+            return (values == needle).to_numpy()
+        return None
+    if kind == "date":  # ISO strings compare as dates; the grid sends "YYYY-MM-DD hh:mm:ss"
+        a, b = str(cond.get("dateFrom") or "")[:10], str(cond.get("dateTo") or "")[:10]
+        v = t[col].to_numpy(dtype=object)
+        has = t[col].to_numpy(dtype=object) != ""
+        if op == "lessThan" and a:
+            return has & (v < a)
+        if op == "greaterThan" and a:
+            return has & (v > a)
+        if op == "equals" and a:
+            return v == a
+        if op == "inRange" and a and b:
+            return has & (v >= a) & (v <= b)
+        return None
+    test = _NUMBER_TESTS.get(op)
+    a, b = _as_float(cond.get("filter")), _as_float(cond.get("filterTo"))
+    if test is None or a is None or (op == "inRange" and b is None):
+        return None
+    v = t[col].to_numpy(dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return np.asarray(test(v, a, b), dtype=bool) & ~np.isnan(v)
+
+
+def _filter_mask(t: pd.DataFrame, col, spec) -> np.ndarray | None:
+    """One column's AG Grid filter model -> a boolean mask (None: ignored)."""
+    kind = OVERVIEW_COLUMNS.get(col) if isinstance(col, str) else None
+    if kind is None or not isinstance(spec, dict):
+        return None
+    conditions = spec.get("conditions")
+    if isinstance(conditions, list):
+        masks = [m for c in conditions[:4] if isinstance(c, dict)
+                 and (m := _condition_mask(t, col, kind, c)) is not None]
+        if not masks:
+            return None
+        combine = np.logical_or if spec.get("operator") == "OR" else np.logical_and
+        return combine.reduce(masks)
+    return _condition_mask(t, col, kind, spec)

@@ -140,6 +140,23 @@ class TerritoryService:
         count = "aucun jeu" if n == 0 else f"{n} jeu{'x' if n > 1 else ''}"
         return f"{self.label(r.key if hasattr(r, 'key') else r['key'])} · {count}"
 
+    @property
+    def country(self) -> str | None:
+        """The value of France (``pays:FR``) when the gazetteer has it."""
+        value = entity_value("pays", "FR")
+        return value if value in self.entities.index else None
+
+    def most_named(self, limit: int = 12) -> list[dict]:
+        """The territories (France aside) that the most datasets name, most first:
+        ``{"value", "label", "n"}`` (``label`` as in :meth:`label`)."""
+        ents = self.entities
+        if not len(ents):
+            return []
+        top = ents[(ents["level"] != "pays") & (ents["n_direct"] > 0)]
+        top = top.sort_values(["n_direct", "population"], ascending=False, kind="stable").head(limit)
+        return [{"value": k, "label": self.label(k), "n": int(n)}
+                for k, n in zip(top.index, top["n_direct"], strict=True)]
+
     def enclosing(self, value: str) -> list[str]:
         """Values of the larger territories around ``value`` (EPCI, département, région; not France)."""
         e = self.entity(value)

@@ -1,0 +1,20 @@
+"""The build status line (components.build_status): every 30 s, the page asks which build is
+served; a newer one than the page's (the app switched to the whole catalogue) -> « reload »."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from dash import Input, Output, State
+
+from components import ids
+from components.build_status import banner
+
+
+def register(app, services) -> None:
+    @app.callback(Output(ids.BUILD_BANNER, "children"), Output(ids.BUILD_BANNER, "className"),
+                  Input(ids.BUILD_CHECK, "n_intervals"), State(ids.BUILD_ID, "data"))
+    def build_status(_n, page_build):
+        manifest = services.explorer.artifacts.manifest
+        return banner(page_build if isinstance(page_build, str) else None, manifest.get("build_id"),
+                      manifest.get("partial"), manifest.get("created_at"), datetime.now(UTC))

@@ -1,0 +1,67 @@
+"""The build status line: a partial (sample) catalogue and when the whole one is expected, or a
+newer catalogue served since the page was opened (reload). Pure builders."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from dash import dcc, html
+
+from components import ids
+
+NNBSP = "\u202f"  # narrow no-break space: before « : », thousands
+NBSP = "\u00a0"
+CHECK_EVERY_MS = 30_000
+
+
+def french_int(n: int) -> str:
+    return f"{int(n):,}".replace(",", NNBSP)
+
+
+def minutes_left(partial: dict, created_at: str | None, now: datetime) -> int | None:
+    """Minutes until the whole catalogue's build should be served (≥ 1), None if unknown."""
+    seconds = partial.get("full_build_seconds")
+    if not seconds or not created_at:
+        return None
+    try:
+        start = datetime.strptime(created_at, "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
+        return None
+    left = seconds - (now - start).total_seconds()
+    return max(1, round(left / 60))
+
+
+def partial_message(partial: dict | None, created_at: str | None, now: datetime) -> str | None:
+    """« catalogue partiel : 5 000 / 70 575 — complet dans ~40 min » (None: the whole catalogue)."""
+    if not partial or not partial.get("n_rows") or not partial.get("n_total"):
+        return None
+    text = (f"catalogue partiel{NNBSP}: {french_int(partial['n_rows'])} / "
+            f"{french_int(partial['n_total'])}")
+    left = minutes_left(partial, created_at, now)
+    if left is not None:
+        text += (f" — complet dans ~{french_int(left)}{NBSP}min" if left > 1
+                 else " — complet d'un instant à l'autre")
+    return text
+
+
+def banner(page_build: str | None, served_build: str | None, partial: dict | None,
+           created_at: str | None, now: datetime) -> tuple[list, str]:
+    """(children, className) of the status line."""
+    if page_build and served_build and page_build != served_build:
+        return ([f"Le catalogue a été mis à jour{NNBSP}: ",
+                 html.A("recharger la page", href="/", className="alert-link")],
+                "alert alert-info py-1 px-3 mb-0 small")
+    msg = partial_message(partial, created_at, now)
+    if msg:
+        return [msg], "alert alert-warning py-1 px-3 mb-0 small"
+    return [], "d-none"
+
+
+def build_status_bar(build_id: str, partial: dict | None, created_at: str | None,
+                     now: datetime) -> html.Div:
+    children, cls = banner(build_id, build_id, partial, created_at, now)
+    return html.Div([
+        dcc.Store(id=ids.BUILD_ID, data=build_id),
+        dcc.Interval(id=ids.BUILD_CHECK, interval=CHECK_EVERY_MS, n_intervals=0),
+        html.Div(children, id=ids.BUILD_BANNER, className=cls, role="status"),
+    ], className="container-fluid")

@@ -1,0 +1,175 @@
+"""Search results of the "Carte" page: rich cards, understood-slot and filter chips, the filter
+panel with counts, the sort, « 10 de plus ». Pure builders from plain data (``models.serve.cards``
+and ``Explorer.search_result``); every catalogue value is rendered as text, never as HTML."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from components import ids
+from components.details import safe_url
+from components.labels import NO_PRODUCER, NO_TITLE, clean_text
+
+FACET_ORDER = ("territory", "producer", "format", "licence", "frequency", "modified", "year", "topic",
+               "has_reuses")
+FACET_TITLES = {"producer": "Producteur", "territory": "Territoire", "year": "Année de création",
+                "modified": "Année de mise à jour", "format": "Format", "licence": "Licence",
+                "frequency": "Fréquence de mise à jour", "topic": "Thème", "has_reuses": "Réutilisations"}
+SORT_OPTIONS = [{"label": "Pertinence", "value": "relevance"},
+                {"label": "Plus récents", "value": "recent"},
+                {"label": "Plus populaires", "value": "popular"}]
+MAX_K = 100
+STEP_K = 10
+
+
+def _fact(label: str, value) -> html.Span | None:
+    v = clean_text(value, 160)
+    if not v:
+        return None
+    return html.Span([html.Span(f"{label}\u00a0: ", className="text-muted"), v],
+                     className="me-3 d-inline-block")
+
+
+def snippet_children(pieces) -> list:
+    """``[(text, highlighted)]`` → text children, highlighted words in ``html.Mark`` (as text)."""
+    out = []
+    for text, hl in pieces or []:
+        t = clean_text(text, 400)
+        if t or text == " ":
+            out.append(html.Mark(t) if hl else (" " + t + " " if t.startswith("…") else t))
+    return out
+
+
+def result_card(c: dict) -> dbc.ListGroupItem:
+    """One rich result (``models.serve.cards.card``)."""
+    title = clean_text(c.get("title"), 200) or NO_TITLE
+    head = [html.Span(title, className="fw-semibold")]
+    if c.get("rank"):
+        head.insert(0, dbc.Badge(str(c["rank"]), color="danger", pill=True, className="me-2 rank-badge"))
+    facts1 = [_fact("Producteur", c.get("organization") or NO_PRODUCER),
+              _fact("Mise à jour", c.get("last_modified")), _fact("Fréquence", c.get("frequency"))]
+    facts2 = [_fact("Couverture", c.get("coverage")),
+              _fact("Territoire", ", ".join(c.get("territories") or []) or c.get("declared_zones")),
+              _fact("Formats", ", ".join(c.get("formats") or [])), _fact("Licence", c.get("licence"))]
+    stats = (f"{c.get('views', '0')} vues · {c.get('reuses', '0')} réutilisations · "
+             f"{c.get('followers', '0')} abonnés")
+    if c.get("quality") is not None:
+        stats += f" · qualité des métadonnées {int(c['quality'])}/100"
+    body = [html.Div(head)]
+    body.append(html.Div([f for f in facts1 if f], className="small"))
+    if any(facts2):
+        body.append(html.Div([f for f in facts2 if f], className="small"))
+    body.append(html.Div(stats, className="small text-muted"))
+    snip = snippet_children(c.get("snippet"))
+    if snip:
+        body.append(html.Div(snip, className="small result-snippet mt-1"))
+    if c.get("why"):
+        body.append(html.Div([html.Span("Pourquoi ce résultat\u00a0: ", className="fw-semibold"),
+                              " · ".join(clean_text(w, 120) for w in c["why"])],
+                             className="small text-success result-why mt-1"))
+    url = safe_url(c.get("url"))
+    if url:
+        body.append(html.A("Voir sur data.gouv.fr ↗", href=url, target="_blank", rel="noopener noreferrer",
+                           className="small result-link"))
+    return dbc.ListGroupItem(body, id={"type": ids.RESULT_ITEM, "row": int(c["row"])}, action=True,
+                             n_clicks=0, class_name="py-2 dataset-item result-card")
+
+
+def results_block(cards: list[dict], *, total: int, k: int, empty: html.Div | None = None) -> html.Div:
+    """The cards and, while more are available (up to 100), the « 10 de plus » button."""
+    if not cards:
+        return empty or html.Div("Aucun résultat.", className="text-muted small px-1")
+    more = total > len(cards) and k < MAX_K
+    return html.Div([
+        dbc.ListGroup([result_card(c) for c in cards], flush=True),
+        html.Div(dbc.Button("10 de plus", id={"type": ids.MORE_RESULTS, "key": "more"}, size="sm",
+                            color="secondary", outline=True, n_clicks=0), className="text-center my-2")
+        if more else None,
+    ])
+
+
+def no_result(message: str, *, has_filters: bool) -> html.Div:
+    """A French message and a way back (remove the filters)."""
+    return html.Div([
+        html.Div(clean_text(message, 300), className="mb-2"),
+        dbc.Button("Retirer tous les filtres", id={"type": ids.CLEAR_FILTERS, "key": "clear"}, size="sm",
+                   color="primary", outline=True, n_clicks=0) if has_filters else None,
+    ], className="text-muted small px-2 py-2 no-result")
+
+
+def chips(slots: list[dict], filters: list[tuple[str, str]]) -> html.Div:
+    """Removable chips: what the query was understood to name (``slots``: key, label, kind) and
+    the active filters (``(key, label)``)."""
+    kinds = {"territory": "Lieu", "period": "Période", "producer": "Producteur", "format": "Format"}
+    out = []
+    for s in slots:
+        out.append(dbc.Button([f"{kinds.get(s.get('kind'), '')} : " if s.get("kind") in kinds else "",
+                               clean_text(s.get("label"), 60), html.Span(" ×", **{"aria-hidden": "true"})],
+                              id={"type": ids.SLOT_CHIP, "key": str(s.get("key"))[:80]}, n_clicks=0,
+                              size="sm", color="info", outline=True, className="me-1 mb-1 chip",
+                              title="Ne plus en tenir compte"))
+    for key, label in filters:
+        out.append(dbc.Button([clean_text(label, 80), html.Span(" ×", **{"aria-hidden": "true"})],
+                              id={"type": ids.FILTER_CHIP, "key": key}, n_clicks=0, size="sm",
+                              color="primary", outline=True, className="me-1 mb-1 chip",
+                              title="Retirer ce filtre"))
+    return html.Div(out, className="px-2")
+
+
+def facet_value(key: str, value) -> str | int:
+    if key in ("year", "modified"):
+        return int(value[0])
+    if key == "has_reuses":
+        return "1"
+    if key == "topic":
+        return int(value)
+    return str(value)
+
+
+def filter_panel(facets: dict, active: dict) -> html.Div:
+    """One checklist per filter key, each value with its count on the current results
+    (``facets[key] = [(value, label, count)]``); checked: the active filter values."""
+    blocks = []
+    for key in FACET_ORDER:
+        vals = facets.get(key) or []
+        if not vals and key not in active:
+            continue
+        options, checked = [], []
+        act = active.get(key)
+        for value, label, count in vals[:15]:
+            v = facet_value(key, value)
+            options.append({"label": f"{clean_text(label, 60)} ({count})", "value": v})
+            in_range = key in ("year", "modified") and act is not None and act[0] <= v <= act[1]
+            if act is not None and (in_range or key == "has_reuses" or (isinstance(act, list) and v in act)):
+                checked.append(v)
+        if act is not None and isinstance(act, list):  # an active value absent from the counts
+            for v in act:
+                if v not in [o["value"] for o in options]:
+                    options.append({"label": f"{clean_text(str(v), 60)} (0)", "value": v})
+                    checked.append(v)
+        blocks.append(html.Div([
+            html.Div(FACET_TITLES[key], className="fw-semibold small mt-2"),
+            dcc.Checklist(id={"type": ids.FACET, "key": key}, options=options, value=checked,
+                          className="small facet-list", inputClassName="me-1"),
+        ]))
+    if not blocks:
+        return html.Div("Aucun filtre disponible pour ces résultats.", className="small text-muted px-2")
+    return html.Div(blocks, className="px-2 pb-2 filter-panel")
+
+
+def _thousands(n: int) -> str:
+    return f"{int(n):,}".replace(",", "\u202f")
+
+
+def map_filter_note(count: int | None, n: int) -> str:
+    """« 1 234 jeux de données sur 70 575 correspondent aux filtres » ("" without filter)."""
+    if count is None:
+        return ""
+    if count == 0:
+        return f"Aucun jeu de données sur {_thousands(n)} ne correspond aux filtres."
+    if count == 1:
+        return (f"1 jeu de données sur {_thousands(n)} correspond aux filtres "
+                "(les autres points sont estompés).")
+    return (f"{_thousands(count)} jeux de données sur {_thousands(n)} correspondent aux filtres "
+            "(les autres points sont estompés).")

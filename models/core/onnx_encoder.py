@@ -1,0 +1,312 @@
+"""The e5-small encoder quantised to int8, run by ONNX Runtime (no torch at run time).
+
+Build time (:func:`ensure_onnx_model`, needs torch once): the sentence-transformers folder of
+``models.core.e5_offline`` is exported with ``torch.onnx.export`` (the transformer, mean pooling and
+L2 normalisation inside the graph), its operators fused by ONNX Runtime's BERT optimiser
+(attention, embedding + layer norm, GELU), then quantised dynamically to int8
+(``quantize_dynamic``: int8 weights, per output channel, activations quantised on the fly).
+The result lands in ``<models dir>/e5-small-offline-onnx-int8/`` — ``model.onnx``,
+``tokenizer.json`` and ``encoder.json`` (source model, quantisation, sha256 and size of
+``model.onnx``) — written atomically, once; later calls only check it.
+
+Run time (:class:`OnnxEncoder`): ``tokenizers`` + ``onnxruntime`` + numpy. Same protocol as
+the encoders of ``models.core.encoders`` (``model_id``, ``dim``, ``encode(texts, kind=...)``),
+``query: `` / ``passage: `` prefixes, 128 tokens at most. Its ``model_id`` differs from the
+torch model's, so the embedding cache never mixes the two; ``source_id`` names the model it
+approximates (its vectors have cosine ≥ 0.98 with the torch ones: ``python -m models bench
+--encoders``), which lets the app encode queries with it against a build embedded with torch.
+
+A damaged ``model.onnx`` (truncated, wrong size or hash, unreadable) raises
+:class:`OnnxModelError`, one line saying what to do; :func:`ensure_onnx_model` exports again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from models.core.store import ArtifactError
+
+log = logging.getLogger(__name__)
+
+ONNX_MODEL = "e5-small-offline-onnx-int8"  # the model name (``--model``) of this encoder
+SOURCE_MODEL = "e5-small-offline"
+META = "encoder.json"
+FORMAT = 1
+QUERY_PREFIX = "query: "
+PASSAGE_PREFIX = "passage: "
+# chosen with scripts/onnx_variants.py (README): the most faithful variant at >= 2x torch's speed
+QUANTISATION = {"weight_type": "QInt8", "per_channel": True, "fused": True, "opset": 17}
+
+
+class OnnxModelError(ArtifactError):
+    """The ONNX model folder is missing or damaged (the message says what to do). An
+    :class:`ArtifactError`: the command line prints it in one line, the app refuses to start on
+    it (or serves without the semantic modes), never a traceback."""
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _read_meta(folder: Path) -> dict:
+    try:
+        meta = json.loads((folder / META).read_text())
+    except (OSError, ValueError) as exc:
+        raise OnnxModelError(f"{folder / META} unreadable ({type(exc).__name__}): "
+                             f"re-export with python -m models export-onnx") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise OnnxModelError(f"{folder / META} has an unknown format: "
+                             "re-export with python -m models export-onnx")
+    return meta
+
+
+def check_onnx_folder(folder: str | Path, *, verify_hash: bool = False) -> dict:
+    """The folder's metadata if ``model.onnx`` and ``tokenizer.json`` are there with the recorded
+    size (and sha256 with ``verify_hash``); else :class:`OnnxModelError`."""
+    folder = Path(folder)
+    meta = _read_meta(folder)
+    model = folder / "model.onnx"
+    if not model.is_file() or not (folder / "tokenizer.json").is_file():
+        raise OnnxModelError(f"{folder} lacks model.onnx or tokenizer.json: "
+                             "re-export with python -m models export-onnx")
+    size = model.stat().st_size
+    if size != meta.get("bytes"):
+        raise OnnxModelError(f"{model} is damaged ({size} bytes, {meta.get('bytes')} expected): "
+                             "re-export with python -m models export-onnx")
+    if verify_hash and sha256_file(model) != meta.get("sha256"):
+        raise OnnxModelError(f"{model} is damaged (sha256 differs from {META}): "
+                             "re-export with python -m models export-onnx")
+    return meta
+
+
+def export_onnx(source: str | Path, out_dir: str | Path, *, max_seq_length: int = 128) -> Path:
+    """Export, fuse and quantise the sentence-transformers folder ``source`` into ``out_dir``
+    (written atomically; replaces a previous one). Needs torch, transformers, onnx."""
+    import time
+
+    import onnx
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers.optimizer import optimize_model
+    from transformers import AutoModel
+
+    from models.core.encoders import TransformerQueryEncoder
+
+    source, out_dir = Path(source), Path(out_dir)
+    if not TransformerQueryEncoder.supports(source):
+        raise OnnxModelError(f"{source} is not a transformer + mean pooling folder: "
+                             "no ONNX export for it")
+    pooling = json.loads((source / TransformerQueryEncoder._pooling_dir(source) / "config.json").read_text())
+    if not pooling.get("pooling_mode_mean_tokens"):
+        raise OnnxModelError(f"{source}: only mean pooling is exported to ONNX")
+    t0 = time.perf_counter()
+    # eager attention: the traced graph keeps the attention mask (sdpa may drop an all-ones one)
+    model = AutoModel.from_pretrained(str(source), attn_implementation="eager").eval()
+    cfg = model.config
+
+    class MeanPooled(torch.nn.Module):
+        def __init__(self, m) -> None:
+            super().__init__()
+            self.m = m
+
+        def forward(self, input_ids, attention_mask):
+            hidden = self.m(input_ids=input_ids, attention_mask=attention_mask,
+                            token_type_ids=torch.zeros_like(input_ids)).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            vec = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(vec, p=2.0, dim=1)
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=out_dir.name + ".", dir=out_dir.parent))
+    try:
+        # a padded dummy batch, so that the mask is a real input of the traced graph
+        ids = torch.tensor([[0, 10, 11, 12, 2, 1, 1, 1], [0, 5, 6, 7, 8, 9, 10, 2]])
+        mask = (ids != 1).long()
+        fp32 = tmp / "fp32.onnx"
+        with torch.inference_mode():
+            torch.onnx.export(
+                MeanPooled(model), (ids, mask), str(fp32),
+                input_names=["input_ids", "attention_mask"], output_names=["embedding"],
+                dynamic_axes={"input_ids": {0: "batch", 1: "tokens"},
+                              "attention_mask": {0: "batch", 1: "tokens"}, "embedding": {0: "batch"}},
+                opset_version=QUANTISATION["opset"], dynamo=False)
+        to_quantise = fp32
+        if QUANTISATION["fused"]:
+            opt = optimize_model(str(fp32), model_type="bert", num_heads=cfg.num_attention_heads,
+                                 hidden_size=cfg.hidden_size, opt_level=1)
+            to_quantise = tmp / "fused.onnx"
+            opt.save_model_to_file(str(to_quantise))
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(max(level, logging.WARNING))  # the quantiser logs every tensor at INFO
+        try:
+            quantize_dynamic(str(to_quantise), str(tmp / "model.onnx"),
+                             weight_type=getattr(QuantType, QUANTISATION["weight_type"]),
+                             per_channel=QUANTISATION["per_channel"],
+                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+        finally:
+            root.setLevel(level)
+        for name in ("fp32.onnx", "fused.onnx"):
+            (tmp / name).unlink(missing_ok=True)
+        shutil.copyfile(source / "tokenizer.json", tmp / "tokenizer.json")
+        st_cfg = source / "sentence_bert_config.json"
+        prefixes = "e5" in source.name.lower()
+        meta = {
+            "format": FORMAT, "source": source.name, "source_id": f"{source.name}@{max_seq_length}",
+            "max_seq_length": max_seq_length, "dim": int(cfg.hidden_size), "prefixes": prefixes,
+            "do_lower_case": bool(json.loads(st_cfg.read_text()).get("do_lower_case"))
+            if st_cfg.exists() else False,
+            "quantisation": QUANTISATION, "torch": torch.__version__,
+            "onnxruntime": _version("onnxruntime"), "onnx": onnx.__version__,
+            "bytes": (tmp / "model.onnx").stat().st_size, "sha256": sha256_file(tmp / "model.onnx"),
+            "export_seconds": round(time.perf_counter() - t0, 1),
+        }
+        (tmp / META).write_text(json.dumps(meta, indent=2))
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.info("ONNX int8 model exported to %s in %.0f s (%.0f MB)", out_dir, meta["export_seconds"],
+             meta["bytes"] / 1e6)
+    return out_dir
+
+
+def _version(name: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def onnx_folder(models_dir: str | Path) -> Path:
+    return Path(models_dir) / ONNX_MODEL
+
+
+def ensure_onnx_model(models_dir: str | Path, *, max_seq_length: int = 128) -> Path:
+    """The int8 ONNX folder in ``models_dir``, exported once (from the offline e5 folder, built
+    too if needed); a damaged one is reported in one line and exported again."""
+    folder = onnx_folder(models_dir)
+    if folder.exists():
+        try:
+            meta = check_onnx_folder(folder, verify_hash=True)
+        except OnnxModelError as exc:
+            log.warning("%s; exporting it again", exc)
+        else:
+            if meta.get("max_seq_length") == max_seq_length:
+                return folder
+            log.info("%s was exported for %s tokens, %d wanted: exporting again", folder,
+                     meta.get("max_seq_length"), max_seq_length)
+    from models.core.e5_offline import build_model_folder
+
+    source = build_model_folder(Path(models_dir) / SOURCE_MODEL)
+    return export_onnx(source, folder, max_seq_length=max_seq_length)
+
+
+class OnnxEncoder:
+    """e5-small int8 through ONNX Runtime: ``tokenizers`` + ``onnxruntime`` + numpy only.
+
+    ``threads``: ONNX Runtime's intra-op threads (0: one per core); ``spinning=False`` makes idle
+    threads sleep instead of spinning (the app, where a query is a few words and cores are shared).
+    """
+
+    def __init__(self, folder: str | Path, *, threads: int = 0, spinning: bool = True) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        folder = Path(folder)
+        meta = check_onnx_folder(folder)
+        self.path = str(folder)
+        self.max_seq_length = int(meta["max_seq_length"])
+        self.dim = int(meta["dim"])
+        self.prefixes = bool(meta.get("prefixes"))
+        self.lower = bool(meta.get("do_lower_case"))
+        self.model_id = f"{folder.name}@{self.max_seq_length}"
+        self.source_id = meta.get("source_id")  # the model these vectors approximate
+        self.threads = threads
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = max(int(threads), 0)
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if not spinning:
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        try:
+            self._session = ort.InferenceSession(str(folder / "model.onnx"), opts,
+                                                 providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own classes for a corrupt protobuf
+            first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+            raise OnnxModelError(f"{folder / 'model.onnx'} cannot be loaded ({first}): "
+                                 "re-export with python -m models export-onnx") from None
+        self._inputs = {i.name for i in self._session.get_inputs()}
+        self._tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tok.enable_truncation(self.max_seq_length)
+        pad = next((t for t in ("<pad>", "[PAD]") if self._tok.token_to_id(t) is not None), None)
+        self.pad_id = self._tok.token_to_id(pad) if pad else 0
+        self._tok.no_padding()
+
+    def encode(self, texts: Sequence[str], *, kind: str, batch_size: int = 32,
+               progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """L2-normalised float32 vectors. Texts are batched by length (less padding), the
+        output keeps the input order."""
+        prefix = (QUERY_PREFIX if kind == "query" else PASSAGE_PREFIX) if self.prefixes else ""
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        if not len(texts):
+            return out
+        batch_size = max(int(batch_size), 1)
+        chunk_size = max(batch_size * 8, 1)
+        for c0 in range(0, len(texts), chunk_size):
+            chunk = [prefix + (t.lower() if self.lower else t) for t in texts[c0:c0 + chunk_size]]
+            encs = self._tok.encode_batch(chunk)
+            order = np.argsort([-len(e.ids) for e in encs], kind="stable")
+            for b0 in range(0, len(order), batch_size):
+                idx = order[b0:b0 + batch_size]
+                width = max(len(encs[i].ids) for i in idx)
+                ids = np.full((len(idx), width), self.pad_id, dtype=np.int64)
+                mask = np.zeros((len(idx), width), dtype=np.int64)
+                for r, i in enumerate(idx):
+                    n = len(encs[i].ids)
+                    ids[r, :n] = encs[i].ids
+                    mask[r, :n] = 1
+                feeds = {"input_ids": ids, "attention_mask": mask}
+                vecs = self._session.run(None, {k: v for k, v in feeds.items() if k in self._inputs})[0]
+                out[c0 + idx] = vecs
+                if progress:
+                    progress(len(idx))
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        return out / norms
+
+
+def load_onnx_encoder(models_dir: str | Path, *, max_seq_length: int = 128, threads: int = 0,
+                      spinning: bool = True, export: bool = True) -> OnnxEncoder:
+    """The int8 encoder of ``models_dir``; exported first when missing or damaged if ``export``
+    (that needs torch), else :class:`OnnxModelError` for a missing or damaged folder."""
+    folder = ensure_onnx_model(models_dir, max_seq_length=max_seq_length) if export \
+        else onnx_folder(models_dir)
+    if not export and not folder.exists():
+        raise OnnxModelError(f"no ONNX model in {folder}: export it with python -m models export-onnx")
+    try:
+        return OnnxEncoder(folder, threads=threads, spinning=spinning)
+    except OnnxModelError as exc:
+        if not export:
+            raise
+        log.warning("%s; exporting it again", exc)
+        shutil.rmtree(folder, ignore_errors=True)
+        return OnnxEncoder(ensure_onnx_model(models_dir, max_seq_length=max_seq_length),
+                           threads=threads, spinning=spinning)

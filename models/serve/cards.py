@@ -1,0 +1,129 @@
+"""What a result card says about a dataset, as plain data (no Dash): the builders in
+``components/result_cards.py`` lay it out. Every value is text from the catalogue, never HTML:
+the description snippet is a list of ``(text, highlighted)`` pieces.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from models.core.quality import FREQUENCY_FR
+from models.serve.formats import FORMAT_LABELS
+
+SNIPPET_CHARS = 260
+_MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+           "octobre", "novembre", "décembre")
+
+
+def french_date(iso) -> str:
+    """``2025-03-12T…`` → « 12 mars 2025 » ("" when missing or odd)."""
+    s = str(iso or "")
+    m = re.match(r"^(\d{4})-(\d{2})-(\d{2})", s)
+    if not m:
+        return ""
+    y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    if not (1 <= mo <= 12 and 1 <= d <= 31):
+        return ""
+    return f"{d} {_MONTHS[mo - 1]} {y}" if d != 1 else f"1er {_MONTHS[mo - 1]} {y}"
+
+
+def thousands(n) -> str:
+    """French thousands separator (narrow no-break space): 12 345."""
+    try:
+        return f"{int(n):,}".replace(",", "\u202f")
+    except (TypeError, ValueError):
+        return "0"
+
+
+def query_words(query: str) -> list[str]:
+    """The words of a query worth highlighting (keyword terms, longest first)."""
+    from models.core.text import keyword_terms
+
+    words = []
+    for tok in re.findall(r"[^\W_][\w'’-]*", query or ""):
+        if keyword_terms(tok) and len(tok) >= 3:
+            words.append(tok)
+    return sorted(set(words), key=len, reverse=True)[:12]
+
+
+def snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> list[tuple[str, bool]]:
+    """A piece of ``text`` around the first query word, as ``(text, highlighted)`` pieces
+    (matching ignores case, accents and plural/feminine endings: same stems as the search)."""
+    from models.core.text import keyword_terms
+
+    text = " ".join(str(text or "").split())
+    if not text:
+        return []
+    stems = {t for w in query_words(query) for t in keyword_terms(w)}
+    tokens = list(re.finditer(r"[^\W_][\w'’-]*", text))
+    hits = []
+    for m in tokens:
+        ts = keyword_terms(m.group(0))
+        if ts and ts[-1] in stems:
+            hits.append(m.span())
+    start = 0
+    if hits:
+        start = max(0, hits[0][0] - width // 3)
+        sp = text.rfind(" ", 0, start)
+        start = sp + 1 if start and sp >= 0 else start
+    end = min(len(text), start + width)
+    if end < len(text):
+        sp = text.rfind(" ", start, end)
+        end = sp if sp > start else end
+    pieces: list[tuple[str, bool]] = []
+    if start > 0:
+        pieces.append(("… ", False))
+    pos = start
+    for a, b in hits:
+        if a < start or b > end:
+            continue
+        if a > pos:
+            pieces.append((text[pos:a], False))
+        pieces.append((text[a:b], True))
+        pos = b
+    if pos < end:
+        pieces.append((text[pos:end], False))
+    if end < len(text):
+        pieces.append((" …", False))
+    return pieces
+
+
+def card(explorer, row: int, *, query: str = "", why=(), score: float | None = None,
+         rank: int | None = None) -> dict:
+    """Everything a result card shows for ``row`` (plain strings and numbers)."""
+    ds = explorer.datasets
+    cat = explorer.catalogue
+
+    def col(name, default=""):
+        return ds[name].iat[row] if name in ds else default
+
+    fmts = [FORMAT_LABELS[f] for i, f in enumerate(cat.format_names) if cat.format_bits[row] & (1 << i)]
+    freq = str(col("frequency") or "")
+    ts, te = str(col("temporal_start") or ""), str(col("temporal_end") or "")
+    coverage = ""
+    if ts or te:
+        a, b = french_date(ts), french_date(te)
+        coverage = f"du {a} au {b}" if a and b else (f"depuis le {a}" if a else f"jusqu'au {b}")
+    territories = []
+    for key, src in cat.row_territories(row)[:6]:
+        territories.append(f"{cat.territory_label(key)} ({src})")
+    declared = str(col("spatial_zones") or "").strip()
+    try:
+        quality = int(explorer.producers.assessed()["score"].iat[row])
+    except Exception:  # the score is a bonus on the card
+        quality = None
+    return {
+        "row": int(row), "rank": rank, "id": str(col("id")), "title": str(col("title") or ""),
+        "url": str(col("url") or ""), "organization": str(col("organization") or ""),
+        "last_modified": french_date(col("last_modified")),
+        "frequency": FREQUENCY_FR.get(freq, "") if freq else "",
+        "coverage": coverage, "territories": territories, "declared_zones": declared[:200],
+        "formats": fmts, "licence": cat.licence_labels.get(
+            cat.licence_keys[cat.licence_codes[row]], "") if len(cat.licence_keys) else "",
+        "views": thousands(col("views", 0)), "reuses": thousands(col("reuses", 0)),
+        "followers": thousands(col("followers", 0)), "quality": quality,
+        "snippet": snippet(str(col("description_text") or col("description") or ""), query),
+        "why": list(why), "score": None if score is None or not np.isfinite(score) else float(score),
+    }

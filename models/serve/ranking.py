@@ -1,0 +1,429 @@
+"""Query-type-aware fusion, soft boosts from what the query names, sorts, and the reasons a
+result ranks (« why »).
+
+Query features (:func:`query_features`), all computed from the query text alone:
+
+* ``n_terms`` — keyword terms after French normalisation and stop words
+  (:func:`models.core.text.keyword_terms`: « Où sont les musées ? » → ``musee``: 1 term);
+* ``question`` — starts with a question word (où, quand, comment, quel·le·s, combien, pourquoi,
+  qui, que, quoi, est-ce, y a-t-il, existe-t-il …) or contains « ? »;
+* ``acronym`` — a word of 2 to 8 capitals (« SIRENE », « RNA », « PLU »).
+
+A query is **short** (a keyword query: « siren », « prenoms », « base adresse nationale ») when
+it is no question and has at most ``short_max_terms`` terms (one more if it holds an acronym);
+else **long** (a question in plain words). Each class has its own fusion constants: the keyword
+weight α and the popularity weight β of ``(α · bm25/bm25_max + (1 − α) · cosine_minmax) ·
+(1 + β · popularity)`` (:func:`models.search.hybrid_scores`). On the labelled files, popularity
+is decisive for short keyword queries (the expected dataset of « sirene » is the most viewed one)
+and harmful for long questions (the most viewed datasets are not the answer to « où sont les
+musées ? »), so β is fitted separately for each class.
+
+Soft boosts (:func:`boost_factors`): a place, a period, a producer or a format named in the query
+(:mod:`models.serve.understanding`) multiplies the fused score of the datasets that match it by
+``1 + boost × match`` — never a hard filter, so a national dataset can still win when nothing
+local exists. Territory match: 1 for a dataset about the territory or a part of it, 0.5 for one
+about an enclosing territory (a département for a commune), not for France. Period match: 1
+when the dataset's temporal coverage (else its creation to last-modification years) overlaps the
+period; for « récents », « mis à jour en … » its last-modified year; for « publiés en … » its
+creation year.
+
+Every constant lives in :class:`SearchParams`, fitted by ``scripts/tune_search.py`` with k-fold
+cross-validation over the labelled files and stored in ``models/serve/search_params.json``; a
+build records the parameters in effect in its manifest (``parameters.search``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+from models.serve.search import HybridParams
+
+log = logging.getLogger(__name__)
+
+PARAMS_FILE = Path(__file__).with_name("search_params.json")
+SORTS = {"relevance": "pertinence", "recent": "plus récents", "popular": "plus populaires"}
+DEFAULT_SORT = "relevance"
+QUESTION_WORDS = frozenset({"ou", "quand", "comment", "quel", "quelle", "quels", "quelles",
+                            "combien", "pourquoi", "qui", "que", "quoi", "lequel", "laquelle",
+                            "lesquels", "lesquelles", "est", "existe", "y", "puis", "peut", "dois",
+                            "faut"})
+_ACRONYM = re.compile(r"\b[A-ZÀ-Ý]{2,8}\b")
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    """Every constant of the search (see the module docstring), with their fitted values."""
+
+    depth: int = 1000  # candidates taken from each mode (not fitted: a cost bound)
+    short_max_terms: int = 3
+    alpha_short: float = 0.8
+    beta_short: float = 3.5
+    alpha_long: float = 0.8
+    beta_long: float = 3.5
+    prf_docs: int = 3
+    prf_weight: float = 1.0
+    place_boost: float = 1.0
+    period_boost: float = 0.3
+    producer_boost: float = 1.0
+    format_boost: float = 0.3
+
+    def hybrid(self, short: bool) -> HybridParams:
+        """Fusion constants for a short (keyword) or long (question) query."""
+        return HybridParams(depth=self.depth,
+                            keyword_weight=self.alpha_short if short else self.alpha_long,
+                            popularity=self.beta_short if short else self.beta_long,
+                            prf_docs=self.prf_docs, prf_weight=self.prf_weight)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> SearchParams:
+        if not d:
+            return cls()
+        names = {f.name: f.type for f in fields(cls)}
+        kw = {}
+        for k, v in d.items():
+            if k in names:
+                kw[k] = int(v) if k in ("depth", "short_max_terms", "prf_docs") else float(v)
+        return cls(**kw)
+
+
+def load_search_params(path: Path | None = None) -> SearchParams:
+    """The fitted parameters (``search_params.json``: ``{"params": {...}, ...}``), else defaults."""
+    p = Path(path or PARAMS_FILE)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+        return SearchParams.from_dict(data.get("params", data))
+    except (OSError, ValueError, TypeError) as exc:
+        log.info("search parameters from defaults (%s)", exc)
+        return SearchParams()
+
+
+@dataclass(frozen=True)
+class QueryFeatures:
+    n_terms: int
+    question: bool
+    acronym: bool
+    short: bool
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def query_features(query: str, short_max_terms: int = SearchParams.short_max_terms) -> QueryFeatures:
+    """The query's type (module docstring)."""
+    from models.core.text import fold, keyword_terms
+
+    q = query or ""
+    n_terms = len(keyword_terms(q))
+    words = re.findall(r"[a-z]+", fold(q.lower()))
+    question = "?" in q or (bool(words) and words[0] in QUESTION_WORDS)
+    acronym = bool(_ACRONYM.search(q)) and not q.isupper()
+    limit = short_max_terms + (1 if acronym else 0)
+    return QueryFeatures(n_terms, question, acronym, (not question) and n_terms <= limit)
+
+
+# ---- boosts ----------------------------------------------------------------------------------
+def territory_match(catalogue, slot) -> np.ndarray:
+    """Per row, how well it matches a territory slot: 1 about it or a part of it, 0.5 about an
+    enclosing territory other than France; weighted by the candidates' confidences."""
+    t = catalogue.territories
+    out = np.zeros(catalogue.n, dtype=np.float32)
+    cands = slot.candidates or ()
+    best = max((c.confidence for c in cands), default=1.0) or 1.0
+    for c in cands or ():
+        key = f"{c.value[0]}:{c.value[1]}"
+        w = float(c.confidence) / best
+        i = t["pos"].get(key)
+        if i is None:
+            continue
+        rows = catalogue.territory_rows(key)
+        out[rows] = np.maximum(out[rows], w)
+        if c.value[0] == "pays":
+            continue
+        for a in catalogue.ancestors(i)[1:]:
+            if t["keys"][a] == "pays:FR":
+                continue
+            r = catalogue.direct_rows_of(a)
+            out[r] = np.maximum(out[r], 0.5 * w)
+    return out
+
+
+def period_match(catalogue, slot) -> np.ndarray:
+    y1, y2 = slot.value
+    if slot.field == "modified":
+        y = catalogue.modified_year
+        return ((y >= y1) & (y <= y2)).astype(np.float32)
+    if slot.field == "created":
+        y = catalogue.created_year
+        return ((y >= y1) & (y <= y2)).astype(np.float32)
+    cs, ce = catalogue.coverage_start, catalogue.coverage_end
+    has = cs >= 0
+    ce2 = np.where(ce >= 0, ce, np.where(has, cs, -1))
+    lo = np.where(has, cs, catalogue.created_year)
+    hi = np.where(has, ce2, catalogue.modified_year)
+    ok = (lo >= 0) & (hi >= 0) & (lo <= y2) & (hi >= y1)
+    return ok.astype(np.float32)
+
+
+def boost_factors(catalogue, understanding, params: SearchParams) -> np.ndarray | None:
+    """``1 + Σ boost × match`` per row for the slots of a query (None: nothing to boost)."""
+    if understanding is None or not understanding.slots:
+        return None
+    out = np.ones(catalogue.n, dtype=np.float32)
+    any_boost = False
+    for slot in understanding.slots:
+        if slot.kind == "territory" and params.place_boost:
+            m = territory_match(catalogue, slot)
+            w = params.place_boost
+        elif slot.kind == "period" and params.period_boost:
+            m, w = period_match(catalogue, slot), params.period_boost
+        elif slot.kind == "producer" and params.producer_boost:
+            m = np.zeros(catalogue.n, dtype=np.float32)
+            for c in slot.candidates or ():
+                if c.value in catalogue._producer_pos:
+                    m[catalogue.producer_of_row == catalogue._producer_pos[c.value]] = max(
+                        c.confidence / max(slot.confidence, 1e-6), 0.0) if c.value != slot.value else 1.0
+            w = params.producer_boost
+        elif slot.kind == "format" and params.format_boost:
+            if slot.value not in catalogue.format_names:
+                continue
+            bit = np.uint32(1 << catalogue.format_names.index(slot.value))
+            m, w = ((catalogue.format_bits & bit) != 0).astype(np.float32), params.format_boost
+        else:
+            continue
+        out += np.float32(w * min(max(slot.confidence, 0.0), 1.0) / 0.9) * m
+        any_boost = True
+    return out if any_boost else None
+
+
+# ---- sorts -----------------------------------------------------------------------------------
+def sort_rows(rows: np.ndarray, scores: np.ndarray, sort: str, catalogue, prior: np.ndarray) -> np.ndarray:
+    """``rows`` (the relevant candidates) in the order of ``sort``; ties by relevance."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if sort == "recent":
+        return rows[np.lexsort((-scores[rows], -catalogue.modified_order[rows]))]
+    if sort == "popular":
+        return rows[np.lexsort((-scores[rows], -prior[rows]))]
+    return rows[np.argsort(-scores[rows], kind="stable")]
+
+
+# ---- a results page: hits, reasons, facets ---------------------------------------------------
+@dataclass
+class SearchResult:
+    """What a results page shows. ``total``: results one can page through (the filtered
+    candidates, at most :data:`models.serve.filters.FACET_DEPTH` with a query; every filtered
+    row without); ``n_filtered``: catalogue rows passing the filters (None: no filter);
+    ``mask``: those rows (for the map); ``errors``: French messages about dropped input."""
+
+    query: str
+    mode: str
+    sort: str
+    filters: dict
+    errors: list
+    understanding: object | None
+    hits: list
+    why: list
+    total: int
+    n_filtered: int | None
+    facets: dict
+    mask: np.ndarray | None
+    features: QueryFeatures | None
+
+    def as_json(self, explorer) -> dict:
+        """``{"results": [{id, title, organization, score, why}], "facets": {key: [[value, count]]}}``."""
+        rows = explorer.hits_as_dicts(self.hits)
+        for r, w in zip(rows, self.why, strict=True):
+            r["why"] = list(w)
+        out = {"results": rows, "facets": {k: [[_jsonable(f.value), f.count] for f in v]
+                                           for k, v in self.facets.items()}}
+        return out
+
+
+def _jsonable(v):
+    if isinstance(v, (tuple, list)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def _thousands(n: int) -> str:
+    return f"{int(n):,}".replace(",", "\u202f")
+
+
+def reasons(explorer, row: int, query: str, understanding, keyword_score: float,
+            features: QueryFeatures | None, params: SearchParams) -> list[str]:
+    """Why ``row`` ranks for ``query``, in short French phrases (plain text, never HTML)."""
+    from models.core.text import keyword_terms
+
+    ds = explorer.datasets
+    out: list[str] = []
+    title = str(ds["title"].iat[row] or "")
+    title_terms = set(keyword_terms(title))
+    words, seen = [], set()
+    slot_spans = [s.span for s in understanding.slots] if understanding is not None else []
+    for m in re.finditer(r"[^\W_][\w'’-]*", query or ""):
+        tok = m.group(0)
+        if any(a <= m.start() < b for a, b in slot_spans):
+            continue  # a place, a year …: said by its own reason below
+        t = keyword_terms(tok)
+        if t and t[0] in title_terms and t[0] not in seen:
+            seen.add(t[0])
+            words.append(tok)
+    if words:
+        out.append(", ".join(f"« {w} »" for w in words[:4]) + " dans le titre")
+    elif np.isfinite(keyword_score) and keyword_score > 0:
+        out.append("mots de la requête dans la description ou les mots-clés")
+    cat = explorer.catalogue
+    if understanding is not None:
+        for slot in understanding.slots:
+            if slot.kind == "territory":
+                r = _territory_reason(cat, row, slot, title)
+            elif slot.kind == "period":
+                r = _period_reason(cat, row, slot)
+            elif slot.kind == "producer":
+                r = (f"producteur : {slot.label}"
+                     if cat.producer_ids[cat.producer_of_row[row]] == slot.value else None)
+            elif slot.kind == "format":
+                ok = slot.value in cat.format_names and bool(
+                    cat.format_bits[row] & np.uint32(1 << cat.format_names.index(slot.value)))
+                r = f"format {slot.label}" if ok else None
+            else:
+                r = None
+            if r:
+                out.append(r)
+    if not (np.isfinite(keyword_score) and keyword_score > 0):
+        out.append("proche par le sens (aucun mot exact)")
+    if features is not None:
+        beta = params.beta_short if features.short else params.beta_long
+        if beta > 0 and float(explorer.prior[row]) >= 0.5:
+            views = int(ds["views"].iat[row]) if "views" in ds else 0
+            out.append(f"très consulté ({_thousands(views)} vues)")
+    return out
+
+
+def _territory_reason(cat, row: int, slot, title: str) -> str | None:
+    from models.core.geo import norm_name
+
+    t = cat.territories
+    targets = [f"{c.value[0]}:{c.value[1]}" for c in (slot.candidates or ())] or \
+              [f"{slot.value[0]}:{slot.value[1]}"]
+    for target in targets:
+        ti = t["pos"].get(target)
+        if ti is None:
+            continue
+        name = str(t["names"][ti])
+        if f" {norm_name(name)} " in f" {norm_name(title)} ":
+            return f"{name} dans le titre"
+        for key, src in cat.row_territories(row):
+            ki = t["pos"][key]
+            label = cat.territory_label(key)
+            if key == target:
+                return f"territoire {src} : {label}"
+            if ti in set(cat.ancestors(ki).tolist()):
+                return f"territoire {src} : {label}, dans {name}"
+            if target != "pays:FR" and key != "pays:FR" and ki in set(cat.ancestors(ti).tolist()):
+                return f"territoire {src} : {label}, qui englobe {name}"
+    return None
+
+
+def _period_reason(cat, row: int, slot) -> str | None:
+    y1, y2 = slot.value
+    if slot.field == "modified":
+        y = int(cat.modified_year[row])
+        return f"mis à jour en {y}" if y1 <= y <= y2 else None
+    if slot.field == "created":
+        y = int(cat.created_year[row])
+        return f"créé en {y}" if y1 <= y <= y2 else None
+    cs, ce = int(cat.coverage_start[row]), int(cat.coverage_end[row])
+    if cs >= 0:
+        ce = ce if ce >= 0 else cs
+        if cs <= y2 and ce >= y1:
+            return f"couvre {cs}" if cs == ce else f"couvre {cs}–{ce}"
+        return None
+    lo, hi = int(cat.created_year[row]), int(cat.modified_year[row])
+    if lo >= 0 and hi >= 0 and lo <= y2 and hi >= y1:
+        return f"publié de {lo} à {hi}" if lo != hi else f"publié en {lo}"
+    return None
+
+
+def search_result(explorer, query: str, *, mode: str, k: int, filters, sort: str, facets: bool,
+                  ignore_slots: tuple[str, ...] = (), tag: str | None = None) -> SearchResult:
+    """See :meth:`models.serve.explorer.Explorer.search_result`. Never raises on bad input: unknown
+    filters, sorts or modes are dropped with a French message."""
+    from models.serve.filters import FACET_DEPTH
+    from models.serve.search import DEFAULT_MODE, MODES, clean_query, top_k
+
+    clean, errors = explorer.clean_filters(filters)
+    if sort not in SORTS:
+        errors.append(f"tri « {str(sort)[:30]} » inconnu : tri par pertinence")
+        sort = DEFAULT_SORT
+    if mode not in MODES:
+        errors.append(f"mode « {str(mode)[:30]} » inconnu : mode {DEFAULT_MODE}")
+        mode = DEFAULT_MODE
+    raw_q = "" if query is None else str(query)
+    q = clean_query(raw_q, explorer.max_query_chars)
+    if len(" ".join(raw_q.split())) > explorer.max_query_chars:
+        errors.append(f"requête tronquée à {explorer.max_query_chars} caractères")
+    k = max(0, int(k))
+    cat = explorer.catalogue
+    mask = explorer.filter_mask(clean, tag=tag)
+    n_filtered = int(mask.sum()) if mask is not None else None
+    und = explorer.query_understanding(q, ignore_slots) if q else None
+    boost_und = und if mode == "hybrid" else None
+    feats = query_features(q, explorer.search_params.short_max_terms) if q else None
+    raw: dict = {}
+
+    def ranked(m: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+        """(candidate rows, scores) under mask ``m``."""
+        if not q:
+            rows = np.flatnonzero(m) if m is not None else np.arange(explorer.n)
+            return rows, None
+        sc = explorer.mode_scores(q, mode, mask=m, _cache={"_raw": raw}, understanding=boost_und)
+        pool = top_k(sc, FACET_DEPTH)
+        return pool[np.isfinite(sc[pool])], sc
+
+    if not q and mask is None:
+        pool, scores = np.arange(explorer.n), None
+        hits_rows = np.empty(0, np.int64)
+    else:
+        pool, scores = ranked(mask)
+        if scores is None:  # browse: most popular first (or most recent)
+            key = cat.modified_order[pool] if sort == "recent" else explorer.prior[pool]
+            if k and len(pool):
+                sel = np.argpartition(-key, min(k, len(pool)) - 1)[:k]
+                hits_rows = pool[sel][np.argsort(-key[sel], kind="stable")]
+            else:
+                hits_rows = np.empty(0, np.int64)
+        else:
+            hits_rows = sort_rows(pool, scores, sort, cat, explorer.prior)[:k]
+    from models.serve.search import Hit
+
+    if scores is None:
+        hits = [Hit(int(r), float(explorer.prior[r])) for r in hits_rows]
+    else:
+        hits = [Hit(int(r), float(scores[r])) for r in hits_rows]
+    kw = raw.get("keyword")
+    why = [reasons(explorer, h.row, q, und, float(kw[h.row]) if kw is not None else -np.inf, feats,
+                   explorer.search_params) if q else [] for h in hits]
+    fac: dict = {}
+    if facets:
+        pools = {None: pool}
+        for key in clean:
+            if scores is None and not q:
+                m2 = explorer.filter_mask({k2: v for k2, v in clean.items() if k2 != key}, tag=tag)
+                pools[key] = np.flatnonzero(m2) if m2 is not None else np.arange(explorer.n)
+            else:
+                pools[key] = ranked(explorer.filter_mask(
+                    {k2: v for k2, v in clean.items() if k2 != key}, tag=tag))[0]
+        fac = cat.facets(pools)
+    total = len(pool) if (q or mask is not None) else 0
+    return SearchResult(q, mode, sort, clean, errors, und, hits, why, total, n_filtered, fac, mask, feats)

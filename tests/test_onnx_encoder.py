@@ -1,0 +1,294 @@
+"""The int8 ONNX encoder: a tiny hand-made ONNX folder for the mechanics (batching, order,
+damaged files, the fallback of the app's query encoder, the bench's JSON), the real e5 export
+for fidelity (``slow``)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models.core import onnx_encoder as ox
+
+REPO = Path(__file__).resolve().parents[1]
+WORDS = ["<pad>", "<unk>", "passage:", "query:", "eau", "potable", "qualité", "vacances",
+         "scolaires", "carburant", "prix", "bruit", "carte"]
+
+
+def write_tiny_onnx_folder(folder: Path, dim: int = 8, *, source_id: str = "e5-small-offline@128") -> Path:
+    """A word-level tokenizer and a graph ``mean(E[input_ids] masked)``: the same inputs and
+    output as the real export, built with ``onnx.helper`` in milliseconds."""
+    import onnx
+    from onnx import TensorProto, helper
+    from tokenizers import Tokenizer
+    from tokenizers.models import WordLevel
+    from tokenizers.pre_tokenizers import WhitespaceSplit
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tok = Tokenizer(WordLevel({w: i for i, w in enumerate(WORDS)}, unk_token="<unk>"))
+    tok.pre_tokenizer = WhitespaceSplit()
+    tok.save(str(folder / "tokenizer.json"))
+    table = np.random.default_rng(0).normal(size=(len(WORDS), dim)).astype(np.float32)
+    nodes = [
+        helper.make_node("Gather", ["table", "input_ids"], ["emb"]),
+        helper.make_node("Cast", ["attention_mask"], ["maskf"], to=TensorProto.FLOAT),
+        helper.make_node("Unsqueeze", ["maskf", "axis2"], ["mask3"]),
+        helper.make_node("Mul", ["emb", "mask3"], ["masked"]),
+        helper.make_node("ReduceSum", ["masked", "axis1"], ["total"], keepdims=0),
+        helper.make_node("ReduceSum", ["mask3", "axis1"], ["count"], keepdims=0),
+        helper.make_node("Div", ["total", "count"], ["embedding"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "tiny",
+        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["b", "s"]),
+         helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["b", "s"])],
+        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["b", dim])],
+        initializer=[helper.make_tensor("table", TensorProto.FLOAT, table.shape, table.ravel()),
+                     helper.make_tensor("axis1", TensorProto.INT64, [1], [1]),
+                     helper.make_tensor("axis2", TensorProto.INT64, [1], [2])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(folder / "model.onnx"))
+    meta = {"format": ox.FORMAT, "source": "e5-small-offline", "source_id": source_id,
+            "max_seq_length": 128, "dim": dim, "prefixes": True, "do_lower_case": False,
+            "bytes": (folder / "model.onnx").stat().st_size,
+            "sha256": ox.sha256_file(folder / "model.onnx")}
+    (folder / ox.META).write_text(json.dumps(meta))
+    return folder
+
+
+@pytest.fixture
+def tiny(tmp_path) -> Path:
+    return write_tiny_onnx_folder(tmp_path / "models" / ox.ONNX_MODEL)
+
+
+def test_tiny_encoder_keeps_order_across_length_sorted_batches(tiny):
+    enc = ox.OnnxEncoder(tiny, threads=1)
+    texts = ["eau", "qualité eau potable carte bruit", "vacances scolaires", "prix carburant eau",
+             "carte", "inconnu"]
+    batched = enc.encode(texts, kind="passage", batch_size=2)
+    one_by_one = np.vstack([enc.encode([t], kind="passage") for t in texts])
+    assert batched.shape == (len(texts), 8) and batched.dtype == np.float32
+    np.testing.assert_allclose(batched, one_by_one, atol=1e-6)  # padding never leaks in
+    np.testing.assert_allclose(np.linalg.norm(batched, axis=1), 1.0, atol=1e-5)
+    # the prefix is part of the input: query and passage vectors of a text differ
+    assert not np.allclose(enc.encode(["eau"], kind="query"), batched[:1])
+    assert enc.model_id == f"{ox.ONNX_MODEL}@128" and enc.source_id == "e5-small-offline@128"
+    assert enc.encode([], kind="passage").shape == (0, 8)
+
+
+def test_truncated_onnx_file_is_one_clear_line(tiny):
+    model = tiny / "model.onnx"
+    model.write_bytes(model.read_bytes()[:100])
+    with pytest.raises(ox.OnnxModelError) as err:
+        ox.OnnxEncoder(tiny)
+    msg = str(err.value)
+    assert "damaged" in msg and "export-onnx" in msg and "\n" not in msg
+
+
+def test_garbage_onnx_file_of_the_right_size_is_one_clear_line(tiny):
+    model = tiny / "model.onnx"
+    model.write_bytes(b"\x07not a protobuf" * (model.stat().st_size // 15 + 1))
+    meta = json.loads((tiny / ox.META).read_text())
+    meta["bytes"] = model.stat().st_size
+    (tiny / ox.META).write_text(json.dumps(meta))
+    with pytest.raises(ox.OnnxModelError) as err:
+        ox.OnnxEncoder(tiny)
+    assert "cannot be loaded" in str(err.value) and "\n" not in str(err.value)
+    with pytest.raises(ox.OnnxModelError, match="sha256"):
+        ox.check_onnx_folder(tiny, verify_hash=True)
+
+
+def test_missing_or_unreadable_metadata(tiny):
+    (tiny / ox.META).write_text("{not json")
+    with pytest.raises(ox.OnnxModelError, match="unreadable"):
+        ox.OnnxEncoder(tiny)
+    shutil.rmtree(tiny)
+    with pytest.raises(ox.OnnxModelError, match="export-onnx"):
+        ox.load_onnx_encoder(tiny.parent, export=False)
+
+
+def test_damaged_model_is_exported_again(tiny, monkeypatch, caplog):
+    """ensure_onnx_model: the hash no longer matches -> a one-line warning, then a new export."""
+    calls = []
+
+    def fake_export(source, out_dir, *, max_seq_length=128):
+        calls.append(Path(out_dir))
+        shutil.rmtree(out_dir, ignore_errors=True)
+        return write_tiny_onnx_folder(Path(out_dir))
+
+    import models.core.e5_offline
+
+    monkeypatch.setattr(ox, "export_onnx", fake_export)
+    monkeypatch.setattr(models.core.e5_offline, "build_model_folder", lambda out: Path(out))
+    assert ox.ensure_onnx_model(tiny.parent) == tiny and calls == []  # intact: kept as is
+    data = bytearray((tiny / "model.onnx").read_bytes())
+    data[-5] ^= 0xFF  # same size, one byte flipped
+    (tiny / "model.onnx").write_bytes(bytes(data))
+    with caplog.at_level("WARNING"):
+        folder = ox.ensure_onnx_model(tiny.parent)
+    assert calls == [tiny] and folder == tiny
+    assert any("damaged" in r.getMessage() and "exporting it again" in r.getMessage() for r in caplog.records)
+    ox.check_onnx_folder(folder, verify_hash=True)  # the new one is intact
+
+
+def test_query_encoder_onnx_twin_on_request_and_fallback_when_damaged(tiny, monkeypatch):
+    from models.core import encoders as embeddings
+
+    class Fallback:
+        model_id = "e5-small-offline@128"
+
+        def __init__(self, path, max_seq_length=128):
+            self.path = path
+
+        @classmethod
+        def supports(cls, path):
+            return True
+
+    monkeypatch.setattr(embeddings, "TransformerQueryEncoder", Fallback)
+    monkeypatch.setattr(embeddings, "resolve_model_path", lambda model, models_dir: "e5-folder")
+    # default: the build's own model (mixed encoders moved semantic MRR@10 by -0.07, README)
+    assert isinstance(embeddings.load_query_encoder("e5-small-offline", models_dir=tiny.parent), Fallback)
+    enc = embeddings.load_query_encoder("e5-small-offline", models_dir=tiny.parent, onnx=True)
+    assert isinstance(enc, ox.OnnxEncoder) and enc.source_id == "e5-small-offline@128"
+    (tiny / "model.onnx").write_bytes(b"broken")
+    damaged = embeddings.load_query_encoder("e5-small-offline", models_dir=tiny.parent, onnx=True)
+    assert isinstance(damaged, Fallback)
+
+
+def test_explorer_accepts_the_onnx_encoder_of_the_builds_model_only(built_root, tiny):
+    from models.core.store import ArtifactError
+    from models.serve.explorer import Explorer
+
+    exp = Explorer.load(built_root, encoder=None)
+    model_id = exp.artifacts.manifest["model"]["id"]  # fake-hash-64 (the fixture build)
+    twin = write_tiny_onnx_folder(tiny.parent.parent / "twin" / ox.ONNX_MODEL, dim=64, source_id=model_id)
+    exp._encoder, exp._models_dir = None, twin.parent
+    exp._model = ox.ONNX_MODEL
+    assert exp.encoder.source_id == model_id  # accepted: approximates the build's model
+    other = Explorer.load(built_root, model=ox.ONNX_MODEL, models_dir=tiny.parent)
+    with pytest.raises(ArtifactError, match="embedded with"):
+        _ = other.encoder  # approximates e5, the build is fake-hash-64: refused
+
+
+def test_app_refuses_a_damaged_int8_model_in_one_line(built_root, tmp_path, caplog):
+    """A build embedded with the int8 encoder whose model.onnx is damaged: the semantic modes are
+    refused with one clear line, the app still serves the others; an explicit --model refuses to
+    start (exit 2), no traceback."""
+    import app as app_module
+    from models.core.store import ArtifactError
+    from models.serve.explorer import Explorer
+
+    root = tmp_path / "root"
+    shutil.copytree(built_root, root, symlinks=True)
+    model_id = json.loads((root / "current" / "manifest.json").read_text())["model"]["id"]
+    folder = write_tiny_onnx_folder(root / "models" / ox.ONNX_MODEL, dim=64, source_id=model_id)
+    (folder / "model.onnx").write_bytes((folder / "model.onnx").read_bytes()[:50])
+    exp = Explorer.load(root, model=ox.ONNX_MODEL)
+    with pytest.raises(ArtifactError) as err:
+        _ = exp.encoder
+    assert "damaged" in str(err.value) and "\n" not in str(err.value)
+    with caplog.at_level("WARNING"):
+        modes = app_module.available_modes(exp)
+    assert "semantic" not in modes and "keyword" in modes
+    assert not [r for r in caplog.records if r.exc_info]  # logged in one line, no traceback
+    assert app_module.main(["--artifacts", str(root), "--model", ox.ONNX_MODEL]) == 2
+
+
+def test_bench_encoders_json_shape(built_root, monkeypatch, capsys):
+    """``python -m models bench --encoders --json``: the keys of the contract, numbers in range."""
+    from models import bench, cli
+    from models.core.encoders import FakeEncoder
+
+    class Noisy(FakeEncoder):
+        model_id = f"{ox.ONNX_MODEL}@128"
+
+        def encode(self, texts, **kw):
+            v = super().encode(texts, **kw) + 0.05 * np.random.default_rng(len(texts)).normal(
+                size=(len(texts), self.dim)).astype(np.float32)
+            return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    threads_seen = []
+
+    def pair(models_dir, threads):
+        threads_seen.append(threads)
+        return {"torch": FakeEncoder(64), "onnx-int8": Noisy(64)}
+
+    monkeypatch.setattr(bench, "encoder_pair", pair)
+    assert cli.main(["bench", "--artifacts", str(built_root), "--encoders", "--json",
+                     "--passages", "120", "--threads", "2"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    enc = out["encoders"]
+    assert set(enc) == {"torch", "onnx-int8"} and threads_seen == [2]
+    assert isinstance(enc["torch"]["passages_per_s"], float) and enc["torch"]["passages_per_s"] > 0
+    onnx = enc["onnx-int8"]
+    assert all(isinstance(onnx[k], float) for k in ("passages_per_s", "min_cosine", "mean_cosine"))
+    assert 0.5 < onnx["min_cosine"] < onnx["mean_cosine"] < 1.0  # the noise is seen, per passage
+    assert out["n_passages"] == 120 and out["threads"] == 2
+
+
+# ---- the real model (slow) --------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def real_pair():
+    """The offline e5 folder and its int8 export in the repository's models folder (built or
+    exported there when missing; a failure to build fails the test, it never skips)."""
+    from models.bench import encoder_pair
+    from models.core.config import DEFAULT_ARTIFACTS
+
+    return encoder_pair(DEFAULT_ARTIFACTS / "models", 2)
+
+
+@pytest.mark.slow
+def test_int8_vectors_are_faithful_to_torch(real_pair, sample_path):
+    from models.build.ingest import read_catalog
+    from models.core.text import passage_text
+
+    df, _ = read_catalog(str(sample_path), limit=300)
+    passages = [passage_text(t, d) for t, d in zip(df["title"], df["description_text"], strict=True)]
+    ref = real_pair["torch"].encode(passages, kind="passage")
+    got = real_pair["onnx-int8"].encode(passages, kind="passage")
+    cos = (ref * got).sum(axis=1)
+    assert cos.min() >= 0.98 and cos.mean() >= 0.99, (cos.min(), cos.mean())
+    queries = ["Quand est-ce que les enfants sont en vacances ?", "qualité de l'eau potable",
+               "prix des carburants", "PLU"]
+    qcos = (real_pair["torch"].encode(queries, kind="query")
+            * real_pair["onnx-int8"].encode(queries, kind="query")).sum(axis=1)
+    assert qcos.min() >= 0.98, qcos
+    # ranking kept: the holiday question is nearer school holidays than fuel prices
+    q = real_pair["onnx-int8"].encode(["Quand est-ce que les enfants sont en vacances ?"], kind="query")[0]
+    p = real_pair["onnx-int8"].encode(["Calendrier des vacances scolaires",
+                                       "Prix des carburants en France"], kind="passage")
+    assert p[0] @ q > p[1] @ q
+
+
+def test_app_process_never_imports_torch(built_root, tmp_path):
+    """The app, started in a fresh process on the fixture build with the int8 encoder (a tiny
+    ONNX twin of the fixture's model), serves a semantic search without torch in sys.modules."""
+    root = tmp_path / "root"
+    shutil.copytree(built_root, root, symlinks=True)
+    model_id = json.loads((root / "current" / "manifest.json").read_text())["model"]["id"]
+    write_tiny_onnx_folder(root / "models" / ox.ONNX_MODEL, dim=64, source_id=model_id)
+    probe = (
+        "import json, sys\n"
+        "import app\n"
+        "from models.core.config import AppSettings\n"
+        f"settings = AppSettings(artifacts={str(root)!r}, model={ox.ONNX_MODEL!r})\n"
+        "dash_app = app.create_app(settings)\n"
+        "assert dash_app.server.test_client().get('/').status_code == 200\n"
+        "from models.serve.explorer import Explorer\n"
+        f"exp = Explorer.load({str(root)!r}, model={ox.ONNX_MODEL!r})\n"
+        "hits = exp.search('qualité de l eau potable', mode='semantic', k=3)\n"
+        "print(json.dumps({'torch': 'torch' in sys.modules, 'st': 'sentence_transformers' in sys.modules,"
+        " 'encoder': type(exp.encoder).__name__, 'hits': len(hits)}))\n"
+    )
+    res = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out == {"torch": False, "st": False, "encoder": "OnnxEncoder", "hits": 3}

@@ -1,0 +1,82 @@
+"""Search filters in a real browser (headless Chromium, ``dash_duo``): a shared link with filters,
+the map fading the points outside them, a facet click, bad input from the URL."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import numpy as np
+import pytest
+
+pytest.importorskip("selenium", reason="selenium (dash[testing]) is not installed")
+
+from components import ids
+from tests.test_browser import CHROMEDRIVER, CHROMIUM, TIMEOUT, free_port, wait
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs chromium and chromedriver on PATH"),
+]
+
+SELECTED_POINTS = f"""
+const g = document.querySelector('#{ids.MAP} .js-plotly-plot');
+const t = g && g.data && g.data[0];
+if (!t) {{ return -2; }}
+return t.selectedpoints ? t.selectedpoints.length : -1;
+"""
+
+
+def selected_count(dash_duo) -> int:
+    return dash_duo.driver.execute_script(SELECTED_POINTS)
+
+
+def open_url(dash_duo, search: str) -> None:
+    dash_duo.driver.get(dash_duo.server_url + "/" + search)
+    dash_duo.wait_for_element(f"#{ids.MAP} .js-plotly-plot", timeout=TIMEOUT)
+
+
+def test_shared_link_with_filters_fades_the_map_and_a_facet_filters(dash_duo, app, explorer):
+    cat = explorer.catalogue
+    fmt = cat.counts("format", np.arange(cat.n))[0]
+    dash_duo.start_server(app, port=free_port())
+    open_url(dash_duo, f"?q=donn%C3%A9es&format={fmt.value}")
+    dash_duo.wait_for_element(f"#{ids.RESULTS} .result-card", timeout=TIMEOUT)
+    # the map: every point outside the filter fades, the count is stated
+    wait(dash_duo, lambda: selected_count(dash_duo) == fmt.count)
+    dash_duo.wait_for_contains_text(f"#{ids.MAP_FILTER_NOTE}", "correspond", timeout=TIMEOUT)
+    cards = dash_duo.find_elements(f"#{ids.RESULTS} .result-card")
+    assert len(cards) == min(20, fmt.count)
+    # removing the filter chip clears the fade and the URL
+    dash_duo.find_element(f"#{ids.SEARCH_CHIPS} button").click()
+    wait(dash_duo, lambda: selected_count(dash_duo) == -1)
+    wait(dash_duo, lambda: "format=" not in dash_duo.driver.current_url)
+    # a facet checkbox of the « Filtres » tab filters again and goes into the URL
+    tab_links = [a for a in dash_duo.find_elements(f"#{ids.SIDE_TABS} .nav-link") if "Filtres" in a.text]
+    tab_links[0].click()
+    box = dash_duo.find_elements(f"#{ids.FILTERS_PANEL} input[type=checkbox]")[0]
+    box.click()
+    from models.serve.filters import FILTER_KEYS
+
+    wait(dash_duo, lambda: any(f"{k}=" in dash_duo.driver.current_url for k in FILTER_KEYS))
+    wait(dash_duo, lambda: selected_count(dash_duo) > 0)
+
+
+def test_bad_input_from_the_url(dash_duo, app):
+    dash_duo.start_server(app, port=free_port())
+    # unknown filter values: a French message, the search still runs
+    open_url(dash_duo, "?q=budget&producer=nope&year=demain")
+    dash_duo.wait_for_contains_text(f"#{ids.SEARCH_MESSAGES}", "ignoré", timeout=TIMEOUT)
+    dash_duo.wait_for_element(f"#{ids.RESULTS} .result-card", timeout=TIMEOUT)
+    # contradictory filters: a message and a way back
+    open_url(dash_duo, "?q=budget&year=2015&modified=2001")
+    dash_duo.wait_for_contains_text(f"#{ids.RESULTS}", "Aucun jeu de données ne correspond", timeout=TIMEOUT)
+    dash_duo.find_element(f"#{ids.RESULTS} .no-result button").click()
+    dash_duo.wait_for_element(f"#{ids.RESULTS} .result-card", timeout=TIMEOUT)
+    wait(dash_duo, lambda: "year=" not in dash_duo.driver.current_url)
+    # HTML and a 10,000-character query: shown as text, capped, nothing injected
+    hostile = "<img src=x onerror=window.__pwned=1>" + "budget " * 1500
+    open_url(dash_duo, "?q=" + quote(hostile) + "&format=csv")
+    dash_duo.wait_for_contains_text(f"#{ids.RESULTS_HEADER}", "<img", timeout=TIMEOUT)
+    assert dash_duo.driver.execute_script("return window.__pwned === undefined")
+    assert not dash_duo.find_elements(f"#{ids.RESULTS_HEADER} img")
+    assert len(dash_duo.find_element(f"#{ids.SEARCH_INPUT}").get_attribute("value")) <= 500

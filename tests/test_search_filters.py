@@ -1,0 +1,180 @@
+"""Filters before ranking, facet counts, sorts, browse without a query, query-type features and
+soft boosts, on the fixture build (200 sample rows, fake encoder)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from models.serve.filters import (
+    FILTER_KEYS,
+    filters_to_params,
+    params_to_raw,
+    parse_filters,
+    parse_year_range,
+)
+from models.serve.ranking import SearchParams, query_features
+
+
+@pytest.fixture(scope="module")
+def cat(explorer):
+    return explorer.catalogue
+
+
+def _biggest(cat, key):
+    vals = cat.counts(key, np.arange(cat.n))
+    assert vals, f"the fixture has no value for {key}"
+    return vals[0]
+
+
+def test_every_key_has_a_mask_and_counts_that_agree(explorer, cat):
+    """Counting a value over the catalogue = the number of rows its filter keeps."""
+    allrows = np.arange(cat.n)
+    for key in FILTER_KEYS:
+        vals = cat.counts(key, allrows)
+        assert vals, key
+        for fv in vals[:3]:
+            value = fv.value if key in ("year", "modified", "has_reuses") else [fv.value]
+            clean, errors = parse_filters({key: value}, cat)
+            assert not errors, (key, errors)
+            assert int(cat.mask(clean).sum()) == fv.count, (key, fv)
+
+
+def test_filters_apply_before_ranking(explorer, cat):
+    prod = _biggest(cat, "producer")
+    hits = explorer.search("données", mode="hybrid", k=50, filters={"producer": prod.value})
+    assert hits and all(cat.producer_ids[cat.producer_of_row[h.row]] == prod.value for h in hits)
+    # rows the unfiltered top 50 would never show are reached: the filter is no post-filter
+    assert len(hits) == min(50, prod.count) or len(hits) > 0
+
+
+def test_two_filters_and_and_or(explorer, cat):
+    fmt = _biggest(cat, "format")
+    lic = _biggest(cat, "licence")
+    m = cat.mask({"format": [fmt.value], "licence": [lic.value]})
+    both = cat.key_mask("format", [fmt.value]) & cat.key_mask("licence", [lic.value])
+    assert int(m.sum()) == int(both.sum())
+    two = cat.counts("format", np.arange(cat.n))[:2]
+    m_or = cat.key_mask("format", [v.value for v in two])
+    assert int(m_or.sum()) >= max(v.count for v in two)
+
+
+def test_territory_filter_keeps_the_parts(explorer, cat):
+    t = cat.territories
+    dep = [fv for fv in cat.counts("territory", np.arange(cat.n), top=500)
+           if fv.value.startswith("departement:")]
+    assert dep, "the fixture has no département"
+    d = dep[0].value
+    rows = set(cat.territory_rows(d).tolist())
+    # every row whose own territory is a commune of that département is kept
+    code = d.split(":")[1]
+    ents = explorer.territories.entities
+    for r, e in zip(t["direct_rows"], t["direct_ents"], strict=True):
+        key = t["keys"][int(e)]
+        if key.startswith("commune:") and code in (ents.loc[key, "departements"] or []):
+            assert int(r) in rows
+
+
+def test_year_ranges(cat):
+    m = cat.mask({"year": (2015, 2018)})
+    ys = cat.created_year[m]
+    assert len(ys) and ys.min() >= 2015 and ys.max() <= 2018
+    assert parse_year_range("2022-2018") == (2018, 2022)
+    assert parse_year_range("2020") == (2020, 2020)
+    assert parse_year_range("hier") is None and parse_year_range("1200") is None
+
+
+def test_parse_filters_drops_unknown_input_with_french_messages(cat):
+    clean, errors = parse_filters({"producer": "nope", "colour": "red", "year": "demain",
+                                   "format": ["CSV", "<b>x</b>"], "has_reuses": "peut-être",
+                                   "topic": "abc"}, cat)
+    assert clean == {"format": ["csv"]}
+    assert len(errors) == 6 and all("ignoré" in e for e in errors)
+    assert parse_filters("not a dict") == ({}, ["filtres illisibles\u00a0: ignorés"])
+
+
+def test_url_round_trip(cat):
+    clean = {"producer": ["a", "b"], "year": (2018, 2020), "has_reuses": True, "topic": [3]}
+    assert parse_filters(params_to_raw(filters_to_params(clean)))[0] == clean
+
+
+def test_browse_without_query_most_popular_first(explorer, cat):
+    fmt = _biggest(cat, "format")
+    hits = explorer.search("", k=20, filters={"format": fmt.value})
+    assert len(hits) == min(20, fmt.count)
+    pri = explorer.prior[[h.row for h in hits]]
+    assert list(pri) == sorted(pri, reverse=True)
+    rec = explorer.search("", k=20, filters={"format": fmt.value}, sort="recent")
+    mo = cat.modified_order[[h.row for h in rec]]
+    assert list(mo) == sorted(mo, reverse=True)
+
+
+def test_sorts_reorder_the_relevant_candidates(explorer, cat):
+    rel = explorer.search("budget", mode="keyword", k=200)
+    pop = explorer.search("budget", mode="keyword", k=10, sort="popular")
+    assert {h.row for h in pop} <= {h.row for h in rel}
+    pri = explorer.prior[[h.row for h in pop]]
+    assert list(pri) == sorted(pri, reverse=True)
+    with pytest.raises(ValueError):
+        explorer.search("budget", sort="nope")
+
+
+def test_search_result_facets_on_the_candidates(explorer, cat):
+    res = explorer.search_result("données", k=10, filters={}, facets=True)
+    assert set(res.facets) == set(FILTER_KEYS) and res.total > 0 and res.n_filtered is None
+    prod = res.facets["producer"][0]
+    assert prod.count <= res.total
+    res2 = explorer.search_result("données", k=10, filters={"producer": prod.value})
+    assert res2.total == prod.count  # the count shown is the result one gets
+    # the active key is counted without its own filter: its alternatives still show
+    assert len(res2.facets["producer"]) > 1
+    assert res2.mask is not None and int(res2.mask.sum()) == res2.n_filtered
+
+
+def test_empty_and_contradictory_filters(explorer, cat):
+    res = explorer.search_result("données", filters={"year": "2015", "modified": "2001"})
+    assert res.hits == [] and res.total == 0 and not res.errors
+    res = explorer.search_result("x" * 10_000, filters={"licence": "nope"}, sort="bad", mode="bad")
+    assert len(res.errors) == 4
+    assert any("tronquée" in e for e in res.errors)
+
+
+def test_why_says_title_words(explorer):
+    title = str(explorer.datasets["title"].iat[0])
+    res = explorer.search_result(title, mode="keyword", k=5)
+    assert res.hits and any("dans le titre" in w for w in res.why[0])
+    js = json.loads(json.dumps(res.as_json(explorer)))  # plain JSON (no numpy scalars)
+    assert js["facets"]["year"] and all(isinstance(c, int) for _, c in js["facets"]["year"])
+    assert set(js) == {"results", "facets"} and set(js["results"][0]) == {"id", "title", "organization",
+                                                                            "score", "why"}
+
+
+def test_query_features():
+    assert query_features("sirene").short
+    assert query_features("base adresse nationale").short
+    assert not query_features("Où sont les musées ?").short
+    assert not query_features("quand les enfants sont en vacances").short
+    f = query_features("RNA associations loi 1901 déclarées")
+    assert f.acronym and f.n_terms == 5 and not f.short
+    sp = SearchParams(alpha_short=0.9, beta_short=4.0, alpha_long=0.5, beta_long=0.0)
+    assert sp.hybrid(True).popularity == 4.0 and sp.hybrid(False).popularity == 0.0
+
+
+def test_place_in_query_boosts_its_datasets(explorer, cat):
+    """A dataset about a place climbs when the query names the place, but the place is no
+    hard filter: datasets elsewhere still come."""
+    t = cat.territories
+    com = [fv for fv in cat.counts("territory", np.arange(cat.n), top=500)
+           if fv.value.startswith(("commune:", "departement:"))]
+    assert com
+    key = com[0].value
+    name = str(t["names"][t["pos"][key]])
+    rows = set(cat.territory_rows(key).tolist())
+    base = explorer.search("données", mode="hybrid", k=20, ignore_slots=(f"territory:{key}",))
+    placed = explorer.search(f"données {name}", mode="hybrid", k=20)
+    share_base = sum(h.row in rows for h in base[:10])
+    share_placed = sum(h.row in rows for h in placed[:10])
+    assert share_placed >= share_base and share_placed > 0
+    assert any(h.row not in rows for h in placed)  # soft: not a filter
