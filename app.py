@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dash
+from dash import html
 
 from callbacks import Services, http_guard, register_callbacks
 from callbacks.explorer import topic_cloud
@@ -47,8 +48,10 @@ from components.quality_page import build_quality_page
 from components.territories_page import build_territories_page
 from components.topics import default_colour, map_colour_options
 from components.topics_page import build_topics_page
+from components.tour import tour_overlay
 from models.core.config import AppSettings
 from models.core.store import ArtifactError
+from models.serve.map_time import year_bounds
 
 log = logging.getLogger("app")
 
@@ -216,7 +219,8 @@ def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
             default_mode=services.default_mode, topic_options=topic_options, default_topic=first_topic,
             max_query_chars=explorer.max_query_chars,
             colour_options=map_colour_options(lda_models, explorer.topics.n_clusters if ok["themes"] else 0),
-            colour_value=default_colour(lda_models))),
+            colour_value=default_colour(lda_models),
+            map_labels=explorer.map_labels, year_bounds=year_bounds(explorer.datasets))),
         ("demander", PAGES["demander"], build_ask_page(max_query_chars=explorer.max_query_chars,
                                                        available="hybrid" in modes)),
         ("themes", PAGES["themes"], build_topics_page(
@@ -236,7 +240,9 @@ def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
     manifest = explorer.artifacts.manifest
     status = build_status_bar(manifest.get("build_id", ""), manifest.get("partial"),
                               manifest.get("created_at"), datetime.now(UTC))
-    app.layout = build_layout(pages, subtitle=catalogue_subtitle(explorer.n, manifest), status=status)
+    app.layout = html.Div([  # the tour's caption bar sits over every page
+        build_layout(pages, subtitle=catalogue_subtitle(explorer.n, manifest), status=status),
+        tour_overlay()])
     register_callbacks(app, services, skip=[m for m, off in skip.items() if off])
     log.info("app ready: %d datasets, search modes %s, %d topics", explorer.n, modes, len(topics))
     return app

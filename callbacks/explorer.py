@@ -15,7 +15,7 @@ import logging
 
 import dash_bootstrap_components as dbc
 import numpy as np
-from dash import ALL, Input, Output, Patch, State, ctx, no_update
+from dash import ALL, ClientsideFunction, Input, Output, Patch, State, ctx, no_update
 
 from callbacks import guard
 from callbacks.urlstate import build_url_search, parse_url_search
@@ -385,6 +385,11 @@ def register(app, services) -> None:
         search = build_url_search(st.get("q"), st.get("mode"), selected, filters=st.get("filters"),
                                   sort=st.get("sort"), ignore=st.get("ignore"))
         return no_update if search == guard.as_text(current) else search
+
+    # region labels: placed in the browser at every zoom (assets/20-map-labels.js)
+    app.clientside_callback(ClientsideFunction(namespace="mapLabels", function_name="update"),
+                            Output(ids.MAP_LABELS_STATE, "data"), Input(ids.MAP, "relayoutData"),
+                            Input(ids.MAP_LABELS_TOGGLE, "value"), Input(ids.MAP_LABELS, "data"))
 
     @app.callback(Output(ids.MAP_TOOLTIP, "show"), Output(ids.MAP_TOOLTIP, "bbox"),
                   Output(ids.MAP_TOOLTIP, "children"), Input(ids.MAP, "hoverData"), prevent_initial_call=True)

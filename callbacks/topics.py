@@ -41,6 +41,7 @@ from components.topics import (
     visualize_topic_cluster_heatmap,
     visualize_topic_map,
     visualize_topic_years,
+    visualize_topics_over_time,
 )
 from components.topics_page import shared_terms_table, topic_info, topic_options
 
@@ -121,7 +122,9 @@ def register(app, services) -> None:
                                     name, width=600, height=330)
         y = svc.years(k, topic)
         years = visualize_topic_years(y["year"].tolist(), y["share"].tolist(), y["datasets"].tolist(),
-                                      title=f"Part du thème {topic + 1} selon l'année de création")
+                                      title=f"Part du thème {topic + 1} selon l'année de création",
+                                      left_out=y.attrs.get("left_out", 0), first=y.attrs.get("first"),
+                                      last=y.attrs.get("last"))
         p = svc.top_producers(k, topic, n=10)
         producers = visualize_producers(p["organization"].tolist(), p["datasets"].tolist(),
                                         title=f"Producteurs\u202f: jeux dont le thème {topic + 1} est le "
@@ -130,6 +133,17 @@ def register(app, services) -> None:
         lst = dataset_list(items, item_type=ids.TOPIC_DATASET_ITEM, score_label="part du thème",
                            empty_message="Aucun jeu de données pour ce thème.")
         return bubbles, topic_info(rec), cloud, years, producers, lst
+
+    @app.callback(Output(ids.TOPICS_TIMELINE, "figure"), Input(ids.TOPICS_K, "value"))
+    def show_timeline(k):
+        k = valid_k(k)
+        if k is None:
+            return empty_figure("Choisissez un modèle.")
+        by_year = svc.topics_by_year(k)
+        shares = by_year.drop(columns="datasets")
+        return visualize_topics_over_time(by_year.index.tolist(), shares.to_numpy(), svc.labels(k),
+                                          by_year["datasets"].tolist(),
+                                          left_out=by_year.attrs.get("left_out", 0))
 
     @app.callback(Output(ids.TOPICS_TERMS, "figure"), Input(ids.TOPICS_K, "value"),
                   Input(ids.TOPICS_SELECT, "value"), Input(ids.TOPICS_LAMBDA, "value"))

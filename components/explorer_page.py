@@ -30,6 +30,8 @@ HELP = [
     html.P(typo("Un lieu, une année, un producteur ou un format cités dans la recherche (« piscines à "
                 "Toulouse depuis 2020 ») favorisent les jeux de données correspondants ; l'onglet "
                 "« Filtres » restreint les résultats et estompe les autres points de la carte.")),
+    html.P(typo("Les noms écrits sur la carte résument chaque région par ses mots les plus "
+                "caractéristiques ; en zoomant, des régions plus fines apparaissent.")),
     html.P(typo("Molette : zoom. Glisser : déplacer. Double-clic : vue d'ensemble."), className="mb-0"),
 ]
 
@@ -58,10 +60,17 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
                         default_mode: str | None, topic_options: list[dict],
                         default_topic: int | None, max_query_chars: int = 500,
                         colour_options: list[dict] | None = None,
-                        colour_value: str | None = None) -> html.Div:
+                        colour_value: str | None = None, map_labels: dict | None = None,
+                        year_bounds: tuple[int, int] | None = None) -> html.Div:
     """``topic_options``: ``[{"label": str, "value": int}]`` for the word-cloud dropdown;
     ``colour_options``: what the map can be coloured by (``ids.MAP_COLOUR``, wired in
-    callbacks/topics.py), no selector when empty."""
+    callbacks/topics.py), no selector when empty; ``map_labels``: the region labels
+    (``models.serve.map_labels.label_payload``), placed by ``assets/20-map-labels.js``;
+    ``year_bounds``: (first, last) plausible year, for the year filter under the map."""
+    from components.map_tools import time_bar
+    from components.selection import selection_tab
+    from components.tour import tour_controls
+
     side = dbc.Card(dbc.Tabs([
         dbc.Tab(html.Div([
             html.Div("Saisissez une recherche pour lister les jeux de données les plus proches.",
@@ -83,6 +92,8 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
         dbc.Tab(dcc.Loading(html.Div(placeholder(), id=ids.DETAILS, className="p-3"), type="dot",
                             delay_show=300),
                 label="Fiche", tab_id="fiche", class_name="side-pane", style={"height": SIDE_HEIGHT}),
+        dbc.Tab(selection_tab(), label="Sélection", tab_id="selection", class_name="side-pane",
+                style={"height": SIDE_HEIGHT}),
     ], id=ids.SIDE_TABS, active_tab="resultats", class_name="px-2 pt-2"), className="h-100 shadow-sm")
 
     cloud = dbc.Card([
@@ -100,20 +111,33 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
         dcc.Store(id=ids.SEARCH_STATE, data=None),
         dcc.Store(id=ids.MAP_FILTER, data=None),
         search_bar(modes, default_mode, max_query_chars),
+        tour_controls(),
         html.Div(dbc.Button("Poser plutôt la question à l'assistant →", id=ids.ASK_FROM_SEARCH,
                             color="link", size="sm", className="p-0", n_clicks=0,
                             disabled=not modes), className="mb-2"),
         dbc.Row([
             dbc.Col(dbc.Card(dbc.CardBody([
-                *([html.Div([
-                    html.Span("Couleurs\u202f:", className="small text-muted me-2"),
-                    dcc.Dropdown(id=ids.MAP_COLOUR, options=colour_options, value=colour_value,
-                                 clearable=False, searchable=False, className="flex-grow-1 small",
-                                 labels=L.dropdown_labels()),
-                ], className="d-flex align-items-center px-2 pt-1")] if colour_options else []),
+                html.Div([
+                    *([html.Span("Couleurs\u202f:", className="small text-muted me-2"),
+                       dcc.Dropdown(id=ids.MAP_COLOUR, options=colour_options, value=colour_value,
+                                    clearable=False, searchable=False, className="flex-grow-1 small",
+                                    labels=L.dropdown_labels())]
+                      if colour_options else [html.Span(className="flex-grow-1")]),
+                    dbc.Switch(id=ids.MAP_LABELS_TOGGLE, label="Noms des régions", value=bool(map_labels),
+                               disabled=not map_labels, class_name="small ms-3 mb-0 text-nowrap"),
+                    dbc.Button("Télécharger l'image", id=ids.MAP_IMAGE_BUTTON, size="sm", color="secondary",
+                               outline=True, n_clicks=0, class_name="ms-3 text-nowrap",
+                               title="La carte telle qu'elle est affichée, en PNG haute définition"),
+                ], className="d-flex align-items-center px-2 pt-1"),
                 html.Div(id=ids.MAP_FILTER_NOTE, className="small text-muted px-2"),
+                dcc.Store(id=ids.MAP_IMAGE_VIEW, data=None),
+                dcc.Download(id=ids.MAP_IMAGE_DOWNLOAD),
+                dcc.Loading(html.Div(id=ids.MAP_IMAGE_STATUS, className="small px-2"), type="dot"),
+                dcc.Store(id=ids.MAP_LABELS, data=map_labels),
+                dcc.Store(id=ids.MAP_LABELS_STATE, data=None),
                 dcc.Graph(id=ids.MAP, figure=map_figure, config=MAP_CONFIG, clear_on_unhover=True),
                 dcc.Tooltip(id=ids.MAP_TOOLTIP, direction="bottom"),
+                *([time_bar(*year_bounds)] if year_bounds else []),
             ], className="p-1"), className="shadow-sm"), lg=8, className="mb-3"),
             dbc.Col(side, lg=4, className="mb-3"),
         ]),

@@ -19,7 +19,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from components import labels as L
-from components.figures import FONT, empty_figure
+from components.figures import FONT, empty_figure, palette
 from components.labels import plotly_text
 
 TOPIC_COLOUR = "#3a6ea5"
@@ -116,10 +116,24 @@ def visualize_term_bars(terms: Sequence[dict], *, title: str = "", lam: float = 
     return fig
 
 
+def left_out_note(left_out: int, first: int | None = None, last: int | None = None) -> str:
+    """"1 234 jeux de données sans date de création plausible (avant 1990, après 2026 ou
+    inconnue) ne sont pas comptés." ("" when none)."""
+    if not left_out:
+        return ""
+    n = f"{int(left_out):,}".replace(",", "\u202f")
+    window = f" (inconnue, avant {first} ou après {last})" if first and last else ""
+    many = left_out > 1
+    return (f"{n} jeu{'x' if many else ''} de données sans date de création plausible{window} "
+            f"ne {'sont' if many else 'est'} pas compté{'s' if many else ''}.")
+
+
 def visualize_topic_years(years: Sequence[int], shares: Sequence[float], counts: Sequence[int], *,
-                          title: str = "", min_datasets: int = 5, height: int = 300) -> go.Figure:
+                          title: str = "", min_datasets: int = 5, height: int = 300,
+                          left_out: int = 0, first: int | None = None, last: int | None = None) -> go.Figure:
     """Mean share (%) of a topic among the datasets created each year (years with fewer than
-    ``min_datasets`` datasets are drawn pale: too few to read a trend)."""
+    ``min_datasets`` datasets are drawn pale: too few to read a trend); plausible years only,
+    the datasets left out counted under the chart."""
     if not len(years):
         return empty_figure("Aucune date de création connue pour ces jeux de données.", height=height)
     counts = [int(c) for c in counts]
@@ -132,6 +146,42 @@ def visualize_topic_years(years: Sequence[int], shares: Sequence[float], counts:
     _base_layout(fig, height=height, title=title or "Part du thème selon l'année de création",
                  xaxis={"title": "année de création", "dtick": 2 if len(years) > 12 else 1},
                  yaxis={"title": "part moyenne (%)", "gridcolor": "#eef1f4", "rangemode": "tozero"})
+    _note(fig, left_out_note(left_out, first, last))
+    return fig
+
+
+def _note(fig: go.Figure, text: str) -> None:
+    if text:
+        fig.add_annotation(text=plotly_text(text, 200), xref="paper", yref="paper", x=0, y=1.0,
+                           xanchor="left", yanchor="bottom", showarrow=False,
+                           font={"size": 11, "color": "#6c757d"})
+
+
+def visualize_topics_over_time(years: Sequence[int], shares, labels: Sequence[str],
+                               counts: Sequence[int], *, left_out: int = 0, height: int = 420,
+                               title: str = "") -> go.Figure:
+    """Share (%) of every topic among the datasets created each year, stacked (100 % a year):
+    ``shares[i][t]`` for year ``years[i]`` and topic ``t``."""
+    if not len(years):
+        return empty_figure("Aucune année avec assez de jeux de données datés.", height=height)
+    shares = np.asarray(shares, dtype=np.float64)
+    colours = palette(shares.shape[1])
+    years = [int(y) for y in years]
+    counts = [int(c) for c in counts]
+    order = np.argsort(-shares.mean(axis=0), kind="stable")
+    fig = go.Figure()
+    for t in order:
+        name = plotly_text(topic_name(int(t), labels[t] if t < len(labels) else ""), 60)
+        fig.add_trace(go.Scatter(
+            x=years, y=100 * shares[:, t], name=name, mode="lines", stackgroup="one",
+            line={"width": 0.5, "color": colours[t]}, customdata=counts,
+            hovertemplate=f"{name}<br>%{{x}} : %{{y:.1f}} % des %{{customdata}} jeux créés"
+                          "<extra></extra>"))
+    _base_layout(fig, height=height, title=title or "Part de chaque thème selon l'année de création",
+                 xaxis={"title": "année de création", "dtick": 2 if len(years) > 12 else 1},
+                 yaxis={"title": "part (%)", "range": [0, 100], "gridcolor": "#eef1f4"},
+                 legend={"font": {"size": 10}, "traceorder": "normal"}, hovermode="closest")
+    _note(fig, left_out_note(left_out))
     return fig
 
 

@@ -171,6 +171,8 @@ def build_topics_page(*, models: list[dict], default_k: int | None, has_clusters
             dbc.Col(_card("Le thème dans le temps", _graph(ids.TOPICS_YEARS, 300)), lg=6,
                     className="mb-3"),
         ]),
+        dbc.Row(dbc.Col(_card("Les thèmes dans le temps", _graph(ids.TOPICS_TIMELINE, 420)),
+                        className="mb-3")),
         dbc.Row([
             dbc.Col(_card("Jeux de données les plus représentatifs",
                           dcc.Loading(html.Div(id=ids.TOPICS_DATASETS, className="side-pane",

@@ -5,6 +5,8 @@ stopped, try/finally), then measures, over loopback HTTP only, what a browser wo
 
 * ``start_s`` — process start to the first ``200`` on ``/`` (artifacts loaded, search modes probed);
 * ``map_payload_bytes`` — the initial map figure inside ``/_dash-layout`` (bytes as sent);
+* ``map_labels_bytes`` — the map's region labels store (``map-labels``) inside ``/_dash-layout``,
+  and ``map_with_labels_bytes`` the figure and the labels together (target ≤ 1.5 MB);
 * ``highlight_payload_bytes`` — the response of the callback that turns search results into the
   map's overlay (a ``Patch``), largest over the sequential queries;
 * ``search_p50_ms`` / ``search_p95_ms`` — one search as the page runs it, sequentially over
@@ -55,7 +57,8 @@ from models.core.store import read_manifest, resolve_build_dir
 
 log = logging.getLogger(__name__)
 
-BENCH_KEYS = ("start_s", "map_payload_bytes", "highlight_payload_bytes", "search_p50_ms",
+BENCH_KEYS = ("start_s", "map_payload_bytes", "map_labels_bytes", "map_with_labels_bytes",
+              "highlight_payload_bytes", "search_p50_ms",
               "search_p95_ms", "search_concurrent_p95_ms", "filtered_search_p95_ms",
               "filter_payload_bytes", "facet_counts_p95_ms", "ask_p50_ms", "ask_p95_ms", "rss_mb",
               "passages_per_s", "n_datasets")
@@ -64,6 +67,7 @@ BENCH_KEYS = ("start_s", "map_payload_bytes", "highlight_payload_bytes", "search
 TARGETS = {
     "start_s": (20.0, "s"),
     "map_payload_bytes": (1_500_000, "o"),
+    "map_with_labels_bytes": (1_500_000, "o"),
     "highlight_payload_bytes": (20_000, "o"),
     "search_p95_ms": (150.0, "ms"),
     "search_concurrent_p95_ms": (800.0, "ms"),
@@ -77,6 +81,8 @@ TARGETS = {
 LABELS = {
     "start_s": "démarrage jusqu'au premier 200 sur /",
     "map_payload_bytes": "figure initiale de la carte",
+    "map_labels_bytes": "noms des régions de la carte",
+    "map_with_labels_bytes": "carte et noms des régions",
     "highlight_payload_bytes": "réponse qui surligne les résultats",
     "search_p50_ms": "recherche p50 (séquentiel)",
     "search_p95_ms": "recherche p95 (séquentiel)",
@@ -93,6 +99,7 @@ LABELS = {
 
 # component ids (components/ids.py)
 MAP_ID = "map"
+MAP_LABELS_ID = "map-labels"
 SEARCH_STATE_ID = "search-state"
 SEARCH_MODE_ID = "search-mode"
 HIGHLIGHT_ID = "map-highlight"
@@ -535,8 +542,12 @@ def run_bench(artifacts: str | Path, *, skip_embedding: bool = False, models_dir
             if graph is None or "figure" not in graph.get("props", {}):
                 raise BenchError(f"no figure with id {MAP_ID!r} in /_dash-layout")
             out["map_payload_bytes"] = payload_bytes(graph["props"]["figure"], raw, layout)
-            log.info("initial layout: %d bytes, of which the map figure %d", len(raw),
-                     out["map_payload_bytes"])
+            labels = find_component(layout, MAP_LABELS_ID)
+            out["map_labels_bytes"] = (payload_bytes(labels["props"].get("data"), raw, layout)
+                                       if labels is not None else 0)
+            out["map_with_labels_bytes"] = out["map_payload_bytes"] + out["map_labels_bytes"]
+            log.info("initial layout: %d bytes, of which the map figure %d, its labels %d", len(raw),
+                     out["map_payload_bytes"], out["map_labels_bytes"])
             mode_item = find_component(layout, SEARCH_MODE_ID)
             mode = (mode_item or {}).get("props", {}).get("value")
 

@@ -259,6 +259,33 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_map_quality(args) -> int:
+    """Neighbour preservation, blob share and label levels of a build's 2D map."""
+    import numpy as np
+
+    from models.build.neighbours import knn
+    from models.core.map_quality import label_levels, layout_quality
+    from models.core.store import load_artifacts
+
+    art = load_artifacts(args.artifacts)
+    coords = art.npy("umap.npy", mmap=False)
+    k = args.k
+    if art.has("neighbours.npy") and art.npy("neighbours.npy").shape[1] >= k:
+        emb = np.asarray(art.npy("neighbours.npy"))[:, :k]
+    else:
+        emb = knn(art.npy("embeddings.npy"), k=k)[0]
+    out = layout_quality(coords, emb, k=k)
+    out["labels"] = label_levels(art.parquet("hierarchy.parquet") if art.has("hierarchy.parquet") else None)
+    out["n_datasets"] = len(coords)
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        print(f"neighbour preservation@{k}  {out[f'neighbour_preservation@{k}']:.4f}  (higher is better)")
+        print(f"blob share                 {out['blob_share']:.4f}  (lower is better)")
+        print(f"label levels               {out['labels']['levels']}  {out['labels']['per_level']}")
+    return 0
+
+
 def _explorer(args):
     from models.serve.explorer import Explorer
 
@@ -447,6 +474,12 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument("--threads", type=int, default=None,
                     help="with --encoders: threads of both encoders (default: one per core)")
     bn.set_defaults(func=cmd_bench)
+    mq = sub.add_parser("map-quality", help="how faithful the 2D map is (neighbour preservation, "
+                                            "blob share) and its label levels")
+    mq.add_argument("--artifacts", default=str(DEFAULT_ARTIFACTS))
+    mq.add_argument("--k", type=int, default=10, help="neighbours compared (default 10)")
+    mq.add_argument("--json", action="store_true", help="print JSON")
+    mq.set_defaults(func=cmd_map_quality)
 
     a = sub.add_parser("ask", help="ask the assistant one question in French")
     a.add_argument("question")

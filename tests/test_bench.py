@@ -29,8 +29,9 @@ def app_children() -> list[psutil.Process]:
 def test_ids_are_the_apps():
     from components import ids
 
-    assert (bench.MAP_ID, bench.SEARCH_STATE_ID, bench.SEARCH_MODE_ID, bench.HIGHLIGHT_ID) == (
-        ids.MAP, ids.SEARCH_STATE, ids.SEARCH_MODE, ids.MAP_HIGHLIGHT)
+    assert (bench.MAP_ID, bench.SEARCH_STATE_ID, bench.SEARCH_MODE_ID, bench.HIGHLIGHT_ID,
+            bench.MAP_LABELS_ID) == (ids.MAP, ids.SEARCH_STATE, ids.SEARCH_MODE, ids.MAP_HIGHLIGHT,
+                                     ids.MAP_LABELS)
     from components import ask_page
 
     assert (bench.ASK_SEND_ID, bench.ASK_STATE_ID, bench.ASK_HISTORY_ID, bench.ASK_INPUT_ID,
@@ -61,7 +62,7 @@ def test_bench_measures_the_fixture_build(built_root):
     result = bench.run_bench(built_root, queries=bench.QUERIES[:12], clients=4, per_client=3)
     assert tuple(result) == bench.BENCH_KEYS
     assert result["n_datasets"] == N_ROWS
-    for key in ("map_payload_bytes", "highlight_payload_bytes", "n_datasets"):
+    for key in ("map_payload_bytes", "map_labels_bytes", "highlight_payload_bytes", "n_datasets"):
         assert isinstance(result[key], int) and result[key] > 0, key
     for key in ("start_s", "search_p50_ms", "search_p95_ms", "search_concurrent_p95_ms", "rss_mb",
                 "passages_per_s", "filtered_search_p95_ms", "facet_counts_p95_ms", "ask_p50_ms",
@@ -69,6 +70,7 @@ def test_bench_measures_the_fixture_build(built_root):
         assert isinstance(result[key], float) and result[key] > 0, key
     # the map ships x, y (float32) and a colour (uint8) per point, base64: at least 12 bytes each
     assert 12 * N_ROWS < result["map_payload_bytes"] < 1_500_000
+    assert result["map_with_labels_bytes"] == result["map_payload_bytes"] + result["map_labels_bytes"]
     assert result["highlight_payload_bytes"] < 20_000  # a Patch of the overlay, not a figure
     assert 0 < result["filter_payload_bytes"] < 20_000  # the filter mask, not the map
     assert result["search_p50_ms"] <= result["search_p95_ms"]

@@ -28,8 +28,8 @@ def root(built_root, tmp_path) -> Path:
 def test_plan_adds_the_steps_reading_what_is_re_run():
     assert plan(["lda"], NAMES) == ["lda"]
     assert plan(["embeddings"], NAMES) == ["embeddings", "passages", "neighbours", "umap", "clusters",
-                                              "producers"]
-    assert plan(["topic_tokens"], NAMES) == ["topic_tokens", "lda", "clusters"]
+                                              "hierarchy", "producers"]
+    assert plan(["topic_tokens"], NAMES) == ["topic_tokens", "lda", "clusters", "hierarchy"]
     assert plan(["ingest"], NAMES) == NAMES
     assert plan(["lda"], [*NAMES, "future_step"]) == ["lda", "future_step"]  # unknown: always re-run
 
@@ -83,7 +83,7 @@ def test_rerun_embeddings_cascades_and_keeps_row_alignment(root):
                       show_progress=False, encoder=FakeEncoder(32))
     m = read_manifest(new)
     assert m["reused"]["steps_run"] == ["embeddings", "passages", "neighbours", "umap", "clusters",
-                                        "producers"]
+                                        "hierarchy", "producers"]
     assert m["model"]["id"] == "fake-hash-32"
     arts = load_artifacts(new)
     assert arts.embeddings.shape == (arts.n, 32)

@@ -164,6 +164,12 @@ def step_clusters(ctx: BuildContext) -> None:
     build_clusters(ctx)
 
 
+def step_hierarchy(ctx: BuildContext) -> None:
+    from models.build.hierarchy import build_hierarchy
+
+    build_hierarchy(ctx)
+
+
 def step_producers(ctx: BuildContext) -> None:
     from models.build.producers import build_producers
 
@@ -198,6 +204,7 @@ STEPS: list[tuple[str, Step]] = [
     ("topic_tokens", step_topic_tokens),
     ("lda", step_lda),
     ("clusters", step_clusters),
+    ("hierarchy", step_hierarchy),
     ("keyword_index", step_keyword),
     ("word2vec", step_word2vec),
     ("producers", step_producers),

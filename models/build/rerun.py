@@ -45,6 +45,7 @@ STEP_FILES: dict[str, tuple[str, ...]] = {
     "topic_tokens": (),
     "lda": ("lda/*", "lda_*"),
     "clusters": ("clusters.npy", "clusters.parquet"),
+    "hierarchy": ("hierarchy.parquet", "hierarchy_rows.npy"),
     "keyword_index": ("keyword_*",),
     "word2vec": ("word_*",),
     "producers": ("producer*",),
@@ -56,6 +57,8 @@ NEEDS: dict[str, set[str]] = {
     "neighbours": {"embeddings"}, "umap": {"embeddings"},
     "french_tokens": {"df"}, "topic_tokens": {"df"}, "lda": {"df", "topic_tokens"},
     "clusters": {"embeddings", "topic_tokens"}, "keyword_index": {"df"}, "word2vec": {"tokens"},
+    # the map's regions: umap.npy (re-run with the embeddings), the lemmas, the titles
+    "hierarchy": {"df", "embeddings", "topic_tokens"},
     "producers": {"df", "archived", "embeddings"}, "territories": {"df"},
 }
 PROVIDES: dict[str, set[str]] = {

@@ -141,6 +141,12 @@ class Explorer:
 
         return TopicService(self.artifacts)
 
+    @cached_property
+    def map_labels(self) -> dict | None:
+        """Region labels of the map at every zoom (models.serve.map_labels), None if not built."""
+        from models.serve.map_labels import label_payload, load_hierarchy
+
+        return label_payload(load_hierarchy(self.artifacts))
     # ---- query understanding (places, years, producers, formats in free text) ---------
     @cached_property
     def export_date(self):

@@ -151,15 +151,45 @@ class TopicService:
                              "datasets": mine.to_numpy().astype(int),
                              "share_of_producer": (mine / total.reindex(mine.index)).to_numpy()})
 
+    def _plausible_created(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """(creation year per row, plausible mask, last plausible year): years before 1990,
+        after the export or unknown are left out (models.serve.map_time)."""
+        from models.serve.map_time import last_plausible_year, plausible, row_years
+
+        def compute():
+            last = last_plausible_year(self.datasets)
+            year = row_years(self.datasets, "created")
+            return year, plausible(year, last), last
+        return self._cached("created_years", compute)
+
     def years(self, k: int | None, topic: int) -> pd.DataFrame:
         """year, datasets (created that year), share (mean topic share that year: topics over
-        time)."""
+        time), plausible creation years only; ``.attrs``: ``left_out`` (datasets without a
+        plausible creation year), ``first``/``last`` (the plausible window)."""
+        from models.serve.map_time import FIRST_PLAUSIBLE_YEAR
+
         theta = np.asarray(self.doc_topics(k)[:, int(topic)], dtype=np.float64)
-        year = pd.to_numeric(self.datasets["created_year"], errors="coerce")
-        ok = year.notna().to_numpy()
-        df = pd.DataFrame({"year": year[ok].astype(int).to_numpy(), "share": theta[ok]})
+        year, ok, last = self._plausible_created()
+        df = pd.DataFrame({"year": year[ok], "share": theta[ok]})
         g = df.groupby("year")["share"].agg(["size", "mean"]).reset_index()
-        return g.rename(columns={"size": "datasets", "mean": "share"})
+        out = g.rename(columns={"size": "datasets", "mean": "share"})
+        out.attrs.update(left_out=int((~ok).sum()), first=FIRST_PLAUSIBLE_YEAR, last=last)
+        return out
+
+    def topics_by_year(self, k: int | None = None, *, min_datasets: int = 20) -> pd.DataFrame:
+        """Share of each topic per creation year: rows = plausible years with at least
+        ``min_datasets`` datasets, columns = topics (mean topic mixture, rows sum to 1), plus
+        ``datasets``; ``.attrs["left_out"]``: datasets outside those years."""
+        theta = np.asarray(self.doc_topics(k), dtype=np.float64)
+        year, ok, _ = self._plausible_created()
+        df = pd.DataFrame(theta[ok], columns=list(range(theta.shape[1])))
+        df["year"] = year[ok]
+        g = df.groupby("year")
+        out = g.mean()
+        out["datasets"] = g.size()
+        out = out[out["datasets"] >= min_datasets]
+        out.attrs["left_out"] = int(len(year) - out["datasets"].sum())
+        return out
 
     def shared_terms(self, k: int | None = None, *, top: int = 20, min_topics: int = 2) -> pd.DataFrame:
         """Keywords among the ``top`` terms of several topics: term, topics (ids), labels."""

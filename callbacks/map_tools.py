@@ -1,0 +1,137 @@
+"""Callbacks of the map's tools (components/map_tools.py, components/selection.py): the year
+filter and its play button, the selection panel.
+
+Data flow::
+
+    lasso / box on the map ──> MAP_SELECTION + selection panel + the "Sélection" side tab
+    "Exporter la sélection (CSV)" ──> a CSV download of exactly MAP_SELECTION's rows
+    "Disposer la sélection (MDS)" ──> MDS figure of the selection (at most 1,000 points)
+    « Télécharger l'image » ──(browser: view, labels shown)──> MAP_IMAGE_VIEW ──> PNG download
+
+    "Filtrer par année" switched on ──> MAP_TIME_DATA (one byte per dataset and kind of date)
+    switch, range, kind, MAP_TIME_DATA, MAP_FILTER_MASK ──(browser)──> fading + count
+    play button ──(browser: a timer, each frame)──> range + 1 year, fading, count
+
+Fading and play run in the browser (assets/30-map-mask.js): a frame costs no server round trip.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from dash import ClientsideFunction, Input, Output, State, dcc, html, no_update
+
+from components import ids
+from components.figures import empty_figure
+from components.map import row_from_point, visualize_map
+from components.map_image import image_figure, png_bytes, png_size
+from components.selection import selection_panel
+from components.topics import map_colour_options, visualize_selection_mds
+from models.serve.map_time import year_payload
+from models.serve.selection import clean_rows, export_frame, summarize
+
+MDS_POINTS = 1000
+CSV_NAME = "selection-carte.csv"
+PNG_NAME = "carte-catalogue.png"
+
+
+def register(app, services) -> None:
+    exp = services.explorer
+    cache: dict = {}
+    lock = threading.Lock()
+
+    def years():
+        with lock:
+            if "years" not in cache:
+                cache["years"] = year_payload(exp.datasets)
+            return cache["years"]
+
+    @app.callback(Output(ids.MAP_TIME_DATA, "data"), Input(ids.MAP_TIME_ON, "value"),
+                  State(ids.MAP_TIME_DATA, "data"), prevent_initial_call=True)
+    def send_years(on, current):
+        if not on or current:
+            return no_update
+        return years()
+
+    app.clientside_callback(ClientsideFunction(namespace="mapTime", function_name="update"),
+                            Output(ids.MAP_TIME_COUNT, "children"), Input(ids.MAP_TIME_ON, "value"),
+                            Input(ids.MAP_TIME_RANGE, "value"), Input(ids.MAP_TIME_KIND, "value"),
+                            Input(ids.MAP_TIME_DATA, "data"), Input(ids.MAP_FILTER_MASK, "data"))
+    app.clientside_callback(ClientsideFunction(namespace="mapTime", function_name="toggle"),
+                            Output(ids.MAP_TIME_PLAY, "children"), Output(ids.MAP_TIME_ON, "value"),
+                            Input(ids.MAP_TIME_PLAY, "n_clicks"), prevent_initial_call=True)
+
+    datasets = exp.datasets
+
+    @app.callback(Output(ids.MAP_SELECTION, "data"), Output(ids.SELECTION_PANEL, "children"),
+                  Output(ids.SIDE_TABS, "active_tab", allow_duplicate=True),
+                  Output(ids.SELECTION_EXPORT, "disabled"), Output(ids.SELECTION_MDS_BUTTON, "disabled"),
+                  Output(ids.SELECTION_MDS, "children"),
+                  Input(ids.MAP, "selectedData"), prevent_initial_call=True)
+    def select(selected):
+        points = (selected or {}).get("points") or [] if isinstance(selected, dict) else []
+        rows = [r for r in (row_from_point(p, exp.n) for p in points[:exp.n]) if r is not None]
+        rows = clean_rows(rows, exp.n).tolist()
+        if not rows:
+            return None, selection_panel(None), no_update, True, True, None
+        return {"rows": rows}, selection_panel(summarize(exp, rows)), "selection", False, False, None
+
+    @app.callback(Output(ids.SELECTION_DOWNLOAD, "data"), Input(ids.SELECTION_EXPORT, "n_clicks"),
+                  State(ids.MAP_SELECTION, "data"), prevent_initial_call=True)
+    def export(n_clicks, selection):
+        rows = (selection or {}).get("rows") if isinstance(selection, dict) else None
+        if not n_clicks or not rows:
+            return no_update
+        frame = export_frame(datasets, rows)
+        return dcc.send_string(frame.to_csv(index=False), CSV_NAME, type="text/csv")
+
+    @app.callback(Output(ids.SELECTION_MDS, "children", allow_duplicate=True),
+                  Input(ids.SELECTION_MDS_BUTTON, "n_clicks"), State(ids.MAP_SELECTION, "data"),
+                  prevent_initial_call=True)
+    def mds(n_clicks, selection):
+        rows = (selection or {}).get("rows") if isinstance(selection, dict) else None
+        rows = clean_rows(rows, exp.n).tolist() if rows else []
+        if not n_clicks:
+            return no_update
+        if len(rows) < 3:
+            return dcc.Graph(figure=empty_figure("Sélectionnez au moins trois jeux de données.", height=300))
+        res = exp.topics.selection_mds(rows, max_points=MDS_POINTS)
+        r = res["rows"]
+        groups = exp.topic_of_rows(r) if exp.has_topics else None
+        fig = visualize_selection_mds(res["x"], res["y"], r, datasets["title"].iloc[r].tolist(),
+                                      datasets["organization"].iloc[r].tolist(), groups=groups,
+                                      title=f"MDS de {len(r)} jeux sélectionnés"
+                                            + (f" (les {MDS_POINTS} premiers)" if res["truncated"] else ""))
+        return dcc.Graph(figure=fig, config={"displaylogo": False, "locale": "fr"})
+
+    app.clientside_callback(ClientsideFunction(namespace="mapImage", function_name="view"),
+                            Output(ids.MAP_IMAGE_VIEW, "data"), Input(ids.MAP_IMAGE_BUTTON, "n_clicks"),
+                            prevent_initial_call=True)
+
+    # the colour selector exists only when the build has several colourings (as app.py)
+    try:  # a build whose topic files are damaged has no selector (app.py empties topic_table)
+        has_colours = len(exp.topic_table) > 0 and bool(
+            map_colour_options(exp.topics.summary.get("models", []), exp.topics.n_clusters))
+    except Exception:  # the image then uses the default colouring
+        has_colours = False
+
+    @app.callback(Output(ids.MAP_IMAGE_DOWNLOAD, "data"), Output(ids.MAP_IMAGE_STATUS, "children"),
+                  Input(ids.MAP_IMAGE_VIEW, "data"),
+                  *([State(ids.MAP_COLOUR, "value")] if has_colours else []),
+                  prevent_initial_call=True)
+    def download_image(view, colour=None):
+        if not isinstance(view, dict):
+            return no_update, no_update
+        choice = exp.topics.map_colouring(colour) if isinstance(colour, str) else None
+        if choice is None and exp.has_topics:
+            topics = exp.topic_table
+            choice = (exp.dominant_topics, topics["label"].tolist(), topics["prevalence"].tolist(), "")
+        base = visualize_map(exp.coords, *choice[:3]) if choice else visualize_map(exp.coords)
+        if choice and choice[3]:
+            base.update_layout(legend_title_text=choice[3])
+        w, h, scale = png_size(view)
+        try:
+            png = png_bytes(image_figure(base, view), w, h, scale)
+        except RuntimeError as exc:
+            return no_update, html.Span(str(exc), className="text-danger")
+        return dcc.send_bytes(png, PNG_NAME), ""

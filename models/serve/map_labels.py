@@ -1,0 +1,34 @@
+"""The map's region labels (``hierarchy.parquet``) as the compact payload the browser places.
+
+The browser (``assets/20-map-labels.js``) picks a level from the zoom and places the labels
+greedily, biggest region first, never two overlapping on screen."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+FILE = "hierarchy.parquet"
+
+
+def label_payload(frame: pd.DataFrame | None) -> dict | None:
+    """Columns as lists, biggest region first within each level:
+    ``{"levels": L, "level": [...], "x": [...], "y": [...], "size": [...], "label": [...]}``
+    (coordinates rounded to 4 digits: a tenth of a point at any zoom), or None."""
+    if frame is None or not len(frame):
+        return None
+    f = frame.sort_values(["level", "size"], ascending=[True, False], kind="stable")
+    ok = np.isfinite(f["x"].to_numpy(dtype=float)) & np.isfinite(f["y"].to_numpy(dtype=float))
+    f = f[ok]
+    return {
+        "levels": int(f["level"].nunique()),
+        "level": [int(v) for v in f["level"]],
+        "x": [round(float(v), 4) for v in f["x"]],
+        "y": [round(float(v), 4) for v in f["y"]],
+        "size": [int(v) for v in f["size"]],
+        "label": [str(v) for v in f["label"]],
+    }
+
+
+def load_hierarchy(artifacts) -> pd.DataFrame | None:
+    return artifacts.parquet(FILE) if artifacts.has(FILE) else None

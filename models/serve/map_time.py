@@ -1,0 +1,74 @@
+"""Years of the datasets, for the map's year slider and the topics-over-time charts.
+
+Creation dates in the export include impossible ones (year 0003, 1900, dates in the future):
+only *plausible* years are kept, from :data:`FIRST_PLAUSIBLE_YEAR` to the export's newest
+modification year; the others are counted as left out, never silently dropped.
+
+The browser gets one byte per dataset and per kind of date (``year - first + 1``, 0 = unknown
+or implausible), base64-encoded: ~190 kB for 70,000 datasets and both kinds, sent only when the
+year filter is switched on.
+"""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+import pandas as pd
+
+FIRST_PLAUSIBLE_YEAR = 1990
+KINDS = ("created", "modified")
+
+
+def last_plausible_year(datasets: pd.DataFrame) -> int:
+    """The export's newest modification year (never the wall clock)."""
+    years = _modified_years(datasets)
+    years = years[(years >= FIRST_PLAUSIBLE_YEAR) & (years <= 2100)]
+    return int(years.max()) if len(years) else FIRST_PLAUSIBLE_YEAR
+
+
+def _modified_years(datasets: pd.DataFrame) -> np.ndarray:
+    if "last_modified" not in datasets:
+        return np.zeros(len(datasets), dtype=np.int64)
+    y = pd.to_numeric(datasets["last_modified"].astype(str).str.slice(0, 4), errors="coerce")
+    return y.fillna(0).astype(np.int64).to_numpy()
+
+
+def row_years(datasets: pd.DataFrame, kind: str) -> np.ndarray:
+    """Year of each row (int64, 0 when unknown) for ``kind`` in :data:`KINDS`."""
+    if kind == "created":
+        if "created_year" not in datasets:
+            return np.zeros(len(datasets), dtype=np.int64)
+        return pd.to_numeric(datasets["created_year"], errors="coerce").fillna(0).astype(np.int64).to_numpy()
+    if kind == "modified":
+        return _modified_years(datasets)
+    raise ValueError(f"unknown kind of date {kind!r}: {', '.join(KINDS)}")
+
+
+def plausible(years: np.ndarray, last: int) -> np.ndarray:
+    """Boolean mask of the plausible years (known, between 1990 and ``last``)."""
+    y = np.asarray(years)
+    return (y >= FIRST_PLAUSIBLE_YEAR) & (y <= last)
+
+
+def year_payload(datasets: pd.DataFrame) -> dict:
+    """What the map's year slider needs in the browser (see the module docstring)."""
+    last = last_plausible_year(datasets)
+    lo, hi = year_bounds(datasets)
+    out: dict = {"first": FIRST_PLAUSIBLE_YEAR, "last": last, "n": len(datasets), "left_out": {},
+                 "min": lo, "max": hi}  # the slider's range (the play wraps within it)
+    for kind in KINDS:
+        y = row_years(datasets, kind)
+        ok = plausible(y, last)
+        codes = np.where(ok, y - FIRST_PLAUSIBLE_YEAR + 1, 0).astype(np.uint8)
+        out[kind] = base64.b64encode(codes.tobytes()).decode("ascii")
+        out["left_out"][kind] = int((~ok).sum())
+    return out
+
+
+def year_bounds(datasets: pd.DataFrame) -> tuple[int, int]:
+    """(first, last) plausible year actually present, for the slider's range."""
+    last = last_plausible_year(datasets)
+    present = [row_years(datasets, k) for k in KINDS]
+    ys = np.concatenate([y[plausible(y, last)] for y in present]) if present else np.array([])
+    return (int(ys.min()), last) if len(ys) else (FIRST_PLAUSIBLE_YEAR, last)

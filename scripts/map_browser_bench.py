@@ -1,0 +1,143 @@
+"""Browser-side timings of the map (headless Chromium, software WebGL) on a build:
+
+    python scripts/map_browser_bench.py --artifacts DIR [--json]
+
+* ``label_update_ms`` — zoom (Plotly.relayout of the axes) to region labels placed: the
+  placement and the annotations' redraw (``data-label-ms``, median over 6 zooms);
+* ``play_fps`` — frames of the year play drawn per second (fading restyles completed), over 6 s
+  (``play_ticks_per_s``: the timer's ticks; a tick finding the previous frame still drawing is
+  skipped); ``fade_frame_ms`` the time of the last fading restyle;
+* ``selection_panel_ms`` — a box selection of about ``--select`` points (default 5,000): from the
+  selection to the panel's count shown (selectedData upload, server summary, render).
+
+Starts ``python app.py`` on a free port (stopped at the end) and drives Chromium with selenium.
+Times include the software renderer's cost: a laptop with a GPU is faster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+GD = "document.querySelector('#map .js-plotly-plot')"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait(pred, timeout=120.0, step=0.1):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        try:
+            v = pred()
+            if v:
+                return v
+        except Exception:  # the page is still loading
+            pass
+        time.sleep(step)
+    raise TimeoutError("timed out")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--artifacts", required=True)
+    p.add_argument("--select", type=int, default=5000)
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+
+    port = free_port()
+    app = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--artifacts", args.artifacts,
+                            "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    opts = Options()
+    for f in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+              "--window-size=1400,1000", "--enable-unsafe-swiftshader"):
+        opts.add_argument(f)
+    driver = None
+    out: dict = {}
+    try:
+        driver = webdriver.Chrome(options=opts)
+        wait(lambda: driver.get(f"http://127.0.0.1:{port}/") or True, timeout=180)
+        js = lambda s, *a: driver.execute_script(s, *a)  # noqa: E731
+        wait(lambda: js(f"return {GD} && {GD}.dataset.labelCount"), timeout=180)
+        x0, x1 = js(f"return {GD}._fullLayout.xaxis.range")
+        y0, y1 = js(f"return {GD}._fullLayout.yaxis.range")
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        times = []
+        for f in (1.5, 2.5, 4, 6, 3, 1.2):
+            js(f"{GD}.dataset.labelMs = ''")
+            hx, hy = (x1 - x0) / f / 2, (y1 - y0) / f / 2
+            js(f"Plotly.relayout({GD}, {{'xaxis.range': [{cx - hx}, {cx + hx}], "
+               f"'yaxis.range': [{cy - hy}, {cy + hy}]}})")
+            with contextlib.suppress(TimeoutError):  # the same labels as before: nothing redrawn
+                times.append(float(wait(lambda: js(f"return {GD}.dataset.labelMs"), timeout=20)))
+        out["label_update_ms"] = round(statistics.median(times), 1) if times else None
+        out["label_updates_measured"] = len(times)
+        js(f"Plotly.relayout({GD}, {{'xaxis.range': [{x0}, {x1}], 'yaxis.range': [{y0}, {y1}]}})")
+
+        # play: the filter switches on, the window moves a year per frame
+        js("document.getElementById('map-time-play').click()")
+        wait(lambda: js("return window.__maskFrames && window.__maskFrames.length > 2"), timeout=120)
+        js("window.__maskFrames = []")
+        time.sleep(6)
+        frames = js("return window.__maskFrames.slice()")
+        js("document.getElementById('map-time-play').click()")
+        span_s = (frames[-1] - frames[0]) / 1000 if len(frames) > 1 else 0
+        out["play_fps"] = round((len(frames) - 1) / span_s, 2) if span_s else 0.0
+        ticks = js("return (window.__tickTimes || []).slice()")
+        out["play_ticks_per_s"] = round(len([t for t in ticks if t >= frames[0]]) / 6, 2) if frames else 0
+        out["fade_frame_ms"] = float(js(f"return {GD}.dataset.maskMs"))
+        js("document.getElementById('map-time-on').click()")
+
+        # a box selection around the centre, grown until it holds about --select points
+        coords = js(f"const t = {GD}._fullData[0]; return [Array.from(t.x), Array.from(t.y)];")
+        import numpy as np
+
+        xs, ys = np.asarray(coords[0]), np.asarray(coords[1])
+        mx, my = np.median(xs), np.median(ys)
+        d = np.maximum(np.abs(xs - mx) / (np.ptp(xs) or 1), np.abs(ys - my) / (np.ptp(ys) or 1))
+        r = float(np.sort(d)[min(args.select, len(d)) - 1])
+        sx, sy = r * (np.ptp(xs) or 1), r * (np.ptp(ys) or 1)
+        t0 = time.perf_counter()
+        js(f"Plotly.relayout({GD}, {{dragmode: 'select', selections: [{{type: 'rect', xref: 'x', yref: 'y', "
+           f"x0: {mx - sx}, x1: {mx + sx}, y0: {my - sy}, y1: {my + sy}}}]}})")
+        # plotly emits no selection event for a programmatic shape: send the points as it would
+        idx = np.flatnonzero((np.abs(xs - mx) <= sx) & (np.abs(ys - my) <= sy))
+        t0 = time.perf_counter()
+        js("const g = " + GD + "; const pts = arguments[0].map(i => ({curveNumber: 0, pointIndex: i, "
+           "pointNumber: i, x: g._fullData[0].x[i], y: g._fullData[0].y[i]}));"
+           "g.emit('plotly_selected', {points: pts});", idx.tolist())
+        count_js = "const e = document.getElementById('selection-count'); return e && e.innerText"
+        text = wait(lambda: js(count_js), timeout=60, step=0.02)
+        out["selection_panel_ms"] = round(1000 * (time.perf_counter() - t0), 1)
+        out["selection_points"] = len(idx)
+        out["selection_count_shown"] = text
+    finally:
+        if driver is not None:
+            driver.quit()
+        app.terminate()
+        try:
+            app.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            app.kill()
+    lines = "\n".join(f"{k}: {v}" for k, v in out.items())
+    print(json.dumps(out, ensure_ascii=False) if args.json else lines)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
