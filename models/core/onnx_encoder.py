@@ -22,7 +22,6 @@ A damaged ``model.onnx`` (truncated, wrong size or hash, unreadable) raises
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -33,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.core.store import ArtifactError
+from models.core.store import ArtifactError, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +50,6 @@ class OnnxModelError(ArtifactError):
     """The ONNX model folder is missing or damaged (the message says what to do). An
     :class:`ArtifactError`: the command line prints it in one line, the app refuses to start on
     it (or serves without the semantic modes), never a traceback."""
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _read_meta(folder: Path) -> dict:
