@@ -212,6 +212,11 @@ STEPS: list[tuple[str, Step]] = [
 ]
 
 
+def settings_record(settings: BuildSettings) -> dict:
+    """The build settings as the manifest records them (paths as strings)."""
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(settings).items()}
+
+
 def estimate_full_build(manifest: dict) -> float | None:
     """Seconds a build of the whole catalogue should take, from a sample build's own timings:
     the passages not encoded yet at the sample's rate (``embedding_stats``, cached ones are
@@ -257,9 +262,7 @@ def run_build(settings: BuildSettings, *, encoder=None, steps=None) -> Path:
         })
         if "partial" in ctx.manifest:
             ctx.manifest["partial"]["full_build_seconds"] = estimate_full_build(ctx.manifest)
-        ctx.manifest["parameters"]["build"] = {
-            k: (str(v) if isinstance(v, Path) else v) for k, v in vars(settings).items()
-        }
+        ctx.manifest["parameters"]["build"] = settings_record(settings)
         final = writer.publish(ctx.manifest)
     except BaseException:
         writer.abort()

@@ -216,7 +216,7 @@ def rerun_build(from_dir: str | Path, steps: list[str], *, overrides: dict | Non
                 step_list=None) -> Path:
     """Re-run ``steps`` of the build ``from_dir`` (a build folder or an artifacts root), reuse
     the rest, publish the new build under ``out`` (default: the previous build's root)."""
-    from models.build.pipeline import STEPS, BuildContext
+    from models.build.pipeline import STEPS, BuildContext, settings_record
 
     step_list = step_list or STEPS
     names = [n for n, _ in step_list]
@@ -287,9 +287,7 @@ def rerun_build(from_dir: str | Path, steps: list[str], *, overrides: dict | Non
                        "overrides": {k: (list(v) if isinstance(v, tuple) else v)
                                      for k, v in (overrides or {}).items()}},
         })
-        ctx.manifest["parameters"]["build"] = {
-            k: (str(v) if isinstance(v, Path) else v) for k, v in vars(settings).items()
-        }
+        ctx.manifest["parameters"]["build"] = settings_record(settings)
         final = writer.publish(ctx.manifest)
     except BaseException:
         writer.abort()
