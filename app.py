@@ -33,7 +33,7 @@ import dash
 from dash import html
 
 from callbacks import Services, http_guard, register_callbacks
-from callbacks.explorer import topic_cloud
+from callbacks.explorer import catalogue_facets, topic_cloud
 from callbacks.quality import default_file, labelled_files
 from callbacks.territories import first_view as territories_first_view
 from components.ask_page import build_ask_page
@@ -220,7 +220,8 @@ def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
             max_query_chars=explorer.max_query_chars,
             colour_options=map_colour_options(lda_models, explorer.topics.n_clusters if ok["themes"] else 0),
             colour_value=default_colour(lda_models),
-            map_labels=explorer.map_labels, year_bounds=year_bounds(explorer.datasets))),
+            map_labels=explorer.map_labels, year_bounds=year_bounds(explorer.datasets),
+            catalogue_facets=catalogue_facets(explorer))),
         ("demander", PAGES["demander"], build_ask_page(max_query_chars=explorer.max_query_chars,
                                                        available="hybrid" in modes)),
         ("themes", PAGES["themes"], build_topics_page(

@@ -1,8 +1,8 @@
 /* Fading on the catalogue map: a generic "mask" overlay, computed in the browser.
  *
- * Each source of a mask (the year slider; any filter writing the ``map-filter-mask`` store,
- * {"label", "rows"}) gives a Uint8Array with 1 for the datasets it keeps, or null when it keeps
- * everything. Masks combine with AND: a dataset stays bright only if every active mask keeps it,
+ * Each source of a mask (the year slider; the search filters' ``map-filter`` store,
+ * {"n", "count", "bits" (base64, little-endian bitmask) | "rows"}) gives a Uint8Array with 1 for
+ * the datasets it keeps, or null when it keeps everything. Masks combine with AND: a dataset stays bright only if every active mask keeps it,
  * the others fade (marker opacity per point on the base trace, one Plotly.restyle). After a
  * figure update (colour change) the fading is restored on the next plot.
  *
@@ -91,6 +91,13 @@
         return apply(gd);
     }
 
+    // a shared link's filters can arrive before the map is drawn: hook it as soon as it is
+    function whenDrawn(tries) {
+        var gd = graphDiv();
+        if (gd && gd.on && gd._fullData) { hook(gd); apply(gd); return; }
+        if (tries < 100) { setTimeout(function () { whenDrawn(tries + 1); }, 100); }
+    }
+
     function fr(n) { return Number(n).toLocaleString("fr-FR"); }
 
     function yearMask(on, range, kind, data) {
@@ -103,11 +110,24 @@
         return m;
     }
 
-    function rowsMask(filter, n) {
-        if (!filter || !filter.rows || !n) { return null; }
+    function rowsMask(filter, n) {  // the search filters' store: a bitmask or a list of rows
+        if (!filter || !n || (!filter.rows && !filter.bits)) { return null; }
         var m = new Uint8Array(n);
-        filter.rows.forEach(function (r) { if (r >= 0 && r < n) { m[r] = 1; } });
+        if (filter.rows) {
+            filter.rows.forEach(function (r) { if (r >= 0 && r < n) { m[r] = 1; } });
+            return m;
+        }
+        var bin = atob(filter.bits);
+        for (var i = 0; i < bin.length; i++) {
+            var c = bin.charCodeAt(i);
+            if (!c) { continue; }
+            for (var j = 0; j < 8 && i * 8 + j < n; j++) { m[i * 8 + j] = (c >> j) & 1; }
+        }
         return m;
+    }
+
+    function filterKey(filter) {
+        return filter ? [filter.n, filter.count, filter.bits || (filter.rows || []).join(",")] : null;
     }
 
     // ---- the play: a timer in the browser (no server, no Dash interval in the loop) ------------
@@ -132,20 +152,21 @@
             var out = data.left_out && data.left_out[kind];
             if (out) { parts.push(fr(out) + " sans date plausible"); }
         }
-        if (masks.filter && filter && filter.label) { parts.push(String(filter.label)); }
+        if (!masks.years) { return ""; }  // the filters alone: their count is written under the map
+        if (masks.filter) { parts.push("avec les filtres de la recherche"); }
         return parts.join(" · ");
     }
 
     // every mask source at once -> the fading and the count (skipped when nothing changed)
     function update(on, range, kind, data, filter) {
         var gd = graphDiv(), n = nPoints(gd);
-        var key = JSON.stringify([!!on, range, kind, data ? data.n : 0, filter ? [filter.label, (filter.rows || []).length] : null, n]);
+        var key = JSON.stringify([!!on, range, kind, data ? data.n : 0, filterKey(filter), n]);
         last.on = !!on; last.range = range; last.kind = kind; last.data = data; last.filter = filter;
         if (key === last.key && gd && gd.__maskVersion === version) { return last.text; }
         masks.years = yearMask(on, range, kind, data);
-        masks.filter = rowsMask(filter, n || (data && data.n) || 0);
+        masks.filter = rowsMask(filter, n || (filter && filter.n) || (data && data.n) || 0);
         version++;
-        if (gd && gd.on) { hook(gd); }
+        if (gd && gd.on) { hook(gd); } else { whenDrawn(0); }
         var kept = apply(gd);
         last.key = key;
         last.text = countText(kept, n, range, kind, data, filter);

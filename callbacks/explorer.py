@@ -4,7 +4,9 @@ Data flow (each arrow one callback)::
 
     URL ──> search box, mode, SEARCH_STATE, SELECTED   (on load, back/forward)
     button / Enter / mode ──> SEARCH_STATE
-    SEARCH_STATE ──> results list + MAP_HIGHLIGHT ──> Patch of the map's overlay trace
+    SEARCH_STATE ──> results list, facets + MAP_HIGHLIGHT ──> Patch of the map's overlay trace
+                 └─> MAP_FILTER (filter bitmask) ──(browser, assets/30-map-mask.js, with the
+                     year filter of callbacks/map_tools.py)──> points outside the filters fade
     map click / result / similar ──> SELECTED ──> details + Patch of the map's star + cloud topic
     SEARCH_STATE, SELECTED ──> URL
 """
@@ -37,6 +39,7 @@ from components.map import (
 from components.search_results import (
     MAX_K,
     STEP_K,
+    catalogue_filter_panel,
     chips,
     filter_panel,
     map_filter_note,
@@ -75,28 +78,14 @@ FILTER_TITLES = {"producer": "Producteur", "territory": "Territoire", "year": "C
                  "frequency": "Fréquence", "topic": "Thème", "has_reuses": "Réutilisations"}
 # the map's base trace fades the points outside the filters: the server sends a bitmask (≤ 9 KB
 # for 70,500 datasets, base64) or the row list when shorter, never the map
-MAP_FADE_JS = """
-function(f) {
-    const P = new window.dash_clientside.Patch();
-    if (!f || (!f.rows && !f.bits)) {
-        P.assign(["data", 0, "selectedpoints"], null);
-        return P.build();
-    }
-    let idx = f.rows;
-    if (!idx) {
-        const b = atob(f.bits);
-        idx = [];
-        for (let i = 0; i < b.length; i++) {
-            const c = b.charCodeAt(i);
-            if (!c) { continue; }
-            for (let j = 0; j < 8; j++) { if (c & (1 << j)) { idx.push(i * 8 + j); } }
-        }
-    }
-    P.assign(["data", 0, "selectedpoints"], idx);
-    P.assign(["data", 0, "unselected"], {"marker": {"opacity": 0.06}});
-    return P.build();
-}
-"""
+def catalogue_facets(explorer) -> dict | None:
+    """The whole catalogue's filters with counts (the « Filtres » tab before any search), None
+    when they cannot be counted (the tab then only explains itself)."""
+    try:
+        return explorer.catalogue_facets
+    except Exception:  # a help, not a page: a damaged column never stops the app
+        log.exception("whole-catalogue filters unavailable")
+        return None
 
 
 def encode_mask(mask) -> dict | None:
@@ -125,6 +114,19 @@ def make_state(q, mode, filters, sort, ignore, k) -> dict | None:
             "sort": sort if sort in SORT_LABELS else "relevance",
             "ignore": [str(x)[:80] for x in (ignore or []) if isinstance(x, str)][:10] if q else [],
             "k": k if isinstance(k, int) and not isinstance(k, bool) and 1 <= k <= MAX_K else DEFAULT_K}
+
+
+def facet_filter_value(key: str, vals: list) -> str | None:
+    """The filter parameter of checked facet values (None: no filter on ``key``): years become
+    a range « 2015-2020 », « a des réutilisations » a flag, others values joined by « | »."""
+    if not vals:
+        return None
+    if key in ("year", "modified"):
+        ys = [int(v) for v in vals if str(v).isdigit() and len(str(v)) == 4]
+        return f"{min(ys)}-{max(ys)}" if ys else None
+    if key == "has_reuses":
+        return "1"
+    return "|".join(str(v) for v in vals)[:600]
 
 
 def checked_values(key: str, active, options: list) -> list:
@@ -159,6 +161,9 @@ def register(app, services) -> None:
         if key in ("year", "modified", "has_reuses"):
             return cat.value_label(key, value)
         return ", ".join(cat.value_label(key, v) for v in value[:3]) + (" …" if len(value) > 3 else "")
+
+    def catalogue_filters():
+        return catalogue_filter_panel(catalogue_facets(exp))
 
     coords = np.asarray(exp.coords, dtype=np.float64)
     titles = exp.datasets["title"]
@@ -246,21 +251,31 @@ def register(app, services) -> None:
                 opt_values = [o.get("value") for o in (opts or []) if isinstance(o, dict)]
                 if set(map(str, vals)) == set(map(str, checked_values(key, clean.get(key), opt_values))):
                     continue  # as drawn: nothing changed for this key
-                if not vals:
-                    filters.pop(key, None)
-                elif key in ("year", "modified"):
-                    ys = [int(v) for v in vals if str(v).isdigit() and len(str(v)) == 4]
-                    filters[key] = f"{min(ys)}-{max(ys)}" if ys else None
-                elif key == "has_reuses":
-                    filters[key] = "1"
-                else:
-                    filters[key] = "|".join(str(v) for v in vals)[:600]
+                filters[key] = facet_filter_value(key, vals)
             new["filters"] = {k: v for k, v in filters.items() if v}
             new["k"] = first_k
         else:
             return no_update
         new = make_state(new["q"], new["mode"], new["filters"], new["sort"], new["ignore"], new["k"])
         return no_update if new == cur else new
+
+    @app.callback(Output(ids.SEARCH_STATE, "data", allow_duplicate=True),
+                  Input({"type": ids.CATALOGUE_FACET, "key": ALL}, "value"),
+                  State(ids.SEARCH_STATE, "data"), prevent_initial_call=True)
+    def browse_catalogue(values, current):
+        """A filter of the whole catalogue (the « Filtres » tab before any search) starts
+        browsing it. Once a search or a filter is active that panel is gone or being replaced:
+        what it sends then is ignored (a shared link's filters are never undone by it)."""
+        if valid_state(current) is not None or not isinstance(values, list):
+            return no_update
+        items = ctx.inputs_list[0] if isinstance(ctx.inputs_list[0], list) else []
+        filters = {}
+        for item, vals in zip(items, values, strict=False):
+            key = item.get("id", {}).get("key") if isinstance(item, dict) and isinstance(item.get("id"), dict) else None
+            if key in FILTER_KEYS and isinstance(vals, list):
+                vals = [v for v in vals if isinstance(v, (str, int)) and not isinstance(v, bool)]
+                filters[key] = facet_filter_value(key, vals)
+        return make_state("", services.default_mode, filters, "relevance", [], first_k) or no_update
 
     @app.callback(Output(ids.RESULTS, "children"), Output(ids.RESULTS_HEADER, "children"),
                   Output(ids.MAP_HIGHLIGHT, "data", allow_duplicate=True),
@@ -271,8 +286,8 @@ def register(app, services) -> None:
     def run_search(state):
         # any client can post this state: every value is checked again (valid_state)
         st = valid_state(state)
-        if st is None:
-            return (None, NO_SEARCH, EMPTY_HIGHLIGHT, None, no_update, "Filtres", None, None, "")
+        if st is None:  # nothing searched, nothing filtered: the whole catalogue's filters
+            return (None, NO_SEARCH, EMPTY_HIGHLIGHT, None, catalogue_filters(), "Filtres", None, None, "")
         try:
             res = exp.search_result(st["q"], mode=st["mode"], k=st["k"],
                                     filters=params_to_raw(st["filters"]), sort=st["sort"],
@@ -323,9 +338,6 @@ def register(app, services) -> None:
         return (body, header, highlight, chips(slots, fchips), filter_panel(facets, res.filters),
                 f"Filtres ({n_f})" if n_f else "Filtres", messages, encode_mask(res.mask),
                 map_filter_note(res.n_filtered, exp.n))
-
-    app.clientside_callback(MAP_FADE_JS, Output(ids.MAP, "figure", allow_duplicate=True),
-                            Input(ids.MAP_FILTER, "data"), prevent_initial_call=True)
 
     @app.callback(Output(ids.MAP, "figure", allow_duplicate=True), Input(ids.MAP_HIGHLIGHT, "data"),
                   prevent_initial_call=True)

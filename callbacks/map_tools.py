@@ -9,7 +9,8 @@ Data flow::
     « Télécharger l'image » ──(browser: view, labels shown)──> MAP_IMAGE_VIEW ──> PNG download
 
     "Filtrer par année" switched on ──> MAP_TIME_DATA (one byte per dataset and kind of date)
-    switch, range, kind, MAP_TIME_DATA, MAP_FILTER_MASK ──(browser)──> fading + count
+    switch, range, kind, MAP_TIME_DATA, MAP_FILTER (the search filters, callbacks/explorer.py)
+        ──(browser)──> one fading of the map (both masks at once) + count
     play button ──(browser: a timer, each frame)──> range + 1 year, fading, count
 
 Fading and play run in the browser (assets/30-map-mask.js): a frame costs no server round trip.
@@ -56,7 +57,7 @@ def register(app, services) -> None:
     app.clientside_callback(ClientsideFunction(namespace="mapTime", function_name="update"),
                             Output(ids.MAP_TIME_COUNT, "children"), Input(ids.MAP_TIME_ON, "value"),
                             Input(ids.MAP_TIME_RANGE, "value"), Input(ids.MAP_TIME_KIND, "value"),
-                            Input(ids.MAP_TIME_DATA, "data"), Input(ids.MAP_FILTER_MASK, "data"))
+                            Input(ids.MAP_TIME_DATA, "data"), Input(ids.MAP_FILTER, "data"))
     app.clientside_callback(ClientsideFunction(namespace="mapTime", function_name="toggle"),
                             Output(ids.MAP_TIME_PLAY, "children"), Output(ids.MAP_TIME_ON, "value"),
                             Input(ids.MAP_TIME_PLAY, "n_clicks"), prevent_initial_call=True)

@@ -10,7 +10,7 @@ from components import ids
 from components import labels as L
 from components.details import placeholder
 from components.labels import mode_options, typo
-from components.search_results import SORT_OPTIONS
+from components.search_results import SORT_OPTIONS, catalogue_filter_panel
 
 MAP_CONFIG = {
     "scrollZoom": True, "displaylogo": False, "locale": "fr", "doubleClick": "reset",
@@ -61,12 +61,14 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
                         default_topic: int | None, max_query_chars: int = 500,
                         colour_options: list[dict] | None = None,
                         colour_value: str | None = None, map_labels: dict | None = None,
-                        year_bounds: tuple[int, int] | None = None) -> html.Div:
+                        year_bounds: tuple[int, int] | None = None,
+                        catalogue_facets: dict | None = None) -> html.Div:
     """``topic_options``: ``[{"label": str, "value": int}]`` for the word-cloud dropdown;
     ``colour_options``: what the map can be coloured by (``ids.MAP_COLOUR``, wired in
     callbacks/topics.py), no selector when empty; ``map_labels``: the region labels
     (``models.serve.map_labels.label_payload``), placed by ``assets/20-map-labels.js``;
-    ``year_bounds``: (first, last) plausible year, for the year filter under the map."""
+    ``year_bounds``: (first, last) plausible year, for the year filter under the map;
+    ``catalogue_facets``: the whole catalogue's filters with counts, shown before any search."""
     from components.map_tools import time_bar
     from components.selection import selection_tab
     from components.tour import tour_controls
@@ -84,10 +86,7 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
             ], className="d-flex align-items-center px-2 pb-1"),
             dcc.Loading(html.Div(id=ids.RESULTS), type="dot", delay_show=300),
         ], className="side-pane", style={"height": SIDE_HEIGHT}), label="Résultats", tab_id="resultats"),
-        dbc.Tab(html.Div(html.Div(
-            "Les filtres et leurs nombres de jeux de données apparaissent avec une recherche ; "
-            "sans recherche, choisir des filtres parcourt le catalogue (les plus consultés d'abord).",
-            className="small text-muted px-2 pt-2"), id=ids.FILTERS_PANEL, className="side-pane",
+        dbc.Tab(html.Div(catalogue_filter_panel(catalogue_facets), id=ids.FILTERS_PANEL, className="side-pane",
             style={"height": SIDE_HEIGHT}), label="Filtres", tab_id="filtres", id=ids.FILTERS_TAB),
         dbc.Tab(dcc.Loading(html.Div(placeholder(), id=ids.DETAILS, className="p-3"), type="dot",
                             delay_show=300),

@@ -36,9 +36,8 @@ COUNT = "catalogue-count"
 MAP_LABELS = "map-labels"  # dcc.Store: region labels at every level (models.serve.map_labels)
 MAP_LABELS_TOGGLE = "map-labels-toggle"  # dbc.Switch: show the region labels
 MAP_LABELS_STATE = "map-labels-state"  # dcc.Store written by the browser: {"level", "shown"}
-# fading on the map (assets/30-map-mask.js): every source of a mask fades the points it leaves out;
-# masks combine (a point stays bright only if every active mask keeps it)
-MAP_FILTER_MASK = "map-filter-mask"  # dcc.Store {"label": str, "rows": [int, ...]} | None: any filter
+# fading on the map (assets/30-map-mask.js): every source of a mask (the search filters' MAP_FILTER,
+# the year filter) fades the points it leaves out; a point stays bright only if every mask keeps it
 MAP_TIME_ON = "map-time-on"  # dbc.Switch: the year filter
 MAP_TIME_KIND = "map-time-kind"  # dbc.RadioItems: "created" | "modified"
 MAP_TIME_RANGE = "map-time-range"  # dcc.RangeSlider [first year, last year]
@@ -65,9 +64,11 @@ FILTERS_TAB = "filters-tab"  # the side tab holding the filter panel (label show
 MORE_RESULTS = "more-results"  # « 10 de plus »: pattern id {"type": MORE_RESULTS, "key": "more"}
 CLEAR_FILTERS = "clear-filters"  # the way back from an empty result: {"type": ..., "key": "clear"}
 MAP_FILTER = "map-filter"  # dcc.Store {"n", "count", "bits" (base64 bitmask) | "rows"} -> map fade
+# (assets/30-map-mask.js combines it with the year filter: one fading mechanism)
 MAP_FILTER_NOTE = "map-filter-note"  # « 1 234 jeux de données sur 70 575 correspondent aux filtres »
 # pattern-matching: {"type": FACET, "key": filter key} (dcc.Checklist), chips {"type": ..., "key": str}
 FACET = "facet"
+CATALOGUE_FACET = "catalogue-facet"  # the same checklists over the whole catalogue, before any search
 SLOT_CHIP = "slot-chip"
 FILTER_CHIP = "filter-chip"
 

@@ -26,7 +26,6 @@ def time_bar(first: int, last: int) -> html.Div:
     """Year filter: switch, date kind, range slider, play button, count of datasets kept."""
     return html.Div([
         dcc.Store(id=ids.MAP_TIME_DATA, data=None),
-        dcc.Store(id=ids.MAP_FILTER_MASK, data=None),
         html.Div([
             dbc.Switch(id=ids.MAP_TIME_ON, label="Filtrer par année", value=False,
                        class_name="small mb-0 me-3 text-nowrap"),

@@ -127,9 +127,10 @@ def facet_value(key: str, value) -> str | int:
     return str(value)
 
 
-def filter_panel(facets: dict, active: dict) -> html.Div:
+def filter_panel(facets: dict, active: dict, *, kind: str = ids.FACET) -> html.Div:
     """One checklist per filter key, each value with its count on the current results
-    (``facets[key] = [(value, label, count)]``); checked: the active filter values."""
+    (``facets[key] = [(value, label, count)]``); checked: the active filter values. ``kind``:
+    the pattern id's type (``ids.CATALOGUE_FACET`` for the whole catalogue before a search)."""
     blocks = []
     for key in FACET_ORDER:
         vals = facets.get(key) or []
@@ -150,12 +151,32 @@ def filter_panel(facets: dict, active: dict) -> html.Div:
                     checked.append(v)
         blocks.append(html.Div([
             html.Div(FACET_TITLES[key], className="fw-semibold small mt-2"),
-            dcc.Checklist(id={"type": ids.FACET, "key": key}, options=options, value=checked,
+            dcc.Checklist(id={"type": kind, "key": key}, options=options, value=checked,
                           className="small facet-list", inputClassName="me-1"),
         ]))
     if not blocks:
         return html.Div("Aucun filtre disponible pour ces résultats.", className="small text-muted px-2")
     return html.Div(blocks, className="px-2 pb-2 filter-panel")
+
+
+CATALOGUE_FILTERS_INTRO = ("Filtrez le catalogue entier\u00a0: les jeux de données hors des filtres "
+                           "s'estompent sur la carte. Avec une recherche, les nombres portent sur ses "
+                           "résultats.")
+
+
+def catalogue_filter_panel(facets: dict | None) -> html.Div:
+    """The « Filtres » tab before any search: the whole catalogue's facets (a click browses it).
+
+    Examples
+    --------
+    >>> panel = catalogue_filter_panel({"format": [("csv", "CSV", 120)]})
+    >>> panel.children[1].children[0].children[1].options[0]["label"]
+    'CSV (120)'
+    """
+    intro = html.Div(CATALOGUE_FILTERS_INTRO, className="small text-muted px-2 pt-2")
+    if not facets:
+        return html.Div([intro])
+    return html.Div([intro, filter_panel(facets, {}, kind=ids.CATALOGUE_FACET)])
 
 
 def _thousands(n: int) -> str:

@@ -139,7 +139,7 @@ def run_steps(catalog: str, out_root: Path, *, dim: int = 384, warm: bool = True
     from models.build.neighbours import knn
     from models.build.pipeline import STEPS, BuildContext
     from models.build.writer import BuildWriter
-    from models.core.encoders import FakeEncoder
+    from tests.fake_encoders import FakeEncoder
 
     settings = BuildSettings(catalog=catalog, out=out_root, model=f"fake-{dim}", show_progress=False,
                              exact_neighbours_max=0, cache_dir=None)

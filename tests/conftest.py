@@ -7,8 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from models.core.config import BuildSettings
-from models.core.encoders import FakeEncoder
+from models.core.config import REPO, BuildSettings
+from models.core.encoders import ENCODER_PLUGINS_ENV
+from tests.fake_encoders import FakeEncoder  # registers the model name "fake-N" in this process
+
+# ... and in every process a test starts (``python -m models build --model fake-64``, the app,
+# gunicorn, Dask workers): the product itself knows no test double.
+os.environ[ENCODER_PLUGINS_ENV] = "tests.fake_encoders"
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SAMPLE = SHARED / "catalog" / "sample-3000.csv"

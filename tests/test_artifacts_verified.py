@@ -119,7 +119,7 @@ def _flip(p: Path, at: int) -> None:
 def test_damaged_optional_file_disables_its_page(build, tmp_path, prefix, tab, caplog):
     from app import DAMAGED_PAGE, create_app
     from models.core.config import AppSettings
-    from models.core.encoders import FakeEncoder
+    from tests.fake_encoders import FakeEncoder
     from models.serve.explorer import Explorer
 
     name = _optional(build, prefix) if prefix.endswith("/") else prefix

@@ -287,7 +287,7 @@ def test_evaluate_dialogues_on_the_fixture(asst, explorer, local_case):
 
 def test_cli_ask_and_evaluate_dialogues(built_root, tmp_path, capsys, local_case, monkeypatch):
     from models import cli
-    from models.core.encoders import FakeEncoder
+    from tests.fake_encoders import FakeEncoder
     from models.serve.explorer import Explorer
 
     real_load = Explorer.load

@@ -15,7 +15,7 @@ pytest.importorskip("selenium", reason="selenium (dash[testing]) is not installe
 from app import create_app
 from components import ids
 from models.core.config import AppSettings, BuildSettings
-from models.core.encoders import FakeEncoder
+from tests.fake_encoders import FakeEncoder
 from tests.conftest import SAMPLE
 from tests.test_browser import CHROMEDRIVER, CHROMIUM, free_port, wait
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.core.encoders import FakeEncoder
+from tests.fake_encoders import FakeEncoder
 from tests.conftest import small_settings
 
 pytest.importorskip("distributed")

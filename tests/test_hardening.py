@@ -262,6 +262,22 @@ def test_app_refuses_broken_artifacts(built_root, tmp_path):
         assert "Traceback" not in err and "Traceback" not in out
 
 
+def test_the_product_knows_no_test_double(tmp_path):
+    """Without the tests' plugin variable, ``--model fake-64`` is an unknown model: a one-line
+    error and no build published (the tests inject their encoder themselves)."""
+    from models.core.encoders import ENCODER_PLUGINS_ENV
+    from tests.conftest import SAMPLE
+
+    env = {k: v for k, v in os.environ.items() if k != ENCODER_PLUGINS_ENV}
+    res = subprocess.run([sys.executable, "-m", "models", "build", "--catalog", str(SAMPLE), "--out",
+                          str(tmp_path / "out"), "--limit", "20", "--model", "fake-64", "--quiet"],
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 2, res.stderr[-2000:]
+    assert "unknown model 'fake-64'" in res.stderr and "Traceback" not in res.stderr
+    assert not (tmp_path / "out" / "current").exists()
+    assert "fake" not in (REPO / "models" / "core" / "encoders.py").read_text().lower()
+
+
 # ---- a build killed half-way ----------------------------------------------------------------
 
 def test_build_killed_mid_way_leaves_the_previous_build_served(built_root, tmp_path):

@@ -141,7 +141,7 @@ def test_gzip_and_plain_give_same_rows(tmp_path):
 
 
 def test_empty_descriptions_are_kept_and_embed_the_title(tmp_path):
-    from models.core.encoders import FakeEncoder
+    from tests.fake_encoders import FakeEncoder
     from models.core.text import passage_text
 
     h = _header()

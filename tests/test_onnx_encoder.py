@@ -203,7 +203,7 @@ def test_app_refuses_a_damaged_int8_model_in_one_line(built_root, tmp_path, capl
 def test_bench_encoders_json_shape(built_root, monkeypatch, capsys):
     """``python -m models bench --encoders --json``: the keys of the contract, numbers in range."""
     from models import bench, cli
-    from models.core.encoders import FakeEncoder
+    from tests.fake_encoders import FakeEncoder
 
     class Noisy(FakeEncoder):
         model_id = f"{ox.ONNX_MODEL}@128"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from models.build.embed import EmbeddingCache, embed_passages
-from models.core.encoders import FakeEncoder
+from tests.fake_encoders import FakeEncoder
 from models.core.store import ArtifactError, load_artifacts, read_manifest, resolve_build_dir
 from tests.conftest import N_ROWS, small_settings
 

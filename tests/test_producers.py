@@ -11,7 +11,7 @@ import pytest
 
 from models.build.ingest import read_catalog
 from models.build.producers import NO_ORG, OWNER_PREFIX, aggregate_producers
-from models.core.encoders import FakeEncoder
+from tests.fake_encoders import FakeEncoder
 from models.core.text import fold
 from tests.conftest import SAMPLE
 

@@ -14,7 +14,7 @@ from werkzeug.test import Client
 
 from components.build_status import banner, partial_message
 from models.build.sample import producer_keys, stratified_rows, theme_clusters
-from models.core.encoders import FakeEncoder
+from tests.fake_encoders import FakeEncoder
 from tests.conftest import small_settings
 from tests.uihelpers import Dash
 

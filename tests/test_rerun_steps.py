@@ -76,7 +76,7 @@ def test_rerun_topics_with_other_ks_reuses_every_other_file(root, capsys):
 
 
 def test_rerun_embeddings_cascades_and_keeps_row_alignment(root):
-    from models.core.encoders import FakeEncoder
+    from tests.fake_encoders import FakeEncoder
 
     old = resolve_build_dir(root)
     new = rerun_build(root / "current", ["embeddings"], overrides={"model": "fake-32"},

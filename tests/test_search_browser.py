@@ -18,16 +18,19 @@ pytestmark = [
     pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs chromium and chromedriver on PATH"),
 ]
 
-SELECTED_POINTS = f"""
+BRIGHT_POINTS = f"""
 const g = document.querySelector('#{ids.MAP} .js-plotly-plot');
 const t = g && g.data && g.data[0];
 if (!t) {{ return -2; }}
-return t.selectedpoints ? t.selectedpoints.length : -1;
+const o = t.marker && t.marker.opacity;
+if (o === undefined || o === null || typeof o === 'number') {{ return -1; }}
+return Array.from(o).filter(v => v > 0.5).length;
 """
 
 
 def selected_count(dash_duo) -> int:
-    return dash_duo.driver.execute_script(SELECTED_POINTS)
+    """Points left bright by the fading (assets/30-map-mask.js); -1: nothing faded."""
+    return dash_duo.driver.execute_script(BRIGHT_POINTS)
 
 
 def open_url(dash_duo, search: str) -> None:
@@ -46,8 +49,25 @@ def test_shared_link_with_filters_fades_the_map_and_a_facet_filters(dash_duo, ap
     dash_duo.wait_for_contains_text(f"#{ids.MAP_FILTER_NOTE}", "correspond", timeout=TIMEOUT)
     cards = dash_duo.find_elements(f"#{ids.RESULTS} .result-card")
     assert len(cards) == min(20, fmt.count)
+    # the year filter combines with the search filters (one fading): both must keep a point
+    from models.serve.map_time import row_years
+
+    created = row_years(explorer.datasets, "created")
+    fmask = cat.mask({"format": [fmt.value]})
+    years, counts = np.unique(created[fmask & (created >= 1990)], return_counts=True)
+    year = int(years[np.argmax(counts)])
+    switch = dash_duo.find_element(f"#{ids.MAP_TIME_ON}")
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", switch)
+    dash_duo.driver.execute_script(
+        f"window.dash_clientside.set_props('{ids.MAP_TIME_RANGE}', {{value: [{year}, {year}]}});")
+    both = int((fmask & (created == year)).sum())
+    wait(dash_duo, lambda: selected_count(dash_duo) == both)
+    dash_duo.wait_for_contains_text(f"#{ids.MAP_TIME_COUNT}", "avec les filtres de la recherche", timeout=TIMEOUT)
+    dash_duo.driver.execute_script("arguments[0].click();", switch)  # years off: the filters alone
+    wait(dash_duo, lambda: selected_count(dash_duo) == fmt.count)
     # removing the filter chip clears the fade and the URL
-    dash_duo.find_element(f"#{ids.SEARCH_CHIPS} button").click()
+    chip = dash_duo.find_element(f"#{ids.SEARCH_CHIPS} button")
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", chip)
     wait(dash_duo, lambda: selected_count(dash_duo) == -1)
     wait(dash_duo, lambda: "format=" not in dash_duo.driver.current_url)
     # a facet checkbox of the « Filtres » tab filters again and goes into the URL

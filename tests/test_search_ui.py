@@ -13,6 +13,12 @@ from components import ids
 from tests.uihelpers import all_of, find, strings
 
 
+def plotly_json():
+    from plotly.utils import PlotlyJSONEncoder
+
+    return PlotlyJSONEncoder
+
+
 def state(q="", filters=None, **kw):
     return {
         "q": q,
@@ -77,10 +83,55 @@ def test_filter_with_counts_and_map_fade(dash, explorer):
     assert search(dash, state("données"))[ids.MAP_FILTER]["data"] is None
 
 
-def test_the_clientside_fade_is_wired(dash):
-    specs = [d for d in dash.deps if d["inputs"] == [{"id": ids.MAP_FILTER, "property": "data"}]]
-    assert len(specs) == 1 and specs[0]["clientside_function"] is not None
-    assert ids.MAP in specs[0]["output"]
+def test_one_fading_for_filters_and_years(dash):
+    """The search filters' mask and the year filter fade the map through one browser function
+    (assets/30-map-mask.js), so the two combine instead of overwriting each other."""
+    readers = [d for d in dash.deps if {"id": ids.MAP_FILTER, "property": "data"} in d["inputs"]]
+    assert len(readers) == 1
+    fn = readers[0]["clientside_function"]
+    assert fn == {"namespace": "mapTime", "function_name": "update"}
+    assert {"id": ids.MAP_TIME_DATA, "property": "data"} in readers[0]["inputs"]
+    # nothing else touches the base trace's fading
+    assert not [d for d in dash.deps if d.get("clientside_function") is None and d["output"].startswith(ids.MAP + ".")
+                and {"id": ids.MAP_FILTER, "property": "data"} in d["inputs"]]
+
+
+def test_first_open_filters_browse_the_whole_catalogue(dash, explorer, app):
+    """Before any search the « Filtres » tab holds the whole catalogue's counts; a click on one
+    starts browsing it (and the map fades what it leaves out). Once a search is active, that
+    panel's late messages never undo its filters (a shared link's filters stay)."""
+    layout = app.layout() if callable(app.layout) else app.layout
+    panel = find(json.loads(json.dumps(layout, cls=plotly_json())), ids.FILTERS_PANEL)
+    node = find(panel, {"type": ids.CATALOGUE_FACET, "key": "format"})
+    assert node is not None, "no format filter before a search"
+    opt = node["props"]["options"][0]
+    value, count = opt["value"], int(opt["label"].rsplit("(", 1)[1].rstrip(")"))
+    assert count == int(explorer.catalogue.mask({"format": [value]}).sum())  # the whole catalogue
+    # clearing a search brings the same panel back
+    resp = search(dash, None)
+    assert find(resp[ids.FILTERS_PANEL]["children"], {"type": ids.CATALOGUE_FACET, "key": "format"})
+    # a click with no search yet: a state that browses, and the map's mask
+    fmt_id = {"type": ids.CATALOGUE_FACET, "key": "format"}
+    pattern = json.dumps({"key": ["ALL"], "type": ids.CATALOGUE_FACET}, separators=(",", ":"))
+
+    spec = dash.spec([f"{pattern}.value"], [f"{ids.SEARCH_STATE}.data"])
+
+    def click(values, current):
+        body = {"output": spec["output"], "outputs": {"id": ids.SEARCH_STATE, "property": "data"},
+                "inputs": [[{"id": fmt_id, "property": "value", "value": values}]],
+                "state": [{"id": ids.SEARCH_STATE, "property": "data", "value": current}],
+                "changedPropIds": [json.dumps(fmt_id, sort_keys=True, separators=(",", ":")) + ".value"]}
+        r = dash.client.post("/_dash-update-component", json=body)
+        assert r.status_code in (200, 204), r.data[:500]
+        return {} if r.status_code == 204 else (r.get_json()["response"] or {})
+
+    st = click([value], None)[ids.SEARCH_STATE]["data"]
+    assert st["q"] == "" and st["filters"] == {"format": value}
+    resp = search(dash, st)
+    assert len(result_rows(resp)) == min(20, count)
+    assert resp[ids.MAP_FILTER]["data"]["count"] == count
+    # a search is active (e.g. from a shared link): the stale whole-catalogue panel is ignored
+    assert click([], state("données", {"format": value})) == {}
 
 
 def test_browse_without_query(dash, explorer):

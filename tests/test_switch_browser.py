@@ -16,7 +16,7 @@ import pytest
 pytest.importorskip("selenium", reason="selenium (dash[testing]) is not installed")
 
 from components import ids
-from models.core.encoders import FakeEncoder
+from tests.fake_encoders import FakeEncoder
 from tests.test_browser import CHROMEDRIVER, CHROMIUM, TIMEOUT, free_port
 from tests.test_progressive import NNBSP, _publish_copy
 

@@ -279,7 +279,7 @@ def test_topics_command_json(built_root, capsys):
 def app_client(built_root, explorer):
     from app import create_app
     from models.core.config import AppSettings
-    from models.core.encoders import FakeEncoder
+    from tests.fake_encoders import FakeEncoder
 
     app = create_app(AppSettings(artifacts=built_root, encoder=FakeEncoder(64)), explorer=explorer)
     return app, app.server.test_client()

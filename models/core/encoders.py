@@ -1,11 +1,15 @@
-"""Sentence encoders (e5 through sentence-transformers or transformers alone, a fake one for tests)."""
+"""Sentence encoders: e5 through sentence-transformers, transformers alone or ONNX Runtime.
+
+Other encoders (a test double, an experiment) are registered from outside the product with
+:func:`register_encoder`, or named in ``EXPLORER_ENCODER_PLUGINS`` (modules, separated by commas,
+imported on first use and expected to call :func:`register_encoder`): the tests set it so that the
+command line they run builds with their hashing encoder. Without it the product knows only e5 and
+folders on disk."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -143,29 +147,42 @@ class TransformerQueryEncoder:
                 progress(len(chunk))
         return _normalise(out)
 
-_WORD = re.compile(r"\w+", re.UNICODE)
+ENCODER_PLUGINS_ENV = "EXPLORER_ENCODER_PLUGINS"
+_FACTORIES: dict[str, Callable[[str, int], Encoder]] = {}
+_PLUGINS_LOADED: set[str] = set()
 
 
-class FakeEncoder:
-    """Deterministic bag-of-hashed-words encoder for tests: shared words -> similar vectors."""
+class UnknownModelError(ValueError):
+    """A model name that is neither the offline e5, a folder on disk nor a registered encoder."""
 
-    def __init__(self, dim: int = 64) -> None:
-        self.dim = dim
-        self.model_id = f"fake-hash-{dim}"
-        self.calls = 0
 
-    def encode(self, texts, *, kind, batch_size=32, progress=None):
-        self.calls += len(texts)
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i, text in enumerate(texts):
-            for word in _WORD.findall(text.lower()):
-                h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
-                out[i, h % self.dim] += 1.0 if (h >> 32) & 1 else -1.0
-            if not out[i].any():
-                out[i, 0] = 1.0
-        if progress:
-            progress(len(texts))
-        return _normalise(out)
+def register_encoder(prefix: str, factory: Callable[[str, int], Encoder]) -> None:
+    """``load_encoder(name)`` for a ``name`` starting with ``prefix`` returns
+    ``factory(name, max_seq_length)`` (queries and passages alike).
+
+    Examples
+    --------
+    >>> register_encoder("constant", lambda name, n: MyEncoder())  # doctest: +SKIP
+    """
+    _FACTORIES[prefix] = factory
+
+
+def _registered(model: str) -> Callable[[str, int], Encoder] | None:
+    import importlib
+    import os
+
+    for name in filter(None, (m.strip() for m in os.environ.get(ENCODER_PLUGINS_ENV, "").split(","))):
+        if name not in _PLUGINS_LOADED:
+            try:
+                importlib.import_module(name)
+            except ImportError as exc:
+                raise UnknownModelError(f"{ENCODER_PLUGINS_ENV}: module {name!r} cannot be imported "
+                                        f"({exc})") from exc
+            _PLUGINS_LOADED.add(name)
+    for prefix, factory in _FACTORIES.items():
+        if model.startswith(prefix):
+            return factory
+    return None
 
 
 def resolve_model_path(model: str, models_dir: Path) -> str:
@@ -174,12 +191,15 @@ def resolve_model_path(model: str, models_dir: Path) -> str:
         from models.core.e5_offline import build_model_folder
 
         return str(build_model_folder(models_dir / DEFAULT_MODEL))
+    if not Path(model).is_dir():  # nothing is downloaded from a model hub at run time
+        raise UnknownModelError(f"unknown model {model!r}: use {DEFAULT_MODEL!r} (the default), "
+                                "'e5-small-offline-onnx-int8' or the folder of a sentence-transformers model")
     return model
 
 
 def load_encoder(model: str, *, models_dir: Path, max_seq_length: int = 128) -> Encoder:
-    if model.startswith("fake"):
-        return FakeEncoder(int(model.split("-")[-1]) if model[-1].isdigit() else 64)
+    if (factory := _registered(model)) is not None:
+        return factory(model, max_seq_length)
     from models.core.onnx_encoder import ONNX_MODEL, load_onnx_encoder
 
     if model == ONNX_MODEL:  # exported from the offline e5 folder once, then reused
@@ -198,8 +218,8 @@ def load_query_encoder(model: str, *, models_dir: Path, max_seq_length: int = 12
       thread, no spinning, ~1 GiB less resident memory than torch;
     * else :class:`TransformerQueryEncoder` when the model folder qualifies (no
       sentence-transformers import), else :func:`load_encoder`."""
-    if model.startswith("fake"):
-        return load_encoder(model, models_dir=models_dir, max_seq_length=max_seq_length)
+    if (factory := _registered(model)) is not None:
+        return factory(model, max_seq_length)
     from models.core.onnx_encoder import (
         ONNX_MODEL,
         SOURCE_MODEL,

@@ -510,6 +510,12 @@ class Explorer:
         res = self.search_result(query, mode=mode, k=0, filters=filters, facets=True)
         return {key: [(f.value, f.label, f.count) for f in vals][:top] for key, vals in res.facets.items()}
 
+    @cached_property
+    def catalogue_facets(self) -> dict:
+        """:meth:`facets` of the whole catalogue (no query, no filter), computed once: the
+        filters a first visit can start browsing with."""
+        return self.facets("")
+
     def query_words(self, query: str, k: int = 10) -> list[tuple[str, float]]:
         """The catalogue words nearest to the query in the word2vec space."""
         q = clean_query(query, self.max_query_chars)
