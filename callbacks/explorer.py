@@ -271,7 +271,8 @@ def register(app, services) -> None:
         items = ctx.inputs_list[0] if isinstance(ctx.inputs_list[0], list) else []
         filters = {}
         for item, vals in zip(items, values, strict=False):
-            key = item.get("id", {}).get("key") if isinstance(item, dict) and isinstance(item.get("id"), dict) else None
+            cid = item.get("id") if isinstance(item, dict) else None
+            key = cid.get("key") if isinstance(cid, dict) else None
             if key in FILTER_KEYS and isinstance(vals, list):
                 vals = [v for v in vals if isinstance(v, (str, int)) and not isinstance(v, bool)]
                 filters[key] = facet_filter_value(key, vals)

@@ -119,8 +119,8 @@ def _flip(p: Path, at: int) -> None:
 def test_damaged_optional_file_disables_its_page(build, tmp_path, prefix, tab, caplog):
     from app import DAMAGED_PAGE, create_app
     from models.core.config import AppSettings
-    from tests.fake_encoders import FakeEncoder
     from models.serve.explorer import Explorer
+    from tests.fake_encoders import FakeEncoder
 
     name = _optional(build, prefix) if prefix.endswith("/") else prefix
     folder = damaged(build, tmp_path / "optional", name, same_size_garbage)

@@ -287,8 +287,8 @@ def test_evaluate_dialogues_on_the_fixture(asst, explorer, local_case):
 
 def test_cli_ask_and_evaluate_dialogues(built_root, tmp_path, capsys, local_case, monkeypatch):
     from models import cli
-    from tests.fake_encoders import FakeEncoder
     from models.serve.explorer import Explorer
+    from tests.fake_encoders import FakeEncoder
 
     real_load = Explorer.load
     monkeypatch.setattr(Explorer, "load", classmethod(lambda cls, path, **kw: real_load.__func__(

@@ -15,8 +15,8 @@ pytest.importorskip("selenium", reason="selenium (dash[testing]) is not installe
 from app import create_app
 from components import ids
 from models.core.config import AppSettings, BuildSettings
-from tests.fake_encoders import FakeEncoder
 from tests.conftest import SAMPLE
+from tests.fake_encoders import FakeEncoder
 from tests.test_browser import CHROMEDRIVER, CHROMIUM, free_port, wait
 
 pytestmark = [

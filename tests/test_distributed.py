@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.fake_encoders import FakeEncoder
 from tests.conftest import small_settings
+from tests.fake_encoders import FakeEncoder
 
 pytest.importorskip("distributed")
 

@@ -11,9 +11,9 @@ import numpy as np
 from models.build.embed import EmbeddingCache, _key, embed_passages
 from models.build.ingest import read_catalog
 from models.core.config import REPO
-from tests.fake_encoders import FakeEncoder
 from models.core.text import passage_text
 from tests.conftest import N_ROWS, SAMPLE
+from tests.fake_encoders import FakeEncoder
 
 
 def load_script():

@@ -141,8 +141,8 @@ def test_gzip_and_plain_give_same_rows(tmp_path):
 
 
 def test_empty_descriptions_are_kept_and_embed_the_title(tmp_path):
-    from tests.fake_encoders import FakeEncoder
     from models.core.text import passage_text
+    from tests.fake_encoders import FakeEncoder
 
     h = _header()
     empties = ["", "   ", "\n\n", "<p></p>", "**", "![](https://exemple.fr/logo.png)", "<br/>&nbsp;"]

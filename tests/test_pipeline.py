@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from models.build.embed import EmbeddingCache, embed_passages
-from tests.fake_encoders import FakeEncoder
 from models.core.store import ArtifactError, load_artifacts, read_manifest, resolve_build_dir
 from tests.conftest import N_ROWS, small_settings
+from tests.fake_encoders import FakeEncoder
 
 
 def test_build_artifacts_are_consistent(built_root):

@@ -11,9 +11,9 @@ import pytest
 
 from models.build.ingest import read_catalog
 from models.build.producers import NO_ORG, OWNER_PREFIX, aggregate_producers
-from tests.fake_encoders import FakeEncoder
 from models.core.text import fold
 from tests.conftest import SAMPLE
+from tests.fake_encoders import FakeEncoder
 
 WATER = {"title": "Qualité de l'eau des rivières du bassin",
          "description": "Mesures de la qualité de l'eau des rivières du bassin versant, "

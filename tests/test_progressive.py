@@ -14,8 +14,8 @@ from werkzeug.test import Client
 
 from components.build_status import banner, partial_message
 from models.build.sample import producer_keys, stratified_rows, theme_clusters
-from tests.fake_encoders import FakeEncoder
 from tests.conftest import small_settings
+from tests.fake_encoders import FakeEncoder
 from tests.uihelpers import Dash
 
 NNBSP, NBSP = "\u202f", "\u00a0"

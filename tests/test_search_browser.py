@@ -33,6 +33,11 @@ def selected_count(dash_duo) -> int:
     return dash_duo.driver.execute_script(BRIGHT_POINTS)
 
 
+def js_click(dash_duo, element) -> None:
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();",
+                                   element)
+
+
 def open_url(dash_duo, search: str) -> None:
     dash_duo.driver.get(dash_duo.server_url + "/" + search)
     dash_duo.wait_for_element(f"#{ids.MAP} .js-plotly-plot", timeout=TIMEOUT)
@@ -57,17 +62,18 @@ def test_shared_link_with_filters_fades_the_map_and_a_facet_filters(dash_duo, ap
     years, counts = np.unique(created[fmask & (created >= 1990)], return_counts=True)
     year = int(years[np.argmax(counts)])
     switch = dash_duo.find_element(f"#{ids.MAP_TIME_ON}")
-    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", switch)
+    js_click(dash_duo, switch)
     dash_duo.driver.execute_script(
         f"window.dash_clientside.set_props('{ids.MAP_TIME_RANGE}', {{value: [{year}, {year}]}});")
     both = int((fmask & (created == year)).sum())
     wait(dash_duo, lambda: selected_count(dash_duo) == both)
-    dash_duo.wait_for_contains_text(f"#{ids.MAP_TIME_COUNT}", "avec les filtres de la recherche", timeout=TIMEOUT)
-    dash_duo.driver.execute_script("arguments[0].click();", switch)  # years off: the filters alone
+    dash_duo.wait_for_contains_text(f"#{ids.MAP_TIME_COUNT}", "avec les filtres de la recherche",
+                                    timeout=TIMEOUT)
+    js_click(dash_duo, switch)  # years off: the filters alone
     wait(dash_duo, lambda: selected_count(dash_duo) == fmt.count)
     # removing the filter chip clears the fade and the URL
     chip = dash_duo.find_element(f"#{ids.SEARCH_CHIPS} button")
-    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", chip)
+    js_click(dash_duo, chip)
     wait(dash_duo, lambda: selected_count(dash_duo) == -1)
     wait(dash_duo, lambda: "format=" not in dash_duo.driver.current_url)
     # a facet checkbox of the « Filtres » tab filters again and goes into the URL

@@ -92,7 +92,8 @@ def test_one_fading_for_filters_and_years(dash):
     assert fn == {"namespace": "mapTime", "function_name": "update"}
     assert {"id": ids.MAP_TIME_DATA, "property": "data"} in readers[0]["inputs"]
     # nothing else touches the base trace's fading
-    assert not [d for d in dash.deps if d.get("clientside_function") is None and d["output"].startswith(ids.MAP + ".")
+    assert not [d for d in dash.deps if d.get("clientside_function") is None
+                and d["output"].startswith(ids.MAP + ".")
                 and {"id": ids.MAP_FILTER, "property": "data"} in d["inputs"]]
 
 
