@@ -43,7 +43,7 @@ from components.topics import (
     visualize_topic_years,
     visualize_topics_over_time,
 )
-from components.topics_page import shared_terms_table, topic_info, topic_options
+from components.topics_page import shared_terms_table, topic_info, topic_options, topic_periods_block
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +133,15 @@ def register(app, services) -> None:
         lst = dataset_list(items, item_type=ids.TOPIC_DATASET_ITEM, score_label="part du thème",
                            empty_message="Aucun jeu de données pour ce thème.")
         return bubbles, topic_info(rec), cloud, years, producers, lst
+
+    @app.callback(Output(ids.TOPICS_PERIODS, "children"), Input(ids.TOPICS_K, "value"),
+                  Input(ids.TOPICS_SELECT, "value"))
+    def show_periods(k, topic):
+        k = valid_k(k)
+        topic = valid_topic(k, topic) if k is not None else None
+        if topic is None:
+            return None
+        return topic_periods_block(svc.periods(k, topic).to_dict("records"), topic)
 
     @app.callback(Output(ids.TOPICS_TIMELINE, "figure"), Input(ids.TOPICS_K, "value"))
     def show_timeline(k):

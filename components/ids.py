@@ -85,6 +85,7 @@ TOPICS_INFO = "topics-info"
 TOPICS_TERMS = "topics-terms"
 TOPICS_CLOUD = "topics-cloud"
 TOPICS_YEARS = "topics-years"
+TOPICS_PERIODS = "topics-periods"  # the chosen topic's own words, period by period
 TOPICS_PRODUCERS = "topics-producers"
 TOPICS_DATASETS = "topics-datasets"
 TOPICS_SHOW_ON_MAP = "topics-show-on-map"

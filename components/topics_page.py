@@ -105,6 +105,36 @@ def shared_terms_table(rows: list[dict], *, max_rows: int = 40) -> html.Div:
                     style={"maxHeight": "420px", "overflowY": "auto"})
 
 
+def topic_periods_block(periods: list[dict], topic: int | None = None) -> html.Div:
+    """The chosen topic's own words period by period (``models.serve.topics.TopicService.periods``:
+    dicts with start, end, datasets, words). Plain text, never markup.
+
+    Examples
+    --------
+    >>> block = topic_periods_block([{"start": 2019, "end": 2020, "datasets": 120,
+    ...                               "words": ["covid", "hospitalisations"]}], topic=3)
+    >>> block.children[1].children[0].children[2].children
+    'covid · hospitalisations'
+    """
+    if not periods:
+        return html.Div("Les mots par période ne sont pas disponibles pour ce catalogue.",
+                        className="small text-muted px-2")
+    title = "Ses mots propres, période par période" + (f" (thème {topic + 1})" if topic is not None else "")
+    items = []
+    for p in periods:
+        span = str(p["start"]) if p["start"] == p["end"] else f"{p['start']}\u2013{p['end']}"
+        n = int(p["datasets"])
+        count = f"{n:,}".replace(",", "\u202f") + (" jeu" if n == 1 else " jeux")
+        words = " · ".join(clean_text(str(w), 30) for w in p["words"]) if p["words"] else (
+            "trop peu de jeux de données pour en dire les mots")
+        items.append(html.Li([html.Span(span, className="fw-semibold me-2"),
+                              html.Span(f"({count})\u00a0: ", className="text-muted"),
+                              html.Span(words, className="" if p["words"] else "text-muted fst-italic")],
+                             className="small"))
+    return html.Div([html.Div(title, className="small fw-semibold px-2 pt-1"),
+                     html.Ul(items, className="mb-1 ps-4")], className="topic-periods")
+
+
 def _card(title, body, **kw) -> dbc.Card:
     return dbc.Card([dbc.CardHeader(title, className="fw-semibold"),
                      dbc.CardBody(body, className=kw.pop("body_class", "p-2"))],
@@ -168,7 +198,8 @@ def build_topics_page(*, models: list[dict], default_k: int | None, has_clusters
         ]),
         dbc.Row([
             dbc.Col(_card("Nuage de mots", _graph(ids.TOPICS_CLOUD, 374)), lg=6, className="mb-3"),
-            dbc.Col(_card("Le thème dans le temps", _graph(ids.TOPICS_YEARS, 300)), lg=6,
+            dbc.Col(_card("Le thème dans le temps", [_graph(ids.TOPICS_YEARS, 300),
+                                                      html.Div(id=ids.TOPICS_PERIODS)]), lg=6,
                     className="mb-3"),
         ]),
         dbc.Row(dbc.Col(_card("Les thèmes dans le temps", _graph(ids.TOPICS_TIMELINE, 420)),

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from models.build.pipeline import STEPS
@@ -26,12 +27,13 @@ def root(built_root, tmp_path) -> Path:
 
 
 def test_plan_adds_the_steps_reading_what_is_re_run():
-    assert plan(["lda"], NAMES) == ["lda"]
+    assert plan(["lda"], NAMES) == ["lda", "topic_periods"]
     assert plan(["embeddings"], NAMES) == ["embeddings", "passages", "neighbours", "umap", "clusters",
                                               "hierarchy", "producers"]
-    assert plan(["topic_tokens"], NAMES) == ["topic_tokens", "lda", "clusters", "hierarchy"]
+    assert plan(["topic_tokens"], NAMES) == ["topic_tokens", "lda", "clusters", "hierarchy", "topic_periods"]
     assert plan(["ingest"], NAMES) == NAMES
-    assert plan(["lda"], [*NAMES, "future_step"]) == ["lda", "future_step"]  # unknown: always re-run
+    # a step this module does not know: always re-run
+    assert plan(["lda"], [*NAMES, "future_step"]) == ["lda", "topic_periods", "future_step"]
 
 
 def test_overrides_are_typed_and_checked():
@@ -55,13 +57,16 @@ def test_rerun_topics_with_other_ks_reuses_every_other_file(root, capsys):
     assert new != old and resolve_build_dir(root) == new  # published, current switched
     m = read_manifest(new, verify_hashes=True)
     reused = m["reused"]
-    assert reused["from_build"] == before["build_id"] and reused["steps_run"] == ["lda"]
+    # the topics and what reads them (each topic's words per period)
+    assert reused["from_build"] == before["build_id"] and reused["steps_run"] == ["lda", "topic_periods"]
     assert reused["recomputed_for_state"] == ["topic_tokens"]
     assert "lda" not in reused["steps_reused"] and "embeddings" in reused["steps_reused"]
     lda_files = {f for f in m["files"] if f.startswith("lda")}
     assert {"lda/k4_doc_topics.npy", "lda/k6_doc_topics.npy"} <= lda_files
     assert not any(f.startswith("lda/k8") for f in m["files"])
-    assert set(reused["files"]) == set(m["files"]) - lda_files
+    assert set(reused["files"]) == set(m["files"]) - lda_files - {"topic_periods.parquet"}
+    periods = pd.read_parquet(new / "topic_periods.parquet")
+    assert sorted(periods["k"].unique()) == [4, 6]  # re-made for the new K
     for f in reused["files"]:  # the very same bytes (hard links when possible)
         assert m["files"][f]["sha256"] == before["files"][f]["sha256"], f
     assert os.path.samefile(new / "embeddings.npy", old / "embeddings.npy")

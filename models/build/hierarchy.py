@@ -255,32 +255,37 @@ def _fold(word: str) -> str:
 _GARBAGE = re.compile(r"(.)\1\1|^[^aeiouyàâäéèêëîïôöùûü]+$")  # "aaaannnn", "nnnn", "ddd"
 
 
+def pick_words(ranked: list[tuple[str, float]], surface: dict[str, str], n: int,
+               skip: set[str] = frozenset(), candidates: int = CANDIDATES) -> list[tuple[str, float]]:
+    """Up to ``n`` (written word, score) from (lemma, score) best first: real words only (no
+    verb, stop word, label boilerplate or garbage), no two with the same start, none starting
+    like a word of ``skip`` (folded prefixes)."""
+    from models.core.text import STOP_WORDS, fold_accents, is_label_word
+
+    chosen: list[tuple[str, float]] = []
+    starts: set[str] = set()
+    for lem, score in ranked[:candidates]:
+        word = surface.get(lem, lem)
+        if (score <= 0 or not word or not is_label_word(lem) or not is_label_word(word)
+                or _GARBAGE.search(fold_accents(word))
+                or word in STOP_WORDS or word in LABEL_STOP_WORDS or lem in LABEL_STOP_WORDS):
+            continue
+        if _fold(word) in starts or _fold(word) in skip:
+            continue
+        chosen.append((word, score))
+        starts.add(_fold(word))
+        if len(chosen) == n:
+            break
+    return chosen
+
+
 def choose_words(ranked: list[tuple[str, float]], surface: dict[str, str],
                  avoid: set[str] = frozenset()) -> list[str]:
     """2–3 label words from (lemma, score) best first: real words only, no two with the same
     start, the parent's words avoided when there are enough others."""
-    from models.core.text import STOP_WORDS, fold_accents, is_label_word
-
-    def pick(skip: set[str]) -> list[tuple[str, float]]:
-        chosen: list[tuple[str, float]] = []
-        starts: set[str] = set()
-        for lem, score in ranked[:CANDIDATES]:
-            word = surface.get(lem, lem)
-            if (score <= 0 or not word or not is_label_word(lem) or not is_label_word(word)
-                    or _GARBAGE.search(fold_accents(word))
-                    or word in STOP_WORDS or word in LABEL_STOP_WORDS or lem in LABEL_STOP_WORDS):
-                continue
-            if _fold(word) in starts or _fold(word) in skip:
-                continue
-            chosen.append((word, score))
-            starts.add(_fold(word))
-            if len(chosen) == LABEL_WORDS:
-                break
-        return chosen
-
-    chosen = pick({_fold(w) for w in avoid})
+    chosen = pick_words(ranked, surface, LABEL_WORDS, {_fold(w) for w in avoid})
     if len(chosen) < MIN_LABEL_WORDS and avoid:
-        chosen = pick(set())
+        chosen = pick_words(ranked, surface, LABEL_WORDS)
     if len(chosen) == LABEL_WORDS and chosen[-1][1] < WEAK_WORD * chosen[0][1]:
         chosen = chosen[:-1]
     return [w for w, _ in chosen]
@@ -349,11 +354,38 @@ def label_docs(df: pd.DataFrame, topic_tokens: list[list[str]]) -> list[list[str
     return out
 
 
-def build_hierarchy(ctx) -> None:
-    """The ``hierarchy`` step: regions of the 2D map at 2–3 levels, with French labels."""
-    from models.build.lda import ensure_topic_tokens
+def catalogue_surface_forms(df: pd.DataFrame) -> dict[str, str]:
+    """:func:`lemma_surface_forms` of a build's datasets: titles first; verb detection also on
+    tags and the descriptions' first sentences (the whole descriptions cost minutes on the full
+    catalogue for nothing more)."""
     from models.core.text import topic_text
 
+    return lemma_surface_forms(
+        df["title"].fillna("").tolist(),
+        (topic_text(t, (d or "")[:SURFACE_DESCRIPTION_CHARS], g)
+         for t, d, g in zip(df["title"], df["description_text"], df["tags"], strict=True)))
+
+
+def producer_keys(df: pd.DataFrame) -> np.ndarray:
+    """The producer of each row (organisation id, else its name; "" when none)."""
+    if "organization_id" not in df:
+        return np.zeros(len(df), dtype=object)
+    ids_ = df["organization_id"].fillna("").astype(str)
+    return ids_.where(ids_ != "", df["organization"].fillna("").astype(str)).to_numpy()
+
+
+def ensure_label_words(ctx) -> tuple[list[list[str]], dict[str, str]]:
+    """(:func:`label_docs`, :func:`catalogue_surface_forms`) of the build, computed once (the
+    ``hierarchy`` and ``topic_periods`` steps share them)."""
+    from models.build.lda import ensure_topic_tokens
+
+    if getattr(ctx, "label_words", None) is None:
+        ctx.label_words = (label_docs(ctx.df, ensure_topic_tokens(ctx)), catalogue_surface_forms(ctx.df))
+    return ctx.label_words
+
+
+def build_hierarchy(ctx) -> None:
+    """The ``hierarchy`` step: regions of the 2D map at 2–3 levels, with French labels."""
     s = ctx.settings
     t0, cpu0 = time.perf_counter(), time.process_time()
     coords = np.load(ctx.writer.path("umap.npy"))
@@ -362,16 +394,8 @@ def build_hierarchy(ctx) -> None:
     levels = fit_levels(coords, sizes, seed=s.seed)
     t_fit = time.perf_counter() - t0
     df = ctx.df
-    docs = label_docs(df, ensure_topic_tokens(ctx))
-    producers = (df["organization_id"].fillna("").astype(str).where(
-        df["organization_id"].fillna("").astype(str) != "", df["organization"].fillna("").astype(str))
-        .to_numpy() if "organization_id" in df else np.zeros(n, dtype=object))
-    # written forms: titles first; verb detection also on tags and the descriptions' first
-    # sentences (the whole descriptions cost minutes on the full catalogue for nothing more)
-    surface = lemma_surface_forms(
-        df["title"].fillna("").tolist(),
-        (topic_text(t, (d or "")[:SURFACE_DESCRIPTION_CHARS], g)
-         for t, d, g in zip(df["title"], df["description_text"], df["tags"], strict=True)))
+    docs, surface = ensure_label_words(ctx)
+    producers = producer_keys(df)
     frame = hierarchy_frame(coords, levels, docs, producers, surface)
     t_all = time.perf_counter() - t0
     ctx.writer.save_parquet("hierarchy.parquet", frame)

@@ -28,6 +28,7 @@ class BuildContext:
     tokens: list[list[str]] | None = None  # French-cleaned tokens, shared by LDA/word2vec
     topic_tokens: list[list[str]] | None = None  # lemmas without generic words (topics, clusters)
     archived: pd.DataFrame | None = None  # archived rows left out by ingest (producer, metrics)
+    label_words: tuple | None = None  # (title+tag lemmas per row, lemma -> written form): labels
     dask: object | None = None  # models.build.distributed.DaskRunner of a --dask build
     manifest: dict = field(default_factory=lambda: {"parameters": {}, "steps": {}})
 
@@ -170,6 +171,12 @@ def step_hierarchy(ctx: BuildContext) -> None:
     build_hierarchy(ctx)
 
 
+def step_topic_periods(ctx: BuildContext) -> None:
+    from models.build.topic_periods import build_topic_periods
+
+    build_topic_periods(ctx)
+
+
 def step_producers(ctx: BuildContext) -> None:
     from models.build.producers import build_producers
 
@@ -205,6 +212,7 @@ STEPS: list[tuple[str, Step]] = [
     ("lda", step_lda),
     ("clusters", step_clusters),
     ("hierarchy", step_hierarchy),
+    ("topic_periods", step_topic_periods),
     ("keyword_index", step_keyword),
     ("word2vec", step_word2vec),
     ("producers", step_producers),

@@ -46,6 +46,7 @@ STEP_FILES: dict[str, tuple[str, ...]] = {
     "lda": ("lda/*", "lda_*"),
     "clusters": ("clusters.npy", "clusters.parquet"),
     "hierarchy": ("hierarchy.parquet", "hierarchy_rows.npy"),
+    "topic_periods": ("topic_periods.parquet",),
     "keyword_index": ("keyword_*",),
     "word2vec": ("word_*",),
     "producers": ("producer*",),
@@ -59,11 +60,13 @@ NEEDS: dict[str, set[str]] = {
     "clusters": {"embeddings", "topic_tokens"}, "keyword_index": {"df"}, "word2vec": {"tokens"},
     # the map's regions: umap.npy (re-run with the embeddings), the lemmas, the titles
     "hierarchy": {"df", "embeddings", "topic_tokens"},
+    # each topic's words per period: the LDA models (re-run with lda), the lemmas, the years
+    "topic_periods": {"df", "topic_tokens", "topics"},
     "producers": {"df", "archived", "embeddings"}, "territories": {"df"},
 }
 PROVIDES: dict[str, set[str]] = {
     "ingest": {"df", "archived"}, "embeddings": {"embeddings"}, "french_tokens": {"tokens"},
-    "topic_tokens": {"topic_tokens"},
+    "topic_tokens": {"topic_tokens"}, "lda": {"topics"},
 }
 # manifest sections written by a step (besides parameters[...] and steps[...])
 MANIFEST_KEYS: dict[str, tuple[str, ...]] = {

@@ -176,6 +176,23 @@ class TopicService:
         out.attrs.update(left_out=int((~ok).sum()), first=FIRST_PLAUSIBLE_YEAR, last=last)
         return out
 
+    def periods(self, k: int | None, topic: int) -> pd.DataFrame:
+        """The topic's own words period by period (``topic_periods`` step): period, start, end,
+        datasets (whose dominant topic it is, created then), words (best first; [] when too few
+        datasets). Empty for a build made before that step existed."""
+        k = self.check_k(k)
+
+        def load():
+            arts = self.artifacts
+            if not arts.has("topic_periods.parquet"):
+                return pd.DataFrame(columns=["k", "topic", "period", "start", "end", "datasets", "words"])
+            return arts.parquet("topic_periods.parquet")
+        frame = self._cached("topic_periods", load)
+        mine = frame[(frame["k"] == k) & (frame["topic"] == int(topic))].sort_values("period")
+        out = mine[["period", "start", "end", "datasets", "words"]].reset_index(drop=True)
+        out["words"] = [list(w) for w in out["words"]]
+        return out
+
     def topics_by_year(self, k: int | None = None, *, min_datasets: int = 20) -> pd.DataFrame:
         """Share of each topic per creation year: rows = plausible years with at least
         ``min_datasets`` datasets, columns = topics (mean topic mixture, rows sum to 1), plus
