@@ -191,7 +191,7 @@ def free_port() -> int:
 
 # ---- Dash's wire protocol, read from /_dash-dependencies -----------------------------------
 
-def _split_output(output: str) -> list[dict]:
+def split_output(output: str) -> list[dict]:
     """``"..a.children...b.data@h.."`` or ``"map.figure@h"`` -> ``[{"id", "property"}, ...]``."""
     parts = output[2:-2].split("...") if output.startswith("..") else [output]
     out = []
@@ -220,7 +220,7 @@ def find_callback(deps: list[dict], inputs: Sequence[str], output_contains: str)
 def callback_body(spec: dict, values: dict) -> dict:
     """The JSON body dash-renderer POSTs to ``/_dash-update-component`` for ``spec``, with
     ``values`` ({"id.prop": value}) for its inputs and state (missing: None)."""
-    outputs = _split_output(spec["output"])
+    outputs = split_output(spec["output"])
 
     def items(deps):
         return [{"id": d["id"], "property": d["property"], "value": values.get(_key(d))} for d in deps]

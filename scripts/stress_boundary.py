@@ -209,22 +209,15 @@ def main(argv=None) -> int:
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     port = bench.free_port()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--artifacts", args.artifacts,
-                             "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 600
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                conn.request("GET", "/_dash-dependencies")
-                deps = json.loads(conn.getresponse().read())
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    print(proc.stderr.read()[-3000:], file=sys.stderr)
-                    return 1
-                time.sleep(1)
+        proc, _ = bench.start_app(Path(args.artifacts), port, subprocess.DEVNULL, timeout=600)
+    except bench.BenchError as exc:
+        print(f"stress_boundary: {exc}", file=sys.stderr)
+        return 1
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.request("GET", "/_dash-dependencies")
+        deps = json.loads(conn.getresponse().read())
         from models.core.store import resolve_build_dir
 
         build = resolve_build_dir(args.artifacts)
@@ -239,8 +232,7 @@ def main(argv=None) -> int:
                   "body_300mb": huge_body(port, proc.pid),
                   "big_inputs": big_inputs(port, deps)}
     finally:
-        proc.terminate()
-        proc.wait(30)
+        bench.stop_app(proc)
     print(json.dumps(report, ensure_ascii=False, indent=None if args.json else 2))
     return 0
 

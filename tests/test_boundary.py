@@ -113,33 +113,21 @@ def test_security_headers(client):
 def test_live_server_sends_one_server_header_without_version(built_root):
     import http.client
     import subprocess
-    import sys
 
     from models import bench
-    from models.core.config import REPO
 
     port = bench.free_port()
-    proc = subprocess.Popen([sys.executable, str(REPO / "app.py"), "--artifacts", str(built_root),
-                             "--port", str(port)], cwd=REPO, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc, _ = bench.start_app(built_root, port, subprocess.DEVNULL, timeout=300)
     try:
-        deadline = time.monotonic() + 300
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-                conn.request("GET", "/_dash-layout")
-                r = conn.getresponse()
-                r.read()
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, "the app never answered"
-                time.sleep(0.5)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/_dash-layout")
+        r = conn.getresponse()
+        r.read()
         servers = [v for k, v in r.getheaders() if k.lower() == "server"]
         assert servers == ["explorateur"], servers
         assert r.getheader("Content-Security-Policy", "").startswith("default-src 'self'")
     finally:
-        proc.terminate()
-        proc.wait(30)
+        bench.stop_app(proc)
 
 
 def test_inline_scripts_of_the_page_are_allowed_by_hash(client):

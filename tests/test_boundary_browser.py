@@ -4,7 +4,6 @@ Content-Security-Policy (no violation in the console, the WebGL map draws, a sea
 
 from __future__ import annotations
 
-import csv
 import shutil
 import time
 
@@ -14,9 +13,8 @@ pytest.importorskip("selenium", reason="selenium (dash[testing]) is not installe
 
 from app import create_app
 from components import ids
-from models.core.config import AppSettings, BuildSettings
-from tests.conftest import SAMPLE
-from tests.fake_encoders import FakeEncoder
+from models.core.config import AppSettings
+from tests.builders import build_with_crafted_row
 from tests.test_browser import CHROMEDRIVER, CHROMIUM, free_port, wait
 
 pytestmark = [
@@ -33,34 +31,15 @@ PIXEL_HOST = "http://127.0.0.1:9"  # the discard port: any fetch would show in t
 @pytest.fixture(scope="module")
 def pixel_root(tmp_path_factory):
     pixel_server = PIXEL_HOST
-    from models.build.pipeline import STEPS, run_build
-
     folder = tmp_path_factory.mktemp("pixel")
-    with open(SAMPLE, newline="", encoding="utf-8") as fh:
-        reader = csv.reader(fh, delimiter=";")
-        header = next(reader)
-        rows = [r for r, _ in zip((r for r in reader if len(r) == len(header)
-                                   and r[header.index("archived")] in ("", "False", "false")), range(40),
-                                  strict=False)]
     description = (f"Suivi des piscines. ![a [b] c]({pixel_server}/nested.png)\n\n"
                    f"![x\n[y]]({pixel_server}/multiline.png) "
                    f"[![badge]({pixel_server}/badge.png)](https://www.data.gouv.fr)\n"
                    f"[a [b] c](javascript:window.__xss=3) [lien](javascript:window.__xss=4)\n"
                    f"<img src=\"{pixel_server}/html.png\">\n\nFin de la description.")
-    rec = dict.fromkeys(header, "")
-    rec.update({"id": PIXEL_ID, "title": "Piscines municipales", "description": description,
-                "organization": "Ville", "archived": "False", "created_at": "2024-01-01T00:00:00",
-                "last_modified": "2025-12-01T00:00:00", "tags": "piscines"})
-    path = folder / "crafted.csv"
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, delimiter=";", quoting=csv.QUOTE_ALL)
-        w.writerow(header)
-        w.writerow([rec[c] for c in header])
-        w.writerows(rows)
-    root = folder / "artifacts"
-    steps = [s for s in STEPS if s[0] != "territories"]
-    run_build(BuildSettings(catalog=str(path), out=root, model="fake-64", lda_ks=(4,), lda_k=4,
-                            show_progress=False), encoder=FakeEncoder(64), steps=steps)
+    root = build_with_crafted_row(folder, {"id": PIXEL_ID, "title": "Piscines municipales",
+                                           "description": description, "organization": "Ville",
+                                           "tags": "piscines"})
     yield root
     shutil.rmtree(folder, ignore_errors=True)
 

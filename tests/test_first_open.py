@@ -17,8 +17,8 @@ from components import producers_page as pp
 from components import territories_page as tp
 from models.core.text import fold
 from tests import uihelpers
-from tests.test_producers_page import _text
 from tests.uihelpers import call
+from tests.uihelpers import text as _text
 
 
 def find(layout, cid):

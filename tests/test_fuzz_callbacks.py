@@ -14,6 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from models.bench import split_output
+
 ENDPOINT = "/_dash-update-component"
 OK_STATUSES = {200, 204, 400, 413}
 PER_REQUEST_S = 10.0  # the fixture build answers in milliseconds; this only catches a runaway
@@ -81,16 +83,6 @@ def _layout_props(node, out=None) -> dict:
     return out
 
 
-def _split_output(output: str) -> list[dict]:
-    parts = output[2:-2].split("...") if output.startswith("..") else [output]
-    out = []
-    for part in parts:
-        cut = part.rindex("}") + 1 if part.startswith("{") else part.index(".")
-        cid, prop = part[:cut], part[cut + 1:]
-        out.append({"id": json.loads(cid) if cid.startswith("{") else cid, "property": prop})
-    return out
-
-
 def _pattern_id(dep_id: str, wildcard_value) -> dict | None:
     if not dep_id.startswith("{"):
         return None
@@ -118,7 +110,7 @@ def _body(spec: dict, defaults: dict, target: int, value=..., pattern_value=0) -
     deps = spec["inputs"] + spec.get("state", [])
     items = [_item(d, defaults, value if i == target else ..., pattern_value if i == target else 0)
              for i, d in enumerate(deps)]
-    outputs = _split_output(spec["output"])
+    outputs = split_output(spec["output"])
     n_in = len(spec["inputs"])
     trig = deps[target] if target < n_in else deps[0]
     trig_item = items[target] if target < n_in else items[0]

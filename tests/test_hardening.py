@@ -20,7 +20,7 @@ from components import ids
 from models import bench
 from models.core.config import REPO, AppSettings
 from models.core.store import resolve_build_dir
-from tests.uihelpers import HOSTILE
+from tests.uihelpers import HOSTILE, all_of
 
 HOSTILE_QUERIES = [
     "",
@@ -161,24 +161,11 @@ def test_query_length_is_limited_everywhere(client, explorer):
     assert len(clean_query("é" * 10_000)) == 500
     layout = json.dumps(client.get("/_dash-layout").get_json())
     # every text box of the app has a maxLength (search, compare)
-    boxes = [b for b in bench_find_all(json.loads(layout), lambda n: n.get("type") == "Input"
+    boxes = [b for b in all_of(json.loads(layout), lambda n: n.get("type") == "Input"
                                        and n.get("props", {}).get("type") in ("search", "text", None))]
     assert boxes
     for box in boxes:
         assert 0 < box["props"].get("maxLength", 0) <= explorer.max_query_chars, box["props"].get("id")
-
-
-def bench_find_all(node, pred):
-    out = []
-    if isinstance(node, dict):
-        if pred(node):
-            out.append(node)
-        for v in node.values():
-            out += bench_find_all(v, pred)
-    elif isinstance(node, list):
-        for v in node:
-            out += bench_find_all(v, pred)
-    return out
 
 
 def test_no_route_reads_a_path_from_the_client(app, client, deps, tmp_path):

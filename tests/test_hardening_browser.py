@@ -3,7 +3,6 @@ pipeline (fake encoder) and the app shows it in headless Chromium; nothing it ho
 
 from __future__ import annotations
 
-import csv
 import shutil
 
 import pytest
@@ -12,9 +11,8 @@ pytest.importorskip("selenium", reason="selenium (dash[testing]) is not installe
 
 from app import create_app
 from components import ids
-from models.core.config import AppSettings, BuildSettings
-from tests.conftest import SAMPLE
-from tests.fake_encoders import FakeEncoder
+from models.core.config import AppSettings
+from tests.builders import build_with_crafted_row
 from tests.test_browser import CHROMEDRIVER, CHROMIUM, free_port, wait
 
 pytestmark = [
@@ -33,32 +31,10 @@ HOSTILE_DESCRIPTION = (f"Horaires d'ouverture des piscines municipales. {SCRIPT}
 @pytest.fixture(scope="module")
 def hostile_root(tmp_path_factory):
     """40 real rows of the sample plus one hostile row, built with the fake encoder."""
-    from models.build.pipeline import STEPS, run_build
-
     folder = tmp_path_factory.mktemp("hostile")
-    with open(SAMPLE, newline="", encoding="utf-8") as fh:
-        reader = csv.reader(fh, delimiter=";")
-        header = next(reader)
-        rows = []
-        for row in reader:
-            if len(row) == len(header) and row[header.index("archived")] in ("", "False", "false"):
-                rows.append(row)
-            if len(rows) == 40:
-                break
-    rec = dict.fromkeys(header, "")
-    rec.update({"id": HOSTILE_ID, "title": HOSTILE_TITLE, "description": HOSTILE_DESCRIPTION,
-                "organization": f"Ville {IMG}", "archived": "False", "created_at": "2024-01-01T00:00:00",
-                "last_modified": "2025-12-01T00:00:00", "tags": "piscines,sport"})
-    path = folder / "crafted.csv"
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, delimiter=";", quoting=csv.QUOTE_ALL)
-        w.writerow(header)
-        w.writerow([rec[c] for c in header])
-        w.writerows(rows)
-    root = folder / "artifacts"
-    steps = [s for s in STEPS if s[0] != "territories"]  # territories: not needed to show a dataset
-    run_build(BuildSettings(catalog=str(path), out=root, model="fake-64", lda_ks=(4,), lda_k=4,
-                            show_progress=False), encoder=FakeEncoder(64), steps=steps)
+    root = build_with_crafted_row(folder, {"id": HOSTILE_ID, "title": HOSTILE_TITLE,
+                                           "description": HOSTILE_DESCRIPTION,
+                                           "organization": f"Ville {IMG}", "tags": "piscines,sport"})
     yield root
     shutil.rmtree(folder, ignore_errors=True)
 

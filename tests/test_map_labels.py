@@ -25,6 +25,17 @@ def test_level_sizes_grow_from_broad_to_fine():
     assert h.level_sizes(0) == []
 
 
+def open_map(dash_duo, app) -> None:
+    """The app's « Carte » page in headless Chromium, the map drawn."""
+    from components import ids
+    from tests.test_browser import CHROMEDRIVER, CHROMIUM, free_port
+
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.skip("needs chromium and chromedriver on PATH")  # a failure in CI (conftest)
+    dash_duo.start_server(app, port=free_port())
+    dash_duo.wait_for_element(f"#{ids.MAP} .js-plotly-plot", timeout=90)
+
+
 def test_levels_nest_and_cover_every_row():
     rng = np.random.default_rng(0)
     centres = rng.normal(scale=20, size=(12, 2))
@@ -181,21 +192,13 @@ def overlapping(boxes) -> list:
 
 
 @pytest.mark.browser
-def test_labels_change_with_zoom_without_overlap(dash_duo, built_root, explorer):
-    import shutil
+def test_labels_change_with_zoom_without_overlap(dash_duo, app, explorer):
 
     from dash.testing.wait import until
 
-    from app import create_app
     from components import ids
-    from models.core.config import AppSettings
-    from tests.test_browser import free_port
 
-    if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        pytest.skip("needs chromium and chromedriver on PATH")
-    app = create_app(AppSettings(artifacts=built_root), explorer=explorer)
-    dash_duo.start_server(app, port=free_port())
-    dash_duo.wait_for_element(f"#{ids.MAP} .js-plotly-plot", timeout=90)
+    open_map(dash_duo, app)
     state = lambda: dash_duo.driver.execute_script(LABEL_BOXES)  # noqa: E731
     until(lambda: (state() or {}).get("level") == "0" and int(state()["count"]) > 0, timeout=90)
     payload = explorer.map_labels
@@ -270,23 +273,15 @@ def test_year_payload_keeps_plausible_years_and_counts_the_others():
 
 
 @pytest.mark.browser
-def test_year_filter_plays_and_fades(dash_duo, built_root, explorer):
+def test_year_filter_plays_and_fades(dash_duo, app, explorer):
     import re
-    import shutil
 
     from dash.testing.wait import until
 
-    from app import create_app
     from components import ids
-    from models.core.config import AppSettings
     from models.serve.map_time import row_years
-    from tests.test_browser import free_port
 
-    if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        pytest.skip("needs chromium and chromedriver on PATH")
-    app = create_app(AppSettings(artifacts=built_root), explorer=explorer)
-    dash_duo.start_server(app, port=free_port())
-    dash_duo.wait_for_element(f"#{ids.MAP} .js-plotly-plot", timeout=90)
+    open_map(dash_duo, app)
     js = ("const g = document.querySelector('#map .js-plotly-plot');"
           "const o = g.data[0].marker.opacity;"
           "return [g.dataset.maskKept, g.dataset.maskTotal,"
@@ -367,24 +362,16 @@ def test_selection_summary_and_export(explorer):
 
 
 @pytest.mark.browser
-def test_lasso_selection_exports_the_panels_rows(dash_duo, built_root, explorer):
+def test_lasso_selection_exports_the_panels_rows(dash_duo, app, explorer):
     import re
-    import shutil
     import time
     from pathlib import Path
 
     from dash.testing.wait import until
 
-    from app import create_app
     from components import ids
-    from models.core.config import AppSettings
-    from tests.test_browser import free_port
 
-    if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        pytest.skip("needs chromium and chromedriver on PATH")
-    app = create_app(AppSettings(artifacts=built_root), explorer=explorer)
-    dash_duo.start_server(app, port=free_port())
-    dash_duo.wait_for_element(f"#{ids.MAP} .js-plotly-plot", timeout=90)
+    open_map(dash_duo, app)
     driver = dash_duo.driver
     # The selection as plotly reports a lasso: the points inside a diamond around the middle of
     # the map, sent through plotly's own "plotly_selected" event, which dcc.Graph turns into
@@ -503,24 +490,16 @@ def test_tour_validation_in_french():
 
 
 @pytest.mark.browser
-def test_tour_runs_end_to_end(dash_duo, built_root, explorer, tmp_path):
-    import shutil
+def test_tour_runs_end_to_end(dash_duo, app, explorer, tmp_path):
 
     from dash.testing.wait import until
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.keys import Keys
 
-    from app import create_app
     from components import ids
     from components.tour import DEFAULT_TOUR
-    from models.core.config import AppSettings
-    from tests.test_browser import free_port
 
-    if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        pytest.skip("needs chromium and chromedriver on PATH")
-    app = create_app(AppSettings(artifacts=built_root), explorer=explorer)
-    dash_duo.start_server(app, port=free_port())
-    dash_duo.wait_for_element(f"#{ids.MAP} .js-plotly-plot", timeout=90)
+    open_map(dash_duo, app)
     driver = dash_duo.driver
 
     def click(sel):

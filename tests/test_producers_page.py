@@ -10,18 +10,7 @@ import pytest
 from components import ids
 from components import producers_page as pp
 from tests.uihelpers import call
-
-
-def _text(component) -> str:
-    """All text inside a serialised component tree."""
-    if isinstance(component, str):
-        return component
-    if isinstance(component, list):
-        return " ".join(_text(c) for c in component)
-    if isinstance(component, dict):
-        props = component.get("props", component)
-        return _text(props.get("children", "")) if isinstance(props, dict) else ""
-    return "" if component is None else str(component)
+from tests.uihelpers import text as _text
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from werkzeug.test import Client
 
 from components.build_status import banner, partial_message
 from models.build.sample import producer_keys, stratified_rows, theme_clusters
+from tests.builders import partial_copy
 from tests.conftest import small_settings
 from tests.fake_encoders import FakeEncoder
 from tests.uihelpers import Dash
@@ -107,12 +108,7 @@ def test_running_app_switches_to_the_new_build_and_tells_open_pages(built_root, 
     from models.core.config import AppSettings
 
     root = tmp_path / "root"
-    shutil.copytree(built_root, root, symlinks=True)
-    # the first build is a partial one
-    first = (root / "current").resolve()
-    m = json.loads((first / "manifest.json").read_text())
-    m["partial"] = {"n_rows": 200, "n_total": 70575, "full_build_seconds": 3600}
-    (first / "manifest.json").write_text(json.dumps(m))
+    m = partial_copy(built_root, root)  # the first build is a partial one
     settings = AppSettings(artifacts=root, encoder=FakeEncoder(64))
     server = SwitchingServer(settings, create_app(settings), check_every=3600)
     client = Client(server)

@@ -14,7 +14,8 @@ from components import ids
 from components import quality_page as qp
 from components.map import QUERY_TRACE, query_trace, visualize_map
 from models.core.config import AppSettings
-from tests.uihelpers import call
+from tests.uihelpers import call, ids_of
+from tests.uihelpers import text as text_of
 
 
 @pytest.fixture(scope="module")
@@ -36,30 +37,6 @@ def app(built_root, explorer, relevance_dir):
     from app import create_app
 
     return create_app(AppSettings(artifacts=built_root, relevance_dir=relevance_dir), explorer=explorer)
-
-
-def text_of(node) -> str:
-    if isinstance(node, str):
-        return node
-    if isinstance(node, list):
-        return " ".join(text_of(c) for c in node)
-    if isinstance(node, dict):
-        return " ".join(text_of(v) for k, v in node.items() if k in ("props", "children"))
-    return "" if node is None else str(node)
-
-
-def ids_of(node, kind: str) -> list[dict]:
-    out = []
-    if isinstance(node, dict):
-        i = node.get("props", {}).get("id")
-        if isinstance(i, dict) and i.get("type") == kind:
-            out.append(i)
-        for v in node.values():
-            out += ids_of(v, kind)
-    elif isinstance(node, list):
-        for v in node:
-            out += ids_of(v, kind)
-    return out
 
 
 # ---- map marker ----------------------------------------------------------------------------

@@ -7,8 +7,6 @@ reloads onto the new build, and its search still works; no error in the browser'
 
 from __future__ import annotations
 
-import json
-import shutil
 import threading
 
 import pytest
@@ -16,6 +14,7 @@ import pytest
 pytest.importorskip("selenium", reason="selenium (dash[testing]) is not installed")
 
 from components import ids
+from tests.builders import partial_copy
 from tests.fake_encoders import FakeEncoder
 from tests.test_browser import CHROMEDRIVER, CHROMIUM, TIMEOUT, free_port
 from tests.test_progressive import NNBSP, _publish_copy
@@ -38,11 +37,7 @@ def test_open_page_survives_the_switch_and_reloads_onto_the_new_build(built_root
 
     monkeypatch.setattr(status, "CHECK_EVERY_MS", 1000)  # the page asks every second
     root = tmp_path / "root"
-    shutil.copytree(built_root, root, symlinks=True)
-    first = (root / "current").resolve()
-    m = json.loads((first / "manifest.json").read_text())
-    m["partial"] = {"n_rows": 200, "n_total": 70575, "full_build_seconds": 3600}
-    (first / "manifest.json").write_text(json.dumps(m))
+    partial_copy(built_root, root)
     settings = AppSettings(artifacts=root, encoder=FakeEncoder(64))
     server = SwitchingServer(settings, create_app(settings), check_every=0.5)
     port = free_port()

@@ -9,6 +9,8 @@ import json
 
 import numpy as np
 
+from models.bench import find_component
+
 # catalogue text an attacker could publish: must never run in the page
 HOSTILE = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
 
@@ -22,21 +24,7 @@ def arr(value) -> np.ndarray:
 
 
 # ---- component trees (layouts and callback responses, as JSON) --------------------------------
-def find(node, component_id):
-    """A component (as JSON) by id in a layout / response tree."""
-    if isinstance(node, dict):
-        if node.get("props", {}).get("id") == component_id:
-            return node
-        for v in node.values():
-            hit = find(v, component_id)
-            if hit is not None:
-                return hit
-    elif isinstance(node, list):
-        for v in node:
-            hit = find(v, component_id)
-            if hit is not None:
-                return hit
-    return None
+find = find_component  # a component (as JSON) by id in a layout / response tree
 
 
 def all_of(node, pred) -> list:
@@ -51,6 +39,25 @@ def all_of(node, pred) -> list:
         for v in node:
             out += all_of(v, pred)
     return out
+
+
+def text(node) -> str:
+    """The visible text of a serialised component tree (its children, not ids or classes)."""
+    if isinstance(node, str):
+        return node
+    if isinstance(node, list):
+        return " ".join(text(c) for c in node)
+    if isinstance(node, dict):
+        props = node.get("props", node)
+        return text(props.get("children", "")) if isinstance(props, dict) else ""
+    return "" if node is None else str(node)
+
+
+def ids_of(node, kind: str) -> list[dict]:
+    """Every pattern-matching id of type ``kind`` in a tree."""
+    return [n["props"]["id"] for n in all_of(node, lambda n: isinstance(n.get("props"), dict)
+                                              and isinstance(n["props"].get("id"), dict)
+                                              and n["props"]["id"].get("type") == kind)]
 
 
 def strings(node) -> list[str]:

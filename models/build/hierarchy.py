@@ -30,6 +30,8 @@ from collections import Counter, defaultdict
 import numpy as np
 import pandas as pd
 
+from models.build.sample import producer_keys
+
 log = logging.getLogger(__name__)
 
 SURFACE_DESCRIPTION_CHARS = 300
@@ -366,14 +368,6 @@ def catalogue_surface_forms(df: pd.DataFrame) -> dict[str, str]:
          for t, d, g in zip(df["title"], df["description_text"], df["tags"], strict=True)))
 
 
-def producer_keys(df: pd.DataFrame) -> np.ndarray:
-    """The producer of each row (organisation id, else its name; "" when none)."""
-    if "organization_id" not in df:
-        return np.zeros(len(df), dtype=object)
-    ids_ = df["organization_id"].fillna("").astype(str)
-    return ids_.where(ids_ != "", df["organization"].fillna("").astype(str)).to_numpy()
-
-
 def ensure_label_words(ctx) -> tuple[list[list[str]], dict[str, str]]:
     """(:func:`label_docs`, :func:`catalogue_surface_forms`) of the build, computed once (the
     ``hierarchy`` and ``topic_periods`` steps share them)."""
@@ -395,7 +389,7 @@ def build_hierarchy(ctx) -> None:
     t_fit = time.perf_counter() - t0
     df = ctx.df
     docs, surface = ensure_label_words(ctx)
-    producers = producer_keys(df)
+    producers = producer_keys(df).to_numpy()
     frame = hierarchy_frame(coords, levels, docs, producers, surface)
     t_all = time.perf_counter() - t0
     ctx.writer.save_parquet("hierarchy.parquet", frame)

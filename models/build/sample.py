@@ -25,8 +25,11 @@ log = logging.getLogger(__name__)
 
 
 def producer_keys(df: pd.DataFrame) -> pd.Series:
-    org_id = df["organization_id"].fillna("").astype(str)
-    name = df["organization"].fillna("").astype(str)
+    """The producer of each row: its organisation id, else « name: » and its name."""
+    def column(c):
+        return df[c].fillna("").astype(str) if c in df else pd.Series([""] * len(df), index=df.index)
+
+    org_id, name = column("organization_id"), column("organization")
     return org_id.where(org_id != "", "name:" + name)
 
 

@@ -118,7 +118,8 @@ def topic_periods_frame(doc_topics: dict[int, np.ndarray], years: np.ndarray, ok
 
 def build_topic_periods(ctx) -> None:
     """The ``topic_periods`` step (after ``lda``): reads each K's ``lda/k{K}_doc_topics.npy``."""
-    from models.build.hierarchy import ensure_label_words, producer_keys
+    from models.build.hierarchy import ensure_label_words
+    from models.build.sample import producer_keys
     from models.core.years import last_plausible_year, plausible, row_years
 
     t0 = time.perf_counter()
@@ -134,7 +135,7 @@ def build_topic_periods(ctx) -> None:
     years = row_years(df, "created")
     ok = plausible(years, last_plausible_year(df))
     docs, surface = ensure_label_words(ctx)
-    frame, bounds = topic_periods_frame(doc_topics, years, ok, docs, producer_keys(df), surface)
+    frame, bounds = topic_periods_frame(doc_topics, years, ok, docs, producer_keys(df).to_numpy(), surface)
     ctx.writer.save_parquet("topic_periods.parquet", frame)
     seconds = time.perf_counter() - t0
     ctx.param("topic_periods", periods=[list(b) for b in bounds], n_periods=N_PERIODS,
