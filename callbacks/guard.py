@@ -107,11 +107,6 @@ def first_point(event) -> dict:
     return as_dict(points[0]) if isinstance(points, list) and points else {}
 
 
-def points(event, max_items: int = MAX_LIST_ITEMS) -> list[dict]:
-    """The points of a plotly ``selectedData`` (malformed ones dropped)."""
-    return [p for p in as_list(as_dict(event).get("points"), max_items) if isinstance(p, dict)]
-
-
 def clicked_pattern(triggered_id, triggered: list | None) -> dict | None:
     """The pattern id of a clicked item (``ctx.triggered_id``), or None when nothing was clicked
     (a list re-rendered: ``n_clicks`` 0/None) or the trigger is not a pattern id."""

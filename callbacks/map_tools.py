@@ -3,7 +3,9 @@ filter and its play button, the selection panel.
 
 Data flow::
 
-    lasso / box on the map ──> MAP_SELECTION + selection panel + the "Sélection" side tab
+    lasso / box on the map ──(browser: row ids only, not 5,000 point objects)──> MAP_SELECTED_ROWS
+    MAP_SELECTED_ROWS ──> MAP_SELECTION + selection panel + the "Sélection" side tab
+                      └─> the map's highlight (callbacks/topics.py)
     "Exporter la sélection (CSV)" ──> a CSV download of exactly MAP_SELECTION's rows
     "Disposer la sélection (MDS)" ──> MDS figure of the selection (at most 1,000 points)
     « Télécharger l'image » ──(browser: view, labels shown)──> MAP_IMAGE_VIEW ──> PNG download
@@ -22,9 +24,10 @@ import threading
 
 from dash import ClientsideFunction, Input, Output, State, dcc, html, no_update
 
+from callbacks import guard
 from components import ids
 from components.figures import empty_figure
-from components.map import row_from_point, visualize_map
+from components.map import BASE_TRACE, HIGHLIGHT_TRACE, SELECTED_TRACE, visualize_map
 from components.map_image import image_figure, png_bytes, png_size
 from components.selection import selection_panel
 from components.topics import map_colour_options, visualize_selection_mds
@@ -32,6 +35,25 @@ from models.serve.map_time import year_payload
 from models.serve.selection import clean_rows, export_frame, summarize
 
 MDS_POINTS = 1000
+# selectedData -> the rows it selects, in the browser (components.map.row_from_point's rule): a
+# lasso of 20,000 points would otherwise upload ~2.5 MB of point objects, twice
+SELECTED_ROWS_JS = """
+function(selected) {
+    var pts = selected && Array.isArray(selected.points) ? selected.points : [];
+    var rows = [], seen = new Set();
+    for (var i = 0; i < pts.length; i++) {
+        var p = pts[i] || {}, v = null;
+        if (p.curveNumber === BASE) {
+            v = p.pointIndex !== undefined ? p.pointIndex : p.pointNumber;
+        } else if (p.curveNumber === HIGHLIGHT || p.curveNumber === SELECTED) {
+            v = Array.isArray(p.customdata) ? p.customdata[0] : p.customdata;
+        }
+        if (Number.isInteger(v) && v >= 0 && !seen.has(v)) { seen.add(v); rows.push(v); }
+    }
+    return rows.length ? {"rows": rows} : null;
+}
+""".replace("BASE", str(BASE_TRACE)).replace("HIGHLIGHT", str(HIGHLIGHT_TRACE)).replace(
+    "SELECTED", str(SELECTED_TRACE))
 CSV_NAME = "selection-carte.csv"
 PNG_NAME = "carte-catalogue.png"
 
@@ -63,16 +85,16 @@ def register(app, services) -> None:
                             Input(ids.MAP_TIME_PLAY, "n_clicks"), prevent_initial_call=True)
 
     datasets = exp.datasets
+    app.clientside_callback(SELECTED_ROWS_JS, Output(ids.MAP_SELECTED_ROWS, "data"),
+                            Input(ids.MAP, "selectedData"), prevent_initial_call=True)
 
     @app.callback(Output(ids.MAP_SELECTION, "data"), Output(ids.SELECTION_PANEL, "children"),
                   Output(ids.SIDE_TABS, "active_tab", allow_duplicate=True),
                   Output(ids.SELECTION_EXPORT, "disabled"), Output(ids.SELECTION_MDS_BUTTON, "disabled"),
                   Output(ids.SELECTION_MDS, "children"),
-                  Input(ids.MAP, "selectedData"), prevent_initial_call=True)
+                  Input(ids.MAP_SELECTED_ROWS, "data"), prevent_initial_call=True)
     def select(selected):
-        points = (selected or {}).get("points") or [] if isinstance(selected, dict) else []
-        rows = [r for r in (row_from_point(p, exp.n) for p in points[:exp.n]) if r is not None]
-        rows = clean_rows(rows, exp.n).tolist()
+        rows = list(dict.fromkeys(guard.as_rows(guard.as_dict(selected).get("rows"), exp.n, exp.n)))
         if not rows:
             return None, selection_panel(None), no_update, True, True, None
         return {"rows": rows}, selection_panel(summarize(exp, rows)), "selection", False, False, None

@@ -247,7 +247,6 @@ def register_map_colouring(app, services) -> None:
         SELECTED_TRACE,
         highlight_trace,
         query_trace,
-        row_from_point,
         selected_trace,
         visualize_map,
     )
@@ -280,14 +279,9 @@ def register_map_colouring(app, services) -> None:
         return fig
 
     @app.callback(Output(ids.MAP_HIGHLIGHT, "data", allow_duplicate=True),
-                  Input(ids.MAP, "selectedData"), prevent_initial_call=True)
+                  Input(ids.MAP_SELECTED_ROWS, "data"), prevent_initial_call=True)
     def lasso(selected):
-        rows = []
-        for p in guard.points(selected, MAX_MAP_ROWS):
-            r = row_from_point(p, exp.n)
-            if r is not None:
-                rows.append(r)
-        rows = list(dict.fromkeys(rows))
+        rows = list(dict.fromkeys(guard.as_rows(guard.as_dict(selected).get("rows"), exp.n, MAX_MAP_ROWS)))
         if not rows:
             return no_update
         return {"label": f"Sélection sur la carte ({len(rows)} jeux)", "rows": rows}

@@ -44,6 +44,7 @@ MAP_TIME_RANGE = "map-time-range"  # dcc.RangeSlider [first year, last year]
 MAP_TIME_PLAY = "map-time-play"  # button: play / pause
 MAP_TIME_DATA = "map-time-data"  # dcc.Store: models.serve.map_time.year_payload, sent when switched on
 # the selection panel (a lasso / box selection on the map): components/selection.py
+MAP_SELECTED_ROWS = "map-selected-rows"  # dcc.Store {"rows"} | None: the browser's reading of a lasso
 MAP_SELECTION = "map-selection"  # dcc.Store {"rows": [int, ...]}: the datasets selected
 SELECTION_PANEL = "selection-panel"
 SELECTION_COUNT = "selection-count"

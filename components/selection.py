@@ -95,6 +95,7 @@ def selection_panel(summary: dict | None) -> html.Div:
 def selection_tab() -> html.Div:
     """The "Sélection" side tab: buttons, the panel, the MDS of the selection."""
     return html.Div([
+        dcc.Store(id=ids.MAP_SELECTED_ROWS, data=None),
         dcc.Store(id=ids.MAP_SELECTION, data=None),
         dcc.Download(id=ids.SELECTION_DOWNLOAD),
         html.Div([

@@ -545,3 +545,22 @@ def test_tour_runs_end_to_end(dash_duo, app, explorer, tmp_path):
     ActionChains(driver).send_keys(Keys.ESCAPE).perform()
     until(lambda: overlay_text() == "", timeout=30)
     assert dash_duo.get_logs() == []
+
+
+def test_selection_callback_reads_row_ids_only(app, client, explorer):
+    """The browser sends the lasso as row ids (a 20,000-point lasso stays far below the request
+    limit); the panel counts the valid distinct ones; junk never breaks it."""
+    from components import ids
+    from tests.uihelpers import call, text
+
+    out = f"{ids.SELECTION_PANEL}.children"
+    rows = [3, 7, 7, 11, 10**9, -4, "12", None, True, 2.5]
+    resp = call(app, client, out, {f"{ids.MAP_SELECTED_ROWS}.data": {"rows": rows}})
+    assert resp[ids.MAP_SELECTION]["data"] == {"rows": [3, 7, 11]}
+    assert "3" in text(resp[ids.SELECTION_PANEL]["children"]).split()
+    for junk in (None, {}, {"rows": "x"}, {"rows": [None]}, [1, 2], "x" * 10_000):
+        resp = call(app, client, out, {f"{ids.MAP_SELECTED_ROWS}.data": junk})
+        assert resp[ids.MAP_SELECTION]["data"] is None
+    big = {"rows": list(range(explorer.n)) * 3}  # longer than the catalogue: capped, deduplicated
+    resp = call(app, client, out, {f"{ids.MAP_SELECTED_ROWS}.data": big})
+    assert resp[ids.MAP_SELECTION]["data"]["rows"] == list(range(explorer.n))
