@@ -384,6 +384,8 @@ def register(app, services) -> None:
         # dataset's card; a new search alone shows the results, a new selection its card
         if ids.SELECTED in {t.split(".")[0] for t in ctx.triggered_prop_ids} and selected:
             return "fiche"
+        if not _state:  # nothing searched (a page just opened): the tab the person chose stays
+            return no_update  # (a lasso made while the page loads keeps its « Sélection » tab)
         return "resultats"
 
     @app.callback(Output(ids.CLOUD, "figure"), Input(ids.TOPIC_DROPDOWN, "value"), prevent_initial_call=True)

@@ -172,6 +172,11 @@ def test_click_selects_and_details_show(dash, explorer):
     tab = dash.call(both, changed=list(both))[ids.SIDE_TABS]["active_tab"]
     assert tab == "fiche"  # a shared link with a dataset opens its card
     assert dash.call(both, changed=[f"{ids.SEARCH_STATE}.data"])[ids.SIDE_TABS]["active_tab"] == "resultats"
+    # a page just opened (nothing searched, nothing selected): the tab is left as it is, so a
+    # lasso made while the page loads keeps its « Sélection » tab
+    nothing = {f"{ids.SEARCH_STATE}.data": None, f"{ids.SELECTED}.data": None}
+    resp = dash.call(nothing, changed=list(nothing))
+    assert not resp or ids.SIDE_TABS not in resp  # no update
 
 
 def test_topic_cloud_callback(dash, explorer):
