@@ -305,7 +305,7 @@ def load_cache_vectors(folder: Path, n: int) -> np.ndarray:
 def recall(vectors: np.ndarray, k: int = 10, seed: int = 42) -> dict:
     from models.build.neighbours import approximate_knn, knn, recall_at_k
 
-    x = np.ascontiguousarray(vectors, dtype=np.float32)
+    x = np.array(vectors, dtype=np.float32, copy=True)  # a memory-mapped file is read-only
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     t0 = time.perf_counter()
     exact, _ = knn(x, k=k)
