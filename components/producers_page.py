@@ -77,9 +77,16 @@ def _base_layout(fig: go.Figure, height: int) -> go.Figure:
     return fig
 
 
-def _dataset_link(row: int, title, url=None) -> html.Span:
-    """The title as a button that opens the dataset on the map page, plus an external link."""
-    parts = [html.A(clean_text(title, TITLE_CHARS) or NO_TITLE, id={"type": DATASET_ITEM, "row": int(row)},
+def _dataset_link(row: int, title, url=None, seen: set | None = None) -> html.Span:
+    """The title as a button that opens the dataset on the map page, plus an external link.
+    ``seen``: rows already given a button on the same page part — a component id appears once
+    (a repeated id makes the browser's callback bookkeeping slow down to a crawl)."""
+    text = clean_text(title, TITLE_CHARS) or NO_TITLE
+    if seen is not None and int(row) in seen:
+        return html.Span(text)
+    if seen is not None:
+        seen.add(int(row))
+    parts = [html.A(text, id={"type": DATASET_ITEM, "row": int(row)},
                     n_clicks=0, href=None, role="button", className="link-primary dataset-item",
                     title="Ouvrir sa fiche sur la carte")]
     link = safe_url(url)
@@ -311,7 +318,9 @@ def duplicates_table(items: list[dict], threshold: float) -> html.Div | dbc.Tabl
     if not items:
         return empty_state(f"Aucune paire au-dessus de {format_score(threshold)}.")
     n_own = sum(1 for d in items if d.get("same_producer"))
-    rows = [[_dataset_link(d["row_a"], d.get("title_a")), _dataset_link(d["row_b"], d.get("title_b")),
+    seen: set[int] = set()
+    rows = [[_dataset_link(d["row_a"], d.get("title_a"), seen=seen),
+             _dataset_link(d["row_b"], d.get("title_b"), seen=seen),
              dbc.Badge("même producteur", color="secondary") if d.get("same_producer")
              else clean_text(d.get("organization_b"), 100),
              format_score(d.get("score"))] for d in items]
