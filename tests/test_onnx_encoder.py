@@ -292,3 +292,28 @@ def test_app_process_never_imports_torch(built_root, tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
     out = json.loads(res.stdout.strip().splitlines()[-1])
     assert out == {"torch": False, "st": False, "encoder": "OnnxEncoder", "hits": 3}
+
+
+@pytest.mark.slow
+def test_query_tokenizer_segments_french_exactly(real_pair, sample_path):
+    """The app's query tokenizer (the vocabulary cut to Latin-script pieces, ~150 MiB less)
+    gives the model the very same ids, hence the same vectors, on the catalogue's text."""
+    from models.build.ingest import read_catalog
+    from models.core.config import DEFAULT_ARTIFACTS
+
+    folder = ox.onnx_folder(DEFAULT_ARTIFACTS / "models")
+    full = ox.OnnxEncoder(folder, threads=1)
+    light = ox.OnnxEncoder(folder, threads=1, for_queries=True)
+    assert light._id_map is not None and 100_000 < len(light._id_map) < 200_000
+    df, _ = read_catalog(str(sample_path))
+    texts = [*df["title"].fillna(""), *(d[:300] for d in df["description_text"].fillna("")),
+             "piscines à Toulouse", "Œuvres d'art · µg/m³ — 12 €", "<script>alert(1)</script>", "", "ÀÉÎÕÜ"]
+    for t in texts:
+        a = full._tok.encode("query: " + t).ids
+        b = light._id_map[light._tok.encode("query: " + t).ids].tolist()
+        assert a == b, t
+    queries = ["Où sont les musées ?", "qualité de l'eau potable à Rennes", "PLU"]
+    np.testing.assert_allclose(light.encode(queries, kind="query"), full.encode(queries, kind="query"),
+                               atol=1e-6)
+    other = light._id_map[light._tok.encode("东京 données").ids].tolist()  # another script: unknown
+    assert 3 in other  # <unk>

@@ -230,11 +230,11 @@ def load_query_encoder(model: str, *, models_dir: Path, max_seq_length: int = 12
 
     if model == ONNX_MODEL:  # serving: a missing or damaged export is refused, never redone here
         return load_onnx_encoder(models_dir, max_seq_length=max_seq_length, threads=1, spinning=False,
-                                 export=False)
+                                 export=False, for_queries=True)
     if onnx and model == SOURCE_MODEL and onnx_folder(models_dir).exists():
         try:
             enc = load_onnx_encoder(models_dir, max_seq_length=max_seq_length, threads=1,
-                                    spinning=False, export=False)
+                                    spinning=False, export=False, for_queries=True)
             if enc.source_id == f"{model}@{max_seq_length}":
                 return enc
         except OnnxModelError as exc:
