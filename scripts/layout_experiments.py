@@ -42,6 +42,8 @@ CONFIGS = {
     "md0": {"n_neighbors": 15, "min_dist": 0.0, "metric": "cosine"},
     "md02": {"n_neighbors": 15, "min_dist": 0.2, "metric": "cosine"},
     "nn30md0": {"n_neighbors": 30, "min_dist": 0.0, "metric": "cosine"},
+    "nn10": {"n_neighbors": 10, "min_dist": 0.05, "metric": "cosine"},
+    "nn10md0": {"n_neighbors": 10, "min_dist": 0.0, "metric": "cosine"},
     "euclid": {"n_neighbors": 15, "min_dist": 0.05, "metric": "euclidean"},
     "densmap": {"n_neighbors": 15, "min_dist": 0.05, "metric": "cosine", "densmap": True},
     "collapse": {"n_neighbors": 15, "min_dist": 0.05, "metric": "cosine", "collapse": True},

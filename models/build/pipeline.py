@@ -134,7 +134,7 @@ def step_umap(ctx: BuildContext) -> None:
     from models.build.layout import umap_2d
 
     s = ctx.settings
-    coords, params = umap_2d(ctx.embeddings, n_neighbors=s.umap_neighbours,
+    coords, params = umap_2d(ctx.embeddings, n_neighbors=s.map_neighbours,
                              min_dist=s.umap_min_dist, seed=s.seed)
     ctx.param("umap", **params)
     ctx.writer.save_npy("umap.npy", coords)

@@ -59,14 +59,14 @@ NEEDS: dict[str, set[str]] = {
     "french_tokens": {"df"}, "topic_tokens": {"df"}, "lda": {"df", "topic_tokens"},
     "clusters": {"embeddings", "topic_tokens"}, "keyword_index": {"df"}, "word2vec": {"tokens"},
     # the map's regions: umap.npy (re-run with the embeddings), the lemmas, the titles
-    "hierarchy": {"df", "embeddings", "topic_tokens"},
+    "hierarchy": {"df", "embeddings", "topic_tokens", "map"},
     # each topic's words per period: the LDA models (re-run with lda), the lemmas, the years
     "topic_periods": {"df", "topic_tokens", "topics"},
     "producers": {"df", "archived", "embeddings"}, "territories": {"df"},
 }
 PROVIDES: dict[str, set[str]] = {
     "ingest": {"df", "archived"}, "embeddings": {"embeddings"}, "french_tokens": {"tokens"},
-    "topic_tokens": {"topic_tokens"}, "lda": {"topics"},
+    "topic_tokens": {"topic_tokens"}, "lda": {"topics"}, "umap": {"map"},
 }
 # manifest sections written by a step (besides parameters[...] and steps[...])
 MANIFEST_KEYS: dict[str, tuple[str, ...]] = {

@@ -30,8 +30,11 @@ class BuildSettings:
     cache_dir: Path | None = None  # default: OUT/cache/embeddings
     models_dir: Path | None = None  # default: OUT/models
     n_neighbours: int = 10
-    umap_neighbours: int = 15
+    umap_neighbours: int = 15  # the clusters' 5-D UMAP
     umap_min_dist: float = 0.05
+    # the 2-D map: 10 neighbours kept more of each dataset's embedding neighbours on the map
+    # (0.365 vs 0.331) with a smaller blob (0.0096 vs 0.0102) on the full catalogue (README)
+    map_neighbours: int = 10
     seed: int = 42
     lda_ks: tuple[int, ...] = (10, 20, 30, 50)  # LDA models built (one per K)
     lda_k: int | None = None  # force the default K (added to lda_ks); None: best c_v coherence
