@@ -31,6 +31,8 @@ def test_plan_adds_the_steps_reading_what_is_re_run():
     assert plan(["embeddings"], NAMES) == ["embeddings", "passages", "neighbours", "umap", "clusters",
                                               "hierarchy", "producers"]
     assert plan(["topic_tokens"], NAMES) == ["topic_tokens", "lda", "clusters", "hierarchy", "topic_periods"]
+    assert plan(["umap"], NAMES) == ["umap", "hierarchy"]  # the map's regions follow the map
+    assert parse_overrides(["map.neighbours=12"]) == {"map_neighbours": 12}
     assert plan(["ingest"], NAMES) == NAMES
     # a step this module does not know: always re-run
     assert plan(["lda"], [*NAMES, "future_step"]) == ["lda", "topic_periods", "future_step"]

@@ -48,7 +48,7 @@ class BuildSettings:
     passage_words: int = 60  # passages of about this many words (models.build.passages)
     passage_max_embedded: int = 2  # passages 1..N embedded (passage 0 reuses the dataset vector)
     passage_max: int = 12  # passages kept per description (spans, for the answer extraction)
-    passage_budget: float | None = 0.35  # passage vectors ≤ this × n datasets (None: no cap)
+    passage_budget: float | None = 0.28  # passage vectors ≤ this × n datasets (None: no cap)
     geo_dir: str = field(default_factory=lambda: _env("GEO", str(DEFAULT_GEO)))  # territories step
     show_progress: bool = True
     # scale-out (models.build.distributed): "local", "local:N" or "tcp://host:8786"; None: in process
