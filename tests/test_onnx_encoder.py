@@ -301,7 +301,7 @@ def test_query_tokenizer_segments_french_exactly(real_pair, sample_path):
     from models.build.ingest import read_catalog
     from models.core.config import DEFAULT_ARTIFACTS
 
-    folder = ox.onnx_folder(DEFAULT_ARTIFACTS / "models")
+    folder = ox.onnx_folder(DEFAULT_ARTIFACTS / "models")  # its tokenizer.json is the e5 one
     full = ox.OnnxEncoder(folder, threads=1)
     light = ox.OnnxEncoder(folder, threads=1, for_queries=True)
     assert light._id_map is not None and 100_000 < len(light._id_map) < 200_000

@@ -73,6 +73,51 @@ class SentenceTransformerEncoder:
 
 
 
+# Unicode blocks of the pieces a query tokenizer keeps: Latin (with its extensions), Greek (NFKC
+# turns « µ » into « μ »), punctuation, currency, letter-like symbols, arrows, mathematical
+# operators, CJK punctuation, ligatures, full-width forms, emoji. A piece is kept when every one
+# of its characters is in these blocks, so any text made of such characters is segmented exactly
+# as with the whole vocabulary (a unigram segmentation only uses pieces made of the text's
+# characters); a query in another script gets unknown-token ids instead.
+QUERY_BLOCKS = ((0x0000, 0x03FF), (0x1E00, 0x1EFF), (0x2000, 0x2BFF), (0x2E00, 0x2E7F),
+                (0x3000, 0x303F), (0xFB00, 0xFB06), (0xFE00, 0xFE0F), (0xFF00, 0xFFEF),
+                (0x1F000, 0x1FAFF))
+SPECIAL_IDS = 4  # <s>, <pad>, </s>, <unk>: kept at their ids (the post-processor inserts them)
+
+
+def _in_query_blocks(piece: str) -> bool:
+    return all(any(a <= ord(c) <= b for a, b in QUERY_BLOCKS) for c in piece)
+
+
+def query_tokenizer(path: str | Path):
+    """``(tokenizer, id_map)`` for queries: XLM-R's 250,002-piece unigram vocabulary holds
+    267 MiB in ``tokenizers``; cut to the pieces of :data:`QUERY_BLOCKS` (~120,000) it holds
+    ~120 MiB. ``id_map[new id]`` is the model's id. Any other kind of tokenizer: itself, None.
+
+    Examples
+    --------
+    >>> folder = "artifacts/models/e5-small-offline-onnx-int8"
+    >>> tok, id_map = query_tokenizer(f"{folder}/tokenizer.json")  # doctest: +SKIP
+    >>> id_map[tok.encode("query: piscines").ids].tolist()  # doctest: +SKIP
+    [0, 41, 1294, 12, ...]
+    """
+    from tokenizers import Tokenizer
+
+    raw = Path(path).read_text(encoding="utf-8")
+    spec = json.loads(raw)
+    model = spec.get("model") or {}
+    if model.get("type") != "Unigram" or not isinstance(model.get("vocab"), list):
+        return Tokenizer.from_str(raw), None
+    del raw
+    vocab = model["vocab"]
+    keep = [i for i, (piece, _score) in enumerate(vocab) if i < SPECIAL_IDS or _in_query_blocks(piece)]
+    model["vocab"] = [vocab[i] for i in keep]
+    spec["added_tokens"] = [t for t in spec.get("added_tokens", []) if int(t.get("id", -1)) < SPECIAL_IDS]
+    del vocab
+    tok = Tokenizer.from_str(json.dumps(spec))
+    return tok, np.asarray(keep, dtype=np.int64)
+
+
 class TransformerQueryEncoder:
     """The same vectors as :class:`SentenceTransformerEncoder` for a local sentence-transformers
     folder made of Transformer -> mean or CLS pooling (-> Normalize), computed with ``tokenizers``
@@ -86,14 +131,14 @@ class TransformerQueryEncoder:
     def __init__(self, folder: str | Path, *, max_seq_length: int = 128,
                  prefixes: bool | None = None) -> None:
         import torch
-        from tokenizers import Tokenizer
         from transformers import AutoModel
 
         folder = Path(folder)
         pooling = json.loads((folder / self._pooling_dir(folder) / "config.json").read_text())
         self.cls_pooling = bool(pooling.get("pooling_mode_cls_token"))
         self._torch = torch
-        self._tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        # queries only: the vocabulary cut to Latin-script pieces (same ids on French text)
+        self._tok, self._id_map = query_tokenizer(folder / "tokenizer.json")
         self._tok.enable_truncation(max_seq_length)
         pad = next((t for t in ("<pad>", "[PAD]") if self._tok.token_to_id(t) is not None), None)
         self._tok.enable_padding(pad_id=self._tok.token_to_id(pad) if pad else 0, pad_token=pad or "[PAD]")
@@ -132,7 +177,8 @@ class TransformerQueryEncoder:
         for start in range(0, len(texts), max(batch_size, 1)):
             chunk = [prefix + t for t in texts[start:start + batch_size]]
             enc = self._tok.encode_batch(chunk) if len(chunk) > 1 else [self._tok.encode(chunk[0])]
-            ids = torch.tensor([e.ids for e in enc])
+            ids = np.asarray([e.ids for e in enc], dtype=np.int64)
+            ids = torch.from_numpy(self._id_map[ids] if self._id_map is not None else ids)
             mask = torch.tensor([e.attention_mask for e in enc])
             with torch.inference_mode():
                 hidden = self._model(input_ids=ids, attention_mask=mask,

@@ -246,7 +246,9 @@ class OnnxEncoder:
             raise OnnxModelError(f"{folder / 'model.onnx'} cannot be loaded ({first}): "
                                  "re-export with python -m models export-onnx") from None
         self._inputs = {i.name for i in self._session.get_inputs()}
-        if for_queries:  # the app: short French queries, ~150 MiB less (query_tokenizer)
+        if for_queries:  # the app: short French queries, ~150 MiB less
+            from models.core.encoders import query_tokenizer
+
             self._tok, self._id_map = query_tokenizer(folder / "tokenizer.json")
         else:
             self._tok, self._id_map = Tokenizer.from_file(str(folder / "tokenizer.json")), None
@@ -288,51 +290,6 @@ class OnnxEncoder:
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
         return out / norms
-
-
-# Unicode blocks of the pieces a query tokenizer keeps: Latin (with its extensions), Greek (NFKC
-# turns « µ » into « μ »), punctuation, currency, letter-like symbols, arrows, mathematical
-# operators, CJK punctuation, ligatures, full-width forms, emoji. A piece is kept when every one
-# of its characters is in these blocks, so any text made of such characters is segmented exactly
-# as with the whole vocabulary (a unigram segmentation only uses pieces made of the text's
-# characters); a query in another script gets unknown-token ids instead.
-QUERY_BLOCKS = ((0x0000, 0x03FF), (0x1E00, 0x1EFF), (0x2000, 0x2BFF), (0x2E00, 0x2E7F),
-                (0x3000, 0x303F), (0xFB00, 0xFB06), (0xFE00, 0xFE0F), (0xFF00, 0xFFEF),
-                (0x1F000, 0x1FAFF))
-SPECIAL_IDS = 4  # <s>, <pad>, </s>, <unk>: kept at their ids (the post-processor inserts them)
-
-
-def _in_query_blocks(piece: str) -> bool:
-    return all(any(a <= ord(c) <= b for a, b in QUERY_BLOCKS) for c in piece)
-
-
-def query_tokenizer(path: str | Path):
-    """``(tokenizer, id_map)`` for queries: XLM-R's 250,002-piece unigram vocabulary holds
-    267 MiB in ``tokenizers``; cut to the pieces of :data:`QUERY_BLOCKS` (~120,000) it holds
-    ~120 MiB. ``id_map[new id]`` is the model's id. Any other kind of tokenizer: itself, None.
-
-    Examples
-    --------
-    >>> folder = "artifacts/models/e5-small-offline-onnx-int8"
-    >>> tok, id_map = query_tokenizer(f"{folder}/tokenizer.json")  # doctest: +SKIP
-    >>> id_map[tok.encode("query: piscines").ids].tolist()  # doctest: +SKIP
-    [0, 41, 1294, 12, ...]
-    """
-    from tokenizers import Tokenizer
-
-    raw = Path(path).read_text(encoding="utf-8")
-    spec = json.loads(raw)
-    model = spec.get("model") or {}
-    if model.get("type") != "Unigram" or not isinstance(model.get("vocab"), list):
-        return Tokenizer.from_str(raw), None
-    del raw
-    vocab = model["vocab"]
-    keep = [i for i, (piece, _score) in enumerate(vocab) if i < SPECIAL_IDS or _in_query_blocks(piece)]
-    model["vocab"] = [vocab[i] for i in keep]
-    spec["added_tokens"] = [t for t in spec.get("added_tokens", []) if int(t.get("id", -1)) < SPECIAL_IDS]
-    del vocab
-    tok = Tokenizer.from_str(json.dumps(spec))
-    return tok, np.asarray(keep, dtype=np.int64)
 
 
 def load_onnx_encoder(models_dir: str | Path, *, max_seq_length: int = 128, threads: int = 0,
