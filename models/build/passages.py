@@ -44,8 +44,8 @@ MAX_EMBEDDED = 2  # passages 1..MAX_EMBEDDED get their own vector (0 reuses the 
 MAX_PASSAGES = 12  # passages kept per description (spans only past MAX_EMBEDDED)
 # at most BUDGET_SHARE × n datasets passage vectors, passage 1 of the most viewed descriptions
 # first (then passage 2 …). Measured on the full catalogue, idle machine: 0.35 (24,701 vectors)
-# took 616 s at 40 passages/s, +27 % on the rest of a cold build (~2,280 s); 0.28 (19,761) is
-# ~490 s, +22 %, with the same dialogue results (success@5 0.897 / 0.939, README)
+# took 616 s at 40 passages/s, +27 % on the rest of a cold build (~2,280 s); 0.28 (19,761) took
+# 518 s, +22.7 %, with the same dialogue results (success@5 0.897 / 0.939, README)
 BUDGET_SHARE = 0.28
 NO_VECTOR = -2
 DATASET_VECTOR = -1
