@@ -96,6 +96,11 @@ def as_rows(values, n: int, max_items: int = MAX_LIST_ITEMS) -> list[int]:
     return out
 
 
+def selected_rows(store, n: int, max_items: int = MAX_LIST_ITEMS) -> list[int]:
+    """The distinct valid rows of a ``{"rows": [...]}`` store written by the browser (a lasso)."""
+    return list(dict.fromkeys(as_rows(as_dict(store).get("rows"), n, max_items)))
+
+
 def as_choices(values, allowed: Collection, max_items: int = 50) -> list:
     """The allowed items of a list input (checklist values)."""
     return [v for v in as_list(values, max_items) if as_choice(v, allowed) is not None]

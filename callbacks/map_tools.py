@@ -94,7 +94,7 @@ def register(app, services) -> None:
                   Output(ids.SELECTION_MDS, "children"),
                   Input(ids.MAP_SELECTED_ROWS, "data"), prevent_initial_call=True)
     def select(selected):
-        rows = list(dict.fromkeys(guard.as_rows(guard.as_dict(selected).get("rows"), exp.n, exp.n)))
+        rows = guard.selected_rows(selected, exp.n, exp.n)
         if not rows:
             return None, selection_panel(None), no_update, True, True, None
         return {"rows": rows}, selection_panel(summarize(exp, rows)), "selection", False, False, None

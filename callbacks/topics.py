@@ -281,7 +281,7 @@ def register_map_colouring(app, services) -> None:
     @app.callback(Output(ids.MAP_HIGHLIGHT, "data", allow_duplicate=True),
                   Input(ids.MAP_SELECTED_ROWS, "data"), prevent_initial_call=True)
     def lasso(selected):
-        rows = list(dict.fromkeys(guard.as_rows(guard.as_dict(selected).get("rows"), exp.n, MAX_MAP_ROWS)))
+        rows = guard.selected_rows(selected, exp.n, MAX_MAP_ROWS)
         if not rows:
             return no_update
         return {"label": f"Sélection sur la carte ({len(rows)} jeux)", "rows": rows}

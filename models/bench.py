@@ -182,6 +182,13 @@ class AppClient:
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read()
 
+    def dependencies(self) -> list[dict]:
+        """``/_dash-dependencies``: every callback of the app, as dash-renderer reads them."""
+        status, raw = self.request("/_dash-dependencies")
+        if status != 200:
+            raise BenchError(f"/_dash-dependencies answered {status}")
+        return json.loads(raw)
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -260,10 +267,7 @@ class SearchDriver:
 
     def __init__(self, client: AppClient) -> None:
         self.client = client
-        status, raw = client.request("/_dash-dependencies")
-        if status != 200:
-            raise BenchError(f"/_dash-dependencies answered {status}")
-        deps = json.loads(raw)
+        deps = client.dependencies()
         self.search_spec = find_callback(deps, [f"{SEARCH_STATE_ID}.data"], f"{HIGHLIGHT_ID}.data")
         self.highlight_spec = find_callback(deps, [f"{HIGHLIGHT_ID}.data"], f"{MAP_ID}.figure")
 
@@ -294,10 +298,7 @@ class AskDriver:
 
     def __init__(self, client: AppClient) -> None:
         self.client = client
-        status, raw = client.request("/_dash-dependencies")
-        if status != 200:
-            raise BenchError(f"/_dash-dependencies answered {status}")
-        deps = json.loads(raw)
+        deps = client.dependencies()
         found = [d for d in deps if f"{ASK_STATE_ID}.data" in d["output"]
                  and any(_key(i) == f"{ASK_SEND_ID}.n_clicks" for i in d["inputs"])]
         if len(found) != 1:

@@ -8,15 +8,10 @@ import json
 
 import numpy as np
 import pytest
+from plotly.utils import PlotlyJSONEncoder
 
 from components import ids
 from tests.uihelpers import all_of, find, strings
-
-
-def plotly_json():
-    from plotly.utils import PlotlyJSONEncoder
-
-    return PlotlyJSONEncoder
 
 
 def state(q="", filters=None, **kw):
@@ -102,7 +97,7 @@ def test_first_open_filters_browse_the_whole_catalogue(dash, explorer, app):
     starts browsing it (and the map fades what it leaves out). Once a search is active, that
     panel's late messages never undo its filters (a shared link's filters stay)."""
     layout = app.layout() if callable(app.layout) else app.layout
-    panel = find(json.loads(json.dumps(layout, cls=plotly_json())), ids.FILTERS_PANEL)
+    panel = find(json.loads(json.dumps(layout, cls=PlotlyJSONEncoder)), ids.FILTERS_PANEL)
     node = find(panel, {"type": ids.CATALOGUE_FACET, "key": "format"})
     assert node is not None, "no format filter before a search"
     opt = node["props"]["options"][0]
