@@ -78,7 +78,7 @@ def test_extracted_answer_is_a_passage_with_its_key_sentence(asst, explorer, loc
         a = c["answer"]
         if not a:
             continue
-        text = explorer.datasets["description_text"].iat[c["row"]]
+        text = explorer.description_text(c["row"])
         assert a["passage"] == text[a["start"]:a["end"]]
         assert "".join(s["text"] for s in a["segments"]) == a["passage"]
         assert "".join(s["text"] for s in a["segments"] if s["strong"]) == a["sentence"]

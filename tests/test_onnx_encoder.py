@@ -295,25 +295,59 @@ def test_app_process_never_imports_torch(built_root, tmp_path):
 
 
 @pytest.mark.slow
-def test_query_tokenizer_segments_french_exactly(real_pair, sample_path):
-    """The app's query tokenizer (the vocabulary cut to Latin-script pieces, ~150 MiB less)
-    gives the model the very same ids, hence the same vectors, on the catalogue's text."""
+def test_query_model_segments_french_exactly(real_pair, sample_path):
+    """The app's query model (the vocabulary cut to Latin-script pieces, its embedding table cut
+    alike, the pieces searched by models.core.unigram: ~180 MiB less) gives the very same ids,
+    hence the same vectors, on the catalogue's text."""
     from models.build.ingest import read_catalog
     from models.core.config import DEFAULT_ARTIFACTS
+    from models.core.encoders import query_tokenizer
 
     folder = ox.onnx_folder(DEFAULT_ARTIFACTS / "models")  # its tokenizer.json is the e5 one
+    ox.ensure_onnx_model(DEFAULT_ARTIFACTS / "models")  # writes query/ when missing
+    q = ox.query_model_folder(folder)
+    assert q is not None
     full = ox.OnnxEncoder(folder, threads=1)
     light = ox.OnnxEncoder(folder, threads=1, for_queries=True)
-    assert light._id_map is not None and 100_000 < len(light._id_map) < 200_000
+    assert light._lean is not None and light._id_map is None
+    keep = np.load(q / "ids.npy")
+    assert 100_000 < len(keep) < 200_000
+    cut, id_map = query_tokenizer(folder / "tokenizer.json")  # without the query folder
+    cut.enable_truncation(full.max_seq_length)
+    assert id_map.tolist() == keep.tolist()
     df, _ = read_catalog(str(sample_path))
     texts = [*df["title"].fillna(""), *(d[:300] for d in df["description_text"].fillna("")),
-             "piscines à Toulouse", "Œuvres d'art · µg/m³ — 12 €", "<script>alert(1)</script>", "", "ÀÉÎÕÜ"]
+             "piscines à Toulouse", "Œuvres d'art · µg/m³ — 12 €", "<script>alert(1)</script>", "",
+             "ÀÉÎÕÜ", "a<s>b</s>c", "x" * 2000]
     for t in texts:
         a = full._tok.encode("query: " + t).ids
-        b = light._id_map[light._tok.encode("query: " + t).ids].tolist()
-        assert a == b, t
+        assert keep[light._lean.encode("query: " + t)].tolist() == a, t
+        assert id_map[cut.encode("query: " + t).ids].tolist() == a, t
     queries = ["Où sont les musées ?", "qualité de l'eau potable à Rennes", "PLU"]
     np.testing.assert_allclose(light.encode(queries, kind="query"), full.encode(queries, kind="query"),
                                atol=1e-6)
-    other = light._id_map[light._tok.encode("东京 données").ids].tolist()  # another script: unknown
+    other = light._lean.encode("东京 données")  # another script: unknown
     assert 3 in other  # <unk>
+
+
+@pytest.mark.slow
+def test_a_missing_or_stale_query_model_falls_back(real_pair, tmp_path):
+    """Without query/ (an export made before it existed), or with one written for another
+    model.onnx, the app cuts the vocabulary at start: same vectors, never an error."""
+    from models.core.config import DEFAULT_ARTIFACTS
+
+    folder = ox.onnx_folder(DEFAULT_ARTIFACTS / "models")
+    bare = tmp_path / folder.name
+    bare.mkdir()
+    for name in ("model.onnx", "tokenizer.json", ox.META):
+        (bare / name).symlink_to(folder / name)
+    assert ox.query_model_folder(bare) is None
+    enc = ox.OnnxEncoder(bare, threads=1, for_queries=True)
+    assert enc._lean is None and enc._id_map is not None
+    stale = bare / ox.QUERY_DIR
+    stale.mkdir()
+    (stale / ox.META).write_text(json.dumps({"format": ox.FORMAT, "source_sha256": "another", "bytes": 1}))
+    assert ox.query_model_folder(bare) is None
+    ref = ox.OnnxEncoder(folder, threads=1, for_queries=True)
+    np.testing.assert_allclose(enc.encode(["piscines à Toulouse"], kind="query"),
+                               ref.encode(["piscines à Toulouse"], kind="query"), atol=1e-6)

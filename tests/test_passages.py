@@ -75,10 +75,9 @@ def test_build_writes_a_consistent_passage_index(explorer):
     assert sorted(table["vector"][table["vector"] >= 0]) == list(range(len(vecs)))
     assert m["bytes"] > 0 and "embedding" in m
     assert m["n_vectors"] <= m["budget"] == round(m["budget_share"] * arts.n)
-    desc = arts.datasets["description_text"].fillna("")
     for row in np.flatnonzero(np.diff(offsets) > 0)[:50]:
         part = table.iloc[offsets[row]:offsets[row + 1]]
         assert (part["row"] == row).all()
-        d = desc.iat[row]
+        d = arts.descriptions.text(int(row))
         assert all(0 <= a < b <= len(d) for a, b in part[["start", "end"]].to_numpy())
         assert part["vector"].iat[0] == DATASET_VECTOR

@@ -144,3 +144,58 @@ def test_cli_reports_bad_artifacts(tmp_path, caplog):
 
     assert main(["search", "--artifacts", str(tmp_path), "x"]) == 2
     assert "no artifacts" in caplog.text
+
+
+def test_descriptions_stay_on_disk_and_read_the_same(built_root, tmp_path):
+    """The app's frame holds no description: they are memory-mapped from descriptions.arrow
+    (~104 MiB less on the catalogue) and read per row, the same texts as datasets.parquet; a
+    build made before that file existed serves them from its parquet the same way."""
+    import shutil
+
+    import pandas as pd
+
+    src = resolve_build_dir(built_root)
+    arts = load_artifacts(built_root)
+    assert arts.descriptions.mapped and arts.has("descriptions.arrow")
+    assert not {"description", "description_text"} & set(arts.datasets.columns)
+    full = pd.read_parquet(src / "datasets.parquet", columns=["description", "description_text"])
+    for row in range(N_ROWS):
+        assert arts.descriptions.raw(row) == (full["description"].iat[row] or "")
+        assert arts.descriptions.text(row) == (full["description_text"].iat[row] or "")
+    chars = full["description_text"].fillna("").str.strip().str.len().to_numpy()
+    assert arts.descriptions.text_chars().tolist() == chars.tolist()
+    assert arts.descriptions.raw(N_ROWS + 5) == "" and arts.descriptions.text(-1) == ""
+
+    old = tmp_path / "old"
+    shutil.copytree(src, old)
+    (old / "descriptions.arrow").unlink()
+    m = json.loads((old / "manifest.json").read_text())
+    del m["files"]["descriptions.arrow"]
+    (old / "manifest.json").write_text(json.dumps(m))
+    before = load_artifacts(old)
+    assert not before.descriptions.mapped
+    assert not {"description", "description_text"} & set(before.datasets.columns)
+    assert [before.descriptions.text(r) for r in range(N_ROWS)] == \
+        [arts.descriptions.text(r) for r in range(N_ROWS)]
+    assert before.descriptions.text_chars().tolist() == chars.tolist()
+
+    bad = tmp_path / "bad"
+    shutil.copytree(src, bad)
+    size = (bad / "descriptions.arrow").stat().st_size
+    (bad / "descriptions.arrow").write_bytes(b"\0" * size)  # same size, not an Arrow file
+    with pytest.raises(ArtifactError, match="descriptions.arrow"):
+        load_artifacts(bad)
+
+
+def test_the_build_keeps_the_french_lexicon_for_the_app(built_root):
+    """territory_lexicon.npy (sorted 64-bit hashes, ~2 MiB) answers as the word set it was made
+    from: the app loads it instead of decoding simplemma's dictionary at each start."""
+    from models.core import geo
+
+    arts = load_artifacts(built_root)
+    saved = geo.Lexicon(arts.npy("territory_lexicon.npy", mmap=False))
+    words = geo._lexicon_words()
+    assert len(saved) == len(words) > 100_000
+    assert all(w in saved for w in sorted(words)[::501])
+    assert "orange" in saved and "plan" in saved
+    assert "xqzvtw" not in saved and "" not in saved and None not in saved

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 # files each step writes (patterns relative to the build folder)
 STEP_FILES: dict[str, tuple[str, ...]] = {
     "ingest": ("datasets.parquet",),
+    "descriptions": ("descriptions.arrow",),
     "embeddings": ("embeddings.npy",),
     "passages": ("passage*",),
     "neighbours": ("neighbours.npy", "neighbour_scores.npy"),
@@ -54,7 +55,7 @@ STEP_FILES: dict[str, tuple[str, ...]] = {
 }
 # what each step reads from the build context, and what it puts there
 NEEDS: dict[str, set[str]] = {
-    "ingest": set(), "embeddings": {"df"}, "passages": {"df", "embeddings"},
+    "ingest": set(), "descriptions": {"df"}, "embeddings": {"df"}, "passages": {"df", "embeddings"},
     "neighbours": {"embeddings"}, "umap": {"embeddings"},
     "french_tokens": {"df"}, "topic_tokens": {"df"}, "lda": {"df", "topic_tokens"},
     "clusters": {"embeddings", "topic_tokens"}, "keyword_index": {"df"}, "word2vec": {"tokens"},

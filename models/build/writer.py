@@ -75,6 +75,13 @@ class BuildWriter:
     def save_parquet(self, name: str, df: pd.DataFrame) -> None:
         df.to_parquet(self.path(name), index=False)
 
+    def save_arrow(self, name: str, table) -> None:
+        """An uncompressed Arrow IPC file (memory-mapped by the app)."""
+        import pyarrow as pa
+
+        with pa.OSFile(str(self.path(name)), "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
+            w.write_table(table)
+
     def save_json(self, name: str, obj: Any) -> None:
         self.path(name).write_text(json.dumps(obj, ensure_ascii=False, indent=2))
 

@@ -177,6 +177,81 @@ def export_onnx(source: str | Path, out_dir: str | Path, *, max_seq_length: int 
     return out_dir
 
 
+QUERY_DIR = "query"  # the queries' model: vocabulary cut to Latin-script pieces (the app)
+
+
+def write_query_model(folder: str | Path) -> Path:
+    """``FOLDER/query/``: ``model.onnx`` whose word-embedding table keeps only the rows of the
+    pieces :func:`models.core.encoders.query_tokenizer` keeps (~120,000 of 250,002: ~46 MiB less
+    in the app), the matching ``tokenizer.json`` (read by ``tokenizers`` directly: ~1 s faster
+    than cutting the vocabulary at each start) and ``ids.npy`` (each kept piece's id in the full
+    model). Same vectors for text written in Latin script (test). Needs ``onnx``, not torch;
+    written atomically. Returns the query folder.
+
+    Examples
+    --------
+    >>> write_query_model("artifacts/models/e5-small-offline-onnx-int8")  # doctest: +SKIP
+    PosixPath('artifacts/models/e5-small-offline-onnx-int8/query')
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    from models.core.encoders import query_tokenizer
+
+    folder = Path(folder)
+    meta = check_onnx_folder(folder)
+    tok, keep = query_tokenizer(folder / "tokenizer.json")
+    if keep is None:
+        raise OnnxModelError(f"{folder / 'tokenizer.json'} is not a unigram vocabulary: no query model")
+    model = onnx.load(str(folder / "model.onnx"))
+    tables = [i for i, t in enumerate(model.graph.initializer)
+              if t.name.endswith("word_embeddings.weight_quantized")
+              or t.name.endswith("word_embeddings.weight")]
+    if len(tables) != 1:
+        raise OnnxModelError(f"{folder / 'model.onnx'}: no single word-embedding table found")
+    init = model.graph.initializer[tables[0]]
+    table = numpy_helper.to_array(init)
+    if table.ndim != 2 or int(keep.max()) >= len(table):
+        raise OnnxModelError(f"{folder / 'model.onnx'}: its word embeddings do not match tokenizer.json")
+    init.CopyFrom(numpy_helper.from_array(np.ascontiguousarray(table[keep]), init.name))
+    del table
+    out = folder / QUERY_DIR
+    tmp = Path(tempfile.mkdtemp(prefix=QUERY_DIR + ".", dir=folder))
+    try:
+        onnx.save(model, str(tmp / "model.onnx"))
+        del model
+        tok.save(str(tmp / "tokenizer.json"))
+        np.save(tmp / "ids.npy", keep, allow_pickle=False)
+        (tmp / META).write_text(json.dumps({
+            "format": FORMAT, "pieces": len(keep), "source_sha256": meta.get("sha256"),
+            "bytes": (tmp / "model.onnx").stat().st_size}, indent=2))
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.info("query model written to %s (%d pieces, %.0f MB)", out, len(keep),
+             (out / "model.onnx").stat().st_size / 1e6)
+    return out
+
+
+def query_model_folder(folder: str | Path) -> Path | None:
+    """``FOLDER/query`` when it was written for this ``model.onnx`` and is whole, else None."""
+    folder = Path(folder)
+    q = folder / QUERY_DIR
+    try:
+        meta = json.loads((q / META).read_text())
+        parent = _read_meta(folder)
+    except (OSError, ValueError, OnnxModelError):
+        return None
+    ok = (isinstance(meta, dict) and meta.get("format") == FORMAT
+          and meta.get("source_sha256") == parent.get("sha256")
+          and (q / "model.onnx").is_file() and (q / "model.onnx").stat().st_size == meta.get("bytes")
+          and (q / "tokenizer.json").is_file())
+    return q if ok else None
+
+
 def _version(name: str) -> str | None:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -201,13 +276,27 @@ def ensure_onnx_model(models_dir: str | Path, *, max_seq_length: int = 128) -> P
             log.warning("%s; exporting it again", exc)
         else:
             if meta.get("max_seq_length") == max_seq_length:
+                _ensure_query_model(folder)
                 return folder
             log.info("%s was exported for %s tokens, %d wanted: exporting again", folder,
                      meta.get("max_seq_length"), max_seq_length)
     from models.core.e5_offline import build_model_folder
 
     source = build_model_folder(Path(models_dir) / SOURCE_MODEL)
-    return export_onnx(source, folder, max_seq_length=max_seq_length)
+    export_onnx(source, folder, max_seq_length=max_seq_length)
+    _ensure_query_model(folder)
+    return folder
+
+
+def _ensure_query_model(folder: Path) -> None:
+    """The queries' model of an export (written once; the app works without it, only slower
+    to start and ~50 MiB heavier): a failure is logged, never fatal."""
+    if query_model_folder(folder) is not None:
+        return
+    try:
+        write_query_model(folder)
+    except (OnnxModelError, OSError, ValueError, ImportError) as exc:
+        log.warning("no query model for %s (%s): the app cuts the vocabulary at each start", folder, exc)
 
 
 class OnnxEncoder:
@@ -238,17 +327,28 @@ class OnnxEncoder:
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if not spinning:
             opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        query = query_model_folder(folder) if for_queries else None
+        model_file = (query or folder) / "model.onnx"
         try:
-            self._session = ort.InferenceSession(str(folder / "model.onnx"), opts,
+            self._session = ort.InferenceSession(str(model_file), opts,
                                                  providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own classes for a corrupt protobuf
             first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-            raise OnnxModelError(f"{folder / 'model.onnx'} cannot be loaded ({first}): "
+            raise OnnxModelError(f"{model_file} cannot be loaded ({first}): "
                                  "re-export with python -m models export-onnx") from None
         self._inputs = {i.name for i in self._session.get_inputs()}
-        if for_queries:  # the app: short French queries, ~150 MiB less
+        self._lean = None
+        if query is not None:  # the app: the queries' model and vocabulary (write_query_model),
+            from models.core.unigram import UnigramTokenizer  # searched in Python: ~90 MiB less
+
+            self._lean = UnigramTokenizer.from_file(query / "tokenizer.json", max_length=self.max_seq_length)
+            self._tok, self._id_map = self._lean, None
+            self.pad_id = self._lean.pad_id
+            return
+        if for_queries:  # the app without it: the vocabulary cut at start (~1 s), ~150 MiB less
             from models.core.encoders import query_tokenizer
 
+            log.info("%s has no query model: python -m models export-onnx writes it", folder)
             self._tok, self._id_map = query_tokenizer(folder / "tokenizer.json")
         else:
             self._tok, self._id_map = Tokenizer.from_file(str(folder / "tokenizer.json")), None
@@ -269,16 +369,17 @@ class OnnxEncoder:
         chunk_size = max(batch_size * 8, 1)
         for c0 in range(0, len(texts), chunk_size):
             chunk = [prefix + (t.lower() if self.lower else t) for t in texts[c0:c0 + chunk_size]]
-            encs = self._tok.encode_batch(chunk)
-            order = np.argsort([-len(e.ids) for e in encs], kind="stable")
+            encs = ([self._lean.encode(t) for t in chunk] if self._lean is not None
+                    else [e.ids for e in self._tok.encode_batch(chunk)])
+            order = np.argsort([-len(e) for e in encs], kind="stable")
             for b0 in range(0, len(order), batch_size):
                 idx = order[b0:b0 + batch_size]
-                width = max(len(encs[i].ids) for i in idx)
+                width = max(len(encs[i]) for i in idx)
                 ids = np.full((len(idx), width), self.pad_id, dtype=np.int64)
                 mask = np.zeros((len(idx), width), dtype=np.int64)
                 for r, i in enumerate(idx):
-                    n = len(encs[i].ids)
-                    ids[r, :n] = encs[i].ids
+                    n = len(encs[i])
+                    ids[r, :n] = encs[i]
                     mask[r, :n] = 1
                 if self._id_map is not None:
                     ids = self._id_map[ids]

@@ -97,9 +97,13 @@ def export_date(last_modified: pd.Series) -> pd.Timestamp | None:
 
 # ---- rules ----------------------------------------------------------------------------
 def check_description(df: pd.DataFrame, min_chars: int = MIN_DESCRIPTION_CHARS) -> pd.Series:
-    """Missing description, or a plain-text description shorter than ``min_chars``."""
-    col = "description_text" if "description_text" in df else "description"
-    n = _text(df, col).str.len().to_numpy()
+    """Missing description, or a plain-text description shorter than ``min_chars`` (counted from
+    ``description_chars`` when the frame has it: the served frame keeps its texts on disk)."""
+    if "description_chars" in df:
+        n = df["description_chars"].fillna(0).to_numpy(dtype=np.int64)
+    else:
+        col = "description_text" if "description_text" in df else "description"
+        n = _text(df, col).str.len().to_numpy()
     out = _reasons(n == 0, "Description absente", df.index)
     short = (n > 0) & (n < min_chars)
     texts = [f"Description très courte ({k} caractère{'s' if k > 1 else ''}, "

@@ -9,7 +9,8 @@ Layout of an artifacts root::
 
 A build is written into ``builds/.tmp-*`` and renamed into place only once every file
 and the manifest are on disk, so a killed build leaves the previous one served.
-Only ``.npy`` (without pickles), ``.parquet`` and ``.json`` are read back.
+Only ``.npy`` (without pickles), ``.parquet``, ``.json`` and one Arrow IPC file
+(``descriptions.arrow``, memory-mapped) are read back.
 """
 
 from __future__ import annotations
@@ -34,6 +35,108 @@ REQUIRED_FILES = ("datasets.parquet", "embeddings.npy", "umap.npy", "neighbours.
 
 class ArtifactError(RuntimeError):
     """Artifacts that cannot be used, with a message saying why and what to do."""
+
+
+DESCRIPTION_COLUMNS = ("description", "description_text")
+DESCRIPTIONS_FILE = "descriptions.arrow"
+
+
+class Descriptions:
+    """The raw and plain-text descriptions of a build's rows, read one row at a time.
+
+    A build with ``descriptions.arrow`` (an uncompressed Arrow IPC file, written by the
+    ``descriptions`` step) is memory-mapped: only the pages of the rows read (result cards, the
+    dataset panel, the assistant's passages) become resident, instead of ~104 MiB of text held
+    for the whole catalogue. An older build keeps the two columns of ``datasets.parquet`` in memory.
+
+    Examples
+    --------
+    >>> d = Descriptions.from_columns(["<p>Piscines</p>"], ["Piscines"])
+    >>> d.raw(0), d.text(0), len(d)
+    ('<p>Piscines</p>', 'Piscines', 1)
+    """
+
+    def __init__(self, raw, text, *, chars=None, mapped: bool = False) -> None:
+        self._raw, self._text = raw, text  # pyarrow arrays (one chunk) or None
+        self._chars = chars  # characters of each stripped plain-text description (int32) or None
+        self.mapped = mapped
+
+    @classmethod
+    def from_columns(cls, raw, text) -> Descriptions:
+        import pyarrow as pa
+
+        def arr(values):
+            return None if values is None else pa.array([v if isinstance(v, str) else None
+                                                         for v in values], type=pa.large_string())
+        return cls(arr(raw), arr(text))
+
+    @classmethod
+    def open(cls, path: Path, n: int) -> Descriptions:
+        """Memory-map ``path``; ArtifactError when it is unreadable or not ``n`` rows."""
+        import pyarrow as pa
+
+        try:
+            table = pa.ipc.open_file(pa.memory_map(str(path), "r")).read_all()
+        except (OSError, pa.ArrowException) as exc:
+            raise ArtifactError(f"{path.name} in {path.parent} is unreadable ({exc}): "
+                                "the build is damaged") from exc
+        if table.num_rows != n or not set(DESCRIPTION_COLUMNS) & set(table.column_names):
+            raise ArtifactError(f"{path.name} in {path.parent} has {table.num_rows} rows, "
+                                f"datasets.parquet {n}: the build is inconsistent")
+
+        def col(name):  # one chunk: the mapped buffers themselves (combine_chunks would copy)
+            if name not in table.column_names:
+                return None
+            c = table.column(name)
+            return c.chunk(0) if c.num_chunks == 1 else c.combine_chunks()
+        chars = col("description_chars")
+        return cls(col("description"), col("description_text"), mapped=True,
+                   chars=None if chars is None else chars.to_numpy(zero_copy_only=False))
+
+    def __len__(self) -> int:
+        a = self._raw if self._raw is not None else self._text
+        return 0 if a is None else len(a)
+
+    @staticmethod
+    def _get(arr, row: int) -> str:
+        if arr is None or not 0 <= int(row) < len(arr):
+            return ""
+        v = arr[int(row)].as_py()
+        return v if isinstance(v, str) else ""
+
+    def text_chars(self) -> np.ndarray:
+        """Characters of every row's stripped plain-text description (0 when none), as the
+        metadata-quality rule counts them; stored by the build, else computed once."""
+        if self._chars is None:
+            import pyarrow.compute as pc
+
+            a = self._text if self._text is not None else self._raw
+            if a is None:
+                return np.zeros(0, dtype=np.int32)
+            n = pc.utf8_length(pc.utf8_trim_whitespace(a)).fill_null(0)
+            self._chars = n.to_numpy(zero_copy_only=False).astype(np.int32)
+        return self._chars
+
+    @staticmethod
+    def table(raw, text):
+        """The Arrow table of ``descriptions.arrow`` for these columns (the build's writer)."""
+        import pyarrow as pa
+
+        def clean(values):
+            return [v if isinstance(v, str) else None for v in values]
+        text = clean(text)
+        chars = [len(t.strip()) if t else 0 for t in text]
+        return pa.table({"description": pa.array(clean(raw), type=pa.large_string()),
+                         "description_text": pa.array(text, type=pa.large_string()),
+                         "description_chars": pa.array(chars, type=pa.int32())})
+
+    def raw(self, row: int) -> str:
+        """The description as published (Markdown or HTML; shown escaped), ``""`` if none."""
+        return self._get(self._raw, row) or self._get(self._text, row)
+
+    def text(self, row: int) -> str:
+        """The plain-text description (what search and passages read), ``""`` if none."""
+        return self._get(self._text, row) or self._get(self._raw, row)
 
 
 def sha256_file(path: Path) -> str:
@@ -168,6 +271,7 @@ class Artifacts:
     neighbours: np.ndarray
     neighbour_scores: np.ndarray
     extras: dict[str, Any] = field(default_factory=dict)
+    descriptions: Descriptions | None = None
 
     @property
     def n(self) -> int:
@@ -199,6 +303,7 @@ def _release_arrow_memory() -> None:
     pyarrow.default_memory_pool().release_unused()
 
 
+
 def load_artifacts(path: str | Path, *, verify_hashes: bool = False,
                    expected_model: str | None = None) -> Artifacts:
     build_dir = resolve_build_dir(path)
@@ -207,7 +312,19 @@ def load_artifacts(path: str | Path, *, verify_hashes: bool = False,
     if expected_model is not None and model != expected_model:
         raise ArtifactError(f"artifacts in {build_dir} were embedded with {model!r}, "
                             f"not {expected_model!r}: rebuild or configure that model")
-    datasets = pd.read_parquet(build_dir / "datasets.parquet")
+    mapped = DESCRIPTIONS_FILE in manifest.get("files", {})
+    if mapped:  # the descriptions stay on disk (memory-mapped): ~104 MiB less on the catalogue
+        import pyarrow.parquet as pq
+
+        names = pq.ParquetFile(build_dir / "datasets.parquet").schema_arrow.names
+        datasets = pd.read_parquet(build_dir / "datasets.parquet",
+                                   columns=[c for c in names if c not in DESCRIPTION_COLUMNS])
+        descriptions = Descriptions.open(build_dir / DESCRIPTIONS_FILE, len(datasets))
+    else:
+        datasets = pd.read_parquet(build_dir / "datasets.parquet")
+        descriptions = Descriptions.from_columns(
+            *(datasets[c].tolist() if c in datasets else None for c in DESCRIPTION_COLUMNS))
+        datasets = datasets.drop(columns=[c for c in DESCRIPTION_COLUMNS if c in datasets])
     _release_arrow_memory()  # the read's buffers (~110 MB on the catalogue), else kept by the pool
     emb = np.load(build_dir / "embeddings.npy", mmap_mode="r", allow_pickle=False)
     arts = Artifacts(
@@ -216,6 +333,7 @@ def load_artifacts(path: str | Path, *, verify_hashes: bool = False,
         coords=np.load(build_dir / "umap.npy", allow_pickle=False),
         neighbours=np.load(build_dir / "neighbours.npy", allow_pickle=False),
         neighbour_scores=np.load(build_dir / "neighbour_scores.npy", allow_pickle=False),
+        descriptions=descriptions,
     )
     n = manifest.get("n_datasets")
     for name, arr in (("embeddings.npy", arts.embeddings), ("umap.npy", arts.coords),

@@ -675,9 +675,7 @@ class Assistant:
         from models.build.passages import sentence_spans
         from models.core.text import keyword_terms
 
-        text = self.exp.datasets["description_text"].iat[row] if "description_text" in self.exp.datasets \
-            else ""
-        text = text if isinstance(text, str) else ""
+        text = self.exp.description_text(row)
         if not text.strip():
             return None
         pas = self.passages

@@ -124,6 +124,6 @@ def card(explorer, row: int, *, query: str = "", why=(), score: float | None = N
             cat.licence_keys[cat.licence_codes[row]], "") if len(cat.licence_keys) else "",
         "views": thousands(col("views", 0)), "reuses": thousands(col("reuses", 0)),
         "followers": thousands(col("followers", 0)), "quality": quality,
-        "snippet": snippet(str(col("description_text") or col("description") or ""), query),
+        "snippet": snippet(explorer.description_text(row), query),
         "why": list(why), "score": None if score is None or not np.isfinite(score) else float(score),
     }

@@ -167,6 +167,10 @@ class Explorer:
         folder's JSON would cost ~90 MB more resident memory for the names of former communes and
         postcodes, which queries rarely use), else loaded from the folder the build used (manifest
         ``parameters.territories.geo_dir``, then ``EXPLORER_GEO``); None without either."""
+        if self.artifacts.has("territory_lexicon.npy"):  # the build's copy: no 0.8 s recomputation
+            from models.core.geo import Lexicon, use_lexicon
+
+            use_lexicon(Lexicon(self.artifacts.npy("territory_lexicon.npy", mmap=False)))
         if self.artifacts.has("territory_entities.parquet"):
             from models.serve.understanding import gazetteer_from_entities
 
@@ -188,7 +192,6 @@ class Explorer:
     @cached_property
     def understanding_context(self):
         """What :func:`models.serve.understanding.understand` needs about this build."""
-        from models.core.geo import french_lexicon
         from models.serve.understanding import UnderstandingContext
 
         table = self.producers.table
@@ -196,7 +199,6 @@ class Explorer:
         ctx = UnderstandingContext.build(
             gazetteer=self.gazetteer, as_of=self.export_date,
             producers=zip(table["producer_id"], table["organization"], n, strict=True))
-        french_lexicon.cache_clear()  # ~40 MB, only needed to build the gazetteer and the index
         return ctx
 
     def understand(self, text: str | None):
@@ -218,7 +220,21 @@ class Explorer:
         return self._row_of_id.get(dataset_id) if dataset_id else None
 
     def dataset(self, row: int) -> dict:
-        return self.datasets.iloc[int(row)].to_dict()
+        """Every column of ``row``, with its ``description`` and ``description_text``."""
+        out = self.datasets.iloc[int(row)].to_dict()
+        out["description"] = self.description(row)
+        out["description_text"] = self.description_text(row)
+        return out
+
+    def description(self, row: int) -> str:
+        """The description of ``row`` as published (read from disk: never held for every row)."""
+        d = self.artifacts.descriptions
+        return d.raw(row) if d is not None else ""
+
+    def description_text(self, row: int) -> str:
+        """The plain-text description of ``row``."""
+        d = self.artifacts.descriptions
+        return d.text(row) if d is not None else ""
 
     def similar(self, row: int) -> list[Hit]:
         idx = self.artifacts.neighbours[row]

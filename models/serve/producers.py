@@ -156,6 +156,9 @@ class ProducerService:
         """Quality of every dataset of the build (computed once, vectorised)."""
         if self._assessed is None:
             ds = self.explorer.datasets
+            d = self.explorer.artifacts.descriptions
+            if d is not None and len(d) == len(ds):  # the texts stay on disk: their lengths
+                ds = ds.assign(description_chars=d.text_chars())
             self._assessed = quality.assess(ds, as_of=self.as_of,
                                             territory_rows=self._territory_rows,
                                             rows=np.arange(len(ds)))
