@@ -239,7 +239,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--write", default=None, help=f"write the chosen parameters here (e.g. {PARAMS_FILE})")
     ap.add_argument("--json", action="store_true", help="print the report as JSON")
     ap.add_argument("--model", default=None)
+    ap.add_argument("--alphas", default=None,
+                    help="keyword weights tried, separated by commas (default: "
+                         + ",".join(map(str, ALPHAS)) + ")")
     args = ap.parse_args(argv)
+    if args.alphas:
+        global ALPHAS
+        ALPHAS = tuple(float(a) for a in args.alphas.split(","))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
     for noisy in ("gensim", "numba", "sentence_transformers", "transformers"):
