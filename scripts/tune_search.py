@@ -231,6 +231,7 @@ def per_file(preps: list[Prepared], ranks: list[int | None]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global ALPHAS
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--artifacts", required=True)
     ap.add_argument("--queries", action="append", required=True, help="labelled CSV (repeat)")
@@ -244,7 +245,6 @@ def main(argv: list[str] | None = None) -> int:
                          + ",".join(map(str, ALPHAS)) + ")")
     args = ap.parse_args(argv)
     if args.alphas:
-        global ALPHAS
         ALPHAS = tuple(float(a) for a in args.alphas.split(","))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
