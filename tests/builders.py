@@ -55,3 +55,20 @@ def partial_copy(built_root: Path, root: Path, partial: dict = PARTIAL) -> dict:
     m["partial"] = dict(partial)
     (first / "manifest.json").write_text(json.dumps(m))
     return m
+
+
+def with_description(explorer, row: int, raw: str):
+    """A copy of ``explorer`` whose row ``row`` has the description ``raw`` (raw and plain text
+    alike; the app reads descriptions from the build's Descriptions, not from its frame)."""
+    import copy
+    import dataclasses
+
+    from models.core.store import Descriptions
+
+    n = explorer.n
+    raws = [raw if i == row else explorer.description(i) for i in range(n)]
+    texts = [raw if i == row else explorer.description_text(i) for i in range(n)]
+    exp = copy.copy(explorer)
+    exp.artifacts = dataclasses.replace(explorer.artifacts,
+                                        descriptions=Descriptions.from_columns(raws, texts))
+    return exp

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 
@@ -14,6 +13,7 @@ from components import ids
 from components.labels import plotly_text
 from components.map import BASE_TRACE, FIRST_LEGEND_TRACE, HIGHLIGHT_TRACE, LEGEND_LABEL_CHARS, SELECTED_TRACE
 from models.core.config import AppSettings
+from tests.builders import with_description
 from tests.uihelpers import HOSTILE, Dash, all_of, arr, find, patched, strings
 
 
@@ -191,11 +191,11 @@ def test_topic_cloud_callback(dash, explorer):
 @pytest.fixture(scope="module")
 def hostile_app(built_root, explorer):
     """The same build, with row 0 rewritten by an attacker."""
-    exp = copy.copy(explorer)
+    exp = with_description(explorer, 0,
+                           HOSTILE + "\n[clic](javascript:alert(1))\n" + "lorem ipsum " * 150_000)
     df = explorer.datasets.copy()
     df.loc[0, "title"] = HOSTILE
     df.loc[0, "organization"] = '<img src=x onerror="window.__xss=3">'
-    df.loc[0, "description"] = HOSTILE + "\n[clic](javascript:alert(1))\n" + "lorem ipsum " * 150_000
     df.loc[0, "url"] = "javascript:alert(1)"
     df["tags"] = [np.array(["<script>alert(4)</script>"], dtype=object), *df["tags"].iloc[1:]]
     exp.datasets = df

@@ -7,7 +7,6 @@ Run: ``pytest -m browser`` (or plain ``pytest``: they are part of the suite).
 
 from __future__ import annotations
 
-import copy
 import shutil
 import socket
 from urllib.parse import quote_plus
@@ -21,6 +20,7 @@ from app import create_app
 from components import ids
 from components.map import HIGHLIGHT_TRACE, SELECTED_TRACE
 from models.core.config import AppSettings
+from tests.builders import with_description
 from tests.uihelpers import HOSTILE
 
 TIMEOUT = 90  # seconds: generous, CI machines have 2 busy cores
@@ -122,12 +122,11 @@ def test_shared_link_reproduces_the_view(dash_duo, app, explorer):
 
 
 def test_hostile_catalogue_text_never_runs(dash_duo, built_root, explorer):
-    exp = copy.copy(explorer)
+    exp = with_description(explorer, 0, (HOSTILE + "\n\n[clic](javascript:window.__xss=4)\n\n"
+                                + "<iframe src=javascript:window.__xss=5></iframe>" + " lorem" * 400_000))
     df = explorer.datasets.copy()
     df.loc[0, "title"] = HOSTILE
     df.loc[0, "organization"] = '<img src=x onerror="window.__xss=3">'
-    df.loc[0, "description"] = (HOSTILE + "\n\n[clic](javascript:window.__xss=4)\n\n"
-                                + "<iframe src=javascript:window.__xss=5></iframe>" + " lorem" * 400_000)
     df.loc[0, "url"] = "javascript:window.__xss=6"
     df["tags"] = [np.array(["<script>window.__xss=7</script>"], dtype=object), *df["tags"].iloc[1:]]
     exp.datasets = df

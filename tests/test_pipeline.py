@@ -183,7 +183,7 @@ def test_descriptions_stay_on_disk_and_read_the_same(built_root, tmp_path):
     shutil.copytree(src, bad)
     size = (bad / "descriptions.arrow").stat().st_size
     (bad / "descriptions.arrow").write_bytes(b"\0" * size)  # same size, not an Arrow file
-    with pytest.raises(ArtifactError, match="descriptions.arrow"):
+    with pytest.raises(ArtifactError, match=r"descriptions\.arrow"):
         load_artifacts(bad)
 
 

@@ -89,10 +89,12 @@ def _in_query_blocks(piece: str) -> bool:
     return all(any(a <= ord(c) <= b for a, b in QUERY_BLOCKS) for c in piece)
 
 
-def query_tokenizer(path: str | Path):
+def query_tokenizer(path: str | Path, *, lean: bool = False, max_length: int = 512):
     """``(tokenizer, id_map)`` for queries: XLM-R's 250,002-piece unigram vocabulary holds
     267 MiB in ``tokenizers``; cut to the pieces of :data:`QUERY_BLOCKS` (~120,000) it holds
     ~120 MiB. ``id_map[new id]`` is the model's id. Any other kind of tokenizer: itself, None.
+    ``lean``: the cut vocabulary searched by :class:`models.core.unigram.UnigramTokenizer`
+    (``encode(text) -> ids``, truncated to ``max_length``; ~15 MiB instead of ~105).
 
     Examples
     --------
@@ -114,6 +116,10 @@ def query_tokenizer(path: str | Path):
     model["vocab"] = [vocab[i] for i in keep]
     spec["added_tokens"] = [t for t in spec.get("added_tokens", []) if int(t.get("id", -1)) < SPECIAL_IDS]
     del vocab
+    if lean:
+        from models.core.unigram import UnigramTokenizer
+
+        return UnigramTokenizer(spec, max_length=max_length), np.asarray(keep, dtype=np.int64)
     tok = Tokenizer.from_str(json.dumps(spec))
     return tok, np.asarray(keep, dtype=np.int64)
 
@@ -137,11 +143,16 @@ class TransformerQueryEncoder:
         pooling = json.loads((folder / self._pooling_dir(folder) / "config.json").read_text())
         self.cls_pooling = bool(pooling.get("pooling_mode_cls_token"))
         self._torch = torch
-        # queries only: the vocabulary cut to Latin-script pieces (same ids on French text)
-        self._tok, self._id_map = query_tokenizer(folder / "tokenizer.json")
-        self._tok.enable_truncation(max_seq_length)
+        # queries only: the vocabulary cut to Latin-script pieces (same ids on French text),
+        # searched in Python (models.core.unigram) when it is a unigram one
+        self._tok, self._id_map = query_tokenizer(folder / "tokenizer.json", lean=True,
+                                                  max_length=max_seq_length)
         pad = next((t for t in ("<pad>", "[PAD]") if self._tok.token_to_id(t) is not None), None)
-        self._tok.enable_padding(pad_id=self._tok.token_to_id(pad) if pad else 0, pad_token=pad or "[PAD]")
+        self._pad_id = self._tok.token_to_id(pad) if pad else 0
+        self._lean = not hasattr(self._tok, "encode_batch")
+        if not self._lean:
+            self._tok.enable_truncation(max_seq_length)
+            self._tok.enable_padding(pad_id=self._pad_id, pad_token=pad or "[PAD]")
         self._model = AutoModel.from_pretrained(str(folder)).eval()
         self.path = str(folder)
         self.max_seq_length = max_seq_length
@@ -170,16 +181,30 @@ class TransformerQueryEncoder:
         return (modes in ({"pooling_mode_mean_tokens"}, {"pooling_mode_cls_token"}) and not lower
                 and (folder / "tokenizer.json").is_file())
 
+    def _ids(self, chunk: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Padded token ids and attention mask of a batch (int64 arrays)."""
+        if self._lean:
+            seqs = [self._tok.encode(t) for t in chunk]
+        else:
+            enc = self._tok.encode_batch(chunk) if len(chunk) > 1 else [self._tok.encode(chunk[0])]
+            seqs = [[i for i, m in zip(e.ids, e.attention_mask, strict=True) if m] for e in enc]
+        width = max(len(q) for q in seqs)
+        ids = np.full((len(seqs), width), self._pad_id, dtype=np.int64)
+        mask = np.zeros((len(seqs), width), dtype=np.int64)
+        for r, q in enumerate(seqs):
+            ids[r, :len(q)] = q
+            mask[r, :len(q)] = 1
+        return ids, mask
+
     def encode(self, texts, *, kind, batch_size=32, progress=None):
         torch = self._torch
         prefix = (QUERY_PREFIX if kind == "query" else PASSAGE_PREFIX) if self.prefixes else ""
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         for start in range(0, len(texts), max(batch_size, 1)):
             chunk = [prefix + t for t in texts[start:start + batch_size]]
-            enc = self._tok.encode_batch(chunk) if len(chunk) > 1 else [self._tok.encode(chunk[0])]
-            ids = np.asarray([e.ids for e in enc], dtype=np.int64)
+            ids, mask = self._ids(chunk)
             ids = torch.from_numpy(self._id_map[ids] if self._id_map is not None else ids)
-            mask = torch.tensor([e.attention_mask for e in enc])
+            mask = torch.from_numpy(mask)
             with torch.inference_mode():
                 hidden = self._model(input_ids=ids, attention_mask=mask,
                                      token_type_ids=torch.zeros_like(ids)).last_hidden_state
