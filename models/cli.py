@@ -114,7 +114,8 @@ def cmd_evaluate(args) -> int:
         raise ValueError(f"unknown mode(s) {', '.join(unknown)}; choose among all, {', '.join(MODES)}")
     if not Path(args.queries).is_file():
         raise ValueError(f"no labelled queries file at {args.queries}")
-    exp = Explorer.load(args.artifacts, model=args.model, query_encoder=args.query_encoder)
+    exp = Explorer.load(args.artifacts, model=args.model, query_encoder=args.query_encoder,
+                        models_dir=Path(args.models_dir) if args.models_dir else None)
     queries = read_relevance(args.queries)
     result = evaluate(exp, queries, modes, k=args.k)
     if args.json:
@@ -448,6 +449,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--mode", default="all", help="all, or modes separated by commas")
     e.add_argument("--k", type=int, default=10, help="results looked at per query")
     e.add_argument("--model", default=None, help="query encoder (default: the build's)")
+    e.add_argument("--models-dir", default=None, help="offline model folders (default: ROOT/models)")
     e.add_argument("--query-encoder", choices=("build", "onnx"), default="build",
                    help="onnx: the int8 ONNX twin of the build's torch e5 model for the queries")
     e.add_argument("--json", action="store_true", help="print the metrics as JSON")

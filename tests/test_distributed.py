@@ -134,6 +134,29 @@ def test_approximate_neighbours_find_the_exact_ones_on_clustered_vectors():
     np.testing.assert_array_equal(again, approx)  # reproducible
 
 
+def test_identical_vectors_list_each_other_first_in_row_order():
+    """Templated descriptions give identical vectors: when more than k rows tie at cosine 1, the
+    exact and the approximate search used to keep different (equally near) twins. Both now list
+    a row's twins first, in row order, then the others, so they agree on them."""
+    from models.build.neighbours import approximate_knn, knn, recall_at_k
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(2000, 32))
+    x[100:130] = x[100]  # 30 identical rows: more than k
+    x[500:504] = x[500]  # 4 identical rows: fewer than k
+    x = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    exact, exact_s = knn(x, k=10)
+    approx, _ = approximate_knn(x, k=10, seed=1)
+    assert exact[117].tolist() == [100, 101, 102, 103, 104, 105, 106, 107, 108, 109]
+    assert exact[100].tolist() == list(range(101, 111))
+    assert exact[502].tolist()[:3] == [500, 501, 503] and 502 not in exact[502]
+    assert np.allclose(exact_s[117], 1.0, atol=1e-5)
+    assert len(set(exact[502].tolist())) == 10  # the other 7 follow, no repeat
+    assert np.all(np.diff(exact_s, axis=1) <= 1e-5)  # still best first
+    np.testing.assert_array_equal(approx[100:130], exact[100:130])
+    assert recall_at_k(approx, exact) >= 0.95
+
+
 # ---- a worker process that dies mid-build -----------------------------------------------------
 def die_once(x: int, marker: str) -> int:
     """Kills its worker process the first time any worker runs it, then returns ``x * 2``."""
