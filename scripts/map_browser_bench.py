@@ -117,6 +117,12 @@ def main(argv=None) -> int:
            f"x0: {mx - sx}, x1: {mx + sx}, y0: {my - sy}, y1: {my + sy}}}]}})")
         # plotly emits no selection event for a programmatic shape: send the points as it would
         idx = np.flatnonzero((np.abs(xs - mx) <= sx) & (np.abs(ys - my) <= sy))
+        # when the callback request leaves and its answer comes back (the rest is the browser's)
+        js("window.__sel = []; const f0 = window.fetch; window.fetch = function(u, o) {"
+           " const t = performance.now(); const b = (o && o.body) || '';"
+           " const mine = String(b).indexOf('map-selected-rows') >= 0;"
+           " return f0.apply(this, arguments).then(r => { if (mine) window.__sel.push([t, performance.now()]);"
+           " return r; }); }; window.__selT0 = performance.now();")
         t0 = time.perf_counter()
         js("const g = " + GD + "; const pts = arguments[0].map(i => ({curveNumber: 0, pointIndex: i, "
            "pointNumber: i, x: g._fullData[0].x[i], y: g._fullData[0].y[i]}));"
@@ -124,6 +130,9 @@ def main(argv=None) -> int:
         count_js = "const e = document.getElementById('selection-count'); return e && e.innerText"
         text = wait(lambda: js(count_js), timeout=60, step=0.02)
         out["selection_panel_ms"] = round(1000 * (time.perf_counter() - t0), 1)
+        sel = js("return (window.__sel || []).map(p => [p[0] - window.__selT0, p[1] - window.__selT0])")
+        if sel:  # the callbacks reading the selection: requests sent / answered after ... ms
+            out["selection_requests_ms"] = [[round(a, 1), round(b, 1)] for a, b in sel]
         out["selection_points"] = len(idx)
         out["selection_count_shown"] = text
     finally:
