@@ -121,8 +121,9 @@ def main(argv=None) -> int:
         js("window.__sel = []; const f0 = window.fetch; window.fetch = function(u, o) {"
            " const t = performance.now(); const b = (o && o.body) || '';"
            " const mine = String(b).indexOf('map-selected-rows') >= 0;"
-           " return f0.apply(this, arguments).then(r => { if (mine) window.__sel.push([t, performance.now()]);"
-           " return r; }); }; window.__selT0 = performance.now();")
+           " return f0.apply(this, arguments).then(r => {"
+           " if (mine) window.__sel.push([t, performance.now()]); return r; }); };"
+           " window.__selT0 = performance.now();")
         t0 = time.perf_counter()
         js("const g = " + GD + "; const pts = arguments[0].map(i => ({curveNumber: 0, pointIndex: i, "
            "pointNumber: i, x: g._fullData[0].x[i], y: g._fullData[0].y[i]}));"
