@@ -8,7 +8,9 @@
   (``play_ticks_per_s``: the timer's ticks; a tick finding the previous frame still drawing is
   skipped); ``fade_frame_ms`` the time of the last fading restyle;
 * ``selection_panel_ms`` — a box selection of about ``--select`` points (default 5,000): from the
-  selection to the panel's count shown (selectedData upload, server summary, render).
+  selection event to the panel's count shown (the browser's reading of the points, the server's
+  summary, the render); ``selection_requests_ms`` when the callbacks reading the selection leave
+  and are answered; ``box_redraw_ms`` the box's own redraw of the map before the event.
 
 Starts ``python app.py`` on a free port (stopped at the end) and drives Chromium with selenium.
 Times include the software renderer's cost: a laptop with a GPU is faster.
@@ -117,6 +119,11 @@ def main(argv=None) -> int:
            f"x0: {mx - sx}, x1: {mx + sx}, y0: {my - sy}, y1: {my + sy}}}]}})")
         # plotly emits no selection event for a programmatic shape: send the points as it would
         idx = np.flatnonzero((np.abs(xs - mx) <= sx) & (np.abs(ys - my) <= sy))
+        # the box's redraw of 70,575 points (software WebGL here) ends before the selection event:
+        # wait for two animation frames, so that the time below is the selection's own
+        driver.execute_async_script("const done = arguments[0]; requestAnimationFrame(() => "
+                                    "requestAnimationFrame(() => done(true)));")
+        out["box_redraw_ms"] = round(1000 * (time.perf_counter() - t0), 1)
         # when the callback request leaves and its answer comes back (the rest is the browser's)
         js("window.__sel = []; const f0 = window.fetch; window.fetch = function(u, o) {"
            " const t = performance.now(); const b = (o && o.body) || '';"
