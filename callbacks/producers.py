@@ -32,9 +32,9 @@ from components.labels import NO_TITLE, clean_text
 log = logging.getLogger(__name__)
 
 N_OPTIONS = 30
-N_LISTED = 100
-N_PRIORITIES = 50
-N_DUPLICATES = 50
+N_LISTED = 20
+N_PRIORITIES = 20
+N_DUPLICATES = 20
 N_FIND_OPTIONS = 500
 FINDABILITY_K = 100
 NO_ACTIVE = L.PRODUCERS_NO_ACTIVE

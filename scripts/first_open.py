@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import socket
 import statistics
 import sys
@@ -63,6 +64,24 @@ def browser():
     return webdriver.Chrome(options=options)
 
 
+# after a grid click: each callback request (its outputs, when it left and came back, ms from the
+# click) and the browser's long tasks (start, duration): where a slow page spends its time
+TRACE_JS = """
+window.__t0 = performance.now(); window.__calls = []; window.__long = [];
+const f0 = window.fetch;
+window.fetch = function(u, o) {
+  const t = performance.now(); let out = '';
+  try { out = JSON.parse((o && o.body) || '{}').output || ''; } catch (e) {}
+  return f0.apply(this, arguments).then(r => {
+    window.__calls.push([String(out).slice(0, 80), Math.round(t - window.__t0),
+                         Math.round(performance.now() - window.__t0)]);
+    return r; });
+};
+new PerformanceObserver(list => list.getEntries().forEach(e => window.__long.push(
+  [Math.round(e.startTime - window.__t0), Math.round(e.duration)]))).observe({entryTypes: ['longtask']});
+"""
+
+
 def one_run(url: str, biggest: str) -> dict:
     from selenium.webdriver.common.by import By
 
@@ -86,10 +105,20 @@ def one_run(url: str, biggest: str) -> dict:
                          if r.is_displayed()))
         t_grid = time.perf_counter() - t1
         n_rows = len(driver.find_elements(By.CSS_SELECTOR, rows))
+        driver.execute_script(TRACE_JS)
+        profile = os.environ.get("FIRST_OPEN_PROFILE")
+        if profile:
+            driver.execute_cdp_cmd("Profiler.enable", {})
+            driver.execute_cdp_cmd("Profiler.setSamplingInterval", {"interval": 1000})
+            driver.execute_cdp_cmd("Profiler.start", {})
         t2 = time.perf_counter()
         driver.find_element(By.CSS_SELECTOR, f"{rows}[row-index='0'] .producer-name").click()
-        wait(lambda: "Jeux actifs" in driver.find_element(By.ID, pp.FIGURES).text)
+        wait(lambda: "Jeux actifs" in driver.find_element(By.ID, pp.FIGURES).text, timeout=180)
         t_detail = time.perf_counter() - t2
+        time.sleep(1.0)
+        trace = driver.execute_script("return [window.__calls, window.__long]")
+        if profile:
+            Path(profile).write_text(json.dumps(driver.execute_cdp_cmd("Profiler.stop", {})["profile"]))
         tab = next(a for a in driver.find_elements(By.CSS_SELECTOR, f"#{ids.TABS} .nav-link")
                    if a.text.strip() == "Comparer")
         t3 = time.perf_counter()
@@ -103,7 +132,8 @@ def one_run(url: str, biggest: str) -> dict:
         errors = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
         return {"shell_s": round(t_shell, 3), "producers_grid_after_tab_click_s": round(t_grid, 3),
                 "grid_rows_in_dom": n_rows, "producer_detail_after_row_click_s": round(t_detail, 3),
-                "compare_filled_after_tab_click_s": round(t_compare, 3), "console_errors": len(errors)}
+                "compare_filled_after_tab_click_s": round(t_compare, 3), "console_errors": len(errors),
+                "producer_click_callbacks_ms": trace[0], "producer_click_long_tasks_ms": trace[1]}
     finally:
         driver.quit()
 

@@ -104,7 +104,9 @@ def test_duplicates_follow_the_threshold(app, client, explorer, producer):
     out = call(app, client, f"{pp.DUPLICATES}.children",
                {f"{pp.SELECT}.value": producer["id"], f"{pp.DUP_THRESHOLD}.value": 0.3})
     text = _text(out[pp.DUPLICATES]["children"])
-    assert f"{min(len(low), 200)} paire" in text and str(low["title_a"].iat[0])[:30] in text
+    from callbacks.producers import N_DUPLICATES
+
+    assert f"{min(len(low), N_DUPLICATES)} paire" in text and str(low["title_a"].iat[0])[:30] in text
 
 
 def test_similar_producers_and_neighbourhood(app, client, explorer, producer):
