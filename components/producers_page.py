@@ -16,7 +16,6 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from components import labels as L
-from components.details import safe_url
 from components.figures import FONT, empty_figure
 from components.labels import NO_TITLE, clean_text, format_date, format_score, mode_label, plotly_text, typo
 
@@ -39,9 +38,15 @@ FIND_DATASET = "producers-find-dataset"
 FIND_QUERIES = "producers-find-queries"
 FIND_BUTTON = "producers-find-button"
 FIND_RESULT = "producers-find-result"
-# pattern-matching ids: {"type": DATASET_ITEM, "row": int}, {"type": PRODUCER_ITEM, "value": str}
-DATASET_ITEM = "producers-dataset-item"
+# pattern-matching ids: {"type": PRODUCER_ITEM, "value": str}
 PRODUCER_ITEM = "producers-producer-item"
+# the chosen producer's lists (datasets, what to fix first, near duplicates): one dash-ag-grid each,
+# {"type": LIST_GRID, "list": name}; a click on a row opens its dataset (its ``key``: the row id,
+# "row_a:row_b" for a pair, whose column says which). One component per list, not a table of rows:
+# Dash's renderer re-checks every component at each update (26.5 s for the largest producer with
+# ~2,100 of them in tables, scripts/first_open.py)
+LIST_GRID = "producers-list-grid"
+LIST_PAGE_SIZE = 20
 
 TITLE = L.PRODUCERS_TITLE
 CHOOSE = L.PRODUCERS_CHOOSE
@@ -75,25 +80,6 @@ def _base_layout(fig: go.Figure, height: int) -> go.Figure:
                       paper_bgcolor="white", margin={"l": 10, "r": 10, "t": 30, "b": 10},
                       legend={"orientation": "h", "y": 1.08, "x": 0})
     return fig
-
-
-def _dataset_link(row: int, title, url=None, seen: set | None = None) -> html.Span:
-    """The title as a button that opens the dataset on the map page, plus an external link.
-    ``seen``: rows already given a button on the same page part — a component id appears once
-    (a repeated id makes the browser's callback bookkeeping slow down to a crawl)."""
-    text = clean_text(title, TITLE_CHARS) or NO_TITLE
-    if seen is not None and int(row) in seen:
-        return html.Span(text)
-    if seen is not None:
-        seen.add(int(row))
-    parts = [html.A(text, id={"type": DATASET_ITEM, "row": int(row)},
-                    n_clicks=0, href=None, role="button", className="link-primary dataset-item",
-                    title="Ouvrir sa fiche sur la carte")]
-    link = safe_url(url)
-    if link:
-        parts.append(html.A(" ↗", href=link, target="_blank", rel="noopener noreferrer",
-                            title="Voir sur data.gouv.fr", className="text-decoration-none"))
-    return html.Span(parts)
 
 
 def empty_state(message: str = CHOOSE) -> html.Div:
@@ -283,29 +269,60 @@ def _table(header: Sequence[str], rows: list[list], *, small: bool = True) -> db
                      size="sm" if small else None, hover=True, responsive=True, className="mb-0")
 
 
-def datasets_table(items: list[dict], total: int) -> html.Div | dbc.Table:
-    """``items``: row, title, url, views, reuses, last_modified, score."""
+def list_grid(name: str, columns: list[dict], rows: list[dict]) -> dag.AgGrid:
+    """One list of the producer's page as a grid: ``rows`` are dicts of plain values with a
+    ``key`` (the row id sent back on a click), shown as text (never HTML), 20 a page."""
+    return dag.AgGrid(
+        id={"type": LIST_GRID, "list": name}, columnDefs=columns, rowData=rows,
+        getRowId="params.data.key",
+        defaultColDef={"sortable": False, "resizable": True, "suppressHeaderMenuButton": True,
+                       "filter": False},
+        dashGridOptions={"localeText": L.AG_GRID_LOCALE, "domLayout": "autoHeight",
+                         "pagination": len(rows) > LIST_PAGE_SIZE, "paginationPageSize": LIST_PAGE_SIZE,
+                         "paginationPageSizeSelector": False, "suppressCellFocus": True,
+                         "animateRows": False, "enableCellTextSelection": True},
+        style={"width": "100%"}, className=f"producers-list producers-list-{name}")
+
+
+_TITLE_COL = {"flex": 1, "minWidth": 260, "wrapText": True, "autoHeight": True,
+              "cellClass": "producers-list-title"}
+
+
+def _title(value) -> str:
+    return clean_text(value, TITLE_CHARS) or NO_TITLE
+
+
+def datasets_table(items: list[dict], total: int) -> html.Div:
+    """``items``: row, title, url, views, reuses, last_modified, score (most viewed first)."""
     if not items:
         return empty_state(L.PRODUCERS_NONE_ACTIVE)
-    rows = [[_dataset_link(d["row"], d.get("title"), d.get("url")), fr_int(d.get("views")),
-             fr_int(d.get("reuses")), format_date(d.get("last_modified")), f"{int(d.get('score', 0))}"]
-            for d in items]
+    rows = [{"key": str(int(d["row"])), "title": _title(d.get("title")), "views": fr_int(d.get("views")),
+             "reuses": fr_int(d.get("reuses")), "modified": format_date(d.get("last_modified")),
+             "score": f"{int(d.get('score', 0))}"} for d in items]
+    columns = [{"field": "title", "headerName": "Titre (ouvrir sa fiche)", **_TITLE_COL},
+               {"field": "views", "headerName": "Vues", "width": 110, "type": "rightAligned"},
+               {"field": "reuses", "headerName": "Réutil.", "width": 100, "type": "rightAligned"},
+               {"field": "modified", "headerName": "Modifié le", "width": 150},
+               {"field": "score", "headerName": "Qualité", "width": 100, "type": "rightAligned"}]
     note = (f"Les {len(items)} plus consultés sur {fr_int(total)}." if total > len(items)
             else f"{fr_int(total)} jeu{'x' if total > 1 else ''} de données.")
     return html.Div([html.Div(note, className="small text-muted mb-1"),
-                     _table(["Titre", "Vues", "Réutil.", "Modifié le", "Qualité"], rows)])
+                     list_grid("datasets", columns, rows)])
 
 
-def priority_table(items: list[dict]) -> html.Div | dbc.Table:
+def priority_table(items: list[dict]) -> html.Div:
     """``items``: row, title, url, score, views, reasons (list of French reasons)."""
     if not items:
         return empty_state(typo("Rien à corriger : toutes les règles sont respectées."))
-    rows = [[_dataset_link(d["row"], d.get("title"), d.get("url")),
-             dbc.Badge(f"{int(d['score'])}", color=_score_colour(d["score"])),
-             fr_int(d.get("views")),
-             html.Ul([html.Li(typo(clean_text(r, 300))) for r in d.get("reasons", [])],
-                     className="mb-0 ps-3 small")] for d in items]
-    return _table(["Jeu de données", "Score", "Vues", "À corriger"], rows)
+    rows = [{"key": str(int(d["row"])), "title": _title(d.get("title")), "score": f"{int(d['score'])}",
+             "views": fr_int(d.get("views")),
+             "reasons": " · ".join(typo(clean_text(r, 300)) for r in d.get("reasons", []))} for d in items]
+    columns = [{"field": "title", "headerName": "Jeu de données (ouvrir sa fiche)", **_TITLE_COL},
+               {"field": "score", "headerName": "Score", "width": 90, "type": "rightAligned"},
+               {"field": "views", "headerName": "Vues", "width": 100, "type": "rightAligned"},
+               {"field": "reasons", "headerName": "À corriger", "flex": 1, "minWidth": 220,
+                "wrapText": True, "autoHeight": True}]
+    return html.Div(list_grid("priorities", columns, rows))
 
 
 def _score_colour(score) -> str:
@@ -313,21 +330,25 @@ def _score_colour(score) -> str:
     return "danger" if s < 50 else "warning" if s < 80 else "success"
 
 
-def duplicates_table(items: list[dict], threshold: float) -> html.Div | dbc.Table:
+def duplicates_table(items: list[dict], threshold: float) -> html.Div:
     """``items``: row_a, title_a, row_b, title_b, organization_b, same_producer, score."""
     if not items:
         return empty_state(f"Aucune paire au-dessus de {format_score(threshold)}.")
     n_own = sum(1 for d in items if d.get("same_producer"))
-    seen: set[int] = set()
-    rows = [[_dataset_link(d["row_a"], d.get("title_a"), seen=seen),
-             _dataset_link(d["row_b"], d.get("title_b"), seen=seen),
-             dbc.Badge("même producteur", color="secondary") if d.get("same_producer")
+    rows = [{"key": f"{int(d['row_a'])}:{int(d['row_b'])}", "title_a": _title(d.get("title_a")),
+             "title_b": _title(d.get("title_b")),
+             "producer": "même producteur" if d.get("same_producer")
              else clean_text(d.get("organization_b"), 100),
-             format_score(d.get("score"))] for d in items]
+             "score": format_score(d.get("score"))} for d in items]
+    columns = [{"field": "title_a", "headerName": "Son jeu (ouvrir sa fiche)", **_TITLE_COL},
+               {"field": "title_b", "headerName": "Jeu proche (ouvrir sa fiche)", **_TITLE_COL},
+               {"field": "producer", "headerName": "Producteur du jeu proche", "width": 200,
+                "wrapText": True, "autoHeight": True},
+               {"field": "score", "headerName": "Similarité", "width": 110, "type": "rightAligned"}]
     note = (f"{len(items)} paire{'s' if len(items) > 1 else ''} dont {n_own} entre ses propres jeux "
             f"(similarité ≥ {format_score(threshold)}).")
     return html.Div([html.Div(note, className="small text-muted mb-1"),
-                     _table(["Son jeu", "Jeu proche", "Producteur du jeu proche", "Similarité"], rows)])
+                     list_grid("duplicates", columns, rows)])
 
 
 def similar_table(items: list[dict]) -> html.Div | dbc.ListGroup:

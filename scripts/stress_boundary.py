@@ -192,11 +192,12 @@ def big_inputs(port: int, deps: list[dict]) -> list[dict]:
     body = body_for(spec, {"producers-select.search_value": "a" * 30_000_000, "producers-select.value": None})
     status, _, dt = post(port, body)
     out.append({"input": "30 MB dropdown search value", "status": status, "seconds": round(dt, 2)})
-    item = {"id": {"type": "producers-dataset-item", "row": 1}, "property": "n_clicks", "value": 1}
-    spec = next(d for d in deps if "producers-dataset-item" in json.dumps(d["inputs"]))
+    item = {"id": {"type": "producers-producer-item", "value": "x"}, "property": "n_clicks", "value": 1}
+    spec = next(d for d in deps if "producers-producer-item" in json.dumps(d["inputs"]))
     body = json.dumps({"output": spec["output"], "outputs": bench._split_output(spec["output"]),
                        "inputs": [[item] * 1_000_000], "state": [],
-                       "changedPropIds": ['{"row":1,"type":"producers-dataset-item"}.n_clicks']}).encode()
+                       "changedPropIds": ['{"type":"producers-producer-item","value":"x"}'
+                                          '.n_clicks']}).encode()
     status, _, dt = post(port, body)
     out.append({"input": "1,000,000-item pattern list", "bytes": len(body), "status": status,
                 "seconds": round(dt, 2)})

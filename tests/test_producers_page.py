@@ -9,7 +9,7 @@ import pytest
 
 from components import ids
 from components import producers_page as pp
-from tests.uihelpers import call
+from tests.uihelpers import call, strings
 from tests.uihelpers import text as _text
 
 
@@ -70,7 +70,7 @@ def test_choosing_a_producer_fills_figures_list_and_map_highlight(app, client, e
     assert pp.fr_int(summary["n_active"]) in text and pp.fr_int(summary["views"]) in text
     hl = out[ids.MAP_HIGHLIGHT]["data"]
     assert hl["label"] == producer["name"] and sorted(hl["rows"]) == producer["rows"]
-    listing = _text(out[pp.DATASETS]["children"])
+    listing = " ".join(strings(out[pp.DATASETS]["children"]))
     top = explorer.producers.datasets(producer["index"]).iloc[0]
     assert str(top["title"])[:40] in listing
     assert out[pp.SHOW_ON_MAP]["disabled"] is False
@@ -88,7 +88,7 @@ def test_topics_and_quality(app, client, explorer, producer):
     q_fig = out[pp.QUALITY_CHART]["figure"]
     assert len(q_fig["data"][0]["y"]) == 6
     prio = explorer.producers.quality(producer["index"], limit=50)
-    text = _text(out[pp.QUALITY_LIST]["children"])
+    text = " ".join(strings(out[pp.QUALITY_LIST]["children"]))
     if len(prio):
         assert str(prio["title"].iat[0])[:40] in text and prio["reasons"].iat[0][0] in text
     else:
@@ -103,7 +103,7 @@ def test_duplicates_follow_the_threshold(app, client, explorer, producer):
     assert len(low) > 0
     out = call(app, client, f"{pp.DUPLICATES}.children",
                {f"{pp.SELECT}.value": producer["id"], f"{pp.DUP_THRESHOLD}.value": 0.3})
-    text = _text(out[pp.DUPLICATES]["children"])
+    text = " ".join(strings(out[pp.DUPLICATES]["children"]))
     from callbacks.producers import N_DUPLICATES
 
     assert f"{min(len(low), N_DUPLICATES)} paire" in text and str(low["title_a"].iat[0])[:30] in text
@@ -120,16 +120,25 @@ def test_similar_producers_and_neighbourhood(app, client, explorer, producer):
 
 
 def test_clicks_open_dataset_producer_and_map(app, client, explorer, producer):
-    row = producer["rows"][0]
-    item = {"type": pp.DATASET_ITEM, "row": row}
-    out = call(app, client, f"{ids.SELECTED}.data",
-               {f"{pp.DATASET_ITEM}.n_clicks": [(item, 1)]},
-               changed=json.dumps(item, sort_keys=True, separators=(",", ":")) + ".n_clicks")
+    row, other_row = producer["rows"][0], producer["rows"][-1]
+
+    def click(name, cell):
+        grid = {"type": pp.LIST_GRID, "list": name}
+        return call(app, client, f"{ids.SELECTED}.data", {f"{pp.LIST_GRID}.cellClicked": [(grid, cell)]},
+                    changed=json.dumps(grid, sort_keys=True, separators=(",", ":")) + ".cellClicked")
+
+    out = click("datasets", {"rowId": str(row), "colId": "title", "rowIndex": 0, "value": "x"})
     assert out[ids.SELECTED]["data"] == explorer.datasets["id"].iat[row]
     assert out[ids.TABS]["active_tab"] == "carte"
-    # a re-rendered list (n_clicks 0) opens nothing
-    assert call(app, client, f"{ids.SELECTED}.data", {f"{pp.DATASET_ITEM}.n_clicks": [(item, 0)]},
-                changed=json.dumps(item, sort_keys=True, separators=(",", ":")) + ".n_clicks") == {}
+    # a pair of near duplicates: the column clicked says which dataset opens
+    pair = f"{row}:{other_row}"
+    assert click("duplicates", {"rowId": pair, "colId": "title_b"})[ids.SELECTED]["data"] == \
+        explorer.datasets["id"].iat[other_row]
+    assert click("duplicates", {"rowId": pair, "colId": "title_a"})[ids.SELECTED]["data"] == \
+        explorer.datasets["id"].iat[row]
+    # nothing clicked, a forged or out-of-range key: nothing opens
+    for cell in (None, {}, {"rowId": "abc"}, {"rowId": str(10**9)}, {"rowId": "-1"}, "1", [1]):
+        assert click("datasets", cell) == {}, cell
     other = explorer.producers.similar_producers(producer["index"])["producer_id"].iat[0]
     pitem = {"type": pp.PRODUCER_ITEM, "value": other}
     out = call(app, client, f"{pp.SELECT}.value", {f"{pp.PRODUCER_ITEM}.n_clicks": [(pitem, 1)]},
@@ -160,7 +169,7 @@ def test_findability(app, client, explorer, producer):
 
 # ---- browser ---------------------------------------------------------------------------------
 @pytest.mark.browser
-def test_producers_page_in_browser(dash_duo, app, producer):
+def test_producers_page_in_browser(dash_duo, app, explorer, producer):
     from selenium.webdriver.common.by import By
 
     dash_duo.start_server(app)
@@ -181,12 +190,25 @@ def test_producers_page_in_browser(dash_duo, app, producer):
     dash_duo.wait_for_contains_text(f"#{pp.FIGURES}", producer["name"][:20], timeout=10)
     dash_duo.wait_for_element(f"#{pp.NEIGHBOURHOOD} .scatterlayer, #{pp.NEIGHBOURHOOD} canvas",
                               timeout=20)
+    # its datasets: one grid, most viewed first, text only
+    first = ".producers-list-datasets .ag-row[row-index='0'] .producers-list-title"
+    top = str(explorer.producers.datasets(producer["index"])["title"].iat[0])[:25]
+    dash_duo.wait_for_contains_text(first, top, timeout=20)
     # "Voir sur la carte": back to the map tab, its datasets highlighted there
     # (below the overview grid, while the sections above it still grow: clicked by script)
     button = dash_duo.wait_for_element(f"#{pp.SHOW_ON_MAP}:not([disabled])", timeout=10)
     dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();",
                                    button)
     dash_duo.wait_for_contains_text(f"#{ids.TABS} .nav-link.active", "Carte", timeout=10)
+    # a click on a dataset of its list opens its card on the map page
+    tab = next(a for a in dash_duo.driver.find_elements(By.CSS_SELECTOR, ".nav-link")
+               if a.text.strip() == "Producteurs")
+    dash_duo.driver.execute_script("window.scrollTo(0, 0); arguments[0].click();", tab)
+    cell = dash_duo.wait_for_element(first, timeout=20)
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();",
+                                   cell)
+    dash_duo.wait_for_contains_text(f"#{ids.TABS} .nav-link.active", "Carte", timeout=10)
+    dash_duo.wait_for_contains_text(f"#{ids.DETAILS}", top, timeout=20)
     # other pages' geo figures may ask plotly's CDN for topojson (offline here): not this page's
     errors = [e for e in dash_duo.get_logs() or []
               if not (e.get("source") == "network" and "cdn.plot.ly" in e.get("message", ""))]
