@@ -63,7 +63,7 @@ def _reasons_list(value) -> list[str]:
 def list_row(cell, n: int) -> int | None:
     """The dataset a click on a list's grid opens: ``cellClicked`` carries the row's key (a row
     id, or "row_a:row_b" for a pair of near duplicates, whose second title opens ``row_b``)."""
-    if not isinstance(cell, dict):
+    if not isinstance(cell, dict) or cell.get("colId") == "link":  # the link opens data.gouv.fr
         return None
     parts = str(cell.get("rowId") or "").split(":")
     pick = parts[1] if cell.get("colId") == "title_b" and len(parts) == 2 else parts[0]

@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from components import labels as L
+from components.details import safe_url
 from components.figures import FONT, empty_figure
 from components.labels import NO_TITLE, clean_text, format_date, format_score, mode_label, plotly_text, typo
 
@@ -292,14 +293,28 @@ def _title(value) -> str:
     return clean_text(value, TITLE_CHARS) or NO_TITLE
 
 
+def _link(url) -> str:
+    """The data.gouv.fr page of a row as a Markdown link for the grid's ``markdown`` renderer
+    (which escapes HTML); ``""`` for a URL that is not plain http(s)."""
+    u = safe_url(url)
+    if not u:
+        return ""
+    return "[↗](" + u.replace("(", "%28").replace(")", "%29").replace("[", "%5B").replace("]", "%5D") + ")"
+
+
+_LINK_COL = {"field": "link", "headerName": "", "width": 56, "cellRenderer": "markdown",
+             "linkTarget": "_blank", "headerTooltip": "Voir sur data.gouv.fr"}
+
+
 def datasets_table(items: list[dict], total: int) -> html.Div:
     """``items``: row, title, url, views, reuses, last_modified, score (most viewed first)."""
     if not items:
         return empty_state(L.PRODUCERS_NONE_ACTIVE)
-    rows = [{"key": str(int(d["row"])), "title": _title(d.get("title")), "views": fr_int(d.get("views")),
+    rows = [{"key": str(int(d["row"])), "title": _title(d.get("title")), "link": _link(d.get("url")),
+             "views": fr_int(d.get("views")),
              "reuses": fr_int(d.get("reuses")), "modified": format_date(d.get("last_modified")),
              "score": f"{int(d.get('score', 0))}"} for d in items]
-    columns = [{"field": "title", "headerName": "Titre (ouvrir sa fiche)", **_TITLE_COL},
+    columns = [{"field": "title", "headerName": "Titre (ouvrir sa fiche)", **_TITLE_COL}, _LINK_COL,
                {"field": "views", "headerName": "Vues", "width": 110, "type": "rightAligned"},
                {"field": "reuses", "headerName": "Réutil.", "width": 100, "type": "rightAligned"},
                {"field": "modified", "headerName": "Modifié le", "width": 150},
@@ -314,11 +329,12 @@ def priority_table(items: list[dict]) -> html.Div:
     """``items``: row, title, url, score, views, reasons (list of French reasons)."""
     if not items:
         return empty_state(typo("Rien à corriger : toutes les règles sont respectées."))
-    rows = [{"key": str(int(d["row"])), "title": _title(d.get("title")), "score": f"{int(d['score'])}",
+    rows = [{"key": str(int(d["row"])), "title": _title(d.get("title")), "link": _link(d.get("url")),
+             "score": f"{int(d['score'])}",
              "views": fr_int(d.get("views")),
              "reasons": " · ".join(typo(clean_text(r, 300)) for r in d.get("reasons", []))} for d in items]
     columns = [{"field": "title", "headerName": "Jeu de données (ouvrir sa fiche)", **_TITLE_COL},
-               {"field": "score", "headerName": "Score", "width": 90, "type": "rightAligned"},
+               _LINK_COL, {"field": "score", "headerName": "Score", "width": 90, "type": "rightAligned"},
                {"field": "views", "headerName": "Vues", "width": 100, "type": "rightAligned"},
                {"field": "reasons", "headerName": "À corriger", "flex": 1, "minWidth": 220,
                 "wrapText": True, "autoHeight": True}]

@@ -33,6 +33,23 @@ def test_builders_empty_states():
     assert pp.fr_int(1234567) == "1\u202f234\u202f567" and pp.fr_int(None) == "—"
 
 
+def test_list_grids_hold_text_and_safe_links():
+    """The producer's lists are grids of plain text; the only Markdown is a link built from an
+    http(s) URL (others give none), brackets and parentheses encoded."""
+    items = [{"row": 1, "title": "<img src=x onerror=alert(1)> **gras**", "views": 1200, "reuses": 0,
+              "last_modified": "2024-05-02", "score": 80, "url": "https://www.data.gouv.fr/fr/datasets/a(b)[c]/"},
+             {"row": 2, "title": "", "views": 0, "reuses": 0, "last_modified": None, "score": 10,
+              "url": "javascript:alert(1)"}]
+    grid = pp.datasets_table(items, 5).to_plotly_json()["props"]["children"][1]
+    rows = grid.rowData
+    assert grid.id == {"type": pp.LIST_GRID, "list": "datasets"}
+    assert rows[0]["title"].startswith("<img src=x") and rows[0]["key"] == "1"
+    assert rows[0]["link"] == "[↗](https://www.data.gouv.fr/fr/datasets/a%28b%29%5Bc%5D/)"
+    assert rows[1]["link"] == "" and rows[1]["title"] == pp.NO_TITLE
+    markdown = [c for c in grid.columnDefs if c.get("cellRenderer") == "markdown"]
+    assert [c["field"] for c in markdown] == ["link"]  # titles are never rendered as Markdown
+
+
 def test_neighbourhood_figure_uses_scattergl():
     fig = pp.visualize_neighbourhood(
         [{"organization": "Moi", "n_active": 3, "similarity": 1.0, "x": 0, "y": 0, "is_self": True},
@@ -136,8 +153,9 @@ def test_clicks_open_dataset_producer_and_map(app, client, explorer, producer):
         explorer.datasets["id"].iat[other_row]
     assert click("duplicates", {"rowId": pair, "colId": "title_a"})[ids.SELECTED]["data"] == \
         explorer.datasets["id"].iat[row]
-    # nothing clicked, a forged or out-of-range key: nothing opens
-    for cell in (None, {}, {"rowId": "abc"}, {"rowId": str(10**9)}, {"rowId": "-1"}, "1", [1]):
+    # nothing clicked, a forged or out-of-range key, the data.gouv.fr link: nothing opens here
+    for cell in (None, {}, {"rowId": "abc"}, {"rowId": str(10**9)}, {"rowId": "-1"}, "1", [1],
+                 {"rowId": str(row), "colId": "link"}):
         assert click("datasets", cell) == {}, cell
     other = explorer.producers.similar_producers(producer["index"])["producer_id"].iat[0]
     pitem = {"type": pp.PRODUCER_ITEM, "value": other}
@@ -194,6 +212,8 @@ def test_producers_page_in_browser(dash_duo, app, explorer, producer):
     first = ".producers-list-datasets .ag-row[row-index='0'] .producers-list-title"
     top = str(explorer.producers.datasets(producer["index"])["title"].iat[0])[:25]
     dash_duo.wait_for_contains_text(first, top, timeout=20)
+    link = dash_duo.find_element(".producers-list-datasets .ag-row[row-index='0'] [col-id='link'] a")
+    assert link.get_attribute("href").startswith("http") and link.get_attribute("target") == "_blank"
     # "Voir sur la carte": back to the map tab, its datasets highlighted there
     # (below the overview grid, while the sections above it still grow: clicked by script)
     button = dash_duo.wait_for_element(f"#{pp.SHOW_ON_MAP}:not([disabled])", timeout=10)
