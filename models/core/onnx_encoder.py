@@ -24,15 +24,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from models.core.store import ArtifactError, sha256_file
+from models.core.store import ArtifactError, sha256_file, staged_folder
 
 log = logging.getLogger(__name__)
 
@@ -120,9 +118,7 @@ def export_onnx(source: str | Path, out_dir: str | Path, *, max_seq_length: int 
             vec = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(vec, p=2.0, dim=1)
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=out_dir.name + ".", dir=out_dir.parent))
-    try:
+    with staged_folder(out_dir) as tmp:
         # a padded dummy batch, so that the mask is a real input of the traced graph
         ids = torch.tensor([[0, 10, 11, 12, 2, 1, 1, 1], [0, 5, 6, 7, 8, 9, 10, 2]])
         mask = (ids != 1).long()
@@ -166,12 +162,6 @@ def export_onnx(source: str | Path, out_dir: str | Path, *, max_seq_length: int 
             "export_seconds": round(time.perf_counter() - t0, 1),
         }
         (tmp / META).write_text(json.dumps(meta, indent=2))
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     log.info("ONNX int8 model exported to %s in %.0f s (%.0f MB)", out_dir, meta["export_seconds"],
              meta["bytes"] / 1e6)
     return out_dir
@@ -216,8 +206,7 @@ def write_query_model(folder: str | Path) -> Path:
     init.CopyFrom(numpy_helper.from_array(np.ascontiguousarray(table[keep]), init.name))
     del table
     out = folder / QUERY_DIR
-    tmp = Path(tempfile.mkdtemp(prefix=QUERY_DIR + ".", dir=folder))
-    try:
+    with staged_folder(out, prefix=QUERY_DIR) as tmp:
         onnx.save(model, str(tmp / "model.onnx"))
         del model
         tok.save(str(tmp / "tokenizer.json"))
@@ -225,12 +214,6 @@ def write_query_model(folder: str | Path) -> Path:
         (tmp / META).write_text(json.dumps({
             "format": FORMAT, "pieces": len(keep), "source_sha256": meta.get("sha256"),
             "bytes": (tmp / "model.onnx").stat().st_size}, indent=2))
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     log.info("query model written to %s (%d pieces, %.0f MB)", out, len(keep),
              (out / "model.onnx").stat().st_size / 1e6)
     return out

@@ -18,6 +18,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,6 +139,35 @@ class Descriptions:
     def text(self, row: int) -> str:
         """The plain-text description (what search and passages read), ``""`` if none."""
         return self._get(self._text, row) or self._get(self._raw, row)
+
+
+@contextmanager
+def staged_folder(out_dir: Path, *, prefix: str | None = None) -> Iterator[Path]:
+    """A temporary folder beside ``out_dir`` to write into; once the block ends without error it
+    replaces ``out_dir`` (removed first if present, then one rename), else it is deleted. Model
+    folders (offline e5, its ONNX export and query model) are written this way: a killed writer
+    never leaves a half-written folder where a reader looks.
+
+    Examples
+    --------
+    >>> with staged_folder(Path("/tmp/models/e5")) as tmp:  # doctest: +SKIP
+    ...     (tmp / "config.json").write_text("{}")
+    """
+    import os
+    import shutil
+    import tempfile
+
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=(prefix or out_dir.name) + ".", dir=out_dir.parent))
+    try:
+        yield tmp
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def sha256_file(path: Path) -> str:
