@@ -44,6 +44,9 @@ CONFIGS = {
     "nn30md0": {"n_neighbors": 30, "min_dist": 0.0, "metric": "cosine"},
     "nn10": {"n_neighbors": 10, "min_dist": 0.05, "metric": "cosine"},
     "nn10md0": {"n_neighbors": 10, "min_dist": 0.0, "metric": "cosine"},
+    # the build's map (10 neighbours) started from the PCA of the vectors, as models.build.layout
+    # does since UMAP's spectral start failed on the int8 vectors (``nn10``: the spectral start)
+    "nn10pca": {"n_neighbors": 10, "min_dist": 0.05, "metric": "cosine", "init": "pca"},
     "euclid": {"n_neighbors": 15, "min_dist": 0.05, "metric": "euclidean"},
     "densmap": {"n_neighbors": 15, "min_dist": 0.05, "metric": "cosine", "densmap": True},
     "collapse": {"n_neighbors": 15, "min_dist": 0.05, "metric": "cosine", "collapse": True},
@@ -57,7 +60,7 @@ def fit(vectors: np.ndarray, cfg: dict, seed: int = 42) -> np.ndarray:
 
     reducer = umap.UMAP(n_components=2, n_neighbors=cfg["n_neighbors"], min_dist=cfg["min_dist"],
                         metric=cfg["metric"], densmap=cfg.get("densmap", False), random_state=seed,
-                        low_memory=True, verbose=False)
+                        low_memory=True, verbose=False, init=cfg.get("init", "spectral"))
     return reducer.fit_transform(vectors).astype(np.float32)
 
 
