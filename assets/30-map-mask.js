@@ -1,12 +1,21 @@
-/* Fading on the catalogue map: a generic "mask" overlay, computed in the browser.
+/* Fading on the catalogue map: a generic "mask" overlay, computed and drawn in the browser.
  *
  * Each source of a mask (the year slider; the search filters' ``map-filter`` store,
  * {"n", "count", "bits" (base64, little-endian bitmask) | "rows"}) gives a Uint8Array with 1 for
- * the datasets it keeps, or null when it keeps everything. Masks combine with AND: a dataset stays bright only if every active mask keeps it,
- * the others fade (marker opacity per point on the base trace, one Plotly.restyle). After a
- * figure update (colour change) the fading is restored on the next plot.
+ * the datasets it keeps, or null when it keeps everything. Masks combine with AND: a dataset stays
+ * bright only if every active mask keeps it, the others fade.
+ *
+ * How it is drawn, so that a frame of the year play costs a few milliseconds even without a GPU:
+ * when a mask switches on, the WebGL map is restyled once to a faint scalar opacity (every point
+ * faded); the points kept are then drawn bright, in their topic colour, on a 2D canvas laid under
+ * the WebGL canvas (so the highlighted results, the selection and the labels stay on top). A new
+ * frame (another year, another filter) only redraws that canvas; so do a zoom, a pan and a resize.
+ * When the mask switches off, the canvas is cleared and the map restyled back to full opacity.
  *
  * window.mapMask.set(name, maskOrNull) lets any other script add its own source.
+ * Read by the tests and the benchmark: data-mask-kept / -total / -drawn / -ms on the graph div,
+ * window.__maskFrames / __maskFrameMs (when each frame was drawn, how long it took),
+ * window.__maskPainted / __maskPaintMs (the same, once on screen).
  */
 (function () {
     "use strict";
@@ -47,9 +56,126 @@
         return keep;
     }
 
+    // ---- the lit layer: a 2D canvas under the WebGL one ------------------------------------------
+    function layer(gd) {
+        var host = gd.querySelector(".gl-container");
+        if (!host) { return null; }
+        var c = gd.__maskCanvas;
+        if (!c || c.parentNode !== host) {
+            c = document.createElement("canvas");
+            c.className = "map-mask-layer";
+            c.setAttribute("aria-hidden", "true");
+            c.style.position = "absolute";
+            c.style.pointerEvents = "none";
+            host.insertBefore(c, host.firstChild);
+            gd.__maskCanvas = c;
+        }
+        return c;
+    }
+
+    function toArray(v) {  // a typed array, a plain array or plotly's {bdata, dtype} (not decoded)
+        return v && (v.length !== undefined ? v : null);
+    }
+
+    // per topic colour, the rows that have it (computed once per figure)
+    function colourGroups(gd) {
+        var t = gd._fullData[0], marker = t.marker || {}, n = nPoints(gd);
+        var color = marker.color, key = [n, typeof color === "string" ? color : "codes",
+                                         JSON.stringify(marker.colorscale || null)].join("|");
+        if (gd.__maskGroups && gd.__maskGroups.key === key && gd.__maskGroups.x === t.x) {
+            return gd.__maskGroups;
+        }
+        var groups = {key: key, x: t.x, colours: [], rows: []};
+        var codes = toArray(color);
+        if (!codes || typeof color === "string" || !marker.colorscale) {
+            groups.colours.push(typeof color === "string" ? color : "#4c6ef5");
+            var all = new Int32Array(n);
+            for (var i = 0; i < n; i++) { all[i] = i; }
+            groups.rows.push(all);
+        } else {
+            var scale = marker.colorscale, cmin = marker.cmin, cmax = marker.cmax;
+            var byCode = {};
+            for (var j = 0; j < n; j++) {
+                var c = codes[j];
+                (byCode[c] = byCode[c] || []).push(j);
+            }
+            Object.keys(byCode).forEach(function (code) {
+                var v = cmax > cmin ? (Number(code) - cmin) / (cmax - cmin) : 0, colour = scale[0][1];
+                for (var k = 0; k < scale.length; k++) { if (scale[k][0] <= v) { colour = scale[k][1]; } }
+                groups.colours.push(colour);
+                groups.rows.push(Int32Array.from(byCode[code]));
+            });
+        }
+        gd.__maskGroups = groups;
+        return groups;
+    }
+
+    // draws the kept points on the lit layer (or clears it); returns the number drawn
+    function draw(gd) {
+        var c = layer(gd), fl = gd._fullLayout;
+        if (!c || !fl || !fl._size) { return 0; }
+        var s = fl._size, dpr = window.devicePixelRatio || 1;
+        var w = Math.max(1, Math.round(s.w * dpr)), h = Math.max(1, Math.round(s.h * dpr));
+        if (c.width !== w || c.height !== h) { c.width = w; c.height = h; }
+        c.style.left = s.l + "px"; c.style.top = s.t + "px";
+        c.style.width = s.w + "px"; c.style.height = s.h + "px";
+        var ctx = c.getContext("2d"), keep = gd.__maskKeep, drawn = 0;
+        ctx.setTransform(1, 0, 0, 1, 0, 0);
+        ctx.clearRect(0, 0, w, h);
+        var t = gd._fullData[0], xs = toArray(t && t.x), ys = toArray(t && t.y);
+        if (keep && xs && ys && fl.xaxis && fl.yaxis) {
+            var xr = fl.xaxis.range, yr = fl.yaxis.range;
+            var kx = s.w / (xr[1] - xr[0]), ky = s.h / (yr[1] - yr[0]);
+            var size = Math.max(2, Number((t.marker || {}).size) || 4) * 0.9, half = size / 2;
+            var groups = colourGroups(gd);
+            ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+            ctx.globalAlpha = BRIGHT;
+            for (var g = 0; g < groups.rows.length; g++) {
+                var rows = groups.rows[g];
+                ctx.fillStyle = groups.colours[g];
+                ctx.beginPath();
+                for (var k = 0; k < rows.length; k++) {
+                    var i = rows[k];
+                    if (!keep[i]) { continue; }
+                    drawn++;
+                    var px = (xs[i] - xr[0]) * kx, py = s.h - (ys[i] - yr[0]) * ky;
+                    if (px < -size || py < -size || px > s.w + size || py > s.h + size) { continue; }
+                    ctx.rect(px - half, py - half, size, size);
+                }
+                ctx.fill();
+            }
+        }
+        gd.dataset.maskDrawn = String(drawn);
+        return drawn;
+    }
+
+    function redrawSoon(gd) {  // a zoom, a pan: once per animation frame
+        if (gd.__maskRaf) { return; }
+        gd.__maskRaf = window.requestAnimationFrame(function () {
+            gd.__maskRaf = null;
+            if (gd.__maskKeep) { draw(gd); }
+        });
+    }
+
+    function frameDone(gd, t0) {
+        var now = performance.now();  // measured by the benchmark (scripts/map_browser_bench.py)
+        gd.dataset.maskMs = (now - t0).toFixed(1);
+        (window.__maskFrames = window.__maskFrames || []).push(now);
+        (window.__maskFrameMs = window.__maskFrameMs || []).push(now - t0);
+        // and when it is on screen: the second animation frame after the drawing starts after the paint
+        window.requestAnimationFrame(function () {
+            window.requestAnimationFrame(function () {
+                var painted = performance.now();
+                (window.__maskPainted = window.__maskPainted || []).push(painted);
+                (window.__maskPaintMs = window.__maskPaintMs || []).push(painted - t0);
+            });
+        });
+    }
+
     function apply(gd) {
         gd = gd || graphDiv();
         if (!gd || !gd._fullData || !window.Plotly) { return null; }
+        var t0 = performance.now();
         var n = nPoints(gd), keep = combined(n), kept = n;
         if (keep) {
             kept = 0;
@@ -58,29 +184,40 @@
         gd.dataset.maskKept = String(kept);
         gd.dataset.maskTotal = String(n);
         var marker = (gd.data[0] && gd.data[0].marker) || {};
-        if (gd.__maskVersion === version && marker.opacity === gd.__maskOpacity) { return kept; }
-        var opacity = BRIGHT;
-        if (keep) {
-            opacity = new Float32Array(n);
-            for (var j = 0; j < n; j++) { opacity[j] = keep[j] ? BRIGHT : FADED; }
-        }
+        var want = keep ? FADED : BRIGHT;  // the WebGL points: all faded while a mask is on
+        var changed = gd.__maskVersion !== version || gd.__maskKeep !== keep;
         gd.__maskVersion = version;
-        gd.__maskOpacity = opacity;
-        var t0 = performance.now();
-        gd.__maskBusy = true;
-        window.Plotly.restyle(gd, {"marker.opacity": [opacity]}, [0]).then(function () {
-            gd.__maskBusy = false;
-            var now = performance.now();  // measured by the benchmark (scripts/map_browser_bench.py)
-            gd.dataset.maskMs = (now - t0).toFixed(1);
-            (window.__maskFrames = window.__maskFrames || []).push(now);
-        });
+        if (changed) { gd.__maskKeep = keep; }
+        if (marker.opacity !== want) {
+            if (gd.__maskBusy) { return kept; }  // drawn when the restyle under way ends
+            gd.__maskBusy = true;
+            window.Plotly.restyle(gd, {"marker.opacity": want}, [0]).then(function () {
+                gd.__maskBusy = false;
+                draw(gd);
+                frameDone(gd, t0);
+            }, function () { gd.__maskBusy = false; });
+            return kept;
+        }
+        draw(gd);
+        if (changed) { frameDone(gd, t0); }
         return kept;
     }
 
     function hook(gd) {
-        if (!gd.__maskHandler) { gd.__maskHandler = function () { apply(gd); }; }
-        if (gd.removeListener) { gd.removeListener("plotly_afterplot", gd.__maskHandler); }
-        if (gd.on) { gd.on("plotly_afterplot", gd.__maskHandler); }
+        if (!gd.__maskHandler) {
+            gd.__maskHandler = function () { apply(gd); };
+            gd.__maskMove = function () { redrawSoon(gd); };
+        }
+        if (gd.removeListener) {
+            gd.removeListener("plotly_afterplot", gd.__maskHandler);
+            gd.removeListener("plotly_relayouting", gd.__maskMove);
+            gd.removeListener("plotly_relayout", gd.__maskMove);
+        }
+        if (gd.on) {
+            gd.on("plotly_afterplot", gd.__maskHandler);
+            gd.on("plotly_relayouting", gd.__maskMove);  // a pan or a zoom under way
+            gd.on("plotly_relayout", gd.__maskMove);
+        }
     }
 
     function set(name, mask) {

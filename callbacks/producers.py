@@ -22,7 +22,7 @@ import math
 from dash import ALL, Input, Output, State, ctx, no_update
 
 from callbacks import guard
-from callbacks.common import MAP_TAB
+from callbacks.common import MAP_TAB, register_open_from_grid
 from components import ids
 from components import labels as L
 from components import producers_page as pp
@@ -58,19 +58,6 @@ def records(df) -> list[dict]:
 
 def _reasons_list(value) -> list[str]:
     return [str(x) for x in value] if value is not None else []
-
-
-def list_row(cell, n: int) -> int | None:
-    """The dataset a click on a list's grid opens: ``cellClicked`` carries the row's key (a row
-    id, or "row_a:row_b" for a pair of near duplicates, whose second title opens ``row_b``)."""
-    if not isinstance(cell, dict) or cell.get("colId") == "link":  # the link opens data.gouv.fr
-        return None
-    parts = str(cell.get("rowId") or "").split(":")
-    pick = parts[1] if cell.get("colId") == "title_b" and len(parts) == 2 else parts[0]
-    try:
-        return guard.as_row(int(pick), n) if pick.isdigit() else None
-    except ValueError:
-        return None
 
 
 def register(app, services) -> None:
@@ -172,14 +159,7 @@ def register(app, services) -> None:
         rows = sorted(int(r) for r in P.rows(p))
         return {"label": str(P.table["organization"].iat[p]), "rows": rows}, MAP_TAB
 
-    @app.callback(Output(ids.SELECTED, "data", allow_duplicate=True),
-                  Output(ids.TABS, "active_tab", allow_duplicate=True),
-                  Input({"type": pp.LIST_GRID, "list": ALL}, "cellClicked"), prevent_initial_call=True)
-    def open_from_list(_cells):
-        row = list_row(ctx.triggered[0]["value"] if ctx.triggered else None, services.explorer.n)
-        if row is None:
-            return no_update, no_update
-        return str(services.explorer.datasets["id"].iat[row]), MAP_TAB
+    register_open_from_grid(app, services, {"type": pp.LIST_GRID, "list": ALL})
 
     @app.callback(Output(pp.SELECT, "value"), Input({"type": pp.PRODUCER_ITEM, "value": ALL}, "n_clicks"),
                   prevent_initial_call=True)

@@ -20,7 +20,7 @@ import logging
 from dash import ALL, Input, Output, State, ctx, no_update
 
 from callbacks import guard
-from callbacks.common import MAP_TAB, register_open_dataset
+from callbacks.common import MAP_TAB, register_open_from_grid
 from components import ids
 from components import territories_page as tp
 
@@ -143,7 +143,7 @@ def register(app, services) -> None:
             return no_update, no_update
         return highlight(value, opts), MAP_TAB
 
-    register_open_dataset(app, services, tp.DATASET_ITEM)
+    register_open_from_grid(app, services, tp.DATASET_GRID)
 
     @app.callback(Output(tp.SEARCH, "value", allow_duplicate=True),
                   Input({"type": tp.TOP_ITEM, "value": ALL}, "n_clicks"), prevent_initial_call=True)

@@ -16,9 +16,9 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from components import labels as L
-from components.details import safe_url
+from components.data_grid import LINK_COL, PAGE_SIZE, TITLE_COL, dataset_grid, link_markdown, title_text
 from components.figures import FONT, empty_figure
-from components.labels import NO_TITLE, clean_text, format_date, format_score, mode_label, plotly_text, typo
+from components.labels import clean_text, format_date, format_score, mode_label, plotly_text, typo
 
 # ---- ids of this page (prefixed, so they cannot collide with the other pages) ---------------
 SELECT = "producers-select"
@@ -47,7 +47,7 @@ PRODUCER_ITEM = "producers-producer-item"
 # Dash's renderer re-checks every component at each update (26.5 s for the largest producer with
 # ~2,100 of them in tables, scripts/first_open.py)
 LIST_GRID = "producers-list-grid"
-LIST_PAGE_SIZE = 20
+LIST_PAGE_SIZE = PAGE_SIZE
 
 TITLE = L.PRODUCERS_TITLE
 CHOOSE = L.PRODUCERS_CHOOSE
@@ -270,40 +270,21 @@ def _table(header: Sequence[str], rows: list[list], *, small: bool = True) -> db
                      size="sm" if small else None, hover=True, responsive=True, className="mb-0")
 
 
-def list_grid(name: str, columns: list[dict], rows: list[dict]) -> dag.AgGrid:
-    """One list of the producer's page as a grid: ``rows`` are dicts of plain values with a
-    ``key`` (the row id sent back on a click), shown as text (never HTML), 20 a page."""
-    return dag.AgGrid(
-        id={"type": LIST_GRID, "list": name}, columnDefs=columns, rowData=rows,
-        getRowId="params.data.key",
-        defaultColDef={"sortable": False, "resizable": True, "suppressHeaderMenuButton": True,
-                       "filter": False},
-        dashGridOptions={"localeText": L.AG_GRID_LOCALE, "domLayout": "autoHeight",
-                         "pagination": len(rows) > LIST_PAGE_SIZE, "paginationPageSize": LIST_PAGE_SIZE,
-                         "paginationPageSizeSelector": False, "suppressCellFocus": True,
-                         "animateRows": False, "enableCellTextSelection": True},
-        style={"width": "100%"}, className=f"producers-list producers-list-{name}")
+def list_grid(name: str, columns: list[dict], rows: list[dict]):
+    """One list of the producer's page as a grid (:func:`components.data_grid.dataset_grid`)."""
+    return dataset_grid({"type": LIST_GRID, "list": name}, columns, rows,
+                        class_name=f"producers-list producers-list-{name}")
 
 
-_TITLE_COL = {"flex": 1, "minWidth": 260, "wrapText": True, "autoHeight": True,
-              "cellClass": "producers-list-title"}
+_TITLE_COL = TITLE_COL
+_LINK_COL = LINK_COL
 
 
 def _title(value) -> str:
-    return clean_text(value, TITLE_CHARS) or NO_TITLE
+    return title_text(value, TITLE_CHARS)
 
 
-def _link(url) -> str:
-    """The data.gouv.fr page of a row as a Markdown link for the grid's ``markdown`` renderer
-    (which escapes HTML); ``""`` for a URL that is not plain http(s)."""
-    u = safe_url(url)
-    if not u:
-        return ""
-    return "[↗](" + u.replace("(", "%28").replace(")", "%29").replace("[", "%5B").replace("]", "%5D") + ")"
-
-
-_LINK_COL = {"field": "link", "headerName": "", "width": 56, "cellRenderer": "markdown",
-             "linkTarget": "_blank", "headerTooltip": "Voir sur data.gouv.fr"}
+_link = link_markdown
 
 
 def datasets_table(items: list[dict], total: int) -> html.Div:

@@ -14,9 +14,9 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from components import labels as L
-from components.details import safe_url
+from components.data_grid import LINK_COL, TITLE_COLUMN, dataset_grid, link_markdown, title_text
 from components.figures import FONT, empty_figure
-from components.labels import NO_TITLE, clean_text, plotly_text, typo
+from components.labels import clean_text, plotly_text, typo
 
 # ---- ids of this page (prefixed, so they cannot collide with the other pages) ---------------
 SEARCH = "territories-search"
@@ -27,7 +27,8 @@ OFF_MAP = "territories-off-map"
 SUMMARY = "territories-summary"
 DATASETS = "territories-datasets"
 SHOW_ON_MAP = "territories-show-on-map"
-DATASET_ITEM = "territories-dataset-item"  # pattern-matching {"type": ..., "row": int}
+# the datasets that name the territory: one grid (components/data_grid.py); a click opens one
+DATASET_GRID = "territories-datasets-grid"
 TOP = "territories-most-named"
 TOP_ITEM = "territories-top-item"  # pattern-matching {"type": ..., "value": "region:53"}
 
@@ -129,38 +130,32 @@ def summary(entity: dict | None, total: int, *, enclosing: bool, contained: bool
 
 
 def datasets_table(items: list[dict], total: int, *, name: str = "") -> html.Div:
-    """``items``: row, title, url, organization, via, level, confidence, source, own."""
+    """``items``: row, title, url, organization, via, level, confidence, source, own — one grid
+    (:mod:`components.data_grid`), 20 a page; a click on a title opens its card on the map."""
     if not items:
         return empty_state("Aucun jeu de données ne nomme ce territoire." if name else CHOOSE)
-
-    def link(d):
-        parts = [html.A(clean_text(d.get("title"), TITLE_CHARS) or NO_TITLE,
-                        id={"type": DATASET_ITEM, "row": int(d["row"])}, n_clicks=0, role="button",
-                        className="link-primary dataset-item", title="Ouvrir sa fiche sur la carte")]
-        url = safe_url(d.get("url"))
-        if url:
-            parts.append(html.A(" ↗", href=url, target="_blank", rel="noopener noreferrer",
-                                title="Voir sur data.gouv.fr", className="text-decoration-none"))
-        return html.Span(parts)
-
     rows = []
     for d in items:
         via = clean_text(d.get("via"), 60)
         if not d.get("own", True):
-            via = html.Span([via, html.Span(f" ({LEVEL_NAMES.get(d.get('level'), '')})",
-                                            className="text-muted")])
-        rows.append(html.Tr([
-            html.Td(link(d)), html.Td(clean_text(d.get("organization"), 60), className="small"),
-            html.Td(via, className="small"),
-            html.Td(f"{SOURCE_NAMES.get(d.get('source'), d.get('source'))} · "
-                    f"{fr_percent(d.get('confidence'))}", className="small text-nowrap"),
-        ]))
+            level = LEVEL_NAMES.get(d.get("level"), "")
+            via = f"{via} ({level})" if level else via
+        rows.append({"key": str(int(d["row"])), "title": title_text(d.get("title"), TITLE_CHARS),
+                     "link": link_markdown(d.get("url")),
+                     "producer": clean_text(d.get("organization"), 60),
+                     "via": via,
+                     "source": f"{SOURCE_NAMES.get(d.get('source'), d.get('source'))} · "
+                               f"{fr_percent(d.get('confidence'))}"})
+    columns = [{**TITLE_COLUMN, "headerName": "Jeu de données (ouvrir sa fiche)"}, LINK_COL,
+               {"field": "producer", "headerName": "Producteur", "width": 190, "wrapText": True,
+                "autoHeight": True},
+               {"field": "via", "headerName": "Territoire nommé", "width": 190, "wrapText": True,
+                "autoHeight": True},
+               {"field": "source", "headerName": "Trouvé dans · confiance", "width": 200}]
     note = (f"Les {len(items)} premiers sur {fr_int(total)}." if total > len(items)
             else f"{fr_int(total)} jeu{'x' if total > 1 else ''} de données.")
-    table = dbc.Table([html.Thead(html.Tr([html.Th("Jeu de données"), html.Th("Producteur"),
-                                           html.Th("Territoire nommé"), html.Th("Trouvé dans · confiance")])),
-                       html.Tbody(rows)], size="sm", hover=True, responsive=True, className="mb-0")
-    return html.Div([html.Div(note, className="small text-muted mb-1"), table])
+    return html.Div([html.Div(note, className="small text-muted mb-1"),
+                     dataset_grid(DATASET_GRID, columns, rows, class_name="territories-list")])
 
 
 def evaluation_note(report: dict | None) -> html.Div:

@@ -4,9 +4,14 @@
 
 * ``label_update_ms`` — zoom (Plotly.relayout of the axes) to region labels placed: the
   placement and the annotations' redraw (``data-label-ms``, median over 6 zooms);
-* ``play_fps`` — frames of the year play drawn per second (fading restyles completed), over 6 s
-  (``play_ticks_per_s``: the timer's ticks; a tick finding the previous frame still drawing is
-  skipped); ``fade_frame_ms`` the time of the last fading restyle;
+* ``play_fps`` — frames of the year play drawn per second, over 6 s (``play_ticks_per_s``: the
+  timer's ticks; a tick finding the previous frame still drawing is skipped); ``fade_frame_ms``
+  (median) / ``fade_frame_max_ms``: a frame's mask, count and drawing of the kept points on the
+  lit layer (assets/30-map-mask.js); ``play_painted_fps`` / ``fade_frame_painted_ms`` the same
+  frames once on screen (the second animation frame after the drawing);
+* ``slider_frame_ms`` — the year slider set to a new year (as a hand on the slider does): from
+  the new value to its frame on screen, through Dash's clientside callback (median of 6);
+  ``pan_with_fading_ms`` a pan of the faded map, the WebGL redraw and the lit layer's (median of 3);
 * ``selection_panel_ms`` — a box selection of about ``--select`` points (default 5,000): from the
   selection event to the panel's count shown (the browser's reading of the points, the server's
   summary, the render); ``selection_requests_ms`` when the callbacks reading the selection leave
@@ -102,7 +107,40 @@ def main(argv=None) -> int:
         out["play_fps"] = round((len(frames) - 1) / span_s, 2) if span_s else 0.0
         ticks = js("return (window.__tickTimes || []).slice()")
         out["play_ticks_per_s"] = round(len([t for t in ticks if t >= frames[0]]) / 6, 2) if frames else 0
-        out["fade_frame_ms"] = float(js(f"return {GD}.dataset.maskMs"))
+        ms = js("return (window.__maskFrameMs || []).slice(-Math.max(1, arguments[0]))", len(frames))
+        out["fade_frame_ms"] = round(statistics.median(ms), 1) if ms else None
+        out["fade_frame_max_ms"] = round(max(ms), 1) if ms else None
+        painted = [t for t in js("return (window.__maskPainted || []).slice()") if t >= frames[0]]
+        span_p = (painted[-1] - painted[0]) / 1000 if len(painted) > 1 else 0
+        out["play_painted_fps"] = round((len(painted) - 1) / span_p, 2) if span_p else 0.0
+        pms = js("return (window.__maskPaintMs || []).slice(-Math.max(1, arguments[0]))", len(painted))
+        out["fade_frame_painted_ms"] = round(statistics.median(pms), 1) if pms else None
+        # the year slider moved by hand (the range set as the slider sets it): from the new value
+        # to the frame drawn, through Dash's clientside callback
+        slider = []
+        for year in (2014, 2018, 2021, 2016, 2023, 2019):
+            slider.append(driver.execute_async_script(
+                "const done = arguments[1], n0 = (window.__maskFrames || []).length,"
+                "      t0 = performance.now();"
+                "window.dash_clientside.set_props('map-time-range', {value: [arguments[0], arguments[0]]});"
+                "const poll = () => { const f = window.__maskFrames || [];"
+                "  if (f.length > n0) { requestAnimationFrame(() => requestAnimationFrame("
+                "    () => done(performance.now() - t0))); }"
+                "  else if (performance.now() - t0 > 10000) { done(null); }"
+                "  else { setTimeout(poll, 1); } };"
+                "poll();", year))
+        slider = [v for v in slider if v is not None]
+        out["slider_frame_ms"] = round(statistics.median(slider), 1) if slider else None
+        out["slider_frames_measured"] = len(slider)
+        # a pan with the year filter on: the lit layer follows (redrawn in the next animation frame)
+        pan = []
+        for f in (0.1, -0.2, 0.1):
+            pan.append(driver.execute_async_script(
+                "const done = arguments[1], g = " + GD + ", d = arguments[0];"
+                "const x = g._fullLayout.xaxis.range, w = x[1] - x[0], t0 = performance.now();"
+                "Plotly.relayout(g, {'xaxis.range': [x[0] + d * w, x[1] + d * w]}).then(() =>"
+                "  requestAnimationFrame(() => done(performance.now() - t0)));", f))
+        out["pan_with_fading_ms"] = round(statistics.median(pan), 1)
         js("document.getElementById('map-time-on').click()")
 
         # a box selection around the centre, grown until it holds about --select points

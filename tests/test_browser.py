@@ -42,6 +42,26 @@ if (!t) {{ return null; }}
 return Array.from(t.{key} || []);
 """
 
+# the fading (assets/30-map-mask.js): the WebGL points faint, the kept ones drawn on the lit layer
+LIT_POINTS = """
+const g = document.querySelector('#map .js-plotly-plot');
+const t = g && g.data && g.data[0];
+if (!t) { return -2; }
+const o = t.marker && t.marker.opacity;
+const c = g.querySelector('canvas.map-mask-layer');
+const lit = (cv) => {
+  if (!cv || !cv.width || !cv.height) { return 0; }
+  const px = cv.getContext('2d').getImageData(0, 0, cv.width, cv.height).data;
+  let k = 0;
+  for (let i = 3; i < px.length; i += 4) { if (px[i]) { k++; } }
+  return k;
+};
+if (o === undefined || o === null || o === 0.8) { return lit(c) ? -3 : -1; }  // nothing faded
+if (o !== 0.05 || !c) { return -4; }
+const drawn = Number(g.dataset.maskDrawn);
+return drawn > 0 && !lit(c) ? -5 : drawn;
+"""
+
 
 def free_port() -> int:
     with socket.socket() as s:

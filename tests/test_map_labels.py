@@ -282,10 +282,11 @@ def test_year_filter_plays_and_fades(dash_duo, app, explorer):
     from models.serve.map_time import row_years
 
     open_map(dash_duo, app)
+    from tests.test_browser import LIT_POINTS
+
     js = ("const g = document.querySelector('#map .js-plotly-plot');"
-          "const o = g.data[0].marker.opacity;"
-          "return [g.dataset.maskKept, g.dataset.maskTotal,"
-          "        typeof o === 'number' || !o ? -1 : Array.from(o).filter(v => v > 0.5).length];")
+          "const lit = (() => {" + LIT_POINTS + "})();"
+          "return [g.dataset.maskKept, g.dataset.maskTotal, lit];")
     click = lambda sel: dash_duo.driver.execute_script(  # noqa: E731
         "arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", dash_duo.find_element(sel))
     click(f"#{ids.MAP_TIME_PLAY}")  # plays: the filter switches on

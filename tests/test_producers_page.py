@@ -9,6 +9,7 @@ import pytest
 
 from components import ids
 from components import producers_page as pp
+from components.labels import NO_TITLE
 from tests.uihelpers import call, strings
 from tests.uihelpers import text as _text
 
@@ -45,7 +46,7 @@ def test_list_grids_hold_text_and_safe_links():
     assert grid.id == {"type": pp.LIST_GRID, "list": "datasets"}
     assert rows[0]["title"].startswith("<img src=x") and rows[0]["key"] == "1"
     assert rows[0]["link"] == "[↗](https://www.data.gouv.fr/fr/datasets/a%28b%29%5Bc%5D/)"
-    assert rows[1]["link"] == "" and rows[1]["title"] == pp.NO_TITLE
+    assert rows[1]["link"] == "" and rows[1]["title"] == NO_TITLE
     markdown = [c for c in grid.columnDefs if c.get("cellRenderer") == "markdown"]
     assert [c["field"] for c in markdown] == ["link"]  # titles are never rendered as Markdown
 

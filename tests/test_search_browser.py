@@ -11,26 +11,17 @@ import pytest
 pytest.importorskip("selenium", reason="selenium (dash[testing]) is not installed")
 
 from components import ids
-from tests.test_browser import CHROMEDRIVER, CHROMIUM, TIMEOUT, free_port, wait
+from tests.test_browser import CHROMEDRIVER, CHROMIUM, LIT_POINTS, TIMEOUT, free_port, wait
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs chromium and chromedriver on PATH"),
 ]
 
-BRIGHT_POINTS = f"""
-const g = document.querySelector('#{ids.MAP} .js-plotly-plot');
-const t = g && g.data && g.data[0];
-if (!t) {{ return -2; }}
-const o = t.marker && t.marker.opacity;
-if (o === undefined || o === null || typeof o === 'number') {{ return -1; }}
-return Array.from(o).filter(v => v > 0.5).length;
-"""
-
-
 def selected_count(dash_duo) -> int:
-    """Points left bright by the fading (assets/30-map-mask.js); -1: nothing faded."""
-    return dash_duo.driver.execute_script(BRIGHT_POINTS)
+    """Points left bright by the fading (drawn on the lit layer, which then has lit pixels, over
+    a faint WebGL map); -1: nothing faded (full opacity, empty lit layer); < -1: inconsistent."""
+    return dash_duo.driver.execute_script(LIT_POINTS)
 
 
 def js_click(dash_duo, element) -> None:

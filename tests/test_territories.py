@@ -447,10 +447,25 @@ def test_territories_page_in_browser(dash_duo, app, service, named):
                   if o.text.startswith(e["name"] + " (commune"))
     option.click()
     dash_duo.wait_for_contains_text(f"#{tp.SUMMARY}", e["name"], timeout=20)
-    dash_duo.wait_for_element(f"#{tp.DATASETS} .dataset-item", timeout=20)
-    n = len(dash_duo.find_elements(f"#{tp.DATASETS} .dataset-item"))
-    assert n == min(e["n_direct"], 200)
-    dash_duo.find_element(f"#{tp.OPTIONS} input[value='{tp.ENCLOSING}']").click()
+    # its datasets: one grid (20 a page), the first one named first, the count stated
+    listing = service.datasets(named)
+    first = f"#{tp.DATASETS} .ag-row[row-index='0'] .producers-list-title"
+    dash_duo.wait_for_contains_text(first, str(listing["title"].iat[0])[:25], timeout=20)
+    rows = dash_duo.find_elements(f"#{tp.DATASETS} .ag-center-cols-container .ag-row")
+    assert len(rows) == min(len(listing), 20)
+    note = dash_duo.find_element(f"#{tp.DATASETS} .text-muted").text
+    assert ("Les 200 premiers sur" in note) if len(listing) > 200 else note.startswith(f"{len(listing)} jeu")
+    # a click on a title opens its card on the map page; then back to this page
+    cell = dash_duo.find_element(first)
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();",
+                                   cell)
+    dash_duo.wait_for_contains_text(f"#{ids.TABS} .nav-link.active", "Carte", timeout=10)
+    dash_duo.wait_for_contains_text(f"#{ids.DETAILS}", str(listing["title"].iat[0])[:25], timeout=20)
+    tab = next(a for a in dash_duo.driver.find_elements(By.CSS_SELECTOR, ".nav-link")
+               if a.text.strip() == "Territoires")
+    dash_duo.driver.execute_script("window.scrollTo(0, 0); arguments[0].click();", tab)
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();",
+                                   dash_duo.find_element(f"#{tp.OPTIONS} input[value='{tp.ENCLOSING}']"))
     dash_duo.wait_for_contains_text(f"#{tp.SUMMARY}", "niveaux englobants inclus", timeout=20)
     dash_duo.wait_for_element(f"#{tp.SHOW_ON_MAP}:not([disabled])", timeout=10).click()
     dash_duo.wait_for_contains_text(f"#{ids.TABS} .nav-link.active", "Carte", timeout=10)
