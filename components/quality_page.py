@@ -16,6 +16,7 @@ from dash import dcc, html
 
 from components import labels as L
 from components.compare_page import MODE_COLOURS
+from components.data_grid import dataset_grid
 from components.figures import FONT, empty_figure
 from components.labels import clean_text, mode_label, plotly_text
 
@@ -28,6 +29,7 @@ SUMMARY = "quality-summary"
 CHART = "quality-chart"
 FILTER = "quality-filter"  # dbc.RadioItems: "all" or a mode (queries that mode fails)
 TABLE = "quality-table"
+TABLE_GRID = "quality-table-grid"  # the per-query ranks, one dash-ag-grid
 METRICS_TABLE = "quality-metrics"
 
 METRICS = (("hit@1", "Succès@1"), ("hit@3", "Succès@3"), ("hit@10", "Succès@10"),
@@ -113,30 +115,38 @@ def failed_by(per_query: Sequence[dict], mode: str) -> list[dict]:
     return [q for q in per_query if not (q.get("ranks") or {}).get(mode)]
 
 
-def rank_cell(rank) -> html.Td:
-    if not rank:
-        return html.Td("—", className="text-danger", title="aucun jeu attendu parmi les 10 premiers")
-    colour = "text-success fw-bold" if rank == 1 else ("text-success" if rank <= 3 else "")
-    return html.Td(str(rank), className=colour or None)
+def rank_cell(rank) -> str:
+    """A rank as the table shows it: « — » when no expected dataset is in the first 10."""
+    return str(int(rank)) if rank else "—"
+
+
+# colours of a rank cell (the grid's cellClassRules, evaluated in the browser on the cell's text)
+RANK_CLASSES = {"text-success fw-bold": "params.value === '1'",
+                "text-success": "params.value === '2' || params.value === '3'",
+                "text-danger": "params.value === '—'"}
 
 
 def per_query_table(per_query: Sequence[dict], modes: Sequence[str], *, max_rows: int = 500):
     """One row per query: its text, how many expected datasets are loaded, and the first
-    relevant rank in each mode (— : none in the first 10)."""
+    relevant rank in each mode (— : none in the first 10). One grid (a table of 500 rows would
+    be ~3,000 Dash components, re-checked by Dash's renderer at every update of the app)."""
     if not per_query:
         return html.Div("Aucune requête à afficher.", className="text-muted small p-2")
-    head = html.Thead(html.Tr([html.Th("Requête"), html.Th("Attendus", title="jeux attendus présents"),
-                               *[html.Th(mode_label(m)) for m in modes]]))
-    body = []
-    for q in list(per_query)[:max_rows]:
+    rows = []
+    for i, q in enumerate(list(per_query)[:max_rows]):
         label = clean_text(q.get("query"), QUERY_CHARS) or f"[{clean_text(q.get('params'), 60)}]"
         if q.get("query") and q.get("params"):
             label += f" [{clean_text(q['params'], 40)}]"
         ranks = q.get("ranks") or {}
-        body.append(html.Tr([html.Td(label), html.Td(str(q.get("n_relevant", ""))),
-                             *[rank_cell(ranks.get(m)) for m in modes]]))
-    return dbc.Table([head, html.Tbody(body)], size="sm", striped=True, hover=True,
-                     className="small mb-0")
+        rows.append({"key": str(i), "query": label, "expected": str(q.get("n_relevant", "")),
+                     **{f"rank_{m}": rank_cell(ranks.get(m)) for m in modes}})
+    columns = [{"field": "query", "headerName": "Requête", "flex": 1, "minWidth": 240, "wrapText": True,
+                "autoHeight": True},
+               {"field": "expected", "headerName": "Attendus", "width": 110, "type": "rightAligned",
+                "headerTooltip": "jeux attendus présents"},
+               *[{"field": f"rank_{m}", "headerName": mode_label(m), "width": 120, "type": "rightAligned",
+                  "cellClassRules": RANK_CLASSES} for m in modes]]
+    return dataset_grid(TABLE_GRID, columns, rows, class_name="quality-per-query small")
 
 
 def summary_text(label: str, result: dict | None) -> str:

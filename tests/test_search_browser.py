@@ -97,3 +97,31 @@ def test_bad_input_from_the_url(dash_duo, app):
     assert dash_duo.driver.execute_script("return window.__pwned === undefined")
     assert not dash_duo.find_elements(f"#{ids.RESULTS_HEADER} img")
     assert len(dash_duo.find_element(f"#{ids.SEARCH_INPUT}").get_attribute("value")) <= 500
+
+
+def test_quality_page_lists_each_query_in_a_grid(dash_duo, app):
+    """The search-quality page: the labelled file chosen by default is evaluated, each query is a
+    row of one grid with its rank per mode, coloured (1: bold green, none: red « — »)."""
+    from selenium.webdriver.common.by import By
+
+    from components import quality_page as qp
+
+    dash_duo.start_server(app, port=free_port())
+    dash_duo.wait_for_element(f"#{ids.TABS}", timeout=TIMEOUT)
+    tab = next(a for a in dash_duo.driver.find_elements(By.CSS_SELECTOR, ".nav-link")
+               if a.text.strip().startswith("Qualité"))
+    dash_duo.driver.execute_script("arguments[0].click();", tab)
+    dash_duo.wait_for_element(f"#{qp.TABLE} .ag-center-cols-container .ag-row", timeout=TIMEOUT)
+    summary = dash_duo.wait_for_element(f"#{qp.SUMMARY}", timeout=TIMEOUT).text
+    rows = dash_duo.find_elements(f"#{qp.TABLE} .ag-center-cols-container .ag-row")
+    assert 0 < len(rows) <= 20 and "requêtes évaluées" in summary
+    cells = dash_duo.find_elements(f"#{qp.TABLE} .ag-cell[col-id^='rank_']")
+    assert cells
+    for cell in cells:
+        text, cls = cell.text.strip(), cell.get_attribute("class")
+        assert text == "—" or text.isdigit()
+        if text == "1":
+            assert "text-success" in cls and "fw-bold" in cls
+        if text == "—":
+            assert "text-danger" in cls
+    assert dash_duo.get_logs() == []

@@ -14,7 +14,7 @@ from components import ids
 from components import quality_page as qp
 from components.map import QUERY_TRACE, query_trace, visualize_map
 from models.core.config import AppSettings
-from tests.uihelpers import call, ids_of
+from tests.uihelpers import all_of, call, ids_of
 from tests.uihelpers import text as text_of
 
 
@@ -176,11 +176,19 @@ def test_quality_render_chart_tables_and_failure_filter(app, client):
     assert len(bars) == 4 and bars[0]["x"] == [label for _, label in qp.METRICS]
     assert any(t["type"] == "scatter" for t in fig["data"])  # the data.gouv.fr reference
     assert "8 requêtes évaluées" in out[qp.SUMMARY]["children"]
-    all_rows = text_of(out[qp.TABLE]["children"])
+    all_rows = grid_rows(out[qp.TABLE]["children"])
+    assert len(all_rows) == len(res["per_query"])
     out = call(app, client, f"{qp.CHART}.figure", {f"{qp.RESULT}.data": res, f"{qp.FILTER}.value": "word"})
-    failed = text_of(out[qp.TABLE]["children"])
-    assert res["per_query"][0]["query"] in failed and len(failed) < len(all_rows)
+    failed = grid_rows(out[qp.TABLE]["children"])
+    assert next(r["query"] for r in failed) == res["per_query"][0]["query"] and len(failed) < len(all_rows)
+    assert all(r["rank_word"] == "—" for r in failed)  # « — »: no expected dataset in the first 10
     assert "MRR@10" in text_of(out[qp.METRICS_TABLE]["children"])
+
+
+def grid_rows(tree) -> list[dict]:
+    """The rows of the dash-ag-grids of a component tree (as JSON)."""
+    grids = all_of(tree, lambda d: d.get("type") == "AgGrid" and isinstance(d.get("props"), dict))
+    return [r for g in grids for r in g["props"].get("rowData") or []]
 
 
 def _upload(text: str | bytes) -> str:
