@@ -17,6 +17,9 @@
   summary, the render); ``selection_requests_ms`` when the callbacks reading the selection leave
   and are answered; ``box_redraw_ms`` the box's own redraw of the map before the event.
 
+``layout_components``: the Dash components of the whole layout on first open (Dash's renderer
+re-checks each of them at every update, anywhere in the app).
+
 Starts ``python app.py`` on a free port (stopped at the end) and drives Chromium with selenium.
 Times include the software renderer's cost: a laptop with a GPU is faster.
 """
@@ -81,6 +84,13 @@ def main(argv=None) -> int:
         wait(lambda: driver.get(f"http://127.0.0.1:{port}/") or True, timeout=180)
         js = lambda s, *a: driver.execute_script(s, *a)  # noqa: E731
         wait(lambda: js(f"return {GD} && {GD}.dataset.labelCount"), timeout=180)
+        # Dash components in the layout: the renderer re-checks each of them at every update
+        out["layout_components"] = js(
+            "let n = 0; const walk = (o) => { if (!o || typeof o !== 'object') { return; }"
+            " if (Array.isArray(o)) { o.forEach(walk); return; }"
+            " if (o.type && o.namespace && o.props) { n++; walk(o.props); return; }"
+            " Object.values(o).forEach(walk); };"
+            " walk(window.store.getState().layout); return n;")
         x0, x1 = js(f"return {GD}._fullLayout.xaxis.range")
         y0, y1 = js(f"return {GD}._fullLayout.yaxis.range")
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
