@@ -6,11 +6,12 @@
  * bright only if every active mask keeps it, the others fade.
  *
  * How it is drawn, so that a frame of the year play costs a few milliseconds even without a GPU:
- * when a mask switches on, the WebGL map is restyled once to a faint scalar opacity (every point
- * faded); the points kept are then drawn bright, in their topic colour, on a 2D canvas laid under
- * the WebGL canvas (so the highlighted results, the selection and the labels stay on top). A new
- * frame (another year, another filter) only redraws that canvas; so do a zoom, a pan and a resize.
- * When the mask switches off, the canvas is cleared and the map restyled back to full opacity.
+ * when a mask switches on, the WebGL map is restyled once to one light grey (every point faded);
+ * the points kept are then drawn bright, in their topic colour, on a 2D canvas laid over the
+ * WebGL canvas and under plotly's labels and hover (the rows of the highlighted results and of
+ * the selected dataset are left to their own bigger markers). A new frame (another year, another
+ * filter) only redraws that canvas; so do a zoom, a pan and a resize.
+ * When the mask switches off, the canvas is cleared and the map gets its colours back.
  *
  * window.mapMask.set(name, maskOrNull) lets any other script add its own source.
  * Read by the tests and the benchmark: data-mask-kept / -total / -drawn / -ms on the graph div,
@@ -20,7 +21,9 @@
 (function () {
     "use strict";
 
-    var BRIGHT = 0.8, FADED = 0.05;
+    // faded points turn one light grey: a stack of identical points (a series: the same dataset
+    // per commune or per year) stays grey, where a low opacity alone added up to full colour
+    var BRIGHT = 0.8, FADED = 0.45, FADED_COLOUR = "#c9ced6";
     var masks = {};  // name -> Uint8Array | null
     var decoded = {};  // base64 string -> Uint8Array (the year codes are decoded once)
     var version = 0;
@@ -56,36 +59,60 @@
         return keep;
     }
 
-    // ---- the lit layer: a 2D canvas under the WebGL one ------------------------------------------
+    // ---- the lit layer: a 2D canvas over the WebGL one --------------------------------------------
     function layer(gd) {
-        var host = gd.querySelector(".gl-container");
-        if (!host) { return null; }
+        var gl = gd.querySelector(".gl-container");
+        if (!gl || !gl.parentNode) { return null; }
         var c = gd.__maskCanvas;
-        if (!c || c.parentNode !== host) {
-            c = document.createElement("canvas");
+        if (!c || c.parentNode !== gl.parentNode || c.previousSibling !== gl) {
+            c = c || document.createElement("canvas");
             c.className = "map-mask-layer";
             c.setAttribute("aria-hidden", "true");
             c.style.position = "absolute";
             c.style.pointerEvents = "none";
-            host.insertBefore(c, host.firstChild);
+            gl.parentNode.insertBefore(c, gl.nextSibling);  // over the WebGL map, under labels and hover
             gd.__maskCanvas = c;
         }
         return c;
+    }
+
+    // rows shown by the overlay traces (highlighted results, selected dataset): left to them
+    function overlayRows(gd) {
+        var out = {};
+        for (var k = 1; k < gd._fullData.length; k++) {
+            var cd = gd._fullData[k] && gd._fullData[k].customdata;
+            if (!cd || !cd.length) { continue; }
+            for (var i = 0; i < cd.length; i++) {
+                var r = Array.isArray(cd[i]) ? cd[i][0] : cd[i];
+                if (typeof r === "number") { out[r] = 1; }
+            }
+        }
+        return out;
     }
 
     function toArray(v) {  // a typed array, a plain array or plotly's {bdata, dtype} (not decoded)
         return v && (v.length !== undefined ? v : null);
     }
 
-    // per topic colour, the rows that have it (computed once per figure)
+    function isFaded(gd) {
+        var m = gd.data && gd.data[0] && gd.data[0].marker;
+        return !!m && m.color === FADED_COLOUR;
+    }
+
+    // the topic colours of the points: the figure's own, or those saved while the map is grey
+    function colourSource(gd) {
+        return isFaded(gd) && gd.__maskColour ? gd.__maskColour : (gd._fullData[0].marker || {});
+    }
+
+    // per topic colour, the rows that have it (computed once per colouring)
     function colourGroups(gd) {
-        var t = gd._fullData[0], marker = t.marker || {}, n = nPoints(gd);
-        var color = marker.color, key = [n, typeof color === "string" ? color : "codes",
-                                         JSON.stringify(marker.colorscale || null)].join("|");
-        if (gd.__maskGroups && gd.__maskGroups.key === key && gd.__maskGroups.x === t.x) {
+        var t = gd._fullData[0], marker = colourSource(gd), n = nPoints(gd);
+        var color = marker.color;
+        if (gd.__maskGroups && gd.__maskGroups.color === color && gd.__maskGroups.x === t.x
+                && gd.__maskGroups.scale === marker.colorscale) {
             return gd.__maskGroups;
         }
-        var groups = {key: key, x: t.x, colours: [], rows: []};
+        var groups = {color: color, scale: marker.colorscale, x: t.x, colours: [], rows: []};
         var codes = toArray(color);
         if (!codes || typeof color === "string" || !marker.colorscale) {
             groups.colours.push(typeof color === "string" ? color : "#4c6ef5");
@@ -127,7 +154,7 @@
             var xr = fl.xaxis.range, yr = fl.yaxis.range;
             var kx = s.w / (xr[1] - xr[0]), ky = s.h / (yr[1] - yr[0]);
             var size = Math.max(2, Number((t.marker || {}).size) || 4) * 0.9, half = size / 2;
-            var groups = colourGroups(gd);
+            var groups = colourGroups(gd), skip = overlayRows(gd);
             ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
             ctx.globalAlpha = BRIGHT;
             for (var g = 0; g < groups.rows.length; g++) {
@@ -138,6 +165,7 @@
                     var i = rows[k];
                     if (!keep[i]) { continue; }
                     drawn++;
+                    if (skip[i]) { continue; }
                     var px = (xs[i] - xr[0]) * kx, py = s.h - (ys[i] - yr[0]) * ky;
                     if (px < -size || py < -size || px > s.w + size || py > s.h + size) { continue; }
                     ctx.rect(px - half, py - half, size, size);
@@ -183,17 +211,24 @@
         }
         gd.dataset.maskKept = String(kept);
         gd.dataset.maskTotal = String(n);
-        var marker = (gd.data[0] && gd.data[0].marker) || {};
-        var want = keep ? FADED : BRIGHT;  // the WebGL points: all faded while a mask is on
         var changed = gd.__maskVersion !== version || gd.__maskKeep !== keep;
         gd.__maskVersion = version;
         if (changed) { gd.__maskKeep = keep; }
-        if (marker.opacity !== want) {
+        var update = null;  // the WebGL points: all grey while a mask is on, their colours otherwise
+        if (keep && !isFaded(gd)) {
+            var full = gd._fullData[0].marker || {};
+            gd.__maskColour = {color: full.color, colorscale: full.colorscale, cmin: full.cmin, cmax: full.cmax};
+            update = {"marker.color": FADED_COLOUR, "marker.opacity": FADED};
+        } else if (!keep && isFaded(gd)) {
+            update = {"marker.opacity": BRIGHT};
+            if (gd.__maskColour) { update["marker.color"] = [gd.__maskColour.color]; }
+        }
+        if (update || gd.__maskBusy) {
             if (gd.__maskBusy) { return kept; }  // drawn when the restyle under way ends
             gd.__maskBusy = true;
-            window.Plotly.restyle(gd, {"marker.opacity": want}, [0]).then(function () {
+            window.Plotly.restyle(gd, update, [0]).then(function () {
                 gd.__maskBusy = false;
-                draw(gd);
+                apply(gd);  // draws the lit layer; restyles again if the masks changed meanwhile
                 frameDone(gd, t0);
             }, function () { gd.__maskBusy = false; });
             return kept;

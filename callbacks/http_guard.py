@@ -70,10 +70,14 @@ def callback_body_problem(body, known_outputs) -> str | None:
 
 def content_security_policy(script_hashes: list[str]) -> str:
     """Own origin only. Scripts: the app's files and Dash's one inline start-up script, by hash
-    (no ``'unsafe-eval'``: Dash 4 and plotly.js 3, WebGL map included, run without it — checked
-    page by page in ``tests/test_boundary_browser.py``); inline styles: React's ``style``
-    props; ``data:``/``blob:`` images: plotly's icons and image export."""
-    scripts = " ".join(["'self'", *script_hashes])
+    (never ``'unsafe-inline'``), plus ``'unsafe-eval'``: plotly.js's WebGL traces (the map, a
+    Scattergl of every dataset) compile their shaders' drawing code with ``new Function`` (regl);
+    without it the map shows « WebGL is not supported » in every browser — it did from the
+    morning of 2026-11-30 to the night, unseen by a test that checked only that a canvas existed
+    (``tests/test_boundary_browser.py`` now checks the map's pixels and plotly's no-WebGL notice).
+    The strict plotly bundle that avoids it is not shipped in any installed package. Inline
+    styles: React's ``style`` props; ``data:``/``blob:`` images: plotly's icons and image export."""
+    scripts = " ".join(["'self'", "'unsafe-eval'", *script_hashes])
     return ("default-src 'self'; "
             f"script-src {scripts}; "
             "style-src 'self' 'unsafe-inline'; "

@@ -15,7 +15,7 @@ from app import create_app
 from components import ids
 from models.core.config import AppSettings
 from tests.builders import build_with_crafted_row
-from tests.test_browser import CHROMEDRIVER, CHROMIUM, free_port, wait
+from tests.test_browser import CHROMEDRIVER, CHROMIUM, WEBGL_DRAWN, free_port, wait
 
 pytestmark = [
     pytest.mark.browser,
@@ -48,7 +48,10 @@ def test_description_images_fetch_nothing_and_the_app_works_under_csp(pixel_root
     app = create_app(AppSettings(artifacts=pixel_root))
     dash_duo.start_server(app, port=free_port())
     dash_duo.wait_for_element(f"#{ids.MAP} .js-plotly-plot", timeout=90)
-    dash_duo.wait_for_element(f"#{ids.MAP} canvas", timeout=90)  # scattergl (WebGL) drew under the CSP
+    # scattergl (WebGL) draws under the CSP: no « WebGL is not supported » notice, lit pixels
+    wait(dash_duo, lambda: dash_duo.driver.execute_script(WEBGL_DRAWN) > 0)
+    notices = f"return document.querySelectorAll('#{ids.MAP} .no-webgl').length"
+    assert dash_duo.driver.execute_script(notices) == 0
     dash_duo.driver.get(f"{dash_duo.server_url}/?q=piscines&mode=keyword&id={PIXEL_ID}")
     dash_duo.wait_for_contains_text(f"#{ids.DETAILS}", "Fin de la description", timeout=90)
     details = dash_duo.find_element(f"#{ids.DETAILS}")
@@ -62,7 +65,7 @@ def test_description_images_fetch_nothing_and_the_app_works_under_csp(pixel_root
         "return performance.getEntriesByType('resource').map(e => e.name)")
     assert not [e for e in entries if not e.startswith(dash_duo.server_url)], entries  # nothing left the page
     assert dash_duo.driver.execute_script("return typeof window.__xss") == "undefined"
-    # every page with plotly figures draws under the CSP (no 'unsafe-eval', no inline script)
+    # every page with plotly figures draws under the CSP (no inline script)
     for label in ("Thèmes", "Producteurs", "Qualité de la recherche"):
         dash_duo.driver.find_element(
             "xpath", f"//a[contains(@class, 'nav-link') and normalize-space()='{label}']").click()

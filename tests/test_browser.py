@@ -42,7 +42,23 @@ if (!t) {{ return null; }}
 return Array.from(t.{key} || []);
 """
 
-# the fading (assets/30-map-mask.js): the WebGL points faint, the kept ones drawn on the lit layer
+# the fading (assets/30-map-mask.js): the WebGL points grey, the kept ones drawn on the lit layer
+# the map's WebGL canvas really drew points: its lit pixels (plotly keeps the drawing buffer);
+# 0 when plotly shows its « WebGL is not supported » notice instead
+WEBGL_DRAWN = """
+const g = document.querySelector('#map .js-plotly-plot');
+const gl = g && g.querySelector('canvas.gl-canvas-context');
+if (!gl || !gl.width || g.querySelector('.no-webgl')) { return 0; }
+const c = document.createElement('canvas');
+c.width = gl.width; c.height = gl.height;
+const ctx = c.getContext('2d');
+ctx.drawImage(gl, 0, 0);
+const px = ctx.getImageData(0, 0, c.width, c.height).data;
+let k = 0;
+for (let i = 3; i < px.length; i += 4) { if (px[i]) { k++; } }
+return k;
+"""
+
 LIT_POINTS = """
 const g = document.querySelector('#map .js-plotly-plot');
 const t = g && g.data && g.data[0];
@@ -56,10 +72,30 @@ const lit = (cv) => {
   for (let i = 3; i < px.length; i += 4) { if (px[i]) { k++; } }
   return k;
 };
-if (o === undefined || o === null || o === 0.8) { return lit(c) ? -3 : -1; }  // nothing faded
-if (o !== 0.05 || !c) { return -4; }
+const grey = t.marker && t.marker.color === '#c9ced6';
+if (!grey && (o === undefined || o === null || o === 0.8)) { return lit(c) ? -3 : -1; }  // nothing faded
+if (!grey || o !== 0.45 || !c) { return -4; }  // faded: the WebGL map one light grey
 const drawn = Number(g.dataset.maskDrawn);
 return drawn > 0 && !lit(c) ? -5 : drawn;
+"""
+
+# the lit layer is drawn where plotly draws the points: for kept rows inside the view, the canvas
+# pixel at plotly's own position of the point (its axes' l2p) is lit; returns [checked, lit]
+LIT_ALIGNED = """
+const g = document.querySelector('#map .js-plotly-plot');
+const c = g && g.querySelector('canvas.map-mask-layer'), keep = g && g.__maskKeep;
+if (!c || !keep || g.__maskBusy) { return [0, 0]; }  // no lit layer, or a restyle under way
+const t = g._fullData[0], xa = g._fullLayout.xaxis, ya = g._fullLayout.yaxis, s = g._fullLayout._size;
+const k = c.width / s.w, px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+let checked = 0, lit = 0;
+for (let i = 0; i < keep.length && checked < 300; i++) {
+  if (!keep[i]) { continue; }
+  const x = Math.round(xa.l2p(t.x[i]) * k), y = Math.round(ya.l2p(t.y[i]) * k);
+  if (x < 2 || y < 2 || x >= c.width - 2 || y >= c.height - 2) { continue; }
+  checked++;
+  if (px[(y * c.width + x) * 4 + 3]) { lit++; }
+}
+return [checked, lit];
 """
 
 

@@ -17,7 +17,7 @@ from components import producers_page as pp
 from components import territories_page as tp
 from models.core.text import fold
 from tests import uihelpers
-from tests.uihelpers import call
+from tests.uihelpers import call, grid_rows
 from tests.uihelpers import text as _text
 
 
@@ -159,9 +159,11 @@ def test_territories_open_on_france_with_the_most_named(app, explorer):
     summary = _text(find(app.layout, tp.SUMMARY)["props"]["children"])
     n_france = len(S.datasets("pays:FR"))
     assert "France" in summary and pp.fr_int(n_france) in summary and n_france > 0
-    listing = _text(find(app.layout, tp.DATASETS)["props"]["children"])
+    listing = grid_rows(find(app.layout, tp.DATASETS)["props"]["children"])
     first = S.datasets("pays:FR").iloc[0]
-    assert str(first["title"])[:30] in listing
+    assert listing[0]["key"] == str(int(first["row"]))
+    assert listing[0]["title"].startswith(str(first["title"])[:30])
+    assert len(listing) == min(200, n_france)
     assert find(app.layout, tp.SHOW_ON_MAP)["props"]["disabled"] is False
     top = S.most_named(12)
     counts = [d["n"] for d in top]
@@ -223,7 +225,7 @@ def test_every_page_is_useful_on_first_open(dash_duo, app, explorer):
 
     open_tab("Territoires")
     dash_duo.wait_for_contains_text(f"#{tp.SUMMARY}", "France", timeout=10)
-    dash_duo.wait_for_element(f"#{tp.DATASETS} table", timeout=10)
+    dash_duo.wait_for_element(f"#{tp.DATASETS} .ag-center-cols-container .ag-row", timeout=10)
     top = explorer.territories.most_named(1)[0]
     dash_duo.wait_for_contains_text(f"#{tp.TOP}", top["label"], timeout=10)
     assert dash_duo.get_logs() == []

@@ -282,7 +282,7 @@ def test_year_filter_plays_and_fades(dash_duo, app, explorer):
     from models.serve.map_time import row_years
 
     open_map(dash_duo, app)
-    from tests.test_browser import LIT_POINTS
+    from tests.test_browser import LIT_ALIGNED, LIT_POINTS
 
     js = ("const g = document.querySelector('#map .js-plotly-plot');"
           "const lit = (() => {" + LIT_POINTS + "})();"
@@ -292,7 +292,7 @@ def test_year_filter_plays_and_fades(dash_duo, app, explorer):
     click(f"#{ids.MAP_TIME_PLAY}")  # plays: the filter switches on
     until(lambda: "créés en" in dash_duo.find_element(f"#{ids.MAP_TIME_COUNT}").text, timeout=60)
     created = row_years(explorer.datasets, "created")
-    seen = set()
+    seen, aligned = set(), []
 
     def check():
         text = dash_duo.find_element(f"#{ids.MAP_TIME_COUNT}").text
@@ -306,8 +306,12 @@ def test_year_filter_plays_and_fades(dash_duo, app, explorer):
             return False
         assert int(total) == explorer.n
         assert kept == int((created == year).sum())  # the datasets created that year stay bright
+        # and they are drawn where plotly places them (its axes' own transform)
+        checked, lit = dash_duo.driver.execute_script(LIT_ALIGNED)
+        assert lit == checked
+        aligned.append(checked)
         seen.add(year)
-        return len(seen) >= 3
+        return len(seen) >= 3 and sum(aligned) > 0
 
     until(check, timeout=60)  # the play moves on year after year
     click(f"#{ids.MAP_TIME_PLAY}")  # pause

@@ -20,7 +20,7 @@ pytestmark = [
 
 def selected_count(dash_duo) -> int:
     """Points left bright by the fading (drawn on the lit layer, which then has lit pixels, over
-    a faint WebGL map); -1: nothing faded (full opacity, empty lit layer); < -1: inconsistent."""
+    a grey WebGL map); -1: nothing faded (colours, full opacity, empty lit layer); < -1: inconsistent."""
     return dash_duo.driver.execute_script(LIT_POINTS)
 
 

@@ -14,7 +14,7 @@ from components import ids
 from components import quality_page as qp
 from components.map import QUERY_TRACE, query_trace, visualize_map
 from models.core.config import AppSettings
-from tests.uihelpers import all_of, call, ids_of
+from tests.uihelpers import call, grid_rows, ids_of
 from tests.uihelpers import text as text_of
 
 
@@ -183,12 +183,6 @@ def test_quality_render_chart_tables_and_failure_filter(app, client):
     assert next(r["query"] for r in failed) == res["per_query"][0]["query"] and len(failed) < len(all_rows)
     assert all(r["rank_word"] == "—" for r in failed)  # « — »: no expected dataset in the first 10
     assert "MRR@10" in text_of(out[qp.METRICS_TABLE]["children"])
-
-
-def grid_rows(tree) -> list[dict]:
-    """The rows of the dash-ag-grids of a component tree (as JSON)."""
-    grids = all_of(tree, lambda d: d.get("type") == "AgGrid" and isinstance(d.get("props"), dict))
-    return [r for g in grids for r in g["props"].get("rowData") or []]
 
 
 def _upload(text: str | bytes) -> str:

@@ -41,6 +41,14 @@ def all_of(node, pred) -> list:
     return out
 
 
+def grid_rows(tree) -> list[dict]:
+    """The rows of the dash-ag-grids of a component tree (as JSON or components)."""
+    if hasattr(tree, "to_plotly_json"):
+        tree = json.loads(json.dumps(tree.to_plotly_json(), default=lambda o: o.to_plotly_json()))
+    grids = all_of(tree, lambda d: d.get("type") == "AgGrid" and isinstance(d.get("props"), dict))
+    return [r for g in grids for r in g["props"].get("rowData") or []]
+
+
 def text(node) -> str:
     """The visible text of a serialised component tree (its children, not ids or classes)."""
     if isinstance(node, str):
