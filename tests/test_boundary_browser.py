@@ -70,6 +70,8 @@ def test_description_images_fetch_nothing_and_the_app_works_under_csp(pixel_root
         dash_duo.driver.find_element(
             "xpath", f"//a[contains(@class, 'nav-link') and normalize-space()='{label}']").click()
         dash_duo.wait_for_element(".tab-pane.active .js-plotly-plot .main-svg", timeout=90)
+    # no WebGL figure of any page fell back to plotly's « WebGL is not supported » notice
+    assert dash_duo.driver.execute_script("return document.querySelectorAll('.no-webgl').length") == 0
     assert dash_duo.get_logs() == []  # no CSP violation, no error
     wait(dash_duo, lambda: "Piscines municipales" in dash_duo.find_element(f"#{ids.RESULTS}")
          .get_attribute("textContent"))
