@@ -43,12 +43,12 @@ def dataset_grid(grid_id, columns: list[dict], rows: list[dict], class_name: str
         id=grid_id, columnDefs=columns, rowData=rows,
         getRowId="params.data.key",
         defaultColDef={"sortable": False, "resizable": True, "suppressHeaderMenuButton": True,
-                       "filter": False},
+                       "filter": False, "wrapHeaderText": True, "autoHeaderHeight": True},
         dashGridOptions={"localeText": L.AG_GRID_LOCALE, "domLayout": "autoHeight",
                          "pagination": len(rows) > PAGE_SIZE, "paginationPageSize": PAGE_SIZE,
                          "paginationPageSizeSelector": False, "suppressCellFocus": True,
                          "animateRows": False, "enableCellTextSelection": True},
-        style={"width": "100%"}, className=class_name)
+        style={"width": "100%"}, className=f"dataset-grid {class_name}".strip())
 
 
 def title_text(value, limit: int = TITLE_CHARS) -> str:

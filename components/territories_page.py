@@ -140,18 +140,18 @@ def datasets_table(items: list[dict], total: int, *, name: str = "") -> html.Div
         if not d.get("own", True):
             level = LEVEL_NAMES.get(d.get("level"), "")
             via = f"{via} ({level})" if level else via
+        found = f"{SOURCE_NAMES.get(d.get('source'), d.get('source'))} · {fr_percent(d.get('confidence'))}"
         rows.append({"key": str(int(d["row"])), "title": title_text(d.get("title"), TITLE_CHARS),
                      "link": link_markdown(d.get("url")),
                      "producer": clean_text(d.get("organization"), 60),
-                     "via": via,
-                     "source": f"{SOURCE_NAMES.get(d.get('source'), d.get('source'))} · "
-                               f"{fr_percent(d.get('confidence'))}"})
-    columns = [{**TITLE_COLUMN, "headerName": "Jeu de données (ouvrir sa fiche)"}, LINK_COL,
-               {"field": "producer", "headerName": "Producteur", "width": 190, "wrapText": True,
+                     "via": f"{via} — {found}"})
+    # the card is half the page wide: four columns, the territory and where it was found together
+    columns = [{**TITLE_COLUMN, "headerName": "Jeu de données (ouvrir sa fiche)", "minWidth": 200},
+               {**LINK_COL, "width": 48},
+               {"field": "producer", "headerName": "Producteur", "width": 140, "wrapText": True,
                 "autoHeight": True},
-               {"field": "via", "headerName": "Territoire nommé", "width": 190, "wrapText": True,
-                "autoHeight": True},
-               {"field": "source", "headerName": "Trouvé dans · confiance", "width": 200}]
+               {"field": "via", "headerName": "Territoire nommé — trouvé dans", "width": 170,
+                "wrapText": True, "autoHeight": True}]
     note = (f"Les {len(items)} premiers sur {fr_int(total)}." if total > len(items)
             else f"{fr_int(total)} jeu{'x' if total > 1 else ''} de données.")
     return html.Div([html.Div(note, className="small text-muted mb-1"),
