@@ -185,17 +185,25 @@
         });
     }
 
+    var KEPT_TIMINGS = 1000;  // the last frames' timings, for the benchmark (a long play stays bounded)
+
+    function record(name, value) {
+        var list = window[name] = window[name] || [];
+        list.push(value);
+        if (list.length > KEPT_TIMINGS) { list.splice(0, list.length - KEPT_TIMINGS); }
+    }
+
     function frameDone(gd, t0) {
         var now = performance.now();  // measured by the benchmark (scripts/map_browser_bench.py)
         gd.dataset.maskMs = (now - t0).toFixed(1);
-        (window.__maskFrames = window.__maskFrames || []).push(now);
-        (window.__maskFrameMs = window.__maskFrameMs || []).push(now - t0);
+        record("__maskFrames", now);
+        record("__maskFrameMs", now - t0);
         // and when it is on screen: the second animation frame after the drawing starts after the paint
         window.requestAnimationFrame(function () {
             window.requestAnimationFrame(function () {
                 var painted = performance.now();
-                (window.__maskPainted = window.__maskPainted || []).push(painted);
-                (window.__maskPaintMs = window.__maskPaintMs || []).push(painted - t0);
+                record("__maskPainted", painted);
+                record("__maskPaintMs", painted - t0);
             });
         });
     }
@@ -348,7 +356,7 @@
     function tick() {
         var gd = graphDiv(), slider = last.range;
         if (!gd || !last.data || !slider) { return; }  // the years are still on their way
-        (window.__tickTimes = window.__tickTimes || []).push(performance.now());
+        record("__tickTimes", performance.now());
         if (gd.__maskBusy) { return; }  // the previous frame is still drawing: skip this one
         var next = nextRange(slider, last.data.min || last.data.first, last.data.max || last.data.last);
         var text = update(true, next, last.kind, last.data, last.filter);

@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from components import labels as L
-from components.data_grid import LINK_COL, PAGE_SIZE, TITLE_COL, dataset_grid, link_markdown, title_text
+from components.data_grid import LINK_COL, TITLE_COL, dataset_grid, link_markdown, title_text
 from components.figures import FONT, empty_figure
 from components.labels import clean_text, format_date, format_score, mode_label, plotly_text, typo
 
@@ -47,7 +47,6 @@ PRODUCER_ITEM = "producers-producer-item"
 # Dash's renderer re-checks every component at each update (26.5 s for the largest producer with
 # ~2,100 of them in tables, scripts/first_open.py)
 LIST_GRID = "producers-list-grid"
-LIST_PAGE_SIZE = PAGE_SIZE
 
 TITLE = L.PRODUCERS_TITLE
 CHOOSE = L.PRODUCERS_CHOOSE
@@ -57,7 +56,6 @@ GRAPH_CONFIG = {"displaylogo": False, "locale": "fr",
 PRODUCER_COLOUR = "#000091"
 CATALOGUE_COLOUR = "#adb5bd"
 DATASET_COLOUR = "#e63946"
-TITLE_CHARS = 140
 MAX_QUERIES = 5
 
 
@@ -276,26 +274,16 @@ def list_grid(name: str, columns: list[dict], rows: list[dict]):
                         class_name=f"producers-list producers-list-{name}")
 
 
-_TITLE_COL = TITLE_COL
-_LINK_COL = LINK_COL
-
-
-def _title(value) -> str:
-    return title_text(value, TITLE_CHARS)
-
-
-_link = link_markdown
-
-
 def datasets_table(items: list[dict], total: int) -> html.Div:
     """``items``: row, title, url, views, reuses, last_modified, score (most viewed first)."""
     if not items:
         return empty_state(L.PRODUCERS_NONE_ACTIVE)
-    rows = [{"key": str(int(d["row"])), "title": _title(d.get("title")), "link": _link(d.get("url")),
+    rows = [{"key": str(int(d["row"])), "title": title_text(d.get("title")),
+             "link": link_markdown(d.get("url")),
              "views": fr_int(d.get("views")),
              "reuses": fr_int(d.get("reuses")), "modified": format_date(d.get("last_modified")),
              "score": f"{int(d.get('score', 0))}"} for d in items]
-    columns = [{"field": "title", "headerName": "Titre (ouvrir sa fiche)", **_TITLE_COL}, _LINK_COL,
+    columns = [{"field": "title", "headerName": "Titre (ouvrir sa fiche)", **TITLE_COL}, LINK_COL,
                {"field": "views", "headerName": "Vues", "width": 110, "type": "rightAligned"},
                {"field": "reuses", "headerName": "Réutil.", "width": 100, "type": "rightAligned"},
                {"field": "modified", "headerName": "Modifié le", "width": 150},
@@ -310,12 +298,13 @@ def priority_table(items: list[dict]) -> html.Div:
     """``items``: row, title, url, score, views, reasons (list of French reasons)."""
     if not items:
         return empty_state(typo("Rien à corriger : toutes les règles sont respectées."))
-    rows = [{"key": str(int(d["row"])), "title": _title(d.get("title")), "link": _link(d.get("url")),
+    rows = [{"key": str(int(d["row"])), "title": title_text(d.get("title")),
+             "link": link_markdown(d.get("url")),
              "score": f"{int(d['score'])}",
              "views": fr_int(d.get("views")),
              "reasons": " · ".join(typo(clean_text(r, 300)) for r in d.get("reasons", []))} for d in items]
-    columns = [{"field": "title", "headerName": "Jeu de données (ouvrir sa fiche)", **_TITLE_COL},
-               _LINK_COL, {"field": "score", "headerName": "Score", "width": 90, "type": "rightAligned"},
+    columns = [{"field": "title", "headerName": "Jeu de données (ouvrir sa fiche)", **TITLE_COL},
+               LINK_COL, {"field": "score", "headerName": "Score", "width": 90, "type": "rightAligned"},
                {"field": "views", "headerName": "Vues", "width": 100, "type": "rightAligned"},
                {"field": "reasons", "headerName": "À corriger", "flex": 1, "minWidth": 220,
                 "wrapText": True, "autoHeight": True}]
@@ -332,13 +321,13 @@ def duplicates_table(items: list[dict], threshold: float) -> html.Div:
     if not items:
         return empty_state(f"Aucune paire au-dessus de {format_score(threshold)}.")
     n_own = sum(1 for d in items if d.get("same_producer"))
-    rows = [{"key": f"{int(d['row_a'])}:{int(d['row_b'])}", "title_a": _title(d.get("title_a")),
-             "title_b": _title(d.get("title_b")),
+    rows = [{"key": f"{int(d['row_a'])}:{int(d['row_b'])}", "title_a": title_text(d.get("title_a")),
+             "title_b": title_text(d.get("title_b")),
              "producer": "même producteur" if d.get("same_producer")
              else clean_text(d.get("organization_b"), 100),
              "score": format_score(d.get("score"))} for d in items]
-    columns = [{"field": "title_a", "headerName": "Son jeu (ouvrir sa fiche)", **_TITLE_COL},
-               {"field": "title_b", "headerName": "Jeu proche (ouvrir sa fiche)", **_TITLE_COL},
+    columns = [{"field": "title_a", "headerName": "Son jeu (ouvrir sa fiche)", **TITLE_COL},
+               {"field": "title_b", "headerName": "Jeu proche (ouvrir sa fiche)", **TITLE_COL},
                {"field": "producer", "headerName": "Producteur du jeu proche", "width": 200,
                 "wrapText": True, "autoHeight": True},
                {"field": "score", "headerName": "Similarité", "width": 110, "type": "rightAligned"}]

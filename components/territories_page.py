@@ -44,7 +44,6 @@ SOURCE_NAMES = {"title": "titre", "description": "description", "tags": "mots-cl
 GRAPH_CONFIG = {"displaylogo": False, "locale": "fr", "scrollZoom": False,
                 "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
 COLOURSCALE = [[0.0, "#f5f5fe"], [0.35, "#9a9aff"], [0.7, "#4747d1"], [1.0, "#000091"]]
-TITLE_CHARS = 140
 
 
 def fr_int(n) -> str:
@@ -141,7 +140,7 @@ def datasets_table(items: list[dict], total: int, *, name: str = "") -> html.Div
             level = LEVEL_NAMES.get(d.get("level"), "")
             via = f"{via} ({level})" if level else via
         found = f"{SOURCE_NAMES.get(d.get('source'), d.get('source'))} · {fr_percent(d.get('confidence'))}"
-        rows.append({"key": str(int(d["row"])), "title": title_text(d.get("title"), TITLE_CHARS),
+        rows.append({"key": str(int(d["row"])), "title": title_text(d.get("title")),
                      "link": link_markdown(d.get("url")),
                      "producer": clean_text(d.get("organization"), 60),
                      "via": f"{via} — {found}"})

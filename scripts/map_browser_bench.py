@@ -18,7 +18,8 @@
   and are answered; ``box_redraw_ms`` the box's own redraw of the map before the event.
 
 ``layout_components``: the Dash components of the whole layout on first open (Dash's renderer
-re-checks each of them at every update, anywhere in the app).
+re-checks each of them at every update, anywhere in the app); ``layout_largest``: the subtrees
+with an id holding more than 150 of them.
 
 Starts ``python app.py`` on a free port (stopped at the end) and drives Chromium with selenium.
 Times include the software renderer's cost: a laptop with a GPU is faster.
@@ -91,6 +92,20 @@ def main(argv=None) -> int:
             " if (o.type && o.namespace && o.props) { n++; walk(o.props); return; }"
             " Object.values(o).forEach(walk); };"
             " walk(window.store.getState().layout); return n;")
+        # and the largest subtrees with an id (> 150 components): where they are
+        out["layout_largest"] = js(
+            "const size = (o) => { let k = 0; const w = (x) => { if (!x || typeof x !== 'object') { return; }"
+            " if (Array.isArray(x)) { x.forEach(w); return; }"
+            " if (x.type && x.namespace && x.props) { k++; Object.values(x.props).forEach(w); return; }"
+            " Object.values(x).forEach(w); }; w(o); return k; };"
+            "const out = {}; const walk = (o) => { if (!o || typeof o !== 'object') { return; }"
+            " if (Array.isArray(o)) { o.forEach(walk); return; }"
+            " if (o.type && o.namespace && o.props) { const id = o.props.id;"
+            "  if (typeof id === 'string' && id !== 'pages') {"
+            "   const k = size(o); if (k > 150) { out[id] = k; } }"
+            "  Object.values(o.props).forEach(walk); return; }"
+            " Object.values(o).forEach(walk); };"
+            " walk(window.store.getState().layout); return out;")
         x0, x1 = js(f"return {GD}._fullLayout.xaxis.range")
         y0, y1 = js(f"return {GD}._fullLayout.yaxis.range")
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2

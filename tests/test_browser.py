@@ -42,7 +42,6 @@ if (!t) {{ return null; }}
 return Array.from(t.{key} || []);
 """
 
-# the fading (assets/30-map-mask.js): the WebGL points grey, the kept ones drawn on the lit layer
 # the map's WebGL canvas really drew points: its lit pixels (plotly keeps the drawing buffer);
 # 0 when plotly shows its « WebGL is not supported » notice instead
 WEBGL_DRAWN = """
@@ -59,6 +58,7 @@ for (let i = 3; i < px.length; i += 4) { if (px[i]) { k++; } }
 return k;
 """
 
+# the fading (assets/30-map-mask.js): the WebGL points grey, the kept ones drawn on the lit layer
 LIT_POINTS = """
 const g = document.querySelector('#map .js-plotly-plot');
 const t = g && g.data && g.data[0];

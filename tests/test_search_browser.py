@@ -18,6 +18,7 @@ pytestmark = [
     pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs chromium and chromedriver on PATH"),
 ]
 
+
 def selected_count(dash_duo) -> int:
     """Points left bright by the fading (drawn on the lit layer, which then has lit pixels, over
     a grey WebGL map); -1: nothing faded (colours, full opacity, empty lit layer); < -1: inconsistent."""
