@@ -7,7 +7,8 @@
 
 What is fitted (:class:`models.serve.ranking.SearchParams`): the short/long query threshold
 ``short_max_terms``; for short (keyword) queries and for long ones (questions) the keyword weight
-α and the popularity weight β of the hybrid fusion; the Rocchio feedback (``prf_docs``,
+α, the popularity weight β of the hybrid fusion and the weight γ of the neighbour smoothing of the
+semantic score; the Rocchio feedback (``prf_docs``,
 ``prf_weight``); the soft boosts of a place, a period, a producer and a format named in the
 query. Not fitted: ``depth`` (1,000 candidates per mode, a cost bound) and the BM25F constants
 (build-time, in the keyword index).
@@ -46,7 +47,7 @@ from models.serve.ranking import (
     query_features,
     territory_match,
 )
-from models.serve.search import candidates, clean_query
+from models.serve.search import candidates, clean_query, neighbour_smooth
 
 log = logging.getLogger("tune_search")
 
@@ -54,6 +55,7 @@ ALPHAS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0)
 BETAS = (0.0, 0.5, 1.0, 2.0, 3.5, 5.0, 8.0)
 SHORT_MAX = (2, 3, 4, 5)
 PRF = ((0, 0.0), (3, 0.5), (3, 1.0), (5, 1.0))
+SMOOTH = (0.0, 0.2, 0.4, 0.6, 0.8)  # neighbour smoothing of the semantic score, per query class
 # a place, a period … named in a query is a product requirement: the grids start above zero
 BOOSTS = {"place_boost": (0.25, 0.5, 1.0, 2.0), "period_boost": (0.1, 0.3, 0.6, 1.0),
           "producer_boost": (0.25, 0.5, 1.0, 2.0), "format_boost": (0.1, 0.3, 0.6)}
@@ -71,7 +73,7 @@ class Prepared:
     n_terms: int
     question: bool
     acronym: bool
-    cands: dict  # prf variant -> (rows, kn, sn, prior, match[kind] arrays, relevant mask)
+    cands: dict  # (prf_docs, prf_weight, smooth) -> (rows, kn, sn, prior, match[kind], relevant mask)
     fixed_rank: int | None = None  # a query without text (a tag alone): no constant applies
     fixed: bool = False
 
@@ -120,8 +122,9 @@ def prepare(exp, lq, file: str, depth: int) -> Prepared | None:
         matches_full[slot.kind] = matches_full.get(slot.kind, 0) + w * m
     f = query_features(q)
     out = {}
-    for prf_docs, prf_w in PRF:
+    for (prf_docs, prf_w), gamma in itertools.product(PRF, SMOOTH):
         sem = exp.feedback_scores(q, sem0, prf_docs, prf_w) if prf_docs else sem0
+        sem = neighbour_smooth(sem, exp.artifacts.neighbours, gamma)
         if mask is not None:
             sem = np.where(mask, sem, -np.inf)
         kw_rows = candidates(kw0, depth, positive_only=True)
@@ -135,7 +138,7 @@ def prepare(exp, lq, file: str, depth: int) -> Prepared | None:
         sn = np.clip((s - lo) / (hi - lo), 0, 1) if hi > lo else np.ones(len(rows))
         match = {k: np.asarray(v[rows], dtype=np.float64) for k, v in matches_full.items()}
         rel = np.isin(rows, np.fromiter(rel_rows, dtype=np.int64))
-        out[(prf_docs, prf_w)] = (rows, kn, sn, exp.prior[rows].astype(np.float64), match, rel)
+        out[(prf_docs, prf_w, gamma)] = (rows, kn, sn, exp.prior[rows].astype(np.float64), match, rel)
     return Prepared(file, q, f.n_terms, f.question, f.acronym, out)
 
 
@@ -147,13 +150,13 @@ def rank_of(p: Prepared, prm: SearchParams) -> int | None:
     """1-based rank of the first relevant candidate under ``prm`` (None: not found)."""
     if p.fixed:
         return p.fixed_rank
-    c = p.cands.get((prm.prf_docs, prm.prf_weight))
+    short = is_short(p, prm.short_max_terms)
+    c = p.cands.get((prm.prf_docs, prm.prf_weight, prm.smooth(short)))
     if c is None:
         return None
     rows, kn, sn, prior, match, rel = c
     if not rel.any():
         return None
-    short = is_short(p, prm.short_max_terms)
     a = prm.alpha_short if short else prm.alpha_long
     b = prm.beta_short if short else prm.beta_long
     sc = (a * kn + (1 - a) * sn) * (1 + b * prior)
@@ -195,7 +198,8 @@ def fit(preps: list[Prepared], start: SearchParams) -> SearchParams:
         prm = replace(start, short_max_terms=short_max, prf_docs=prf_docs, prf_weight=prf_w)
         for _ in range(2):
             for cls in ("short", "long"):
-                grid = [{f"alpha_{cls}": a, f"beta_{cls}": b} for a in ALPHAS for b in BETAS]
+                grid = [{f"alpha_{cls}": a, f"beta_{cls}": b, f"smooth_{cls}": g}
+                        for g in SMOOTH for a in ALPHAS for b in BETAS]
                 scored = [(objective(preps, replace(prm, **g)), i) for i, g in enumerate(grid)]
                 top = max(scored, key=lambda x: (x[0], -x[1]))
                 prm = replace(prm, **grid[top[1]])

@@ -178,3 +178,40 @@ def test_place_in_query_boosts_its_datasets(explorer, cat):
     share_placed = sum(h.row in rows for h in placed[:10])
     assert share_placed >= share_base and share_placed > 0
     assert any(h.row not in rows for h in placed)  # soft: not a filter
+
+
+def test_neighbour_smoothing_prefers_a_dataset_whose_neighbours_also_answer():
+    """Two datasets equally close to a question: the one in a neighbourhood of answers wins;
+    a row without neighbours (-1) keeps its score; weight 0 changes nothing."""
+    from models.serve.search import neighbour_smooth
+
+    s = np.array([0.80, 0.80, 0.78, 0.77, 0.20, 0.10, 0.5])
+    nb = np.array([[2, 3], [4, 5], [0, 3], [0, 2], [1, 5], [1, 4], [-1, -1]])
+    out = neighbour_smooth(s, nb, 0.6)
+    assert out[0] > out[1]  # 0's neighbours (2, 3) answer, 1's (4, 5) do not
+    assert out[6] == pytest.approx(0.5)
+    assert np.array_equal(neighbour_smooth(s, nb, 0.0), s)
+    assert np.array_equal(neighbour_smooth(s, None, 0.6), s)
+
+
+def test_hybrid_smooths_the_semantic_side_of_questions_only(explorer):
+    """``smooth_long`` moves a question's hybrid scores, not a keyword query's; ``smooth_short``
+    the other way round."""
+    from dataclasses import replace
+
+    base = explorer.search_params
+    question, keywords = "Où sont les musées ?", "musées"
+    assert not query_features(question, base.short_max_terms).short
+    assert query_features(keywords, base.short_max_terms).short
+
+    def scores(q, **kw):
+        explorer.__dict__["search_params"] = replace(base, **kw)
+        try:
+            return explorer.mode_scores(q, "hybrid")
+        finally:
+            explorer.__dict__["search_params"] = base
+
+    assert not np.array_equal(scores(question, smooth_long=0.0), scores(question, smooth_long=0.8))
+    assert np.array_equal(scores(keywords, smooth_long=0.0), scores(keywords, smooth_long=0.8))
+    assert not np.array_equal(scores(keywords, smooth_short=0.0), scores(keywords, smooth_short=0.8))
+    assert SearchParams.from_dict({"smooth_long": "0.8"}).smooth(False) == 0.8

@@ -19,6 +19,7 @@ from models.serve.search import (
     clean_query,
     cross_ranks,
     hybrid_scores,
+    neighbour_smooth,
     overlap,
     popularity_prior,
     top_k,
@@ -420,11 +421,15 @@ class Explorer:
 
                 sp = self.search_params
                 kw = self._raw_scores(query, "keyword", raw)
-                sem = self._raw_scores(query, "semantic_prf", raw)
+                short = query_features(query, sp.short_max_terms).short
+                key = ("semantic_smooth", sp.smooth(short))
+                if key not in raw:  # the neighbours' topicality does not depend on the filters
+                    raw[key] = neighbour_smooth(self._raw_scores(query, "semantic_prf", raw),
+                                                self.artifacts.neighbours, sp.smooth(short))
+                sem = raw[key]
                 if mask is not None:
                     kw = np.where(mask, kw, -np.inf)
                     sem = np.where(mask, sem, -np.inf)
-                short = query_features(query, sp.short_max_terms).short
                 sc = hybrid_scores(np.where(np.isfinite(kw), kw, 0.0), sem, self.prior, sp.hybrid(short),
                                    keyword_max=self.keyword.max_score(query))
                 if understanding is not None:

@@ -16,7 +16,12 @@ weight α and the popularity weight β of ``(α · bm25/bm25_max + (1 − α) ·
 (1 + β · popularity)`` (:func:`models.search.hybrid_scores`). On the labelled files, popularity
 is decisive for short keyword queries (the expected dataset of « sirene » is the most viewed one)
 and harmful for long questions (the most viewed datasets are not the answer to « où sont les
-musées ? »), so β is fitted separately for each class.
+musées ? »), so β is fitted separately for each class. Before the fusion, the semantic score may be smoothed
+over each dataset's nearest datasets (the build's ``neighbours.npy``) with weight γ
+(``smooth_short`` / ``smooth_long``, :func:`models.serve.search.neighbour_smooth`): a dataset
+whose neighbours also answer a question is more likely to answer it than an isolated one that
+happens to lie close to it (« combien de passagers prennent l'avion » → the airports' traffic
+series before one timetable).
 
 Soft boosts (:func:`boost_factors`): a place, a period, a producer or a format named in the query
 (:mod:`models.serve.understanding`) multiplies the fused score of the datasets that match it by
@@ -68,6 +73,8 @@ class SearchParams:
     beta_long: float = 3.5
     prf_docs: int = 3
     prf_weight: float = 1.0
+    smooth_short: float = 0.0
+    smooth_long: float = 0.0
     place_boost: float = 1.0
     period_boost: float = 0.3
     producer_boost: float = 1.0
@@ -79,6 +86,10 @@ class SearchParams:
                             keyword_weight=self.alpha_short if short else self.alpha_long,
                             popularity=self.beta_short if short else self.beta_long,
                             prf_docs=self.prf_docs, prf_weight=self.prf_weight)
+
+    def smooth(self, short: bool) -> float:
+        """Weight of the neighbour smoothing of the semantic score for a short or long query."""
+        return self.smooth_short if short else self.smooth_long
 
     def as_dict(self) -> dict:
         return asdict(self)
