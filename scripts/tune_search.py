@@ -234,6 +234,20 @@ def per_file(preps: list[Prepared], ranks: list[int | None]) -> dict:
     return out
 
 
+def neighbours_for(exp, k: int) -> np.ndarray:
+    """The ``k`` nearest datasets of every row: the build's first ``k`` when it holds that many,
+    else computed exactly from its embeddings (the build's own rule: twins first)."""
+    nb = exp.artifacts.neighbours
+    if k <= nb.shape[1]:
+        return np.ascontiguousarray(nb[:, :k])
+    from models.build.neighbours import knn
+
+    t0 = time.perf_counter()
+    idx, _ = knn(np.asarray(exp.artifacts.embeddings, dtype=np.float32), k)
+    log.info("%d nearest datasets of %d rows computed in %.1f s", k, exp.n, time.perf_counter() - t0)
+    return idx.astype(np.int32)
+
+
 def main(argv: list[str] | None = None) -> int:
     global ALPHAS
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -244,6 +258,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--write", default=None, help=f"write the chosen parameters here (e.g. {PARAMS_FILE})")
     ap.add_argument("--json", action="store_true", help="print the report as JSON")
     ap.add_argument("--model", default=None)
+    ap.add_argument("--neighbours", type=int, default=None,
+                    help="smooth over this many nearest datasets instead of the build's neighbours.npy "
+                         "(an experiment: more than the build holds are computed, exact, ~80 s)")
     ap.add_argument("--alphas", default=None,
                     help="keyword weights tried, separated by commas (default: "
                          + ",".join(map(str, ALPHAS)) + ")")
@@ -259,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     exp = Explorer.load(args.artifacts, model=args.model)
+    if args.neighbours:
+        exp.artifacts.neighbours = neighbours_for(exp, args.neighbours)
     start = SearchParams()
     preps: list[Prepared] = []
     skipped = 0
@@ -305,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {"params": final.as_dict(), "fitted_on": [str(p) for p in args.queries],
               "artifacts": str(exp.artifacts.dir), "n_datasets": exp.n, "folds": args.folds,
               "seed": args.seed, "objective": "mean over files of MRR@10",
+              "neighbours": int(exp.artifacts.neighbours.shape[1]),
               "held_out": held_out, "in_fold": in_fold_mean, "in_sample": in_sample,
               "defaults_in_sample": default, "explorer_check": check, "fold_params": chosen,
               "seconds": round(time.perf_counter() - t0, 1)}
