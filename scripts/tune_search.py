@@ -7,11 +7,12 @@
 
 What is fitted (:class:`models.serve.ranking.SearchParams`): the short/long query threshold
 ``short_max_terms``; for short (keyword) queries and for long ones (questions) the keyword weight
-α, the popularity weight β of the hybrid fusion and the weight γ of the neighbour smoothing of the
-semantic score; the Rocchio feedback (``prf_docs``,
-``prf_weight``); the soft boosts of a place, a period, a producer and a format named in the
-query. Not fitted: ``depth`` (1,000 candidates per mode, a cost bound) and the BM25F constants
-(build-time, in the keyword index).
+α, the popularity weight β of the hybrid fusion, the weight γ of the neighbour smoothing of the
+semantic score; the Rocchio feedback (``prf_docs_*``, ``prf_weight_*``: one setting for both
+classes unless ``--prf-per-class``); the soft boosts of a place, a period, a producer and a
+format named in the query. Not fitted: ``depth`` (1,000 candidates per mode, a cost bound), the
+BM25F constants (build-time, in the keyword index) and the size of the smoothing's neighbourhood
+(the build's ``neighbours.npy``; ``--neighbours K`` to try another).
 
 How: the queries of both files are pooled and split into ``--folds`` folds, stratified by file
 (seeded shuffle). For each fold, the constants are chosen on the other folds — grid search per
@@ -151,7 +152,7 @@ def rank_of(p: Prepared, prm: SearchParams) -> int | None:
     if p.fixed:
         return p.fixed_rank
     short = is_short(p, prm.short_max_terms)
-    c = p.cands.get((prm.prf_docs, prm.prf_weight, prm.smooth(short)))
+    c = p.cands.get((*prm.prf(short), prm.smooth(short)))
     if c is None:
         return None
     rows, kn, sn, prior, match, rel = c
@@ -191,15 +192,22 @@ def objective(preps: list[Prepared], prm: SearchParams) -> float:
     return float(np.mean([np.mean(v) for v in per.values()])) if per else 0.0
 
 
-def fit(preps: list[Prepared], start: SearchParams) -> SearchParams:
-    """Grid per query class, coordinate ascent over the boosts (module docstring)."""
+def fit(preps: list[Prepared], start: SearchParams, prf_per_class: bool = False) -> SearchParams:
+    """Grid per query class, coordinate ascent over the boosts (module docstring). The Rocchio
+    feedback is one setting for both classes (an outer loop) unless ``prf_per_class``."""
     best, best_obj = start, objective(preps, start)
-    for short_max, (prf_docs, prf_w) in itertools.product(SHORT_MAX, PRF):
-        prm = replace(start, short_max_terms=short_max, prf_docs=prf_docs, prf_weight=prf_w)
+    outer = [(m, None) for m in SHORT_MAX] if prf_per_class else list(itertools.product(SHORT_MAX, PRF))
+    for short_max, shared in outer:
+        prm = replace(start, short_max_terms=short_max)
+        if shared is not None:
+            prm = replace(prm, prf_docs_short=shared[0], prf_weight_short=shared[1],
+                          prf_docs_long=shared[0], prf_weight_long=shared[1])
         for _ in range(2):
             for cls in ("short", "long"):
-                grid = [{f"alpha_{cls}": a, f"beta_{cls}": b, f"smooth_{cls}": g}
-                        for g in SMOOTH for a in ALPHAS for b in BETAS]
+                prfs = PRF if shared is None else [shared]
+                grid = [{f"alpha_{cls}": a, f"beta_{cls}": b, f"smooth_{cls}": g,
+                         f"prf_docs_{cls}": d, f"prf_weight_{cls}": w}
+                        for (d, w) in prfs for g in SMOOTH for a in ALPHAS for b in BETAS]
                 scored = [(objective(preps, replace(prm, **g)), i) for i, g in enumerate(grid)]
                 top = max(scored, key=lambda x: (x[0], -x[1]))
                 prm = replace(prm, **grid[top[1]])
@@ -261,6 +269,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--neighbours", type=int, default=None,
                     help="smooth over this many nearest datasets instead of the build's neighbours.npy "
                          "(an experiment: more than the build holds are computed, exact, ~80 s)")
+    ap.add_argument("--prf-per-class", action="store_true",
+                    help="fit the Rocchio feedback separately for short and long queries (an experiment, "
+                         "not adopted: README)")
     ap.add_argument("--alphas", default=None,
                     help="keyword weights tried, separated by commas (default: "
                          + ",".join(map(str, ALPHAS)) + ")")
@@ -300,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen = []
     for f in range(args.folds):
         train = [p for p, g in zip(preps, fold, strict=True) if g != f]
-        prm = fit(train, start)
+        prm = fit(train, start, args.prf_per_class)
         chosen.append(prm.as_dict())
         for i, (p, g) in enumerate(zip(preps, fold, strict=True)):
             if g == f:
@@ -309,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         for file, m in per_file(train, tr_ranks).items():
             in_fold.setdefault(file, []).append(m)
         log.info("fold %d: %s", f, prm.as_dict())
-    final = fit(preps, start)
+    final = fit(preps, start, args.prf_per_class)
     in_sample = per_file(preps, [rank_of(p, final) for p in preps])
     default = per_file(preps, [rank_of(p, start) for p in preps])
     held_out = per_file(preps, held)
@@ -324,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {"params": final.as_dict(), "fitted_on": [str(p) for p in args.queries],
               "artifacts": str(exp.artifacts.dir), "n_datasets": exp.n, "folds": args.folds,
               "seed": args.seed, "objective": "mean over files of MRR@10",
-              "neighbours": int(exp.artifacts.neighbours.shape[1]),
+              "neighbours": int(exp.artifacts.neighbours.shape[1]), "prf_per_class": args.prf_per_class,
               "held_out": held_out, "in_fold": in_fold_mean, "in_sample": in_sample,
               "defaults_in_sample": default, "explorer_check": check, "fold_params": chosen,
               "seconds": round(time.perf_counter() - t0, 1)}

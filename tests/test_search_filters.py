@@ -215,3 +215,26 @@ def test_hybrid_smooths_the_semantic_side_of_questions_only(explorer):
     assert np.array_equal(scores(keywords, smooth_long=0.0), scores(keywords, smooth_long=0.8))
     assert not np.array_equal(scores(keywords, smooth_short=0.0), scores(keywords, smooth_short=0.8))
     assert SearchParams.from_dict({"smooth_long": "0.8"}).smooth(False) == 0.8
+
+
+def test_feedback_per_query_class_and_parameters_recorded_before_it(explorer):
+    """Rocchio feedback has a setting per query class; a build that recorded one setting for both
+    (``prf_docs``, ``prf_weight``) keeps it for both; the class's setting moves its scores only."""
+    from dataclasses import replace
+
+    old = SearchParams.from_dict({"prf_docs": 5, "prf_weight": "0.5", "prf_docs_long": 0})
+    assert old.prf(True) == (5, 0.5) and old.prf(False) == (0, 0.5)
+    assert isinstance(old.prf_docs_short, int)
+    base = explorer.search_params
+    question, keywords = "Où sont les musées ?", "musées"
+
+    def scores(q, **kw):
+        explorer.__dict__["search_params"] = replace(base, **kw)
+        try:
+            return explorer.mode_scores(q, "hybrid")
+        finally:
+            explorer.__dict__["search_params"] = base
+
+    assert np.array_equal(scores(keywords, prf_docs_long=0), scores(keywords, prf_docs_long=5))
+    assert not np.array_equal(scores(question, prf_docs_long=0), scores(question, prf_docs_long=5))
+    assert np.array_equal(scores(question, prf_docs_short=0), scores(question, prf_docs_short=5))

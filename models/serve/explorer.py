@@ -394,11 +394,13 @@ class Explorer:
                 sc = self.word.scores(query).astype(np.float64)
                 if not np.any(sc):
                     sc[:] = -np.inf  # no known word: no result rather than arbitrary ones
-            elif mode == "semantic_prf":
+            elif mode == "semantic_prf":  # with the Rocchio feedback of the query's class
+                from models.serve.ranking import query_features
+
                 prm = self.search_params
+                n_docs, weight = prm.prf(query_features(query, prm.short_max_terms).short)
                 sem = self._raw_scores(query, "semantic", raw)
-                sc = (self.feedback_scores(query, sem, prm.prf_docs, prm.prf_weight)
-                      if prm.prf_docs > 0 else sem)
+                sc = self.feedback_scores(query, sem, n_docs, weight) if n_docs > 0 else sem
             else:
                 raise ValueError(f"unknown search mode {mode!r}; choose among {', '.join(MODES)}")
             raw[mode] = sc

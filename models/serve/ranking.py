@@ -16,12 +16,15 @@ weight α and the popularity weight β of ``(α · bm25/bm25_max + (1 − α) ·
 (1 + β · popularity)`` (:func:`models.search.hybrid_scores`). On the labelled files, popularity
 is decisive for short keyword queries (the expected dataset of « sirene » is the most viewed one)
 and harmful for long questions (the most viewed datasets are not the answer to « où sont les
-musées ? »), so β is fitted separately for each class. Before the fusion, the semantic score may be smoothed
-over each dataset's nearest datasets (the build's ``neighbours.npy``) with weight γ
-(``smooth_short`` / ``smooth_long``, :func:`models.serve.search.neighbour_smooth`): a dataset
-whose neighbours also answer a question is more likely to answer it than an isolated one that
-happens to lie close to it (« combien de passagers prennent l'avion » → the airports' traffic
-series before one timetable).
+musées ? »), so β is fitted separately for each class. So is the Rocchio pseudo-relevance
+feedback of the semantic side (``prf_docs_*``, ``prf_weight_*``: the query vector plus the mean of
+its nearest datasets' vectors), which helps questions and not keyword queries. Before the fusion,
+the semantic score may be smoothed over each dataset's nearest datasets (the build's
+``neighbours.npy``) with weight γ (``smooth_short`` / ``smooth_long``,
+:func:`models.serve.search.neighbour_smooth`): a dataset whose neighbours also answer a question is
+more likely to answer it than an isolated one that happens to lie close to it (« combien de
+passagers prennent l'avion » → the airports' files, a family of near-twins, before a regional
+transport digest).
 
 Soft boosts (:func:`boost_factors`): a place, a period, a producer or a format named in the query
 (:mod:`models.serve.understanding`) multiplies the fused score of the datasets that match it by
@@ -71,8 +74,10 @@ class SearchParams:
     beta_short: float = 3.5
     alpha_long: float = 0.8
     beta_long: float = 3.5
-    prf_docs: int = 3
-    prf_weight: float = 1.0
+    prf_docs_short: int = 3
+    prf_weight_short: float = 1.0
+    prf_docs_long: int = 3
+    prf_weight_long: float = 1.0
     smooth_short: float = 0.0
     smooth_long: float = 0.0
     place_boost: float = 1.0
@@ -85,7 +90,12 @@ class SearchParams:
         return HybridParams(depth=self.depth,
                             keyword_weight=self.alpha_short if short else self.alpha_long,
                             popularity=self.beta_short if short else self.beta_long,
-                            prf_docs=self.prf_docs, prf_weight=self.prf_weight)
+                            prf_docs=self.prf(short)[0], prf_weight=self.prf(short)[1])
+
+    def prf(self, short: bool) -> tuple[int, float]:
+        """Rocchio feedback (datasets, weight) for a short or long query."""
+        return ((self.prf_docs_short, self.prf_weight_short) if short
+                else (self.prf_docs_long, self.prf_weight_long))
 
     def smooth(self, short: bool) -> float:
         """Weight of the neighbour smoothing of the semantic score for a short or long query."""
@@ -101,9 +111,16 @@ class SearchParams:
         names = {f.name: f.type for f in fields(cls)}
         kw = {}
         for k, v in d.items():
-            if k in names:
-                kw[k] = int(v) if k in ("depth", "short_max_terms", "prf_docs") else float(v)
+            for name in _LEGACY.get(k, (k,)):
+                if name in names and (name == k or name not in d):
+                    kw[name] = int(v) if name in _INTS else float(v)
         return cls(**kw)
+
+
+_INTS = ("depth", "short_max_terms", "prf_docs_short", "prf_docs_long")
+# parameters recorded before the feedback had one setting per query class applied to both
+_LEGACY = {"prf_docs": ("prf_docs_short", "prf_docs_long"),
+           "prf_weight": ("prf_weight_short", "prf_weight_long")}
 
 
 def load_search_params(path: Path | None = None) -> SearchParams:
