@@ -25,7 +25,7 @@ from components import ids
 from components.cloud import visualize_wordcloud
 from components.details import details_panel, map_tooltip, placeholder
 from components.figures import empty_figure
-from components.labels import clean_text, mode_label
+from components.labels import clean_text, mode_label, spelling_note
 from components.map import (
     HIGHLIGHT_TRACE,
     QUERY_TRACE,
@@ -325,7 +325,11 @@ def register(app, services) -> None:
                   for k, v in res.filters.items()]
         facets = {k: [(f.value, f.label, f.count) for f in vals] for k, vals in res.facets.items()}
         messages = [dbc.Alert(clean_text(m, 200), color="warning", className="small py-1 mb-1")
-                    for m in res.errors[:5]] or None
+                    for m in res.errors[:5]]
+        if res.corrections:
+            messages.insert(0, dbc.Alert(spelling_note(res.corrections), color="info",
+                                         className="small py-1 mb-1 spelling-note"))
+        messages = messages or None
         highlight = {"label": f"Recherche\u00a0: {q}" if q else "Filtres",
                      "rows": [h.row for h in res.hits]}
         if q:

@@ -152,6 +152,19 @@ def clean_text(value, max_chars: int | None = None) -> str:
     return s
 
 
+def spelling_note(changes) -> str:
+    """What the results say when the query's spelling was corrected (plain text).
+
+    >>> spelling_note([("cicrulation", "circulation")]) == (
+    ...     "Orthographe corrigée : « cicrulation » → « circulation ». "
+    ...     "Pour chercher un mot tel quel, mettez-le entre guillemets.")
+    True
+    """
+    pairs = ", ".join(f"« {clean_text(a, 40)} » → « {clean_text(b, 40)} »" for a, b in list(changes)[:5])
+    return typo(f"Orthographe corrigée : {pairs}. Pour chercher un mot tel quel, mettez-le entre "
+                "guillemets.")
+
+
 def plotly_text(value, max_chars: int | None = None) -> str:
     """Text for plotly labels (legend, hover, text marks): plotly reads a subset of HTML in
     them, so ``&``, ``<`` and ``>`` are written as entities and show as themselves."""

@@ -81,7 +81,7 @@ class Prepared:
 
 def prepare(exp, lq, file: str, depth: int) -> Prepared | None:
     text, tag = lq.search_args()
-    q = clean_query(text, exp.max_query_chars)
+    q = exp.spell(clean_query(text, exp.max_query_chars)).text  # as the Explorer searches it
     rel_rows = {exp.row_of(e) for e in lq.expected} - {None}
     if not rel_rows:
         return None

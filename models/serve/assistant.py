@@ -569,7 +569,7 @@ class Assistant:
         (the answer is a national fallback), ``dropped`` (slots that left nothing)."""
         p = self.params
         exp = self.exp
-        topic = clean_query(st["topic"], exp.max_query_chars)
+        topic = exp.spell(clean_query(st["topic"], exp.max_query_chars)).text  # typos corrected
         cache: dict = {}
         base = np.asarray(exp.mode_scores(topic, "hybrid", _cache=cache), dtype=np.float64)
         finite = np.isfinite(base)

@@ -456,6 +456,38 @@ class Explorer:
         sc = (emb @ q.astype(np.float32)).astype(np.float64)
         return np.where(mask, sc, -np.inf) if mask is not None else sc
 
+    @cached_property
+    def speller(self):
+        """Spelling correction against the catalogue's words (:mod:`models.serve.spelling`), or
+        None when the build has no keyword index."""
+        from models.serve.spelling import SpellingCorrector
+
+        try:
+            return SpellingCorrector.from_explorer(self)
+        except Exception:  # a bonus: never let it break a search
+            log.exception("spelling correction unavailable")
+            return None
+
+    def spell(self, query: str):
+        """:class:`models.serve.spelling.Correction` of a cleaned query: its unknown words
+        corrected, except the places and producers it names (the gazetteer knows them even when
+        no dataset does) and words between double quotes."""
+        from models.serve.spelling import Correction
+
+        sp = self.speller
+        if sp is None or not query:
+            return Correction(query, query)
+        try:
+            c = sp.correct(query)
+            if not c.changed:
+                return c
+            u = self.understand(query)
+            protected = [s.span for s in u.slots if s.kind in ("territory", "producer")]
+            return sp.correct(query, protected) if protected else c
+        except Exception:
+            log.exception("spelling correction failed for %r", query[:80])
+            return Correction(query, query)
+
     def query_understanding(self, query: str, ignore: tuple[str, ...] | list[str] = ()):
         """:meth:`understand` without the slots the person removed (chip keys), or None when
         the build cannot tell (no gazetteer and no producer)."""
@@ -492,7 +524,7 @@ class Explorer:
                 raise ValueError(f"unknown search mode {mode!r}; choose among {', '.join(MODES)}")
         if sort not in SORTS:
             raise ValueError(f"unknown sort {sort!r}; choose among {', '.join(SORTS)}")
-        q = clean_query(query, self.max_query_chars)
+        q = self.spell(clean_query(query, self.max_query_chars)).text
         mask = self.filter_mask(filters, tag=tag)
         if not q:
             if mask is None:

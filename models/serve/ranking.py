@@ -45,7 +45,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -249,7 +249,9 @@ class SearchResult:
     """What a results page shows. ``total``: results one can page through (the filtered
     candidates, at most :data:`models.serve.filters.FACET_DEPTH` with a query; every filtered
     row without); ``n_filtered``: catalogue rows passing the filters (None: no filter);
-    ``mask``: those rows (for the map); ``errors``: French messages about dropped input."""
+    ``mask``: those rows (for the map); ``errors``: French messages about dropped input;
+    ``corrections``: the query's words corrected before searching, ``(typed, corrected)``
+    (:meth:`models.serve.explorer.Explorer.spell`); ``query`` is the corrected text."""
 
     query: str
     mode: str
@@ -264,6 +266,7 @@ class SearchResult:
     facets: dict
     mask: np.ndarray | None
     features: QueryFeatures | None
+    corrections: list = field(default_factory=list)  # (typed, corrected) words
 
     def as_json(self, explorer) -> dict:
         """``{"results": [{id, title, organization, score, why}], "facets": {key: [[value, count]]}}``."""
@@ -401,6 +404,8 @@ def search_result(explorer, query: str, *, mode: str, k: int, filters, sort: str
     q = clean_query(raw_q, explorer.max_query_chars)
     if len(" ".join(raw_q.split())) > explorer.max_query_chars:
         errors.append(f"requête tronquée à {explorer.max_query_chars} caractères")
+    correction = explorer.spell(q)
+    q = correction.text
     k = max(0, int(k))
     cat = explorer.catalogue
     mask = explorer.filter_mask(clean, tag=tag)
@@ -454,4 +459,5 @@ def search_result(explorer, query: str, *, mode: str, k: int, filters, sort: str
                     {k2: v for k2, v in clean.items() if k2 != key}, tag=tag))[0]
         fac = cat.facets(pools)
     total = len(pool) if (q or mask is not None) else 0
-    return SearchResult(q, mode, sort, clean, errors, und, hits, why, total, n_filtered, fac, mask, feats)
+    return SearchResult(q, mode, sort, clean, errors, und, hits, why, total, n_filtered, fac, mask, feats,
+                        list(correction.changes))
