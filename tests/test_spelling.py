@@ -20,7 +20,8 @@ WORDS = {"circulation": 500, "accidents": 900, "route": 800, "siret": 40, "sert"
 @pytest.fixture(scope="module")
 def speller():
     known = set(WORDS) | {"de", "la", "des"}
-    return SpellingCorrector(list(WORDS), list(WORDS.values()), known=lambda w: w.lower() in known)
+    return SpellingCorrector(list(WORDS), list(WORDS.values()),
+                             df_of=lambda w: 100 if w.lower() in known else 0)
 
 
 @pytest.mark.parametrize("typed, meant", [
@@ -55,7 +56,7 @@ def test_protected_spans_and_two_edits_at_most(speller):
 
 def test_a_typo_frequent_in_the_catalogue_is_not_corrected():
     """« lite » is rarer than « liste » but frequent enough on its own: kept."""
-    sp = SpellingCorrector(["liste", "lite"], [1600, 400], known=lambda w: False)
+    sp = SpellingCorrector(["liste", "lite"], [1600, 400], df_of=lambda w: 0)
     assert sp.correct("lite").changes == []
     assert sp.correct("lsite").text == "liste"
 
@@ -98,3 +99,14 @@ def test_results_page_says_what_was_corrected(dash, explorer):
     assert "guillemets" in text
     assert word in out[ids.RESULTS_HEADER]["children"]
     assert "<b>" not in text  # the tags are not words: never echoed as HTML
+
+
+def test_a_typo_the_catalogue_repeats_is_corrected_a_rare_word_is_not():
+    """« assocaitions » is in a few datasets (the catalogue's own typo), « associations » in
+    hundreds of titles: corrected. A word in 20 datasets or more is a word: kept."""
+    df = {"assocaitions": 4, "associatons": 25}
+    sp = SpellingCorrector(["associations"], [395], df_of=lambda w: df.get(w.lower(), 0))
+    assert sp.correct("assocaitions").text == "associations"
+    assert sp.correct("associatons").changes == []
+    few = SpellingCorrector(["associations"], [30], df_of=lambda w: df.get(w.lower(), 0))
+    assert few.correct("assocaitions").changes == []  # 30 < 10 × 4: not sure enough

@@ -1,12 +1,13 @@
 """Spelling correction of a search query against the catalogue's own words.
 
-A query word is corrected only when the catalogue does not know it — its keyword stem occurs in
+A query word is corrected only when the catalogue hardly knows it — its keyword stem occurs in
 fewer than :data:`KNOWN_DF` datasets and the word itself is not a frequent catalogue word — and a
 catalogue word lies within one edit (words of up to :data:`SHORT_WORD` letters) or two edits
 (longer words; optimal string alignment: a deletion, an insertion, a substitution or a swap of two
 adjacent letters, accents and case ignored) and is frequent (at least :data:`MIN_COUNT`
-occurrences and :data:`RATIO` times the typo's own frequency). The closest candidate wins, then the
-most frequent.
+occurrences and :data:`RATIO` times the typo's own frequency: the catalogue has its own typos,
+« assocaition » is in 4 datasets, « associations » in 395 titles). The closest candidate wins,
+then the most frequent.
 
 Never corrected: words of fewer than :data:`MIN_LETTERS` letters, words with a digit, words in
 capitals (acronyms: « AMDAC »), words between double quotes (« "cicrulation" » is searched as
@@ -20,7 +21,7 @@ correction is a real catalogue word with its accents (« cicrulation » → « c
 Examples
 --------
 >>> sp = SpellingCorrector(["circulation", "accidents", "route"], [500, 900, 800],
-...                        known=lambda w: w in {"circulation", "accidents", "route", "de", "la"})
+...                        df_of=lambda w: 100 if w in {"circulation", "accidents", "route"} else 0)
 >>> c = sp.correct("accidents de la cicrulation")
 >>> c.text, c.changes
 ('accidents de la circulation', [('cicrulation', 'circulation')])
@@ -39,7 +40,7 @@ import numpy as np
 
 from models.core.text import fold
 
-KNOWN_DF = 3  # a stem in at least this many datasets is a word of the catalogue
+KNOWN_DF = 20  # a stem in at least this many datasets is a word of the catalogue
 MIN_COUNT = 10  # a correction is a word of at least this many titles or tag lists
 RATIO = 10.0  # … and this many times more often than the typo itself
 MIN_LETTERS = 4
@@ -66,7 +67,7 @@ class SpellingCorrector:
     """Corrects the words of a query the catalogue does not know (module docstring)."""
 
     def __init__(self, words: Sequence[str], counts: Sequence[int] | np.ndarray,
-                 known: Callable[[str], bool]) -> None:
+                 df_of: Callable[[str], int]) -> None:
         from rapidfuzz.distance import OSA  # noqa: F401 (fail early when missing)
 
         counts = np.asarray(counts, dtype=np.int64)
@@ -80,7 +81,7 @@ class SpellingCorrector:
         for w, c in zip(words, counts, strict=True):
             f = fold(str(w))
             self.count_of[f] = max(self.count_of.get(f, 0), int(c))
-        self.known = known
+        self.df_of = df_of  # datasets holding the word (its rarest keyword stem)
         by_len: dict[int, list[int]] = {}
         for i, f in enumerate(self.folded):
             by_len.setdefault(len(f), []).append(i)
@@ -105,14 +106,14 @@ class SpellingCorrector:
         kw = exp.keyword
         df = np.diff(np.asarray(kw.matrix.indptr))
 
-        def known(word: str) -> bool:
+        def df_of(word: str) -> int:
             terms = keyword_terms(word)
             if not terms:
-                return True  # a stop word
-            return all((i := kw.term_id.get(t)) is not None and df[i] >= KNOWN_DF for t in terms)
+                return KNOWN_DF  # a stop word
+            return min(int(df[i]) if (i := kw.term_id.get(t)) is not None else 0 for t in terms)
 
         words = list(counts)
-        return cls(words, [counts[w] for w in words], known)
+        return cls(words, [counts[w] for w in words], df_of)
 
     def suggest(self, word: str) -> str | None:
         """The catalogue word meant by ``word``, or None (known, protected or nothing close)."""
@@ -120,7 +121,10 @@ class SpellingCorrector:
             return None
         f = fold(word.lower())
         own = self.count_of.get(f, 0)
-        if own >= MIN_COUNT or self.known(word):
+        if own >= MIN_COUNT:
+            return None
+        own = max(own, self.df_of(word))
+        if own >= KNOWN_DF:
             return None
         from rapidfuzz import process
         from rapidfuzz.distance import OSA
