@@ -126,3 +126,23 @@ def test_quality_page_lists_each_query_in_a_grid(dash_duo, app):
         if text == "—":
             assert "text-danger" in cls
     assert dash_duo.get_logs() == []
+
+
+def test_a_misspelt_query_is_corrected_and_says_so(dash_duo, app, explorer):
+    from tests.test_spelling import _frequent_title_word, _typo
+
+    word = _frequent_title_word(explorer)
+    typo = _typo(word)
+    dash_duo.start_server(app, port=free_port())
+    open_url(dash_duo, "?q=" + quote(typo))
+    dash_duo.wait_for_contains_text(f"#{ids.SEARCH_MESSAGES}", "Orthographe corrigée", timeout=TIMEOUT)
+    note = dash_duo.find_element(f"#{ids.SEARCH_MESSAGES} .spelling-note").text
+    assert typo in note and word in note and "guillemets" in note
+    dash_duo.wait_for_element(f"#{ids.RESULTS} .result-card", timeout=TIMEOUT)
+    assert word in dash_duo.find_element(f"#{ids.RESULTS_HEADER}").text
+    assert dash_duo.find_element(f"#{ids.SEARCH_INPUT}").get_attribute("value") == typo  # as typed
+    # between double quotes: searched as typed, no notice
+    open_url(dash_duo, "?q=" + quote(f'"{typo}"'))
+    dash_duo.wait_for_contains_text(f"#{ids.RESULTS_HEADER}", typo, timeout=TIMEOUT)
+    assert not dash_duo.find_elements(f"#{ids.SEARCH_MESSAGES} .spelling-note")
+    assert dash_duo.get_logs() == []
