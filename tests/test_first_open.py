@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 
 import numpy as np
 import pytest
@@ -198,8 +199,16 @@ def test_every_page_is_useful_on_first_open(dash_duo, app, explorer):
     P = explorer.producers
 
     def open_tab(label):
+        # opening a producer scrolls its detail into view: back to the tabs first, as a person would
+        # (else the click can land while the page still scrolls: « click intercepted »)
+        dash_duo.driver.execute_script("window.scrollTo(0, 0);")
         tab = next(a for a in dash_duo.driver.find_elements(By.CSS_SELECTOR, f"#{ids.TABS} .nav-link")
                    if a.text.strip() == label)
+        on_screen = "const r = arguments[0].getBoundingClientRect(); return r.top >= 0 && r.bottom > 0;"
+        deadline = time.monotonic() + 5
+        while not dash_duo.driver.execute_script(on_screen, tab) and time.monotonic() < deadline:
+            dash_duo.driver.execute_script("window.scrollTo(0, 0);")
+            time.sleep(0.1)
         tab.click()
         dash_duo.wait_for_contains_text(f"#{ids.TABS} .nav-link.active", label, timeout=10)
 
