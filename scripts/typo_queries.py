@@ -8,7 +8,8 @@ The longest word of 5 letters or more of each query (none: the query is kept) ge
 random inner position: a letter dropped, two adjacent letters swapped, a letter doubled or a
 letter replaced (« accidents de la circulation » → « accidents de la cicrulation »); the seed makes
 it reproducible. With ``--artifacts``, prints what :meth:`Explorer.spell` makes of each changed
-query and its time per query (JSON).
+query and its time per query, and which of the clean queries (and ``--dialogues`` turns) it would
+change (JSON).
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("out")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--artifacts", default=None)
+    ap.add_argument("--dialogues", default=None,
+                    help="with --artifacts: also list the dialogue turns (JSON lines) it would change")
     args = ap.parse_args(argv)
     rng = random.Random(args.seed)
     with open(args.source, encoding="utf-8", newline="") as f:
@@ -79,7 +82,13 @@ def main(argv: list[str] | None = None) -> int:
             c = exp.spell(b)
             times.append((time.perf_counter() - t0) * 1000)
             out[b] = {"meant": a, "searched": c.text, "restored": c.text.lower() == a.lower()}
+        clean = list(typed)
+        if args.dialogues:
+            with open(args.dialogues, encoding="utf-8") as f:
+                clean += [t["user"] for line in f if line.strip() for t in json.loads(line)["turns"]]
+        clean_changed = {q: exp.spell(q).text for q in clean if exp.spell(q).changed}
         print(json.dumps({"queries": len(typed), "with_typo": len(changed),
+                          "clean_checked": len(clean), "clean_changed": clean_changed,
                           "restored": sum(v["restored"] for v in out.values()),
                           "corrected_otherwise": sum(1 for k, v in out.items()
                                                      if not v["restored"] and v["searched"] != k),
