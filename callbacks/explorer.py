@@ -303,7 +303,7 @@ def register(app, services) -> None:
                  for i, (h, w) in enumerate(zip(res.hits, res.why, strict=True), 1)]
         n_f = len(res.filters)
         if q:
-            total = str(res.total) if res.total < FACET_DEPTH else "Plus de 1\u202f000"
+            total = str(res.total) if res.total < FACET_DEPTH else "plus de 1\u202f000"
             order = ", " + SORT_LABELS[res.sort] if res.sort != "relevance" else ""
             header = (f"{len(res.hits)} jeux de données pour «\u00a0{clean_text(q, 80)}\u00a0» "
                       f"(sur {total} trouvés, mode {mode_label(mode)}{order})")
