@@ -19,7 +19,6 @@ import argparse
 import json
 import logging
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -84,7 +83,6 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     exp = Explorer.load(args.artifacts)
-    exp.__dict__["search_params"] = replace(exp.search_params)
     data = []
     for lq in read_relevance(args.queries):
         text, tag = lq.search_args()

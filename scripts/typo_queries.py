@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.dialogues:
             with open(args.dialogues, encoding="utf-8") as f:
                 clean += [t["user"] for line in f if line.strip() for t in json.loads(line)["turns"]]
-        clean_changed = {q: exp.spell(q).text for q in clean if exp.spell(q).changed}
+        clean_changed = {c.original: c.text for c in map(exp.spell, clean) if c.changed}
         print(json.dumps({"queries": len(typed), "with_typo": len(changed),
                           "clean_checked": len(clean), "clean_changed": clean_changed,
                           "restored": sum(v["restored"] for v in out.values()),

@@ -4,6 +4,7 @@ soft boosts, on the fixture build (200 sample rows, fake encoder)."""
 from __future__ import annotations
 
 import json
+from functools import partial
 
 import numpy as np
 import pytest
@@ -194,47 +195,42 @@ def test_neighbour_smoothing_prefers_a_dataset_whose_neighbours_also_answer():
     assert np.array_equal(neighbour_smooth(s, None, 0.6), s)
 
 
+def hybrid_with(explorer, query, **params):
+    """Hybrid scores of ``query`` with some search constants changed (then put back)."""
+    from dataclasses import replace
+
+    base = explorer.search_params
+    explorer.__dict__["search_params"] = replace(base, **params)
+    try:
+        return explorer.mode_scores(query, "hybrid")
+    finally:
+        explorer.__dict__["search_params"] = base
+
+
 def test_hybrid_smooths_the_semantic_side_of_questions_only(explorer):
     """``smooth_long`` moves a question's hybrid scores, not a keyword query's; ``smooth_short``
     the other way round."""
-    from dataclasses import replace
-
     base = explorer.search_params
     question, keywords = "Où sont les musées ?", "musées"
     assert not query_features(question, base.short_max_terms).short
     assert query_features(keywords, base.short_max_terms).short
 
-    def scores(q, **kw):
-        explorer.__dict__["search_params"] = replace(base, **kw)
-        try:
-            return explorer.mode_scores(q, "hybrid")
-        finally:
-            explorer.__dict__["search_params"] = base
-
-    assert not np.array_equal(scores(question, smooth_long=0.0), scores(question, smooth_long=0.8))
-    assert np.array_equal(scores(keywords, smooth_long=0.0), scores(keywords, smooth_long=0.8))
-    assert not np.array_equal(scores(keywords, smooth_short=0.0), scores(keywords, smooth_short=0.8))
+    h = partial(hybrid_with, explorer)
+    assert not np.array_equal(h(question, smooth_long=0.0), h(question, smooth_long=0.8))
+    assert np.array_equal(h(keywords, smooth_long=0.0), h(keywords, smooth_long=0.8))
+    assert not np.array_equal(h(keywords, smooth_short=0.0), h(keywords, smooth_short=0.8))
     assert SearchParams.from_dict({"smooth_long": "0.8"}).smooth(False) == 0.8
 
 
 def test_feedback_per_query_class_and_parameters_recorded_before_it(explorer):
     """Rocchio feedback has a setting per query class; a build that recorded one setting for both
     (``prf_docs``, ``prf_weight``) keeps it for both; the class's setting moves its scores only."""
-    from dataclasses import replace
-
     old = SearchParams.from_dict({"prf_docs": 5, "prf_weight": "0.5", "prf_docs_long": 0})
     assert old.prf(True) == (5, 0.5) and old.prf(False) == (0, 0.5)
     assert isinstance(old.prf_docs_short, int)
-    base = explorer.search_params
     question, keywords = "Où sont les musées ?", "musées"
 
-    def scores(q, **kw):
-        explorer.__dict__["search_params"] = replace(base, **kw)
-        try:
-            return explorer.mode_scores(q, "hybrid")
-        finally:
-            explorer.__dict__["search_params"] = base
-
-    assert np.array_equal(scores(keywords, prf_docs_long=0), scores(keywords, prf_docs_long=5))
-    assert not np.array_equal(scores(question, prf_docs_long=0), scores(question, prf_docs_long=5))
-    assert np.array_equal(scores(question, prf_docs_short=0), scores(question, prf_docs_short=5))
+    h = partial(hybrid_with, explorer)
+    assert np.array_equal(h(keywords, prf_docs_long=0), h(keywords, prf_docs_long=5))
+    assert not np.array_equal(h(question, prf_docs_long=0), h(question, prf_docs_long=5))
+    assert np.array_equal(h(question, prf_docs_short=0), h(question, prf_docs_short=5))

@@ -87,10 +87,11 @@ class SearchParams:
 
     def hybrid(self, short: bool) -> HybridParams:
         """Fusion constants for a short (keyword) or long (question) query."""
+        prf_docs, prf_weight = self.prf(short)
         return HybridParams(depth=self.depth,
                             keyword_weight=self.alpha_short if short else self.alpha_long,
                             popularity=self.beta_short if short else self.beta_long,
-                            prf_docs=self.prf(short)[0], prf_weight=self.prf(short)[1])
+                            prf_docs=prf_docs, prf_weight=prf_weight)
 
     def prf(self, short: bool) -> tuple[int, float]:
         """Rocchio feedback (datasets, weight) for a short or long query."""

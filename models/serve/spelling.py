@@ -6,7 +6,7 @@ catalogue word lies within one edit (words of up to :data:`SHORT_WORD` letters) 
 (longer words; optimal string alignment: a deletion, an insertion, a substitution or a swap of two
 adjacent letters, accents and case ignored) and is frequent (at least :data:`MIN_COUNT`
 occurrences and :data:`RATIO` times the typo's own frequency: the catalogue has its own typos,
-« assocaition » is in 4 datasets, « associations » in 395 titles). The closest candidate wins,
+« assocaition » is in a few datasets, « associations » in hundreds of titles). The closest candidate wins,
 then the most frequent.
 
 Never corrected: words of fewer than :data:`MIN_LETTERS` letters, words with a digit, words in
