@@ -17,7 +17,7 @@ import logging
 
 import dash_bootstrap_components as dbc
 import numpy as np
-from dash import ALL, ClientsideFunction, Input, Output, Patch, State, ctx, no_update
+from dash import ALL, ClientsideFunction, Input, Output, Patch, State, ctx, dcc, no_update
 
 from callbacks import guard
 from callbacks.urlstate import build_url_search, parse_url_search
@@ -25,7 +25,7 @@ from components import ids
 from components.cloud import visualize_wordcloud
 from components.details import details_panel, map_tooltip, placeholder
 from components.figures import empty_figure
-from components.labels import clean_text, mode_label, spelling_note
+from components.labels import clean_text, mode_label, spelling_replaced, spelling_suggestion
 from components.map import (
     HIGHLIGHT_TRACE,
     QUERY_TRACE,
@@ -326,9 +326,14 @@ def register(app, services) -> None:
         facets = {k: [(f.value, f.label, f.count) for f in vals] for k, vals in res.facets.items()}
         messages = [dbc.Alert(clean_text(m, 200), color="warning", className="small py-1 mb-1")
                     for m in res.errors[:5]]
-        if res.corrections:
-            messages.insert(0, dbc.Alert(spelling_note(res.corrections), color="info",
-                                         className="small py-1 mb-1 spelling-note"))
+        spelled = exp.spell(st["q"]) if q else None  # the search's spelling, with its suggestion
+        if spelled is not None and (spelled.changes or spelled.suggestion):
+            before, linked, after = (spelling_replaced(q, spelled.original) if spelled.changes
+                                     else spelling_suggestion(spelled.suggestion))
+            href = build_url_search(spelled.verbatim if spelled.changes else spelled.suggestion,
+                                    st["mode"], None, filters=st["filters"], sort=st["sort"])
+            messages.insert(0, dbc.Alert([before, dcc.Link(linked, href=href, className="spelling-link"),
+                                          after], color="info", className="small py-1 mb-1 spelling-note"))
         messages = messages or None
         highlight = {"label": f"Recherche\u00a0: {q}" if q else "Filtres",
                      "rows": [h.row for h in res.hits]}

@@ -152,17 +152,27 @@ def clean_text(value, max_chars: int | None = None) -> str:
     return s
 
 
-def spelling_note(changes) -> str:
-    """What the results say when the query's spelling was corrected (plain text).
+def spelling_suggestion(suggestion: str) -> tuple[str, str, str]:
+    """The notice of a corrected query offered, not searched: (text before, text of the link
+    that searches it, text after).
 
-    >>> spelling_note([("cicrulation", "circulation")]) == (
-    ...     "Orthographe corrigée : « cicrulation » → « circulation ». "
-    ...     "Pour chercher un mot tel quel, mettez-le entre guillemets.")
+    >>> "".join(spelling_suggestion("accidents de la circulation")) == (
+    ...     "Vouliez-vous dire «\u202faccidents de la circulation\u202f»\u202f?")
     True
     """
-    pairs = ", ".join(f"« {clean_text(a, 40)} » → « {clean_text(b, 40)} »" for a, b in list(changes)[:5])
-    return typo(f"Orthographe corrigée : {pairs}. Pour chercher un mot tel quel, mettez-le entre "
-                "guillemets.")
+    return typo("Vouliez-vous dire « "), clean_text(suggestion, 120), typo(" » ?")
+
+
+def spelling_replaced(searched: str, typed: str) -> tuple[str, str, str]:
+    """The notice of a query searched with its words corrected (the query as typed found
+    nothing): (text before, text of the link that searches the query as typed, text after).
+
+    >>> "".join(spelling_replaced("circulation", "cicrulation")) == (
+    ...     "Résultats pour «\u202fcirculation\u202f». Chercher plutôt «\u202fcicrulation\u202f»")
+    True
+    """
+    return (typo(f"Résultats pour « {clean_text(searched, 120)} ». Chercher plutôt « "),
+            clean_text(typed, 120), typo(" »"))
 
 
 def plotly_text(value, max_chars: int | None = None) -> str:

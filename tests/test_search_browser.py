@@ -129,20 +129,32 @@ def test_quality_page_lists_each_query_in_a_grid(dash_duo, app):
 
 
 def test_a_misspelt_query_is_corrected_and_says_so(dash_duo, app, explorer):
-    from tests.test_spelling import _frequent_title_word, _typo
+    """Only a typo: its correction is searched, the notice offers the query as typed (one click);
+    a typo beside a word the catalogue knows: searched as typed, the correction offered."""
+    from tests.test_spelling import _frequent_title_word, _other_word, _typo
 
     word = _frequent_title_word(explorer)
     typo = _typo(word)
+    note = f"#{ids.SEARCH_MESSAGES} .spelling-note"
     dash_duo.start_server(app, port=free_port())
     open_url(dash_duo, "?q=" + quote(typo))
-    dash_duo.wait_for_contains_text(f"#{ids.SEARCH_MESSAGES}", "Orthographe corrigée", timeout=TIMEOUT)
-    note = dash_duo.find_element(f"#{ids.SEARCH_MESSAGES} .spelling-note").text
-    assert typo in note and word in note and "guillemets" in note
+    dash_duo.wait_for_contains_text(f"#{ids.SEARCH_MESSAGES}", "Chercher plutôt", timeout=TIMEOUT)
+    assert f"Résultats pour «\u202f{word}\u202f»" in dash_duo.find_element(note).text
     dash_duo.wait_for_element(f"#{ids.RESULTS} .result-card", timeout=TIMEOUT)
     assert word in dash_duo.find_element(f"#{ids.RESULTS_HEADER}").text
     assert dash_duo.find_element(f"#{ids.SEARCH_INPUT}").get_attribute("value") == typo  # as typed
-    # between double quotes: searched as typed, no notice
-    open_url(dash_duo, "?q=" + quote(f'"{typo}"'))
-    dash_duo.wait_for_contains_text(f"#{ids.RESULTS_HEADER}", typo, timeout=TIMEOUT)
-    assert not dash_duo.find_elements(f"#{ids.SEARCH_MESSAGES} .spelling-note")
+    # the link: the typed word between double quotes, searched as typed, no notice
+    js_click(dash_duo, dash_duo.find_element(f"{note} a.spelling-link"))
+    dash_duo.wait_for_contains_text(f"#{ids.RESULTS_HEADER}", f'"{typo}"', timeout=TIMEOUT)
+    wait(dash_duo, lambda: not dash_duo.find_elements(note))
+    assert dash_duo.find_element(f"#{ids.SEARCH_INPUT}").get_attribute("value") == f'"{typo}"'
+    # a typo beside a known word: searched as typed, the correction is a link
+    other = _other_word(explorer, word)
+    open_url(dash_duo, "?q=" + quote(f"{other} {typo}"))
+    dash_duo.wait_for_contains_text(f"#{ids.SEARCH_MESSAGES}", "Vouliez-vous dire", timeout=TIMEOUT)
+    assert f"{other} {typo}" in dash_duo.find_element(f"#{ids.RESULTS_HEADER}").text
+    js_click(dash_duo, dash_duo.find_element(f"{note} a.spelling-link"))
+    dash_duo.wait_for_contains_text(f"#{ids.RESULTS_HEADER}", f"{other} {word}", timeout=TIMEOUT)
+    wait(dash_duo, lambda: not dash_duo.find_elements(note))
+    assert dash_duo.find_element(f"#{ids.SEARCH_INPUT}").get_attribute("value") == f"{other} {word}"
     assert dash_duo.get_logs() == []

@@ -458,7 +458,7 @@ class Explorer:
 
     @cached_property
     def speller(self):
-        """Spelling correction against the catalogue's words (:mod:`models.serve.spelling`), or
+        """Spelling of queries against the catalogue's words (:mod:`models.serve.spelling`), or
         None when the build has no keyword index."""
         from models.serve.spelling import SpellingCorrector
 
@@ -469,9 +469,11 @@ class Explorer:
             return None
 
     def spell(self, query: str):
-        """:class:`models.serve.spelling.Correction` of a cleaned query: its unknown words
-        corrected, except the places and producers it names (the gazetteer knows them even when
-        no dataset does) and words between double quotes."""
+        """:class:`models.serve.spelling.Correction` of a cleaned query: ``.text`` is what to
+        search (the typed query, or its unknown words replaced when it finds nothing as typed),
+        ``.suggestion`` a corrected query to offer. The places and producers it names (the
+        gazetteer knows them even when no dataset does) and words between double quotes are
+        kept as typed."""
         from models.serve.spelling import Correction
 
         sp = self.speller
@@ -479,7 +481,7 @@ class Explorer:
             return Correction(query, query)
         try:
             c = sp.correct(query)
-            if not c.changed:
+            if not (c.changes or c.suggested):
                 return c
             u = self.understand(query)
             protected = [s.span for s in u.slots if s.kind in ("territory", "producer")]

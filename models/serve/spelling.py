@@ -1,73 +1,110 @@
-"""Spelling correction of a search query against the catalogue's own words.
+"""Spelling of a search query against the catalogue's own words: a suggestion when the query
+finds something as typed, a replacement only when it finds nothing — and never for a real word.
 
-A query word is corrected only when the catalogue hardly knows it — its keyword stem occurs in
-fewer than :data:`KNOWN_DF` datasets and the word itself is not a frequent catalogue word — and a
-catalogue word lies within one edit (words of up to :data:`SHORT_WORD` letters) or two edits
-(longer words; optimal string alignment: a deletion, an insertion, a substitution or a swap of two
-adjacent letters, accents and case ignored) and is frequent (at least :data:`MIN_COUNT`
-occurrences and :data:`RATIO` times the typo's own frequency: the catalogue has its own typos,
-« assocaition » is in a few datasets, « associations » in hundreds of titles). The closest candidate wins,
-then the most frequent.
+A word is left alone when it is a word (any of these):
 
-Never corrected: words of fewer than :data:`MIN_LETTERS` letters, words with a digit, words in
-capitals (acronyms: « AMDAC »), words between double quotes (« "cicrulation" » is searched as
-typed), and the spans the caller protects (the places and producers the query names, which the
-gazetteer knows even when no dataset does).
+* a French form (simplemma's French dictionary, accents folded: the build's
+  ``territory_lexicon.npy`` or :func:`models.core.geo.french_lexicon`), or a plural whose singular
+  is one — « recharger », « docteurs », « brule », « respire », « veux »;
+* a word of the catalogue: each of its keyword stems is in at least one dataset's title, tags,
+  producer or description (:mod:`models.build.keyword_index` indexes those four fields) —
+  « Ciqual », « Beauty »;
+* a name: a capitalised word after the query's first word (« Open Beauty Facts »), a word with a
+  capital inside (« SIRET », « OpenData »: acronyms, brands), a place of the gazetteer, or a span
+  the caller protects (the places and producers the query names);
+* short (fewer than :data:`MIN_LETTERS` letters), long (more than :data:`MAX_LETTERS`), with a
+  digit, or between double quotes (« "cicrulation" » is searched as typed).
 
-The dictionary is the words of the build's titles and tags, each counted once per dataset, so a
-correction is a real catalogue word with its accents (« cicrulation » → « circulation »,
-« bilbiothèques » → « bibliothèques », « siert » → « siret »).
+Any other word is unknown; its correction is the closest frequent catalogue word — one edit
+for words of up to :data:`SHORT_WORD` letters, two for longer ones (optimal string alignment: a
+letter dropped, added, replaced, or two adjacent letters swapped; accents and case ignored), in
+at least :data:`MIN_COUNT` titles or tag lists; the closest wins, then the most frequent; none
+within reach: the word stays.
+
+What happens to the corrections depends on what the query finds as typed:
+
+* some other content word of the query is in the catalogue (the keyword search has results):
+  the query is searched as typed and the corrected query is only *suggested*
+  (``Correction.suggestion``, « Vouliez-vous dire … ? »);
+* no content word is (the keyword search finds nothing): the corrected query is searched
+  (``Correction.text``, ``Correction.changes``) and the page offers the typed one
+  (``Correction.verbatim``: the replaced words between double quotes, so it is searched as typed).
+
+Linear in the query: a few hash look-ups per word, at most :data:`MAX_LOOKUPS` fuzzy searches
+(distinct unknown words; the words after are kept).
 
 Examples
 --------
 >>> sp = SpellingCorrector(["circulation", "accidents", "route"], [500, 900, 800],
-...                        df_of=lambda w: 100 if w in {"circulation", "accidents", "route"} else 0)
+...                        df_of=lambda w: 100 if w.lower() in {"circulation", "accidents", "route"} else 0)
 >>> c = sp.correct("accidents de la cicrulation")
->>> c.text, c.changes
-('accidents de la circulation', [('cicrulation', 'circulation')])
->>> sp.correct('accidents de la "cicrulation"').changes
-[]
+>>> c.text, c.changes, c.suggestion
+('accidents de la cicrulation', [], 'accidents de la circulation')
+>>> c = sp.correct("cicrulation")
+>>> c.text, c.changes, c.verbatim
+('circulation', [('cicrulation', 'circulation')], '"cicrulation"')
+>>> sp.correct('"cicrulation"').text
+'"cicrulation"'
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from models.core.text import fold
+from models.core.text import fold, fold_accents, keyword_terms
 
-KNOWN_DF = 20  # a stem in at least this many datasets is a word of the catalogue
+log = logging.getLogger(__name__)
+
 MIN_COUNT = 10  # a correction is a word of at least this many titles or tag lists
-RATIO = 10.0  # … and this many times more often than the typo itself
 MIN_LETTERS = 4
+MAX_LETTERS = 30  # longer: not a mistyped word (and no catalogue word is within two edits)
 SHORT_WORD = 5  # up to this many letters: one edit; longer: two
-MAX_CHANGES = 5
+MAX_LOOKUPS = 5  # fuzzy searches per query: distinct unknown words (the words after stay)
 _WORD = re.compile(r"[^\W_][\w-]*[^\W_]|[^\W_]")  # apostrophes split (« l'éducation »)
+_PIECE = re.compile(r"[^\W_]+")  # what the keyword index sees as one word (hyphens split)
 _QUOTED = re.compile(r"\"[^\"]*\"|«[^»]*»|“[^”]*”")
 
 
 @dataclass
 class Correction:
-    """The query as searched (``text``) and the words changed, ``(typed, corrected)``."""
+    """What the spelling makes of a query.
+
+    ``text``: the query as searched — ``original`` unless its words were replaced (``changes``,
+    ``(typed, corrected)``: the query as typed found nothing); ``verbatim``: then, the typed query
+    with the replaced words between double quotes (searching it keeps them as typed).
+    ``suggestion``: the corrected query offered but not searched (the query as typed found
+    something), its words in ``suggested``."""
 
     original: str
     text: str
     changes: list[tuple[str, str]] = field(default_factory=list)
+    suggestion: str | None = None
+    suggested: list[tuple[str, str]] = field(default_factory=list)
+    verbatim: str = ""
 
     @property
     def changed(self) -> bool:
+        """The searched text is not the typed one."""
         return bool(self.changes)
 
 
 class SpellingCorrector:
-    """Corrects the words of a query the catalogue does not know (module docstring)."""
+    """Suggests or applies corrections of the unknown words of a query (module docstring).
+
+    ``words``, ``counts``: the catalogue's words and the titles or tag lists holding each (the
+    corrections); ``df_of``: the datasets holding a word (the fewest over its keyword stems,
+    0 if one is in none); ``lexicon``: accent-folded lower-case French forms (``in``);
+    ``is_name``: whether a word is a place name (the gazetteer)."""
 
     def __init__(self, words: Sequence[str], counts: Sequence[int] | np.ndarray,
-                 df_of: Callable[[str], int]) -> None:
+                 df_of: Callable[[str], int], *, lexicon: Container[str] = frozenset(),
+                 is_name: Callable[[str], bool] | None = None) -> None:
         from rapidfuzz.distance import OSA  # noqa: F401 (fail early when missing)
 
         counts = np.asarray(counts, dtype=np.int64)
@@ -77,24 +114,22 @@ class SpellingCorrector:
         self.words = [str(words[i]) for i in keep]
         self.counts = counts[keep]
         self.folded = [fold(w) for w in self.words]
-        self.count_of = {}
-        for w, c in zip(words, counts, strict=True):
-            f = fold(str(w))
-            self.count_of[f] = max(self.count_of.get(f, 0), int(c))
-        self.df_of = df_of  # datasets holding the word (its rarest keyword stem)
+        self.df_of = df_of
+        self.lexicon = lexicon
+        self.is_name = is_name
         by_len: dict[int, list[int]] = {}
         for i, f in enumerate(self.folded):
             by_len.setdefault(len(f), []).append(i)
         self.by_len = {n: np.asarray(ix, dtype=np.int64) for n, ix in by_len.items()}
+        self._pools: dict[int, tuple[np.ndarray, list[str]]] = {}
 
     @classmethod
     def from_explorer(cls, exp) -> SpellingCorrector | None:
         """From a build's titles and tags (a word's count: the datasets whose title or tags hold
-        it) and its keyword index (None without one). About 0.5 s on the full catalogue."""
+        it), its keyword index (None without one), the French lexicon and the gazetteer's names.
+        About 0.5 s on the full catalogue."""
         if not exp.artifacts.has("keyword_vocab.parquet"):
             return None
-        from models.core.text import keyword_terms
-
         ds = exp.datasets
         counts: Counter = Counter()
         tags = ds["tags"].tolist() if "tags" in ds else [None] * len(ds)
@@ -108,58 +143,133 @@ class SpellingCorrector:
 
         def df_of(word: str) -> int:
             terms = keyword_terms(word)
-            if not terms:
-                return KNOWN_DF  # a stop word
-            return min(int(df[i]) if (i := kw.term_id.get(t)) is not None else 0 for t in terms)
+            return min((int(df[i]) if (i := kw.term_id.get(t)) is not None else 0 for t in terms),
+                       default=0)
 
         words = list(counts)
-        return cls(words, [counts[w] for w in words], df_of)
+        return cls(words, [counts[w] for w in words], df_of, lexicon=_lexicon_of(exp),
+                   is_name=_names_of(exp))
 
-    def suggest(self, word: str) -> str | None:
-        """The catalogue word meant by ``word``, or None (known, protected or nothing close)."""
-        if len(word) < MIN_LETTERS or any(ch.isdigit() for ch in word) or word.isupper():
-            return None
+    # ---- what a word is ------------------------------------------------------------------
+    def is_french(self, word: str) -> bool:
+        """A French form (or a plural whose singular is one), each part of a hyphenated word."""
+        f = fold_accents(word).lower()
+        if f in self.lexicon:
+            return True
+        parts = [p for p in f.split("-") if p]
+        return bool(parts) and all(p in self.lexicon or (p[-1] in "sx" and p[:-1] in self.lexicon)
+                                   for p in parts)
+
+    def is_known(self, word: str, first: bool = False) -> bool:
+        """Whether ``word`` is a word to keep as typed (module docstring); ``first``: it is the
+        query's first word (a capital there is no sign of a name)."""
+        if len(word) < MIN_LETTERS or len(word) > MAX_LETTERS or any(ch.isdigit() for ch in word):
+            return True
+        if any(ch.isupper() for ch in word[1:]) or (word[0].isupper() and not first):
+            return True  # an acronym, a brand, a proper noun
+        if not keyword_terms(word):
+            return True  # a stop word
+        if self.is_french(word) or self.df_of(word) > 0:
+            return True
+        return bool(self.is_name and self.is_name(word))
+
+    def finds(self, query: str) -> bool:
+        """Whether the keyword search finds something for ``query`` as typed: one of its
+        content words is in the catalogue."""
+        return any(keyword_terms(p) and self.df_of(p) > 0 for p in _PIECE.findall(query))
+
+    def closest(self, word: str) -> str | None:
+        """The frequent catalogue word within reach of ``word`` (module docstring), or None."""
         f = fold(word.lower())
-        own = self.count_of.get(f, 0)
-        if own >= MIN_COUNT:
-            return None
-        own = max(own, self.df_of(word))
-        if own >= KNOWN_DF:
+        maxd = 1 if len(f) <= SHORT_WORD else 2
+        ix, pool = self._pool(len(f), maxd)
+        if not pool:
             return None
         from rapidfuzz import process
         from rapidfuzz.distance import OSA
 
-        maxd = 1 if len(f) <= SHORT_WORD else 2
-        pool = [self.by_len[n] for n in range(len(f) - maxd, len(f) + maxd + 1) if n in self.by_len]
         best: tuple[int, int, int] | None = None  # (distance, -count, index)
-        if pool:
-            ix = np.concatenate(pool)
-            for _, d, j in process.extract(f, [self.folded[i] for i in ix], scorer=OSA.distance,
-                                           score_cutoff=maxd, limit=None):
-                i = int(ix[j])
-                key = (int(d), -int(self.counts[i]), i)
-                if d > 0 and (best is None or key < best):
-                    best = key
-        if best is None or -best[1] < RATIO * max(own, 1):
+        for _, d, j in process.extract(f, pool, scorer=OSA.distance, score_cutoff=maxd, limit=None):
+            i = int(ix[j])
+            key = (int(d), -int(self.counts[i]), i)
+            if d > 0 and (best is None or key < best):
+                best = key
+        if best is None:
             return None
         out = self.words[best[2]]
         return out.capitalize() if word[:1].isupper() else out
 
+    def _pool(self, n: int, maxd: int) -> tuple[np.ndarray, list[str]]:
+        """The catalogue words of ``n - maxd`` to ``n + maxd`` letters (cached per length)."""
+        key = n * 4 + maxd
+        if key not in self._pools:
+            parts = [self.by_len[m] for m in range(n - maxd, n + maxd + 1) if m in self.by_len]
+            ix = np.concatenate(parts) if parts else np.empty(0, np.int64)
+            self._pools[key] = (ix, [self.folded[i] for i in ix])
+        return self._pools[key]
+
+    # ---- a query ---------------------------------------------------------------------------
     def correct(self, query: str, protected: Iterable[tuple[int, int]] = ()) -> Correction:
-        """``query`` with its unknown words corrected, outside quotes and ``protected`` spans."""
+        """The :class:`Correction` of ``query``; its quoted parts and the ``protected`` spans
+        (character offsets) are kept as typed."""
         q = query or ""
         spans = [(m.start(), m.end()) for m in _QUOTED.finditer(q)] + list(protected)
-        pieces, changes, pos = [], [], 0
-        for m in _WORD.finditer(q):
-            if len(changes) >= MAX_CHANGES:
-                break
-            if any(a < m.end() and m.start() < b for a, b in spans):
+        edits: list[tuple[int, int, str, str]] = []
+        found: dict[str, str | None] = {}  # unknown word -> its correction (one search per word)
+        for n, m in enumerate(_WORD.finditer(q)):
+            word = m.group(0)
+            if any(a < m.end() and m.start() < b for a, b in spans) or self.is_known(word, n == 0):
                 continue
-            new = self.suggest(m.group(0))
-            if new and new.lower() != m.group(0).lower():
-                pieces.append(q[pos:m.start()])
-                pieces.append(new)
-                pos = m.end()
-                changes.append((m.group(0), new))
-        pieces.append(q[pos:])
-        return Correction(q, "".join(pieces), changes)
+            if word not in found:
+                if len(found) >= MAX_LOOKUPS:
+                    break
+                found[word] = self.closest(word)
+            new = found[word]
+            if new and new.lower() != word.lower():
+                edits.append((m.start(), m.end(), word, new))
+        if not edits:
+            return Correction(q, q)
+        fixed = _splice(q, [(a, b, new) for a, b, _, new in edits])
+        pairs = [(word, new) for _, _, word, new in edits]
+        if self.finds(q):
+            return Correction(q, q, suggestion=fixed, suggested=pairs)
+        verbatim = _splice(q, [(a, b, f'"{word}"') for a, b, word, _ in edits])
+        return Correction(q, fixed, changes=pairs, verbatim=verbatim)
+
+
+def _splice(text: str, edits: list[tuple[int, int, str]]) -> str:
+    """``text`` with the spans ``(start, end)`` (in order, disjoint) replaced."""
+    out, pos = [], 0
+    for a, b, new in edits:
+        out += [text[pos:a], new]
+        pos = b
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _lexicon_of(exp) -> Container[str]:
+    """The build's French lexicon (``territory_lexicon.npy``), else simplemma's (~0.8 s)."""
+    from models.core.geo import Lexicon, french_lexicon
+
+    try:
+        if exp.artifacts.has("territory_lexicon.npy"):
+            return Lexicon(exp.artifacts.npy("territory_lexicon.npy", mmap=False))
+        return french_lexicon()
+    except Exception:  # the lexicon protects words: without it, the catalogue's words still do
+        log.exception("French lexicon unavailable for spelling")
+        return frozenset()
+
+
+def _names_of(exp) -> Callable[[str], bool] | None:
+    """Whether a word is a place name of the build's gazetteer (None without one)."""
+    from models.core.geo import norm_name
+
+    try:
+        gaz = exp.gazetteer
+    except Exception:
+        log.exception("gazetteer unavailable for spelling")
+        return None
+    if gaz is None:
+        return None
+    aliases = gaz.aliases
+    return lambda word: norm_name(word) in aliases
