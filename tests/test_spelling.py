@@ -133,6 +133,18 @@ def test_a_word_any_dataset_holds_is_never_corrected():
     assert rare.correct("associatons").changes == []
 
 
+def test_the_closest_form_of_a_frequent_stem_with_its_accents():
+    """« départements » is in 3 titles, « département » in 400: the stem is frequent, the form
+    closest to the typo wins; tags without accents count for the accented title word."""
+    sp = SpellingCorrector(["départements", "département", "bibliotheques", "bibliothèques"],
+                           [3, 400, 60, 20], df_of=in_catalogue({"contours"}))
+    assert sp.correct("contours déppartements").suggestion == "contours départements"
+    assert sp.correct("contours déppartement").suggestion == "contours département"
+    assert sp.correct("bilbiotheques").text == "bibliothèques"
+    rare = SpellingCorrector(["départements", "département"], [3, 6], df_of=lambda w: 0)
+    assert rare.correct("déppartements").changes == []  # 9 titles: not a word to bet on
+
+
 def test_linear_and_bounded_in_the_query(speller, monkeypatch):
     calls = []
     real = SpellingCorrector.closest

@@ -15,11 +15,13 @@ A word is left alone when it is a word (any of these):
 * short (fewer than :data:`MIN_LETTERS` letters), long (more than :data:`MAX_LETTERS`), with a
   digit, or between double quotes (« "cicrulation" » is searched as typed).
 
-Any other word is unknown; its correction is the closest frequent catalogue word — one edit
-for words of up to :data:`SHORT_WORD` letters, two for longer ones (optimal string alignment: a
-letter dropped, added, replaced, or two adjacent letters swapped; accents and case ignored), in
-at least :data:`MIN_COUNT` titles or tag lists; the closest wins, then the most frequent; none
-within reach: the word stays.
+Any other word is unknown; its correction is the closest word of the catalogue's titles and tags
+— one edit for words of up to :data:`SHORT_WORD` letters, two for longer ones (optimal string
+alignment: a letter dropped, added, replaced, or two adjacent letters swapped; accents and case
+ignored) — whose keyword stem is in at least :data:`MIN_COUNT` titles or tag lists (its forms
+together: « déppartements » → « départements » even where « département » is more frequent); the
+closest wins, then the most frequent stem, then the most frequent form; none within reach: the
+word stays.
 
 What happens to the corrections depends on what the query finds as typed:
 
@@ -61,7 +63,7 @@ from models.core.text import fold, fold_accents, keyword_terms
 
 log = logging.getLogger(__name__)
 
-MIN_COUNT = 10  # a correction is a word of at least this many titles or tag lists
+MIN_COUNT = 10  # a correction's stem is in at least this many titles or tag lists (forms summed)
 MIN_LETTERS = 4
 MAX_LETTERS = 30  # longer: not a mistyped word (and no catalogue word is within two edits)
 SHORT_WORD = 5  # up to this many letters: one edit; longer: two
@@ -98,21 +100,27 @@ class SpellingCorrector:
     """Suggests or applies corrections of the unknown words of a query (module docstring).
 
     ``words``, ``counts``: the catalogue's words and the titles or tag lists holding each (the
-    corrections); ``df_of``: the datasets holding a word (the fewest over its keyword stems,
-    0 if one is in none); ``lexicon``: accent-folded lower-case French forms (``in``);
-    ``is_name``: whether a word is a place name (the gazetteer)."""
+    corrections, :data:`MIN_COUNT` for the forms of a stem together); ``df_of``: the datasets
+    holding a word (the fewest over its keyword stems, 0 if one is in none); ``lexicon``:
+    accent-folded lower-case French forms (``in``); ``is_name``: whether a word is a place name
+    (the gazetteer)."""
 
     def __init__(self, words: Sequence[str], counts: Sequence[int] | np.ndarray,
                  df_of: Callable[[str], int], *, lexicon: Container[str] = frozenset(),
                  is_name: Callable[[str], bool] | None = None) -> None:
         from rapidfuzz.distance import OSA  # noqa: F401 (fail early when missing)
 
-        counts = np.asarray(counts, dtype=np.int64)
+        words, counts = _merge_accents(words, counts)
+        stems = [" ".join(keyword_terms(str(w))) for w in words]
+        by_stem: Counter = Counter()
+        for st, c in zip(stems, counts, strict=True):
+            by_stem[st] += int(c)
         keep = [i for i, w in enumerate(words)
-                if counts[i] >= MIN_COUNT and len(w) >= MIN_LETTERS and _WORD.fullmatch(w)
-                and not any(ch.isdigit() for ch in w)]
+                if stems[i] and by_stem[stems[i]] >= MIN_COUNT and len(w) >= MIN_LETTERS
+                and _WORD.fullmatch(w) and not any(ch.isdigit() for ch in w)]
         self.words = [str(words[i]) for i in keep]
         self.counts = counts[keep]
+        self.stem_counts = np.asarray([by_stem[stems[i]] for i in keep], dtype=np.int64)
         self.folded = [fold(w) for w in self.words]
         self.df_of = df_of
         self.lexicon = lexicon
@@ -188,15 +196,15 @@ class SpellingCorrector:
         from rapidfuzz import process
         from rapidfuzz.distance import OSA
 
-        best: tuple[int, int, int] | None = None  # (distance, -count, index)
+        best: tuple[int, int, int, int] | None = None  # (distance, -stem count, -count, index)
         for _, d, j in process.extract(f, pool, scorer=OSA.distance, score_cutoff=maxd, limit=None):
             i = int(ix[j])
-            key = (int(d), -int(self.counts[i]), i)
+            key = (int(d), -int(self.stem_counts[i]), -int(self.counts[i]), i)
             if d > 0 and (best is None or key < best):
                 best = key
         if best is None:
             return None
-        out = self.words[best[2]]
+        out = self.words[best[3]]
         return out.capitalize() if word[:1].isupper() else out
 
     def _pool(self, n: int, maxd: int) -> tuple[np.ndarray, list[str]]:
@@ -235,6 +243,24 @@ class SpellingCorrector:
             return Correction(q, q, suggestion=fixed, suggested=pairs)
         verbatim = _splice(q, [(a, b, f'"{word}"') for a, b, word, _ in edits])
         return Correction(q, fixed, changes=pairs, verbatim=verbatim)
+
+
+def _merge_accents(words: Sequence[str], counts) -> tuple[list[str], np.ndarray]:
+    """The words that differ by accents or case only merged (their counts summed), shown as the
+    most frequent accented one: tags are written without accents (« bibliotheques »), titles
+    with (« bibliothèques »)."""
+    merged: dict[str, list] = {}  # folded -> [shown, count, count of shown, shown has accents]
+    for w, c in zip(words, np.asarray(counts, dtype=np.int64).tolist(), strict=True):
+        w = str(w)
+        accented = w != fold_accents(w)
+        m = merged.get(f := fold(w))
+        if m is None:
+            merged[f] = [w, c, c, accented]
+            continue
+        m[1] += c
+        if (accented, c) > (m[3], m[2]):
+            m[0], m[2], m[3] = w, c, accented
+    return [m[0] for m in merged.values()], np.asarray([m[1] for m in merged.values()], dtype=np.int64)
 
 
 def _splice(text: str, edits: list[tuple[int, int, str]]) -> str:
