@@ -35,6 +35,15 @@ One turn, three stages (the retrieve / classify / extract of question answering)
    it the sentence with the most query terms (the first one on a tie). Returned as text
    segments (``strong``: the key sentence, ``mark``: a query word) — never HTML.
 
+Honesty (:mod:`models.serve.confidence`, switched off with ``AssistantParams(confidence=False)``):
+a request worded as something else than a search for data (« Traduis … », « Combien font 12 fois
+8 ? », « Écris un poème sur la mer ») that no dataset answers gets a short French reply saying
+what the assistant does, with an offer to search, and no cards (the conversation is kept); when
+the calibrated confidence that a dataset answers the topic is below its threshold, the reply
+says « Aucun jeu ne répond exactement à « … » ; les plus proches : » above the nearest cards.
+Every answer carries that ``confidence`` (None when unknown: no fitted model, or one fitted for
+another embedding model).
+
 Conversation state: a small JSON-able dict the page keeps in the browser (``dcc.Store``) and
 sends back with the next turn; :func:`clean_state` validates it (it comes from the client).
 Follow-ups reuse it: « et à Lyon ? » changes the territory only, « plutôt en CSV » the format,
@@ -94,6 +103,7 @@ class AssistantParams:
     relevance_floor: float = 0.3  # relevant = hybrid score ≥ floor × best (not fitted)
     territory_boost: float = 2.0  # × (1 + boost · t) (not fitted)
     n_cards: int = N_CARDS
+    confidence: bool = True  # off-topic replies and « aucun jeu ne répond exactement » (confidence.py)
 
     def as_dict(self) -> dict:
         return dict(vars(self))
@@ -307,11 +317,19 @@ class Assistant:
         offsets = np.searchsorted(rows, np.arange(self.exp.n + 1))
         return (table, offsets, np.asarray(arts.npy("passage_embeddings.npy"), dtype=np.float32))
 
+    @cached_property
+    def confidence_model(self):
+        """The answer confidence (:mod:`models.serve.confidence`), None when switched off by the
+        parameters or not fitted (then every topic « fits », as before)."""
+        from models.serve.confidence import load_model
+
+        return load_model() if self.params.confidence else None
+
     def warm(self) -> None:
         """Load what the first turn would (row facts, passages, query understanding), so that
         no person waits for it; called once by the app at start."""
         t0 = time.perf_counter()
-        _ = self.facts, self.passages, self.exp.understanding_context
+        _ = self.facts, self.passages, self.exp.understanding_context, self.confidence_model
         log.info("assistant ready in %.1f s", time.perf_counter() - t0)
 
     def with_params(self, **changes) -> Assistant:
@@ -428,6 +446,9 @@ class Assistant:
             for cmd in ("producers", "map", "more"):
                 if _CMD[cmd].search(text):
                     return getattr(self, f"_cmd_{cmd}")(st)
+        off = self._off_topic(text, st, notes)
+        if off is not None:
+            return off
         recent = bool(_RECENT.search(text))
         if recent:
             text = _RECENT.sub(" ", text)
@@ -492,6 +513,60 @@ class Assistant:
             return False
         terms = keyword_terms(word)
         return bool(terms) and all(t not in kw.term_id for t in terms)
+
+    # ---- not a request for data --------------------------------------------------------------
+    def _off_topic(self, text: str, st: dict, notes: list) -> dict | None:
+        """The reply to a request that is not about data (translation, arithmetic, a poem …):
+        what the assistant does and what could be searched, no cards, the conversation kept as
+        it was. None when the wording is not off-topic, or the catalogue answers it anyway
+        (:func:`models.serve.confidence.assess`), or the confidence is unknown."""
+        from models.serve.confidence import assess, off_topic_kind
+
+        kind = off_topic_kind(text)
+        m = self.confidence_model
+        if kind is None or m is None:
+            return None
+        exp = self.exp
+        query = exp.spell(clean_query(text, exp.max_query_chars)).text
+        a = assess(exp, query, text=text, model=m)
+        if not a.off_topic:
+            return None
+        log.debug("off-topic request (%s, confidence %.2f)", kind, a.score)
+        lead = _OFF_TOPIC_LEAD.get(kind, "")
+        if kind == "chitchat":
+            w = _words(text)
+            lead = ("Avec plaisir !" if "merci" in w else "Au revoir !" if "revoir" in w
+                    else "Bonjour !" if w and w[0] in ("bonjour", "bonsoir", "salut", "coucou", "hello")
+                    else "")
+        msg = (f"{lead} Je cherche des jeux de données publiés sur data.gouv.fr, le catalogue des données "
+               f"publiques françaises. {self._suggestion(text)}").strip()
+        return self._reply(st, msg, [], notes=notes, off_topic=kind, confidence=round(a.score, 3))
+
+    def _suggestion(self, text: str) -> str:
+        """An offer to search: about the subject the request names (« un poème sur la mer » →
+        the title of the best dataset on « la mer », when one answers), else two examples."""
+        from models.serve.confidence import assess
+
+        generic = (f"Demandez-moi par exemple {q('piscines à Toulouse')} ou "
+                   f"{q('prix des carburants en Bretagne')}.")
+        m = _SUBJECT.search(text or "")
+        if not m:
+            return generic
+        subject = " ".join(re.split(r"[?!.;:,«»\"]", m.group(1))[0].split()[:6])
+        content = _content(subject)
+        if not content or all(self._unknown_word(w) for w in content):
+            return generic
+        exp = self.exp
+        query = exp.spell(clean_query(subject, exp.max_query_chars)).text
+        if not assess(exp, query, model=self.confidence_model).fits:
+            return generic
+        from models.core.text import keyword_terms
+
+        hits = exp.search(query, mode="hybrid", k=1)
+        example = _short_title(str(exp.datasets["title"].iat[hits[0].row])) if hits else ""
+        if not set(keyword_terms(example)) & set(keyword_terms(subject)):  # a title about the subject
+            example = f"données sur {subject}"
+        return f"Si vous cherchez des données sur {subject}, demandez par exemple {q(example)}."
 
     def _slots_from(self, u) -> tuple[dict, object]:
         """State slots from an :class:`Understanding`; an ambiguous territory is returned apart
@@ -566,7 +641,8 @@ class Assistant:
     def rank(self, st: dict) -> dict:
         """Scores of the conversation's topic under its slots: ``rows`` (best first, up to
         ``depth``), ``final``, ``search``, ``passage`` scores, ``n_relevant``, ``national``
-        (the answer is a national fallback), ``dropped`` (slots that left nothing)."""
+        (the answer is a national fallback), ``dropped`` (slots that left nothing), ``topic``
+        (as searched) and ``keyword`` (its raw keyword scores, for the answer confidence)."""
         p = self.params
         exp = self.exp
         topic = exp.spell(clean_query(st["topic"], exp.max_query_chars)).text  # typos corrected
@@ -575,7 +651,7 @@ class Assistant:
         finite = np.isfinite(base)
         out = {"rows": np.empty(0, dtype=np.int64), "final": np.empty(0), "search": np.empty(0),
                "passage": np.empty(0), "n_relevant": 0, "national": False, "dropped": [],
-               "local": False, "topic": topic}
+               "local": False, "topic": topic, "keyword": cache.get("_raw", {}).get("keyword")}
         if not finite.any():
             return out
         # relevance is judged on the topical part of the hybrid score (without its popularity
@@ -768,10 +844,20 @@ class Assistant:
         if not quiet and not more:
             clarify = self._clarification(st, rows, clarify_slot, new_topic)
         st["pending"] = {"slot": clarify["slot"]} if clarify else None
-        text = self._sentence(st, r, cards, more=more)
-        return self._reply(st, text, cards, ranking=ranking, clarify=clarify, notes=notes)
+        a = self._confidence(r) if not more else None
+        text = self._sentence(st, r, cards, more=more, fits=a is None or a.fits)
+        conf = None if a is None or a.score != a.score else round(a.score, 3)  # NaN: unknown
+        return self._reply(st, text, cards, ranking=ranking, clarify=clarify, notes=notes, confidence=conf)
 
-    def _sentence(self, st: dict, r: dict, cards: list, *, more: bool) -> str:
+    def _confidence(self, r: dict):
+        """:class:`models.serve.confidence.Assessment` of the searched topic, None when the
+        confidence is off or not fitted."""
+        from models.serve.confidence import assess
+
+        m = self.confidence_model
+        return None if m is None else assess(self.exp, r["topic"], keyword_scores=r.get("keyword"), model=m)
+
+    def _sentence(self, st: dict, r: dict, cards: list, *, more: bool, fits: bool = True) -> str:
         topic = display_topic(st["topic"])
         n = r["n_relevant"]
         terr = st["slots"].get("territory")
@@ -783,6 +869,9 @@ class Assistant:
             a = st["offset"] + 1
             return (f"Voici les suivants ({a} à {a + len(cards) - 1} sur {max(n, a + len(cards) - 1)} "
                     f"jeux de données pertinents).")
+        if not fits:  # the confidence says none of them answers: say so, show the nearest
+            where = f" pour {place}" if terr and r["local"] else ""
+            return f"Aucun jeu ne répond exactement à {q(topic)}{where} ; les plus proches :"
         count = ("un jeu de données" if n <= 1 else f"{n} jeux de données") if n < 200 else \
             "plus de 200 jeux de données"
         if r["national"]:
@@ -849,6 +938,31 @@ def display_topic(topic: str) -> str:
     while i < len(words) - 1 and words[i].lower().replace("’", "'") in _QUESTION_LEAD:
         i += 1
     return " ".join(words[i:]) or (topic or "").strip()
+
+
+_OFF_TOPIC_LEAD = {
+    "translation": "Je ne sais pas traduire.",
+    "arithmetic": "Je ne fais pas de calculs.",
+    "creative": "Je n'écris ni poèmes, ni histoires, ni blagues.",
+    "recipe": "Je ne connais pas de recettes de cuisine.",
+    "general": "Je ne réponds pas aux questions de culture générale.",
+    "code": "Je n'écris pas de code.",
+    "advice": "Je ne donne pas de conseils personnels.",
+}
+# « un poème sur la mer », « une chanson à propos du printemps »: the subject of a request
+_SUBJECT = re.compile(r"\b(?:sur|à propos d[eu]|a propos d[eu]|au sujet d[eu]|concernant)\s+([^?!.;:]{1,80})",
+                      re.I)
+
+
+def _short_title(title: str) -> str:
+    """A dataset title as an example of a question: before its first « - », « : » or « ( »,
+    without its years, first letter in lower case; empty when that leaves fewer than 2 or more
+    than 8 words."""
+    t = re.split(r"\s[-–—:]\s|\s?\(|\s?\[", title or "", maxsplit=1)[0]
+    t = " ".join(_YEAR.sub(" ", t).split()).strip(" -–,")
+    if not 2 <= len(t.split()) <= 8:
+        return ""
+    return t[:1].lower() + t[1:] if not t[:2].isupper() else t
 
 
 def _place_name(label: str) -> str:
