@@ -266,6 +266,8 @@ def false_off_topic(exp, model: ConfidenceModel, pattern: str, dialogues: Path) 
 
 
 def dialogue_check(exp, path: Path) -> dict:
+    """The dialogue scores with the confidence off (before) and on (after), and the turns the
+    assistant now calls off-topic or answers with « Aucun jeu ne répond exactement »."""
     from models.serve.assistant_eval import evaluate_dialogues, read_dialogues
 
     dialogues = read_dialogues(path)
@@ -274,6 +276,23 @@ def dialogue_check(exp, path: Path) -> dict:
     for name, on in (("before (confidence off)", False), ("after (confidence on)", True)):
         m = evaluate_dialogues(exp.assistant.with_params(confidence=on), dialogues)
         out[name] = {k: m[k] for k in keys}
+    asst = exp.assistant.with_params(confidence=True)
+    present = exp._row_of_id
+    low, low_answered, off = [], 0, []
+    for d in dialogues:
+        state = None
+        for turn in d["turns"]:
+            res = asst.ask(turn["user"], state)
+            state = res["state"]
+            if res.get("off_topic"):
+                off.append(turn["user"])
+            if res["reply"].startswith("Aucun jeu ne répond exactement"):
+                low.append(turn["user"])
+                expected = {e for e in turn.get("expected") or [] if e in present}
+                low_answered += bool(expected & {c["id"] for c in res["cards"]})
+    out["after: off-topic turns"] = off
+    out["after: « aucun jeu ne répond exactement » turns"] = low
+    out["after: of which an expected dataset is among the cards"] = low_answered
     return out
 
 
