@@ -59,6 +59,8 @@ _LANG = (r"(?:anglais|allemand|espagnol|italien|portugais|chinois|japonais|russe
 _PROG = r"(?:python|javascript|java|typescript|php|ruby|rust|golang|kotlin|swift|sql|c\+\+|html|css|bash)"
 _WRITE = (r"(?:ecri[st]|ecrivez|ecrire|redige[sz]?|rediger|compose[sz]?|composer|invente[sz]?|inventer"
           r"|imagine[sz]?|genere[sz]?|fais|faites)(?:-moi|-nous| moi| nous)?")
+_FOOD = (r"(?:gateau|pate|crepe|tarte|quiche|soupe|sauce|pain|omelette|mayonnaise|vinaigrette|confiture"
+         r"|cookie|biscuit|risotto|pizza|puree|mousse|ratatouille|blanquette|gratin|salade|flan|clafoutis)")
 _GAP = r"(?:\W+[\w'-]+){0,5}?\W+"  # up to five words in between (bounded: linear)
 
 # (kind, pattern) on the folded text (lower case, no accents, ’ → '); the first match wins
@@ -81,8 +83,8 @@ _PATTERNS: tuple[tuple[str, re.Pattern], ...] = tuple((k, re.compile(p)) for k, 
                  r"|blagues?|lettres?|discours|dissertations?|redactions?|slogans?|recits?|fables?"
                  r"|devinettes?|rap|nouvelles?|textes?)\b"),
     ("creative", r"\braconte[sz]?(?:-moi|-nous| moi| nous)\b|\b(?:blagues?|devinettes?|calembours?)\b"),
-    ("recipe", r"\brecette (?:de|du|des|d')\W|\bcomment (?:faire|preparer|cuisiner|reussir|cuire)\b"
-               r"|\b(?:cuire|cuisiner|cuisson)\b"),
+    ("recipe", r"\brecette (?:de|du|des|d')\W|\b(?:cuire|cuisiner|cuisson)\b|\b(?:faire|reussir|preparer) "
+               rf"(?:un|une|des|le|la|les|du|de la|l') ?{_FOOD}s?\b"),
     ("general", r"\bqui a (?:ecrit|peint|invente|compose|decouvert|realise|construit|fonde|gagne|chante"
                 r"|dit)\b|\bqui etait\b|\bcapitale (?:de|du|des|d')\W|\bquand (?:est|a) (?:ne|nee|mort"
                 r"|morte|decede)\b|\ben quelle annee\b|^\W*pourquoi\b|\bdistance entre\b|\bcombien de "
