@@ -299,7 +299,7 @@ def register(app, services) -> None:
                               color="warning"), "", EMPTY_HIGHLIGHT, None, no_update, "Filtres", None,
                     None, "")
         q, mode = res.query, res.mode
-        cards = [card(exp, h.row, query=q, why=w, score=h.score, rank=i)
+        cards = [card(exp, h.row, query=q, why=w, score=h.score, rank=i, versions=h.versions)
                  for i, (h, w) in enumerate(zip(res.hits, res.why, strict=True), 1)]
         n_f = len(res.filters)
         if q:

@@ -72,8 +72,36 @@ def result_card(c: dict) -> dbc.ListGroupItem:
     if url:
         body.append(html.A("Voir sur data.gouv.fr ↗", href=url, target="_blank", rel="noopener noreferrer",
                            className="small result-link"))
+    if c.get("n_versions"):
+        body.append(versions_block(c))
     return dbc.ListGroupItem(body, id={"type": ids.RESULT_ITEM, "row": int(c["row"])}, action=True,
                              n_clicks=0, class_name="py-2 dataset-item result-card")
+
+
+def versions_label(n: int) -> str:
+    """« 1 autre version », « 3 autres versions » (the family under a card)."""
+    return "1 autre version" if n == 1 else f"{_thousands(n)} autres versions"
+
+
+def versions_block(c: dict) -> html.Details:
+    """The other members of a card's family (same producer, same title but for years or places),
+    folded under the card: title, last update, link to data.gouv.fr."""
+    items = []
+    for v in c.get("versions") or []:
+        line = [clean_text(v.get("title"), 160) or NO_TITLE]
+        if v.get("last_modified"):
+            line.append(html.Span(f" · mis à jour le {clean_text(v['last_modified'], 40)}",
+                                  className="text-muted"))
+        url = safe_url(v.get("url"))
+        if url:
+            line.append(html.A(" data.gouv.fr ↗", href=url, target="_blank", rel="noopener noreferrer",
+                               className="ms-1"))
+        items.append(html.Li(line))
+    n = int(c.get("n_versions") or 0)
+    if n > len(items):
+        items.append(html.Li(f"… et {_thousands(n - len(items))} de plus", className="text-muted"))
+    return html.Details([html.Summary(versions_label(n), className="small fw-semibold"),
+                         html.Ul(items, className="small mb-0 ps-3")], className="result-versions mt-1")
 
 
 def results_block(cards: list[dict], *, total: int, k: int, empty: html.Div | None = None) -> html.Div:

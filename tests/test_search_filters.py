@@ -149,7 +149,7 @@ def test_why_says_title_words(explorer):
     js = json.loads(json.dumps(res.as_json(explorer)))  # plain JSON (no numpy scalars)
     assert js["facets"]["year"] and all(isinstance(c, int) for _, c in js["facets"]["year"])
     assert set(js) == {"results", "facets"} and set(js["results"][0]) == {"id", "title", "organization",
-                                                                            "score", "why"}
+                                                                            "score", "why", "versions"}
 
 
 def test_query_features():

@@ -90,9 +90,21 @@ def snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> list[tuple[str
     return pieces
 
 
+MAX_VERSIONS = 20  # versions listed on a card (the count says how many there are)
+
+
+def version(explorer, row: int) -> dict:
+    """A family member listed under a card: ``row``, ``id``, ``title``, ``url``, ``last_modified``."""
+    ds = explorer.datasets
+    return {"row": int(row), "id": str(ds["id"].iat[row]), "title": str(ds["title"].iat[row] or ""),
+            "url": str(ds["url"].iat[row] or "") if "url" in ds else "",
+            "last_modified": french_date(ds["last_modified"].iat[row]) if "last_modified" in ds else ""}
+
+
 def card(explorer, row: int, *, query: str = "", why=(), score: float | None = None,
-         rank: int | None = None) -> dict:
-    """Everything a result card shows for ``row`` (plain strings and numbers)."""
+         rank: int | None = None, versions=()) -> dict:
+    """Everything a result card shows for ``row`` (plain strings and numbers). ``versions``:
+    rows of its family ranked below it (:mod:`models.core.families`), listed under the card."""
     ds = explorer.datasets
     cat = explorer.catalogue
 
@@ -126,4 +138,6 @@ def card(explorer, row: int, *, query: str = "", why=(), score: float | None = N
         "followers": thousands(col("followers", 0)), "quality": quality,
         "snippet": snippet(explorer.description_text(row), query),
         "why": list(why), "score": None if score is None or not np.isfinite(score) else float(score),
+        "n_versions": len(versions),
+        "versions": [version(explorer, v) for v in list(versions)[:MAX_VERSIONS]],
     }

@@ -201,7 +201,9 @@ def evaluate(explorer, queries: list[LabelledQuery], modes: Sequence[str], *, k:
         ranks = {}
         hits = explorer.search_modes(text, modes=tuple(modes), k=depth, tag=tag)
         for mode in modes:
-            ranked = [ids.iat[h.row] for h in hits[mode][:k]]
+            # one card per family: an expected dataset among a card's versions is found at its rank
+            ranked = [next((x for x in (ids.iat[h.row], *(ids.iat[v] for v in h.versions)) if x in rel),
+                           ids.iat[h.row]) for h in hits[mode][:k]]
             m = query_metrics(ranked, rel)
             per_mode[mode].append(m)
             ranks[mode] = m["rank"]

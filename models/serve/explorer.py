@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -364,6 +365,27 @@ class Explorer:
         recorded = self.artifacts.manifest.get("parameters", {}).get("search")
         return SearchParams.from_dict(recorded) if recorded else load_search_params()
 
+    def with_params(self, **changes) -> Explorer:
+        """This build searching with other search constants (``SearchParams`` field → value): a
+        view that shares every loaded artifact, index and cache with this one (the protocol of
+        :mod:`models.serve.protocol` and the tuner compare settings with it).
+
+        Examples
+        --------
+        >>> exp.with_params(smooth_long=0.0).search_params.smooth_long  # doctest: +SKIP
+        0.0
+        """
+        from dataclasses import replace
+
+        # what a search needs is loaded once here and shared by every view
+        _ = self.encoder, self.catalogue, self.family_keys
+        if self.artifacts.has("keyword_vocab.parquet"):
+            _ = self.keyword
+        other = copy.copy(self)
+        other.__dict__["search_params"] = replace(self.search_params, **changes)
+        other.__dict__.pop("assistant", None)  # an assistant holds the explorer it was made with
+        return other
+
     def clean_filters(self, filters) -> tuple[dict, list[str]]:
         """Untrusted filters (dict of key → value(s)) → a clean dict and French messages for
         what was dropped (:func:`models.serve.filters.parse_filters`)."""
@@ -500,6 +522,43 @@ class Explorer:
             return None
         return u.without(ignore) if ignore else u
 
+    @cached_property
+    def family_keys(self) -> np.ndarray:
+        """Family key of every row (:func:`models.core.families.family_keys`: producer, title
+        without digits and without the place names the build found in it)."""
+        from models.core.families import family_keys
+        from models.core.text import fold_accents
+
+        t0 = time.perf_counter()
+        ds = self.datasets
+        places: list[list[str]] = [[] for _ in range(self.n)]
+        if self.artifacts.has("territories.parquet"):
+            t = self.artifacts.parquet("territories.parquet", columns=["row", "name", "source"])
+            t = t[t["source"].astype(str) == "title"]
+            for row, name in zip(t["row"].to_numpy(), t["name"].astype(str), strict=True):
+                places[int(row)].append(fold_accents(name.lower()))
+        col = "organization_id" if "organization_id" in ds else "organization"
+        keys = family_keys(ds["title"].fillna("").astype(str).tolist(),
+                           ds[col].fillna("").astype(str).tolist() if col in ds else [""] * self.n, places)
+        log.info("families of %d datasets: %d keys in %.2f s", self.n, len(np.unique(keys)),
+                 time.perf_counter() - t0)
+        return keys
+
+    def cards(self, order, scores: np.ndarray, k: int) -> list[Hit]:
+        """The first ``k`` results of ``order`` (rows best first), one per family of
+        near-identical datasets (its later members in ``Hit.versions``) unless the search
+        constants turn families off (``families = 0``)."""
+        order = np.asarray(order, dtype=np.int64)
+        if k <= 0 or not len(order):
+            return []
+        if not self.search_params.families:
+            return [Hit(int(i), float(scores[i])) for i in order[:k]]
+        from models.core.families import group_ranked
+
+        groups = group_ranked(order, self.family_keys, self.artifacts.embeddings, limit=k,
+                              threshold=self.search_params.family_cosine)
+        return [Hit(r, float(scores[r]), tuple(m)) for r, m in groups]
+
     def search(self, query: str, *, mode: str = DEFAULT_MODE, k: int = 20,
                tag: str | None = None, filters=None, sort: str = "relevance",
                ignore_slots: tuple[str, ...] = ()) -> list[Hit]:
@@ -534,20 +593,17 @@ class Explorer:
             sc = np.where(mask, self.prior, -np.inf)
             if sort == "recent":
                 sc = np.where(mask, self.catalogue.modified_order.astype(np.float64), -np.inf)
-            idx = [i for i in top_k(sc, k) if np.isfinite(sc[i])]
-            return {m: [Hit(int(i), float(self.prior[i])) for i in idx] for m in modes}
+            idx = [i for i in top_k(sc, FACET_DEPTH) if np.isfinite(sc[i])]
+            return {m: self.cards(idx, self.prior, k) for m in modes}
         und = self.query_understanding(q, ignore_slots) if "hybrid" in modes else None
         cache: dict = {}
         out = {}
         for mode in modes:
             sc = self.mode_scores(q, mode, mask=mask, _cache=cache, understanding=und)
-            if sort == "relevance":
-                idx = [i for i in top_k(sc, k) if np.isfinite(sc[i])]
-            else:
-                pool = top_k(sc, FACET_DEPTH)
-                pool = pool[np.isfinite(sc[pool])]
-                idx = sort_rows(pool, sc, sort, self.catalogue, self.prior)[:k]
-            out[mode] = [Hit(int(i), float(sc[i])) for i in idx]
+            pool = top_k(sc, FACET_DEPTH)
+            pool = pool[np.isfinite(sc[pool])]
+            order = pool if sort == "relevance" else sort_rows(pool, sc, sort, self.catalogue, self.prior)
+            out[mode] = self.cards(order, sc, k)
         return out
 
     def search_result(self, query: str, *, mode: str = DEFAULT_MODE, k: int = 10, filters=None,
@@ -599,7 +655,7 @@ class Explorer:
         within ``depth``, None beyond); ``rows`` are the hybrid (else last mode's) top ``k``.
         """
         hits = self.search_modes(query, modes=modes, k=depth)
-        rows = {m: [h.row for h in hits[m]] for m in modes}
+        rows = {m: [h.row for h in hits[m]] for m in modes}  # one row per family: its leader
         ranks = cross_ranks(rows)
         columns = {}
         for m in modes:
@@ -617,10 +673,13 @@ class Explorer:
                 "depth": depth}
 
     def hits_as_dicts(self, hits: list[Hit]) -> list[dict]:
-        """``Hit.as_dict`` of every hit, reading each column once (not one row at a time)."""
+        """``Hit.as_dict`` of every hit, reading each column once (not one row at a time), with
+        ``versions``: the ids of the other members of its family among the results."""
         rows = [h.row for h in hits]
         cols = {c: self.datasets[c].take(rows).tolist() for c in ("id", "title", "organization")}
-        return [{"id": i, "title": t, "organization": o, "score": round(float(h.score), 4)}
+        ids = self.datasets["id"]
+        return [{"id": i, "title": t, "organization": o, "score": round(float(h.score), 4),
+                 "versions": [str(ids.iat[v]) for v in h.versions]}
                 for h, i, t, o in zip(hits, cols["id"], cols["title"], cols["organization"], strict=True)]
 
     @property

@@ -84,6 +84,8 @@ class SearchParams:
     period_boost: float = 0.3
     producer_boost: float = 1.0
     format_boost: float = 0.3
+    families: int = 1  # hand-set, not fitted: one result per family of near-identical datasets (0: off)
+    family_cosine: float = 0.9  # hand-set: members' least cosine (models.core.families.FAMILY_COSINE)
 
     def hybrid(self, short: bool) -> HybridParams:
         """Fusion constants for a short (keyword) or long (question) query."""
@@ -118,7 +120,7 @@ class SearchParams:
         return cls(**kw)
 
 
-_INTS = ("depth", "short_max_terms", "prf_docs_short", "prf_docs_long")
+_INTS = ("depth", "short_max_terms", "prf_docs_short", "prf_docs_long", "families")
 # parameters recorded before the feedback had one setting per query class applied to both
 _LEGACY = {"prf_docs": ("prf_docs_short", "prf_docs_long"),
            "prf_weight": ("prf_weight_short", "prf_weight_long")}
@@ -433,18 +435,14 @@ def search_result(explorer, query: str, *, mode: str, k: int, filters, sort: str
         if scores is None:  # browse: most popular first (or most recent)
             key = cat.modified_order[pool] if sort == "recent" else explorer.prior[pool]
             if k and len(pool):
-                sel = np.argpartition(-key, min(k, len(pool)) - 1)[:k]
+                depth = min(len(pool), FACET_DEPTH)  # enough rows to group k families
+                sel = np.argpartition(-key, depth - 1)[:depth]
                 hits_rows = pool[sel][np.argsort(-key[sel], kind="stable")]
             else:
                 hits_rows = np.empty(0, np.int64)
         else:
-            hits_rows = sort_rows(pool, scores, sort, cat, explorer.prior)[:k]
-    from models.serve.search import Hit
-
-    if scores is None:
-        hits = [Hit(int(r), float(explorer.prior[r])) for r in hits_rows]
-    else:
-        hits = [Hit(int(r), float(scores[r])) for r in hits_rows]
+            hits_rows = sort_rows(pool, scores, sort, cat, explorer.prior)
+    hits = explorer.cards(hits_rows, explorer.prior if scores is None else scores, k)
     kw = raw.get("keyword")
     why = [reasons(explorer, h.row, q, und, float(kw[h.row]) if kw is not None else -np.inf, feats,
                    explorer.search_params) if q else [] for h in hits]

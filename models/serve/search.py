@@ -26,6 +26,7 @@ DEFAULT_MODE = "hybrid"
 class Hit:
     row: int  # artifact row id
     score: float
+    versions: tuple[int, ...] = ()  # rows of the same family ranked below it (models.core.families)
 
     def as_dict(self, datasets) -> dict:
         # column by column: ``datasets.iloc[row]`` would build a whole mixed-type row (~2 ms)

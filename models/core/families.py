@@ -1,0 +1,88 @@
+"""Families of near-identical datasets, and one result per family.
+
+A producer often publishes one dataset per year or per place: « Budget primitif 2019 - Commune de
+Cénac », « Budget primitif 2021 - Commune de Lignan »; « Liste des monuments historiques classés
+en Aquitaine » three times. Such twins fill a top 10 with one answer. Two datasets are of one
+**family** when
+
+* they have the same producer,
+* their titles are equal once lower-cased, accents folded, digits removed, the place names found
+  in the title removed (the ``territories`` step's title matches) and the small words dropped
+  (:func:`family_keys`), and
+* their sentence embeddings are close: cosine ≥ :data:`FAMILY_COSINE` (the title alone can hide
+  different content: « Délibérations » of two councils of one producer).
+
+:func:`group_ranked` walks a ranked list and keeps the first member of each family as its card,
+the later members as its « versions » (in rank order). The threshold is measured in
+``docs/search-protocol.md`` (cosine of the same-key pairs of the full catalogue).
+
+Examples
+--------
+>>> keys = family_keys(["Budget 2019 - Cénac", "Budget 2021 - Lignan", "Budget 2021", "Écoles"],
+...                    ["p1", "p1", "p2", "p1"], [["cenac"], ["lignan"], [], []])
+>>> keys[0] == keys[1], keys[1] == keys[2], keys[3] == keys[0]
+(True, False, False)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from models.core.text import fold_accents
+
+FAMILY_COSINE = 0.9  # docs/search-protocol.md: « one result per family »
+MAX_LEADERS = 8  # cards of one key a row is compared with (bounds the walk on look-alike titles)
+_NON_WORD = re.compile(r"[^a-z]+")
+FAMILY_STOP = frozenset("de du des la le les l d a au aux et en sur pour par commune ville".split())
+
+
+def family_keys(titles: Sequence[str], producers: Sequence[str],
+                title_places: Sequence[Sequence[str]] | None = None) -> np.ndarray:
+    """One integer per row; rows of one family key share it, a row whose title keeps no word
+    (only digits or places) gets a key of its own."""
+    out = np.empty(len(titles), dtype=np.int64)
+    ids: dict[str, int] = {}
+    for i, (title, producer) in enumerate(zip(titles, producers, strict=True)):
+        s = fold_accents(str(title or "").lower())
+        for name in sorted(title_places[i] if title_places is not None else (), key=len, reverse=True):
+            s = s.replace(name, " ")
+        words = [w for w in _NON_WORD.split(s) if w and w not in FAMILY_STOP]
+        key = f"{producer or ''}|{' '.join(words)}" if words else f"#row{i}"
+        out[i] = ids.setdefault(key, len(ids))
+    return out
+
+
+def group_ranked(rows: Sequence[int] | np.ndarray, keys: np.ndarray, embeddings: np.ndarray, *,
+                 threshold: float = FAMILY_COSINE, limit: int | None = None) -> list[tuple[int, list[int]]]:
+    """``[(leader row, [other member rows])]`` in rank order: each row joins the first earlier
+    leader of its key whose embedding is within ``threshold`` cosine, else leads a card.
+    ``limit``: stop once that many cards are complete *and* every later row is grouped (all of
+    ``rows`` are read, so a leader's versions are every member among them). Linear in ``rows``
+    (at most :data:`MAX_LEADERS` dot products per row).
+
+    Examples
+    --------
+    >>> emb = np.array([[1, 0], [1, 0], [0, 1], [1, 0]], dtype=np.float32)
+    >>> group_ranked([0, 2, 1, 3], np.array([7, 7, 7, 8]), emb)
+    [(0, [1]), (2, []), (3, [])]
+    """
+    leaders: dict[int, list[int]] = {}
+    cards: list[tuple[int, list[int]]] = []
+    pos: dict[int, int] = {}
+    for r in rows:
+        r = int(r)
+        key = int(keys[r])
+        joined = False
+        for lead in leaders.get(key, ())[:MAX_LEADERS]:
+            if float(np.dot(embeddings[r], embeddings[lead])) >= threshold:
+                cards[pos[lead]][1].append(r)
+                joined = True
+                break
+        if not joined:
+            leaders.setdefault(key, []).append(r)
+            pos[r] = len(cards)
+            cards.append((r, []))
+    return cards if limit is None else cards[:limit]

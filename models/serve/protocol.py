@@ -1,0 +1,92 @@
+"""The adoption protocol of a search change, on every labelled query we have
+(:mod:`models.core.significance` for the tests and the rules; ``docs/search-protocol.md``).
+
+Labelled sets, pooled:
+
+* the two public files (``../shared/data/relevance/*.csv``: data.gouv.fr's graded keyword
+  queries, 20 plain-French questions), ranked by the hybrid search as the results page ranks them;
+* every scored dialogue turn of ``tests/data/dialogues.jsonl``, played through the assistant with
+  the state of the turn before (its ranking of the turn);
+* the sets we wrote ourselves and never tune on (``tests/data/*.csv`` in the same format, e.g.
+  ``questions-forum.csv``: long questions with context, as people write on data.gouv.fr's forum).
+
+Each query or turn gives its reciprocal rank at 10 under the settings in effect (A) and under the
+change (B); :func:`compare` returns :func:`models.core.significance.decide`'s verdict.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from models.core.config import REPO
+from models.core.significance import decide, reciprocal_ranks
+
+log = logging.getLogger(__name__)
+
+SHARED_RELEVANCE = REPO.parent / "shared" / "data" / "relevance"
+OWN_SETS = REPO / "tests" / "data"
+DIALOGUES = OWN_SETS / "dialogues.jsonl"
+
+
+def labelled_files() -> list[Path]:
+    """Every labelled query file we have: the public ones, then our own."""
+    return sorted(SHARED_RELEVANCE.glob("*.csv")) + sorted(
+        p for p in OWN_SETS.glob("*.csv") if _is_relevance_file(p))
+
+
+def _is_relevance_file(path: Path) -> bool:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            head = fh.readline().lstrip("\ufeff").strip().lower()
+    except OSError:
+        return False
+    return head.startswith("query,") and "expected" in head
+
+
+def query_scores(explorer, files=None, *, k: int = 10) -> dict[str, np.ndarray]:
+    """File stem → reciprocal rank at ``k`` of each of its labelled queries (hybrid search, in the
+    file's order; queries whose expected datasets are all absent from the build are left out)."""
+    from models.serve.evaluate import evaluate, read_relevance
+
+    out = {}
+    for path in files if files is not None else labelled_files():
+        res = evaluate(explorer, read_relevance(path), ["hybrid"], k=k)
+        out[Path(path).stem] = reciprocal_ranks([q["ranks"]["hybrid"] for q in res["per_query"]], k)
+    return out
+
+
+def dialogue_scores(explorer, dialogues=None, *, k: int = 10) -> np.ndarray:
+    """Reciprocal rank at ``k`` of every scored dialogue turn (the assistant of ``explorer``)."""
+    from models.serve.assistant import Assistant
+    from models.serve.assistant_eval import play, read_dialogues
+
+    ds = read_dialogues(DIALOGUES) if dialogues is None else dialogues
+    played = [t for t in play(Assistant(explorer), ds) if t["expected"]]
+    ranks = []
+    for t in played:
+        exp = set(t["expected"])
+        ranks.append(next((i for i, x in enumerate(t["ranking"][:k], 1) if x in exp), None))
+    return reciprocal_ranks(ranks, k)
+
+
+def scores(explorer, *, files=None, dialogues=None, with_dialogues: bool = True) -> dict[str, np.ndarray]:
+    """Every labelled set's per-query reciprocal ranks under ``explorer``'s settings."""
+    t0 = time.perf_counter()
+    out = query_scores(explorer, files)
+    if with_dialogues:
+        out["dialogues"] = dialogue_scores(explorer, dialogues)
+    log.info("labelled sets scored in %.1f s (%d queries)", time.perf_counter() - t0,
+             sum(len(v) for v in out.values()))
+    return out
+
+
+def compare(explorer_a, explorer_b, *, files=None, dialogues=None, with_dialogues: bool = True,
+            **kw) -> dict:
+    """The protocol's verdict on B (e.g. ``explorer.with_params(smooth_long=0)``) against A."""
+    a = scores(explorer_a, files=files, dialogues=dialogues, with_dialogues=with_dialogues)
+    b = scores(explorer_b, files=files, dialogues=dialogues, with_dialogues=with_dialogues)
+    return decide({name: (a[name], b[name]) for name in a}, **kw)
