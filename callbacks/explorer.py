@@ -44,6 +44,7 @@ from components.search_results import (
     filter_panel,
     map_filter_note,
     no_result,
+    nothing_fits_note,
     results_block,
 )
 from models.core.store import ArtifactError
@@ -334,6 +335,9 @@ def register(app, services) -> None:
                                     st["mode"], None, filters=st["filters"], sort=st["sort"])
             messages.insert(0, dbc.Alert([before, dcc.Link(linked, href=href, className="spelling-link"),
                                           after], color="info", className="small py-1 mb-1 spelling-note"))
+        if res.assessment is not None and not res.assessment.fits:
+            messages.insert(0, dbc.Alert(nothing_fits_note(q), color="secondary",
+                                         className="small py-1 mb-1 nothing-fits"))
         messages = messages or None
         highlight = {"label": f"Recherche\u00a0: {q}" if q else "Filtres",
                      "rows": [h.row for h in res.hits]}

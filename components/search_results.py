@@ -104,6 +104,17 @@ def versions_block(c: dict) -> html.Details:
                          html.Ul(items, className="small mb-0 ps-3")], className="result-versions mt-1")
 
 
+def nothing_fits_note(query: str) -> str:
+    """What the results say when no dataset answers the query well enough
+    (:mod:`models.serve.confidence`): the nearest ones follow.
+
+    >>> nothing_fits_note("poème sur la mer")
+    'Aucun jeu ne répond exactement à «\u00a0poème sur la mer\u00a0»\u202f; voici les plus proches.'
+    """
+    return (f"Aucun jeu ne répond exactement à «\u00a0{clean_text(query, 80)}\u00a0»\u202f; "
+            "voici les plus proches.")
+
+
 def results_block(cards: list[dict], *, total: int, k: int, empty: html.Div | None = None) -> html.Div:
     """The cards and, while more are available (up to 100), the « 10 de plus » button."""
     if not cards:

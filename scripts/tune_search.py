@@ -23,6 +23,12 @@ parameters written are then fitted on all queries; their in-sample numbers are p
 the held-out ones, which are the honest estimate. The scores are computed exactly as
 ``Explorer.mode_scores(..., "hybrid")`` computes them, on each query's candidates (the union of
 the 1,000 best of each mode); the final check re-ranks every query through the Explorer itself.
+
+Adoption (docs/search-protocol.md): ``--write`` writes the fitted constants only when the protocol
+adopts them against those in effect — a paired sign-flip test over every labelled query we have
+(both files, our own sets in tests/data, every dialogue turn), p < 0.05, and no set losing beyond
+its noise (``models.serve.protocol``); ``--force`` writes them anyway. The fit itself sees only the
+``--queries`` files: our own sets are never tuned on.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from models.serve.evaluate import read_relevance
 from models.serve.ranking import (
     PARAMS_FILE,
     SearchParams,
+    load_search_params,
     period_match,
     query_features,
     territory_match,
@@ -265,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--write", default=None, help=f"write the chosen parameters here (e.g. {PARAMS_FILE})")
     ap.add_argument("--json", action="store_true", help="print the report as JSON")
+    ap.add_argument("--force", action="store_true",
+                    help="write the fitted constants even when the protocol does not adopt them")
     ap.add_argument("--model", default=None)
     ap.add_argument("--neighbours", type=int, default=None,
                     help="smooth over this many nearest datasets instead of the build's neighbours.npy "
@@ -284,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     from models.serve.evaluate import evaluate
     from models.serve.explorer import Explorer
+    from models.serve.protocol import compare
 
     t0 = time.perf_counter()
     exp = Explorer.load(args.artifacts, model=args.model)
@@ -327,19 +337,26 @@ def main(argv: list[str] | None = None) -> int:
     in_fold_mean = {file: {k: round(float(np.mean([m[k] for m in ms])), 4) for k in ms[0] if k != "n"}
                     for file, ms in in_fold.items()}
     # check: the Explorer itself, with the final parameters, ranks like the tuner
-    exp.__dict__["search_params"] = final
+    fitted = exp.with_params(**final.as_dict())
     check = {}
     for name, qs in all_queries:
-        res = evaluate(exp, qs, ["hybrid"], k=K)
+        res = evaluate(fitted, qs, ["hybrid"], k=K)
         check[name] = res["metrics"]["hybrid"]
+    # the protocol (docs/search-protocol.md): the fitted constants against those in effect, on every
+    # labelled query we have (our own sets and the dialogue turns included, never fitted on)
+    current = exp.with_params(**load_search_params().as_dict())
+    verdict = compare(current, fitted)
     report = {"params": final.as_dict(), "fitted_on": [str(p) for p in args.queries],
               "artifacts": str(exp.artifacts.dir), "n_datasets": exp.n, "folds": args.folds,
               "seed": args.seed, "objective": "mean over files of MRR@10",
               "neighbours": int(exp.artifacts.neighbours.shape[1]), "prf_per_class": args.prf_per_class,
               "held_out": held_out, "in_fold": in_fold_mean, "in_sample": in_sample,
               "defaults_in_sample": default, "explorer_check": check, "fold_params": chosen,
-              "seconds": round(time.perf_counter() - t0, 1)}
-    if args.write:
+              "protocol": verdict, "seconds": round(time.perf_counter() - t0, 1)}
+    if args.write and not verdict["adopt"] and not args.force:
+        log.warning("not written: the protocol does not adopt the fitted constants (%s); --force to "
+                    "write them anyway", verdict["reason"])
+    elif args.write:
         Path(args.write).write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n",
                                     encoding="utf-8")
         log.info("parameters written to %s", args.write)
@@ -354,6 +371,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{file:<32}{label:<22}{m['mrr@10']:>8.3f}{m['hit@1']:>8.3f}{m['hit@3']:>8.3f}"
                   f"{m['hit@10']:>8.3f}")
     print("chosen:", json.dumps(final.as_dict()))
+    from compare_search import table
+
+    print(table(verdict))
     return 0
 
 

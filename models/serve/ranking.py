@@ -84,13 +84,14 @@ class SearchParams:
     period_boost: float = 0.3
     producer_boost: float = 1.0
     format_boost: float = 0.3
+    rrf_long: int = 0  # hand-set: 1 = reciprocal-rank fusion for long queries instead of the score mix
     families: int = 1  # hand-set, not fitted: one result per family of near-identical datasets (0: off)
     family_cosine: float = 0.9  # hand-set: members' least cosine (models.core.families.FAMILY_COSINE)
 
     def hybrid(self, short: bool) -> HybridParams:
         """Fusion constants for a short (keyword) or long (question) query."""
         prf_docs, prf_weight = self.prf(short)
-        return HybridParams(depth=self.depth,
+        return HybridParams(method="rrf" if self.rrf_long and not short else "mix", depth=self.depth,
                             keyword_weight=self.alpha_short if short else self.alpha_long,
                             popularity=self.beta_short if short else self.beta_long,
                             prf_docs=prf_docs, prf_weight=prf_weight)
@@ -120,7 +121,7 @@ class SearchParams:
         return cls(**kw)
 
 
-_INTS = ("depth", "short_max_terms", "prf_docs_short", "prf_docs_long", "families")
+_INTS = ("depth", "short_max_terms", "prf_docs_short", "prf_docs_long", "rrf_long", "families")
 # parameters recorded before the feedback had one setting per query class applied to both
 _LEGACY = {"prf_docs": ("prf_docs_short", "prf_docs_long"),
            "prf_weight": ("prf_weight_short", "prf_weight_long")}
@@ -270,6 +271,8 @@ class SearchResult:
     mask: np.ndarray | None
     features: QueryFeatures | None
     corrections: list = field(default_factory=list)  # (typed, corrected) words
+    # how well the catalogue answers the query (models.serve.confidence.Assessment; None: no query)
+    assessment: object | None = None
 
     def as_json(self, explorer) -> dict:
         """``{"results": [{id, title, organization, score, why}], "facets": {key: [[value, count]]}}``."""
@@ -458,5 +461,10 @@ def search_result(explorer, query: str, *, mode: str, k: int, filters, sort: str
                     {k2: v for k2, v in clean.items() if k2 != key}, tag=tag))[0]
         fac = cat.facets(pools)
     total = len(pool) if (q or mask is not None) else 0
+    assessment = None
+    if q and hits:
+        from models.serve.confidence import assess
+
+        assessment = assess(explorer, q, text=raw_q, keyword_scores=kw)
     return SearchResult(q, mode, sort, clean, errors, und, hits, why, total, n_filtered, fac, mask, feats,
-                        list(correction.changes))
+                        list(correction.changes), assessment)
