@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 
 import numpy as np
 
@@ -30,14 +29,33 @@ MAX_JSON_DEPTH = 32  # dash-renderer's deepest callback bodies are ~8 levels
 CALLBACK_PATH = "_dash-update-component"
 SERVER_NAME = "explorateur"
 
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-
-
 def json_depth(data: bytes) -> int:
-    """Deepest nesting of ``[``/``{`` in JSON text, strings left out; linear, no recursion."""
-    a = np.frombuffer(_STRING.sub(b'""', data), dtype=np.uint8)
-    steps = (np.isin(a, (0x5B, 0x7B)).astype(np.int32) - np.isin(a, (0x5D, 0x7D)).astype(np.int32))
-    return int(np.cumsum(steps).max(initial=0)) if len(steps) else 0
+    """Deepest nesting of ``[``/``{`` in JSON text, strings left out. Linear and vectorised: a
+    quote opens or closes a string unless an odd run of backslashes precedes it, brackets count
+    outside strings only (no regex: a backtracking pattern over « "\\"\\"… » was quadratic,
+    20 s of CPU for 64 KB). A 2 MB body of any bytes takes a few tens of milliseconds.
+
+    Examples
+    --------
+    >>> json_depth(b'{"a": [1, {"b": "[[[\\\\"}]}')
+    3
+    >>> json_depth(b'["\\"]"]')
+    1
+    """
+    a = np.frombuffer(data, dtype=np.uint8)
+    if not len(a):
+        return 0
+    idx = np.arange(len(a), dtype=np.int32)  # bodies are capped far below 2**31 bytes
+    backslash = a == 0x5C
+    last_other = np.maximum.accumulate(np.where(backslash, -1, idx))
+    run = idx - last_other  # backslashes ending at each position (0 where it is no backslash)
+    escaped = np.zeros(len(a), dtype=bool)
+    escaped[1:] = (run[:-1] % 2) == 1
+    quote = (a == 0x22) & ~escaped
+    outside = (np.cumsum(quote) % 2 == 0) & ~quote
+    steps = (((a == 0x5B) | (a == 0x7B)) & outside).astype(np.int32)
+    steps -= ((a == 0x5D) | (a == 0x7D)) & outside
+    return int(np.cumsum(steps).max(initial=0))
 
 
 def _is_dep(item) -> bool:

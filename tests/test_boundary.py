@@ -66,6 +66,64 @@ def test_json_depth_counts_outside_strings():
     assert http_guard.json_depth(b'{"a": [1, {"b": "[[[[[[["}]}') == 3
     assert http_guard.json_depth(b"[" * 5000 + b"]" * 5000) == 5000
     assert http_guard.json_depth(b"") == 0
+    assert http_guard.json_depth(b'["\\"]"]') == 1  # an escaped quote does not close the string
+    assert http_guard.json_depth(b'["a\\\\"]') == 1  # an escaped backslash does not escape the quote
+
+
+def _depth_by_hand(data: bytes) -> int:
+    """The reference: a byte-by-byte state machine (slow, obviously right). A backslash takes
+    away the meaning of a quote or backslash after it wherever it stands (in valid JSON it only
+    stands inside strings, where brackets do not count anyway)."""
+    depth = best = 0
+    inside = escape = False
+    for ch in data:
+        if escape and ch in (0x22, 0x5C):
+            escape = False
+            continue
+        escape = False
+        if ch == 0x5C:
+            escape = True
+        elif ch == 0x22:
+            inside = not inside
+        elif not inside and ch in (0x5B, 0x7B):
+            depth += 1
+            best = max(best, depth)
+        elif not inside and ch in (0x5D, 0x7D):
+            depth -= 1
+    return best
+
+
+def test_json_depth_equals_a_state_machine_on_any_bytes():
+    import json
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    alphabet = st.sampled_from([b"[", b"]", b"{", b"}", b'"', b"\\", b"a", b",", b":"])
+    values = st.recursive(st.none() | st.text(alphabet='[]{}"\\a,:é') | st.integers(),
+                          lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=3), kids,
+                                                                                    max_size=3),
+                          max_leaves=20)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(alphabet, max_size=60), values)
+    def check(parts, value):
+        data = b"".join(parts)
+        assert http_guard.json_depth(data) == _depth_by_hand(data)
+        body = json.dumps(value).encode()  # valid JSON: the depth of the structure itself
+        assert http_guard.json_depth(body) == _depth_by_hand(body)
+
+    check()
+
+
+def test_json_depth_on_the_largest_pathological_bodies():
+    """The bodies that made the old regex quadratic (« " » then « \\" » repeated: 20 s for 64 KB),
+    at the 2 MB limit: answered, and right (timings: docs/measurements.md, not a timed test)."""
+    n = http_guard.MAX_BODY_BYTES
+    assert http_guard.json_depth(b'"' + b'\\"' * (n // 2)) == 0
+    assert http_guard.json_depth(b"[" + b'"' + b'\\"' * (n // 2) + b'"]') == 1
+    assert http_guard.json_depth(b"[" * n) == n
+    assert http_guard.json_depth(b"\\" * n + b"[") == 1  # outside a string a backslash escapes nothing
 
 
 @pytest.fixture(scope="module")
