@@ -142,3 +142,47 @@ def test_protocol_compares_two_settings_on_every_set(explorer, tmp_path):
     worse = compare(explorer, explorer.with_params(alpha_short=0.0, alpha_long=0.0, beta_short=50.0,
                                                    beta_long=50.0), files=[f], dialogues=dialogues)
     assert not worse["adopt"] and worse["pooled"]["diff"] <= 0
+
+
+# ---- the results page ---------------------------------------------------------------------------
+def _page(dash, q: str) -> dict:
+    from components import ids
+
+    return dash.call({f"{ids.SEARCH_STATE}.data": {"q": q, "mode": "hybrid", "filters": {},
+                                                   "sort": "relevance", "ignore": [], "k": 10}})
+
+
+def test_results_page_folds_a_family_under_its_best_member(dash, explorer, monkeypatch):
+    from dataclasses import replace
+
+    from components import ids
+    from tests.uihelpers import all_of, text
+
+    keys = explorer.family_keys
+    fam = next(k for k in np.unique(keys) if (keys == k).sum() >= 2)
+    title = str(explorer.datasets["title"].iat[int(np.flatnonzero(keys == fam)[0])])
+    monkeypatch.setattr(explorer, "search_params", replace(explorer.search_params, family_cosine=-1.0))
+    out = _page(dash, title)
+    body = out[ids.RESULTS]["children"]
+    details = all_of(body, lambda n: isinstance(n, dict) and n.get("type") == "Details")
+    assert details, "no family folded under a card"
+    summary = text(details[0]).split("…")[0]
+    assert "autre version" in summary
+    monkeypatch.setattr(explorer, "search_params", replace(explorer.search_params, families=0))
+    assert not all_of(_page(dash, title)[ids.RESULTS]["children"],
+                      lambda n: isinstance(n, dict) and n.get("type") == "Details")
+
+
+def test_results_page_says_when_nothing_fits(dash, monkeypatch):
+    from components import ids
+    from models.serve import confidence
+    from tests.uihelpers import text
+
+    out = _page(dash, "budget")
+    assert "Aucun jeu ne répond exactement" not in text(out.get(ids.SEARCH_MESSAGES) or "")
+    monkeypatch.setattr(confidence, "assess", lambda *a, **k: confidence.Assessment(0.05, False, False))
+    out = _page(dash, "budget <i>x</i>")
+    note = text(out[ids.SEARCH_MESSAGES]["children"])
+    assert ("Aucun jeu ne répond exactement à «\u00a0budget <i>x</i>\u00a0»\u202f; "
+            "voici les plus proches.") in note
+    assert out[ids.RESULTS]["children"]  # the nearest results are still shown
