@@ -48,6 +48,7 @@ from models.serve.confidence import (  # noqa: E402
     assess,
     confidence_features,
     off_topic_kind,
+    off_topic_wording,
 )
 
 log = logging.getLogger("fit_confidence")
@@ -137,7 +138,7 @@ def choose_threshold(oof: np.ndarray, y: np.ndarray, min_kept: float) -> float:
     return float(max(ok)) if ok else 0.05
 
 
-def summarise(oof, y, groups, kinds, *, threshold: float, off_threshold: float) -> dict:
+def summarise(oof, y, groups, wordings, *, threshold: float, off_threshold: float) -> dict:
     per_repeat = [calibration(y, o, threshold) for o in oof]
     out = calibration(y, oof.mean(axis=0), threshold)
     out["threshold"] = threshold
@@ -152,9 +153,10 @@ def summarise(oof, y, groups, kinds, *, threshold: float, off_threshold: float) 
                                       "answered_kept": round(float((oof[:, y == 1] >= t).mean()), 4),
                                       "unanswered_caught": round(float((oof[:, y == 0] < t).mean()), 4)}
                          for t in (0.2, 0.3, 0.4, 0.5, 0.6)}
-    off = np.asarray([k is not None for k in kinds])
+    off = np.asarray([w is not None for w in wordings])
+    strong = np.asarray([w is not None and w[1] for w in wordings])
     is_off = np.asarray([g == "off_topic" for g in groups])
-    det = (oof < off_threshold) & off[None, :]
+    det = ((oof < off_threshold) | strong[None, :]) & off[None, :]
     out["off_topic_detected"] = round(float(det[:, is_off].mean()), 4) if is_off.any() else None
     out["false_off_topic"] = round(float(det[:, ~is_off].mean()), 4)
     return out
@@ -355,11 +357,11 @@ def main(argv=None) -> int:
                 + prompt_examples(exp, Path(args.offtopic)))
     x, y = with_features(exp, examples)
     groups = [e["group"] for e in examples]
-    kinds = [off_topic_kind(e["text"]) for e in examples]
+    wordings = [off_topic_wording(e["text"]) for e in examples]
     log.info("%d examples (%d answered), features in %.0f s", len(y), int(y.sum()), time.perf_counter() - t0)
     oof = out_of_fold(x, y, l2=args.l2, folds=args.folds, repeats=args.repeats)
     threshold = args.threshold if args.threshold is not None else choose_threshold(oof, y, args.min_kept)
-    cv = summarise(oof, y, groups, kinds, threshold=threshold, off_threshold=args.off_topic_threshold)
+    cv = summarise(oof, y, groups, wordings, threshold=threshold, off_threshold=args.off_topic_threshold)
     fitted = fit_logistic(x, y, args.l2)
     manifest = exp.artifacts.manifest
     meta = {

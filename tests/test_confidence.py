@@ -25,6 +25,7 @@ from models.serve.confidence import (
     confidence_features,
     load_model,
     off_topic_kind,
+    off_topic_wording,
 )
 from tests.conftest import SHARED
 
@@ -165,8 +166,19 @@ def test_heldout_off_topic_prompts_are_off_topic_and_titles_fit(explorer, fixtur
 
 def test_off_topic_wording_with_a_confident_answer_is_not_off_topic(explorer, fixture_model):
     sure = dataclasses.replace(fixture_model, bias=50.0)  # the catalogue answers everything
-    a = assess(explorer, "Combien font 12 fois 8 ?", model=sure)
-    assert a.kind == "arithmetic" and a.fits and not a.off_topic
+    a = assess(explorer, "Pourquoi les loyers augmentent-ils ?", model=sure)
+    assert a.kind == "general" and a.fits and not a.off_topic
+    unsure = dataclasses.replace(fixture_model, bias=-50.0)
+    assert assess(explorer, "Pourquoi les loyers augmentent-ils ?", model=unsure).off_topic
+
+
+@pytest.mark.parametrize("prompt", ["Combien font 12 fois 8 ?", "Calcule 17 + 26", "Bonjour !",
+                                    "Merci, au revoir !", "Quel âge as-tu ?", "Tu es un robot ?"])
+def test_strong_wording_is_off_topic_whatever_the_confidence(explorer, fixture_model, prompt):
+    sure = dataclasses.replace(fixture_model, bias=50.0)
+    assert off_topic_wording(prompt)[1]
+    a = assess(explorer, prompt, model=sure)
+    assert a.off_topic and not a.fits
 
 
 @pytest.mark.parametrize("prompt", ["Traduis 'bonjour' en anglais", "Écris un poème sur la mer",

@@ -537,7 +537,7 @@ class Assistant:
             w = _words(text)
             lead = ("Avec plaisir !" if "merci" in w else "Au revoir !" if "revoir" in w
                     else "Bonjour !" if w and w[0] in ("bonjour", "bonsoir", "salut", "coucou", "hello")
-                    else "")
+                    else "Je suis un programme de recherche, pas un interlocuteur.")
         msg = (f"{lead} Je cherche des jeux de données publiés sur data.gouv.fr, le catalogue des données "
                f"publiques françaises. {self._suggestion(text)}").strip()
         return self._reply(st, msg, [], notes=notes, off_topic=kind, confidence=round(a.score, 3))

@@ -24,9 +24,13 @@ Two parts, both cheap at query time:
   (translation, arithmetic, poems / stories / jokes, recipes, general knowledge, chit-chat,
   code, personal advice). Conservative: it fires on none of the labelled queries nor dialogue
   turns, and a request is called off-topic only when that wording is there **and** the
-  confidence is below ``off_topic_threshold`` (« Calcule le nombre d'accidents en 2022 » stays a
-  data question when the catalogue answers it). The patterns are bounded (no nested
-  repetition) and read at most :data:`MAX_CHARS` characters: linear in the input.
+  confidence is below ``off_topic_threshold`` (« Pourquoi les loyers augmentent-ils ? » stays
+  a data question when the catalogue answers it) — except « strong » wording that is never a
+  search for data (a calculation between numbers, a greeting or thanks alone, a question to the
+  assistant about itself), off-topic whatever the confidence: on the full catalogue such short
+  prompts meet junk datasets at high cosines (« Quel âge as-tu ? » scores 0.95). The patterns
+  are bounded (no nested repetition) and read at most :data:`MAX_CHARS` characters: linear in
+  the input.
 
 :func:`assess` combines both for the assistant and the search results header.
 """
@@ -63,7 +67,13 @@ _FOOD = (r"(?:gateau|pate|crepe|tarte|quiche|soupe|sauce|pain|omelette|mayonnais
          r"|cookie|biscuit|risotto|pizza|puree|mousse|ratatouille|blanquette|gratin|salade|flan|clafoutis)")
 _GAP = r"(?:\W+[\w'-]+){0,5}?\W+"  # up to five words in between (bounded: linear)
 
-# (kind, pattern) on the folded text (lower case, no accents, ’ → '); the first match wins
+# Wording that is never a search for data, whatever the confidence: on the full catalogue a short
+# prompt meets a junk dataset (« kezako ? ») at a high cosine — « Quel âge as-tu ? » scores 0.95.
+_SMALL_TALK = (r"\b(?:comment (?:vas-tu|allez-vous|tu vas|ca va)|ca va\s*\?|qui es-tu|qui etes-vous|tu es qui"
+               r"|tu t'appelles|comment t'appelles-tu|quel age as-tu|tu as quel age|sens de la vie"
+               r"|je m'ennuie|tu m'aimes|parle-moi de toi|(?:tu es|es-tu|t'es) (?:un|une) (?:robot|humain"
+               r"|ia|machine|intelligence|personne|chatbot|bot))\b|\bparle-moi\W*$")
+# (kind, pattern) on the folded text (lower case, no accents, ’ → '); the first match gives the kind
 _PATTERNS: tuple[tuple[str, re.Pattern], ...] = tuple((k, re.compile(p)) for k, p in (
     # code first: « écris une fonction Python » is code, not a poem
     ("code", rf"\b(?:programme|fonction|script|code|variable|boucle|requete|algorithme|classe|regex)\b"
@@ -89,15 +99,16 @@ _PATTERNS: tuple[tuple[str, re.Pattern], ...] = tuple((k, re.compile(p)) for k, 
                 r"|dit)\b|\bqui etait\b|\bcapitale (?:de|du|des|d')\W|\bquand (?:est|a) (?:ne|nee|mort"
                 r"|morte|decede)\b|\ben quelle annee\b|^\W*pourquoi\b|\bdistance entre\b|\bcombien de "
                 r"(?:pattes|dents|os|planetes|continents|oceans|etoiles)\b"),
-    ("chitchat", r"\b(?:comment (?:vas-tu|allez-vous|tu vas|ca va)|ca va\s*\?|qui es-tu|qui etes-vous"
-                 r"|tu es qui|(?:tu t'appelles|comment t'appelles-tu)|quel age as-tu|tu as quel age"
-                 r"|sens de la vie|je m'ennuie|parle-moi|tu m'aimes)\b|^\W*(?:tu es|t'es|es-tu)\b"),
+    ("chitchat", _SMALL_TALK),
+    ("chitchat", r"^\W*(?:tu es|t'es|es-tu)\b"),
     ("advice", r"\b(?:dois-je|devrais-je|faut-il que je|est-ce que je (?:dois|devrais))\b"
                r"|\b(?:conseille|recommande)[sz]?-moi\b|\bme (?:conseilles|conseillez|recommandes"
                r"|recommandez)\b|\bcomment (?:arreter de|perdre du poids|maigrir|mieux dormir|seduire"
                r"|devenir riche)\b|\bquel(?:le)? (?:cadeau|film|livre|serie) (?:offrir|regarder|lire"
                r"|choisir)\b|\bje (?:suis|me sens) (?:triste|deprimee?|seule?|stressee?|malheureuse?)\b"),
 ))
+_STRONG = re.compile(_SMALL_TALK + r"|\d\s*(?:[x×*+÷^]|fois|plus|moins|divise par|multiplie par)\s*\d"
+                     r"|\b(?:combien (?:font|fait|vaut|egale?)|calcule[rz]?)\W+\d")
 # a message made only of greetings and thanks (« Bonjour », « Merci, au revoir ! »)
 _CHAT_WORDS = frozenset("""bonjour bonsoir salut coucou hello hey merci beaucoup au revoir bonne
 journee soiree nuit a toi vous plus tard ca va comment vas-tu allez-vous tres bien et""".split())
@@ -111,18 +122,20 @@ def _folded(text: str) -> str:
     return " ".join(fold(str(text)[:MAX_CHARS].replace("’", "'"), elisions=False).split())
 
 
-def off_topic_kind(text: str | None) -> str | None:
-    """The kind of non-data request the wording shows, or None: ``translation``,
-    ``arithmetic``, ``creative``, ``recipe``, ``general``, ``chitchat``, ``code``, ``advice``.
-    Wording only: :func:`assess` also asks that no dataset answers.
+def off_topic_wording(text: str | None) -> tuple[str, bool] | None:
+    """``(kind, strong)`` of a non-data request, or None. ``kind``: ``translation``,
+    ``arithmetic``, ``creative``, ``recipe``, ``general``, ``chitchat``, ``code``, ``advice``;
+    ``strong``: wording that is never a search for data (a calculation between numbers, a
+    greeting or thanks alone, a question to the assistant about itself): off-topic whatever
+    the confidence. Other wording is off-topic only when no dataset answers (:func:`assess`).
 
     Examples
     --------
-    >>> off_topic_kind("Traduis 'bonjour' en anglais")
-    'translation'
-    >>> off_topic_kind("Combien font 12 fois 8 ?")
-    'arithmetic'
-    >>> off_topic_kind("Combien de passagers prennent l'avion ?") is None
+    >>> off_topic_wording("Traduis 'bonjour' en anglais")
+    ('translation', False)
+    >>> off_topic_wording("Combien font 12 fois 8 ?")
+    ('arithmetic', True)
+    >>> off_topic_wording("Combien de passagers prennent l'avion ?") is None
     True
     """
     if not text:
@@ -130,11 +143,25 @@ def off_topic_kind(text: str | None) -> str | None:
     t = _folded(text)
     words = _FOLD_WORDS.findall(t)
     if words and len(words) <= 8 and set(words) <= _CHAT_WORDS and set(words) & _CHAT_LEAD:
-        return "chitchat"
+        return ("chitchat", True)
     for kind, pattern in _PATTERNS:
         if pattern.search(t):
-            return kind
+            return (kind, bool(_STRONG.search(t)))
     return None
+
+
+def off_topic_kind(text: str | None) -> str | None:
+    """The kind of :func:`off_topic_wording`, or None.
+
+    Examples
+    --------
+    >>> off_topic_kind("Écris un poème sur la mer")
+    'creative'
+    >>> off_topic_kind("Où sont les musées ?") is None
+    True
+    """
+    w = off_topic_wording(text)
+    return w[0] if w else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -308,5 +335,7 @@ def assess(explorer, query: str, *, text: str | None = None, keyword_scores: np.
         log.exception("answer confidence failed")
         return UNKNOWN
     score = m.probability(x)
-    kind = off_topic_kind(query if text is None else text)
-    return Assessment(score, score >= m.threshold, kind is not None and score < m.off_topic_threshold, kind)
+    wording = off_topic_wording(query if text is None else text)
+    kind, strong = wording or (None, False)
+    off = kind is not None and (strong or score < m.off_topic_threshold)
+    return Assessment(score, score >= m.threshold and not off, off, kind)
