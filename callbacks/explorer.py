@@ -327,7 +327,7 @@ def register(app, services) -> None:
         facets = {k: [(f.value, f.label, f.count) for f in vals] for k, vals in res.facets.items()}
         messages = [dbc.Alert(clean_text(m, 200), color="warning", className="small py-1 mb-1")
                     for m in res.errors[:5]]
-        spelled = exp.spell(st["q"]) if q else None  # the search's spelling, with its suggestion
+        spelled = res.spelling  # the search's spelling, with its suggestion
         if spelled is not None and (spelled.changes or spelled.suggestion):
             before, linked, after = (spelling_replaced(q, spelled.original) if spelled.changes
                                      else spelling_suggestion(spelled.suggestion))

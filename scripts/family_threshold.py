@@ -6,7 +6,9 @@ For every family key held by two or more datasets (same producer, same title but
 places and small words): the cosine of each member with the key's first dataset. For contrast,
 pairs of datasets of one producer with *different* keys (one random other dataset of the producer
 per dataset). Printed: quantiles of both distributions, and for thresholds 0.8–0.97 the share of
-same-key pairs kept together and of different-key pairs that would pass (a family needs both).
+same-key pairs kept together and of different-key pairs that would pass (a family needs both);
+then, on every labelled query and dialogue turn, how many top 10s hold twins with families off
+and the mean number of distinct families in the top 10 with families off and on.
 """
 
 from __future__ import annotations
@@ -21,6 +23,35 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 THRESHOLDS = (0.8, 0.85, 0.9, 0.93, 0.95, 0.97)
+
+
+def diversity(exp, k: int = 10) -> dict:
+    """On every labelled query and dialogue turn text: the top ``k`` with families off and on —
+    queries whose top ``k`` holds two members of one family, and the mean number of families."""
+    from models.core.families import group_ranked
+    from models.serve.assistant_eval import read_dialogues
+    from models.serve.evaluate import read_relevance
+    from models.serve.protocol import DIALOGUES, labelled_files
+
+    texts = [q.search_args()[0] for p in labelled_files() for q in read_relevance(p)]
+    texts += [t["user"] for d in read_dialogues(DIALOGUES) for t in d["turns"]]
+    texts = [t for t in dict.fromkeys(texts) if t]
+    off, on = exp.with_params(families=0), exp.with_params(families=1)
+    thr = exp.search_params.family_cosine
+    emb = exp.artifacts.embeddings
+    dup, fam_off, fam_on, examples = 0, [], [], []
+    for t in texts:
+        rows = [h.row for h in off.search(t, k=k)]
+        n_fam = len(group_ranked(rows, exp.family_keys, emb, threshold=thr))
+        fam_off.append(n_fam)
+        fam_on.append(len({h.row for h in on.search(t, k=k)}))
+        if n_fam < len(rows):
+            dup += 1
+            if len(examples) < 10:
+                examples.append(f"{t[:60]} → {len(rows) - n_fam} twin(s)")
+    return {"queries": len(texts), "with_twins_in_top10_families_off": dup,
+            "mean_families_in_top10_off": round(float(np.mean(fam_off)), 3),
+            "mean_families_in_top10_on": round(float(np.mean(fam_on)), 3), "examples": examples}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         "thresholds": {str(t): {"same_key_kept": share(same_a, t), "different_key_above": share(other_a, t)}
                        for t in THRESHOLDS},
     }
+    out["diversity"] = diversity(exp)
     print(json.dumps(out, ensure_ascii=False, indent=None if args.json else 2))
     return 0
 

@@ -186,3 +186,24 @@ def test_results_page_says_when_nothing_fits(dash, monkeypatch):
     assert ("Aucun jeu ne répond exactement à «\u00a0budget <i>x</i>\u00a0»\u202f; "
             "voici les plus proches.") in note
     assert out[ids.RESULTS]["children"]  # the nearest results are still shown
+
+
+def test_the_assistant_answers_once_per_family(explorer):
+    from models.serve.assistant import Assistant
+    from models.serve.assistant_eval import turn_rank
+
+    keys = explorer.family_keys
+    fam = next(k for k in np.unique(keys) if (keys == k).sum() >= 2)
+    title = str(explorer.datasets["title"].iat[int(np.flatnonzero(keys == fam)[0])])
+    loose = explorer.with_params(family_cosine=-1.0)  # the fake encoder's vectors are not semantic
+    res = Assistant(loose).ask(title)
+    ranked = [explorer.row_of(i) for i in res["ranking"]]
+    assert len({int(keys[r]) for r in ranked}) == len(ranked)  # no two members of one family
+    grouped = [(i, v) for i, v in zip(res["ranking"], res["ranking_versions"], strict=True) if v]
+    assert grouped, f"no family grouped for {title!r}"
+    leader, versions = grouped[0]
+    assert all(keys[explorer.row_of(v)] == keys[explorer.row_of(leader)] for v in versions)
+    turn = {"ranking": res["ranking"], "ranking_versions": res["ranking_versions"], "expected": [versions[0]]}
+    assert turn_rank(turn) == res["ranking"].index(leader) + 1  # found at its card's rank
+    flat = Assistant(explorer.with_params(families=0)).ask(title)
+    assert not any(flat["ranking_versions"])

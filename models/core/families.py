@@ -36,7 +36,12 @@ from models.core.text import fold_accents
 FAMILY_COSINE = 0.9  # docs/search-protocol.md: « one result per family »
 MAX_LEADERS = 8  # cards of one key a row is compared with (bounds the walk on look-alike titles)
 _NON_WORD = re.compile(r"[^a-z]+")
-FAMILY_STOP = frozenset("de du des la le les l d a au aux et en sur pour par commune ville".split())
+# small words, and the words that name an administrative level (« [EPCI] », « [Communal] »,
+# « … à l'échelle départementale »): the same table published per level is one family
+FAMILY_STOP = frozenset(
+    "de du des la le les l d a au aux et en sur pour par commune communes ville communal communale "
+    "communaux epci departement departements departemental departementale region regions regional "
+    "regionale national nationale iris canton arrondissement metropole echelle niveau".split())
 
 
 def family_keys(titles: Sequence[str], producers: Sequence[str],

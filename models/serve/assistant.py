@@ -651,7 +651,8 @@ class Assistant:
         finite = np.isfinite(base)
         out = {"rows": np.empty(0, dtype=np.int64), "final": np.empty(0), "search": np.empty(0),
                "passage": np.empty(0), "n_relevant": 0, "national": False, "dropped": [],
-               "local": False, "topic": topic, "keyword": cache.get("_raw", {}).get("keyword")}
+               "local": False, "topic": topic, "keyword": cache.get("_raw", {}).get("keyword"),
+               "versions": {}}
         if not finite.any():
             return out
         # relevance is judged on the topical part of the hybrid score (without its popularity
@@ -725,7 +726,17 @@ class Assistant:
             order = np.concatenate([idx[np.argsort(-f.modified[rows[idx]], kind="stable")],
                                     np.flatnonzero(~top)])
             rows, final, s, psim = rows[order], final[order], s[order], psim[order]
-        out.update(rows=rows, final=final, search=s, passage=psim, n_relevant=n_relevant)
+        versions: dict[int, list[int]] = {}
+        sp = exp.search_params
+        if sp.families and len(rows) > 1:  # one answer per family of near-identical datasets
+            from models.core.families import group_ranked
+
+            groups = group_ranked(rows, exp.family_keys, exp.artifacts.embeddings, threshold=sp.family_cosine)
+            pos = {int(row): i for i, row in enumerate(rows)}
+            keep = np.asarray([pos[lead] for lead, _ in groups], dtype=np.int64)
+            versions = {lead: members for lead, members in groups if members}
+            rows, final, s, psim = rows[keep], final[keep], s[keep], psim[keep]
+        out.update(rows=rows, final=final, search=s, passage=psim, n_relevant=n_relevant, versions=versions)
         return out
 
     def best_passage_sims(self, rows: np.ndarray, qv: np.ndarray) -> np.ndarray:
@@ -834,7 +845,13 @@ class Assistant:
                             "passage_score": round(float(r["passage"][off + k]), 4)})
                  for k, row in enumerate(shown)]
         st["results"] = [c["id"] for c in cards]
-        ranking = [str(self.exp.datasets["id"].iat[int(i)]) for i in rows[off:off + 10]]
+        ids = self.exp.datasets["id"]
+        ranking = [str(ids.iat[int(i)]) for i in rows[off:off + 10]]
+        # the other members of each ranked row's family (a card shows one; an evaluation counts them)
+        ranking_versions = [[str(ids.iat[v]) for v in r["versions"].get(int(i), ())]
+                            for i in rows[off:off + 10]]
+        for c, v in zip(cards, ranking_versions, strict=False):  # the cards are the ranking's first rows
+            c["versions"] = v
         for kind in r["dropped"]:
             s = st["slots"].get(kind)
             if s:
@@ -847,7 +864,8 @@ class Assistant:
         a = self._confidence(r) if not more else None
         text = self._sentence(st, r, cards, more=more, fits=a is None or a.fits)
         conf = None if a is None or a.score != a.score else round(a.score, 3)  # NaN: unknown
-        return self._reply(st, text, cards, ranking=ranking, clarify=clarify, notes=notes, confidence=conf)
+        return self._reply(st, text, cards, ranking=ranking, clarify=clarify, notes=notes, confidence=conf,
+                           ranking_versions=ranking_versions)
 
     def _confidence(self, r: dict):
         """:class:`models.serve.confidence.Assessment` of the searched topic, None when the

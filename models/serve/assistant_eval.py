@@ -88,22 +88,38 @@ def play(assistant, dialogues: list[dict]) -> list[dict]:
             out.append({
                 "dialogue": d.get("id"), "position": pos, "ids": [c["id"] for c in res["cards"]],
                 "ranking": res["ranking"], "clarify": res["clarify"] is not None,
+                # a card stands for its family: an expected version counts as found at its rank
+                "card_versions": [c.get("versions", []) for c in res["cards"]],
+                "ranking_versions": res.get("ranking_versions") or [[] for _ in res["ranking"]],
                 "expected": None if exp is None else [e for e in exp if e in present],
                 "slots": res["slots"], "labels": turn.get("slots"), "ms": res["ms"],
             })
     return out
 
 
+def _groups(ids: list[str], versions: list[list[str]] | None) -> list[set[str]]:
+    """Each shown or ranked id with the other members of its family."""
+    versions = versions or []
+    return [{x, *(versions[i] if i < len(versions) else ())} for i, x in enumerate(ids)]
+
+
+def turn_rank(t: dict, k: int = 10) -> int | None:
+    """1-based rank of the first expected dataset in a played turn's ranking (its families
+    included), None beyond ``k``."""
+    exp = set(t["expected"])
+    groups = _groups(t["ranking"][:k], t.get("ranking_versions"))
+    return next((i for i, g in enumerate(groups, 1) if g & exp), None)
+
+
 def _success(turns: list[dict], k: int) -> float | None:
-    vals = [bool(set(t["ids"][:k]) & set(t["expected"])) for t in turns]
+    vals = [any(g & set(t["expected"]) for g in _groups(t["ids"][:k], t.get("card_versions"))) for t in turns]
     return round(float(np.mean(vals)), 4) if vals else None
 
 
 def _mrr(turns: list[dict], k: int = 10) -> float | None:
     vals = []
     for t in turns:
-        exp = set(t["expected"])
-        rank = next((i for i, x in enumerate(t["ranking"][:k], 1) if x in exp), None)
+        rank = turn_rank(t, k)
         vals.append(1.0 / rank if rank else 0.0)
     return round(float(np.mean(vals)), 4) if vals else None
 

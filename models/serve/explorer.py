@@ -445,17 +445,19 @@ class Explorer:
 
                 sp = self.search_params
                 kw = self._raw_scores(query, "keyword", raw)
-                short = query_features(query, sp.short_max_terms).short
-                key = ("semantic_smooth", sp.smooth(short))
+                feats = query_features(query, sp.short_max_terms)
+                short = feats.short
+                key = ("semantic_smooth", sp.smooth(short), sp.smooth_lift_only)
                 if key not in raw:  # the neighbours' topicality does not depend on the filters
                     raw[key] = neighbour_smooth(self._raw_scores(query, "semantic_prf", raw),
-                                                self.artifacts.neighbours, sp.smooth(short))
+                                                self.artifacts.neighbours, sp.smooth(short),
+                                                lift_only=bool(sp.smooth_lift_only))
                 sem = raw[key]
                 if mask is not None:
                     kw = np.where(mask, kw, -np.inf)
                     sem = np.where(mask, sem, -np.inf)
-                sc = hybrid_scores(np.where(np.isfinite(kw), kw, 0.0), sem, self.prior, sp.hybrid(short),
-                                   keyword_max=self.keyword.max_score(query))
+                sc = hybrid_scores(np.where(np.isfinite(kw), kw, 0.0), sem, self.prior,
+                                   sp.hybrid(short, feats.n_terms), keyword_max=self.keyword.max_score(query))
                 if understanding is not None:
                     boost = boost_factors(self.catalogue, understanding, sp)
                     if boost is not None:

@@ -62,15 +62,11 @@ def query_scores(explorer, files=None, *, k: int = 10) -> dict[str, np.ndarray]:
 def dialogue_scores(explorer, dialogues=None, *, k: int = 10) -> np.ndarray:
     """Reciprocal rank at ``k`` of every scored dialogue turn (the assistant of ``explorer``)."""
     from models.serve.assistant import Assistant
-    from models.serve.assistant_eval import play, read_dialogues
+    from models.serve.assistant_eval import play, read_dialogues, turn_rank
 
     ds = read_dialogues(DIALOGUES) if dialogues is None else dialogues
     played = [t for t in play(Assistant(explorer), ds) if t["expected"]]
-    ranks = []
-    for t in played:
-        exp = set(t["expected"])
-        ranks.append(next((i for i, x in enumerate(t["ranking"][:k], 1) if x in exp), None))
-    return reciprocal_ranks(ranks, k)
+    return reciprocal_ranks([turn_rank(t, k) for t in played], k)
 
 
 def scores(explorer, *, files=None, dialogues=None, with_dialogues: bool = True) -> dict[str, np.ndarray]:

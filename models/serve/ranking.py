@@ -84,14 +84,20 @@ class SearchParams:
     period_boost: float = 0.3
     producer_boost: float = 1.0
     format_boost: float = 0.3
-    rrf_long: int = 0  # hand-set: 1 = reciprocal-rank fusion for long queries instead of the score mix
+    smooth_lift_only: int = 0  # hand-set: 1 = the neighbour smoothing only raises scores
+    # hand-set (docs/search-protocol.md): a query of at least context_min_terms terms is a long
+    # question with context (« Je débute l'inventaire d'une cathédrale… où trouver … ? »); with
+    # rrf_context = 1 its two sides are fused by reciprocal rank instead of the score mix
+    context_min_terms: int = 8
+    rrf_context: int = 0
     families: int = 1  # hand-set, not fitted: one result per family of near-identical datasets (0: off)
     family_cosine: float = 0.9  # hand-set: members' least cosine (models.core.families.FAMILY_COSINE)
 
-    def hybrid(self, short: bool) -> HybridParams:
-        """Fusion constants for a short (keyword) or long (question) query."""
+    def hybrid(self, short: bool, n_terms: int = 0) -> HybridParams:
+        """Fusion constants for a short (keyword) or long (question) query of ``n_terms`` terms."""
         prf_docs, prf_weight = self.prf(short)
-        return HybridParams(method="rrf" if self.rrf_long and not short else "mix", depth=self.depth,
+        context = self.rrf_context and not short and n_terms >= self.context_min_terms
+        return HybridParams(method="rrf" if context else "mix", depth=self.depth,
                             keyword_weight=self.alpha_short if short else self.alpha_long,
                             popularity=self.beta_short if short else self.beta_long,
                             prf_docs=prf_docs, prf_weight=prf_weight)
@@ -121,7 +127,8 @@ class SearchParams:
         return cls(**kw)
 
 
-_INTS = ("depth", "short_max_terms", "prf_docs_short", "prf_docs_long", "rrf_long", "families")
+_INTS = ("depth", "short_max_terms", "prf_docs_short", "prf_docs_long", "smooth_lift_only",
+         "context_min_terms", "rrf_context", "families")
 # parameters recorded before the feedback had one setting per query class applied to both
 _LEGACY = {"prf_docs": ("prf_docs_short", "prf_docs_long"),
            "prf_weight": ("prf_weight_short", "prf_weight_long")}
@@ -273,6 +280,8 @@ class SearchResult:
     corrections: list = field(default_factory=list)  # (typed, corrected) words
     # how well the catalogue answers the query (models.serve.confidence.Assessment; None: no query)
     assessment: object | None = None
+    # the whole spelling verdict (models.serve.spelling.Correction: replacements or a suggestion)
+    spelling: object | None = None
 
     def as_json(self, explorer) -> dict:
         """``{"results": [{id, title, organization, score, why}], "facets": {key: [[value, count]]}}``."""
@@ -467,4 +476,4 @@ def search_result(explorer, query: str, *, mode: str, k: int, filters, sort: str
 
         assessment = assess(explorer, q, text=raw_q, keyword_scores=kw)
     return SearchResult(q, mode, sort, clean, errors, und, hits, why, total, n_filtered, fac, mask, feats,
-                        list(correction.changes), assessment)
+                        list(correction.changes), assessment, correction if q else None)

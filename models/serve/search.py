@@ -142,18 +142,22 @@ def rrf_fuse(rankings: list[dict[int, int]], weights: list[float], *, k: float =
     return out
 
 
-def neighbour_smooth(scores: np.ndarray, neighbours: np.ndarray | None, weight: float) -> np.ndarray:
+def neighbour_smooth(scores: np.ndarray, neighbours: np.ndarray | None, weight: float, *,
+                     lift_only: bool = False) -> np.ndarray:
     """``(1 − weight) · s(d) + weight · mean of s over d's nearest datasets`` (the cluster
     hypothesis: a dataset whose neighbours also answer the query is more likely to answer it than
     an isolated one that happens to lie close to the query). ``scores``: finite, one per row;
     ``neighbours``: the build's ``neighbours.npy`` (rows × k, -1 = none); a row without neighbours
-    keeps its score.
+    keeps its score. ``lift_only``: the smoothing may raise a score, never lower it (neighbours
+    that answer are evidence; an isolated dataset that alone answers keeps its own score).
 
     Examples
     --------
     >>> nb = np.array([[1, 2], [0, 2], [0, 1], [-1, -1]])
     >>> neighbour_smooth(np.array([1.0, 0.8, 0.6, 0.9]), nb, 0.5).round(2).tolist()
     [0.85, 0.8, 0.75, 0.9]
+    >>> neighbour_smooth(np.array([1.0, 0.8, 0.6, 0.9]), nb, 0.5, lift_only=True).round(2).tolist()
+    [1.0, 0.8, 0.75, 0.9]
     """
     if not weight or neighbours is None or not len(scores):
         return scores
@@ -162,7 +166,8 @@ def neighbour_smooth(scores: np.ndarray, neighbours: np.ndarray | None, weight: 
     vals = np.where(valid, scores[np.where(valid, nb, 0)], 0.0)
     cnt = valid.sum(axis=1)
     mean = np.where(cnt > 0, vals.sum(axis=1) / np.maximum(cnt, 1), scores)
-    return (1.0 - weight) * scores + weight * mean
+    out = (1.0 - weight) * scores + weight * mean
+    return np.maximum(scores, out) if lift_only else out
 
 
 def hybrid_scores(keyword: np.ndarray, semantic: np.ndarray, prior: np.ndarray | None,
