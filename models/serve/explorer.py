@@ -447,11 +447,12 @@ class Explorer:
                 kw = self._raw_scores(query, "keyword", raw)
                 feats = query_features(query, sp.short_max_terms)
                 short = feats.short
-                key = ("semantic_smooth", sp.smooth(short), sp.smooth_lift_only)
+                key = ("semantic_smooth", sp.smooth(short), sp.smooth_lift_only, sp.smooth_other_families)
                 if key not in raw:  # the neighbours' topicality does not depend on the filters
-                    raw[key] = neighbour_smooth(self._raw_scores(query, "semantic_prf", raw),
-                                                self.artifacts.neighbours, sp.smooth(short),
-                                                lift_only=bool(sp.smooth_lift_only))
+                    raw[key] = neighbour_smooth(
+                        self._raw_scores(query, "semantic_prf", raw), self.artifacts.neighbours,
+                        sp.smooth(short), lift_only=bool(sp.smooth_lift_only),
+                        families=self.family_keys if sp.smooth_other_families and sp.smooth(short) else None)
                 sem = raw[key]
                 if mask is not None:
                     kw = np.where(mask, kw, -np.inf)

@@ -85,6 +85,7 @@ class SearchParams:
     producer_boost: float = 1.0
     format_boost: float = 0.3
     smooth_lift_only: int = 0  # hand-set: 1 = the neighbour smoothing only raises scores
+    smooth_other_families: int = 0  # hand-set: 1 = a dataset's own family is left out of its smoothing
     # hand-set (docs/search-protocol.md): a query of at least context_min_terms terms is a long
     # question with context (« Je débute l'inventaire d'une cathédrale… où trouver … ? »); with
     # rrf_context = 1 its two sides are fused by reciprocal rank instead of the score mix
@@ -128,7 +129,7 @@ class SearchParams:
 
 
 _INTS = ("depth", "short_max_terms", "prf_docs_short", "prf_docs_long", "smooth_lift_only",
-         "context_min_terms", "rrf_context", "families")
+         "smooth_other_families", "context_min_terms", "rrf_context", "families")
 # parameters recorded before the feedback had one setting per query class applied to both
 _LEGACY = {"prf_docs": ("prf_docs_short", "prf_docs_long"),
            "prf_weight": ("prf_weight_short", "prf_weight_long")}

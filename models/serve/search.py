@@ -143,13 +143,15 @@ def rrf_fuse(rankings: list[dict[int, int]], weights: list[float], *, k: float =
 
 
 def neighbour_smooth(scores: np.ndarray, neighbours: np.ndarray | None, weight: float, *,
-                     lift_only: bool = False) -> np.ndarray:
+                     lift_only: bool = False, families: np.ndarray | None = None) -> np.ndarray:
     """``(1 − weight) · s(d) + weight · mean of s over d's nearest datasets`` (the cluster
     hypothesis: a dataset whose neighbours also answer the query is more likely to answer it than
     an isolated one that happens to lie close to the query). ``scores``: finite, one per row;
     ``neighbours``: the build's ``neighbours.npy`` (rows × k, -1 = none); a row without neighbours
     keeps its score. ``lift_only``: the smoothing may raise a score, never lower it (neighbours
     that answer are evidence; an isolated dataset that alone answers keeps its own score).
+    ``families`` (a family key per row, :mod:`models.core.families`): a dataset's own twins are
+    left out of its neighbours — ten near-identical files vouch for each other ten times.
 
     Examples
     --------
@@ -163,6 +165,8 @@ def neighbour_smooth(scores: np.ndarray, neighbours: np.ndarray | None, weight: 
         return scores
     nb = np.asarray(neighbours)
     valid = nb >= 0
+    if families is not None:
+        valid &= families[np.where(valid, nb, 0)] != families[:, None]
     vals = np.where(valid, scores[np.where(valid, nb, 0)], 0.0)
     cnt = valid.sum(axis=1)
     mean = np.where(cnt > 0, vals.sum(axis=1) / np.maximum(cnt, 1), scores)
