@@ -134,7 +134,9 @@ def test_cli_search_json(built_root, capsys):
     assert main(["search", "--artifacts", str(built_root), "--k", "5", "--json", "risques naturels"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert len(rows) == 5
-    assert set(rows[0]) == {"id", "title", "organization", "score", "why"}  # why: the card's reasons
+    # why: the card's reasons; versions: the other members of its family (near-identical datasets)
+    assert set(rows[0]) == {"id", "title", "organization", "score", "why", "versions"}
+    assert all(isinstance(r["versions"], list) for r in rows)
     assert isinstance(rows[0]["why"], list)
     assert rows[0]["score"] >= rows[-1]["score"]
 
