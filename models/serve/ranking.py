@@ -50,6 +50,7 @@ from pathlib import Path
 
 import numpy as np
 
+from models.core.families import FAMILY_COSINE
 from models.serve.search import HybridParams
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ class SearchParams:
     context_min_terms: int = 8
     rrf_context: int = 0
     families: int = 1  # hand-set, not fitted: one result per family of near-identical datasets (0: off)
-    family_cosine: float = 0.9  # hand-set: members' least cosine (models.core.families.FAMILY_COSINE)
+    family_cosine: float = FAMILY_COSINE  # hand-set: members' least cosine (docs/search-protocol.md)
 
     def hybrid(self, short: bool, n_terms: int = 0) -> HybridParams:
         """Fusion constants for a short (keyword) or long (question) query of ``n_terms`` terms."""
@@ -285,7 +286,8 @@ class SearchResult:
     spelling: object | None = None
 
     def as_json(self, explorer) -> dict:
-        """``{"results": [{id, title, organization, score, why}], "facets": {key: [[value, count]]}}``."""
+        """``{"results": [{id, title, organization, score, why, versions}], "facets": {key: [[value,
+        count]]}}`` (``versions``: the ids of the other members of the result's family)."""
         rows = explorer.hits_as_dicts(self.hits)
         for r, w in zip(rows, self.why, strict=True):
             r["why"] = list(w)
