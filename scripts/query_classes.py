@@ -5,7 +5,7 @@ labelled set we have.
 
 Classes (from the query text alone, :func:`models.serve.ranking.query_features`):
 ``keyword`` — a short query, no question; ``question`` — a question or a longer query of fewer than
-:data:`CONTEXT_TERMS` terms; ``context`` — a long query with context (:data:`CONTEXT_TERMS` terms or
+``SearchParams.context_min_terms`` terms; ``context`` — a long query with context (that many terms or
 more: « Je débute l'inventaire d'une cathédrale… où trouver … ? »). For each class: n, MRR@10 and
 hit@10 of the keyword, semantic and hybrid modes, and ``hybrid_lost``: queries whose expected
 dataset one of the two sides ranks in its top 10 and the hybrid does not.
@@ -21,17 +21,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-CONTEXT_TERMS = 8
 MODES = ("keyword", "semantic", "hybrid")
 
 
-def query_class(text: str, short_max_terms: int) -> str:
+def query_class(text: str, params) -> str:
+    """``keyword``, ``question`` or ``context`` under the search constants ``params``."""
     from models.serve.ranking import query_features
 
-    f = query_features(text, short_max_terms)
+    f = query_features(text, params.short_max_terms)
     if f.short:
         return "keyword"
-    return "context" if f.n_terms >= CONTEXT_TERMS else "question"
+    return "context" if f.n_terms >= params.context_min_terms else "question"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in labelled_files():
         res = evaluate(exp, read_relevance(path), list(MODES), k=10)
         for q in res["per_query"]:
-            cls = query_class(q["query"], exp.search_params.short_max_terms)
+            cls = query_class(q["query"], exp.search_params)
             for key in (f"{Path(path).stem}/{cls}", f"ALL/{cls}"):
                 per.setdefault(key, {m: [] for m in MODES})
                 for m in MODES:

@@ -45,7 +45,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -279,11 +279,15 @@ class SearchResult:
     facets: dict
     mask: np.ndarray | None
     features: QueryFeatures | None
-    corrections: list = field(default_factory=list)  # (typed, corrected) words
     # how well the catalogue answers the query (models.serve.confidence.Assessment; None: no query)
     assessment: object | None = None
     # the whole spelling verdict (models.serve.spelling.Correction: replacements or a suggestion)
     spelling: object | None = None
+
+    @property
+    def corrections(self) -> list:
+        """The words replaced before searching, ``(typed, corrected)`` (none for a suggestion)."""
+        return list(self.spelling.changes) if self.spelling is not None else []
 
     def as_json(self, explorer) -> dict:
         """``{"results": [{id, title, organization, score, why, versions}], "facets": {key: [[value,
@@ -479,4 +483,4 @@ def search_result(explorer, query: str, *, mode: str, k: int, filters, sort: str
 
         assessment = assess(explorer, q, text=raw_q, keyword_scores=kw)
     return SearchResult(q, mode, sort, clean, errors, und, hits, why, total, n_filtered, fac, mask, feats,
-                        list(correction.changes), assessment, correction if q else None)
+                        assessment, correction if q else None)
