@@ -73,22 +73,16 @@ def _filter_args(items: list[str] | None) -> dict:
 
 def cmd_search(args) -> int:
     from models.serve.explorer import Explorer
+    from models.serve.service import CatalogueService, cli_payload
 
-    exp = Explorer.load(args.artifacts, model=args.model, query_encoder=args.query_encoder)
-    raw = _filter_args(args.filter)
-    res = exp.search_result(args.query, mode=args.mode, k=args.k, filters=raw, sort=args.sort,
-                            facets=args.facets, tag=args.tag)
-    for msg in res.errors:
+    svc = CatalogueService(Explorer.load(args.artifacts, model=args.model, query_encoder=args.query_encoder))
+    out = svc.search(args.query, mode=args.mode, k=args.k, filters=_filter_args(args.filter), sort=args.sort,
+                     facets=args.facets, tag=args.tag, details=not args.json)
+    for msg in out["messages"]:
         log.warning("%s", msg)
-    out = res.as_json(exp)
-    rows = out["results"]
-    words = exp.query_words(args.query) if args.mode == "word" else None
+    rows, words = out["results"], out.get("words")
     if args.json:
-        if args.facets:
-            payload = out if words is None else {**out, "words": words}
-        else:
-            payload = rows if words is None else {"results": rows, "words": words}
-        print(json.dumps(payload, ensure_ascii=False))
+        print(json.dumps(cli_payload(out, args.facets), ensure_ascii=False))
     else:
         if words:
             print("mots voisins : " + ", ".join(f"{w} ({s:.2f})" for w, s in words))
@@ -97,9 +91,9 @@ def cmd_search(args) -> int:
             if r["why"]:
                 print("       " + " · ".join(r["why"]))
         if args.facets:
-            for key, vals in res.facets.items():
+            for key, vals in out["facets"].items():
                 if vals:
-                    print(f"{key}: " + ", ".join(f"{f.label} ({f.count})" for f in vals[:8]))
+                    print(f"{key}: " + ", ".join(f"{label} ({c})" for _v, c, label in vals[:8]))
     return 0
 
 
