@@ -49,6 +49,7 @@ from components.territories_page import build_territories_page
 from components.topics import default_colour, map_colour_options
 from components.topics_page import build_topics_page
 from components.tour import tour_overlay
+from models import api
 from models.core.config import AppSettings
 from models.core.store import ArtifactError
 from models.serve.map_time import year_bounds
@@ -86,6 +87,7 @@ def warm_search(explorer) -> None:
         _ = explorer.producers.assessed()  # the quality score of the result cards
         _ = explorer.speller  # the catalogue's words, for spelling correction (~1.4 s)
         _ = explorer.family_keys  # one result per family of near-identical datasets (~2 s)
+        _ = explorer.catalogue.freshness_codes  # « fraîcheur » filter and late cards (~1 s)
     except Exception:  # filters and places are a bonus: never take the app down for them
         log.exception("search filters or query understanding unavailable")
 
@@ -215,6 +217,7 @@ def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
     app = dash.Dash(__name__, title=APP_TITLE, assets_folder=str(ASSETS), update_title=None,
                     serve_locally=True)
     http_guard.install(app)  # body size and JSON depth limits, security headers
+    api.install(app.server, explorer, modes=modes)  # /api/v1 (models/api), its own limits
     pages = [
         ("carte", PAGES["carte"], build_explorer_page(
             map_figure=map_figure, cloud_figure=topic_cloud(services, first_topic), modes=modes,

@@ -11,11 +11,12 @@ from components import ids
 from components.details import safe_url
 from components.labels import NO_PRODUCER, NO_TITLE, clean_text
 
-FACET_ORDER = ("territory", "producer", "format", "licence", "frequency", "modified", "year", "topic",
-               "has_reuses")
+FACET_ORDER = ("territory", "producer", "format", "licence", "frequency", "freshness", "modified", "year",
+               "topic", "has_reuses")
 FACET_TITLES = {"producer": "Producteur", "territory": "Territoire", "year": "Année de création",
                 "modified": "Année de mise à jour", "format": "Format", "licence": "Licence",
-                "frequency": "Fréquence de mise à jour", "topic": "Thème", "has_reuses": "Réutilisations"}
+                "frequency": "Fréquence de mise à jour", "topic": "Thème", "has_reuses": "Réutilisations",
+                "freshness": "Fraîcheur"}
 SORT_OPTIONS = [{"label": "Pertinence", "value": "relevance"},
                 {"label": "Plus récents", "value": "recent"},
                 {"label": "Plus populaires", "value": "popular"}]
@@ -61,6 +62,8 @@ def result_card(c: dict) -> dbc.ListGroupItem:
     if any(facts2):
         body.append(html.Div([f for f in facts2 if f], className="small"))
     body.append(html.Div(stats, className="small text-muted"))
+    if c.get("freshness"):
+        body.append(html.Div(clean_text(c["freshness"], 160), className="small text-danger result-freshness"))
     snip = snippet_children(c.get("snippet"))
     if snip:
         body.append(html.Div(snip, className="small result-snippet mt-1"))

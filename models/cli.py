@@ -512,6 +512,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="offline model folders (default: %(default)s)")
     ox.add_argument("--force", action="store_true", help="export again even if it looks intact")
     ox.set_defaults(func=cmd_export_onnx)
+    from models.cli_reports import add_parsers  # freshness, fair, coverage
+
+    add_parsers(sub)
     return p
 
 

@@ -119,6 +119,16 @@ class Descriptions:
             self._chars = n.to_numpy(zero_copy_only=False).astype(np.int32)
         return self._chars
 
+    def text_heads(self, chars: int) -> list[str]:
+        """The first ``chars`` characters of every row's plain-text description ("" when none),
+        sliced in Arrow (the mapped text is not copied whole)."""
+        import pyarrow.compute as pc
+
+        a = self._text if self._text is not None else self._raw
+        if a is None:
+            return []
+        return [v or "" for v in pc.utf8_slice_codeunits(a, 0, int(chars)).to_pylist()]
+
     @staticmethod
     def table(raw, text):
         """The Arrow table of ``descriptions.arrow`` for these columns (the build's writer)."""

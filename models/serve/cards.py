@@ -126,6 +126,11 @@ def card(explorer, row: int, *, query: str = "", why=(), score: float | None = N
         quality = int(explorer.producers.assessed()["score"].iat[row])
     except Exception:  # the score is a bonus on the card
         quality = None
+    try:  # « En retard de 2 ans (mise à jour mensuelle annoncée) »: a bonus too
+        fresh = explorer.freshness.table
+        freshness, freshness_status = str(fresh["badge"].iat[row]), str(fresh["status"].iat[row])
+    except Exception:
+        freshness, freshness_status = "", ""
     return {
         "row": int(row), "rank": rank, "id": str(col("id")), "title": str(col("title") or ""),
         "url": str(col("url") or ""), "organization": str(col("organization") or ""),
@@ -136,6 +141,7 @@ def card(explorer, row: int, *, query: str = "", why=(), score: float | None = N
             cat.licence_keys[cat.licence_codes[row]], "") if len(cat.licence_keys) else "",
         "views": thousands(col("views", 0)), "reuses": thousands(col("reuses", 0)),
         "followers": thousands(col("followers", 0)), "quality": quality,
+        "freshness": freshness, "freshness_status": freshness_status,
         "snippet": snippet(explorer.description_text(row), query),
         "why": list(why), "score": None if score is None or not np.isfinite(score) else float(score),
         "n_versions": len(versions),

@@ -144,6 +144,20 @@ class Explorer:
         return TopicService(self.artifacts)
 
     @cached_property
+    def freshness(self):
+        """Declared frequency vs last modification (models.serve.freshness.FreshnessService)."""
+        from models.serve.freshness import FreshnessService
+
+        return FreshnessService(self)
+
+    @cached_property
+    def fair(self):
+        """FAIR metadata score in the MQA's shape (models.serve.fair.FairService)."""
+        from models.serve.fair import FairService
+
+        return FairService(self)
+
+    @cached_property
     def map_labels(self) -> dict | None:
         """Region labels of the map at every zoom (models.serve.map_labels), None if not built."""
         from models.serve.map_labels import label_payload, load_hierarchy

@@ -18,6 +18,8 @@ key                   value(s)
 ``frequency``         update frequency code (``annual``, ``monthly`` …; ``none``: not given)
 ``topic``             dominant LDA topic of the default K (int)
 ``has_reuses``        ``True``: only datasets with at least one reuse
+``freshness``         freshness status (:mod:`models.core.freshness`: ``a_jour``, ``en_retard``,
+                      ``jamais_mis_a_jour``, ``sans_frequence``), or a list
 ====================  ==========================================================================
 
 Everything a filter or a count needs is one numpy column per row, computed once when the
@@ -47,13 +49,13 @@ from models.serve.formats import FORMAT_LABELS, format_families
 log = logging.getLogger(__name__)
 
 FILTER_KEYS = ("producer", "territory", "year", "modified", "format", "licence", "frequency",
-               "topic", "has_reuses")
+               "topic", "has_reuses", "freshness")
 RANGE_KEYS = ("year", "modified")
-LIST_KEYS = ("producer", "territory", "format", "licence", "frequency", "topic")
+LIST_KEYS = ("producer", "territory", "format", "licence", "frequency", "topic", "freshness")
 FILTER_LABELS = {"producer": "Producteur", "territory": "Territoire", "year": "Année de création",
                  "modified": "Dernière mise à jour", "format": "Format", "licence": "Licence",
                  "frequency": "Fréquence de mise à jour", "topic": "Thème",
-                 "has_reuses": "Réutilisations"}
+                 "has_reuses": "Réutilisations", "freshness": "Fraîcheur"}
 MIN_YEAR, MAX_YEAR = 1900, 2100
 MAX_VALUES = 20  # values kept per key (URL input is untrusted)
 TERRITORY_CONFIDENCE = 0.5
@@ -174,6 +176,19 @@ class CatalogueFilters:
         self.reuses = ds["reuses"].fillna(0).to_numpy(dtype=np.int64) if "reuses" in ds \
             else np.zeros(n, np.int64)
         self._territories: dict | None = None
+        self._freshness: np.ndarray | None = None
+
+    @property
+    def freshness_codes(self) -> np.ndarray:
+        """Freshness status of each row, as its position in ``models.core.freshness.STATUSES``
+        (computed on first use: ~1 s on the full catalogue)."""
+        if self._freshness is None:
+            with self._lock:
+                if self._freshness is None:
+                    fs = getattr(self.explorer, "freshness", None)
+                    self._freshness = (fs.codes if fs is not None
+                                       else np.full(self.n, 3, dtype=np.int8))
+        return self._freshness
 
     # ---- territories (built on first use: needs the gazetteer for declared zones) ------------
     @property
@@ -351,6 +366,10 @@ class CatalogueFilters:
             return str(value) in set(self.frequency_keys)
         if key == "topic":
             return str(value).lstrip("-").isdigit() and 0 <= int(value) < self.n_topics
+        if key == "freshness":
+            from models.core.freshness import STATUSES
+
+            return str(value) in STATUSES
         return False
 
     def value_label(self, key: str, value) -> str:
@@ -376,6 +395,10 @@ class CatalogueFilters:
             return str(a) if a == b else f"{a}–{b}"
         if key == "has_reuses":
             return "avec réutilisations"
+        if key == "freshness":
+            from models.core.freshness import STATUS_LABELS
+
+            return STATUS_LABELS.get(str(value), str(value))
         return str(value)
 
     # ---- masks ---------------------------------------------------------------------------------
@@ -407,6 +430,11 @@ class CatalogueFilters:
             return np.isin(self.topic_of_row, np.asarray([int(v) for v in value], dtype=np.int32))
         if key == "has_reuses":
             return self.reuses > 0 if value else np.ones(n, dtype=bool)
+        if key == "freshness":
+            from models.core.freshness import STATUSES
+
+            codes = [i for i, k in enumerate(STATUSES) if k in set(value)]
+            return np.isin(self.freshness_codes, np.asarray(codes, dtype=np.int8))
         raise ValueError(f"unknown filter {key!r}")
 
     def mask(self, filters: Mapping | None, *, without: str | None = None) -> np.ndarray | None:
@@ -477,6 +505,11 @@ class CatalogueFilters:
         if key == "has_reuses":
             k = int(np.count_nonzero(self.reuses[rows] > 0))
             return [FacetValue(True, "avec réutilisations", k)] if k else []
+        if key == "freshness":
+            from models.core.freshness import STATUSES
+
+            c = np.bincount(self.freshness_codes[rows], minlength=len(STATUSES))
+            return self._top(c, top, lambda i: (STATUSES[i], self.value_label("freshness", STATUSES[i])))
         raise ValueError(f"unknown filter {key!r}")
 
     @staticmethod
