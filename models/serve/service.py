@@ -108,6 +108,7 @@ class CatalogueService:
     """Read-only answers about one loaded build (thread-safe like the Explorer it wraps)."""
 
     explorer: object  # models.serve.explorer.Explorer
+    known_modes: list[str] | None = None  # the modes the app already probed (None: probe once)
 
     @classmethod
     def load(cls, artifacts, **kwargs) -> CatalogueService:
@@ -143,6 +144,8 @@ class CatalogueService:
     @cached_property
     def modes(self) -> list[str]:
         """The search modes this build serves (an index missing: its mode is not offered)."""
+        if self.known_modes is not None:
+            return list(self.known_modes)
         out = []
         for mode in MODES:
             try:
