@@ -359,6 +359,15 @@ def cmd_export_onnx(args) -> int:
     return 0
 
 
+def cmd_mcp(args) -> int:
+    """The MCP server (``models/mcp``): stdio, or streamable HTTP with ``--http``."""
+    from models.mcp.server import run
+
+    run(args.artifacts, http=args.http, host=args.host, port=args.port, query_encoder=args.query_encoder,
+        models_dir=Path(args.models_dir) if args.models_dir else None)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m models",
                                 description="data.gouv.fr catalogue explorer: offline pipeline")
@@ -515,6 +524,14 @@ def build_parser() -> argparse.ArgumentParser:
     from models.cli_reports import add_parsers  # freshness, fair, coverage
 
     add_parsers(sub)
+    mc = sub.add_parser("mcp", help="MCP server for AI assistants (stdio; --http: streamable HTTP)")
+    mc.add_argument("--artifacts", default=str(DEFAULT_ARTIFACTS))
+    mc.add_argument("--http", action="store_true", help="streamable HTTP on --host:--port/mcp")
+    mc.add_argument("--host", default="127.0.0.1")
+    mc.add_argument("--port", type=int, default=8765)
+    mc.add_argument("--models-dir", default=None, help="offline model folders (default: ROOT/models)")
+    mc.add_argument("--query-encoder", choices=("build", "onnx"), default="build")
+    mc.set_defaults(func=cmd_mcp)
     return p
 
 

@@ -292,6 +292,17 @@ class CatalogueService:
                   "last_modified": str(r.last_modified)} for r in t.itertuples()]
         return {"page": page, "per_page": per_page, "total": int(total), "sort": sort, "producers": items}
 
+    def find_producer(self, text: str) -> str | None:
+        """The id of the producer ``text`` names (its id, or the start of its name, accents and
+        case ignored: the biggest first), None when none matches."""
+        prod = self.explorer.producers
+        if not isinstance(text, str) or not text.strip():
+            return None
+        if prod.index_of(text.strip()) is not None:
+            return text.strip()
+        opts = prod.options(text[:100], limit=1)
+        return str(opts[0]["value"]) if opts else None
+
     def producer(self, producer_id: str, n_datasets: int = 10) -> dict:
         """A producer: key figures, its most viewed datasets, its topics."""
         prod = self.explorer.producers
