@@ -1,0 +1,128 @@
+"""Where the datasets answering a question are: counts per département and région, national
+datasets apart, per 100,000 inhabitants, the territories with none (« Où sont ces données ? »).
+
+Answer-set rule (:data:`ANSWER_THRESHOLD`)
+-------------------------------------------
+A dataset answers the question when its hybrid relevance — keyword BM25F normalised by the
+query's best attainable score, mixed with the semantic cosine normalised over the catalogue's
+candidates, times the popularity prior and the boosts of the places, periods, producers and
+formats the question names (:meth:`Explorer.mode_scores`) — is at least 0.30, **scored against
+the whole catalogue** and then restricted to the filters (a dataset's score does not depend on
+the filters, so a département's count is exactly what the territory filter keeps of the answer
+set). Not a top k: a question about museums has hundreds of answers, one about one survey a few.
+
+0.30 was chosen on the labelled files (``scripts/coverage_threshold.py``; numbers in
+``docs/fair-freshness-coverage.md``): on questions-forum and search-indicator-datasets the share
+of labelled relevant datasets inside the answer set is flat from 0.35 down to 0.20 (0.83, 0.92)
+while the answer set doubles, so going lower only adds noise; on questions-public (up to 463
+relevant datasets per question) each 0.05 lower buys ~3.5 points of recall for ~40 % more
+datasets. 0.30 keeps the median answer set near 200 datasets.
+
+Counting (:mod:`models.serve.filters` territories): a dataset counts for a département when one
+of its territories — declared or extracted (confidence ≥ 0.5) — is the département or lies in it
+(a commune, an EPCI with communes there); for a région likewise. « National » datasets are those
+placed in France as a whole (territory ``pays:FR``), shown apart and not spread over the map.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+ANSWER_THRESHOLD = 0.30
+ANSWER_MODE = "hybrid"
+RULE_FR = ("jeux dont la pertinence hybride (mots-clés et sens, sur tout le catalogue) atteint 0,30, "
+           "puis restreints aux filtres — pas les k premiers")
+_DEP_RE = re.compile(r"^(\d\d|2A|2B|97[12346])$")  # the 101 départements (not the COM)
+_REG_RE = re.compile(r"^\d\d$")  # the 18 régions
+
+
+def _french_list(names: list[str], limit: int = 12) -> str:
+    if len(names) <= limit:
+        return ", ".join(names)
+    return ", ".join(names[:limit]) + f" et {len(names) - limit} autres"
+
+
+def answer_mask(explorer, query: str, filters=None) -> tuple[np.ndarray, list[str]]:
+    """Rows answering ``query`` under ``filters`` (see the module docstring) and the French
+    messages for the filters dropped. No query: every row the filters keep."""
+    from models.serve.search import clean_query
+
+    clean, errors = explorer.clean_filters(filters)
+    mask = explorer.catalogue.mask(clean) if clean else None
+    q = explorer.spell(clean_query(query, explorer.max_query_chars)).text if query else ""
+    if q:
+        und = explorer.query_understanding(q) if ANSWER_MODE == "hybrid" else None
+        sc = explorer.mode_scores(q, ANSWER_MODE, understanding=und)
+        ans = np.isfinite(sc) & (sc >= ANSWER_THRESHOLD)
+    else:
+        ans = np.ones(explorer.n, dtype=bool) if mask is not None else np.zeros(explorer.n, dtype=bool)
+    if mask is not None:
+        ans &= mask
+    return ans, errors
+
+
+def coverage(explorer, query: str, *, filters=None, per_inhabitants: bool = False) -> dict:
+    """``{"query", "rule", "threshold", "n_answers", "national", "departements": {code: n},
+    "regions": {code: n}, "gaps": [code…], "gap_names", "gap_message", "messages"}`` (and
+    ``per_100k`` when asked: counts per 100,000 inhabitants of each département and région)."""
+    t0 = time.perf_counter()
+    ans, messages = answer_mask(explorer, query or "", filters)
+    cat = explorer.catalogue
+    t = cat.territories
+    rows = np.flatnonzero(ans)
+    ptr = t["row_ptr"]
+    starts, lens = ptr[rows], ptr[rows + 1] - ptr[rows]
+    total = int(lens.sum())
+    offs = np.arange(total) - np.repeat(np.cumsum(lens) - lens, lens)
+    counts = np.bincount(t["by_row_ents"][np.repeat(starts, lens) + offs], minlength=len(t["keys"]))
+    keys, levels = t["keys"], t["levels"]
+    fr = t["pos"].get("pays:FR")
+    national = 0
+    if fr is not None:
+        nat_rows = cat.direct_rows_of(fr)
+        national = int(np.count_nonzero(ans[nat_rows])) if len(nat_rows) else 0
+    ents = explorer.territories.entities
+    deps, regs, names, pops = {}, {}, {}, {}
+    for i, key in enumerate(keys):
+        lv = levels[i]
+        if lv not in ("departement", "region"):
+            continue
+        code = key.split(":", 1)[1]
+        if not (_DEP_RE if lv == "departement" else _REG_RE).match(code):
+            continue
+        (deps if lv == "departement" else regs)[code] = int(counts[i])
+        names[key] = str(t["names"][i])
+        if per_inhabitants and key in ents.index:
+            pops[key] = float(ents.at[key, "population"] or 0)
+    gaps = sorted(c for c, n in deps.items() if n == 0)
+    gap_names = [names[f"departement:{c}"] for c in gaps]
+    if gaps:
+        msg = (f"Aucun jeu sur ce sujet pour {len(gaps)} département{'s' if len(gaps) > 1 else ''}\u202f: "
+               f"{_french_list(gap_names)}")
+    else:
+        msg = "Au moins un jeu sur ce sujet dans chaque département"
+    out = {"query": query or "", "filters": explorer.clean_filters(filters)[0] if filters else {},
+           "rule": RULE_FR, "threshold": ANSWER_THRESHOLD, "mode": ANSWER_MODE,
+           "n_answers": len(rows), "national": national,
+           "departements": {c: n for c, n in sorted(deps.items()) if n},
+           "regions": {c: n for c, n in sorted(regs.items()) if n},
+           "gaps": gaps, "gap_names": gap_names, "gap_message": msg,
+           "names": {k.split(":", 1)[1] if k.startswith("departement:") else k: v for k, v in names.items()},
+           "messages": messages}
+    if per_inhabitants:
+        def per(level, d):
+            res = {}
+            for c, n in d.items():
+                p = pops.get(f"{level}:{c}", 0.0)
+                if n and p > 0:
+                    res[c] = round(n * 100_000 / p, 3)
+            return res
+        out["per_100k"] = {"departements": per("departement", deps), "regions": per("region", regs)}
+    out["elapsed_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+    return out
