@@ -50,7 +50,6 @@ from components.topics import default_colour, map_colour_options
 from components.topics_page import build_topics_page
 from components.tour import tour_overlay
 from models import api
-from models import api
 from models.core.config import AppSettings
 from models.core.store import ArtifactError
 from models.serve.map_time import year_bounds
@@ -218,7 +217,6 @@ def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
     app = dash.Dash(__name__, title=APP_TITLE, assets_folder=str(ASSETS), update_title=None,
                     serve_locally=True)
     http_guard.install(app)  # body size and JSON depth limits, security headers
-    api.install(app.server, explorer, modes=modes)  # /api/v1 (models/api), its own limits
     api.install(app.server, explorer, modes=modes)  # /api/v1 (models/api), its own limits
     pages = [
         ("carte", PAGES["carte"], build_explorer_page(
