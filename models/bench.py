@@ -24,6 +24,14 @@ stopped, try/finally), then measures, over loopback HTTP only, what a browser wo
   :data:`ASK_DIALOGUES` (a question, then its follow-up with the state the first turn returned):
   the turn callback (understanding, hybrid search with the slots, passage rerank, extraction),
   then the transcript callback that renders it;
+* ``api_search_p95_ms`` / ``api_search_concurrent_p95_ms`` — ``GET /api/v1/search?q=…`` (the JSON
+  API, :mod:`models.api`), sequentially over :data:`QUERIES` (prefixed by :data:`API_PREFIX`: no
+  query vector from the app's cache), then with :data:`CLIENTS` concurrent clients;
+* ``api_ask_p95_ms`` / ``api_ask_concurrent_p95_ms`` — ``POST /api/v1/ask`` turns of
+  :data:`API_ASK_DIALOGUES` (the follow-up with the state the first turn returned), sequentially,
+  then with :data:`CLIENTS` concurrent clients (first questions suffixed); the app runs with
+  ``EXPLORER_API_RATE=0`` unless set (one address plays every client: the per-client limit
+  would refuse them);
 * ``rss_mb`` — resident memory of the app process (and children), MiB, after the searches;
 * ``passages_per_s`` — the build's encoder, loaded in this process once the app is stopped,
   encoding ~200 catalogue passages (``None`` with ``skip_embedding``);
@@ -60,7 +68,9 @@ log = logging.getLogger(__name__)
 BENCH_KEYS = ("start_s", "map_payload_bytes", "map_labels_bytes", "map_with_labels_bytes",
               "highlight_payload_bytes", "search_p50_ms",
               "search_p95_ms", "search_concurrent_p95_ms", "filtered_search_p95_ms",
-              "filter_payload_bytes", "facet_counts_p95_ms", "ask_p50_ms", "ask_p95_ms", "rss_mb",
+              "filter_payload_bytes", "facet_counts_p95_ms", "ask_p50_ms", "ask_p95_ms",
+              "api_search_p95_ms", "api_search_concurrent_p95_ms", "api_ask_p95_ms",
+              "api_ask_concurrent_p95_ms", "rss_mb",
               "passages_per_s", "n_datasets")
 
 # targets on the full non-archived catalogue (~70,500 datasets): key -> (maximum, unit)
@@ -75,6 +85,8 @@ TARGETS = {
     "filter_payload_bytes": (20_000, "o"),
     "facet_counts_p95_ms": (30.0, "ms"),
     "ask_p95_ms": (1500.0, "ms"),
+    "api_search_p95_ms": (60.0, "ms"),
+    "api_ask_p95_ms": (150.0, "ms"),
     "rss_mb": (1536.0, "Mio"),
 }
 
@@ -92,6 +104,10 @@ LABELS = {
     "facet_counts_p95_ms": "comptes des filtres seuls p95",
     "ask_p50_ms": "tour de « Demander » p50",
     "ask_p95_ms": "tour de « Demander » p95",
+    "api_search_p95_ms": "API : recherche p95 (séquentiel)",
+    "api_search_concurrent_p95_ms": "API : recherche p95 (8 clients)",
+    "api_ask_p95_ms": "API : question p95 (séquentiel)",
+    "api_ask_concurrent_p95_ms": "API : question p95 (8 clients)",
     "rss_mb": "mémoire résidente de l'app",
     "passages_per_s": "débit d'encodage (passages/s)",
     "n_datasets": "jeux de données",
@@ -150,6 +166,18 @@ ASK_DIALOGUES = [
     ("budget de la commune de Grenoble", "plutôt en JSON"),
     ("Où se baigner cet été ?", "en Bretagne"),
     ("arbres remarquables", "à Paris"),
+]
+# the JSON API (models/api): its own queries and dialogues, so that none is in the app's caches
+API_PREFIX = "fichier"
+API_ASK_DIALOGUES = [
+    ("Où trouver les menus des cantines scolaires ?", "et à Bordeaux ?"),
+    ("stations de mesure de la qualité de l'air", "en Normandie"),
+    ("Combien de naissances par commune ?", "seulement depuis 2020"),
+    ("parkings relais", "plutôt en JSON"),
+    ("Où sont les déchetteries ?", "et à Lille ?"),
+    ("nombre de logements vacants", "par département"),
+    ("subventions de l'État aux communes", "les plus récents"),
+    ("localisation des pharmacies", "autre chose ?"),
 ]
 CLIENTS = 8
 PER_CLIENT = 8
@@ -293,6 +321,87 @@ class SearchDriver:
         return time.perf_counter() - t0, len(raw)
 
 
+class ApiDriver:
+    """The JSON API ``/api/v1`` (models/api): a search, a dialogue of « ask » turns."""
+
+    def __init__(self, client: AppClient) -> None:
+        self.client = client
+
+    def search(self, query: str, mode: str | None = None, *_ignored) -> tuple[float, int]:
+        from urllib.parse import urlencode
+
+        t0 = time.perf_counter()
+        path = "/api/v1/search?" + urlencode({"q": query, "mode": mode or "hybrid"})
+        status, raw = self.client.request(path)
+        if status != 200:
+            raise BenchError(f"GET /api/v1/search answered {status} for {query!r}: {raw[:300]!r}")
+        return time.perf_counter() - t0, len(raw)
+
+    def dialogue(self, turns) -> list[float]:
+        times, state = [], None
+        for text in turns:
+            t0 = time.perf_counter()
+            status, raw = self.client.request("/api/v1/ask", {"question": text, "state": state})
+            if status != 200:
+                raise BenchError(f"POST /api/v1/ask answered {status} for {text!r}: {raw[:300]!r}")
+            times.append(time.perf_counter() - t0)
+            state = json.loads(raw)["state"]
+        return times
+
+    def dialogues(self, pairs) -> list[float]:
+        return [t for pair in pairs for t in self.dialogue(pair)]
+
+    def concurrent_dialogues(self, pairs, clients: int, deadline_s: float) -> list[float]:
+        times: list[float] = []
+        errors: list[BaseException] = []
+        lock = threading.Lock()
+        stop_at = time.perf_counter() + deadline_s
+
+        def client(i: int) -> None:
+            for j in range(2):
+                a, b = pairs[(2 * i + j) % len(pairs)]
+                if time.perf_counter() > stop_at or errors:
+                    return
+                try:
+                    dt = self.dialogue((f"{a} {CONCURRENT_SUFFIXES[i % len(CONCURRENT_SUFFIXES)]}", b))
+                except BaseException as exc:  # reported once all threads are done
+                    with lock:
+                        errors.append(exc)
+                    return
+                with lock:
+                    times.extend(dt)
+
+        threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=max(stop_at - time.perf_counter(), 0) + 60)
+        if errors:
+            raise BenchError(f"a concurrent « ask » failed: {errors[0]}")
+        return times
+
+
+def api_measures(client: AppClient, queries: Sequence[str], *, clients: int, per_client: int,
+                 deadline_s: float, ask_dialogues) -> dict:
+    """The ``api_*`` keys (module docstring)."""
+    api = ApiDriver(client)
+    api.search("données publiques")  # warm-up (the blueprint's first request), not counted
+    seq = [api.search(f"{API_PREFIX} {q}")[0] for q in queries]
+    conc = concurrent_searches(api, [f"{API_PREFIX} {q}" for q in concurrent_queries(queries)], None,
+                               clients=clients, per_client=per_client, deadline_s=deadline_s)
+    out = {"api_search_p95_ms": percentile_ms(seq, 95),
+           "api_search_concurrent_p95_ms": percentile_ms(conc, 95)}
+    if ask_dialogues:
+        turns = api.dialogues(ask_dialogues)
+        cturns = api.concurrent_dialogues(ask_dialogues, clients, deadline_s)
+        out.update(api_ask_p95_ms=percentile_ms(turns, 95),
+                   api_ask_concurrent_p95_ms=percentile_ms(cturns, 95))
+    log.info("API: search p95 %s ms (%d), with %d clients %s ms (%d); ask p95 %s ms, with %d clients %s ms",
+             out["api_search_p95_ms"], len(seq), clients, out["api_search_concurrent_p95_ms"], len(conc),
+             out.get("api_ask_p95_ms"), clients, out.get("api_ask_concurrent_p95_ms"))
+    return out
+
+
 class AskDriver:
     """Runs « Demander » turns the way the page does: the turn callback, then the transcript."""
 
@@ -347,7 +456,8 @@ def start_app(artifacts: Path, port: int, log_file, timeout: float,
         cmd += ["--query-encoder", query_encoder]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=log_file, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, env=dict(os.environ))
+                            stdin=subprocess.DEVNULL,
+                            env={**os.environ, "EXPLORER_API_RATE": os.environ.get("EXPLORER_API_RATE", "0")})
     client = AppClient(port, timeout=5.0)
     while True:
         if proc.poll() is not None:
@@ -519,6 +629,7 @@ def run_bench(artifacts: str | Path, *, skip_embedding: bool = False, models_dir
               queries: Sequence[str] = QUERIES, clients: int = CLIENTS, per_client: int = PER_CLIENT,
               start_timeout: float = 600.0, deadline_s: float = CONCURRENT_DEADLINE_S,
               ask_dialogues: Sequence[Sequence[str]] = ASK_DIALOGUES,
+              api_ask_dialogues: Sequence[Sequence[str]] = API_ASK_DIALOGUES,
               query_encoder: str | None = None) -> dict:
     """Every measurement of the module docstring, keys :data:`BENCH_KEYS`."""
     build_dir = resolve_build_dir(artifacts)
@@ -594,6 +705,8 @@ def run_bench(artifacts: str | Path, *, skip_embedding: bool = False, models_dir
                 out["ask_p95_ms"] = percentile_ms(turns, 95)
                 log.info("%d « Demander » turns: p50 %.1f ms, p95 %.1f ms", len(turns),
                          out["ask_p50_ms"], out["ask_p95_ms"])
+            out.update(api_measures(client, queries, clients=clients, per_client=per_client,
+                                    deadline_s=deadline_s, ask_dialogues=api_ask_dialogues))
             out["rss_mb"] = round(rss_mib(proc.pid), 1)
             log.info("app memory: %s", memory_breakdown(proc.pid))
         except (BenchError, OSError) as exc:
