@@ -116,3 +116,46 @@ def test_each_call_is_quick_on_the_test_build(session_results):
     res, _ = session_results
     slowest = max(max(v) for v in res["times"].values())
     assert slowest < 2.0, res["times"]
+
+
+def test_streamable_http_on_loopback(built_root):
+    """``--http``: the same tools over streamable HTTP, bound to 127.0.0.1 only."""
+    import socket
+    import subprocess
+
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamablehttp_client
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "models", "mcp", "--artifacts", str(built_root), "--http",
+                             "--port", str(port)], cwd=REPO, env=dict(os.environ),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, "the server exited"
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the server did not listen"
+                time.sleep(0.3)
+        listening = [c for c in __import__("psutil").Process(proc.pid).net_connections("tcp")
+                     if c.status == "LISTEN"]
+        assert listening and all(c.laddr.ip == "127.0.0.1" for c in listening)
+
+        async def body():
+            async with streamablehttp_client(f"http://127.0.0.1:{port}/mcp") as (read, write, _), \
+                    ClientSession(read, write) as s:
+                await s.initialize()
+                names = {t.name for t in (await s.list_tools()).tools}
+                overview = _json(await s.call_tool("catalogue_overview", {}))
+                return names, overview
+
+        names, overview = anyio.run(body)
+        assert names == TOOLS and overview["n_datasets"] == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
