@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from callbacks import ask as ask_page
 from callbacks import build_status, map_tools, tour
 from callbacks import compare as compare_page
+from callbacks import coverage as coverage_view
 from callbacks import explorer as explorer_page
 from callbacks import producers as producers_page
 from callbacks import quality as quality_page
@@ -30,7 +31,7 @@ from callbacks.guard import GuardedApp
 
 # Add a page's callbacks module here (after creating callbacks/<page>.py with register()).
 PAGE_MODULES = [explorer_page, map_tools, topics_page, producers_page, territories_page, compare_page,
-                quality_page, ask_page, build_status, tour]
+                quality_page, ask_page, build_status, tour, coverage_view]
 
 
 @dataclass

@@ -69,6 +69,8 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
     (``models.serve.map_labels.label_payload``), placed by ``assets/20-map-labels.js``;
     ``year_bounds``: (first, last) plausible year, for the year filter under the map;
     ``catalogue_facets``: the whole catalogue's filters with counts, shown before any search."""
+    from components.coverage_view import modal as coverage_modal
+    from components.coverage_view import open_button as coverage_button
     from components.map_tools import time_bar
     from components.selection import selection_tab
     from components.tour import tour_controls
@@ -77,6 +79,7 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
         dbc.Tab(html.Div([
             html.Div("Saisissez une recherche pour lister les jeux de données les plus proches.",
                      id=ids.RESULTS_HEADER, className="small text-muted px-3 pt-2 pb-1"),
+            coverage_button(),
             html.Div(id=ids.SEARCH_MESSAGES, className="px-2"),
             html.Div(id=ids.SEARCH_CHIPS),
             html.Div([
@@ -110,6 +113,7 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
     return html.Div([
         dcc.Store(id=ids.SEARCH_STATE, data=None),
         dcc.Store(id=ids.MAP_FILTER, data=None),
+        coverage_modal(),
         search_bar(modes, default_mode, max_query_chars),
         tour_controls(),
         html.Div(dbc.Button("Poser plutôt la question à l'assistant →", id=ids.ASK_FROM_SEARCH,

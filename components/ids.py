@@ -29,6 +29,15 @@ SEARCH_STATE = "search-state"  # dcc.Store: {"q", "mode", "filters", "sort", "ig
 RESULTS = "search-results"
 SIDE_TABS = "side-tabs"  # dbc.Tabs beside the map: "resultats" | "fiche"
 RESULTS_HEADER = "search-results-header"
+# « Où sont ces données ? » (components/coverage_view.py, callbacks/coverage.py)
+COVERAGE_OPEN = "coverage-open"  # button by the results header: the current search's map
+COVERAGE_MODAL = "coverage-modal"
+COVERAGE_SUMMARY = "coverage-summary"
+COVERAGE_FIGURE = "coverage-figure"
+COVERAGE_PER_100K = "coverage-per-100k"  # dbc.Switch: counts per 100,000 inhabitants
+COVERAGE_CSV = "coverage-csv"  # button: download the counts
+COVERAGE_DOWNLOAD = "coverage-download"
+COVERAGE_DATA = "coverage-data"  # dcc.Store: the last coverage answer (for the CSV)
 DETAILS = "dataset-details"
 TOPIC_DROPDOWN = "topic-dropdown"
 CLOUD = "topic-cloud"

@@ -126,3 +126,24 @@ def coverage(explorer, query: str, *, filters=None, per_inhabitants: bool = Fals
         out["per_100k"] = {"departements": per("departement", deps), "regions": per("region", regs)}
     out["elapsed_ms"] = round((time.perf_counter() - t0) * 1000, 1)
     return out
+
+
+def coverage_csv(out: dict) -> str:
+    """The départements and régions of a :func:`coverage` answer as CSV (French headers; every
+    département listed, the gaps with 0), then the national count."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["niveau", "code", "nom", "jeux", "jeux pour 100 000 habitants"])
+    per = out.get("per_100k") or {}
+    names = out.get("names") or {}
+    codes = sorted(set(out.get("departements", {})) | set(out.get("gaps", [])))
+    for c in codes:
+        w.writerow(["département", c, names.get(c, ""), out["departements"].get(c, 0),
+                    per.get("departements", {}).get(c, "")])
+    for c, n in out.get("regions", {}).items():
+        w.writerow(["région", c, names.get(f"region:{c}", ""), n, per.get("regions", {}).get(c, "")])
+    w.writerow(["national", "FR", "France entière", out.get("national", 0), ""])
+    return buf.getvalue()

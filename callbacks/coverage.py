@@ -1,0 +1,72 @@
+"""Callbacks of « Où sont ces données ? » (wiring only: models.serve.coverage -> builders in
+components/coverage_view.py).
+
+Data flow::
+
+    the button by the results header, or the per-100,000 switch, with the search shown
+        ──> modal open, summary, choropleth, the answer kept for the CSV
+    « Télécharger » ──> the CSV of the counts
+"""
+
+from __future__ import annotations
+
+import logging
+
+from dash import Input, Output, State, ctx, dcc, no_update
+
+from components import coverage_view as cv
+from components import ids
+from models.serve.coverage import coverage, coverage_csv
+from models.serve.filters import params_to_raw
+
+log = logging.getLogger(__name__)
+
+
+def search_of(state) -> tuple[str, dict] | None:
+    """(query, raw filters) of the search state the browser holds; None when nothing is shown."""
+    if not isinstance(state, dict):
+        return None
+    q = state.get("q") if isinstance(state.get("q"), str) else ""
+    filters = state.get("filters") if isinstance(state.get("filters"), dict) else {}
+    filters = {str(k)[:40]: v[:600] for k, v in filters.items() if isinstance(v, str)}
+    if not q.strip() and not filters:
+        return None
+    return q, params_to_raw(filters)
+
+
+def register(app, services) -> None:
+    exp = services.explorer
+
+    def outlines():
+        try:
+            return exp.territories.outlines("departement")
+        except Exception:  # the outlines are a bonus: the summary still answers
+            log.exception("département outlines unavailable")
+            return None
+
+    @app.callback(Output(ids.COVERAGE_MODAL, "is_open"), Output(ids.COVERAGE_SUMMARY, "children"),
+                  Output(ids.COVERAGE_FIGURE, "figure"), Output(ids.COVERAGE_DATA, "data"),
+                  Input(ids.COVERAGE_OPEN, "n_clicks"), Input(ids.COVERAGE_PER_100K, "value"),
+                  State(ids.SEARCH_STATE, "data"), prevent_initial_call=True)
+    def show(n_clicks, per_100k, state):
+        opening = ctx.triggered_id == ids.COVERAGE_OPEN
+        if opening and not n_clicks:
+            return no_update, no_update, no_update, no_update
+        is_open = True if opening else no_update
+        search = search_of(state)
+        if search is None:
+            return is_open, cv.summary(None), cv.empty_figure(cv.NO_SEARCH, height=460), None
+        q, raw = search
+        per = bool(per_100k)
+        out = coverage(exp, q, filters=raw, per_inhabitants=per)
+        counts = out["per_100k"]["departements"] if per else out["departements"]
+        names = {k: v for k, v in out["names"].items() if not k.startswith("region:")}
+        fig = cv.figure(outlines(), counts, names, per_100k=per)
+        return is_open, cv.summary(out), fig, out
+
+    @app.callback(Output(ids.COVERAGE_DOWNLOAD, "data"), Input(ids.COVERAGE_CSV, "n_clicks"),
+                  State(ids.COVERAGE_DATA, "data"), prevent_initial_call=True)
+    def download(n_clicks, data):
+        if not n_clicks or not isinstance(data, dict) or "departements" not in data:
+            return no_update
+        return dcc.send_string(coverage_csv(data), cv.CSV_FILENAME)

@@ -1,0 +1,101 @@
+"""« Où sont ces données ? »: where the datasets answering the current search are (pure builders,
+no I/O). Plain data comes from :func:`models.serve.coverage.coverage` through
+``callbacks/coverage.py``; every French text of the view is here."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
+from dash import dcc, html
+
+from components import ids
+from components.figures import FONT, empty_figure
+from components.labels import clean_text, plotly_text
+
+OPEN_LABEL = "Où sont ces données\u202f?"
+TITLE = "Où sont ces données\u202f?"
+PER_100K_LABEL = "Pour 100\u202f000 habitants"
+CSV_LABEL = "Télécharger (CSV)"
+CSV_FILENAME = "couverture-departements.csv"
+NO_SEARCH = ("Lancez d'abord une recherche ou choisissez des filtres\u202f: la carte montre où sont "
+             "leurs réponses.")
+COLOURSCALE = [[0.0, "#f5f5fe"], [0.35, "#9a9aff"], [0.7, "#4747d1"], [1.0, "#000091"]]
+GRAPH_CONFIG = {"displaylogo": False, "locale": "fr", "scrollZoom": False,
+                "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
+
+
+def fr_number(x, decimals: int = 0) -> str:
+    s = f"{float(x):,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
+    return s
+
+
+def figure(geojson: dict | None, counts: dict[str, float], names: dict[str, str], *,
+           per_100k: bool = False, height: int = 460) -> go.Figure:
+    """Choropleth of the départements: ``counts`` by département code (answers, or answers per
+    100,000 inhabitants), every département of the outlines drawn (0 where none)."""
+    if not geojson or not geojson.get("features"):
+        return empty_figure("Contours des départements indisponibles.", height=height)
+    codes = [str(f.get("properties", {}).get("code", "")) for f in geojson["features"]]
+    codes = [c for c in codes if c]
+    z = [float(counts.get(c, 0)) for c in codes]
+    if not any(z):
+        return empty_figure("Aucun jeu de cette recherche n'est rattaché à un département.", height=height)
+    unit = "jeux pour 100\u202f000 habitants" if per_100k else "jeux"
+    hover = [f"<b>{plotly_text(names.get(c, c), 60)}</b> ({plotly_text(c, 5)})<br>"
+             f"{fr_number(v, 2 if per_100k else 0)} {unit}" for c, v in zip(codes, z, strict=True)]
+    fig = go.Figure(go.Choropleth(
+        geojson=geojson, featureidkey="properties.code", locations=codes, z=z,
+        colorscale=COLOURSCALE, marker={"line": {"color": "white", "width": 0.6}},
+        text=hover, hovertemplate="%{text}<extra></extra>",
+        colorbar={"title": {"text": "pour 100\u202f000 hab." if per_100k else "jeux"}, "thickness": 12,
+                  "len": 0.6}))
+    fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator")
+    fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 0, "b": 0},
+                      font={"family": FONT, "size": 15},
+                      paper_bgcolor="white", dragmode=False, meta={"empty": False})
+    return fig
+
+
+def summary(out: dict | None) -> html.Div:
+    """What the map counts and how (the answer-set rule stated), national datasets apart, the
+    départements with none."""
+    if not out:
+        return html.Div(NO_SEARCH, className="text-muted")
+    q = clean_text(out.get("query"), 80)
+    what = f"«\u202f{q}\u202f»" if q else "les filtres choisis"
+    n = out.get("n_answers", 0)
+    lines = [
+        html.P([html.Strong(f"{fr_number(n)} jeu{'x' if n > 1 else ''}"), f" répondent à {what}."],
+               className="mb-1"),
+        html.P(f"Règle\u202f: {clean_text(out.get('rule'), 300)}.", className="small text-muted mb-1"),
+        html.P(f"Jeux nationaux (France entière), comptés à part\u202f: {fr_number(out.get('national', 0))}.",
+               className="mb-1"),
+        html.P(clean_text(out.get("gap_message"), 2000), className="small mb-1 coverage-gaps"),
+    ]
+    for m in (out.get("messages") or [])[:3]:
+        lines.append(dbc.Alert(clean_text(m, 200), color="warning", className="small py-1 mb-1"))
+    return html.Div(lines)
+
+
+def open_button() -> dbc.Button:
+    return dbc.Button(OPEN_LABEL, id=ids.COVERAGE_OPEN, color="link", size="sm", n_clicks=0,
+                      className="px-3 py-0 small coverage-open")
+
+
+def modal() -> html.Div:
+    """The view (a large modal) and its stores; filled by ``callbacks/coverage.py``."""
+    return html.Div([
+        dbc.Modal([
+            dbc.ModalHeader(dbc.ModalTitle(TITLE)),
+            dbc.ModalBody([
+                html.Div(summary(None), id=ids.COVERAGE_SUMMARY),
+                dbc.Switch(id=ids.COVERAGE_PER_100K, label=PER_100K_LABEL, value=False, className="my-1"),
+                dcc.Loading(dcc.Graph(id=ids.COVERAGE_FIGURE, figure=empty_figure(NO_SEARCH, height=460),
+                                      config=GRAPH_CONFIG), type="dot", delay_show=300),
+                dbc.Button(CSV_LABEL, id=ids.COVERAGE_CSV, color="secondary", size="sm", n_clicks=0,
+                           className="mt-2"),
+            ]),
+        ], id=ids.COVERAGE_MODAL, is_open=False, size="xl", scrollable=True),
+        dcc.Store(id=ids.COVERAGE_DATA),
+        dcc.Download(id=ids.COVERAGE_DOWNLOAD),
+    ])

@@ -1,0 +1,88 @@
+"""« Où sont ces données ? »: the builders (components/coverage_view.py), the wiring
+(callbacks/coverage.py) and, in a real browser, the view opened from the results header."""
+
+from __future__ import annotations
+
+import shutil
+
+import plotly.graph_objects as go
+import pytest
+
+from components import coverage_view as cv
+from components import ids
+from models.serve.coverage import coverage, coverage_csv
+from tests.test_ui_text import typography_errors
+
+TIMEOUT = 90
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+CHROMEDRIVER = shutil.which("chromedriver")
+GEO = {"type": "FeatureCollection", "features": [
+    {"type": "Feature", "properties": {"code": "31"},
+     "geometry": {"type": "Polygon", "coordinates": [[[1, 43], [2, 43], [2, 44], [1, 43]]]}},
+    {"type": "Feature", "properties": {"code": "29"},
+     "geometry": {"type": "Polygon", "coordinates": [[[-4, 48], [-3, 48], [-3, 49], [-4, 48]]]}}]}
+
+
+def texts(c) -> str:
+    """Every string of a component tree, joined."""
+    if isinstance(c, str):
+        return c
+    if isinstance(c, (list, tuple)):
+        return " ".join(texts(x) for x in c)
+    ch = getattr(c, "children", None)
+    return texts(ch) if ch is not None else ""
+
+
+def test_figure_draws_every_departement_and_has_empty_states():
+    fig = cv.figure(GEO, {"31": 4}, {"31": "Haute-Garonne", "29": "Finistère"})
+    assert isinstance(fig, go.Figure) and fig.data[0].type == "choropleth"
+    assert list(fig.data[0].locations) == ["31", "29"] and list(fig.data[0].z) == [4.0, 0.0]
+    assert "Haute-Garonne" in fig.data[0].text[0] and "4 jeux" in fig.data[0].text[0]
+    per = cv.figure(GEO, {"31": 0.25}, {}, per_100k=True)
+    assert "0,25 jeux pour 100\u202f000 habitants" in per.data[0].text[0]
+    assert cv.figure(None, {"31": 1}, {}).layout.meta["empty"] is True
+    assert cv.figure(GEO, {}, {}).layout.meta["empty"] is True
+
+
+def test_summary_states_the_rule_national_and_gaps(explorer):
+    out = coverage(explorer, "données")
+    text = texts(cv.summary(out))
+    assert "répondent à «\u202fdonnées\u202f»" in text and "Règle\u202f:" in text
+    assert "Jeux nationaux" in text and "département" in out["gap_message"]
+    for s in (cv.OPEN_LABEL, cv.NO_SEARCH, out["gap_message"], cv.PER_100K_LABEL):
+        assert not typography_errors(s), s
+    csv = coverage_csv(coverage(explorer, "données", per_inhabitants=True))
+    lines = csv.strip().splitlines()
+    assert lines[0].startswith("niveau,code,nom,jeux") and len(lines) >= 1 + 101 + 1
+
+
+def test_the_search_state_is_read_safely():
+    from callbacks.coverage import search_of
+
+    assert search_of(None) is None and search_of({"q": "", "filters": {}}) is None
+    assert search_of({"q": "eau", "filters": {"format": "csv|json", "x": 3}}) == (
+        "eau", {"format": ["csv", "json"]})
+    assert search_of({"q": ["pas", "une", "chaîne"], "filters": "non"}) is None
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs chromium and chromedriver")
+def test_opened_from_the_results_header(dash_duo, built_root, explorer):
+    from app import create_app
+    from models.core.config import AppSettings
+    from tests.test_browser import free_port
+
+    app = create_app(AppSettings(artifacts=built_root), explorer=explorer)
+    dash_duo.start_server(app, port=free_port())
+    dash_duo.wait_for_element(f"#{ids.MAP} .js-plotly-plot", timeout=TIMEOUT)
+    dash_duo.find_element(f"#{ids.SEARCH_INPUT}").send_keys("données\n")
+    dash_duo.wait_for_element(f"#{ids.RESULTS} .dataset-item", timeout=TIMEOUT)
+    dash_duo.find_element(f"#{ids.COVERAGE_OPEN}").click()
+    dash_duo.wait_for_element(f"#{ids.COVERAGE_MODAL}", timeout=TIMEOUT)
+    dash_duo.wait_for_contains_text(f"#{ids.COVERAGE_SUMMARY}", "répondent à", timeout=TIMEOUT)
+    dash_duo.wait_for_element(f"#{ids.COVERAGE_FIGURE} .js-plotly-plot", timeout=TIMEOUT)
+    n = explorer.n and coverage(explorer, "données")["n_answers"]
+    assert str(n) in dash_duo.find_element(f"#{ids.COVERAGE_SUMMARY}").text.replace("\u202f", "")
+    dash_duo.find_element(f"#{ids.COVERAGE_PER_100K}").click()
+    dash_duo.wait_for_contains_text(f"#{ids.COVERAGE_SUMMARY}", "répondent à", timeout=TIMEOUT)
+    assert dash_duo.get_logs() == []
