@@ -7,8 +7,9 @@ first and answer their documented empty state (or ``no_update``) on ``None``.
 
 :class:`GuardedApp` wraps the Dash app given to every page's ``register``: each callback is
 registered through it, so a bug that still raises on some input answers ``no_update`` (HTTP 204)
-with ONE warning line (marked ``guard_rescue``, which the fuzz test forbids) instead of an
-HTTP 500 and a traceback. It also caps the number of matches of a pattern-matching input.
+with ONE warning line (marked ``guard_rescue``, counted in :data:`RESCUES`; the fuzz tests
+forbid any) instead of an HTTP 500 and a traceback. It also caps the number of matches of a
+pattern-matching input.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import contextlib
 import functools
 import logging
 import math
+from collections import Counter
 from collections.abc import Callable, Collection
 
 from dash.exceptions import PreventUpdate
@@ -28,6 +30,7 @@ MAX_SEARCH_VALUE_CHARS = 200  # what a dropdown's typed search may hold
 MAX_ID_CHARS = 200  # producer ids, territory values, file names
 MAX_LIST_ITEMS = 20_000  # rows of a highlight, points of a selection
 MAX_PATTERN_ITEMS = 5_000  # matches of one pattern-matching input (items on a page)
+RESCUES: Counter = Counter()  # callback name -> errors only the last-resort net caught (tests: none)
 BUSY = "Le serveur est occupé\u202f: réessayez dans quelques secondes."
 
 
@@ -154,6 +157,7 @@ def _safe(func: Callable, name: str) -> Callable:
         except PreventUpdate:
             raise
         except Exception as exc:  # the last line of defence, not the validation (see module doc)
+            RESCUES[name] += 1
             log.warning("callback %s: unexpected input refused (%s: %s)", name, type(exc).__name__,
                         str(exc)[:200], extra={"guard_rescue": True})
             raise PreventUpdate from None

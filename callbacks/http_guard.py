@@ -3,13 +3,21 @@
 Before Dash reads a callback request:
 
 - a body over :data:`MAX_BODY_BYTES` is refused with 413 (from ``Content-Length``, before
-  anything is read; a chunked body is cut by Flask's ``MAX_CONTENT_LENGTH`` while reading);
+  anything is read; a chunked body is read up to the limit, one byte more is a 413);
 - JSON nested deeper than :data:`MAX_JSON_DEPTH` is refused with 400 (the depth is counted on
-  the raw bytes, so the decoder never recurses on it);
-- a body that is not a callback request (not JSON, not an object with ``output``, ``inputs``
-  and ``state`` lists, an unknown output) is refused with 400.
+  the raw bytes, so the decoder never recurses on it); a JSON object with a key twice is a 400;
+- a body that is not a request dash-renderer could send for one of the app's server-side
+  callbacks is refused with 400: :func:`callbacks.request_shape.request_problem` checks it
+  against the callback's declared signature (outputs, inputs, state, pattern ids, triggers),
+  so Dash never raises on a request's structure (a client-side callback's output included).
 
-Each refusal is one warning line in the log and a small JSON answer, never a traceback.
+Other requests: a ``/_dash-component-suites/`` file the page did not register (``dash/dash.py``,
+a ``%2e%2e`` path) is a 404, as is any path but ``/`` (Dash would answer its page: the pages are
+tabs of ``/``; routes registered on the server, such as ``/api/...``, are matched before).
+A ``DashException`` that still escapes is a 4xx counted in :data:`RESCUES` (the tests require
+none). ``GET /`` names no Python, Dash or plotly version (:func:`hide_versions`).
+
+Each refusal is one warning line in the log and a small French JSON answer, never a traceback.
 Every response gets a Content-Security-Policy (own origin only, plus what Dash and plotly.js
 need), ``X-Frame-Options``, ``X-Content-Type-Options``, ``Referrer-Policy``, and a ``Server``
 header without versions.
@@ -17,17 +25,27 @@ header without versions.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import re
+from collections import Counter
 
 import numpy as np
+
+from callbacks import request_shape
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 2_000_000  # a 500 kB upload is ~670 kB in base64; up to ~1.4 MB the page says "trop gros"
 MAX_JSON_DEPTH = 32  # dash-renderer's deepest callback bodies are ~8 levels
 CALLBACK_PATH = "_dash-update-component"
+SUITES_PATH = "/_dash-component-suites/"
 SERVER_NAME = "explorateur"
+RESCUES: Counter = Counter()  # requests only the DashException net answered (tests require none)
+_CONFIG_LEAKS = ("dash_version", "python_version", "plotly_version", "ddk_version", "dash_version_url")
+_FINGERPRINT = re.compile(r"\.v([0-9][\w-]*?)m([0-9a-fA-F]+)\.")  # dash's « name.v4_4_1m1712345.min.js »
+_FAVICON_VERSION = re.compile(r"(_favicon\.ico)\?v=[^\"'&]*")
 
 def json_depth(data: bytes) -> int:
     """Deepest nesting of ``[``/``{`` in JSON text, strings left out. Linear and vectorised: a
@@ -58,32 +76,85 @@ def json_depth(data: bytes) -> int:
     return int(np.cumsum(steps).max(initial=0))
 
 
-def _is_dep(item) -> bool:
-    return isinstance(item, dict) and "id" in item and isinstance(item.get("property"), str)
+class DuplicateKey(ValueError):
+    pass
 
 
-def _deps_ok(items) -> bool:
-    if not isinstance(items, list):
+def _no_duplicate_keys(pairs: list) -> dict:
+    """``object_pairs_hook``: JSON objects with a key twice are refused (the decoder would keep
+    the last one silently, and Dash and this guard could read different requests)."""
+    d = dict(pairs)
+    if len(d) != len(pairs):
+        raise DuplicateKey("duplicate key")
+    return d
+
+
+def parse_body(data: bytes):
+    """The JSON of a request body (``ValueError``: not JSON, not UTF-8, a duplicate key). One C
+    pass plus one dict per object: ~0.13 s for the worst 2 MB body (``[{"a":1},…]``)."""
+    return json.loads(data, object_pairs_hook=_no_duplicate_keys)
+
+
+def component_suite(path: str) -> tuple[str, str] | None:
+    """``(package, path in the package)`` of a ``/_dash-component-suites/`` URL (fingerprint
+    removed as Dash does), else None."""
+    if not path.startswith(SUITES_PATH):
+        return None
+    from dash.fingerprint import check_fingerprint
+
+    package, _, rest = path[len(SUITES_PATH):].partition("/")
+    return package, check_fingerprint(rest)[0]
+
+
+def suite_registered(app, package: str, path_in_package: str) -> bool:
+    """What Dash's ``validate_js_path`` accepts (it raises, a 500, on anything else): a file of
+    the page's component packages. ``dash/dash.py``, ``os/path.py``, ``../`` are not."""
+    return path_in_package in app.registered_paths.get(package, ())
+
+
+def _more_to_read(req) -> bool:
+    """A body without Content-Length (chunked) read up to the limit: is there more? Werkzeug's
+    limited stream stops at the limit silently, which turned a 3 MB chunked body into invalid
+    JSON (400) instead of 413."""
+    if "wsgi.input_terminated" not in req.environ:  # the stream cannot be read safely: it was empty
         return False
-    return all(_is_dep(i) or (isinstance(i, list) and all(_is_dep(j) for j in i)) for i in items)
+    try:
+        return bool(req.environ["wsgi.input"].read(1))
+    except OSError:
+        return False
 
 
-def callback_body_problem(body, known_outputs) -> str | None:
-    """Why ``body`` is not a callback request dash-renderer could send (None: it is one)."""
-    if not isinstance(body, dict):
-        return "not a JSON object"
-    output = body.get("output")
-    if not isinstance(output, str) or output not in known_outputs:
-        return "unknown output"
-    if not _deps_ok(body.get("inputs")) or not _deps_ok(body.get("state", [])):
-        return "malformed inputs or state"
-    outputs = body.get("outputs")
-    if outputs is not None and not (_is_dep(outputs) or _deps_ok(outputs)):
-        return "malformed outputs"
-    changed = body.get("changedPropIds", [])
-    if not isinstance(changed, list) or not all(isinstance(c, str) for c in changed):
-        return "malformed changedPropIds"
-    return None
+def _cache_json(req, body) -> None:
+    """Flask's ``get_json`` returns this parse (Dash calls it) rather than parsing again."""
+    if hasattr(req, "_cached_json"):
+        req._cached_json = (body, body)
+
+
+def _version_token(version: str) -> str:
+    """A stand-in for a version in a URL: changes with it (caches are refreshed), says nothing."""
+    return hashlib.sha256(f"explorateur:{version}".encode()).hexdigest()[:10]
+
+
+def strip_versions(html: str) -> str:
+    """The page without library versions in its URLs: Dash writes « dash_renderer.v4_4_1m…js »
+    and « _favicon.ico?v=4.4.1 »; the fingerprint keeps its shape (Dash still recognises it)."""
+    html = _FINGERPRINT.sub(lambda m: f".v{_version_token(m.group(1))}m{m.group(2)}.", html)
+    return _FAVICON_VERSION.sub(lambda m: f"{m.group(1)}?v={_version_token('favicon')}", html)
+
+
+def hide_versions(app) -> None:
+    """``GET /`` names no Python, Dash or plotly version: ``_dash-config`` loses
+    ``python_version`` (with its build date and compiler), ``dash_version``, ``plotly_version``
+    (used only by Dash's debug tools, never on here) and asset URLs carry a token instead."""
+    config, index = app._config, app.index
+
+    def _config():
+        return {k: v for k, v in config().items() if k not in _CONFIG_LEAKS}
+
+    def _index(*args, **kwargs):
+        return strip_versions(index(*args, **kwargs))
+
+    app._config, app.index = _config, _index
 
 
 def content_security_policy(script_hashes: list[str]) -> str:
@@ -110,18 +181,23 @@ def content_security_policy(script_hashes: list[str]) -> str:
 
 
 def install(app) -> None:
-    """Limits and headers on ``app.server`` (a Dash app)."""
+    """Limits, checks and headers on ``app.server`` (a Dash app)."""
     import flask
+    from dash.exceptions import DashException
     from werkzeug.exceptions import RequestEntityTooLarge
+
+    from components.labels import HTTP_REFUSED
 
     server = app.server
     server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     csp: list[str] = []  # computed on the first response: Dash knows its scripts by then
+    signatures = request_shape.Signatures(app.callback_map)  # filled as pages register callbacks
+    hide_versions(app)
 
     def refuse(status: int, why: str):
         log.warning("request refused (%d): %s %s from %s: %s", status, flask.request.method,
                     flask.request.path[:100], flask.request.remote_addr, why)
-        message = ("requête trop volumineuse" if status == 413 else "requête invalide")
+        message = HTTP_REFUSED.get(status, HTTP_REFUSED[400])
         return flask.jsonify({"error": message}), status
 
     @server.before_request
@@ -129,10 +205,15 @@ def install(app) -> None:
         req = flask.request
         if req.content_length is not None and req.content_length > MAX_BODY_BYTES:
             return refuse(413, f"{req.content_length} bytes > {MAX_BODY_BYTES}")
+        suite = component_suite(req.path)
+        if suite is not None and not suite_registered(app, *suite):
+            return refuse(404, "not a registered component file")
         if req.method != "POST" or not req.path.endswith(CALLBACK_PATH):
             return None
         try:
             data = req.get_data(cache=True)
+            if len(data) >= MAX_BODY_BYTES and req.content_length is None and _more_to_read(req):
+                raise RequestEntityTooLarge()
         except RequestEntityTooLarge:
             return refuse(413, f"body over {MAX_BODY_BYTES} bytes")
         depth = json_depth(data)
@@ -141,13 +222,41 @@ def install(app) -> None:
         if not req.is_json:
             return refuse(400, "not JSON")
         try:
-            body = json.loads(data)
+            body = parse_body(data)
+        except DuplicateKey:
+            return refuse(400, "duplicate key in a JSON object")
         except (ValueError, UnicodeDecodeError):
             return refuse(400, "invalid JSON")
-        problem = callback_body_problem(body, app.callback_map)
+        problem = request_shape.request_problem(body, signatures)
         if problem:
             return refuse(400, problem)
+        _cache_json(req, body)  # Dash reads this parse, not a second one
         return None
+
+    def page_or_404(path: str = "", **_kw):
+        """Dash answers its page for any path; only ``/`` (with its query string) is one."""
+        return refuse(404, "no such page")
+
+    for rule in server.url_map.iter_rules():  # Dash's catch-all ``/<path:path>``
+        if rule.rule.endswith("/<path:path>") and "GET" in (rule.methods or ()):
+            server.view_functions[rule.endpoint] = page_or_404
+
+    @server.errorhandler(404)
+    def not_found(_exc):  # Flask's own 404s (an unknown asset) answer in French too
+        return flask.jsonify({"error": HTTP_REFUSED[404]}), 404
+
+    @server.errorhandler(DashException)
+    def dash_error(exc):
+        """The net under the checks above: a request Dash still cannot serve is a 4xx, one
+        warning line marked ``structure_rescue`` and counted (the fuzz tests require none)."""
+        RESCUES["structure"] += 1
+        log.warning("request Dash could not serve (%s: %s)", type(exc).__name__, str(exc)[:200],
+                    extra={"structure_rescue": True})
+        status = 404 if req_is_get() else 400
+        return flask.jsonify({"error": HTTP_REFUSED[status]}), status
+
+    def req_is_get() -> bool:
+        return flask.request.method in ("GET", "HEAD")
 
     @server.after_request
     def security_headers(response):

@@ -49,6 +49,12 @@ NO_PRODUCER = "Producteur inconnu"
 LOADING = "Chargement…"
 SHOW_ON_MAP = "Voir sur la carte"
 
+# what a refused HTTP request gets back (callbacks/http_guard.py), by status
+HTTP_REFUSED = {400: ("Requête invalide : elle ne correspond à aucune action de cette page. "
+                      "Rechargez la page."),
+                404: "Page introuvable.",
+                413: "Requête trop volumineuse."}
+
 # page names (tab labels), by tab id, in the order of the tabs
 PAGES = {"carte": "Carte", "demander": "Demander", "themes": "Thèmes", "producteurs": "Producteurs",
          "territoires": "Territoires", "comparer": "Comparer", "qualite": "Qualité de la recherche"}

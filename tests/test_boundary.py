@@ -12,6 +12,7 @@ import pytest
 
 from callbacks import guard, http_guard
 from components.details import description_markdown
+from components.labels import HTTP_REFUSED
 
 # ---- coercers -------------------------------------------------------------------------------
 
@@ -137,7 +138,7 @@ def test_huge_body_refused_before_reading(client, caplog, monkeypatch):
     with caplog.at_level(logging.WARNING):
         r = client.post("/_dash-update-component", data=b"x", content_type="application/json",
                         environ_overrides={"CONTENT_LENGTH": str(300_000_000)})
-    assert r.status_code == 413 and r.get_json() == {"error": "requête trop volumineuse"}
+    assert r.status_code == 413 and r.get_json() == {"error": HTTP_REFUSED[413]}
     assert read == []  # refused from the header: the body was never read
     lines = [rec for rec in caplog.records if rec.name == "callbacks.http_guard"]
     assert len(lines) == 1 and lines[0].exc_info is None and "300000000" in lines[0].getMessage()
@@ -150,7 +151,7 @@ def test_deep_json_and_malformed_bodies_are_400(client, caplog):
     assert r.status_code == 400 and "nested 50001 deep" in caplog.records[-1].getMessage()
     for body in (b"{}", b'{"output": "map.figure", "inputs": {}}', b"not json", b"[1]"):
         r = client.post("/_dash-update-component", data=body, content_type="application/json")
-        assert r.status_code == 400 and r.get_json() == {"error": "requête invalide"}
+        assert r.status_code == 400 and r.get_json() == {"error": HTTP_REFUSED[400]}
     r = client.post("/_dash-update-component", data=b"{}", content_type="text/plain")
     assert r.status_code == 400
 
