@@ -154,3 +154,17 @@ def test_topics_and_catalogue(svc, explorer):
     c = svc.catalogue()
     assert c["n_datasets"] == explorer.n and c["build_id"] and c["n_topics"] == t["k"]
     assert "hybrid" in c["modes"] and len(c["export_date"]) == 10
+
+
+def test_fast_snippet_equals_the_cards_snippet(explorer):
+    from models.serve.cards import snippet
+    from models.serve.service import fast_snippet, query_stems
+
+    n = 0
+    for query in ("transport", "données publiques", "eau potable commune", "budget", "zzz", ""):
+        stems = query_stems(query)
+        for row in range(0, explorer.n, 3):
+            text = explorer.description_text(row)
+            assert fast_snippet(text, stems) == snippet(text, query), (query, row)
+            n += bool(stems)
+    assert n > 200

@@ -41,6 +41,11 @@ def warm(service: CatalogueService) -> None:
     if "hybrid" in modes:
         exp.assistant.warm()
     _ = exp.catalogue.territories, exp.understanding_context, exp.producers.assessed(), exp.family_keys
+    if exp.n:  # every lazy table a card, a search or a territory reads (whatever they become)
+        service.dataset(str(exp.datasets["id"].iat[0]))
+        service.search("données publiques", k=5, details=True)
+        service.topics()
+        service.find_territory("Paris")
     log.info("MCP: %d datasets, modes %s", exp.n, modes)
 
 
