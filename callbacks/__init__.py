@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from callbacks import ask as ask_page
-from callbacks import build_status, map_tools, tour
+from callbacks import build_status, map_tools, producer_fair, tour
 from callbacks import compare as compare_page
 from callbacks import coverage as coverage_view
 from callbacks import explorer as explorer_page
@@ -31,7 +31,7 @@ from callbacks.guard import GuardedApp
 
 # Add a page's callbacks module here (after creating callbacks/<page>.py with register()).
 PAGE_MODULES = [explorer_page, map_tools, topics_page, producers_page, territories_page, compare_page,
-                quality_page, ask_page, build_status, tour, coverage_view]
+                quality_page, ask_page, build_status, tour, coverage_view, producer_fair]
 
 
 @dataclass

@@ -17,6 +17,7 @@ from dash import dcc, html
 
 from components import labels as L
 from components.data_grid import LINK_COL, TITLE_COL, dataset_grid, link_markdown, title_text
+from components.fair_view import section as fair_section
 from components.figures import FONT, empty_figure
 from components.labels import clean_text, format_date, format_score, mode_label, plotly_text, typo
 
@@ -189,6 +190,7 @@ def build_producers_page(options: list[dict], *, threshold: float = 0.95) -> htm
                          help_text=typo("Score sur 100 (100 : rien à corriger), le plus bas "
                                         "d'abord, puis les plus consultés.")), lg=7, className="mb-3"),
         ]),
+        fair_section(),
         dbc.Row(dbc.Col(card("Quasi-doublons", [
             html.Div([html.Span(typo("Similarité minimale (cosinus) :"), className="small me-2"),
                       html.Div(dcc.Slider(id=DUP_THRESHOLD, min=0.8, max=1.0, step=0.01, value=threshold,

@@ -120,6 +120,10 @@ class FairService:
             raise ValueError(f"producteur « {str(producer_id)[:80]} » inconnu dans ce catalogue")
         return np.asarray(prod.rows(p), dtype=np.int64)
 
+    def rows(self, producer_id: str) -> np.ndarray:
+        """Rows of a producer (ValueError, in French, when unknown)."""
+        return self._rows(producer_id)
+
     def summary(self, producer_id: str | None = None) -> dict:
         rows = self._rows(producer_id)
         s = self.scored if rows is None else self.scored.iloc[rows]
