@@ -49,7 +49,7 @@ from components.search_results import (
 )
 from models.core.store import ArtifactError
 from models.serve.cards import card
-from models.serve.filters import FACET_DEPTH, FILTER_KEYS, params_to_raw
+from models.serve.filters import FACET_DEPTH, FILTER_KEYS, ascii_int, params_to_raw
 from models.serve.search import clean_query
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ def make_state(q, mode, filters, sort, ignore, k) -> dict | None:
     if not q and not filters:
         return None
     return {"q": q or "", "mode": mode, "filters": filters,
-            "sort": sort if sort in SORT_LABELS else "relevance",
+            "sort": sort if isinstance(sort, str) and sort in SORT_LABELS else "relevance",
             "ignore": [str(x)[:80] for x in (ignore or []) if isinstance(x, str)][:10] if q else [],
             "k": k if isinstance(k, int) and not isinstance(k, bool) and 1 <= k <= MAX_K else DEFAULT_K}
 
@@ -123,7 +123,7 @@ def facet_filter_value(key: str, vals: list) -> str | None:
     if not vals:
         return None
     if key in ("year", "modified"):
-        ys = [int(v) for v in vals if str(v).isdigit() and len(str(v)) == 4]
+        ys = [y for y in (ascii_int(v, 4) for v in vals) if y is not None and y >= 1000]  # not « ²⁰²⁰ »
         return f"{min(ys)}-{max(ys)}" if ys else None
     if key == "has_reuses":
         return "1"

@@ -25,10 +25,15 @@ def image_figure(base: go.Figure, view: dict | None, *, title: str = "") -> go.F
         if isinstance(r, list | tuple) and len(r) == 2 and all(isinstance(v, int | float) for v in r):
             fig.update_layout({f"{axis}axis": {"range": [float(r[0]), float(r[1])], "autorange": False}})
     annotations = []
-    for lab in (view.get("labels") or [])[:400]:
+    labels = view.get("labels")
+    for lab in (labels if isinstance(labels, list) else [])[:400]:  # « labels: true » is no list
+        if not isinstance(lab, dict):
+            continue
         try:
             x, y, size = float(lab["x"]), float(lab["y"]), float(lab.get("size", 12))
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
+            continue
+        if not all(math.isfinite(v) for v in (x, y, size)):
             continue
         lines = [plotly_text(part, 80) for part in str(lab.get("text", "")).split("\n")][:3]
         if not any(lines):

@@ -19,10 +19,12 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components import ids
+from models.core.jsonsafe import json_depth
 
 MAX_STEPS = 50
 MAX_TEXT = 600
 MAX_FILE_BYTES = 200_000
+MAX_DEPTH = 8  # a tour is {"steps": [{"view": {"x": [..]}}]}: 4 levels
 PAGES = ("carte", "themes", "producteurs", "territoires", "comparer", "qualite")
 
 DEFAULT_TOUR = [
@@ -121,8 +123,10 @@ def parse_tour_file(contents: str | None) -> list[dict]:
     if len(raw) > MAX_FILE_BYTES * 4 // 3 + 4:
         raise TourError("Fichier trop gros pour une visite (200 ko au plus).")
     try:
-        text = base64.b64decode(raw, validate=True).decode("utf-8")
-        obj = json.loads(text)
+        data = base64.b64decode(raw, validate=True)
+        if json_depth(data) > MAX_DEPTH:  # the decoder recurses: 30,000 « [ » are a RecursionError
+            raise TourError(f"Fichier trop imbriqué pour une visite ({MAX_DEPTH} niveaux au plus).")
+        obj = json.loads(data.decode("utf-8"))
     except (binascii.Error, UnicodeDecodeError):
         raise TourError("Ce fichier n'est pas un texte JSON (UTF-8).") from None
     except json.JSONDecodeError as exc:

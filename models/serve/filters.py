@@ -58,6 +58,23 @@ FILTER_LABELS = {"producer": "Producteur", "territory": "Territoire", "year": "A
                  "has_reuses": "Réutilisations", "freshness": "Fraîcheur"}
 MIN_YEAR, MAX_YEAR = 1900, 2100
 MAX_VALUES = 20  # values kept per key (URL input is untrusted)
+
+
+def ascii_int(value, max_digits: int = 9) -> int | None:
+    """An integer written with ASCII digits only (« -3 », « 2020 », or an int), at most
+    ``max_digits`` digits; None otherwise. ``int()`` takes « ٢٠٢٠ » and raises on « ²⁰²⁰ » or on
+    5,000 digits: client text never reaches it unchecked."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | np.integer):
+        return int(value) if len(str(abs(int(value)))) <= max_digits else None
+    if not isinstance(value, str):
+        return None
+    s = value.strip()
+    digits = s[1:] if s.startswith("-") else s
+    if not digits or len(digits) > max_digits or not (digits.isascii() and digits.isdigit()):
+        return None
+    return int(s)
 TERRITORY_CONFIDENCE = 0.5
 NO_FREQUENCY = "none"
 FACET_DEPTH = 1000  # counts are computed on the best 1,000 candidates of a query
@@ -89,16 +106,16 @@ def parse_year_range(value) -> tuple[int, int] | None:
     reversed range is put back in order; None when it is not a year range."""
     if value is None:
         return None
-    if isinstance(value, (int, np.integer)):
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         ys = [int(value)]
     elif isinstance(value, (list, tuple)):
-        try:
-            ys = [int(v) for v in value if str(v).strip() != ""]
-        except (TypeError, ValueError):
+        ys = [ascii_int(v, 4) for v in value if str(v).strip() != ""]
+        if None in ys:
             return None
     else:
-        ys = [int(v) for v in re.findall(r"\d{4}", str(value))]
-        if not ys or re.sub(r"[\d\s\-–/:,.]|to|a|à", "", str(value)).strip():
+        text = str(value)[:200]
+        ys = [int(v) for v in re.findall(r"[0-9]{4}", text)]
+        if not ys or re.sub(r"[0-9\s\-–/:,.]|to|a|à", "", text).strip():
             return None
     if not ys or len(ys) > 2 or any(not MIN_YEAR <= y <= MAX_YEAR for y in ys):
         return None
@@ -365,7 +382,8 @@ class CatalogueFilters:
         if key == "frequency":
             return str(value) in set(self.frequency_keys)
         if key == "topic":
-            return str(value).lstrip("-").isdigit() and 0 <= int(value) < self.n_topics
+            t = ascii_int(value, 6)
+            return t is not None and 0 <= t < self.n_topics
         if key == "freshness":
             from models.core.freshness import STATUSES
 
@@ -581,13 +599,13 @@ def parse_filters(raw: Mapping | None, catalogue: CatalogueFilters | None = None
                 continue
             if key == "format":
                 s = s.lower()
-            if key == "topic" and not s.lstrip("-").isdigit():
+            if key == "topic" and ascii_int(s, 6) is None:
                 errors.append(f"{label} « {s[:40]} » : inconnu, ignoré")
                 continue
             if catalogue is not None and not catalogue.known(key, s):
                 errors.append(f"{label} « {s[:40]} » : inconnu dans ce catalogue, ignoré")
                 continue
-            v2 = int(s) if key == "topic" else s
+            v2 = ascii_int(s, 6) if key == "topic" else s
             if v2 not in clean:
                 clean.append(v2)
         if len(clean) > MAX_VALUES:

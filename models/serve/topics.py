@@ -279,8 +279,9 @@ class TopicService:
             code[keep] = np.arange(len(keep))  # cluster id -> colour index; others -> -1 (grey)
             cats = np.where(labels >= 0, code[np.maximum(labels, 0)], -1)
             return cats, frame["label"].tolist(), frame["size"].tolist(), "Groupes (HDBSCAN)"
-        if isinstance(value, str) and value.startswith("k") and value[1:].isdigit():
-            k = int(value[1:])
+        digits = value[1:] if isinstance(value, str) and value.startswith("k") else ""
+        if 0 < len(digits) <= 4 and digits.isascii() and digits.isdigit():  # not « k² », not 5,000 digits
+            k = int(digits)
             if k in self.ks():
                 topics = self.topics(k)
                 return (self.dominant(k), topics["label"].tolist(), topics["prevalence"].tolist(),
