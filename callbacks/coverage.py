@@ -37,9 +37,9 @@ def search_of(state) -> tuple[str, dict] | None:
 def register(app, services) -> None:
     exp = services.explorer
 
-    def outlines():
+    def outlines(level):
         try:
-            return exp.territories.outlines("departement")
+            return exp.territories.outlines(level)
         except Exception:  # the outlines are a bonus: the summary still answers
             log.exception("département outlines unavailable")
             return None
@@ -47,8 +47,9 @@ def register(app, services) -> None:
     @app.callback(Output(ids.COVERAGE_MODAL, "is_open"), Output(ids.COVERAGE_SUMMARY, "children"),
                   Output(ids.COVERAGE_FIGURE, "figure"), Output(ids.COVERAGE_DATA, "data"),
                   Input(ids.COVERAGE_OPEN, "n_clicks"), Input(ids.COVERAGE_PER_100K, "value"),
-                  State(ids.SEARCH_STATE, "data"), prevent_initial_call=True)
-    def show(n_clicks, per_100k, state):
+                  Input(ids.COVERAGE_LEVEL, "value"), State(ids.SEARCH_STATE, "data"),
+                  prevent_initial_call=True)
+    def show(n_clicks, per_100k, level, state):
         opening = ctx.triggered_id == ids.COVERAGE_OPEN
         if opening and not n_clicks:
             return no_update, no_update, no_update, no_update
@@ -59,9 +60,14 @@ def register(app, services) -> None:
         q, raw = search
         per = bool(per_100k)
         out = coverage(exp, q, filters=raw, per_inhabitants=per)
-        counts = out["per_100k"]["departements"] if per else out["departements"]
-        names = {k: v for k, v in out["names"].items() if not k.startswith("region:")}
-        fig = cv.figure(outlines(), counts, names, per_100k=per)
+        level = "region" if level == "region" else "departement"
+        key = "regions" if level == "region" else "departements"
+        counts = out["per_100k"][key] if per else out[key]
+        if level == "region":
+            names = {k.split(":", 1)[1]: v for k, v in out["names"].items() if k.startswith("region:")}
+        else:
+            names = {k: v for k, v in out["names"].items() if not k.startswith("region:")}
+        fig = cv.figure(outlines(level), counts, names, per_100k=per, level=level)
         return is_open, cv.summary(out), fig, out
 
     @app.callback(Output(ids.COVERAGE_DOWNLOAD, "data"), Input(ids.COVERAGE_CSV, "n_clicks"),

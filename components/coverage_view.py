@@ -15,6 +15,8 @@ from components.labels import clean_text, plotly_text
 OPEN_LABEL = "Où sont ces données\u202f?"
 TITLE = "Où sont ces données\u202f?"
 PER_100K_LABEL = "Pour 100\u202f000 habitants"
+LEVEL_OPTIONS = [{"label": "Départements", "value": "departement"}, {"label": "Régions", "value": "region"}]
+OVERSEAS = {"971": "Guadeloupe", "972": "Martinique", "973": "Guyane", "974": "La Réunion", "976": "Mayotte"}
 CSV_LABEL = "Télécharger (CSV)"
 CSV_FILENAME = "couverture-departements.csv"
 NO_SEARCH = ("Lancez d'abord une recherche ou choisissez des filtres\u202f: la carte montre où sont "
@@ -30,16 +32,18 @@ def fr_number(x, decimals: int = 0) -> str:
 
 
 def figure(geojson: dict | None, counts: dict[str, float], names: dict[str, str], *,
-           per_100k: bool = False, height: int = 460) -> go.Figure:
-    """Choropleth of the départements: ``counts`` by département code (answers, or answers per
-    100,000 inhabitants), every département of the outlines drawn (0 where none)."""
+           per_100k: bool = False, level: str = "departement", height: int = 460) -> go.Figure:
+    """Choropleth of the départements (or régions): ``counts`` by code (answers, or answers per
+    100,000 inhabitants), every territory of the outlines drawn (0 where none)."""
+    unit_name = "régions" if level == "region" else "départements"
     if not geojson or not geojson.get("features"):
-        return empty_figure("Contours des départements indisponibles.", height=height)
+        return empty_figure(f"Contours des {unit_name} indisponibles.", height=height)
     codes = [str(f.get("properties", {}).get("code", "")) for f in geojson["features"]]
     codes = [c for c in codes if c]
     z = [float(counts.get(c, 0)) for c in codes]
     if not any(z):
-        return empty_figure("Aucun jeu de cette recherche n'est rattaché à un département.", height=height)
+        return empty_figure(f"Aucun jeu de cette recherche n'est rattaché à un de ces {unit_name}.",
+                            height=height)
     unit = "jeux pour 100\u202f000 habitants" if per_100k else "jeux"
     hover = [f"<b>{plotly_text(names.get(c, c), 60)}</b> ({plotly_text(c, 5)})<br>"
              f"{fr_number(v, 2 if per_100k else 0)} {unit}" for c, v in zip(codes, z, strict=True)]
@@ -72,6 +76,9 @@ def summary(out: dict | None) -> html.Div:
                className="mb-1"),
         html.P(clean_text(out.get("gap_message"), 2000), className="small mb-1 coverage-gaps"),
     ]
+    deps = out.get("departements") or {}
+    overseas = ", ".join(f"{name} {fr_number(deps.get(code, 0))}" for code, name in OVERSEAS.items())
+    lines.append(html.P(f"Outre-mer (hors carte)\u202f: {overseas}.", className="small text-muted mb-1"))
     for m in (out.get("messages") or [])[:3]:
         lines.append(dbc.Alert(clean_text(m, 200), color="warning", className="small py-1 mb-1"))
     return html.Div(lines)
@@ -89,7 +96,11 @@ def modal() -> html.Div:
             dbc.ModalHeader(dbc.ModalTitle(TITLE)),
             dbc.ModalBody([
                 html.Div(summary(None), id=ids.COVERAGE_SUMMARY),
-                dbc.Switch(id=ids.COVERAGE_PER_100K, label=PER_100K_LABEL, value=False, className="my-1"),
+                html.Div([
+                    dbc.RadioItems(id=ids.COVERAGE_LEVEL, options=LEVEL_OPTIONS, value="departement",
+                                   inline=True, className="me-4"),
+                    dbc.Switch(id=ids.COVERAGE_PER_100K, label=PER_100K_LABEL, value=False),
+                ], className="d-flex align-items-center my-1"),
                 dcc.Loading(dcc.Graph(id=ids.COVERAGE_FIGURE, figure=empty_figure(NO_SEARCH, height=460),
                                       config=GRAPH_CONFIG), type="dot", delay_show=300),
                 dbc.Button(CSV_LABEL, id=ids.COVERAGE_CSV, color="secondary", size="sm", n_clicks=0,

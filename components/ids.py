@@ -35,6 +35,7 @@ COVERAGE_MODAL = "coverage-modal"
 COVERAGE_SUMMARY = "coverage-summary"
 COVERAGE_FIGURE = "coverage-figure"
 COVERAGE_PER_100K = "coverage-per-100k"  # dbc.Switch: counts per 100,000 inhabitants
+COVERAGE_LEVEL = "coverage-level"  # dbc.RadioItems: "departement" | "region"
 COVERAGE_CSV = "coverage-csv"  # button: download the counts
 COVERAGE_DOWNLOAD = "coverage-download"
 COVERAGE_DATA = "coverage-data"  # dcc.Store: the last coverage answer (for the CSV)

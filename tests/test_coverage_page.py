@@ -42,6 +42,8 @@ def test_figure_draws_every_departement_and_has_empty_states():
     assert "0,25 jeux pour 100\u202f000 habitants" in per.data[0].text[0]
     assert cv.figure(None, {"31": 1}, {}).layout.meta["empty"] is True
     assert cv.figure(GEO, {}, {}).layout.meta["empty"] is True
+    reg = cv.figure(GEO, {"31": 2}, {"31": "Occitanie"}, level="region")
+    assert "Occitanie" in reg.data[0].text[0]
 
 
 def test_summary_states_the_rule_national_and_gaps(explorer):
@@ -49,6 +51,7 @@ def test_summary_states_the_rule_national_and_gaps(explorer):
     text = texts(cv.summary(out))
     assert "répondent à «\u202fdonnées\u202f»" in text and "Règle\u202f:" in text
     assert "Jeux nationaux" in text and "département" in out["gap_message"]
+    assert "Outre-mer (hors carte)\u202f: Guadeloupe" in text
     for s in (cv.OPEN_LABEL, cv.NO_SEARCH, out["gap_message"], cv.PER_100K_LABEL):
         assert not typography_errors(s), s
     csv = coverage_csv(coverage(explorer, "données", per_inhabitants=True))
@@ -84,5 +87,15 @@ def test_opened_from_the_results_header(dash_duo, built_root, explorer):
     n = explorer.n and coverage(explorer, "données")["n_answers"]
     assert str(n) in dash_duo.find_element(f"#{ids.COVERAGE_SUMMARY}").text.replace("\u202f", "")
     dash_duo.find_element(f"#{ids.COVERAGE_PER_100K}").click()
+    from dash.testing.wait import until
+
+    def n_locations():
+        return dash_duo.driver.execute_script(
+            f"const g = document.querySelector('#{ids.COVERAGE_FIGURE} .js-plotly-plot');"
+            "const t = g && g._fullData && g._fullData[0]; return t ? (t.locations || []).length : -1;")
+
+    until(lambda: n_locations() == len(explorer.territories.outlines("departement")["features"]), TIMEOUT)
+    dash_duo.find_elements(f"#{ids.COVERAGE_LEVEL} input")[1].click()  # régions
+    until(lambda: n_locations() == len(explorer.territories.outlines("region")["features"]), TIMEOUT)
     dash_duo.wait_for_contains_text(f"#{ids.COVERAGE_SUMMARY}", "répondent à", timeout=TIMEOUT)
     assert dash_duo.get_logs() == []
