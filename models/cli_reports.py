@@ -31,7 +31,13 @@ def cmd_freshness(args) -> int:
 
 
 def cmd_fair(args) -> int:
-    out = _explorer(args).fair.as_json(args.producer, top=args.top)
+    exp = _explorer(args)
+    if args.csv:
+        if not args.producer:
+            raise ValueError("--csv demande --producer ID (le détail des jeux d'un producteur)")
+        print(exp.fair.csv(args.producer), end="")
+        return 0
+    out = exp.fair.as_json(args.producer, top=args.top, ids_per_item=args.max_ids)
     if args.json:
         print(json.dumps(out, ensure_ascii=False))
         return 0
@@ -79,6 +85,10 @@ def add_parsers(sub) -> None:
     fa.add_argument("--artifacts", default=str(DEFAULT_ARTIFACTS))
     fa.add_argument("--producer", default=None, help="a producer id (producers.parquet)")
     fa.add_argument("--top", type=int, default=10, help="to-do items shown")
+    fa.add_argument("--max-ids", type=int, default=None, help="dataset ids listed per to-do item "
+                                                               "(default: all)")
+    fa.add_argument("--csv", action="store_true", help="with --producer: one CSV line per dataset "
+                                                       "(points per indicator and dimension)")
     fa.add_argument("--json", action="store_true")
     fa.set_defaults(func=cmd_fair)
 

@@ -158,3 +158,11 @@ def test_cli_fair(built_root, explorer, capsys, caplog):
     assert main(["fair", "--artifacts", str(built_root), "--producer", "nope"]) == 2
     assert "producteur « nope » inconnu dans ce catalogue" in caplog.text
     assert np.isfinite(one["score"]["points"])
+    assert main(["fair", "--artifacts", str(built_root), "--json", "--max-ids", "2"]) == 0
+    capped = json.loads(capsys.readouterr().out)
+    assert all(len(it["ids"]) <= 2 for it in capped["todo"])
+    assert main(["fair", "--artifacts", str(built_root), "--csv", "--producer", pid]) == 0
+    table = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert len(table) == one["n"] and "points" in table
+    assert main(["fair", "--artifacts", str(built_root), "--csv"]) == 2
+    assert "--csv demande --producer" in caplog.text
