@@ -110,6 +110,12 @@ def test_producer_kinds():
     assert producer_kind("DREAL Grand Est") == "service de l'État"
     assert producer_kind("SNCF") == "entreprise"
     assert producer_kind("jean-dupont", "utilisateur") == "utilisateur"
+    assert producer_kind("Communauté de Communes du Pays Fertois") == "intercommunalité"
+    assert producer_kind("Pays de Landerneau-Daoulas") == "intercommunalité"
+    assert producer_kind("Air Pays de la Loire") != "intercommunalité"
+    assert producer_kind("Seine-Saint-Denis - Le Département") == "département"
+    assert producer_kind("Cour des comptes") == "établissement public"
+    assert producer_kind("Collectivité de Corse") == "région"
 
 
 # ---- on the shared small build ------------------------------------------------------------

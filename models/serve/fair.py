@@ -22,24 +22,28 @@ log = logging.getLogger(__name__)
 # first match wins, tested on the accent-folded lower-case name
 PRODUCER_KINDS: tuple[tuple[str, str], ...] = (
     ("ministère", r"\bminister|\bsecretariat general|\bpremier ministre|\bdirection generale\b"),
-    ("service de l'État", r"\bprefecture|\bprefet|\bdreal\b|\bddtm?\b|\bdraaf\b|\bdrac\b|\bdirm\b|"
+    ("service de l'État", r"\bprefecture|\bprefet|\bdreal\b|\bdeal\b|\bddtm?\b|\bdraaf\b|\bdrac\b|\bdirm\b|"
                           r"\bdir\b|\bdreets\b|\bars\b|agence regionale de sante|\brectorat|"
                           r"\bacademie\b|direction (departementale|regionale|interdepartementale)"),
-    ("région", r"^region\b|\bconseil regional|^collectivite (territoriale|europeenne)|"
+    ("région", r"^region\b|\bconseil regional|^collectivite (territoriale|europeenne|de corse)|"
                r"\bterritoriale de (corse|martinique|guyane)"),
-    ("département", r"^departement\b|\bconseil departemental|\bconseil general|^departement d"),
+    ("département", r"^departement\b|\bconseil departemental|\bconseil general|\ble departement$"),
     ("intercommunalité", r"\bmetropole\b|\bcommunaute (de communes|d.agglomeration|urbaine)|"
                          r"\bagglomeration\b|\bagglo\b|\beurometropole|^cc |^ca |\bsyndicat|"
-                         r"\bpetr\b|\bpays\b|\bsivom|\bsivu|\bterritoire\b"),
+                         r"\bpetr\b|^pays\b(?! de la loire)|\bcommunaute$|\bsivom|\bsivu"),
     ("commune", r"^(ville|commune|mairie)\b|^mairie d|^ville d|^commune d"),
     ("établissement public", r"\binstitut|\bagence\b|\boffice\b|\bcentre\b|\bcnrs\b|\binsee\b|"
                              r"\bign\b|\bademe\b|\bcerema\b|\bbrgm\b|\binrae?\b|\buniversite|"
                              r"\becole\b|\bchu\b|\bhopita|\bcaisse\b|\bassurance maladie|"
                              r"\bfrance travail|\bmuseum|\bmusee|\bbibliotheque|\betablissement public|"
-                             r"\bcommission|\bautorite|\bconseil\b|\bobservatoire|\batmo\b|\bparc naturel"),
+                             r"\bcommission|\bautorite|\bconseil\b|\bobservatoire|\batmo\b|\bparc naturel|"
+                             r"\bcour des comptes|meteo-france|\bshom\b|\bbureau de recherches|"
+                             r"franceagrimer|\bunions? de recouvrement|\burssaf|\bchr\b|\bconservatoire|"
+                             r"\bmobilites\b"),
     ("entreprise", r"\bsa\b|\bsas\b|\bsarl\b|\bsnc\b|\bgroupe\b|\bsncf|\bedf\b|\benedis|\bgrdf|\brte\b|"
                    r"\bengie|\borange\b|\bla poste|\btransdev|\bkeolis|\bveolia|\bsuez\b|\bsemop?\b|"
-                   r"\bspl\b|\bsociete\b|\bentreprise"),
+                   r"\bspl\b|\bsociete\b|\bentreprise|\bgmbh\b|\bltd\b|\binc\b|\bsuccursale\b|"
+                   r"electricite de france"),
     ("association", r"\bassociation|\bfederation|\bfondation|\bcollectif\b|\bopenstreetmap|\bclub\b"),
 )
 _KIND_RES = tuple((k, re.compile(p)) for k, p in PRODUCER_KINDS)
