@@ -147,6 +147,12 @@ class Gate:
                 self._sem.release()
 
 
+# One gate for every heavy callback of a process (an MDS of the Thèmes page or of a map
+# selection: ~130 MB and a few seconds each at 3,000 points; the map image: a headless browser):
+# at most two run at once, a third caller waits a second and is told the server is busy.
+HEAVY = Gate(slots=2)
+
+
 # ---- the app proxy: every callback registered through it gets the safety net ---------------
 
 def _safe(func: Callable, name: str) -> Callable:

@@ -241,13 +241,33 @@ def request_handler():
     (werkzeug's own would add ``Werkzeug/x.y Python/x.y``)."""
     from werkzeug.serving import WSGIRequestHandler
 
+    from components.labels import HTTP_REFUSED
+
     class Handler(WSGIRequestHandler):
+        # what the server itself answers before the app sees a request (431: a header over 64 KB,
+        # 414: a request line too long, 400: a malformed one): French, with the security headers
+        error_message_format = ('<!DOCTYPE html><html lang="fr"><meta charset="utf-8">'
+                                "<title>%(code)d</title><p>%(explain)s</p></html>")
+        _server_error = False
+
+        def send_error(self, code, message=None, explain=None):
+            self._server_error = True
+            super().send_error(code, message, HTTP_REFUSED.get(code, HTTP_REFUSED[400]))
+
         def send_response(self, code, message=None):
             self.log_request(code)
             self.send_response_only(code, message)
             self.send_header("Date", self.date_time_string())
+            if self._server_error:
+                for k, v in ERROR_HEADERS.items():
+                    self.send_header(k, v)
 
     return Handler
+
+
+ERROR_HEADERS = {"Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+                 "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
+                 "Referrer-Policy": "same-origin", "Server": SERVER_NAME}
 
 
 def _headers(response, csp: str):

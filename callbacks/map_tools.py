@@ -32,7 +32,7 @@ from components.map_image import image_figure, png_bytes, png_size
 from components.selection import selection_panel
 from components.topics import map_colour_options, visualize_selection_mds
 from models.serve.map_time import year_payload
-from models.serve.selection import clean_rows, export_frame, summarize
+from models.serve.selection import clean_rows, export_csv, summarize
 
 MDS_POINTS = 1000
 # selectedData -> the rows it selects, in the browser (components.map.row_from_point's rule): a
@@ -105,8 +105,7 @@ def register(app, services) -> None:
         rows = (selection or {}).get("rows") if isinstance(selection, dict) else None
         if not n_clicks or not rows:
             return no_update
-        frame = export_frame(datasets, rows)
-        return dcc.send_string(frame.to_csv(index=False), CSV_NAME, type="text/csv")
+        return dcc.send_string(export_csv(datasets, rows), CSV_NAME, type="text/csv")
 
     @app.callback(Output(ids.SELECTION_MDS, "children", allow_duplicate=True),
                   Input(ids.SELECTION_MDS_BUTTON, "n_clicks"), State(ids.MAP_SELECTION, "data"),
@@ -118,7 +117,10 @@ def register(app, services) -> None:
             return no_update
         if len(rows) < 3:
             return dcc.Graph(figure=empty_figure("Sélectionnez au moins trois jeux de données.", height=300))
-        res = exp.topics.selection_mds(rows, max_points=MDS_POINTS)
+        with guard.HEAVY.slot() as ok:  # shared with the Thèmes page's MDS and the map image
+            if not ok:
+                return html.Div(guard.BUSY, className="small text-warning")
+            res = exp.topics.selection_mds(rows, max_points=MDS_POINTS)
         r = res["rows"]
         groups = exp.topic_of_rows(r) if exp.has_topics else None
         fig = visualize_selection_mds(res["x"], res["y"], r, datasets["title"].iloc[r].tolist(),
@@ -153,8 +155,11 @@ def register(app, services) -> None:
         if choice and choice[3]:
             base.update_layout(legend_title_text=choice[3])
         w, h, scale = png_size(view)
-        try:
-            png = png_bytes(image_figure(base, view), w, h, scale)
-        except RuntimeError as exc:
-            return no_update, html.Span(str(exc), className="text-danger")
+        with guard.HEAVY.slot() as ok:
+            if not ok:
+                return no_update, html.Span(guard.BUSY, className="text-warning")
+            try:
+                png = png_bytes(image_figure(base, view), w, h, scale)
+            except RuntimeError as exc:
+                return no_update, html.Span(str(exc), className="text-danger")
         return dcc.send_bytes(png, PNG_NAME), ""

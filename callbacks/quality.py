@@ -101,13 +101,13 @@ def register(app, services) -> None:
                   Input(qp.FILE, "value"), Input(qp.UPLOAD, "contents"),
                   State(qp.UPLOAD, "filename"))
     def evaluate(name, contents, filename):
-        name, filename = guard.as_key(name), guard.as_key(filename, 255)
+        name, sent_name, filename = guard.as_key(name), filename, guard.as_key(filename, 255)
         contents = contents if isinstance(contents, str) else None
         if not modes:
             return None, dbc.Alert(L.QUALITY_NO_MODE, color="warning")
         try:
             if ctx.triggered_id == qp.UPLOAD and contents:
-                raw = decode_upload(contents, filename, max_bytes=MAX_UPLOAD_BYTES)
+                raw = decode_upload(contents, sent_name, max_bytes=MAX_UPLOAD_BYTES, require_name=True)
                 key = cache.key_of(raw)  # a file sent again is not parsed again
                 result = cache.get(key) or cache.evaluate(key, parse_upload_bytes(raw),
                                                           max_seconds=UPLOAD_SECONDS)

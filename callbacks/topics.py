@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 MAP_TAB = "carte"
 N_TERMS = 30
-MDS_GATE = guard.Gate(slots=2)  # ~130 MB and a few seconds each at 3,000 points (models.serve.mds)
+MDS_GATE = guard.HEAVY  # shared with every heavy callback (callbacks.guard.HEAVY)
 MAX_CLUSTER_COLOURS = 47  # the map palette has 48 colours: the smaller clusters are grey
 
 

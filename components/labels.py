@@ -53,7 +53,9 @@ SHOW_ON_MAP = "Voir sur la carte"
 HTTP_REFUSED = {400: ("Requête invalide : elle ne correspond à aucune action de cette page. "
                       "Rechargez la page."),
                 404: "Page introuvable.",
-                413: "Requête trop volumineuse."}
+                413: "Requête trop volumineuse.",
+                414: "Adresse trop longue.",
+                431: "En-têtes de la requête trop longs."}
 
 # page names (tab labels), by tab id, in the order of the tabs
 PAGES = {"carte": "Carte", "demander": "Demander", "themes": "Thèmes", "producteurs": "Producteurs",

@@ -186,6 +186,18 @@ def test_live_server_sends_one_server_header_without_version(built_root):
         servers = [v for k, v in r.getheaders() if k.lower() == "server"]
         assert servers == ["explorateur"], servers
         assert r.getheader("Content-Security-Policy", "").startswith("default-src 'self'")
+        # a header over werkzeug's 64 KB line limit: 431 from the server itself, French, with the
+        # security headers (issue 23: it had none)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.putrequest("GET", "/")
+        conn.putheader("X-Long", "a" * 70_000)
+        conn.endheaders()
+        r = conn.getresponse()
+        body = r.read().decode()
+        assert r.status == 431 and HTTP_REFUSED[431] in body and "Line too long" not in body
+        assert r.getheader("X-Frame-Options") == "DENY" and r.getheader("X-Content-Type-Options") == "nosniff"
+        assert r.getheader("Content-Security-Policy").startswith("default-src 'none'")
+        assert [v for k, v in r.getheaders() if k.lower() == "server"] == ["explorateur"]
     finally:
         bench.stop_app(proc)
 
@@ -358,3 +370,32 @@ def test_upload_evaluation_is_bounded_in_time(client, explorer, monkeypatch):
                             {f"{qp.UPLOAD}.filename": "budget.csv"}, changed=[f"{qp.UPLOAD}.contents"])
     status = str(out[qp.STATUS]["children"])
     assert "évalué en partie" in status and "non évaluées" in status
+
+
+def test_every_heavy_callback_shares_one_gate(client):
+    """The selection panel's MDS, the Thèmes page's MDS and the map image wait for the same
+    slots (issue 23: four concurrent 3,000-row selection MDS all ran)."""
+    from callbacks import topics
+    from components import ids
+    from tests.uihelpers import Dash, strings
+
+    dash = Dash(client)
+    gate = guard.HEAVY
+    assert topics.MDS_GATE is gate and gate.slots == 2
+    selection = ({f"{ids.SELECTION_MDS_BUTTON}.n_clicks": 1},
+                 {f"{ids.MAP_SELECTION}.data": {"rows": list(range(30))}})
+    image_spec = next(d for d in dash.deps if d["inputs"] == [{"id": ids.MAP_IMAGE_VIEW, "property": "data"}])
+    image_state = {f"{s['id']}.{s['property']}": None for s in image_spec["state"]}
+    held = [gate._sem.acquire(timeout=5) for _ in range(gate.slots)]
+    try:
+        assert all(held)
+        out = dash.call(*selection)
+        assert guard.BUSY in strings(out[ids.SELECTION_MDS]["children"])
+        out = dash.call({f"{ids.MAP_IMAGE_VIEW}.data": {"width": 800, "height": 600}}, image_state)
+        assert guard.BUSY in strings(out[ids.MAP_IMAGE_STATUS]["children"])
+        assert ids.MAP_IMAGE_DOWNLOAD not in out
+    finally:
+        for _ in held:
+            gate._sem.release()
+    out = dash.call(*selection)
+    assert out[ids.SELECTION_MDS]["children"]["type"] == "Graph"

@@ -121,3 +121,57 @@ def test_ascii_int_and_year_ranges():
     assert parse_year_range("2018-2022") == (2018, 2022) and parse_year_range([2022, "2018"]) == (2018, 2022)
     for bad in ("²⁰²⁰", ["²⁰²⁰"], "٢٠٢٠", ["２０２０"], True, ["2" * 5000], "2" * 5000):
         assert parse_year_range(bad) is None, bad
+
+
+# ---- the quality page's uploads ------------------------------------------------------------------
+
+def _quality_upload(dash, text: str, filename):
+    from components import quality_page as qp
+
+    contents = "data:text/csv;base64," + base64.b64encode(text.encode()).decode()
+    out = dash.call({f"{qp.FILE}.value": None, f"{qp.UPLOAD}.contents": contents},
+                    {f"{qp.UPLOAD}.filename": filename}, changed=[f"{qp.UPLOAD}.contents"])
+    return out, " ".join(strings(out[qp.STATUS]["children"])) if qp.STATUS in out else ""
+
+
+@pytest.mark.parametrize("filename", ["x" * 252 + ".csv", None, 3, ["a.csv"], {"name": "a.csv"}, "", "a.exe"])
+def test_upload_filename_too_long_or_not_a_string_is_refused(dash, no_rescue, filename):
+    from components import quality_page as qp
+
+    out, status = _quality_upload(dash, "query,expected\neau,unknown-id\n", filename)
+    assert status.startswith("Fichier refusé") and qp.RESULT not in out
+    assert ("nom de fichier invalide" in status) or ("doit être un CSV" in status)
+
+
+def test_a_255_character_csv_name_is_accepted(dash, no_rescue):
+    from components import quality_page as qp
+
+    out, _ = _quality_upload(dash, "query,expected\neau,unknown-id\n", "x" * 251 + ".csv")
+    assert out[qp.RESULT]["data"]["metrics"]
+
+
+def test_bare_carriage_returns_in_a_quality_csv():
+    """A bare « \r » ends a row (old Mac files), inside quotes it stays in the cell; never
+    Python's English « new-line character seen in unquoted field »."""
+    from models.serve.evaluate import RelevanceFileError, parse_relevance
+
+    assert [(q.query, q.expected) for q in parse_relevance("query,params,expected\reau,,abc\r")] == \
+        [("eau", ["abc"])]
+    assert [q.query for q in parse_relevance('query,params,expected\n"eau\rfroide",,abc\n')] == ["eau froide"]
+    with pytest.raises(RelevanceFileError, match="ligne 3 : ni requête ni paramètres"):
+        parse_relevance("query,params,expected\neau\r,,abc\n")
+
+
+def test_csv_errors_are_said_in_french(monkeypatch):
+    """Whatever the csv module raises (its text is English) becomes a French sentence."""
+    import csv
+
+    from models.serve import evaluate
+
+    def broken(*a, **k):
+        raise csv.Error("new-line character seen in unquoted field")
+
+    monkeypatch.setattr(evaluate, "_parse_relevance", broken)
+    with pytest.raises(evaluate.RelevanceFileError) as err:
+        evaluate.parse_relevance("query,params,expected\n")
+    assert str(err.value).startswith("CSV illisible à la ligne") and "newline" not in str(err.value)

@@ -202,11 +202,13 @@ def test_facet_click_chip_removal_more_and_clear(dash, explorer):
     cleared = edit(same, clear_changed, facet_opts, clear=1, state_=filtered)[ids.SEARCH_STATE]["data"]
     assert cleared["filters"] == {} and cleared["q"] == "données"
     # a hostile client: junk in the pattern values is ignored, never a server error
-    junk = [
-        {"id": {"type": ids.FACET, "key": "year"}, "property": "value", "value": ["<b>", {"$ne": 1}, True]},
-        {"id": "nope", "property": "value", "value": 3},
-    ]
-    edit(junk, changed, facet_opts)
+    year_id = {"type": ids.FACET, "key": "year"}
+    junk = [{"id": year_id, "property": "value", "value": ["<b>", {"$ne": 1}, True]}]
+    year_changed = [json.dumps({"key": "year", "type": ids.FACET}, separators=(",", ":")) + ".value"]
+    edit(junk, year_changed, facet_opts)
+    # an item whose id is not of the pattern: refused before any callback runs (issue 23), a 400
+    with pytest.raises(AssertionError, match="invalide"):
+        edit([*junk, {"id": "nope", "property": "value", "value": 3}], year_changed, facet_opts)
 
 
 def test_place_chip_removable_and_why_shown(dash, explorer):

@@ -61,19 +61,21 @@ class LabelledQuery:
 
 def parse_relevance(text: str, *, max_queries: int = MAX_QUERIES) -> list[LabelledQuery]:
     """Labelled queries from CSV text; raises :class:`RelevanceFileError` when it is not one."""
+    # newline="": the csv module's own line handling (a quoted cell may hold line breaks; « \r »,
+    # « \n », « \r\n » all end a row), as its documentation asks
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
     try:
-        return _parse_relevance(text, max_queries)
-    except csv.Error as exc:
+        return _parse_relevance(reader, max_queries)
+    except csv.Error as exc:  # its text is English: never shown
         if "field larger" in str(exc):
             raise RelevanceFileError(f"un champ dépasse {MAX_FIELD_CHARS:,} caractères".replace(",", "\u202f")
                                      ) from None
-        raise RelevanceFileError(f"CSV illisible ({exc})") from None
+        raise RelevanceFileError(f"CSV illisible à la ligne {reader.line_num} : un guillemet ou un "
+                                 "retour à la ligne est mal placé") from None
 
 
-def _parse_relevance(text: str, max_queries: int) -> list[LabelledQuery]:
+def _parse_relevance(reader: csv.DictReader, max_queries: int) -> list[LabelledQuery]:
     """Linear in the file: a set per query for the duplicate check."""
-    text = text.lstrip("\ufeff")
-    reader = csv.DictReader(io.StringIO(text))
     cols = [str(c).strip().lower() for c in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED_COLUMNS if c not in cols]
     if missing:
@@ -230,6 +232,7 @@ def report_json(result: dict, *, per_query: bool = False) -> dict:
 # ---- for the app: uploads and a per-file cache -------------------------------------------------
 
 MAX_UPLOAD_BYTES = 500_000
+MAX_FILENAME_CHARS = 255
 MAX_UPLOAD_QUERIES = 300
 
 
@@ -242,17 +245,23 @@ def parse_upload(contents: str | None, filename: str | None = None, *,
     return parse_upload_bytes(raw, max_queries=max_queries), raw
 
 
-def decode_upload(contents, filename=None, *, max_bytes: int = MAX_UPLOAD_BYTES) -> bytes:
+def decode_upload(contents, filename=None, *, max_bytes: int = MAX_UPLOAD_BYTES,
+                  require_name: bool = False) -> bytes:
     """The raw bytes of a browser upload, size-capped before decoding (so the content hash is
-    known before any parsing); raises :class:`RelevanceFileError` with a French message."""
+    known before any parsing); raises :class:`RelevanceFileError` with a French message.
+    ``filename``: what the browser said (checked: a string of at most 255 characters ending in
+    .csv or .txt); None is accepted only without ``require_name``."""
     import base64
     import binascii
 
     if not isinstance(contents, str) or "," not in contents:
         raise RelevanceFileError("fichier vide ou illisible")
-    if filename is not None and not (isinstance(filename, str)
-                                     and filename.lower().endswith((".csv", ".txt"))):
-        raise RelevanceFileError("le fichier doit être un CSV (query,params,expected)")
+    if filename is not None or require_name:
+        if not isinstance(filename, str) or not 0 < len(filename) <= MAX_FILENAME_CHARS:
+            raise RelevanceFileError(f"nom de fichier invalide (un texte de {MAX_FILENAME_CHARS} "
+                                     "caractères au plus)")
+        if not filename.lower().endswith((".csv", ".txt")):
+            raise RelevanceFileError("le fichier doit être un CSV (query,params,expected)")
     header, data = contents.split(",", 1)
     if ";base64" not in header:
         raise RelevanceFileError("envoi inattendu (pas en base64)")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from models.core.csv_safe import safe_cell, safe_csv
 from models.serve.map_time import last_plausible_year, plausible, row_years
 
 EXPORT_COLUMNS = ["id", "title", "producer", "url", "created_at", "last_modified"]
@@ -64,14 +65,9 @@ def summarize(explorer, rows) -> dict:
     return out
 
 
-def safe_cell(value: str) -> str:
-    """A text cell a spreadsheet will not run: a leading = + - @ (formula) gets a quote."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def export_frame(datasets: pd.DataFrame, rows) -> pd.DataFrame:
     """id, title, producer, url, created_at, last_modified of the rows selected, in that order
-    (text cells made safe for spreadsheets)."""
+    (text cells made safe for spreadsheets: :func:`models.core.csv_safe.safe_cell`)."""
     rows = clean_rows(rows, len(datasets))
     d = datasets.iloc[rows]
 
@@ -81,3 +77,10 @@ def export_frame(datasets: pd.DataFrame, rows) -> pd.DataFrame:
     return pd.DataFrame({"id": col("id"), "title": col("title"), "producer": col("organization"),
                          "url": col("url"), "created_at": col("created_at"),
                          "last_modified": col("last_modified")}, columns=EXPORT_COLUMNS)
+
+
+def export_csv(datasets: pd.DataFrame, rows) -> str:
+    """The selection's CSV: :func:`export_frame`, every cell quoted
+    (:func:`models.core.csv_safe.safe_csv`)."""
+    frame = export_frame(datasets, rows)
+    return safe_csv(list(frame.columns), frame.itertuples(index=False, name=None))
