@@ -252,18 +252,29 @@ def find_callback(deps: list[dict], inputs: Sequence[str], output_contains: str)
     return found[0]
 
 
+def _is_pattern_list(dep: dict) -> bool:
+    """An ``ALL``/``ALLSMALLER`` pattern-matching dependency (sent as a list of items)."""
+    cid = dep["id"]
+    if isinstance(cid, str) and cid.startswith("{"):
+        cid = json.loads(cid)
+    return isinstance(cid, dict) and any(v in (["ALL"], ["ALLSMALLER"]) for v in cid.values())
+
+
 def callback_body(spec: dict, values: dict) -> dict:
     """The JSON body dash-renderer POSTs to ``/_dash-update-component`` for ``spec``, with
-    ``values`` ({"id.prop": value}) for its inputs and state (missing: None)."""
+    ``values`` ({"id.prop": value}) for its inputs and state (missing: None). A pattern-matching
+    dependency is the list of its matching items (``values`` may give them; none by default),
+    and the trigger is the first input that is not one (the app refuses any other shape)."""
     outputs = split_output(spec["output"])
 
     def items(deps):
-        return [{"id": d["id"], "property": d["property"], "value": values.get(_key(d))} for d in deps]
+        return [values.get(_key(d), []) if _is_pattern_list(d)
+                else {"id": d["id"], "property": d["property"], "value": values.get(_key(d))} for d in deps]
 
     inputs = items(spec["inputs"])
     return {"output": spec["output"], "outputs": outputs if len(outputs) > 1 else outputs[0],
             "inputs": inputs, "state": items(spec.get("state", [])),
-            "changedPropIds": [_key(i) for i in spec["inputs"]][:1]}
+            "changedPropIds": [_key(i) for i in spec["inputs"] if not _is_pattern_list(i)][:1]}
 
 
 def find_component(node, component_id: str):
@@ -572,26 +583,29 @@ def embedding_throughput(build_dir: Path, manifest: dict, models_dir: Path, n: i
 
 
 def encoder_pair(models_dir: Path, threads: int) -> dict:
-    """``{"torch": e5 through sentence-transformers, "onnx-int8": its int8 export}``, both limited
-    to ``threads`` threads (the ONNX folder is exported first if missing)."""
+    """``{"torch": e5 through sentence-transformers, "onnx-fp32": its exact float32 export,
+    "onnx-int8": its int8 export}``, all limited to ``threads`` threads (the ONNX folders are
+    exported first if missing)."""
     import torch
 
-    from models.core.encoders import load_encoder
+    from models.core.encoders import SentenceTransformerEncoder, resolve_model_path
     from models.core.onnx_encoder import SOURCE_MODEL, OnnxEncoder, ensure_onnx_model
 
     torch.set_num_threads(threads)
-    return {"torch": load_encoder(SOURCE_MODEL, models_dir=models_dir),
+    return {"torch": SentenceTransformerEncoder(resolve_model_path(SOURCE_MODEL, models_dir)),
+            "onnx-fp32": OnnxEncoder(ensure_onnx_model(models_dir, variant="fp32"), threads=threads),
             "onnx-int8": OnnxEncoder(ensure_onnx_model(models_dir), threads=threads)}
 
 
 def encoder_comparison(artifacts: str | Path, *, models_dir: Path | None = None,
                        n: int = N_ENCODER_PASSAGES, threads: int | None = None,
                        chunk: int = 250) -> dict:
-    """The torch e5 encoder and its int8 ONNX export side by side, in this process, on the same
+    """The torch e5 encoder and its ONNX exports side by side, in this process, on the same
     ``n`` catalogue passages of the build (random, seed 0), with the same number of threads
-    (default: one per core). Chunks of ``chunk`` passages alternate between the two, so that a
-    change of load on the machine weighs on both alike. Fidelity: cosine of each passage's int8
-    vector with torch's (min, mean)."""
+    (default: one per core). Chunks of ``chunk`` passages alternate between them, so that a
+    change of load on the machine weighs on all alike. Fidelity of each export: cosine of each
+    passage's vector with torch's (min, mean), largest per-component difference; speed: its
+    ratio to torch in the same run."""
     import pandas as pd
 
     from models.core.text import passage_text
@@ -613,14 +627,17 @@ def encoder_comparison(artifacts: str | Path, *, models_dir: Path | None = None,
             t0 = time.perf_counter()
             vecs[name][start:start + len(part)] = enc.encode(part, kind="passage", batch_size=32)
             seconds[name] += time.perf_counter() - t0
-        log.info("encoders: %d / %d passages (torch %.1f/s, onnx-int8 %.1f/s)",
-                 start + len(part), len(passages), (start + len(part)) / seconds["torch"],
-                 (start + len(part)) / seconds["onnx-int8"])
-    cos = (vecs["torch"] * vecs["onnx-int8"]).sum(axis=1)
+        log.info("encoders: %d / %d passages (%s)", start + len(part), len(passages), ", ".join(
+            f"{name} {(start + len(part)) / max(seconds[name], 1e-9):.1f}/s" for name in encoders))
     out = {name: {"model_id": enc.model_id, "passages_per_s": round(len(passages) / seconds[name], 2),
                   "seconds": round(seconds[name], 1)} for name, enc in encoders.items()}
-    out["onnx-int8"].update(min_cosine=round(float(cos.min()), 5), mean_cosine=round(float(cos.mean()), 5),
-                            speedup=round(seconds["torch"] / seconds["onnx-int8"], 2))
+    for name in encoders:
+        if name == "torch":
+            continue
+        cos = (vecs["torch"] * vecs[name]).sum(axis=1)
+        out[name].update(min_cosine=round(float(cos.min()), 7), mean_cosine=round(float(cos.mean()), 7),
+                         max_abs_diff=float(np.abs(vecs["torch"] - vecs[name]).max()),
+                         speedup=round(seconds["torch"] / seconds[name], 2))
     return {"encoders": out, "n_passages": len(passages), "threads": threads,
             "build": str(build_dir)}
 

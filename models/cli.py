@@ -240,7 +240,8 @@ def cmd_bench(args) -> int:
             print(json.dumps(result))
         else:
             for name, r in result["encoders"].items():
-                extra = "".join(f"  {k} {r[k]}" for k in ("min_cosine", "mean_cosine", "speedup") if k in r)
+                extra = "".join(f"  {k} {r[k]:.3g}" if k == "max_abs_diff" else f"  {k} {r[k]}"
+                                for k in ("min_cosine", "mean_cosine", "max_abs_diff", "speedup") if k in r)
                 print(f"{name:<10} {r['model_id']:<32} {r['passages_per_s']:>7.1f} passages/s{extra}")
         return 0
     try:
@@ -351,11 +352,12 @@ def cmd_fit_assistant(args) -> int:
 def cmd_export_onnx(args) -> int:
     import shutil
 
-    from models.core.onnx_encoder import ensure_onnx_model, onnx_folder
+    from models.core.onnx_encoder import VARIANTS, ensure_onnx_model, onnx_folder
 
-    if args.force:
-        shutil.rmtree(onnx_folder(args.models_dir), ignore_errors=True)
-    print(ensure_onnx_model(args.models_dir))
+    for variant in (VARIANTS if args.variant == "all" else (args.variant,)):
+        if args.force:
+            shutil.rmtree(onnx_folder(args.models_dir, variant), ignore_errors=True)
+        print(ensure_onnx_model(args.models_dir, variant=variant))
     return 0
 
 
@@ -515,8 +517,10 @@ def build_parser() -> argparse.ArgumentParser:
     fa.add_argument("--json", action="store_true")
     fa.set_defaults(func=cmd_fit_assistant)
 
-    ox = sub.add_parser("export-onnx", help="export the offline e5 model to int8 ONNX (once; again "
-                                            "if damaged)")
+    ox = sub.add_parser("export-onnx", help="export the offline e5 model to ONNX, exact float32 and "
+                                            "int8 (once; again if damaged)")
+    ox.add_argument("--variant", choices=("all", "fp32", "int8"), default="all",
+                    help="which export (default: both)")
     ox.add_argument("--models-dir", default=str(DEFAULT_ARTIFACTS / "models"),
                     help="offline model folders (default: %(default)s)")
     ox.add_argument("--force", action="store_true", help="export again even if it looks intact")

@@ -14,9 +14,12 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def e5(tmp_path_factory):
-    from models.core.encoders import load_encoder
+    """The model folder built from the wheels, run by torch (sentence-transformers): the
+    reference the ONNX exports are measured against (tests/test_onnx_encoder.py)."""
+    from models.core.encoders import SentenceTransformerEncoder, resolve_model_path
 
-    return load_encoder("e5-small-offline", models_dir=tmp_path_factory.mktemp("models"))
+    folder = resolve_model_path("e5-small-offline", tmp_path_factory.mktemp("models"))
+    return SentenceTransformerEncoder(folder)
 
 
 def test_holiday_question_is_nearer_school_holidays_than_fuel_prices(e5):

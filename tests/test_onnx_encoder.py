@@ -1,6 +1,6 @@
-"""The int8 ONNX encoder: a tiny hand-made ONNX folder for the mechanics (batching, order,
-damaged files, the fallback of the app's query encoder, the bench's JSON), the real e5 export
-for fidelity (``slow``)."""
+"""The ONNX encoders (exact float32, int8): a tiny hand-made ONNX folder for the mechanics
+(batching, order, damaged files, the choice and fallback of the app's query encoder, the bench's
+JSON), the real e5 exports for fidelity (``slow``)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ WORDS = ["<pad>", "<unk>", "passage:", "query:", "eau", "potable", "qualité", "
          "scolaires", "carburant", "prix", "bruit", "carte"]
 
 
-def write_tiny_onnx_folder(folder: Path, dim: int = 8, *, source_id: str = "e5-small-offline@128") -> Path:
+def write_tiny_onnx_folder(folder: Path, dim: int = 8, *, source_id: str = "e5-small-offline@128",
+                           exact: bool = False) -> Path:
     """A word-level tokenizer and a graph ``mean(E[input_ids] masked)``: the same inputs and
     output as the real export, built with ``onnx.helper`` in milliseconds."""
     import onnx
@@ -56,7 +57,7 @@ def write_tiny_onnx_folder(folder: Path, dim: int = 8, *, source_id: str = "e5-s
     onnx.save(model, str(folder / "model.onnx"))
     meta = {"format": ox.FORMAT, "source": "e5-small-offline", "source_id": source_id,
             "max_seq_length": 128, "dim": dim, "prefixes": True, "do_lower_case": False,
-            "bytes": (folder / "model.onnx").stat().st_size,
+            "exact": exact, "bytes": (folder / "model.onnx").stat().st_size,
             "sha256": ox.sha256_file(folder / "model.onnx")}
     (folder / ox.META).write_text(json.dumps(meta))
     return folder
@@ -117,7 +118,7 @@ def test_damaged_model_is_exported_again(tiny, monkeypatch, caplog):
     """ensure_onnx_model: the hash no longer matches -> a one-line warning, then a new export."""
     calls = []
 
-    def fake_export(source, out_dir, *, max_seq_length=128):
+    def fake_export(source, out_dir, *, max_seq_length=128, variant="int8"):
         calls.append(Path(out_dir))
         shutil.rmtree(out_dir, ignore_errors=True)
         return write_tiny_onnx_folder(Path(out_dir))
@@ -159,6 +160,50 @@ def test_query_encoder_onnx_twin_on_request_and_fallback_when_damaged(tiny, monk
     (tiny / "model.onnx").write_bytes(b"broken")
     damaged = embeddings.load_query_encoder("e5-small-offline", models_dir=tiny.parent, onnx=True)
     assert isinstance(damaged, Fallback)
+
+
+def test_default_engine_is_the_exact_fp32_export_else_torch(tmp_path, monkeypatch, caplog):
+    """The offline e5 model's queries (and a build's passages) go through its float32 export
+    when it is exact (same model id as torch: same cache, same build identity); a non-exact or
+    damaged export, or EXPLORER_ENGINE=torch, falls back to torch with one warning line."""
+    from models.core import encoders as embeddings
+
+    class Torch:
+        model_id = "e5-small-offline@128"
+
+        def __init__(self, path, max_seq_length=128):
+            self.path = path
+
+        @classmethod
+        def supports(cls, path):
+            return True
+
+    monkeypatch.setattr(embeddings, "TransformerQueryEncoder", Torch)
+    monkeypatch.setattr(embeddings, "SentenceTransformerEncoder", Torch)
+    monkeypatch.setattr(embeddings, "resolve_model_path", lambda model, models_dir: "e5-folder")
+    monkeypatch.delenv(embeddings.ENGINE_ENV, raising=False)
+    models = tmp_path / "models"
+    fp32 = write_tiny_onnx_folder(models / ox.ONNX_FP32_MODEL, exact=True)
+    enc = embeddings.load_query_encoder("e5-small-offline", models_dir=models)
+    assert isinstance(enc, ox.OnnxEncoder) and enc.exact and enc.model_id == "e5-small-offline@128"
+    monkeypatch.setattr(ox, "ensure_onnx_model", lambda d, **kw: ox.onnx_folder(d, kw["variant"]))
+    build = embeddings.load_encoder("e5-small-offline", models_dir=models)
+    assert isinstance(build, ox.OnnxEncoder) and build.model_id == "e5-small-offline@128"
+    monkeypatch.setenv(embeddings.ENGINE_ENV, "torch")
+    assert isinstance(embeddings.load_query_encoder("e5-small-offline", models_dir=models), Torch)
+    assert isinstance(embeddings.load_encoder("e5-small-offline", models_dir=models), Torch)
+    monkeypatch.setenv(embeddings.ENGINE_ENV, "tensorflow")
+    with pytest.raises(embeddings.UnknownModelError, match="EXPLORER_ENGINE"):
+        embeddings.engine()
+    monkeypatch.delenv(embeddings.ENGINE_ENV)
+    write_tiny_onnx_folder(fp32, exact=False)  # measured as not exact at export: its own id, torch
+    assert ox.OnnxEncoder(fp32).model_id == f"{ox.ONNX_FP32_MODEL}@128"
+    with caplog.at_level("WARNING"):
+        assert isinstance(embeddings.load_query_encoder("e5-small-offline", models_dir=models), Torch)
+        assert isinstance(embeddings.load_encoder("e5-small-offline", models_dir=models), Torch)
+    assert sum("not exact" in r.getMessage() for r in caplog.records) == 2
+    (fp32 / "model.onnx").write_bytes(b"broken")
+    assert isinstance(embeddings.load_query_encoder("e5-small-offline", models_dir=models), Torch)
 
 
 def test_explorer_accepts_the_onnx_encoder_of_the_builds_model_only(built_root, tiny):
@@ -217,18 +262,22 @@ def test_bench_encoders_json_shape(built_root, monkeypatch, capsys):
 
     def pair(models_dir, threads):
         threads_seen.append(threads)
-        return {"torch": FakeEncoder(64), "onnx-int8": Noisy(64)}
+        return {"torch": FakeEncoder(64), "onnx-fp32": FakeEncoder(64), "onnx-int8": Noisy(64)}
 
     monkeypatch.setattr(bench, "encoder_pair", pair)
     assert cli.main(["bench", "--artifacts", str(built_root), "--encoders", "--json",
                      "--passages", "120", "--threads", "2"]) == 0
     out = json.loads(capsys.readouterr().out)
     enc = out["encoders"]
-    assert set(enc) == {"torch", "onnx-int8"} and threads_seen == [2]
+    assert set(enc) == {"torch", "onnx-fp32", "onnx-int8"} and threads_seen == [2]
     assert isinstance(enc["torch"]["passages_per_s"], float) and enc["torch"]["passages_per_s"] > 0
     onnx = enc["onnx-int8"]
-    assert all(isinstance(onnx[k], float) for k in ("passages_per_s", "min_cosine", "mean_cosine"))
+    assert all(isinstance(onnx[k], float) for k in ("passages_per_s", "min_cosine", "mean_cosine",
+                                                     "max_abs_diff", "speedup"))
     assert 0.5 < onnx["min_cosine"] < onnx["mean_cosine"] < 1.0  # the noise is seen, per passage
+    assert 0 < onnx["max_abs_diff"] < 1
+    same = enc["onnx-fp32"]  # the same vectors: equal, seen as such
+    assert same["min_cosine"] >= 0.999999 and same["max_abs_diff"] < 1e-6 and same["speedup"] > 0
     assert out["n_passages"] == 120 and out["threads"] == 2
 
 
@@ -242,6 +291,52 @@ def real_pair():
     from models.core.config import DEFAULT_ARTIFACTS
 
     return encoder_pair(DEFAULT_ARTIFACTS / "models", 2)
+
+
+@pytest.mark.slow
+def test_fp32_export_is_exact_and_shares_torchs_identity(real_pair, sample_path):
+    """The float32 export: the same vectors as torch within float rounding on 300 catalogue
+    passages (padded batches, long texts truncated) and queries, measured at export too."""
+    from models.build.ingest import read_catalog
+    from models.core.text import passage_text
+
+    df, _ = read_catalog(str(sample_path), limit=300)
+    passages = [passage_text(t, d) for t, d in zip(df["title"], df["description_text"], strict=True)]
+    torch_enc, fp32 = real_pair["torch"], real_pair["onnx-fp32"]
+    assert fp32.exact and fp32.model_id == torch_enc.model_id == "e5-small-offline@128"
+    diff = np.abs(torch_enc.encode(passages, kind="passage") - fp32.encode(passages, kind="passage"))
+    assert diff.max() <= ox.EXACT_MAX_ABS, diff.max()
+    queries = ["Quand est-ce que les enfants sont en vacances ?", "PLU", "qualité de l'eau potable"]
+    qdiff = np.abs(torch_enc.encode(queries, kind="query") - fp32.encode(queries, kind="query"))
+    assert qdiff.max() <= ox.EXACT_MAX_ABS
+    meta = json.loads((Path(fp32.path) / ox.META).read_text())
+    assert meta["exact"] and meta["fidelity"]["max_abs_diff"] <= ox.EXACT_MAX_ABS
+
+
+@pytest.mark.slow
+def test_default_query_encoder_needs_no_torch(real_pair):
+    """The app's default query encoder for the offline e5 model, in a fresh process: the exact
+    float32 export, its cut query model, torch never imported, vectors equal to torch's."""
+    from models.core.config import DEFAULT_ARTIFACTS
+
+    models = str(DEFAULT_ARTIFACTS / "models")
+    probe = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from models.core.encoders import load_query_encoder\n"
+        f"enc = load_query_encoder('e5-small-offline', models_dir=Path({models!r}))\n"
+        "v = enc.encode(['Où sont les musées ?', 'piscines à Toulouse'], kind='query')\n"
+        "print(json.dumps({'torch': 'torch' in sys.modules, 'encoder': type(enc).__name__,"
+        " 'lean': enc._lean is not None, 'v': v.tolist()}))\n"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if k != "EXPLORER_ENGINE"}
+    res = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True,
+                         timeout=300, env=env)
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert (out["torch"], out["encoder"], out["lean"]) == (False, "OnnxEncoder", True)
+    ref = real_pair["torch"].encode(["Où sont les musées ?", "piscines à Toulouse"], kind="query")
+    assert np.abs(np.asarray(out["v"], dtype=np.float32) - ref).max() <= ox.EXACT_MAX_ABS
 
 
 @pytest.mark.slow

@@ -19,6 +19,26 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "e5-small-offline"  # built from registry packages by models.core.e5_offline
+# which engine runs the offline e5 model: "onnx" (default: its exact float32 ONNX export, ~1.4x
+# torch's speed, the same vectors within float rounding, no torch in the app) or "torch"
+ENGINE_ENV = "EXPLORER_ENGINE"
+ENGINES = ("onnx", "torch")
+
+
+def engine() -> str:
+    """The engine of the offline e5 model (``EXPLORER_ENGINE``, default ``onnx``).
+
+    Examples
+    --------
+    >>> import os; os.environ.pop(ENGINE_ENV, None) and None; engine()
+    'onnx'
+    """
+    import os
+
+    value = os.environ.get(ENGINE_ENV, "onnx").strip().lower() or "onnx"
+    if value not in ENGINES:
+        raise UnknownModelError(f"{ENGINE_ENV}={value!r}: choose among {', '.join(ENGINES)}")
+    return value
 QUERY_PREFIX = "query: "
 PASSAGE_PREFIX = "passage: "
 
@@ -269,12 +289,27 @@ def resolve_model_path(model: str, models_dir: Path) -> str:
 
 
 def load_encoder(model: str, *, models_dir: Path, max_seq_length: int = 128) -> Encoder:
+    """The encoder a build embeds passages with. The offline e5 model runs on its exact float32
+    ONNX export (exported once; torch with ``EXPLORER_ENGINE=torch``, or when the export is not
+    exact or cannot be made: one warning line)."""
     if (factory := _registered(model)) is not None:
         return factory(model, max_seq_length)
-    from models.core.onnx_encoder import ONNX_MODEL, load_onnx_encoder
+    from models.core.onnx_encoder import ONNX_FP32_MODEL, ONNX_MODEL, OnnxModelError, load_onnx_encoder
 
     if model == ONNX_MODEL:  # exported from the offline e5 folder once, then reused
         return load_onnx_encoder(models_dir, max_seq_length=max_seq_length)
+    if model == ONNX_FP32_MODEL:
+        return load_onnx_encoder(models_dir, max_seq_length=max_seq_length, variant="fp32")
+    if model == DEFAULT_MODEL and engine() == "onnx":
+        try:
+            enc = load_onnx_encoder(models_dir, max_seq_length=max_seq_length, variant="fp32")
+        except (OnnxModelError, ImportError, OSError, RuntimeError) as exc:
+            log.warning("no exact ONNX export of %s (%s): embedding with torch", model, exc)
+        else:
+            if enc.exact and enc.model_id == f"{model}@{max_seq_length}":
+                return enc
+            log.warning("the float32 ONNX export of %s is not exact (see its encoder.json): "
+                        "embedding with torch", model)
     return SentenceTransformerEncoder(resolve_model_path(model, models_dir),
                                       max_seq_length=max_seq_length)
 
@@ -283,6 +318,8 @@ def load_query_encoder(model: str, *, models_dir: Path, max_seq_length: int = 12
                        onnx: bool = False) -> Encoder:
     """The encoder the app embeds queries with, never importing torch when it can:
 
+    * the exact float32 ONNX export of the offline e5 model (the default engine, see
+      :func:`engine`), when exported (``python -m models export-onnx``, done by the set-up);
     * the int8 ONNX encoder (:mod:`models.core.onnx_encoder`) for a build embedded with it, or,
       with ``onnx``, for one embedded with the offline e5 model it approximates, when its folder
       is in ``models_dir`` (exported by the build or ``python -m models export-onnx``): one
@@ -292,22 +329,32 @@ def load_query_encoder(model: str, *, models_dir: Path, max_seq_length: int = 12
     if (factory := _registered(model)) is not None:
         return factory(model, max_seq_length)
     from models.core.onnx_encoder import (
-        ONNX_MODEL,
         SOURCE_MODEL,
+        VARIANT_MODELS,
         OnnxModelError,
         load_onnx_encoder,
         onnx_folder,
     )
 
-    if model == ONNX_MODEL:  # serving: a missing or damaged export is refused, never redone here
+    named = {name: variant for variant, name in VARIANT_MODELS.items()}
+    if model in named:  # serving: a missing or damaged export is refused, never redone here
         return load_onnx_encoder(models_dir, max_seq_length=max_seq_length, threads=1, spinning=False,
-                                 export=False, for_queries=True)
+                                 export=False, for_queries=True, variant=named[model])
     if onnx and model == SOURCE_MODEL and onnx_folder(models_dir).exists():
         try:
             enc = load_onnx_encoder(models_dir, max_seq_length=max_seq_length, threads=1,
                                     spinning=False, export=False, for_queries=True)
             if enc.source_id == f"{model}@{max_seq_length}":
                 return enc
+        except OnnxModelError as exc:
+            log.warning("%s; queries encoded with torch instead", exc)
+    if model == SOURCE_MODEL and engine() == "onnx" and onnx_folder(models_dir, "fp32").exists():
+        try:
+            enc = load_onnx_encoder(models_dir, max_seq_length=max_seq_length, threads=1,
+                                    spinning=False, export=False, for_queries=True, variant="fp32")
+            if enc.exact and enc.model_id == f"{model}@{max_seq_length}":
+                return enc
+            log.warning("the float32 ONNX export of %s is not exact: queries encoded with torch", model)
         except OnnxModelError as exc:
             log.warning("%s; queries encoded with torch instead", exc)
     path = resolve_model_path(model, models_dir)
