@@ -24,7 +24,7 @@ def cmd_freshness(args) -> int:
     for k, v in out["counts"].items():
         print(f"  {out['labels'][k]:<40} {v:>7}")
     if out["late_share"] is not None:
-        print(f"  part en retard parmi les jeux à fréquence annoncée : {out['late_share']:.1%}")
+        print(f"  part en retard parmi les jeux à fréquence annoncée\u202f: {out['late_share']:.1%}")
     for r in out["most_late"]:
         print(f"  - {r['title'][:70]}  [{r['id']}]  {r['reason']}")
     return 0
@@ -42,7 +42,7 @@ def cmd_fair(args) -> int:
         print(json.dumps(out, ensure_ascii=False))
         return 0
     s = out["score"]
-    print(f"score FAIR : {s['points']} / {s['max']} points ({s['rating']}) sur {out['n']} jeux")
+    print(f"score FAIR\u202f: {s['points']} / {s['max']} points ({s['rating']}) sur {out['n']} jeux")
     for d in out["dimensions"]:
         print(f"  {d['label']:<20} {d['points']:>6} / {d['max']}")
     for t in out["todo"]:
@@ -62,10 +62,10 @@ def cmd_coverage(args) -> int:
         print(json.dumps(out, ensure_ascii=False))
         return 0
     print(f"{out['n_answers']} jeux répondent ({out['rule']})")
-    print(f"  nationaux : {out['national']}")
+    print(f"  nationaux\u202f: {out['national']}")
     for code, n in sorted(out["departements"].items(), key=lambda kv: -kv[1])[:20]:
         print(f"  {code:<4} {n}")
-    print(f"  sans jeu : {len(out['gaps'])} départements")
+    print(f"  sans jeu\u202f: {len(out['gaps'])} départements")
     return 0
 
 

@@ -162,7 +162,7 @@ def test_cli_fair(built_root, explorer, capsys, caplog):
     one = json.loads(capsys.readouterr().out)
     assert one["producer"]["id"] == pid and one["producer"]["rank"] >= 1
     assert main(["fair", "--artifacts", str(built_root), "--producer", "nope"]) == 2
-    assert "producteur « nope » inconnu dans ce catalogue" in caplog.text
+    assert "producteur «\u202fnope\u202f» inconnu dans ce catalogue" in caplog.text
     assert np.isfinite(one["score"]["points"])
     assert main(["fair", "--artifacts", str(built_root), "--json", "--max-ids", "2"]) == 0
     capped = json.loads(capsys.readouterr().out)

@@ -42,6 +42,15 @@ def test_rules_agree_with_the_hand_labels():
     assert held.sum() >= 40 and agree[held].mean() >= BAR
 
 
+def test_reasons_and_badges_follow_french_typography():
+    from tests.test_ui_text import typography_errors
+
+    _, rows = _labelled()
+    out = fr.assess(rows, EXPORT)
+    for text in [*out["reason"], *out["badge"]]:
+        assert not typography_errors(text), text
+
+
 def _one(freq, created, modified, title="Un jeu", description=""):
     df = pd.DataFrame([{"frequency": freq, "created_at": created, "last_modified": modified,
                         "title": title, "description": description}])
@@ -139,4 +148,4 @@ def test_cli_freshness(built_root, explorer, capsys, caplog):
     one = json.loads(capsys.readouterr().out)
     assert one["producer"]["id"] == pid and one["n"] == len(explorer.producers.rows(0))
     assert main(["freshness", "--artifacts", str(built_root), "--producer", "nope"]) == 2
-    assert "producteur « nope » inconnu dans ce catalogue" in caplog.text
+    assert "producteur «\u202fnope\u202f» inconnu dans ce catalogue" in caplog.text

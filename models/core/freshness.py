@@ -171,11 +171,11 @@ def assess(df: pd.DataFrame, as_of, *, descriptions: pd.Series | None = None) ->
         st = status[i]
         if st == "sans_frequence":
             if gone[i] and not np.isnan(period[i]):
-                r = f"Fréquence « {flab} » annoncée, mais le jeu se dit archivé ou plus mis à jour"
+                r = f"Fréquence «\u202f{flab}\u202f» annoncée, mais le jeu se dit archivé ou plus mis à jour"
             elif not np.isnan(period[i]):
                 r = "Date de dernière modification illisible"
             elif f:
-                r = f"Fréquence « {flab} » : aucune mise à jour promise"
+                r = f"Fréquence «\u202f{flab}\u202f»\u202f: aucune mise à jour promise"
             else:
                 r = "Aucune fréquence de mise à jour déclarée"
             reasons.append(r)
@@ -183,17 +183,17 @@ def assess(df: pd.DataFrame, as_of, *, descriptions: pd.Series | None = None) ->
             continue
         when = pd.Timestamp(mv[i]).strftime("%d/%m/%Y")
         if st == "a_jour":
-            reasons.append(f"Mise à jour « {flab} » annoncée, dernière modification le {when} "
+            reasons.append(f"Mise à jour «\u202f{flab}\u202f» annoncée, dernière modification le {when} "
                            f"(il y a {duration_fr(age[i])})")
             badges.append("")
         elif st == "en_retard":
-            reasons.append(f"Mise à jour « {flab} » annoncée, dernière modification le {when} : "
-                           f"en retard de {duration_fr(overdue[i])}")
+            reasons.append(f"Mise à jour «\u202f{flab}\u202f» annoncée, dernière modification le "
+                           f"{when}\u202f: en retard de {duration_fr(overdue[i])}")
             badges.append(f"En retard de {duration_fr(overdue[i])} (mise à jour {flab} annoncée)")
         else:
             year = pd.Timestamp(cv[i]).year if not pd.isna(cv[i]) else pd.Timestamp(mv[i]).year
-            reasons.append(f"Mise à jour « {flab} » annoncée, jamais modifiée depuis sa publication "
-                           f"le {when} : en retard de {duration_fr(overdue[i])}")
+            reasons.append(f"Mise à jour «\u202f{flab}\u202f» annoncée, jamais modifiée depuis sa "
+                           f"publication le {when}\u202f: en retard de {duration_fr(overdue[i])}")
             badges.append(f"Jamais mis à jour depuis sa création en {year} "
                           f"(mise à jour {flab} annoncée)")
     return pd.DataFrame({"status": status, "period_days": period, "age_days": age,

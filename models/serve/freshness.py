@@ -114,7 +114,7 @@ class FreshnessService:
         if producer_id:
             rows = self.rows_of_producer(producer_id)
             if rows is None:
-                raise ValueError(f"producteur « {producer_id[:80]} » inconnu dans ce catalogue")
+                raise ValueError(f"producteur «\u202f{producer_id[:80]}\u202f» inconnu dans ce catalogue")
             p = self.explorer.producers.index_of(producer_id)
             out["producer"] = {"id": producer_id,
                                "name": str(self.explorer.producers.table["organization"].iat[p])}
