@@ -30,7 +30,7 @@ from components.figures import empty_figure
 from components.map import BASE_TRACE, HIGHLIGHT_TRACE, SELECTED_TRACE, visualize_map
 from components.map_image import image_figure, png_bytes, png_size
 from components.selection import selection_panel
-from components.topics import map_colour_options, visualize_selection_mds
+from components.topics import FRESHNESS_COLOUR, map_colour_options, visualize_selection_mds
 from models.serve.map_time import year_payload
 from models.serve.selection import clean_rows, export_csv, summarize
 
@@ -136,7 +136,7 @@ def register(app, services) -> None:
     # the colour selector exists only when the build has several colourings (as app.py)
     try:  # a build whose topic files are damaged has no selector (app.py empties topic_table)
         has_colours = len(exp.topic_table) > 0 and bool(
-            map_colour_options(exp.topics.summary.get("models", []), exp.topics.n_clusters))
+            map_colour_options(exp.topics.summary.get("models", []), exp.topics.n_clusters, freshness=True))
     except Exception:  # the image then uses the default colouring
         has_colours = False
 
@@ -147,7 +147,8 @@ def register(app, services) -> None:
     def download_image(view, colour=None):
         if not isinstance(view, dict):
             return no_update, no_update
-        choice = exp.topics.map_colouring(colour) if isinstance(colour, str) else None
+        choice = ((exp.freshness.map_colouring() if colour == FRESHNESS_COLOUR
+                   else exp.topics.map_colouring(colour)) if isinstance(colour, str) else None)
         if choice is None and exp.has_topics:
             topics = exp.topic_table
             choice = (exp.dominant_topics, topics["label"].tolist(), topics["prevalence"].tolist(), "")

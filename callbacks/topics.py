@@ -32,6 +32,7 @@ from components.map import MAX_HIGHLIGHT as MAX_MAP_ROWS
 from components.map import read_highlight
 from components.results import dataset_list
 from components.topics import (
+    FRESHNESS_COLOUR,
     map_colour_options,
     topic_name,
     visualize_coherence,
@@ -234,7 +235,7 @@ def register(app, services) -> None:
                   + ". Survolez un point pour son titre, cliquez pour sa fiche.")
         return fig, status
 
-    if map_colour_options(svc.summary.get("models", []), svc.n_clusters):  # as app.py
+    if map_colour_options(svc.summary.get("models", []), svc.n_clusters, freshness=True):  # as app.py
         register_map_colouring(app, services)
 
 
@@ -260,7 +261,8 @@ def register_map_colouring(app, services) -> None:
                   State(ids.MAP_HIGHLIGHT, "data"), State(ids.SELECTED, "data"),
                   prevent_initial_call=True)
     def colour_map(value, highlight, selected):
-        choice = svc.map_colouring(value, max_colours=MAX_CLUSTER_COLOURS)
+        choice = (exp.freshness.map_colouring() if value == FRESHNESS_COLOUR
+                  else svc.map_colouring(value, max_colours=MAX_CLUSTER_COLOURS))
         if choice is None:
             return no_update
         cats, labels, sizes, legend = choice

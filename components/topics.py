@@ -276,13 +276,20 @@ def visualize_selection_mds(x: Sequence[float], y: Sequence[float], rows: Sequen
     return fig
 
 
-def map_colour_options(models: Sequence[dict], n_clusters: int | None = None) -> list[dict]:
-    """Options of the main map's colour selector: one per LDA model (value ``"k{K}"``) and the
-    embedding clusters (value ``"clusters"``) when built. [] when there is nothing to choose."""
+FRESHNESS_COLOUR = "freshness"  # the map coloured by freshness (models.serve.freshness)
+
+
+def map_colour_options(models: Sequence[dict], n_clusters: int | None = None, *,
+                       freshness: bool = False) -> list[dict]:
+    """Options of the main map's colour selector: one per LDA model (value ``"k{K}"``), the
+    embedding clusters (value ``"clusters"``) when built and, with ``freshness``, the datasets'
+    freshness (value ``"freshness"``). [] when there is nothing to choose."""
     out = [{"label": f"Thèmes LDA, K = {int(m['k'])}" + (" (par défaut)" if m.get("default") else ""),
             "value": f"k{int(m['k'])}"} for m in sorted(models, key=lambda m: m["k"])]
     if n_clusters:
         out.append({"label": L.CLUSTERS.format(n=n_clusters), "value": "clusters"})
+    if freshness:
+        out.append({"label": "Fraîcheur des mises à jour", "value": FRESHNESS_COLOUR})
     return out if len(out) > 1 else []
 
 

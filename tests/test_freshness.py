@@ -149,3 +149,21 @@ def test_cli_freshness(built_root, explorer, capsys, caplog):
     assert one["producer"]["id"] == pid and one["n"] == len(explorer.producers.rows(0))
     assert main(["freshness", "--artifacts", str(built_root), "--producer", "nope"]) == 2
     assert "producteur «\u202fnope\u202f» inconnu dans ce catalogue" in caplog.text
+
+
+def test_the_map_can_be_coloured_by_freshness(app, client, explorer):
+    from components import ids
+    from components.topics import FRESHNESS_COLOUR, map_colour_options
+    from tests.uihelpers import call
+
+    models = [{"k": 10, "default": True}]
+    assert map_colour_options(models, 0) == []  # unchanged without the flag
+    assert [o["value"] for o in map_colour_options(models, 0, freshness=True)] == ["k10", FRESHNESS_COLOUR]
+    codes, labels, sizes, legend = explorer.freshness.map_colouring()
+    assert len(codes) == explorer.n and sum(sizes) == explorer.n and labels[0] == "À jour"
+    out = call(app, client, f"{ids.MAP}.figure", {f"{ids.MAP_COLOUR}.value": FRESHNESS_COLOUR},
+               {f"{ids.MAP_HIGHLIGHT}.data": None, f"{ids.SELECTED}.data": None})
+    fig = out[ids.MAP]["figure"]
+    assert fig["layout"]["legend"]["title"]["text"] == legend
+    names = {t.get("name") for t in fig["data"]}
+    assert set(labels) <= names

@@ -65,6 +65,14 @@ class FreshnessService:
         pos = {s: i for i, s in enumerate(fr.STATUSES)}
         return self.table["status"].map(pos).to_numpy(dtype=np.int8)
 
+    def map_colouring(self) -> tuple:
+        """(status code per row, labels, sizes, legend title): the main map coloured by freshness
+        (the shape of ``TopicService.map_colouring``)."""
+        codes = self.codes.astype(np.int32)
+        sizes = np.bincount(codes, minlength=len(fr.STATUSES)).tolist()
+        labels = [fr.STATUS_LABELS[s].capitalize() for s in fr.STATUSES]
+        return codes, labels, sizes, "Fraîcheur (fréquence annoncée)"
+
     def rows_of_producer(self, producer_id: str) -> np.ndarray | None:
         prod = self.explorer.producers
         p = prod.index_of(producer_id)
