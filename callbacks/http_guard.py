@@ -5,7 +5,8 @@ Before Dash reads a callback request:
 - a body over :data:`MAX_BODY_BYTES` is refused with 413 (from ``Content-Length``, before
   anything is read; a chunked body is read up to the limit, one byte more is a 413);
 - JSON nested deeper than :data:`MAX_JSON_DEPTH` is refused with 400 (the depth is counted on
-  the raw bytes, so the decoder never recurses on it); a JSON object with a key twice is a 400;
+  the raw bytes, so the decoder never recurses on it), as are more than :data:`MAX_JSON_OBJECTS`
+  objects; a JSON object with a key twice is a 400;
 - a body that is not a request dash-renderer could send for one of the app's server-side
   callbacks is refused with 400: :func:`callbacks.request_shape.request_problem` checks it
   against the callback's declared signature (outputs, inputs, state, pattern ids, triggers),
@@ -32,12 +33,15 @@ import re
 from collections import Counter
 
 from callbacks import request_shape
-from models.core.jsonsafe import json_depth
+from models.core.jsonsafe import json_depth, json_shape  # noqa: F401 (http_guard.json_depth: the tests' name)
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 2_000_000  # a 500 kB upload is ~670 kB in base64; up to ~1.4 MB the page says "trop gros"
 MAX_JSON_DEPTH = 32  # dash-renderer's deepest callback bodies are ~8 levels
+# JSON objects in one body: the largest real ones (a quality result of 5,000 queries) hold ~15,000;
+# each costs the duplicate-key check a call (2 MB of « {}, » would be 666,000: ~0.25 s, GIL held)
+MAX_JSON_OBJECTS = 100_000
 CALLBACK_PATH = "_dash-update-component"
 SUITES_PATH = "/_dash-component-suites/"
 SERVER_NAME = "explorateur"
@@ -187,9 +191,11 @@ def install(app) -> None:
                 raise RequestEntityTooLarge()
         except RequestEntityTooLarge:
             return refuse(413, f"body over {MAX_BODY_BYTES} bytes")
-        depth = json_depth(data)
+        depth, objects = json_shape(data)
         if depth > MAX_JSON_DEPTH:
             return refuse(400, f"JSON nested {depth} deep > {MAX_JSON_DEPTH}")
+        if objects > MAX_JSON_OBJECTS:
+            return refuse(400, f"{objects} JSON objects > {MAX_JSON_OBJECTS}")
         if not req.is_json:
             return refuse(400, "not JSON")
         try:

@@ -1,8 +1,16 @@
-"""Measures the boundary's bars (issue 14) on a running app, as an attacker would load it::
+"""Measures the boundary's bars (issues 14 and 23) on a running app, as an attacker would load it::
 
-    python scripts/stress_boundary.py --artifacts artifacts [--json]
+    python scripts/stress_boundary.py --artifacts artifacts [--json] [--guards-only]
 
-Starts ``python app.py`` on the build (a real, threaded server) and measures:
+First, in this process, each function that runs before validation on its worst input at the
+largest size the limits allow (2 MB bodies of pathological quotes, escapes, brackets, objects,
+unicode; a 64 KB URL path; a 4,000-character query string; a 200 kB tour file; a 500 kB CSV):
+the median of 5 runs (``guards``). Then it starts ``python app.py`` on the build (a real, threaded
+server) and measures:
+
+- the raw-body probe of issue 23: a 2 MB body of « " » + « \\" »×n posted while another client
+  asks ``/_dash-dependencies`` in a loop: the probe's answer time and the other client's delay
+  over its idle time (``raw_body_probe``);
 
 - 12 concurrent 3,000-point selection MDS requests: answers (computed or « occupé »), wall
   time, peak resident memory of the server over its idle level (sampled every 20 ms);
@@ -18,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import http.client
 import json
 import random
@@ -194,7 +203,8 @@ def big_inputs(port: int, deps: list[dict]) -> list[dict]:
     out.append({"input": "30 MB dropdown search value", "status": status, "seconds": round(dt, 2)})
     item = {"id": {"type": "producers-producer-item", "value": "x"}, "property": "n_clicks", "value": 1}
     spec = next(d for d in deps if "producers-producer-item" in json.dumps(d["inputs"]))
-    body = json.dumps({"output": spec["output"], "outputs": bench._split_output(spec["output"]),
+    outputs = bench.split_output(spec["output"])
+    body = json.dumps({"output": spec["output"], "outputs": outputs if len(outputs) > 1 else outputs[0],
                        "inputs": [[item] * 1_000_000], "state": [],
                        "changedPropIds": ['{"type":"producers-producer-item","value":"x"}'
                                           '.n_clicks']}).encode()
@@ -204,11 +214,153 @@ def big_inputs(port: int, deps: list[dict]) -> list[dict]:
     return out
 
 
+def _median_ms(fn, arg, runs: int = 5) -> dict:
+    """{"first_ms": the first run (cold caches), "ms": the median of ``runs``}."""
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        with contextlib.suppress(Exception):  # a refusal is an answer: its time is what is measured
+            fn(arg)
+        times.append(time.perf_counter() - t)
+    return {"first_ms": round(times[0] * 1000, 1), "ms": round(sorted(times)[len(times) // 2] * 1000, 1)}
+
+
+def guards(explorer=None) -> list[dict]:
+    """Each pre-validation function on its worst inputs at the largest allowed size."""
+    from callbacks import http_guard, request_shape
+    from callbacks.urlstate import parse_url_search
+    from components.tour import MAX_FILE_BYTES, parse_tour_file
+    from models.core.csv_safe import safe_csv
+    from models.serve.evaluate import MAX_UPLOAD_BYTES, decode_upload, parse_upload_bytes
+    from models.serve.search import clean_query
+
+    n = http_guard.MAX_BODY_BYTES
+    bodies = {
+        '« " » + « \\" »×n': b'"' + b'\\"' * ((n - 1) // 2),
+        "« \\ »×n (one backslash run)": b'"' + b"\\" * (n - 2) + b'"',
+        "« [ »×n": b"[" * n,
+        '« ["\\"]" »×n (brackets in strings)': b'["\\"]"' * (n // 6),
+        '« {"a":1}, »×n (objects)': b"[" + b'{"a":1},' * ((n - 2) // 8) + b"1]",
+        "« {}, »×n (empty objects)": b"[" + b"{}," * ((n - 2) // 3) + b"1]",
+        "« \\u00e9 »×n in a string": b'"' + b"\\u00e9" * ((n - 2) // 6) + b'"',
+        "« é » UTF-8 ×n in a string": b'"' + "é".encode() * ((n - 2) // 2) + b'"',
+        "random bytes": bytes(random.Random(0).getrandbits(8) for _ in range(n)),
+    }
+    out = []
+    for name, body in bodies.items():
+        out.append({"function": "http_guard.json_depth", "input": name, "bytes": len(body),
+                    **_median_ms(http_guard.json_depth, body)})
+        out.append({"function": "http_guard.parse_body (JSON, duplicate keys)", "input": name,
+                    "bytes": len(body), **_median_ms(http_guard.parse_body, body)})
+    # the structure check on the largest well-formed shapes: a pattern list of 5,000 items, 100
+    # triggers of 2,000 characters each, a 20,000-character output id
+    pattern = {"id": '{"k":["ALL"],"type":"t"}', "property": "v"}
+    sig = request_shape.Signatures({"o.data": {"output": _Out("o", "data"), "callback": print,
+                                               "inputs": [pattern], "state": []}})
+    items = [{"id": {"type": "t", "k": i}, "property": "v", "value": "x" * 300}
+             for i in range(request_shape.MAX_PATTERN_ITEMS)]
+    changed = ['{"k":' + str(i) + ',"type":"t"}.v' + " " * 1_900 for i in range(request_shape.MAX_CHANGED)]
+    shaped = {"output": "o.data", "outputs": {"id": "o", "property": "data"}, "inputs": [items],
+              "changedPropIds": changed}
+    raw = json.dumps(shaped).encode()
+    out.append({"function": "request_shape.request_problem", "input": "5,000 pattern items, 100 long "
+                "triggers", "bytes": len(raw), **_median_ms(lambda b: request_shape.request_problem(
+                    http_guard.parse_body(b), sig), raw)})
+    long_path = "/_dash-component-suites/dash/" + "a/" * 32_000 + "x.js"
+    out.append({"function": "http_guard.component_suite", "input": "64 KB path", "bytes": len(long_path),
+                **_median_ms(http_guard.component_suite, long_path)})
+    url = "?" + "&".join(f"q{i}=" + "é" * 20 for i in range(2_000))
+    out.append({"function": "urlstate.parse_url_search", "input": "query string of 2,000 fields",
+                "bytes": len(url.encode()), **_median_ms(lambda u: parse_url_search(
+                    u, modes=["keyword"], default_mode="keyword", max_query_chars=500,
+                    is_known_id=lambda i: False), url)})
+    out.append({"function": "search.clean_query", "input": "2 MB of spaces and control characters",
+                "bytes": n, **_median_ms(clean_query, " \x00" * (n // 2))})
+    nested = "[" * 5 + "1" + "]" * 5  # 7 levels with the steps: as deep as a tour may be
+    tours = {"200 kB of « [ »": "[" * MAX_FILE_BYTES,
+             "200 kB, 7 levels of lists": '{"steps": [' + ",".join([nested] * (MAX_FILE_BYTES // 12)) + "]}"}
+    for name, text in tours.items():
+        data = text.encode()[:MAX_FILE_BYTES]
+        contents = "data:application/json;base64," + base64.b64encode(data).decode()
+        out.append({"function": "tour.parse_tour_file", "input": name, "bytes": len(contents),
+                    **_median_ms(parse_tour_file, contents)})
+    for name, text in {"83,000 one-character rows": "query,expected\n" + "a,b\n" * 83_000,
+                       "bare « \\r » ×500,000": "query,expected\n" + "\r" * 499_000,
+                       "one 500 kB quoted field": 'query,expected\n"' + "x" * 499_000 + '",1\n'}.items():
+        raw = text.encode()[:MAX_UPLOAD_BYTES]
+        contents = "data:text/csv;base64," + base64.b64encode(raw).decode()
+        out.append({"function": "evaluate.decode_upload + parse_upload_bytes", "input": name,
+                    "bytes": len(contents), **_median_ms(lambda c: parse_upload_bytes(
+                        decode_upload(c, "x.csv", require_name=True)), contents)})
+    cells = [["=1+1\r" * 1_000, "＝" * 5_000, " \u3000" * 3_000 + "@x"]] * 100
+    out.append({"function": "csv_safe.safe_csv", "input": "100 rows of hostile 5-10 kB cells",
+                "bytes": sum(len(c) for r in cells for c in r), **_median_ms(
+                    lambda rows: safe_csv(["a", "b", "c"], rows), cells)})
+    if explorer is not None and explorer.speller is not None:
+        q = " ".join("déppartementz" + str(i % 10) for i in range(60))[:explorer.max_query_chars]
+        out.append({"function": "explorer.speller.correct", "input": f"{len(q)} characters of unknown words",
+                    "bytes": len(q.encode()), **_median_ms(explorer.speller.correct, q)})
+    return out
+
+
+class _Out:
+    def __init__(self, cid, prop):
+        self.cid, self.prop = cid, prop
+
+    def to_dict(self):
+        return {"id": self.cid, "property": self.prop}
+
+
+def raw_body_probe(port: int, rounds: int = 5) -> dict:
+    """Issue 23's bar: the 2 MB « " » + « \\" »×n body refused in ≤ 100 ms, a concurrent
+    ``GET /_dash-dependencies`` delayed ≤ 100 ms."""
+    n = 2_000_000
+    body = b'"' + b'\\"' * ((n - 1) // 2)
+
+    def get_deps() -> float:
+        t = time.perf_counter()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.request("GET", "/_dash-dependencies")
+        conn.getresponse().read()
+        conn.close()
+        return time.perf_counter() - t
+
+    idle = sorted(get_deps() for _ in range(20))[10]
+    probes, during = [], []
+    for _ in range(rounds):
+        stop = threading.Event()
+
+        def loop(stop=stop):
+            while not stop.is_set():
+                during.append(get_deps())
+
+        t = threading.Thread(target=loop)
+        t.start()
+        status, _, dt = post(port, body)
+        stop.set()
+        t.join()
+        probes.append((status, dt))
+    return {"body_bytes": len(body), "statuses": sorted({s for s, _ in probes}),
+            "probe_ms_max": round(max(dt for _, dt in probes) * 1000, 1),
+            "deps_idle_ms_median": round(idle * 1000, 1),
+            "deps_during_ms_max": round(max(during) * 1000, 1) if during else None,
+            "deps_delay_ms_max": round((max(during) - idle) * 1000, 1) if during else None,
+            "deps_requests_during": len(during)}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--artifacts", required=True)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--guards-only", action="store_true", help="only the in-process guard timings")
     args = p.parse_args(argv)
+    from models.serve.explorer import Explorer
+
+    explorer = Explorer.load(Path(args.artifacts))
+    guard_times = guards(explorer)
+    if args.guards_only:
+        print(json.dumps({"guards": guard_times}, ensure_ascii=False, indent=None if args.json else 2))
+        return 0
     port = bench.free_port()
     try:
         proc, _ = bench.start_app(Path(args.artifacts), port, subprocess.DEVNULL, timeout=600)
@@ -227,7 +379,8 @@ def main(argv=None) -> int:
 
         ds_ids = pd.read_parquet(build / "datasets.parquet", columns=["id"])["id"].head(300).tolist()
         time.sleep(2)
-        report = {"n_datasets": n_rows, "idle_rss_mb": round(rss_mb(proc.pid)),
+        report = {"n_datasets": n_rows, "idle_rss_mb": round(rss_mb(proc.pid)), "guards": guard_times,
+                  "raw_body_probe": raw_body_probe(port),
                   "mds_12_concurrent": mds_burst(port, proc.pid, deps, n_rows),
                   "uploads_500kb": uploads(port, deps, ds_ids),
                   "body_300mb": huge_body(port, proc.pid),

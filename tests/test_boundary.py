@@ -399,3 +399,16 @@ def test_every_heavy_callback_shares_one_gate(client):
             gate._sem.release()
     out = dash.call(*selection)
     assert out[ids.SELECTION_MDS]["children"]["type"] == "Graph"
+
+
+def test_json_shape_counts_objects_outside_strings_and_too_many_are_refused(client, caplog):
+    from models.core.jsonsafe import json_shape
+
+    assert json_shape(b'[{}, {"a": "{{{"}, [{}]]') == (3, 3)
+    n = http_guard.MAX_JSON_OBJECTS
+    many = b"[" + b"{}," * n + b"{}]"
+    assert json_shape(many) == (2, n + 1)
+    with caplog.at_level(logging.WARNING):
+        r = client.post("/_dash-update-component", data=many, content_type="application/json")
+    assert r.status_code == 400 and r.get_json() == {"error": HTTP_REFUSED[400]}
+    assert f"{n + 1} JSON objects" in caplog.records[-1].getMessage()

@@ -3,7 +3,11 @@
 The cache is keyed by ``sha256(model key, max length, prefix, text)`` so a rebuild on an
 unchanged catalogue encodes nothing, and a new export re-encodes only the changed texts.
 It is stored as append-only shards of plain ``.npy`` files, each written atomically,
-so a build killed half-way keeps everything it had finished encoding.
+so a build killed half-way keeps everything it had finished encoding. Each shard has a checksum
+(``sum-NNNNN.txt``: sha256 of its keys and vectors, written before the keys that commit it): a
+shard that is truncated, unreadable, of the wrong shape, with non-finite vectors or whose content
+no longer matches its checksum is set aside (renamed ``*.damaged``, one warning line), its
+passages are encoded again, and the build's ``embedding_stats`` count it (``cache_damaged``).
 """
 
 from __future__ import annotations
@@ -37,15 +41,19 @@ class EmbeddingCache:
         self.model_id = model_id
         self._index: dict[bytes, tuple[int, int]] = {}
         self._shards: dict[int, np.ndarray] = {}
+        self.damaged: list[str] = []  # shards set aside by this load: "NNNNN: why"
         for keys_file in sorted(self.dir.glob("keys-*.npy")):
             shard = int(keys_file.stem.split("-")[1])
             vec_file = self.dir / f"vecs-{shard:05d}.npy"
-            if not vec_file.exists():
-                continue
-            keys = np.load(keys_file)
-            vecs = np.load(vec_file, mmap_mode="r")
-            if vecs.shape != (len(keys), dim):
-                log.warning("ignoring cache shard %s: shape %s", vec_file, vecs.shape)
+            try:
+                keys = np.load(keys_file)
+                vecs = np.load(vec_file, mmap_mode="r")
+                problem = self._problem(shard, keys, vecs)
+            except (OSError, ValueError, EOFError) as exc:  # truncated, missing, not a .npy
+                problem, keys, vecs = f"unreadable ({type(exc).__name__})", None, None
+            if problem:
+                del keys, vecs  # the mmap, before renaming its file
+                self._set_aside(shard, problem)
                 continue
             self._shards[shard] = vecs
             # the raw 16 bytes of each key: ``bytes(k)`` of a numpy "S16" item drops trailing NUL
@@ -53,6 +61,34 @@ class EmbeddingCache:
             raw, width = keys.tobytes(), keys.dtype.itemsize
             for row in range(len(keys)):
                 self._index[raw[row * width:(row + 1) * width]] = (shard, row)
+
+    @staticmethod
+    def checksum(keys: np.ndarray, vecs: np.ndarray) -> str:
+        h = hashlib.sha256(np.ascontiguousarray(keys).tobytes())
+        h.update(np.ascontiguousarray(vecs).tobytes())
+        return h.hexdigest()
+
+    def _problem(self, shard: int, keys: np.ndarray, vecs: np.ndarray) -> str | None:
+        if keys.ndim != 1 or keys.dtype != np.dtype("S16"):
+            return f"keys of dtype {keys.dtype} and shape {keys.shape}"
+        if vecs.shape != (len(keys), self.dim) or vecs.dtype != np.float32:
+            return f"vectors of shape {vecs.shape}"
+        sum_file = self.dir / f"sum-{shard:05d}.txt"
+        if sum_file.exists():  # shards written before checksums have none
+            if sum_file.read_text().strip() != self.checksum(keys, vecs):
+                return "checksum mismatch"
+        elif not np.isfinite(vecs).all():
+            return "non-finite vectors"
+        return None
+
+    def _set_aside(self, shard: int, why: str) -> None:
+        log.warning("embedding cache shard %05d damaged (%s): set aside, its passages are encoded "
+                    "again", shard, why)
+        self.damaged.append(f"{shard:05d}: {why}")
+        for name in (f"keys-{shard:05d}.npy", f"vecs-{shard:05d}.npy", f"sum-{shard:05d}.txt"):
+            path = self.dir / name
+            if path.exists():
+                os.replace(path, self.dir / (name + ".damaged"))
 
     def __len__(self) -> int:
         return len(self._index)
@@ -71,13 +107,19 @@ class EmbeddingCache:
     def add(self, keys: Sequence[bytes], vecs: np.ndarray) -> None:
         if not len(keys):
             return
-        shard = max(self._shards, default=-1) + 1
+        on_disk = [int(f.stem.split("-")[1]) for f in self.dir.glob("keys-*.npy")]
+        shard = max([*self._shards, *on_disk], default=-1) + 1
         karr = np.frombuffer(b"".join(keys), dtype="S16")
-        for name, arr in ((f"vecs-{shard:05d}.npy", vecs.astype(np.float32)),
-                          (f"keys-{shard:05d}.npy", karr)):  # keys last: they commit the shard
+        varr = np.ascontiguousarray(vecs, dtype=np.float32)
+        parts = ((f"vecs-{shard:05d}.npy", varr), (f"sum-{shard:05d}.txt", self.checksum(karr, varr)),
+                 (f"keys-{shard:05d}.npy", karr))  # keys last: they commit the shard
+        for name, arr in parts:
             tmp = self.dir / (name + ".tmp")
             with open(tmp, "wb") as fh:
-                np.save(fh, arr)
+                if isinstance(arr, str):
+                    fh.write(arr.encode())
+                else:
+                    np.save(fh, arr)
             os.replace(tmp, self.dir / name)
         self._shards[shard] = np.load(self.dir / f"vecs-{shard:05d}.npy", mmap_mode="r")
         for row, k in enumerate(keys):
@@ -104,6 +146,8 @@ def embed_passages(texts: Sequence[str], encoder: Encoder, cache_root: Path | No
         vecs, found = cache.lookup(keys)
     todo = np.flatnonzero(~found)
     stats = {"total": len(texts), "cached": int(found.sum()), "encoded": len(todo)}
+    if cache is not None and cache.damaged:  # set aside, their passages encoded again below
+        stats["cache_damaged"] = len(cache.damaged)
     if len(todo):
         # longest first: padding waste is smallest and the time estimate errs on the safe side
         todo = todo[np.argsort([-len(texts[i]) for i in todo], kind="stable")]

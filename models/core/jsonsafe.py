@@ -6,22 +6,23 @@ from __future__ import annotations
 import numpy as np
 
 
-def json_depth(data: bytes) -> int:
-    """Deepest nesting of ``[``/``{`` in JSON text, strings left out. Linear and vectorised: a
-    quote opens or closes a string unless an odd run of backslashes precedes it, brackets count
+def json_shape(data: bytes) -> tuple[int, int]:
+    """(deepest nesting of ``[``/``{``, number of objects ``{``) in JSON text, strings left out.
+    Linear and vectorised: a quote opens or closes a string unless an odd run of backslashes
+    precedes it, brackets count
     outside strings only (no regex: a backtracking pattern over « "\\"\\"… » was quadratic,
     20 s of CPU for 64 KB). A 2 MB body of any bytes takes a few tens of milliseconds.
 
     Examples
     --------
-    >>> json_depth(b'{"a": [1, {"b": "[[[\\\\"}]}')
-    3
-    >>> json_depth(b'["\\"]"]')
-    1
+    >>> json_shape(b'{"a": [1, {"b": "[[[\\\\"}]}')
+    (3, 2)
+    >>> json_shape(b'["\\"]"]')
+    (1, 0)
     """
     a = np.frombuffer(data, dtype=np.uint8)
     if not len(a):
-        return 0
+        return 0, 0
     idx = np.arange(len(a), dtype=np.int32)  # bodies are capped far below 2**31 bytes
     backslash = a == 0x5C
     last_other = np.maximum.accumulate(np.where(backslash, -1, idx))
@@ -32,4 +33,10 @@ def json_depth(data: bytes) -> int:
     outside = (np.cumsum(quote) % 2 == 0) & ~quote
     steps = (((a == 0x5B) | (a == 0x7B)) & outside).astype(np.int32)
     steps -= ((a == 0x5D) | (a == 0x7D)) & outside
-    return int(np.cumsum(steps).max(initial=0))
+    objects = int(((a == 0x7B) & outside).sum())
+    return int(np.cumsum(steps).max(initial=0)), objects
+
+
+def json_depth(data: bytes) -> int:
+    """Deepest nesting of ``[``/``{`` in JSON text, strings left out (:func:`json_shape`)."""
+    return json_shape(data)[0]
