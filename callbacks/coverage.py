@@ -3,8 +3,9 @@ components/coverage_view.py).
 
 Data flow::
 
-    the button by the results header, or the per-100,000 switch, with the search shown
-        ──> modal open, summary, choropleth, the answer kept for the CSV
+    the button by the results header (the search shown), the button of the « Sélection » tab
+    (the datasets selected on the map), the per-100,000 switch, the level
+        ──> modal open, summary, choropleth, the answer kept for the CSV, what it shows
     « Télécharger » ──> the CSV of the counts
 """
 
@@ -20,6 +21,19 @@ from models.serve.coverage import coverage, coverage_csv
 from models.serve.filters import params_to_raw
 
 log = logging.getLogger(__name__)
+
+
+SEARCH, SELECTION = "search", "selection"
+MAX_SELECTION = 100_000
+
+
+def selection_rows(selection, n: int) -> list[int]:
+    """The rows of the map selection store (``{"rows": [int, ...]}``), checked."""
+    rows = selection.get("rows") if isinstance(selection, dict) else None
+    if not isinstance(rows, list):
+        return []
+    return sorted({r for r in rows[:MAX_SELECTION]
+                   if isinstance(r, int) and not isinstance(r, bool) and 0 <= r < n})
 
 
 def search_of(state) -> tuple[str, dict] | None:
@@ -46,20 +60,36 @@ def register(app, services) -> None:
 
     @app.callback(Output(ids.COVERAGE_MODAL, "is_open"), Output(ids.COVERAGE_SUMMARY, "children"),
                   Output(ids.COVERAGE_FIGURE, "figure"), Output(ids.COVERAGE_DATA, "data"),
-                  Input(ids.COVERAGE_OPEN, "n_clicks"), Input(ids.COVERAGE_PER_100K, "value"),
-                  Input(ids.COVERAGE_LEVEL, "value"), State(ids.SEARCH_STATE, "data"),
-                  prevent_initial_call=True)
-    def show(n_clicks, per_100k, level, state):
-        opening = ctx.triggered_id == ids.COVERAGE_OPEN
-        if opening and not n_clicks:
-            return no_update, no_update, no_update, no_update
-        is_open = True if opening else no_update
-        search = search_of(state)
-        if search is None:
-            return is_open, cv.summary(None), cv.empty_figure(cv.NO_SEARCH, height=460), None
-        q, raw = search
+                  Output(ids.COVERAGE_SOURCE, "data"),
+                  Input(ids.COVERAGE_OPEN, "n_clicks"), Input(ids.COVERAGE_OPEN_SELECTION, "n_clicks"),
+                  Input(ids.COVERAGE_PER_100K, "value"), Input(ids.COVERAGE_LEVEL, "value"),
+                  State(ids.SEARCH_STATE, "data"), State(ids.MAP_SELECTION, "data"),
+                  State(ids.COVERAGE_SOURCE, "data"), prevent_initial_call=True)
+    def show(n_search, n_selection, per_100k, level, state, selection, source):
+        trigger = ctx.triggered_id
+        if (trigger == ids.COVERAGE_OPEN and not n_search) or \
+                (trigger == ids.COVERAGE_OPEN_SELECTION and not n_selection):
+            return no_update, no_update, no_update, no_update, no_update
+        if trigger == ids.COVERAGE_OPEN:
+            source = SEARCH
+        elif trigger == ids.COVERAGE_OPEN_SELECTION:
+            source = SELECTION
+        elif source not in (SEARCH, SELECTION):
+            source = SEARCH
+        is_open = True if trigger in (ids.COVERAGE_OPEN, ids.COVERAGE_OPEN_SELECTION) else no_update
         per = bool(per_100k)
-        out = coverage(exp, q, filters=raw, per_inhabitants=per)
+        if source == SELECTION:
+            rows = selection_rows(selection, exp.n)
+            if not rows:
+                return (is_open, cv.summary(None, cv.NO_SELECTION),
+                        cv.empty_figure(cv.NO_SELECTION, height=460), None, source)
+            out = coverage(exp, "", per_inhabitants=per, rows=rows)
+        else:
+            search = search_of(state)
+            if search is None:
+                return is_open, cv.summary(None), cv.empty_figure(cv.NO_SEARCH, height=460), None, source
+            q, raw = search
+            out = coverage(exp, q, filters=raw, per_inhabitants=per)
         level = "region" if level == "region" else "departement"
         key = "regions" if level == "region" else "departements"
         counts = out["per_100k"][key] if per else out[key]
@@ -68,7 +98,7 @@ def register(app, services) -> None:
         else:
             names = {k: v for k, v in out["names"].items() if not k.startswith("region:")}
         fig = cv.figure(outlines(level), counts, names, per_100k=per, level=level)
-        return is_open, cv.summary(out), fig, out
+        return is_open, cv.summary(out), fig, out, source
 
     @app.callback(Output(ids.COVERAGE_DOWNLOAD, "data"), Input(ids.COVERAGE_CSV, "n_clicks"),
                   State(ids.COVERAGE_DATA, "data"), prevent_initial_call=True)

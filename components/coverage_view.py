@@ -19,6 +19,7 @@ LEVEL_OPTIONS = [{"label": "Départements", "value": "departement"}, {"label": "
 OVERSEAS = {"971": "Guadeloupe", "972": "Martinique", "973": "Guyane", "974": "La Réunion", "976": "Mayotte"}
 CSV_LABEL = "Télécharger (CSV)"
 CSV_FILENAME = "couverture-departements.csv"
+NO_SELECTION = "Sélectionnez d'abord des jeux sur la carte (lasso ou rectangle)."
 NO_SEARCH = ("Lancez d'abord une recherche ou choisissez des filtres\u202f: la carte montre où sont "
              "leurs réponses.")
 COLOURSCALE = [[0.0, "#f5f5fe"], [0.35, "#9a9aff"], [0.7, "#4747d1"], [1.0, "#000091"]]
@@ -60,17 +61,18 @@ def figure(geojson: dict | None, counts: dict[str, float], names: dict[str, str]
     return fig
 
 
-def summary(out: dict | None) -> html.Div:
+def summary(out: dict | None, empty: str = NO_SEARCH) -> html.Div:
     """What the map counts and how (the answer-set rule stated), national datasets apart, the
-    départements with none."""
+    départements with none; ``empty``: what to say when there is nothing to count."""
     if not out:
-        return html.Div(NO_SEARCH, className="text-muted")
+        return html.Div(empty, className="text-muted")
     q = clean_text(out.get("query"), 80)
     what = f"«\u202f{q}\u202f»" if q else "les filtres choisis"
     n = out.get("n_answers", 0)
+    head = (f" choisi{'s' if n > 1 else ''} sur la carte." if out.get("selection")
+            else f" répondent à {what}.")
     lines = [
-        html.P([html.Strong(f"{fr_number(n)} jeu{'x' if n > 1 else ''}"), f" répondent à {what}."],
-               className="mb-1"),
+        html.P([html.Strong(f"{fr_number(n)} jeu{'x' if n > 1 else ''}"), head], className="mb-1"),
         html.P(f"Règle\u202f: {clean_text(out.get('rule'), 300)}.", className="small text-muted mb-1"),
         html.P(f"Jeux nationaux (France entière), comptés à part\u202f: {fr_number(out.get('national', 0))}.",
                className="mb-1"),
@@ -108,5 +110,6 @@ def modal() -> html.Div:
             ]),
         ], id=ids.COVERAGE_MODAL, is_open=False, size="xl", scrollable=True),
         dcc.Store(id=ids.COVERAGE_DATA),
+        dcc.Store(id=ids.COVERAGE_SOURCE, data="search"),
         dcc.Download(id=ids.COVERAGE_DOWNLOAD),
     ])

@@ -88,3 +88,12 @@ def test_cli_coverage(built_root, explorer, capsys):
                  "--filter", "format=csv"]) == 0
     got = json.loads(capsys.readouterr().out)
     assert "per_100k" in got and got["filters"] == {"format": ["csv"]}
+
+
+def test_coverage_of_a_selection_counts_those_rows(explorer):
+    q, out = _placed_query(explorer)
+    ans, _ = answer_mask(explorer, q)
+    sel = coverage(explorer, "", rows=[int(r) for r in np.flatnonzero(ans)] + [-1, 10**9])
+    assert sel["selection"] and sel["threshold"] is None and "sélection" in sel["rule"]
+    for key in ("departements", "regions", "gaps", "national", "n_answers"):
+        assert sel[key] == out[key], key

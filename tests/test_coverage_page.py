@@ -99,3 +99,36 @@ def test_opened_from_the_results_header(dash_duo, built_root, explorer):
     until(lambda: n_locations() == len(explorer.territories.outlines("region")["features"]), TIMEOUT)
     dash_duo.wait_for_contains_text(f"#{ids.COVERAGE_SUMMARY}", "répondent à", timeout=TIMEOUT)
     assert dash_duo.get_logs() == []
+
+
+def test_opened_from_the_selection_tab(app, client, explorer):
+    from callbacks.coverage import selection_rows
+    from tests.uihelpers import call
+
+    assert selection_rows({"rows": [3, 1, 1, -2, True, "4", 10**9]}, explorer.n) == [1, 3]
+    assert selection_rows("non", explorer.n) == [] and selection_rows({"rows": "x"}, 5) == []
+    from models.serve.coverage import answer_mask
+
+    ans, _ = answer_mask(explorer, "données")
+    rows = [int(r) for r in ans.nonzero()[0]]
+    inputs = {f"{ids.COVERAGE_OPEN}.n_clicks": 0, f"{ids.COVERAGE_OPEN_SELECTION}.n_clicks": 1,
+              f"{ids.COVERAGE_PER_100K}.value": False, f"{ids.COVERAGE_LEVEL}.value": "departement"}
+    state = {f"{ids.SEARCH_STATE}.data": None, f"{ids.MAP_SELECTION}.data": {"rows": rows},
+             f"{ids.COVERAGE_SOURCE}.data": "search"}
+    out = call(app, client, f"{ids.COVERAGE_SUMMARY}.children", inputs, state,
+               changed=[f"{ids.COVERAGE_OPEN_SELECTION}.n_clicks"])
+    assert out[ids.COVERAGE_MODAL]["is_open"] is True and out[ids.COVERAGE_SOURCE]["data"] == "selection"
+    data = out[ids.COVERAGE_DATA]["data"]
+    assert data["n_answers"] == len(rows)
+    assert data["departements"] == coverage(explorer, "données")["departements"]
+    # the level switch keeps showing the selection
+    inputs[f"{ids.COVERAGE_LEVEL}.value"] = "region"
+    state[f"{ids.COVERAGE_SOURCE}.data"] = "selection"
+    again = call(app, client, f"{ids.COVERAGE_SUMMARY}.children", inputs, state,
+                 changed=[f"{ids.COVERAGE_LEVEL}.value"])
+    assert again[ids.COVERAGE_DATA]["data"]["selection"] is True
+    # nothing selected: the view says how to select
+    state[f"{ids.MAP_SELECTION}.data"] = None
+    empty = call(app, client, f"{ids.COVERAGE_SUMMARY}.children", inputs, state,
+                 changed=[f"{ids.COVERAGE_OPEN_SELECTION}.n_clicks"])
+    assert cv.NO_SELECTION in str(empty[ids.COVERAGE_SUMMARY]["children"])

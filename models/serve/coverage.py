@@ -97,12 +97,25 @@ def answer_mask(explorer, query: str, filters=None) -> tuple[np.ndarray, list[st
     return ans, errors
 
 
-def coverage(explorer, query: str, *, filters=None, per_inhabitants: bool = False) -> dict:
+SELECTION_RULE_FR = "les jeux choisis (sélection sur la carte), tels quels"
+
+
+def coverage(explorer, query: str, *, filters=None, per_inhabitants: bool = False,
+             rows=None) -> dict:
     """``{"query", "rule", "threshold", "n_answers", "national", "departements": {code: n},
     "regions": {code: n}, "gaps": [code…], "gap_names", "gap_message", "messages"}`` (and
-    ``per_100k`` when asked: counts per 100,000 inhabitants of each département and région)."""
+    ``per_100k`` when asked: counts per 100,000 inhabitants of each département and région).
+    ``rows``: count these datasets instead of a question's answers (a selection on the map)."""
     t0 = time.perf_counter()
-    ans, messages = answer_mask(explorer, query or "", filters)
+    selected = rows is not None
+    if selected:
+        ans = np.zeros(explorer.n, dtype=bool)
+        r = np.asarray([int(x) for x in rows if 0 <= int(x) < explorer.n], dtype=np.int64)
+        ans[r] = True
+        messages: list[str] = []
+        query, filters = "", None
+    else:
+        ans, messages = answer_mask(explorer, query or "", filters)
     cat = explorer.catalogue
     t = cat.territories
     rows = np.flatnonzero(ans)
@@ -132,7 +145,9 @@ def coverage(explorer, query: str, *, filters=None, per_inhabitants: bool = Fals
     else:
         msg = "Au moins un jeu sur ce sujet dans chaque département"
     out = {"query": query or "", "filters": explorer.clean_filters(filters)[0] if filters else {},
-           "rule": RULE_FR, "threshold": ANSWER_THRESHOLD, "mode": ANSWER_MODE,
+           "rule": SELECTION_RULE_FR if selected else RULE_FR,
+           "threshold": None if selected else ANSWER_THRESHOLD, "mode": ANSWER_MODE,
+           "selection": selected,
            "n_answers": len(rows), "national": national,
            "departements": {c: n for c, n in sorted(deps.items()) if n},
            "regions": {c: n for c, n in sorted(regs.items()) if n},
