@@ -23,17 +23,20 @@ def json_shape(data: bytes) -> tuple[int, int]:
     a = np.frombuffer(data, dtype=np.uint8)
     if not len(a):
         return 0, 0
-    idx = np.arange(len(a), dtype=np.int32)  # bodies are capped far below 2**31 bytes
     backslash = a == 0x5C
-    last_other = np.maximum.accumulate(np.where(backslash, -1, idx))
-    run = idx - last_other  # backslashes ending at each position (0 where it is no backslash)
-    escaped = np.zeros(len(a), dtype=bool)
-    escaped[1:] = (run[:-1] % 2) == 1
-    quote = (a == 0x22) & ~escaped
-    outside = (np.cumsum(quote) % 2 == 0) & ~quote
+    if backslash.any():  # a quote is escaped by an odd run of backslashes just before it
+        idx = np.arange(len(a), dtype=np.int32)  # bodies are capped far below 2**31 bytes
+        last_other = np.maximum.accumulate(np.where(backslash, -1, idx))
+        escaped = np.zeros(len(a), dtype=bool)
+        escaped[1:] = ((idx[:-1] - last_other[:-1]) & 1).astype(bool)
+        quote = (a == 0x22) & ~escaped
+    else:
+        quote = a == 0x22
+    inside = np.bitwise_xor.accumulate(quote)  # from an opening quote up to its closing one
+    outside = ~(inside | quote)
     steps = (((a == 0x5B) | (a == 0x7B)) & outside).astype(np.int32)
     steps -= ((a == 0x5D) | (a == 0x7D)) & outside
-    objects = int(((a == 0x7B) & outside).sum())
+    objects = int(np.count_nonzero((a == 0x7B) & outside))
     return int(np.cumsum(steps).max(initial=0)), objects
 
 
