@@ -4,7 +4,8 @@ components/coverage_view.py).
 Data flow::
 
     the button by the results header (the search shown), the button of the « Sélection » tab
-    (the datasets selected on the map), the per-100,000 switch, the level
+    (the datasets selected on the map), the link of the « Thèmes » page (the chosen topic's
+    datasets), the per-100,000 switch, the level
         ──> modal open, summary, choropleth, the answer kept for the CSV, what it shows
     « Télécharger » ──> the CSV of the counts
 """
@@ -74,10 +75,16 @@ def register(app, services) -> None:
             source = SEARCH
         elif trigger == ids.COVERAGE_OPEN_SELECTION:
             source = SELECTION
-        elif source not in (SEARCH, SELECTION):
+        elif source not in (SEARCH, SELECTION) and topic_of(source) is None:
             source = SEARCH
         is_open = True if trigger in (ids.COVERAGE_OPEN, ids.COVERAGE_OPEN_SELECTION) else no_update
         per = bool(per_100k)
+        if topic_of(source) is not None:
+            out = topic_coverage(topic_of(source), per)
+            if out is None:
+                return (is_open, cv.summary(None, cv.NO_SELECTION),
+                        cv.empty_figure(cv.NO_SELECTION, height=460), None, SEARCH)
+            return (is_open, cv.summary(out), *draw(out, level, per), source)
         if source == SELECTION:
             rows = selection_rows(selection, exp.n)
             if not rows:
@@ -90,6 +97,10 @@ def register(app, services) -> None:
                 return is_open, cv.summary(None), cv.empty_figure(cv.NO_SEARCH, height=460), None, source
             q, raw = search
             out = coverage(exp, q, filters=raw, per_inhabitants=per)
+        return (is_open, cv.summary(out), *draw(out, level, per), source)
+
+    def draw(out, level, per) -> tuple:
+        """(figure, data) of a coverage answer at a level."""
         level = "region" if level == "region" else "departement"
         key = "regions" if level == "region" else "departements"
         counts = out["per_100k"][key] if per else out[key]
@@ -97,8 +108,48 @@ def register(app, services) -> None:
             names = {k.split(":", 1)[1]: v for k, v in out["names"].items() if k.startswith("region:")}
         else:
             names = {k: v for k, v in out["names"].items() if not k.startswith("region:")}
-        fig = cv.figure(outlines(level), counts, names, per_100k=per, level=level)
-        return is_open, cv.summary(out), fig, out, source
+        return cv.figure(outlines(level), counts, names, per_100k=per, level=level), out
+
+    def topic_of(source) -> tuple[int, int] | None:
+        """(k, topic) of a topic source ``{"k": K, "topic": t}`` the build knows, else None."""
+        if not isinstance(source, dict):
+            return None
+        k, t = source.get("k"), source.get("topic")
+        if not all(isinstance(x, int) and not isinstance(x, bool) for x in (k, t)):
+            return None
+        try:
+            return (k, t) if k in exp.topics.ks() and 0 <= t < k else None
+        except Exception:  # no usable topics: nothing to show
+            return None
+
+    def topic_coverage(kt, per) -> dict | None:
+        k, t = kt
+        try:
+            rows = exp.topics.topic_rows(k, t, limit=exp.n)
+            name = exp.topics.labels(k)[t]
+        except Exception:  # damaged topic files: the view says there is nothing to show
+            log.exception("topic %s of K=%s unavailable for the coverage", t, k)
+            return None
+        return coverage(exp, "", per_inhabitants=per, rows=rows, rule=cv.topic_rule(k),
+                        label=cv.topic_label(f"{t + 1}. {name}"))
+
+    if exp.topics.available:
+        @app.callback(Output(ids.COVERAGE_MODAL, "is_open", allow_duplicate=True),
+                      Output(ids.COVERAGE_SUMMARY, "children", allow_duplicate=True),
+                      Output(ids.COVERAGE_FIGURE, "figure", allow_duplicate=True),
+                      Output(ids.COVERAGE_DATA, "data", allow_duplicate=True),
+                      Output(ids.COVERAGE_SOURCE, "data", allow_duplicate=True),
+                      Input(ids.COVERAGE_OPEN_TOPIC, "n_clicks"), State(ids.TOPICS_K, "value"),
+                      State(ids.TOPICS_SELECT, "value"), State(ids.COVERAGE_PER_100K, "value"),
+                      State(ids.COVERAGE_LEVEL, "value"), prevent_initial_call=True)
+        def show_topic(n_clicks, k, topic, per_100k, level):
+            kt = topic_of({"k": k, "topic": topic})
+            if not n_clicks or kt is None:
+                return no_update, no_update, no_update, no_update, no_update
+            out = topic_coverage(kt, bool(per_100k))
+            if out is None:
+                return no_update, no_update, no_update, no_update, no_update
+            return (True, cv.summary(out), *draw(out, level, bool(per_100k)), {"k": kt[0], "topic": kt[1]})
 
     @app.callback(Output(ids.COVERAGE_DOWNLOAD, "data"), Input(ids.COVERAGE_CSV, "n_clicks"),
                   State(ids.COVERAGE_DATA, "data"), prevent_initial_call=True)

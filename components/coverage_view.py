@@ -69,8 +69,12 @@ def summary(out: dict | None, empty: str = NO_SEARCH) -> html.Div:
     q = clean_text(out.get("query"), 80)
     what = f"«\u202f{q}\u202f»" if q else "les filtres choisis"
     n = out.get("n_answers", 0)
-    head = (f" choisi{'s' if n > 1 else ''} sur la carte." if out.get("selection")
-            else f" répondent à {what}.")
+    if out.get("label"):
+        head = f" {clean_text(out['label'], 160)}."
+    elif out.get("selection"):
+        head = f" choisi{'s' if n > 1 else ''} sur la carte."
+    else:
+        head = f" répondent à {what}."
     lines = [
         html.P([html.Strong(f"{fr_number(n)} jeu{'x' if n > 1 else ''}"), head], className="mb-1"),
         html.P(f"Règle\u202f: {clean_text(out.get('rule'), 300)}.", className="small text-muted mb-1"),
@@ -84,6 +88,20 @@ def summary(out: dict | None, empty: str = NO_SEARCH) -> html.Div:
     for m in (out.get("messages") or [])[:3]:
         lines.append(dbc.Alert(clean_text(m, 200), color="warning", className="small py-1 mb-1"))
     return html.Div(lines)
+
+
+def topic_rule(k: int) -> str:
+    return f"les jeux dont c'est le thème dominant (LDA, K = {int(k)})"
+
+
+def topic_label(name: str) -> str:
+    return f"ont pour thème dominant «\u202f{clean_text(name, 80)}\u202f»"
+
+
+def open_topic_button() -> dbc.Button:
+    """On the « Thèmes » page: where the datasets of the chosen topic are."""
+    return dbc.Button(OPEN_LABEL, id=ids.COVERAGE_OPEN_TOPIC, color="link", size="sm", n_clicks=0,
+                      className="p-0 coverage-open-topic")
 
 
 def open_button() -> dbc.Button:

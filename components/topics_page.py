@@ -14,6 +14,7 @@ from dash import dcc, html
 
 from components import ids
 from components import labels as L
+from components.coverage_view import open_topic_button as coverage_topic_button
 from components.figures import empty_figure
 from components.labels import clean_text
 
@@ -162,9 +163,10 @@ def build_topics_page(*, models: list[dict], default_k: int | None, has_clusters
                               placeholder="Choisir un thème",
                               labels=L.dropdown_labels("Mot du thème", "Aucun thème trouvé"))],
                 lg=6, className="mb-2"),
-        dbc.Col(dbc.Button("Montrer ses jeux sur la carte", id=ids.TOPICS_SHOW_ON_MAP, n_clicks=0,
-                           color="primary", outline=True, className="w-100"),
-                lg=3, className="mb-2 d-flex align-items-end"),
+        dbc.Col([dbc.Button("Montrer ses jeux sur la carte", id=ids.TOPICS_SHOW_ON_MAP, n_clicks=0,
+                            color="primary", outline=True, className="w-100"),
+                 coverage_topic_button()],
+                lg=3, className="mb-2 d-flex flex-column align-items-stretch justify-content-end"),
     ], className="align-items-end")
 
     terms_body = [

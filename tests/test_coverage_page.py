@@ -132,3 +132,30 @@ def test_opened_from_the_selection_tab(app, client, explorer):
     empty = call(app, client, f"{ids.COVERAGE_SUMMARY}.children", inputs, state,
                  changed=[f"{ids.COVERAGE_OPEN_SELECTION}.n_clicks"])
     assert cv.NO_SELECTION in str(empty[ids.COVERAGE_SUMMARY]["children"])
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs chromium and chromedriver")
+def test_opened_from_a_topic(dash_duo, built_root, explorer):
+    from dash.testing.wait import until
+    from selenium.webdriver.common.by import By
+
+    from app import create_app
+    from models.core.config import AppSettings
+    from tests.test_browser import free_port
+
+    app = create_app(AppSettings(artifacts=built_root), explorer=explorer)
+    dash_duo.start_server(app, port=free_port())
+    dash_duo.wait_for_element(f"#{ids.TABS}", timeout=TIMEOUT)
+    tab = next(a for a in dash_duo.driver.find_elements(By.CSS_SELECTOR, ".nav-link")
+               if a.text.strip() == "Thèmes")
+    tab.click()
+    dash_duo.wait_for_element(f"#{ids.COVERAGE_OPEN_TOPIC}", timeout=TIMEOUT)
+    until(lambda: dash_duo.find_element(f"#{ids.TOPICS_SELECT}").text.strip() != "", TIMEOUT)
+    dash_duo.find_element(f"#{ids.COVERAGE_OPEN_TOPIC}").click()
+    dash_duo.wait_for_contains_text(f"#{ids.COVERAGE_SUMMARY}", "ont pour thème dominant", timeout=TIMEOUT)
+    assert dash_duo.find_element(f"#{ids.COVERAGE_MODAL}").is_displayed()
+    # the level switch keeps the topic
+    dash_duo.find_elements(f"#{ids.COVERAGE_LEVEL} input")[1].click()
+    dash_duo.wait_for_contains_text(f"#{ids.COVERAGE_SUMMARY}", "ont pour thème dominant", timeout=TIMEOUT)
+    assert dash_duo.get_logs() == []

@@ -101,11 +101,12 @@ SELECTION_RULE_FR = "les jeux choisis (sélection sur la carte), tels quels"
 
 
 def coverage(explorer, query: str, *, filters=None, per_inhabitants: bool = False,
-             rows=None) -> dict:
+             rows=None, rule: str | None = None, label: str | None = None) -> dict:
     """``{"query", "rule", "threshold", "n_answers", "national", "departements": {code: n},
     "regions": {code: n}, "gaps": [code…], "gap_names", "gap_message", "messages"}`` (and
     ``per_100k`` when asked: counts per 100,000 inhabitants of each département and région).
-    ``rows``: count these datasets instead of a question's answers (a selection on the map)."""
+    ``rows``: count these datasets instead of a question's answers (a selection on the map, a
+    topic), ``rule`` saying which they are and ``label`` what they have in common (for the page)."""
     t0 = time.perf_counter()
     selected = rows is not None
     if selected:
@@ -145,7 +146,7 @@ def coverage(explorer, query: str, *, filters=None, per_inhabitants: bool = Fals
     else:
         msg = "Au moins un jeu sur ce sujet dans chaque département"
     out = {"query": query or "", "filters": explorer.clean_filters(filters)[0] if filters else {},
-           "rule": SELECTION_RULE_FR if selected else RULE_FR,
+           "rule": rule or (SELECTION_RULE_FR if selected else RULE_FR), "label": label or "",
            "threshold": None if selected else ANSWER_THRESHOLD, "mode": ANSWER_MODE,
            "selection": selected,
            "n_answers": len(rows), "national": national,
