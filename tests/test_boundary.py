@@ -94,6 +94,20 @@ def _depth_by_hand(data: bytes) -> int:
     return best
 
 
+def _objects_by_hand(data: bytes) -> int:
+    n, inside, escape = 0, False, False
+    for ch in data:
+        if escape and ch in (0x22, 0x5C):
+            escape = False
+            continue
+        escape = ch == 0x5C
+        if ch == 0x22:
+            inside = not inside
+        elif ch == 0x7B and not inside:
+            n += 1
+    return n
+
+
 def test_json_depth_equals_a_state_machine_on_any_bytes():
     import json
 
@@ -106,13 +120,18 @@ def test_json_depth_equals_a_state_machine_on_any_bytes():
                                                                                     max_size=3),
                           max_leaves=20)
 
+    from models.core.jsonsafe import json_shape
+
     @settings(max_examples=300, deadline=None)
-    @given(st.lists(alphabet, max_size=60), values)
-    def check(parts, value):
+    @given(st.lists(alphabet, max_size=60), values, st.integers(1, 9))
+    def check(parts, value, block):
         data = b"".join(parts)
         assert http_guard.json_depth(data) == _depth_by_hand(data)
         body = json.dumps(value).encode()  # valid JSON: the depth of the structure itself
         assert http_guard.json_depth(body) == _depth_by_hand(body)
+        # scanned in blocks: the string state and backslash runs carried across block edges
+        assert json_shape(data, block) == json_shape(data) and json_shape(body, block) == json_shape(body)
+        assert json_shape(data)[1] == _objects_by_hand(data)
 
     check()
 
