@@ -35,7 +35,7 @@ def open_url(dash_duo, search: str) -> None:
     dash_duo.wait_for_element(f"#{ids.MAP} .js-plotly-plot", timeout=TIMEOUT)
 
 
-def test_shared_link_with_filters_fades_the_map_and_a_facet_filters(dash_duo, app, explorer):
+def test_shared_link_with_filters_fades_the_map_and_a_facet_filters(dash_duo, app, explorer, caplog):
     cat = explorer.catalogue
     fmt = cat.counts("format", np.arange(cat.n))[0]
     dash_duo.start_server(app, port=free_port())
@@ -77,6 +77,8 @@ def test_shared_link_with_filters_fades_the_map_and_a_facet_filters(dash_duo, ap
 
     wait(dash_duo, lambda: any(f"{k}=" in dash_duo.driver.current_url for k in FILTER_KEYS))
     wait(dash_duo, lambda: selected_count(dash_duo) > 0)
+    # every request the browser sent had the structure the server checks (issue 23): none refused
+    assert not [r.getMessage() for r in caplog.records if "request refused" in r.getMessage()]
 
 
 def test_bad_input_from_the_url(dash_duo, app):
