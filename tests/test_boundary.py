@@ -431,3 +431,20 @@ def test_json_shape_counts_objects_outside_strings_and_too_many_are_refused(clie
         r = client.post("/_dash-update-component", data=many, content_type="application/json")
     assert r.status_code == 400 and r.get_json() == {"error": HTTP_REFUSED[400]}
     assert f"{n + 1} JSON objects" in caplog.records[-1].getMessage()
+
+
+def test_a_chunked_body_over_the_limit_is_413(client, caplog):
+    """No Content-Length (chunked): read up to the limit, one byte more is a 413 (issue 23: a
+    3 MB chunked body was cut silently at 2 MB and answered 400 « invalid JSON »)."""
+    import io
+
+    chunked = {"wsgi.input_terminated": True}  # what werkzeug's and gunicorn's servers set
+    for size, status in ((3_000_000, 413), (http_guard.MAX_BODY_BYTES + 1, 413)):
+        with caplog.at_level(logging.WARNING):
+            r = client.post("/_dash-update-component", input_stream=io.BytesIO(b"[" + b" " * (size - 1)),
+                            content_type="application/json", environ_overrides=chunked)
+        assert r.status_code == status and r.get_json() == {"error": HTTP_REFUSED[413]}
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+    r = client.post("/_dash-update-component", input_stream=io.BytesIO(b"[" + b" " * 1000 + b"]"),
+                    content_type="application/json", environ_overrides=chunked)
+    assert r.status_code == 400  # a small chunked body is read and checked as any other
