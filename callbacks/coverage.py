@@ -16,10 +16,13 @@ import logging
 
 from dash import Input, Output, State, ctx, dcc, no_update
 
+from components import ask_page as ask_ids
 from components import coverage_view as cv
 from components import ids
+from components.ask_page import clean_history
 from models.serve.coverage import coverage, coverage_csv
 from models.serve.filters import params_to_raw
+from models.serve.search import clean_query
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +78,13 @@ def register(app, services) -> None:
             source = SEARCH
         elif trigger == ids.COVERAGE_OPEN_SELECTION:
             source = SELECTION
-        elif source not in (SEARCH, SELECTION) and topic_of(source) is None:
+        elif source not in (SEARCH, SELECTION) and topic_of(source) is None and not question_of(source):
             source = SEARCH
         is_open = True if trigger in (ids.COVERAGE_OPEN, ids.COVERAGE_OPEN_SELECTION) else no_update
         per = bool(per_100k)
+        if question_of(source):
+            out = coverage(exp, question_of(source), per_inhabitants=per)
+            return (is_open, cv.summary(out), *draw(out, level, per), source)
         if topic_of(source) is not None:
             out = topic_coverage(topic_of(source), per)
             if out is None:
@@ -109,6 +115,30 @@ def register(app, services) -> None:
         else:
             names = {k: v for k, v in out["names"].items() if not k.startswith("region:")}
         return cv.figure(outlines(level), counts, names, per_100k=per, level=level), out
+
+    def question_of(source) -> str:
+        """The question of a ``{"q": …}`` source (the « Demander » page), cleaned; "" otherwise."""
+        q = source.get("q") if isinstance(source, dict) else None
+        return clean_query(q, exp.max_query_chars) if isinstance(q, str) else ""
+
+    @app.callback(Output(ids.COVERAGE_MODAL, "is_open", allow_duplicate=True),
+                  Output(ids.COVERAGE_SUMMARY, "children", allow_duplicate=True),
+                  Output(ids.COVERAGE_FIGURE, "figure", allow_duplicate=True),
+                  Output(ids.COVERAGE_DATA, "data", allow_duplicate=True),
+                  Output(ids.COVERAGE_SOURCE, "data", allow_duplicate=True),
+                  Input(ids.COVERAGE_OPEN_ASK, "n_clicks"), State(ask_ids.HISTORY, "data"),
+                  State(ids.COVERAGE_PER_100K, "value"), State(ids.COVERAGE_LEVEL, "value"),
+                  prevent_initial_call=True)
+    def show_question(n_clicks, history, per_100k, level):
+        turns = [h for h in clean_history(history) if h.get("role") == "user" and h.get("text")]
+        if not n_clicks:
+            return no_update, no_update, no_update, no_update, no_update
+        if not turns:
+            return True, cv.summary(None, cv.NO_QUESTION), cv.empty_figure(cv.NO_QUESTION, height=460), \
+                None, SEARCH
+        source = {"q": turns[-1]["text"]}
+        out = coverage(exp, question_of(source), per_inhabitants=bool(per_100k))
+        return (True, cv.summary(out), *draw(out, level, bool(per_100k)), source)
 
     def topic_of(source) -> tuple[int, int] | None:
         """(k, topic) of a topic source ``{"k": K, "topic": t}`` the build knows, else None."""

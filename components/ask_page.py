@@ -13,6 +13,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.coverage_view import open_ask_button
 from components.details import safe_url
 from components.labels import NO_TITLE, clean_text, format_date, typo
 
@@ -66,6 +67,7 @@ def build_ask_page(*, max_query_chars: int = 500, available: bool = True) -> htm
             html.Div(("" if available else
                       "L'assistant n'est pas disponible pour ce build (recherche indisponible)."),
                      id=STATUS, className="small text-danger mt-1"),
+            *([open_ask_button()] if available else []),
         ], lg={"size": 10, "offset": 1})),
     ])
 

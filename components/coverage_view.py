@@ -19,6 +19,7 @@ LEVEL_OPTIONS = [{"label": "Départements", "value": "departement"}, {"label": "
 OVERSEAS = {"971": "Guadeloupe", "972": "Martinique", "973": "Guyane", "974": "La Réunion", "976": "Mayotte"}
 CSV_LABEL = "Télécharger (CSV)"
 CSV_FILENAME = "couverture-departements.csv"
+NO_QUESTION = "Posez d'abord une question\u202f: la carte montre où sont les jeux qui y répondent."
 NO_SELECTION = "Sélectionnez d'abord des jeux sur la carte (lasso ou rectangle)."
 NO_SEARCH = ("Lancez d'abord une recherche ou choisissez des filtres\u202f: la carte montre où sont "
              "leurs réponses.")
@@ -102,6 +103,12 @@ def open_topic_button() -> dbc.Button:
     """On the « Thèmes » page: where the datasets of the chosen topic are."""
     return dbc.Button(OPEN_LABEL, id=ids.COVERAGE_OPEN_TOPIC, color="link", size="sm", n_clicks=0,
                       className="p-0 coverage-open-topic")
+
+
+def open_ask_button() -> html.Div:
+    """On the « Demander » page: where the datasets answering the last question are."""
+    return html.Div(dbc.Button(OPEN_LABEL, id=ids.COVERAGE_OPEN_ASK, color="link", size="sm", n_clicks=0,
+                               className="p-0 coverage-open-ask"), className="mt-1")
 
 
 def open_button() -> dbc.Button:

@@ -159,3 +159,51 @@ def test_opened_from_a_topic(dash_duo, built_root, explorer):
     dash_duo.find_elements(f"#{ids.COVERAGE_LEVEL} input")[1].click()
     dash_duo.wait_for_contains_text(f"#{ids.COVERAGE_SUMMARY}", "ont pour thème dominant", timeout=TIMEOUT)
     assert dash_duo.get_logs() == []
+
+
+def test_opened_from_the_assistant_callback(app, client, explorer):
+    from tests.uihelpers import call
+
+    history = [{"role": "user", "text": "données"}, {"role": "assistant", "reply": "…"}]
+    inputs = {f"{ids.COVERAGE_OPEN_ASK}.n_clicks": 1}
+    state = {"ask-history.data": history, f"{ids.COVERAGE_PER_100K}.value": False,
+             f"{ids.COVERAGE_LEVEL}.value": "departement"}
+    out = call(app, client, f"{ids.COVERAGE_SUMMARY}.children", inputs, state)
+    assert out[ids.COVERAGE_MODAL]["is_open"] is True and out[ids.COVERAGE_SOURCE]["data"] == {"q": "données"}
+    assert out[ids.COVERAGE_DATA]["data"]["n_answers"] == coverage(explorer, "données")["n_answers"]
+    state["ask-history.data"] = []
+    empty = call(app, client, f"{ids.COVERAGE_SUMMARY}.children", inputs, state)
+    assert empty[ids.COVERAGE_SUMMARY]["children"]["props"]["children"] == cv.NO_QUESTION
+    # the switches keep the question
+    inputs = {f"{ids.COVERAGE_OPEN}.n_clicks": 0, f"{ids.COVERAGE_OPEN_SELECTION}.n_clicks": 0,
+              f"{ids.COVERAGE_PER_100K}.value": True, f"{ids.COVERAGE_LEVEL}.value": "departement"}
+    state = {f"{ids.SEARCH_STATE}.data": None, f"{ids.MAP_SELECTION}.data": None,
+             f"{ids.COVERAGE_SOURCE}.data": {"q": "données"}}
+    again = call(app, client, f"{ids.COVERAGE_SUMMARY}.children", inputs, state,
+                 changed=[f"{ids.COVERAGE_PER_100K}.value"])
+    assert "per_100k" in again[ids.COVERAGE_DATA]["data"]
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs chromium and chromedriver")
+def test_opened_from_the_assistant(dash_duo, built_root, explorer):
+    from app import create_app
+    from components import ask_page as ap
+    from models.core.config import AppSettings
+    from tests.test_browser import free_port
+
+    app = create_app(AppSettings(artifacts=built_root), explorer=explorer)
+    dash_duo.start_server(app, port=free_port())
+    dash_duo.wait_for_element(f"#{ids.MAP} .js-plotly-plot", timeout=TIMEOUT)
+    tab = dash_duo.driver.find_element("xpath", "//a[contains(@class, 'nav-link') and text()='Demander']")
+    tab.click()
+    dash_duo.wait_for_element(f"#{ap.INPUT}", timeout=TIMEOUT).send_keys("données\n")
+    dash_duo.wait_for_element(f"#{ap.TRANSCRIPT} .ask-reply", timeout=TIMEOUT)
+    link = dash_duo.find_element(f"#{ids.COVERAGE_OPEN_ASK}")
+    # below the transcript, which grows: brought into view and clicked as a person would
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();",
+                                   link)
+    dash_duo.wait_for_contains_text(f"#{ids.COVERAGE_SUMMARY}", "répondent à «\u202fdonnées\u202f»",
+                                    timeout=TIMEOUT)
+    assert dash_duo.find_element(f"#{ids.COVERAGE_MODAL}").is_displayed()
+    assert dash_duo.get_logs() == []
