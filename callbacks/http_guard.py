@@ -168,6 +168,7 @@ def install(app) -> None:
     csp: list[str] = []  # computed on the first response: Dash knows its scripts by then
     signatures = request_shape.Signatures(app.callback_map)  # filled as pages register callbacks
     hide_versions(app)
+    gunicorn_error_pages()
 
     def refuse(status: int, why: str):
         log.warning("request refused (%d): %s %s from %s: %s", status, flask.request.method,
@@ -274,6 +275,43 @@ def request_handler():
 ERROR_HEADERS = {"Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
                  "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
                  "Referrer-Policy": "same-origin", "Server": SERVER_NAME}
+
+
+def server_error_page(status: int) -> bytes:
+    """What a server answers by itself before the app sees a request (a header too long, a
+    malformed request line): a French sentence, the security headers, no version."""
+    from components.labels import HTTP_REFUSED
+
+    text = HTTP_REFUSED.get(status, HTTP_REFUSED[400])
+    body = (f'<!DOCTYPE html><html lang="fr"><meta charset="utf-8"><title>{status}</title>'
+            f"<p>{text}</p></html>").encode()
+    head = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Bad Request')}", "Connection: close",
+            "Content-Type: text/html; charset=utf-8", f"Content-Length: {len(body)}",
+            *(f"{k}: {v}" for k, v in ERROR_HEADERS.items())]
+    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
+
+
+_REASONS = {400: "Bad Request", 403: "Forbidden", 413: "Content Too Large", 414: "URI Too Long",
+            417: "Expectation Failed", 431: "Request Header Fields Too Large",
+            500: "Internal Server Error"}
+
+
+def gunicorn_error_pages() -> bool:
+    """Under gunicorn (already imported when it loads the app): its own error answers (431 for a
+    header over 8 KB, 414, 400) get :func:`server_error_page` instead of an English page without
+    the security headers. Returns whether gunicorn was there."""
+    import sys
+
+    util = sys.modules.get("gunicorn.util")
+    if util is None or getattr(util.write_error, "explorateur", False):
+        return util is not None
+
+    def write_error(sock, status_int, reason, mesg):
+        util.write_nonblock(sock, server_error_page(int(status_int)))
+
+    write_error.explorateur = True
+    util.write_error = write_error
+    return True
 
 
 def _headers(response, csp: str):

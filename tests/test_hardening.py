@@ -336,6 +336,21 @@ def test_gunicorn_preload_two_workers_serve_searches(built_root):
         for q in bench.QUERIES[:8]:  # spread over both workers
             _, size = driver.search(q, "semantic")
             assert size > 0
+        # gunicorn's own answer to a header over its 8 KB limit: French, with the security headers
+        import http.client
+
+        from components.labels import HTTP_REFUSED
+
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.putrequest("GET", "/")
+        conn.putheader("X-Long", "a" * 9_000)
+        conn.endheaders()
+        r = conn.getresponse()
+        body = r.read().decode()
+        assert r.status == 431 and HTTP_REFUSED[431] in body and "Error parsing" not in body
+        assert r.getheader("X-Frame-Options") == "DENY" and r.getheader("X-Content-Type-Options") == "nosniff"
+        assert r.getheader("Content-Security-Policy").startswith("default-src 'none'")
+        assert r.getheader("Server") == "explorateur"
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
