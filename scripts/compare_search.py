@@ -3,12 +3,15 @@ query we have (both public files, our own sets in tests/data, every dialogue tur
 
     python scripts/compare_search.py --artifacts artifacts --change smooth_long=0 [--change ...] \
         [--base KEY=VALUE ...] [--no-dialogues] [--json]
+    python scripts/compare_search.py --artifacts artifacts --queries-b torch|int8   # query encoders
 
 A is the build's search constants (``search_params.json``) with ``--base`` changes, B is A with
 ``--change`` changes (any :class:`models.serve.ranking.SearchParams` field, e.g. ``smooth_long=0``,
-``prf_docs_long=0``, ``families=0``). Prints per set n, MRR@10 under A and B, the paired
-difference with its 95 % bootstrap interval and sign-flip p-value, then the verdict: adopt only
-with a pooled gain at p < 0.05 and no set losing beyond its noise.
+``prf_docs_long=0``, ``families=0``); with ``--queries-b``, B encodes the queries with torch (the
+reference the default float32 ONNX engine must equal) or the int8 ONNX twin. Prints per set n,
+MRR@10 under A and B, the paired difference with its 95 % bootstrap interval and sign-flip
+p-value, then the verdict: adopt only with a pooled gain at p < 0.05 and no set losing beyond
+its noise.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+log = logging.getLogger("compare_search")
 
 
 def parse_changes(items: list[str] | None) -> dict:
@@ -37,6 +42,18 @@ def parse_changes(items: list[str] | None) -> dict:
     return out
 
 
+def query_encoder(exp, which: str):
+    """The build's model run by torch (``TransformerQueryEncoder``) or its int8 ONNX twin."""
+    from models.core.encoders import TransformerQueryEncoder, load_query_encoder, resolve_model_path
+
+    m = exp.artifacts.manifest["model"]
+    models_dir = exp.artifacts.dir.parent.parent / "models"
+    if which == "torch":
+        return TransformerQueryEncoder(resolve_model_path(m["name"], models_dir),
+                                       max_seq_length=m.get("max_seq_length", 128))
+    return load_query_encoder(m["name"], models_dir=models_dir, onnx=True)
+
+
 def table(verdict: dict) -> str:
     lines = [f"{'set':<30}{'n':>5}{'A':>8}{'B':>8}{'B−A':>9}{'95 % CI':>20}{'p':>9}{'changed':>9}"]
     rows = [*list(verdict["files"].items()), ("POOLED", verdict["pooled"])]
@@ -51,7 +68,9 @@ def table(verdict: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--artifacts", required=True)
-    ap.add_argument("--change", action="append", required=True, help="FIELD=VALUE of B (repeat)")
+    ap.add_argument("--change", action="append", help="FIELD=VALUE of B (repeat)")
+    ap.add_argument("--queries-b", choices=("torch", "int8"),
+                    help="B encodes the queries with torch or the int8 ONNX twin (A: the default engine)")
     ap.add_argument("--base", action="append", help="FIELD=VALUE of A (repeat; default: the build's)")
     ap.add_argument("--queries", action="append", help="labelled CSV (repeat; default: every one we have)")
     ap.add_argument("--no-dialogues", action="store_true", help="leave the dialogue turns out")
@@ -64,9 +83,17 @@ def main(argv: list[str] | None = None) -> int:
     from models.serve.explorer import Explorer
     from models.serve.protocol import compare
 
+    if not args.change and not args.queries_b:
+        ap.error("give --change FIELD=VALUE or --queries-b")
     exp = Explorer.load(args.artifacts)
     a = exp.with_params(**parse_changes(args.base))
     b = a.with_params(**parse_changes(args.change))
+    if args.queries_b:
+        b = Explorer.load(args.artifacts, encoder=query_encoder(exp, args.queries_b)).with_params(
+            **parse_changes(args.base), **parse_changes(args.change))
+        log.info("A encodes queries with %s (%s), B with %s (%s)", type(a.encoder).__name__,
+                 getattr(a.encoder, "engine", "torch"), type(b.encoder).__name__,
+                 getattr(b.encoder, "engine", "torch"))
     verdict = compare(a, b, files=args.queries, with_dialogues=not args.no_dialogues)
     verdict["a"] = a.search_params.as_dict()
     verdict["b"] = b.search_params.as_dict()

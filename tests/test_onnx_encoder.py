@@ -441,7 +441,8 @@ def test_a_missing_or_stale_query_model_falls_back(real_pair, tmp_path):
     assert enc._lean is None and enc._id_map is not None
     stale = bare / ox.QUERY_DIR
     stale.mkdir()
-    (stale / ox.META).write_text(json.dumps({"format": ox.FORMAT, "source_sha256": "another", "bytes": 1}))
+    (stale / ox.META).write_text(json.dumps({"format": ox.QUERY_FORMAT, "source_sha256": "another",
+                                             "bytes": 1}))
     assert ox.query_model_folder(bare) is None
     ref = ox.OnnxEncoder(folder, threads=1, for_queries=True)
     np.testing.assert_allclose(enc.encode(["piscines à Toulouse"], kind="query"),

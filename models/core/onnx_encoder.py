@@ -236,12 +236,19 @@ def probe_fidelity(reference: np.ndarray, model_file: Path, ids: np.ndarray, mas
 
 
 QUERY_DIR = "query"  # the queries' model: vocabulary cut to Latin-script pieces (the app)
+# 2: weights in ``model.data`` beside the graph, memory-mapped by ONNX Runtime and read without
+# prepacking: the app's fp32 query model costs ~2 MiB of private memory instead of ~270 (its
+# pages are file-backed, shared by gunicorn's workers); ~20 ms a query instead of ~9 on one
+# thread (scripts/memory_breakdown.py, docs/measurements.md)
+QUERY_FORMAT = 2
+QUERY_DATA = "model.data"
 
 
 def write_query_model(folder: str | Path) -> Path:
     """``FOLDER/query/``: ``model.onnx`` whose word-embedding table keeps only the rows of the
     pieces :func:`models.core.encoders.query_tokenizer` keeps (~120,000 of 250,002: ~46 MiB less
-    in the app), the matching ``tokenizer.json`` (read by ``tokenizers`` directly: ~1 s faster
+    in the app for int8, ~180 MiB for fp32), its weights in ``model.data`` (memory-mapped, see
+    :data:`QUERY_FORMAT`), the matching ``tokenizer.json`` (read by ``tokenizers`` directly: ~1 s faster
     than cutting the vocabulary at each start) and ``ids.npy`` (each kept piece's id in the full
     model). Same vectors for text written in Latin script (test). Needs ``onnx``, not torch;
     written atomically. Returns the query folder.
@@ -275,15 +282,17 @@ def write_query_model(folder: str | Path) -> Path:
     del table
     out = folder / QUERY_DIR
     with staged_folder(out, prefix=QUERY_DIR) as tmp:
-        onnx.save(model, str(tmp / "model.onnx"))
+        onnx.save(model, str(tmp / "model.onnx"), save_as_external_data=True,
+                  all_tensors_to_one_file=True, location=QUERY_DATA, size_threshold=1024)
         del model
         tok.save(str(tmp / "tokenizer.json"))
         np.save(tmp / "ids.npy", keep, allow_pickle=False)
         (tmp / META).write_text(json.dumps({
-            "format": FORMAT, "pieces": len(keep), "source_sha256": meta.get("sha256"),
-            "bytes": (tmp / "model.onnx").stat().st_size}, indent=2))
+            "format": QUERY_FORMAT, "pieces": len(keep), "source_sha256": meta.get("sha256"),
+            "bytes": (tmp / "model.onnx").stat().st_size,
+            "data_bytes": (tmp / QUERY_DATA).stat().st_size}, indent=2))
     log.info("query model written to %s (%d pieces, %.0f MB)", out, len(keep),
-             (out / "model.onnx").stat().st_size / 1e6)
+             (out / QUERY_DATA).stat().st_size / 1e6)
     return out
 
 
@@ -296,9 +305,10 @@ def query_model_folder(folder: str | Path) -> Path | None:
         parent = _read_meta(folder)
     except (OSError, ValueError, OnnxModelError):
         return None
-    ok = (isinstance(meta, dict) and meta.get("format") == FORMAT
+    ok = (isinstance(meta, dict) and meta.get("format") == QUERY_FORMAT
           and meta.get("source_sha256") == parent.get("sha256")
           and (q / "model.onnx").is_file() and (q / "model.onnx").stat().st_size == meta.get("bytes")
+          and (q / QUERY_DATA).is_file() and (q / QUERY_DATA).stat().st_size == meta.get("data_bytes")
           and (q / "tokenizer.json").is_file())
     return q if ok else None
 
@@ -382,6 +392,8 @@ class OnnxEncoder:
         if not spinning:
             opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         query = query_model_folder(folder) if for_queries else None
+        if query is not None:  # memory-mapped weights stay file-backed only without prepacking
+            opts.add_session_config_entry("session.disable_prepacking", "1")
         model_file = (query or folder) / "model.onnx"
         try:
             self._session = ort.InferenceSession(str(model_file), opts,
