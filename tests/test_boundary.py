@@ -448,3 +448,26 @@ def test_a_chunked_body_over_the_limit_is_413(client, caplog):
     r = client.post("/_dash-update-component", input_stream=io.BytesIO(b"[" + b" " * 1000 + b"]"),
                     content_type="application/json", environ_overrides=chunked)
     assert r.status_code == 400  # a small chunked body is read and checked as any other
+
+
+def test_the_page_names_no_python_dash_or_plotly_version(client):
+    """Issue 23: ``_dash-config`` carried python_version (with its build date and compiler),
+    dash_version, plotly_version, and asset URLs the libraries' versions (« .v4_4_1m… »)."""
+    import platform
+    import re
+    import sys
+    from importlib import metadata
+
+    page = client.get("/").get_data(as_text=True)
+    versions = {sys.version, sys.version.split()[0], platform.python_version(), metadata.version("dash"),
+                metadata.version("plotly"), metadata.version("dash-bootstrap-components"),
+                metadata.version("dash-ag-grid"), metadata.version("flask"), metadata.version("werkzeug")}
+    for v in versions:
+        assert v not in page and v.replace(".", "_") not in page, v
+    for key in ("python_version", "dash_version", "plotly_version", "ddk_version", "GCC"):
+        assert key not in page, key
+    urls = re.findall(r'(?:src|href)="(/[^"]+)"', page)
+    suites = [u for u in urls if u.startswith("/_dash-component-suites/")]
+    assert len(suites) >= 8 and all(re.search(r"\.v[0-9a-f]{10}m\d+\.", u) for u in suites), suites
+    for url in urls:  # every file the page names is still served
+        assert client.get(url).status_code == 200, url
