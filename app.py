@@ -251,6 +251,7 @@ def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
         build_layout(pages, subtitle=catalogue_subtitle(explorer.n, manifest), status=status),
         tour_overlay()])
     register_callbacks(app, services, skip=[m for m, off in skip.items() if off])
+    app.explorer_services = services  # SwitchingServer tells it about a newer build it refused
     log.info("app ready: %d datasets, search modes %s, %d topics", explorer.n, modes, len(topics))
     return app
 
@@ -312,6 +313,9 @@ class SwitchingServer:
             log.exception("build %s cannot be served; still serving %s", target,
                           self.build_dir.name if self.build_dir else "?")
             self._failed = target
+            services = getattr(self.app, "explorer_services", None)
+            if services is not None:  # the banner of open pages says so (callbacks.build_status)
+                services.rejected_build = target.name
         finally:
             self._loading = None
 

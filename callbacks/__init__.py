@@ -41,6 +41,7 @@ class Services:
     modes: list[str] = field(default_factory=list)  # search modes this build serves
     default_mode: str | None = None
     evaluations: object | None = None  # models.serve.evaluate.EvaluationCache (quality page)
+    rejected_build: str | None = None  # a newer build that could not be loaded (app.SwitchingServer)
 
     @property
     def n_results(self) -> int:

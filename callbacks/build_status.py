@@ -17,4 +17,5 @@ def register(app, services) -> None:
     def build_status(_n, page_build):
         manifest = services.explorer.artifacts.manifest
         return banner(page_build if isinstance(page_build, str) else None, manifest.get("build_id"),
-                      manifest.get("partial"), manifest.get("created_at"), datetime.now(UTC))
+                      manifest.get("partial"), manifest.get("created_at"), datetime.now(UTC),
+                      rejected=services.rejected_build)

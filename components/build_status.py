@@ -44,13 +44,20 @@ def partial_message(partial: dict | None, created_at: str | None, now: datetime)
     return text
 
 
+REJECTED = (f"Une mise à jour du catalogue n'a pas pu être chargée (données endommagées){NNBSP}: "
+            "la version actuelle reste en service.")
+
+
 def banner(page_build: str | None, served_build: str | None, partial: dict | None,
-           created_at: str | None, now: datetime) -> tuple[list, str]:
-    """(children, className) of the status line."""
+           created_at: str | None, now: datetime, *, rejected: str | None = None) -> tuple[list, str]:
+    """(children, className) of the status line; ``rejected``: a newer build the server could not
+    load (it keeps serving this one, the log says why)."""
     if page_build and served_build and page_build != served_build:
         return ([f"Le catalogue a été mis à jour{NNBSP}: ",
                  html.A("recharger la page", href="/", className="alert-link")],
                 "alert alert-info py-1 px-3 mb-0 small")
+    if rejected:
+        return [REJECTED], "alert alert-warning py-1 px-3 mb-0 small"
     msg = partial_message(partial, created_at, now)
     if msg:
         return [msg], "alert alert-warning py-1 px-3 mb-0 small"

@@ -137,8 +137,13 @@ def test_running_app_switches_to_the_new_build_and_tells_open_pages(built_root, 
     assert r.status_code == 200, r.data[:300]
     assert json.loads(r.data)["response"][ids.MAP_HIGHLIGHT]["data"]["rows"]
 
-    # a damaged newer build: logged, the served one stays
-    _publish_copy(root, damage=True)
+    # a damaged newer build: logged, the served one stays, and open pages are told (issue 23)
+    from components.build_status import REJECTED
+
+    damaged = _publish_copy(root, damage=True)
     server.wait_switch()
     assert server.build_dir == new.resolve()
     assert client.get("/").status_code == 200
+    out = dash.call({f"{ids.BUILD_CHECK}.n_intervals": 2}, {f"{ids.BUILD_ID}.data": new.name})
+    assert out[ids.BUILD_BANNER]["children"] == [REJECTED] and "warning" in out[ids.BUILD_BANNER]["className"]
+    assert server.app.explorer_services.rejected_build == damaged.name
