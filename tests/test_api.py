@@ -140,6 +140,25 @@ def test_ask_follow_ups_equal_the_assistant_dialogue(client, api, explorer):
     assert explorer.assistant.ask("x", page_state)["state"]["turns"] == len(DIALOGUE) + 1
 
 
+def test_ask_follow_ups_equal_the_page_dialogue(client, api, dash):
+    """The « Demander » page's turn callback and the API, turn by turn: the same state (the page
+    keeps it in the browser, the API hands it out encoded) and the same cards."""
+    from components import ask_page as ap
+    from models.serve.service import decode_state
+    from tests.test_ask_page import turn
+
+    page_state, history, api_state, n_cards = None, [], None, 0
+    for text in DIALOGUE:
+        resp = turn(dash, text=text, state=page_state, history=history)
+        page_state, history = resp[ap.STATE]["data"], resp[ap.HISTORY]["data"]
+        out = client.post(f"{PREFIX}/ask", json={"question": text, "state": api_state}).get_json()
+        api_state = out["state"]
+        assert decode_state(api_state) == page_state
+        assert [d["id"] for d in out["datasets"]] == [c["id"] for c in history[-1].get("cards", [])]
+        n_cards += len(out["datasets"])
+    assert page_state["turns"] == len(DIALOGUE) and n_cards > 0
+
+
 def test_ask_choice_answers_a_clarifying_question(client, api, ids):
     first = client.post(f"{PREFIX}/ask", json={"question": "transports"}).get_json()
     body = {"state": first["state"], "choice": {"slot": "territory", "value": ids["territory"], "label": "x"}}
