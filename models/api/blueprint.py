@@ -116,7 +116,8 @@ def parse_body(model: type[BaseModel]):
 
     req = flask.request
     if not req.is_json:
-        raise BadRequest("corps JSON attendu (Content-Type: application/json)", 415, "type_non_supporte")
+        raise BadRequest("corps JSON attendu (en-tête Content-Type application/json)", 415,
+                         "type_non_supporte")
     data = req.stream.read(MAX_BODY_BYTES + 1)
     if len(data) > MAX_BODY_BYTES:
         raise BadRequest(f"corps trop volumineux (au plus {MAX_BODY_BYTES // 1024} Kio)", 413,
@@ -131,7 +132,8 @@ def parse_body(model: type[BaseModel]):
 # ---- the endpoints ------------------------------------------------------------------------------------
 def _need_mode(svc: CatalogueService, mode: str) -> None:
     if mode not in svc.modes:
-        raise Unavailable(f"le mode {mode!r} n'est pas disponible pour ce catalogue (modes{NNBSP}: "
+        raise Unavailable(f"le mode «{NNBSP}{mode}{NNBSP}» n'est pas disponible pour ce catalogue "
+                          f"(modes{NNBSP}: "
                           f"{', '.join(svc.modes) or 'aucun'})", "mode_indisponible")
 
 

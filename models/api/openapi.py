@@ -32,21 +32,21 @@ class Endpoint:
 
 ENDPOINTS = (
     Endpoint("GET", "/search", "search", "Rechercher des jeux de données",
-             "Recherche hybride (mots et sens) en français, avec les filtres des pages ; les mêmes "
-             "résultats que « python -m models search --json », plus l'adresse et un extrait.",
-             s.SearchResponse, query=s.SearchQuery),
+             "Recherche hybride (mots et sens) en français, avec les filtres des pages ; les mêmes "
+             "résultats que « python -m models search --json », plus l'adresse et un extrait.",
+             s.SearchResponse, query=s.SearchQuery, errors=(400, 409, 429)),
     Endpoint("GET", "/datasets/{id}", "dataset", "Un jeu de données",
-             "Les champs de la fiche : producteur, dates, formats, licence, territoires, thème, qualité.",
+             "Les champs de la fiche : producteur, dates, formats, licence, territoires, thème, qualité.",
              s.Dataset, path_params={"id": "identifiant data.gouv.fr du jeu"}, errors=(404, 429)),
     Endpoint("GET", "/datasets/{id}/similar", "similar", "Jeux semblables",
              "Les jeux les plus proches par le sens (les voisins calculés à la construction).",
              s.SimilarResponse, query=s.SimilarQuery, path_params={"id": "identifiant data.gouv.fr du jeu"},
              errors=(400, 404, 429)),
     Endpoint("POST", "/ask", "ask", "Poser une question (l'assistant)",
-             "Un tour de l'assistant « Demander » : la réponse, les jeux avec le passage qui répond, ce "
+             "Un tour de l'assistant « Demander » : la réponse, les jeux avec le passage qui répond, ce "
              "qui a été compris, une question de précision éventuelle et l'état à renvoyer au tour "
              "suivant (le serveur ne garde rien).",
-             s.AskResponse, body=s.AskBody, errors=(400, 413, 415, 429)),
+             s.AskResponse, body=s.AskBody, errors=(400, 409, 413, 415, 429)),
     Endpoint("GET", "/producers", "producers", "Les producteurs",
              "Les producteurs, par pages, triés par taille, nom, vues, réutilisations, qualité ou date.",
              s.ProducersResponse, query=s.ProducersQuery),
@@ -61,10 +61,10 @@ ENDPOINTS = (
              path_params={"code": "niveau:code (pays, region, departement, epci, commune)"},
              errors=(400, 404, 429)),
     Endpoint("GET", "/topics", "topics", "Les thèmes",
-             "Les thèmes du modèle par défaut : libellé, part du catalogue, nombre de jeux, mots.",
+             "Les thèmes du modèle par défaut : libellé, part du catalogue, nombre de jeux, mots.",
              s.TopicsResponse, errors=(429,)),
     Endpoint("GET", "/catalogue", "catalogue", "Vue d'ensemble du catalogue",
-             "Ce qu'un programme ou un assistant doit savoir d'abord : nombres, date de l'export, "
+             "Ce qu'un programme ou un assistant doit savoir d'abord : nombres, date de l'export, "
              "identifiant de la construction, modes de recherche.",
              s.CatalogueResponse, errors=(429,)),
 )
@@ -128,8 +128,8 @@ def openapi_document() -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "Explorateur du catalogue data.gouv.fr", "version": VERSION,
-                 "description": "API en lecture seule : recherche, jeux, voisins, assistant, producteurs, "
-                                "territoires, thèmes. Erreurs : {\"error\": {\"code\", \"message\"}}."},
+                 "description": "API en lecture seule : recherche, jeux, voisins, assistant, producteurs, "
+                                "territoires, thèmes. Erreurs : {\"error\": {\"code\", \"message\"}}."},
         "paths": paths,
         "components": {"schemas": components},
     }

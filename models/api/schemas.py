@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from models.serve.search import MODES
 from models.serve.service import MAX_K, MAX_PER_PAGE, MAX_STATE_CHARS, PRODUCER_SORTS, SORTS
 
-MAX_QUERY_CHARS = 500  # AppSettings.max_query_chars: the pages' search box and « Demander »
+MAX_QUERY_CHARS = 500  # AppSettings.max_query_chars: the pages' search box and « Demander »
 MAX_FILTER_CHARS = 200
 MAX_FILTER_VALUES = 20
 
@@ -20,7 +20,7 @@ ProducerSort = Literal[tuple(PRODUCER_SORTS)]  # type: ignore[valid-type]
 
 
 def clean_text(value):
-    """Lone surrogates (valid JSON, invalid UTF-8) become « ? »; NUL is dropped (other values
+    """Lone surrogates (valid JSON, invalid UTF-8) become « ? »; NUL is dropped (other values
     are left to the field's validation)."""
     if isinstance(value, list):
         return [clean_text(x) for x in value]
@@ -45,7 +45,7 @@ FilterText = Annotated[str, Field(max_length=MAX_FILTER_CHARS)]
 
 class SearchQuery(Loose):
     q: str = Field("", max_length=MAX_QUERY_CHARS,
-                   description="la recherche en français (vide : parcourir avec des filtres)")
+                   description="la recherche en français (vide : parcourir avec des filtres)")
     mode: Mode = Field("hybrid", description="hybrid (conseillé), keyword, semantic ou word")
     sort: Sort = Field("relevance", description="relevance, recent ou popular")
     k: int = Field(10, ge=1, le=MAX_K, description="nombre de résultats")
@@ -94,7 +94,7 @@ class ProducersQuery(PageQuery):
 class Choice(Strict):
     slot: Literal["territory", "period", "producer", "format"]
     value: str | None = Field(None, max_length=MAX_FILTER_CHARS,
-                              description="une des options proposées ; null : peu importe")
+                              description="une des options proposées ; null : peu importe")
     label: str = Field("", max_length=MAX_FILTER_CHARS)
 
     _text = field_validator("*", mode="before")(lambda v: clean_text(v))
@@ -103,7 +103,7 @@ class Choice(Strict):
 class AskBody(Strict):
     question: str = Field("", max_length=MAX_QUERY_CHARS, description="la question, en français")
     state: str | None = Field(None, max_length=MAX_STATE_CHARS,
-                              description="l'état renvoyé par le tour précédent (opaque) ; absent : "
+                              description="l'état renvoyé par le tour précédent (opaque) ; absent : "
                                           "nouvelle conversation")
     choice: Choice | None = Field(None, description="réponse à une question de précision (au lieu "
                                                     "d'une question)")

@@ -9,11 +9,11 @@ from models.serve.service import CatalogueService
 def register(mcp, svc: CatalogueService) -> None:
     @mcp.tool()
     async def ask_catalogue(question: str, state: str | None = None) -> dict:
-        """Pose une question en français à l'assistant du catalogue (« Où trouver les horaires
-        des bus à Rennes ? », « Quand sont les vacances scolaires ? ») : il répond en une phrase,
+        """Pose une question en français à l'assistant du catalogue (« Où trouver les horaires
+        des bus à Rennes ? », « Quand sont les vacances scolaires ? ») : il répond en une phrase,
         avec les jeux de données et le passage de leur description qui répond. À utiliser pour
-        une question en langage naturel, et pour les suites d'une conversation (« et à Lyon ? »,
-        « plutôt en CSV », « les plus récents », « autre chose ? ») : renvoyer alors tel quel le
+        une question en langage naturel, et pour les suites d'une conversation (« et à Lyon ? »,
+        « plutôt en CSV », « les plus récents », « autre chose ? ») : renvoyer alors tel quel le
         champ state de la réponse précédente. Si la réponse contient clarify, poser sa question à
         la personne (ou répondre avec une de ses options comme nouvelle question)."""
         out = await call(svc.ask, clip(question, MAX_TEXT), state or None)

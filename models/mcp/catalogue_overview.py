@@ -9,9 +9,9 @@ from models.serve.service import CatalogueService
 def register(mcp, svc: CatalogueService) -> None:
     @mcp.tool()
     async def catalogue_overview() -> dict:
-        """Vue d'ensemble du catalogue data.gouv.fr indexé : nombre de jeux et de producteurs, date
-        de l'export, et les grands thèmes avec leur taille. À appeler d'abord, ou pour « quelles
-        données avez-vous ? », « de quoi parle ce catalogue ? »."""
+        """Vue d'ensemble du catalogue data.gouv.fr indexé : nombre de jeux et de producteurs, date
+        de l'export, et les grands thèmes avec leur taille. À appeler d'abord, ou pour « quelles
+        données avez-vous ? », « de quoi parle ce catalogue ? »."""
         c = await call(svc.catalogue)
         t = await call(svc.topics, 5)
         return {"n_datasets": c["n_datasets"], "n_producers": c["n_producers"],

@@ -10,7 +10,7 @@ def register(mcp, svc: CatalogueService) -> None:
     @mcp.tool()
     async def get_dataset(dataset_id: str) -> dict:
         """La fiche d'un jeu de données, par son identifiant (le champ id rendu par
-        search_datasets ou ask_catalogue) : producteur, date de mise à jour, fréquence, formats,
+        search_datasets ou ask_catalogue) : producteur, date de mise à jour, fréquence, formats,
         licence, territoires, thème, score de qualité et ses défauts, début de la description.
         À utiliser quand la personne veut des détails sur un jeu précis."""
         d = await call(svc.dataset, clip(dataset_id, 100))

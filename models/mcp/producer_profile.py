@@ -9,10 +9,10 @@ from models.serve.service import CatalogueService
 def register(mcp, svc: CatalogueService) -> None:
     @mcp.tool()
     async def producer_profile(producer: str) -> dict:
-        """Le portrait d'un producteur de données (« INSEE », « Météo-France », « Ville de
-        Paris », ou son identifiant) : nombre de jeux publiés, audience, qualité moyenne des
-        métadonnées, ses jeux les plus consultés et ses thèmes. À utiliser pour « qui publie
-        quoi », « que publie tel organisme »."""
+        """Le portrait d'un producteur de données (« INSEE », « Météo-France », « Ville de
+        Paris », ou son identifiant) : nombre de jeux publiés, audience, qualité moyenne des
+        métadonnées, ses jeux les plus consultés et ses thèmes. À utiliser pour « qui publie
+        quoi », « que publie tel organisme »."""
         pid = await call(svc.find_producer, clip(producer, 200))
         if pid is None:
             unknown("producteur", producer)

@@ -12,13 +12,13 @@ def register(mcp, svc: CatalogueService) -> None:
                               format: str | None = None, year: str | None = None,
                               sort: str = "relevance", k: int = 10) -> dict:
         """Cherche des jeux de données du catalogue data.gouv.fr. À utiliser pour obtenir une liste
-        de jeux sur un sujet, écrit en français ordinaire (« qualité de l'eau potable »,
-        « accidents de la route 2022 ») : inutile d'enlever des mots, la recherche comprend les
-        phrases, les lieux, les années et les producteurs. Filtres facultatifs : territory (un
-        lieu : « Rennes », « Bretagne », ou niveau:code), producer (nom ou identifiant), format
-        (csv, json, geo…), year (2020 ou 2018-2022) ; sort : relevance, recent ou popular ;
+        de jeux sur un sujet, écrit en français ordinaire (« qualité de l'eau potable »,
+        « accidents de la route 2022 ») : inutile d'enlever des mots, la recherche comprend les
+        phrases, les lieux, les années et les producteurs. Filtres facultatifs : territory (un
+        lieu : « Rennes », « Bretagne », ou niveau:code), producer (nom ou identifiant), format
+        (csv, json, geo…), year (2020 ou 2018-2022) ; sort : relevance, recent ou popular ;
         k ≤ 50. Pour une question dont on veut la réponse, préférer ask_catalogue. Renvoie pour
-        chaque jeu : id, titre, producteur, url et une ligne « pourquoi »."""
+        chaque jeu : id, titre, producteur, url et une ligne « pourquoi »."""
         filters: dict = {}
         if territory:
             code = await call(svc.find_territory, territory)

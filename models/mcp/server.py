@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 TOOLS = (search_datasets, ask_catalogue, get_dataset, similar_datasets, producer_profile,
          territory_datasets, catalogue_overview)
-INSTRUCTIONS = ("Catalogue des données publiques françaises (data.gouv.fr), indexé hors ligne : "
+INSTRUCTIONS = ("Catalogue des données publiques françaises (data.gouv.fr), indexé hors ligne : "
                 "recherche en français ordinaire, assistant qui répond aux questions, fiches, jeux "
                 "semblables, producteurs, territoires, thèmes. Commencer par catalogue_overview.")
 

@@ -10,7 +10,7 @@ def register(mcp, svc: CatalogueService) -> None:
     @mcp.tool()
     async def similar_datasets(dataset_id: str, k: int = 5) -> dict:
         """Les jeux de données les plus proches par le sens d'un jeu donné (son id). À utiliser
-        pour « d'autres jeux comme celui-ci », pour trouver une autre année, un autre territoire
+        pour « d'autres jeux comme celui-ci », pour trouver une autre année, un autre territoire
         ou un autre producteur des mêmes données. k ≤ 10."""
         out = await call(svc.similar, clip(dataset_id, 100), bounded(k, 1, 10))
         return {"id": out["id"], "title": out["title"],

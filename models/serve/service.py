@@ -64,7 +64,7 @@ class Unavailable(ServiceError):
 
 
 def q(text: str) -> str:
-    """« text » with narrow no-break spaces inside the quotes."""
+    """« text » with narrow no-break spaces inside the quotes."""
     return f"«{NNBSP}{text}{NNBSP}»"
 
 
@@ -328,7 +328,7 @@ class CatalogueService:
 
     # ---- territories -----------------------------------------------------------------------------
     def find_territory(self, text: str) -> str | None:
-        """``level:code`` of a territory named ``text`` (« Rennes », « Bretagne »), or of a value
+        """``level:code`` of a territory named ``text`` (« Rennes », « Bretagne »), or of a value
         already in that form; None when the gazetteer knows no such place."""
         terr = self.explorer.territories
         if not isinstance(text, str) or not text.strip():
