@@ -246,7 +246,7 @@ def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
     ]
     manifest = explorer.artifacts.manifest
     status = build_status_bar(manifest.get("build_id", ""), manifest.get("partial"),
-                              manifest.get("created_at"), datetime.now(UTC))
+                              manifest.get("created_at"), datetime.now(UTC), manifest.get("pending"))
     app.layout = html.Div([  # the tour's caption bar sits over every page
         build_layout(pages, subtitle=catalogue_subtitle(explorer.n, manifest), status=status),
         tour_overlay()])

@@ -18,4 +18,4 @@ def register(app, services) -> None:
         manifest = services.explorer.artifacts.manifest
         return banner(page_build if isinstance(page_build, str) else None, manifest.get("build_id"),
                       manifest.get("partial"), manifest.get("created_at"), datetime.now(UTC),
-                      rejected=services.rejected_build)
+                      rejected=services.rejected_build, pending=manifest.get("pending"))

@@ -44,14 +44,41 @@ def partial_message(partial: dict | None, created_at: str | None, now: datetime)
     return text
 
 
+# what an early-published build still lacks (models.build.pipeline.EARLY_STEPS), in words
+PENDING_WORDS = {"passages": "les passages cités par « Demander »", "lda": "les thèmes",
+                 "clusters": "les groupes", "hierarchy": "les régions de la carte",
+                 "topic_periods": "les thèmes par période"}
+
+
+def pending_message(pending: dict | None) -> str | None:
+    """« Carte et recherche prêtes ; les thèmes, … arrivent (calcul en cours). » for a build
+    published before its last steps; None for a complete one.
+
+    Examples
+    --------
+    >>> pending_message({"steps": ["topic_tokens", "lda", "clusters"]})
+    'Carte et recherche prêtes\u202f; les thèmes et les groupes arrivent (calcul en cours, la page le dira).'
+    """
+    steps = (pending or {}).get("steps") if isinstance(pending, dict) else None
+    if not isinstance(steps, list) or not steps:
+        return None
+    words = [PENDING_WORDS[s] for s in steps if isinstance(s, str) and s in PENDING_WORDS]
+    what = (", ".join(words[:-1]) + " et " + words[-1]) if len(words) > 1 else (
+        words[0] if words else "les dernières analyses")
+    return (f"Carte et recherche prêtes{NNBSP}; {what} arrivent "
+            "(calcul en cours, la page le dira).")
+
+
 REJECTED = (f"Une mise à jour du catalogue n'a pas pu être chargée (données endommagées){NNBSP}: "
             "la version actuelle reste en service.")
 
 
 def banner(page_build: str | None, served_build: str | None, partial: dict | None,
-           created_at: str | None, now: datetime, *, rejected: str | None = None) -> tuple[list, str]:
+           created_at: str | None, now: datetime, *, rejected: str | None = None,
+           pending: dict | None = None) -> tuple[list, str]:
     """(children, className) of the status line; ``rejected``: a newer build the server could not
-    load (it keeps serving this one, the log says why)."""
+    load (it keeps serving this one, the log says why); ``pending``: the manifest's steps still
+    to come of an early-published build."""
     if page_build and served_build and page_build != served_build:
         return ([f"Le catalogue a été mis à jour{NNBSP}: ",
                  html.A("recharger la page", href="/", className="alert-link")],
@@ -61,12 +88,15 @@ def banner(page_build: str | None, served_build: str | None, partial: dict | Non
     msg = partial_message(partial, created_at, now)
     if msg:
         return [msg], "alert alert-warning py-1 px-3 mb-0 small"
+    msg = pending_message(pending)
+    if msg:
+        return [msg], "alert alert-info py-1 px-3 mb-0 small"
     return [], "d-none"
 
 
 def build_status_bar(build_id: str, partial: dict | None, created_at: str | None,
-                     now: datetime) -> html.Div:
-    children, cls = banner(build_id, build_id, partial, created_at, now)
+                     now: datetime, pending: dict | None = None) -> html.Div:
+    children, cls = banner(build_id, build_id, partial, created_at, now, pending=pending)
     return html.Div([
         dcc.Store(id=ids.BUILD_ID, data=build_id),
         dcc.Interval(id=ids.BUILD_CHECK, interval=CHECK_EVERY_MS, n_intervals=0),

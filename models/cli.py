@@ -51,6 +51,8 @@ def cmd_build(args) -> int:
         settings.lda_ks = tuple(int(k) for k in args.lda_ks.split(",") if k.strip())
     if args.dask:
         settings.dask = args.dask
+    if args.publish_early is not None:
+        settings.publish_early = args.publish_early
     final = run_build(settings)
     print(final)
     return 0
@@ -384,7 +386,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="re-run --steps of this build (DIR/current or a build folder), reuse its other files")
     b.add_argument("--steps", default=None,
                    help="with --from: steps to re-run, separated by commas (e.g. topics,clusters); the "
-                        "steps reading what they produce are re-run too")
+                        "steps reading what they produce are re-run too; 'pending': what an "
+                        "early-published build still lacks")
+    b.add_argument("--publish-early", dest="publish_early", action=argparse.BooleanOptionalAction,
+                   default=None, help="publish a searchable build before topics, clusters and passages, "
+                                      "then the complete one (default: from 20,000 datasets)")
     b.add_argument("--set", action="append", default=None, metavar="NAME=VALUE",
                    help="with --from: change a setting, e.g. lda.ks=10,20,30 or umap.min_dist=0.1")
     b.add_argument("--limit", type=int, default=None, help="keep the first N datasets only")

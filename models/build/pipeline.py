@@ -236,6 +236,27 @@ STEPS: list[tuple[str, Step]] = [
 ]
 
 
+# Publish early, complete later: these steps make a usable build (map, keyword / semantic / hybrid
+# / word search, similar datasets, cards, producers, territories); the others (passages, topics,
+# clusters, map regions, topic periods: ~17 min of the 74 of a torch build of the catalogue)
+# land on it as a second, complete build. Nothing of the early steps reads the later ones.
+EARLY_STEPS = ("ingest", "descriptions", "embeddings", "neighbours", "umap", "french_tokens",
+               "keyword_index", "word2vec", "producers", "territories")
+EARLY_MIN_ROWS = 20_000  # publish early by default from this size (the whole export: 70,575)
+
+
+def ordered_steps(steps=None) -> list[tuple[str, Step]]:
+    """The steps in the order they run: :data:`EARLY_STEPS` first (each list keeps
+    :data:`STEPS`'s order)."""
+    steps = list(steps or STEPS)
+    return ([s for s in steps if s[0] in EARLY_STEPS] + [s for s in steps if s[0] not in EARLY_STEPS])
+
+
+def publishes_early(settings: BuildSettings, n_rows: int) -> bool:
+    flag = getattr(settings, "publish_early", None)
+    return bool(flag) if flag is not None else n_rows >= EARLY_MIN_ROWS
+
+
 def settings_record(settings: BuildSettings) -> dict:
     """The build settings as the manifest records them (paths as strings)."""
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(settings).items()}
@@ -261,16 +282,35 @@ def estimate_full_build(manifest: dict) -> float | None:
     return round(float(embed + others), 1)
 
 
+def _finish_manifest(ctx: BuildContext, t_all: float) -> None:
+    ctx.manifest.update({
+        "n_datasets": len(ctx.df),
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "versions": package_versions(),
+        "total_seconds": round(time.perf_counter() - t_all, 2),
+    })
+    if "partial" in ctx.manifest:
+        ctx.manifest["partial"]["full_build_seconds"] = estimate_full_build(ctx.manifest)
+    ctx.manifest["parameters"]["build"] = settings_record(ctx.settings)
+
+
 def run_build(settings: BuildSettings, *, encoder=None, steps=None) -> Path:
-    """Run every step, then publish the build atomically. Returns the build folder."""
+    """Run every step, then publish the build atomically. Returns the build folder.
+
+    A large build (:func:`publishes_early`) is published twice: once :data:`EARLY_STEPS` are
+    done (its manifest's ``pending`` lists the steps still coming; the app serves it and says
+    so), then complete. Killed in between, ``current`` stays the early build; ``python -m models
+    build --from DIR/current --steps pending`` completes it."""
     t_all = time.perf_counter()
     writer = BuildWriter(settings.out)
     ctx = BuildContext(settings=settings, writer=writer, encoder=encoder)
+    order = ordered_steps(steps)
+    last_early = max((i for i, (name, _) in enumerate(order) if name in EARLY_STEPS), default=-1)
     try:
         from models.build.distributed import open_runner
 
         ctx.dask = open_runner(settings)  # None without --dask; DaskError if unreachable
-        for name, fn in steps or STEPS:
+        for i, (name, fn) in enumerate(order):
             t0 = time.perf_counter()
             log.info("step %s ...", name)
             writer.step = name  # the files it writes are recorded under its name (re-runs)
@@ -278,15 +318,16 @@ def run_build(settings: BuildSettings, *, encoder=None, steps=None) -> Path:
             dt = time.perf_counter() - t0
             ctx.manifest["steps"][name] = round(dt, 2)
             log.info("step %s done in %.1f s", name, dt)
-        ctx.manifest.update({
-            "n_datasets": len(ctx.df),
-            "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "versions": package_versions(),
-            "total_seconds": round(time.perf_counter() - t_all, 2),
-        })
-        if "partial" in ctx.manifest:
-            ctx.manifest["partial"]["full_build_seconds"] = estimate_full_build(ctx.manifest)
-        ctx.manifest["parameters"]["build"] = settings_record(settings)
+            pending = [n for n, _ in order[i + 1:]]
+            if i == last_early and pending and publishes_early(settings, len(ctx.df)):
+                _finish_manifest(ctx, t_all)
+                early = writer.publish_and_continue({**ctx.manifest, "pending": {"steps": pending}})
+                ctx.manifest["published_early"] = {"build_id": early.name,
+                                                   "seconds": round(time.perf_counter() - t_all, 2)}
+                writer.step = None
+                log.info("searchable build published early: %s (%d datasets, %.1f s); still to "
+                         "come: %s", early, len(ctx.df), time.perf_counter() - t_all, ", ".join(pending))
+        _finish_manifest(ctx, t_all)
         final = writer.publish(ctx.manifest)
     except BaseException:
         writer.abort()

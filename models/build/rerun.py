@@ -227,6 +227,11 @@ def rerun_build(from_dir: str | Path, steps: list[str], *, overrides: dict | Non
     old = resolve_build_dir(from_dir).resolve()
     manifest_old = read_manifest(old)
     root = Path(out) if out else old.parent.parent
+    if "pending" in steps:  # what an early-published build still lacks (its manifest says)
+        pending = list((manifest_old.get("pending") or {}).get("steps") or [])
+        if not pending:
+            raise ValueError(f"{old} has no pending steps: it is complete")
+        steps = [s for s in steps if s != "pending"] + pending
     if not out and old.parent.name != "builds":
         raise ValueError(f"{old} is not inside an artifacts root's builds/ folder: give --out")
     requested = resolve_steps(steps, names)

@@ -69,21 +69,29 @@ class BuildWriter:
                 self.step_files.setdefault(self.step, []).append(name)
         return p
 
+    def new_file(self, name: str) -> Path:
+        """:meth:`path` for writing: a file shared with a published build (a hard link of
+        :meth:`publish_and_continue`) is unlinked first, never written through."""
+        p = self.path(name)
+        if p.is_file() and p.stat().st_nlink > 1:
+            p.unlink()
+        return p
+
     def save_npy(self, name: str, arr: np.ndarray) -> None:
-        np.save(self.path(name), np.ascontiguousarray(arr), allow_pickle=False)
+        np.save(self.new_file(name), np.ascontiguousarray(arr), allow_pickle=False)
 
     def save_parquet(self, name: str, df: pd.DataFrame) -> None:
-        df.to_parquet(self.path(name), index=False)
+        df.to_parquet(self.new_file(name), index=False)
 
     def save_arrow(self, name: str, table) -> None:
         """An uncompressed Arrow IPC file (memory-mapped by the app)."""
         import pyarrow as pa
 
-        with pa.OSFile(str(self.path(name)), "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
+        with pa.OSFile(str(self.new_file(name)), "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
             w.write_table(table)
 
     def save_json(self, name: str, obj: Any) -> None:
-        self.path(name).write_text(json.dumps(obj, ensure_ascii=False, indent=2))
+        self.new_file(name).write_text(json.dumps(obj, ensure_ascii=False, indent=2))
 
     def publish(self, manifest: dict) -> Path:
         manifest = dict(manifest)
@@ -104,6 +112,29 @@ class BuildWriter:
         link_tmp.symlink_to(Path("builds") / self.build_id)
         os.replace(link_tmp, self.root / "current")  # atomic swap of what is served
         self._prune()
+        return final
+
+    def publish_and_continue(self, manifest: dict) -> Path:
+        """Publish what is written so far (``current`` switches to it, atomically), then go on
+        as a new build that starts with the same files (hard links, a copy where the file system
+        refuses them): the steps still to run add their files to it and :meth:`publish` it.
+        Returns the published folder."""
+        from datetime import datetime
+
+        files = list(self.files)
+        step_files = {k: list(v) for k, v in self.step_files.items()}
+        final = self.publish(manifest)
+        self.build_id = f"{datetime.now():%Y%m%dT%H%M%S.%f}-{os.getpid()}"
+        self.dir = self.builds / f".tmp-{self.build_id}"
+        self.dir.mkdir()
+        for name in files:
+            dst = self.dir / name
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(final / name, dst)
+            except OSError:
+                shutil.copy2(final / name, dst)
+        self.files, self.step_files = files, step_files
         return final
 
     def _remove_dead_builds(self) -> None:

@@ -54,6 +54,10 @@ class BuildSettings:
     # scale-out (models.build.distributed): "local", "local:N" or "tcp://host:8786"; None: in process
     dask: str | None = None
     dask_processes: bool = True  # local clusters: worker processes (False: threads, for tests)
+    # publish a searchable build (map, search, similar, cards) before the topics, clusters and
+    # passages, then the complete one (models.build.pipeline.EARLY_STEPS); None: when the
+    # catalogue has at least EARLY_MIN_ROWS datasets (the whole export), False: never
+    publish_early: bool | None = None
     # above this many datasets, neighbours come from an approximate index (pynndescent) instead of
     # the exact blockwise product, which grows with the square of the catalogue
     exact_neighbours_max: int = 150_000
