@@ -557,3 +557,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ArtifactError, IngestError, OnnxModelError, ValueError) as exc:
         log.error("%s", exc)
         return 2
+    except OSError as exc:  # a full disk, a folder not writable: one line, no traceback
+        import errno
+
+        what = {errno.ENOSPC: "espace disque épuisé", errno.EDQUOT: "quota disque dépassé"}.get(exc.errno)
+        log.error("%s%s", f"{what} : " if what else "", str(exc).replace("\n", " "))
+        return 2

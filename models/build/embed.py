@@ -113,14 +113,20 @@ class EmbeddingCache:
         varr = np.ascontiguousarray(vecs, dtype=np.float32)
         parts = ((f"vecs-{shard:05d}.npy", varr), (f"sum-{shard:05d}.txt", self.checksum(karr, varr)),
                  (f"keys-{shard:05d}.npy", karr))  # keys last: they commit the shard
-        for name, arr in parts:
-            tmp = self.dir / (name + ".tmp")
-            with open(tmp, "wb") as fh:
-                if isinstance(arr, str):
-                    fh.write(arr.encode())
-                else:
-                    np.save(fh, arr)
-            os.replace(tmp, self.dir / name)
+        try:
+            for name, arr in parts:
+                tmp = self.dir / (name + ".tmp")
+                with open(tmp, "wb") as fh:
+                    if isinstance(arr, str):
+                        fh.write(arr.encode())
+                    else:
+                        np.save(fh, arr)
+                os.replace(tmp, self.dir / name)
+        except BaseException:  # a full disk, a kill: no half-written shard is left behind
+            for name, _ in parts:
+                for path in (self.dir / (name + ".tmp"), self.dir / name):
+                    path.unlink(missing_ok=True)
+            raise
         self._shards[shard] = np.load(self.dir / f"vecs-{shard:05d}.npy", mmap_mode="r")
         for row, k in enumerate(keys):
             self._index[k] = (shard, row)

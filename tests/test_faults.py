@@ -1,0 +1,197 @@
+"""Faults survived with nothing lost (issue 23, item 4): a full disk during a build, SIGTERM to
+gunicorn while requests are in flight, a Dask worker killed while a build is embedding.
+
+(A damaged embedding-cache shard: ``tests/test_cache_faults.py``; a new ``current`` that fails
+verification while the app serves: ``tests/test_progressive.py``.)"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import SAMPLE
+
+# ---- a full disk during a build ---------------------------------------------------------------
+# ENOSPC is simulated in-process: the writers the build uses (numpy.save, DataFrame.to_parquet,
+# Path.write_text) write a few bytes of the chosen file, then raise OSError(ENOSPC), as a real
+# full disk does half-way through a file.
+
+
+class DiskFull:
+    """Makes the ``occurrence``-th write to a file whose name contains ``name`` fail with ENOSPC."""
+
+    def __init__(self, name: str, occurrence: int = 1) -> None:
+        self.name, self.occurrence, self.seen, self.failed = name, occurrence, 0, None
+
+    def wrap(self, orig, head: bytes):
+        def write(target, *args, **kw):
+            path = getattr(target, "name", target)  # an open file (the cache) or a path
+            if self.failed is None and self.name in Path(str(path)).name:
+                self.seen += 1
+                if self.seen == self.occurrence:
+                    self.failed = str(path)
+                    if hasattr(target, "write"):
+                        target.write(head)
+                    else:
+                        Path(str(path)).write_bytes(head)
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+            return orig(target, *args, **kw)
+
+        return write
+
+    def install(self, mp: pytest.MonkeyPatch) -> None:
+        mp.setattr(np, "save", self.wrap(np.save, b"\x93NUMPY\x01\x00"))
+        mp.setattr(pd.DataFrame, "to_parquet", lambda df, p, *a, **k: self.wrap(
+            _to_parquet, b"PAR1")(p, df, *a, **k))
+        mp.setattr(Path, "write_text", lambda path, *a, **k: self.wrap(
+            _write_text, b"{\n  ")(path, *a, **k))
+
+
+_ORIG_TO_PARQUET, _ORIG_WRITE_TEXT = pd.DataFrame.to_parquet, Path.write_text
+
+
+def _to_parquet(path, df, *a, **k):
+    return _ORIG_TO_PARQUET(df, path, *a, **k)
+
+
+def _write_text(path, *a, **k):
+    return _ORIG_WRITE_TEXT(Path(path), *a, **k)
+
+
+def _build_args(root: Path, limit: int, *extra: str) -> list[str]:
+    return ["build", "--catalog", str(SAMPLE), "--out", str(root), "--limit", str(limit),
+            "--model", "fake-16", "--lda-ks", "4,8", "--lda-k", "8", "--quiet", *extra]
+
+
+@pytest.fixture(scope="module")
+def good_root(tmp_path_factory) -> Path:
+    """An artifacts root with one published build of 40 rows and their embedding cache."""
+    from models.cli import main
+
+    root = tmp_path_factory.mktemp("good")
+    assert main(_build_args(root, 40)) == 0
+    return root
+
+
+def _cache_dir(root: Path) -> Path:
+    (folder,) = (root / "cache" / "embeddings").iterdir()
+    return folder
+
+
+def _cache_is_whole(root: Path) -> int:
+    """Every shard of the cache complete (keys, vectors, checksum), nothing half-written; the
+    number of passages it holds."""
+    from models.build.embed import EmbeddingCache
+
+    folder = _cache_dir(root)
+    names = sorted(p.name for p in folder.iterdir())
+    shards = {n.split("-")[1].split(".")[0] for n in names}
+    assert names == sorted(f"{kind}-{s}.{ext}" for s in shards
+                           for kind, ext in (("keys", "npy"), ("vecs", "npy"), ("sum", "txt"))), names
+    cache = EmbeddingCache(root / "cache" / "embeddings", "fake-hash-16", 16)
+    assert cache.damaged == []
+    return len(cache)
+
+
+@pytest.mark.parametrize("fail_on, occurrence, early", [
+    ("vecs-", 1, False),               # the embedding cache's first file of a new shard
+    ("keys-", 1, False),               # its last file: vectors and checksum already written
+    ("umap.npy", 1, False),            # a build file, half-way through the steps
+    ("manifest.json.tmp", 2, True),    # publishing the complete build, after the early one
+])
+def test_disk_full_during_a_build_is_one_line_and_loses_nothing(good_root, tmp_path, monkeypatch,
+                                                                 caplog, capsys, fail_on, occurrence,
+                                                                 early):
+    from models.cli import main
+    from models.core.store import read_manifest, verify_build
+
+    root = tmp_path / "artifacts"
+    shutil.copytree(good_root, root, symlinks=True)
+    before = (root / "current").resolve()
+    assert before.parent == root / "builds"
+    n_before = _cache_is_whole(root)  # the 40 rows' vectors and their passages'
+    disk = DiskFull(fail_on, occurrence)
+    disk.install(monkeypatch)
+    caplog.set_level(logging.INFO)
+    # 60 rows: 20 passages are not in the cache, so the build writes a new cache shard
+    rc = main(_build_args(root, 60, "--publish-early" if early else "--no-publish-early"))
+    monkeypatch.undo()
+
+    assert disk.failed is not None, f"no write to {fail_on} happened"
+    assert rc == 2
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "\n" not in errors[0], errors
+    assert "No space left on device" in errors[0] and "espace disque" in errors[0], errors[0]
+    out = capsys.readouterr()
+    assert "Traceback" not in out.out + out.err
+
+    # nothing half-written is left: no temporary build folder or link, no partial cache entry
+    assert list((root / "builds").glob(".tmp-*")) == [] and list(root.glob(".current-*")) == []
+    n_cached = _cache_is_whole(root)
+    current = (root / "current").resolve()
+    if not early:
+        assert current == before  # still served, untouched
+        assert sorted(p.name for p in (root / "builds").iterdir()) == [before.name]
+        # the shard being written is not there at all; the ones written before are whole
+        assert n_cached == n_before if fail_on in ("vecs-", "keys-") else n_cached == n_before + 20
+    else:
+        # the early build was published before the disk filled: it stays served, whole
+        assert current != before and before.exists()
+        manifest = read_manifest(current)
+        assert manifest["n_datasets"] == 60 and manifest["pending"]["steps"]
+        assert n_cached > n_before + 20  # the new rows' vectors and their passages'
+    n_files, problems = verify_build(root)
+    assert problems == [] and n_files > 10
+    n_files, problems = verify_build(before)
+    assert problems == []
+
+
+SITECUSTOMIZE = '''
+import errno, os
+import numpy as np
+
+_save = np.save
+
+
+def save(file, *args, **kw):  # the disk fills up while the first build file is written
+    if str(file).endswith("embeddings.npy"):
+        with open(file, "wb") as fh:
+            fh.write(b"\\x93NUMPY")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(file))
+    return _save(file, *args, **kw)
+
+
+np.save = save
+'''
+
+
+def test_disk_full_on_the_command_line_is_one_error_line(good_root, tmp_path):
+    """``python -m models build`` itself: exit code 2, one ERROR line on stderr, no traceback."""
+    import subprocess
+    import sys
+
+    from models.core.config import REPO
+
+    root = tmp_path / "artifacts"
+    shutil.copytree(good_root, root, symlinks=True)
+    before = (root / "current").resolve()
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(hook), os.environ["PYTHONPATH"]]))
+    proc = subprocess.run([sys.executable, "-m", "models", *_build_args(root, 40)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    errors = [line for line in proc.stderr.splitlines() if " ERROR " in line]
+    assert len(errors) == 1 and "espace disque épuisé" in errors[0], proc.stderr[-3000:]
+    assert "No space left on device" in errors[0] and "embeddings.npy" in errors[0]
+    assert (root / "current").resolve() == before
+    assert list((root / "builds").glob(".tmp-*")) == []
