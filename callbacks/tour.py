@@ -11,6 +11,10 @@ Data flow::
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+
 from dash import ClientsideFunction, Input, Output, State, ctx, dcc, no_update
 
 from components import compare_page as cp
@@ -18,13 +22,38 @@ from components import ids
 from components.labels import clean_text
 from components.tour import (
     DEFAULT_TOUR,
+    MAX_DEPTH,
+    MAX_FILE_BYTES,
     MAX_STEPS,
     TourError,
-    parse_tour_file,
     tour_json,
     validate_step,
     validate_tour,
 )
+from models.core.jsonsafe import json_depth
+
+
+def parse_tour_file(contents: str | None) -> list[dict]:
+    """A dcc.Upload ``contents`` (data URL, base64) -> steps; TourError (French) if unusable.
+    Here, not in components/tour.py: its nesting guard is models.core.jsonsafe (the layers of
+    docs/ARCHITECTURE.md keep components free of models)."""
+    if not isinstance(contents, str) or "," not in contents:
+        raise TourError("Aucun fichier reçu.")
+    raw = contents.split(",", 1)[1]
+    if len(raw) > MAX_FILE_BYTES * 4 // 3 + 4:
+        raise TourError("Fichier trop gros pour une visite (200 ko au plus).")
+    try:
+        data = base64.b64decode(raw, validate=True)
+        if json_depth(data) > MAX_DEPTH:  # the decoder recurses: 30,000 « [ » are a RecursionError
+            raise TourError(f"Fichier trop imbriqué pour une visite ({MAX_DEPTH} niveaux au plus).")
+        obj = json.loads(data.decode("utf-8"))
+    except (binascii.Error, UnicodeDecodeError):
+        raise TourError("Ce fichier n'est pas un texte JSON (UTF-8).") from None
+    except json.JSONDecodeError as exc:
+        raise TourError(f"JSON illisible (ligne {exc.lineno}, colonne {exc.colno}).") from None
+    return validate_tour(obj)
+
+
 
 PAGE_NAMES = {"carte": "Carte", "themes": "Thèmes", "producteurs": "Producteurs",
               "territoires": "Territoires", "comparer": "Comparer", "qualite": "Qualité de la recherche"}

@@ -19,7 +19,6 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components import ids
-from models.core.jsonsafe import json_depth
 
 MAX_STEPS = 50
 MAX_TEXT = 600
@@ -110,28 +109,6 @@ def validate_tour(obj) -> list[dict]:
     if len(steps) > MAX_STEPS:
         raise TourError(f"Une visite compte au plus {MAX_STEPS} étapes.")
     return [validate_step(s, i + 1) for i, s in enumerate(steps)]
-
-
-def parse_tour_file(contents: str | None) -> list[dict]:
-    """A dcc.Upload ``contents`` (data URL, base64) -> steps; TourError (French) if unusable."""
-    import base64
-    import binascii
-
-    if not isinstance(contents, str) or "," not in contents:
-        raise TourError("Aucun fichier reçu.")
-    raw = contents.split(",", 1)[1]
-    if len(raw) > MAX_FILE_BYTES * 4 // 3 + 4:
-        raise TourError("Fichier trop gros pour une visite (200 ko au plus).")
-    try:
-        data = base64.b64decode(raw, validate=True)
-        if json_depth(data) > MAX_DEPTH:  # the decoder recurses: 30,000 « [ » are a RecursionError
-            raise TourError(f"Fichier trop imbriqué pour une visite ({MAX_DEPTH} niveaux au plus).")
-        obj = json.loads(data.decode("utf-8"))
-    except (binascii.Error, UnicodeDecodeError):
-        raise TourError("Ce fichier n'est pas un texte JSON (UTF-8).") from None
-    except json.JSONDecodeError as exc:
-        raise TourError(f"JSON illisible (ligne {exc.lineno}, colonne {exc.colno}).") from None
-    return validate_tour(obj)
 
 
 def tour_json(steps: list[dict]) -> str:

@@ -228,8 +228,9 @@ def _median_ms(fn, arg, runs: int = 5) -> dict:
 def guards(explorer=None) -> list[dict]:
     """Each pre-validation function on its worst inputs at the largest allowed size."""
     from callbacks import http_guard, request_shape
+    from callbacks.tour import parse_tour_file
     from callbacks.urlstate import parse_url_search
-    from components.tour import MAX_FILE_BYTES, parse_tour_file
+    from components.tour import MAX_FILE_BYTES
     from models.core.csv_safe import safe_csv
     from models.serve.evaluate import MAX_UPLOAD_BYTES, decode_upload, parse_upload_bytes
     from models.serve.search import clean_query

@@ -3,7 +3,7 @@
     python scripts/tune_search.py --artifacts /work/main/artifacts \
         --queries ../shared/data/relevance/search-indicator-datasets.csv \
         --queries ../shared/data/relevance/questions-public.csv \
-        [--folds 5] [--seed 0] [--write models/serve/search_params.json] [--json]
+        [--folds 5] [--seed 0] [--write models/core/search_params.json] [--json]
 
 What is fitted (:class:`models.serve.ranking.SearchParams`): the short/long query threshold
 ``short_max_terms``; for short (keyword) queries and for long ones (questions) the keyword weight

@@ -464,7 +464,8 @@ def test_png_is_at_least_2000_px_wide(explorer):
 def test_tour_validation_in_french():
     import base64
 
-    from components.tour import DEFAULT_TOUR, TourError, parse_tour_file, tour_json, validate_tour
+    from callbacks.tour import parse_tour_file
+    from components.tour import DEFAULT_TOUR, TourError, tour_json, validate_tour
 
     steps = validate_tour({"steps": DEFAULT_TOUR})
     assert len(steps) == len(DEFAULT_TOUR) and steps[2]["query"] == "piscines à Toulouse"

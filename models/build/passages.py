@@ -36,6 +36,9 @@ import time
 import numpy as np
 import pandas as pd
 
+# shared with the assistant's key sentence; re-exported for older imports
+from models.core.text import sentence_spans
+
 log = logging.getLogger(__name__)
 
 PASSAGE_WORDS = 60  # target size of a passage ("a few dozen words")
@@ -50,22 +53,7 @@ BUDGET_SHARE = 0.28
 NO_VECTOR = -2
 DATASET_VECTOR = -1
 
-# a sentence ends at . ! ? … ; followed by a space and something that starts a sentence
-_SENTENCE_END = re.compile(r"(?<=[.!?…;:])\s+(?=[«\"'(\[A-ZÀ-ÖØ-Þ0-9•–-])")
 _WORD = re.compile(r"\S+")
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Character spans of the sentences of a plain-text description (spaces trimmed)."""
-    spans = []
-    start = 0
-    for m in _SENTENCE_END.finditer(text):
-        if m.start() > start:
-            spans.append((start, m.start()))
-        start = m.end()
-    if start < len(text.rstrip()):
-        spans.append((start, len(text.rstrip())))
-    return [(a, b) for a, b in spans if text[a:b].strip()]
 
 
 def _cut_long(text: str, a: int, b: int, max_words: int) -> list[tuple[int, int]]:

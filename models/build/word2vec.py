@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-log = logging.getLogger(__name__)
+# shared with the app's word search; re-exported for older imports
+from models.core.sif import SIF_A, sif_weights
 
-SIF_A = 1e-3
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -31,11 +32,6 @@ class Word2VecParams:
     sample: float = 1e-4
     workers: int = 2
     max_doc_tokens: int = 400  # the start of a long description is enough for a dataset vector
-
-
-def sif_weights(counts: np.ndarray, a: float = SIF_A) -> np.ndarray:
-    p = counts / max(counts.sum(), 1)
-    return (a / (a + p)).astype(np.float32)
 
 
 def doc_vectors(docs: list[list[str]], index: dict[str, int], vectors: np.ndarray,

@@ -17,7 +17,7 @@ Accessibility
     whether a resource is a download URL or an access URL: the proxy is named so.
 Interoperability
     format (20): a resource format given. format_vocabulary (10): a format we recognise
-    (:mod:`models.serve.formats` families). non_proprietary (20): an open format (CSV, JSON,
+    (:mod:`models.core.formats` families). non_proprietary (20): an open format (CSV, JSON,
     GeoJSON, ODS, XML, KML, GeoPackage, Parquet, RDF, GTFS, text, HTML, PDF, images, WMS/WFS).
     machine_readable (20): a machine-readable format (CSV, JSON, GeoJSON, Shapefile, Excel, ODS,
     XML, KML, GeoPackage, Parquet, RDF, GTFS, MapInfo, WFS, API).
@@ -39,6 +39,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from models.core.formats import format_families
 
 DIMENSIONS = ("findability", "accessibility", "interoperability", "reusability", "contextuality")
 DIMENSION_LABELS = {"findability": "Trouvabilité", "accessibility": "Accessibilité",
@@ -127,8 +129,6 @@ def _has_tags(tags: pd.Series) -> np.ndarray:
 
 
 def _families(raw: pd.Series) -> list[tuple[str, ...]]:
-    from models.serve.formats import format_families
-
     uniq = {v: format_families(v) for v in raw.unique()}
     return [uniq[v] for v in raw]
 

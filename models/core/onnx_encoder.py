@@ -41,6 +41,8 @@ from pathlib import Path
 import numpy as np
 
 from models.core.store import ArtifactError, sha256_file, staged_folder
+from models.core.transformer_encoder import TransformerQueryEncoder, query_tokenizer
+from models.core.unigram import UnigramTokenizer  # searched in Python: ~90 MiB less than tokenizers
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +121,6 @@ def export_onnx(source: str | Path, out_dir: str | Path, *, max_seq_length: int 
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.transformers.optimizer import optimize_model
     from transformers import AutoModel
-
-    from models.core.encoders import TransformerQueryEncoder
 
     source, out_dir = Path(source), Path(out_dir)
     if variant not in VARIANTS:
@@ -260,8 +260,6 @@ def write_query_model(folder: str | Path) -> Path:
     """
     import onnx
     from onnx import numpy_helper
-
-    from models.core.encoders import query_tokenizer
 
     folder = Path(folder)
     meta = check_onnx_folder(folder)
@@ -405,15 +403,11 @@ class OnnxEncoder:
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._lean = None
         if query is not None:  # the app: the queries' model and vocabulary (write_query_model),
-            from models.core.unigram import UnigramTokenizer  # searched in Python: ~90 MiB less
-
             self._lean = UnigramTokenizer.from_file(query / "tokenizer.json", max_length=self.max_seq_length)
             self._tok, self._id_map = self._lean, None
             self.pad_id = self._lean.pad_id
             return
         if for_queries:  # the app without it: the vocabulary cut at start (~1 s), ~150 MiB less
-            from models.core.encoders import query_tokenizer
-
             log.info("%s has no query model: python -m models export-onnx writes it", folder)
             self._tok, self._id_map = query_tokenizer(folder / "tokenizer.json")
         else:

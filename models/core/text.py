@@ -264,3 +264,20 @@ def joined_pairs(text: str | None) -> list[str]:
             if not (a.isdigit() or b.isdigit())]
 
 
+# ---- sentences (the build's passages, the assistant's key sentence) ----------------------------
+
+# a sentence ends at . ! ? … ; followed by a space and something that starts a sentence
+_SENTENCE_END = re.compile(r"(?<=[.!?…;:])\s+(?=[«\"'(\[A-ZÀ-ÖØ-Þ0-9•–-])")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences of a plain-text description (spaces trimmed)."""
+    spans = []
+    start = 0
+    for m in _SENTENCE_END.finditer(text):
+        if m.start() > start:
+            spans.append((start, m.start()))
+        start = m.end()
+    if start < len(text.rstrip()):
+        spans.append((start, len(text.rstrip())))
+    return [(a, b) for a, b in spans if text[a:b].strip()]

@@ -759,8 +759,7 @@ class Assistant:
 
     def extract(self, row: int, qv: np.ndarray, terms: set[str]) -> dict | None:
         """The best passage of a row's description and its key sentence, as text segments."""
-        from models.build.passages import sentence_spans
-        from models.core.text import keyword_terms
+        from models.core.text import keyword_terms, sentence_spans
 
         text = self.exp.description_text(row)
         if not text.strip():
@@ -799,7 +798,7 @@ class Assistant:
                 "start": a, "end": b}
 
     def card(self, row: int, qv, terms: set[str], scores: dict) -> dict:
-        from models.serve.formats import FORMAT_LABELS, format_families
+        from models.core.formats import FORMAT_LABELS, format_families
 
         ds = self.exp.datasets
         lm = ds["last_modified"].iat[row]

@@ -9,8 +9,8 @@ import re
 
 import numpy as np
 
+from models.core.formats import FORMAT_LABELS
 from models.core.quality import FREQUENCY_FR
-from models.serve.formats import FORMAT_LABELS
 
 SNIPPET_CHARS = 260
 _MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",

@@ -13,7 +13,7 @@ key                   value(s)
                       départements, communes and EPCI, France everything placed in France.
 ``year``              created year range ``(first, last)`` (``"2018-2022"``, ``"2020"``)
 ``modified``          last-modified year range, same forms
-``format``            format family (:mod:`models.serve.formats`: ``csv``, ``shp`` …), or a list
+``format``            format family (:mod:`models.core.formats`: ``csv``, ``shp`` …), or a list
 ``licence``           licence key (:func:`licence_key`: ``licence-ouverte-open-licence-version-2-0``)
 ``frequency``         update frequency code (``annual``, ``monthly`` …; ``none``: not given)
 ``topic``             dominant LDA topic of the default K (int)
@@ -44,7 +44,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from models.serve.formats import FORMAT_LABELS, format_families
+from models.core.declared_zones import resolve_declared
+from models.core.formats import FORMAT_LABELS, format_families
 
 log = logging.getLogger(__name__)
 
@@ -318,8 +319,6 @@ class CatalogueFilters:
         gaz = self.explorer.gazetteer
         if gaz is None:
             return None
-        from models.build.territories import resolve_declared
-
         gran = ds["spatial_granularity"].fillna("").astype(str).to_numpy() \
             if "spatial_granularity" in ds else np.full(len(ds), "")
         zv = zones.to_numpy()

@@ -7,7 +7,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from models.build.keyword_index import BM25Params, count_fields, impact_matrix
+from models.core.bm25 import BM25Params, count_fields, impact_matrix
 from models.core.text import keyword_terms
 
 log = logging.getLogger(__name__)

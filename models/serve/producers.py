@@ -7,8 +7,8 @@ import logging
 import numpy as np
 import pandas as pd
 
-from models.build.producers import DUPLICATE_THRESHOLD, FINDABILITY_K, N_SIMILAR, aggregate_producers
 from models.core import quality
+from models.core.producers import DUPLICATE_THRESHOLD, FINDABILITY_K, N_SIMILAR, aggregate_producers
 from models.core.text import fold
 
 log = logging.getLogger(__name__)

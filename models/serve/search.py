@@ -15,6 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# the fusion constants live in models.core (with the fitted search parameters); re-exported here
+from models.core.search_params import HybridParams
+
 log = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 500
@@ -69,36 +72,6 @@ class SemanticSearcher:
 
 
 # ---- hybrid ---------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class HybridParams:
-    """Generic fusion parameters, tuned on the labelled files as a whole (never per query,
-    no query-specific rule, no boost of any dataset).
-
-    ``method="mix"`` (default), a calibrated score mix over the union of both modes' ``depth``
-    best candidates::
-
-        score = (α · kw / kw_max + (1 − α) · sem_minmax) · (1 + β · popularity)
-
-    ``kw_max`` is the best BM25F score the query could reach (Σ idf of its terms; a term unknown
-    to the catalogue counts as the rarest term), so a keyword match on a few words of a long
-    question weighs little; ``sem_minmax`` rescales the cosine to [0, 1] over the semantic
-    candidates. The semantic side first expands the query with its ``prf_docs`` nearest datasets
-    (Rocchio pseudo-relevance feedback). ``method="rrf"``: reciprocal-rank fusion
-    ``Σ w / (rrf_k + rank)``, then the same popularity factor.
-    """
-
-    method: str = "mix"
-    depth: int = 1000  # candidates taken from each mode
-    keyword_weight: float = 0.8  # α
-    popularity: float = 3.5  # β: the most popular dataset weighs up to 1 + β times more
-    prf_docs: int = 3  # 0: no pseudo-relevance feedback
-    prf_weight: float = 1.0
-    rrf_k: float = 60.0
-
-    def as_dict(self) -> dict:
-        return dict(vars(self))
-
 
 def popularity_prior(datasets) -> np.ndarray:
     """Popularity in [0, 1]: mean of log-scaled views, reuses and followers, each / its max."""

@@ -35,7 +35,7 @@ assistant (which asks back when a slot is ambiguous). Everything it knows comes 
   acronym: more would be no answer). An acronym that is a French word must be written in capitals.
   A one-word producer name that is a place name is left to the territory slot.
 * **formats** — CSV, JSON, GeoJSON, shapefile, Excel/XLS, ODS, PDF, KML, GeoPackage, Parquet,
-  WMS, WFS, API, GTFS … normalised by :mod:`models.serve.formats` (the same families as the
+  WMS, WFS, API, GTFS … normalised by :mod:`models.core.formats` (the same families as the
   search filter).
 
 Every slot has ``kind`` (territory / period / producer / format), ``value``, a French ``label``
@@ -56,6 +56,7 @@ from datetime import date
 from itertools import accumulate
 from typing import Any
 
+from models.core.formats import FORMAT_LABELS, FORMAT_WORD_RE, QUERY_FORMAT_WORDS
 from models.core.geo import (
     LEVEL_LABELS,
     LINK_WORDS,
@@ -66,7 +67,6 @@ from models.core.geo import (
     tokenize,
 )
 from models.core.text import fold_keep_offsets
-from models.serve.formats import FORMAT_LABELS, FORMAT_WORD_RE, QUERY_FORMAT_WORDS
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import logging
 
 import numpy as np
 
-from models.build.word2vec import sif_weights
+from models.core.sif import sif_weights
 from models.core.text import tokenize_fr
 
 log = logging.getLogger(__name__)
