@@ -67,6 +67,9 @@ def test_every_endpoint_answers_its_model(client, api, ids):
         "territory_datasets": client.get(f"{PREFIX}/territories/{ids['territory']}/datasets?per_page=5"),
         "topics": client.get(f"{PREFIX}/topics"),
         "catalogue": client.get(f"{PREFIX}/catalogue"),
+        "coverage": client.get(f"{PREFIX}/coverage?q=transport"),
+        "freshness": client.get(f"{PREFIX}/freshness"),
+        "fair": client.get(f"{PREFIX}/fair?top=3"),
     }
     assert set(calls) == {e.name for e in ENDPOINTS}
     for e in ENDPOINTS:

@@ -166,6 +166,10 @@ HANDLERS = {
     "territory_datasets": lambda svc, p, code: svc.territory_datasets(code, p.page, p.per_page),
     "topics": lambda svc, _p: svc.topics(),
     "catalogue": lambda svc, _p: svc.catalogue(),
+    "coverage": lambda svc, p: (_need_mode(svc, "hybrid"),
+                                svc.coverage(p.q, filters=p.filters(), per_100k=p.per_100k))[1],
+    "freshness": lambda svc, p: svc.freshness(p.producer, top=p.top),
+    "fair": lambda svc, p: svc.fair(p.producer, top=p.top, max_ids=p.max_ids),
 }
 
 

@@ -67,6 +67,21 @@ ENDPOINTS = (
              "Ce qu'un programme ou un assistant doit savoir d'abord : nombres, date de l'export, "
              "identifiant de la construction, modes de recherche.",
              s.CatalogueResponse, errors=(429,)),
+    Endpoint("GET", "/coverage", "coverage", "Où sont ces données ?",
+             "Pour une question (et les filtres de la recherche) : les jeux qui y répondent comptés par "
+             "département et par région, les nationaux à part, les départements sans aucun jeu ; "
+             "« per_100k » ajoute les comptes pour 100 000 habitants.",
+             s.CoverageResponse, query=s.CoverageQuery, errors=(400, 409, 429)),
+    Endpoint("GET", "/freshness", "freshness", "Fraîcheur des mises à jour",
+             "Fréquence annoncée contre date de dernière modification : comptes par état (à jour, en "
+             "retard, jamais mis à jour, sans fréquence), les jeux les plus en retard, pour tout le "
+             "catalogue ou un producteur.",
+             s.FreshnessResponse, query=s.ReportQuery, errors=(400, 404, 429)),
+    Endpoint("GET", "/fair", "fair", "Score FAIR des métadonnées",
+             "Score dans la forme du MQA de data.europa.eu (trouvable, accessible, interopérable, "
+             "réutilisable, contexte) et actions classées par points gagnés, pour le catalogue ou un "
+             "producteur.",
+             s.FairResponse, query=s.FairQuery, errors=(400, 404, 429)),
 )
 
 ERROR_TEXT = {400: "paramètre invalide", 404: "introuvable", 405: "méthode non permise",

@@ -78,6 +78,26 @@ class SearchQuery(Loose):
         return raw
 
 
+class CoverageQuery(SearchQuery):
+    """The search's question and filters (its mode, sort, k and facets are not used: the answers
+    are every dataset above the relevance threshold the response states)."""
+
+    per_100k: bool = Field(False, description="ajouter les comptes pour 100 000 habitants")
+
+
+class ReportQuery(Loose):
+    producer: str | None = Field(None, max_length=MAX_FILTER_CHARS,
+                                 description="identifiant de producteur (voir /producers) ; absent : "
+                                             "tout le catalogue")
+    top: int = Field(10, ge=1, le=MAX_K, description="nombre d'éléments des listes")
+
+    _text = field_validator("*", mode="before")(lambda v: clean_text(v))
+
+
+class FairQuery(ReportQuery):
+    max_ids: int = Field(50, ge=0, le=1000, description="identifiants de jeux par action à mener")
+
+
 class SimilarQuery(Loose):
     k: int = Field(10, ge=1, le=MAX_K, description="nombre de voisins (au plus ceux de la build)")
 
@@ -339,3 +359,42 @@ class CatalogueResponse(Strict):
     modes: list[str]
     n_datasets_with_territory: int
     model: str
+
+
+# ---- reports (issue 26): the shapes of ``python -m models coverage|freshness|fair --json`` ------------
+class Report(BaseModel):
+    """Nested parts are described in docs/fair-freshness-coverage.md; new keys may be added."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class CoverageResponse(Report):
+    query: str
+    rule: str = Field(description="quels jeux sont comptés (le seuil de pertinence, pas les k premiers)")
+    threshold: float | None
+    n_answers: int
+    national: int = Field(description="jeux nationaux (France entière), comptés à part")
+    departements: dict[str, int] = Field(description="code → jeux (les départements sans jeu : gaps)")
+    regions: dict[str, int]
+    gaps: list[str]
+    gap_names: list[str]
+    gap_message: str
+    messages: list[str]
+
+
+class FreshnessResponse(Report):
+    export_date: str
+    n: int
+    counts: dict[str, int]
+    labels: dict[str, str]
+    late_share: float | None
+    most_late: list[dict]
+
+
+class FairResponse(Report):
+    n: int
+    score: dict
+    dimensions: list[dict]
+    indicators: list[dict]
+    left_out: list[dict]
+    todo: list[dict]

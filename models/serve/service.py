@@ -376,6 +376,28 @@ class CatalogueService:
         items.sort(key=lambda x: -x["prevalence"])
         return {"k": len(items), "topics": items}
 
+    # ---- reports (issue 26): where the answers are, freshness, FAIR score -------------------------
+    def coverage(self, q: str, *, filters=None, per_100k: bool = False) -> dict:
+        """What ``python -m models coverage --json`` prints: the answers of ``q`` (and filters)
+        per département and région, the national ones apart, the départements with none."""
+        from models.serve.coverage import coverage
+
+        return coverage(self.explorer, q or "", filters=filters or None, per_inhabitants=per_100k)
+
+    def freshness(self, producer: str | None = None, *, top: int = 10) -> dict:
+        """What ``python -m models freshness --json`` prints (a producer unknown: NotFound)."""
+        self._known_producer(producer)
+        return self.explorer.freshness.as_json(producer or None, top=top)
+
+    def fair(self, producer: str | None = None, *, top: int = 10, max_ids: int | None = 50) -> dict:
+        """What ``python -m models fair --json`` prints (a producer unknown: NotFound)."""
+        self._known_producer(producer)
+        return self.explorer.fair.as_json(producer or None, top=top, ids_per_item=max_ids)
+
+    def _known_producer(self, producer: str | None) -> None:
+        if producer and self.explorer.producers.index_of(producer) is None:
+            raise NotFound(f"producteur {q(producer[:80])} inconnu dans ce catalogue", "producteur_inconnu")
+
     def catalogue(self) -> dict:
         """What an assistant needs first: counts, export date, build id, search modes, topics."""
         exp = self.explorer
