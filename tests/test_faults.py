@@ -195,3 +195,100 @@ def test_disk_full_on_the_command_line_is_one_error_line(good_root, tmp_path):
     assert "No space left on device" in errors[0] and "embeddings.npy" in errors[0]
     assert (root / "current").resolve() == before
     assert list((root / "builds").glob(".tmp-*")) == []
+
+
+# ---- SIGTERM to gunicorn while requests are in flight -----------------------------------------
+SLOW_QUERIES = '''
+"""Queries take QUERY_SECONDS to encode: requests long enough to be in flight at SIGTERM."""
+import time
+
+from models.core.encoders import register_encoder
+from tests.fake_encoders import FakeEncoder
+
+QUERY_SECONDS = 2.0
+
+
+class SlowQueries(FakeEncoder):
+    def encode(self, texts, *, kind, **kw):
+        if kind == "query":
+            time.sleep(QUERY_SECONDS)
+        return super().encode(texts, kind=kind, **kw)
+
+
+register_encoder("fake", lambda name, n: SlowQueries(int(name.rsplit("-", 1)[-1])))
+'''
+
+
+def test_sigterm_to_gunicorn_lets_in_flight_requests_complete(built_root, tmp_path):
+    """Six semantic searches of ~2 s each (a query encoder that sleeps) on two workers of two
+    threads; SIGTERM to the master while they run: all six answer 200 with their results, after
+    the signal, then gunicorn exits 0 (the workers finish within the graceful timeout)."""
+    import json
+    import signal
+    import subprocess
+    import threading
+    import time
+    import urllib.request
+
+    from models.bench import free_port
+    from models.core.config import REPO
+    from models.core.encoders import ENCODER_PLUGINS_ENV
+    from tests.test_hardening import GUNICORN
+
+    (tmp_path / "slow_queries.py").write_text(SLOW_QUERIES)
+    env = dict(os.environ, EXPLORER_ARTIFACTS=str(built_root),
+               PYTHONPATH=os.pathsep.join([str(tmp_path), os.environ["PYTHONPATH"]]))
+    env[ENCODER_PLUGINS_ENV] = "tests.fake_encoders,slow_queries"
+    port = free_port()
+    proc = subprocess.Popen([GUNICORN, "--preload", "-w", "2", "--threads", "2", "-b", f"127.0.0.1:{port}",
+                             "--timeout", "120", "app:server_from_env()"], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            assert proc.poll() is None, proc.stdout.read()[-3000:]
+            try:
+                with opener.open(base + "/api/v1/openapi.json", timeout=5) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "gunicorn never answered"
+            time.sleep(0.2)
+
+        results: dict[int, tuple] = {}
+
+        def search(i: int) -> None:
+            url = f"{base}/api/v1/search?q=eau+potable+{i}&mode=semantic&k=5"
+            try:
+                with opener.open(url, timeout=90) as r:
+                    results[i] = (r.status, json.loads(r.read()), time.monotonic())
+            except Exception as exc:  # the test reports any failure
+                results[i] = (type(exc).__name__, str(exc), time.monotonic())
+
+        threads = [threading.Thread(target=search, args=(i,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        time.sleep(0.8)  # every request sent, none finished (each encodes its query for ~2 s)
+        assert results == {}
+        sigterm_at = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        for t in threads:
+            t.join(timeout=120)
+        rc = proc.wait(timeout=120)
+        print(f"SIGTERM -> last answer {max(r[2] for r in results.values()) - sigterm_at:.1f} s, "
+              f"-> exit {time.monotonic() - sigterm_at:.1f} s")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    out = proc.stdout.read()
+    assert sorted(results) == list(range(6))
+    for i, (status, body, done_at) in sorted(results.items()):
+        assert status == 200, (i, status, body, out[-3000:])
+        assert body["results"] and done_at > sigterm_at
+    assert rc == 0, out[-3000:]
+    assert "Handling signal: term" in out and "Shutting down: Master" in out, out[-3000:]
+    assert "Traceback" not in out, out[-3000:]
