@@ -32,6 +32,8 @@ stopped, try/finally), then measures, over loopback HTTP only, what a browser wo
   then with :data:`CLIENTS` concurrent clients (first questions suffixed); the app runs with
   ``EXPLORER_API_RATE=0`` unless set (one address plays every client: the per-client limit
   would refuse them);
+* ``coverage_p95_ms`` — ``GET /api/v1/coverage?q=…`` (« Où sont ces données ? »: every answer of
+  the question counted per département and région), sequentially over :data:`QUERIES` (prefixed);
 * ``rss_mb`` — resident memory of the app process (and children), MiB, after the searches;
 * ``passages_per_s`` — the build's encoder, loaded in this process once the app is stopped,
   encoding ~200 catalogue passages (``None`` with ``skip_embedding``);
@@ -70,7 +72,7 @@ BENCH_KEYS = ("start_s", "map_payload_bytes", "map_labels_bytes", "map_with_labe
               "search_p95_ms", "search_concurrent_p95_ms", "filtered_search_p95_ms",
               "filter_payload_bytes", "facet_counts_p95_ms", "ask_p50_ms", "ask_p95_ms",
               "api_search_p95_ms", "api_search_concurrent_p95_ms", "api_ask_p95_ms",
-              "api_ask_concurrent_p95_ms", "rss_mb",
+              "api_ask_concurrent_p95_ms", "coverage_p95_ms", "rss_mb",
               "passages_per_s", "n_datasets")
 
 # targets on the full non-archived catalogue (~70,500 datasets): key -> (maximum, unit)
@@ -87,6 +89,7 @@ TARGETS = {
     "ask_p95_ms": (1500.0, "ms"),
     "api_search_p95_ms": (60.0, "ms"),
     "api_ask_p95_ms": (150.0, "ms"),
+    "coverage_p95_ms": (300.0, "ms"),
     "rss_mb": (1536.0, "Mio"),
 }
 
@@ -108,6 +111,7 @@ LABELS = {
     "api_search_concurrent_p95_ms": "API : recherche p95 (8 clients)",
     "api_ask_p95_ms": "API : question p95 (séquentiel)",
     "api_ask_concurrent_p95_ms": "API : question p95 (8 clients)",
+    "coverage_p95_ms": "« Où sont ces données ? » p95 (API)",
     "rss_mb": "mémoire résidente de l'app",
     "passages_per_s": "débit d'encodage (passages/s)",
     "n_datasets": "jeux de données",
@@ -348,6 +352,15 @@ class ApiDriver:
             raise BenchError(f"GET /api/v1/search answered {status} for {query!r}: {raw[:300]!r}")
         return time.perf_counter() - t0, len(raw)
 
+    def coverage(self, query: str) -> float:
+        from urllib.parse import urlencode
+
+        t0 = time.perf_counter()
+        status, raw = self.client.request("/api/v1/coverage?" + urlencode({"q": query}))
+        if status != 200:
+            raise BenchError(f"GET /api/v1/coverage answered {status} for {query!r}: {raw[:300]!r}")
+        return time.perf_counter() - t0
+
     def dialogue(self, turns) -> list[float]:
         times, state = [], None
         for text in turns:
@@ -405,7 +418,8 @@ def api_measures(client: AppClient, queries: Sequence[str], *, clients: int, per
     conc = concurrent_searches(api, [f"{API_PREFIX} {q}" for q in concurrent_queries(queries)], None,
                                clients=clients, per_client=per_client, deadline_s=deadline_s)
     out = {"api_search_p95_ms": percentile_ms(seq, 95),
-           "api_search_concurrent_p95_ms": percentile_ms(conc, 95)}
+           "api_search_concurrent_p95_ms": percentile_ms(conc, 95),
+           "coverage_p95_ms": percentile_ms([api.coverage(f"{API_PREFIX} {q}") for q in queries], 95)}
     if ask_dialogues:
         cpu0 = app_cpu_s(pid) if pid else 0.0
         turns = api.dialogues(ask_dialogues)

@@ -67,7 +67,7 @@ def test_bench_measures_the_fixture_build(built_root):
     for key in ("start_s", "search_p50_ms", "search_p95_ms", "search_concurrent_p95_ms", "rss_mb",
                 "passages_per_s", "filtered_search_p95_ms", "facet_counts_p95_ms", "ask_p50_ms",
                 "ask_p95_ms", "api_search_p95_ms", "api_search_concurrent_p95_ms", "api_ask_p95_ms",
-                "api_ask_concurrent_p95_ms"):
+                "api_ask_concurrent_p95_ms", "coverage_p95_ms"):
         assert isinstance(result[key], float) and result[key] > 0, key
     # the map ships x, y (float32) and a colour (uint8) per point, base64: at least 12 bytes each
     assert 12 * N_ROWS < result["map_payload_bytes"] < 1_500_000
