@@ -9,6 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
+from models.cli_reports import add_parsers, filter_args  # freshness, fair, coverage; --filter
 from models.core.config import DEFAULT_ARTIFACTS, DEFAULT_CATALOG, DEFAULT_GEO, BuildSettings
 
 log = logging.getLogger("models")
@@ -58,27 +59,12 @@ def cmd_build(args) -> int:
     return 0
 
 
-def _filter_args(items: list[str] | None) -> dict:
-    """``--filter KEY=VALUE`` (repeatable; a key given twice keeps both values) → raw filters."""
-    raw: dict = {}
-    for item in items or []:
-        if "=" not in item:
-            raise ValueError(f"--filter {item!r}: expected KEY=VALUE (e.g. format=csv, year=2018-2022)")
-        key, value = item.split("=", 1)
-        key = key.strip()
-        if key in ("year", "modified", "has_reuses"):
-            raw[key] = value.strip()
-        else:
-            raw.setdefault(key, []).append(value.strip())
-    return raw
-
-
 def cmd_search(args) -> int:
     from models.serve.explorer import Explorer
     from models.serve.service import CatalogueService, cli_payload
 
     svc = CatalogueService(Explorer.load(args.artifacts, model=args.model, query_encoder=args.query_encoder))
-    out = svc.search(args.query, mode=args.mode, k=args.k, filters=_filter_args(args.filter), sort=args.sort,
+    out = svc.search(args.query, mode=args.mode, k=args.k, filters=filter_args(args.filter), sort=args.sort,
                      facets=args.facets, tag=args.tag, details=not args.json)
     for msg in out["messages"]:
         log.warning("%s", msg)
@@ -531,8 +517,6 @@ def build_parser() -> argparse.ArgumentParser:
                     help="offline model folders (default: %(default)s)")
     ox.add_argument("--force", action="store_true", help="export again even if it looks intact")
     ox.set_defaults(func=cmd_export_onnx)
-    from models.cli_reports import add_parsers  # freshness, fair, coverage
-
     add_parsers(sub)
     mc = sub.add_parser("mcp", help="MCP server for AI assistants (stdio; --http: streamable HTTP)")
     mc.add_argument("--artifacts", default=str(DEFAULT_ARTIFACTS))

@@ -9,6 +9,21 @@ import logging
 log = logging.getLogger("models")
 
 
+def filter_args(items: list[str] | None) -> dict:
+    """``--filter KEY=VALUE`` (repeatable; a key given twice keeps both values) → raw filters."""
+    raw: dict = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ValueError(f"--filter {item!r}: expected KEY=VALUE (e.g. format=csv, year=2018-2022)")
+        key, value = item.split("=", 1)
+        key = key.strip()
+        if key in ("year", "modified", "has_reuses"):
+            raw[key] = value.strip()
+        else:
+            raw.setdefault(key, []).append(value.strip())
+    return raw
+
+
 def _explorer(args):
     from models.serve.explorer import Explorer
 
@@ -51,12 +66,10 @@ def cmd_fair(args) -> int:
 
 
 def cmd_coverage(args) -> int:
-    from models.cli import _filter_args
-
     exp = _explorer(args)
     from models.serve.coverage import coverage
 
-    out = coverage(exp, args.query, filters=_filter_args(args.filter),
+    out = coverage(exp, args.query, filters=filter_args(args.filter),
                    per_inhabitants=args.per_100k)
     if args.json:
         print(json.dumps(out, ensure_ascii=False))

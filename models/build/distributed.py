@@ -26,6 +26,12 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+from models.build.lda import topic_tokens
+from models.core.bm25 import field_terms
+from models.core.encoders import load_encoder
+from models.core.geo import Gazetteer
+from models.core.text import tokenize_fr
+
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 3.0
@@ -202,8 +208,6 @@ def worker_encoder(spec):
     with _LOCK:
         enc = _ENCODERS.get(spec)
         if enc is None:
-            from models.core.encoders import load_encoder
-
             model, models_dir, max_seq_length = spec
             enc = load_encoder(model, models_dir=Path(models_dir), max_seq_length=max_seq_length)
             _ENCODERS[spec] = enc
@@ -224,8 +228,6 @@ def worker_gazetteer(folder: str):
     with _LOCK:
         gaz = _GAZETTEERS.get(folder)
         if gaz is None:
-            from models.core.geo import Gazetteer
-
             gaz = Gazetteer.load(folder)
             _GAZETTEERS[folder] = gaz
             LOADS["gazetteer"] = LOADS.get("gazetteer", 0) + 1
@@ -233,28 +235,15 @@ def worker_gazetteer(folder: str):
 
 
 def tokens_chunk(texts: list[str]) -> list[list[str]]:
-    from models.core.text import tokenize_fr
-
     return [tokenize_fr(t) for t in texts]
 
 
 def topic_tokens_chunk(df) -> list[list[str]]:
-    from models.build.lda import topic_tokens
-
     return topic_tokens(df)
 
 
 def keyword_terms_chunk(df, description_chars: int) -> dict[str, list[list[str]]]:
-    from models.build.keyword_index import field_terms
-
     return field_terms(df, description_chars)
-
-
-def territory_docs_chunk(rows: list[tuple], geo_dir: str) -> list:
-    from models.build.territories import Extractor
-
-    ex = Extractor(worker_gazetteer(geo_dir))
-    return [ex.read(t, d, tg, o) for t, d, tg, o in rows]
 
 
 def frame_chunks(runner: DaskRunner, df, columns: Sequence[str], *, per_worker: int = 4) -> list:

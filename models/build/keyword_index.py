@@ -8,6 +8,8 @@ import logging
 import numpy as np
 import pandas as pd
 
+from models.build.distributed import frame_chunks, keyword_terms_chunk
+
 # the matrix itself lives in models.core (the app builds one too); re-exported for older imports
 from models.core.bm25 import (  # noqa: F401
     FIELDS,
@@ -31,8 +33,6 @@ def build_keyword_index(ctx) -> None:
     params = BM25Params()
     terms = None
     if getattr(ctx, "dask", None) is not None:
-        from models.build.distributed import frame_chunks, keyword_terms_chunk
-
         chunks = frame_chunks(ctx.dask, ctx.df, [c for c in ("title", "acronym", "tags", "organization",
                                                               "description_text") if c in ctx.df])
         parts = ctx.dask.map(keyword_terms_chunk, chunks, params.description_chars)

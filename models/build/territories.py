@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from models.build.distributed import worker_gazetteer
+
 # shared with the app's territory filter; re-exported for older imports
 from models.core.declared_zones import GRANULARITY_LEVEL, resolve_declared  # noqa: F401
 from models.core.geo import (
@@ -324,8 +326,6 @@ def _extract(ex: Extractor, df: pd.DataFrame, show_progress: bool, runner=None,
     tags = df["tags"].tolist() if "tags" in df else [[] for _ in titles]
     orgs = df["organization"].fillna("").tolist() if "organization" in df else [""] * len(titles)
     if runner is not None and geo_dir:
-        from models.build.distributed import territory_docs_chunk
-
         docs = runner.map_concat(territory_docs_chunk, list(zip(titles, descs, tags, orgs, strict=True)),
                                  str(geo_dir))
     else:
@@ -339,6 +339,13 @@ def _extract(ex: Extractor, df: pd.DataFrame, show_progress: bool, runner=None,
             rows.append((i, r["level"], r["code"], r["name"], r["confidence"], r["source"]))
     out = pd.DataFrame(rows, columns=COLUMNS)
     return _typed(out)
+
+
+def territory_docs_chunk(rows: list[tuple], geo_dir: str) -> list:
+    """Per-worker task of ``build --dask``: the place mentions of a slice of rows (the gazetteer
+    loaded once per worker process)."""
+    ex = Extractor(worker_gazetteer(geo_dir))
+    return [ex.read(t, d, tg, o) for t, d, tg, o in rows]
 
 
 def empty_frame() -> pd.DataFrame:
