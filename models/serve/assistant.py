@@ -68,6 +68,12 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from models.core.families import group_ranked
+from models.core.formats import FORMAT_LABELS, format_families
+from models.core.geo import LEVEL_RANK
+from models.core.text import keyword_terms, sentence_spans, strip_markup
+from models.serve.confidence import load_model
+from models.serve.ranking import query_features
 from models.serve.search import clean_query, top_k
 
 log = logging.getLogger(__name__)
@@ -149,8 +155,6 @@ def _content(text: str) -> list[str]:
 def sanitise_question(text) -> tuple[str, bool]:
     """Markup removed (a question is text), control characters and repeated spaces dropped;
     True when it was cut to the length the search reads."""
-    from models.core.text import strip_markup
-
     raw = "" if text is None else str(text)
     s = _TAG.sub(" ", strip_markup(raw[:20_000])) if "<" in raw or "&" in raw else raw
     cleaned = clean_query(s, 10_000)
@@ -226,8 +230,6 @@ class RowFacts:
     somewhere, whether it is national, its finest level and its main territory."""
 
     def __init__(self, explorer) -> None:
-        from models.core.geo import LEVEL_RANK
-
         ds = explorer.datasets
         n = len(ds)
         self.n = n
@@ -321,8 +323,6 @@ class Assistant:
     def confidence_model(self):
         """The answer confidence (:mod:`models.serve.confidence`), None when switched off by the
         parameters or not fitted (then every topic « fits », as before)."""
-        from models.serve.confidence import load_model
-
         return load_model() if self.params.confidence else None
 
     def warm(self) -> None:
@@ -352,8 +352,6 @@ class Assistant:
         w = self._territory_cache.get(value)
         if w is not None:
             return w
-        from models.core.geo import LEVEL_RANK
-
         cat = self.exp.catalogue
         t = cat.territories
         f = self.facts
@@ -505,8 +503,6 @@ class Assistant:
         return self._answer(st, notes=notes, clarify_slot=clarify_slot, new_topic=not followup)
 
     def _unknown_word(self, word: str) -> bool:
-        from models.core.text import keyword_terms
-
         try:
             kw = self.exp.keyword
         except Exception:
@@ -560,8 +556,6 @@ class Assistant:
         query = exp.spell(clean_query(subject, exp.max_query_chars)).text
         if not assess(exp, query, model=self.confidence_model).fits:
             return generic
-        from models.core.text import keyword_terms
-
         hits = exp.search(query, mode="hybrid", k=1)
         example = _short_title(str(exp.datasets["title"].iat[hits[0].row])) if hits else ""
         if not set(keyword_terms(example)) & set(keyword_terms(subject)):  # a title about the subject
@@ -657,8 +651,6 @@ class Assistant:
             return out
         # relevance is judged on the topical part of the hybrid score (without its popularity
         # factor: a popular national dataset must not make every local one look irrelevant)
-        from models.serve.ranking import query_features
-
         sp = exp.search_params
         beta = sp.hybrid(query_features(topic, sp.short_max_terms).short).popularity
         topical = base / (1.0 + beta * exp.prior.astype(np.float64)) if beta else base
@@ -729,8 +721,6 @@ class Assistant:
         versions: dict[int, list[int]] = {}
         sp = exp.search_params
         if sp.families and len(rows) > 1:  # one answer per family of near-identical datasets
-            from models.core.families import group_ranked
-
             groups = group_ranked(rows, exp.family_keys, exp.artifacts.embeddings, threshold=sp.family_cosine)
             pos = {int(row): i for i, row in enumerate(rows)}
             keep = np.asarray([pos[lead] for lead, _ in groups], dtype=np.int64)
@@ -759,8 +749,6 @@ class Assistant:
 
     def extract(self, row: int, qv: np.ndarray, terms: set[str]) -> dict | None:
         """The best passage of a row's description and its key sentence, as text segments."""
-        from models.core.text import keyword_terms, sentence_spans
-
         text = self.exp.description_text(row)
         if not text.strip():
             return None
@@ -798,8 +786,6 @@ class Assistant:
                 "start": a, "end": b}
 
     def card(self, row: int, qv, terms: set[str], scores: dict) -> dict:
-        from models.core.formats import FORMAT_LABELS, format_families
-
         ds = self.exp.datasets
         lm = ds["last_modified"].iat[row]
         org = ds["organization"].iat[row]
@@ -819,8 +805,6 @@ class Assistant:
 
     def _answer(self, st: dict, *, notes: list, clarify_slot=None, more: bool = False,
                 quiet: bool = False, new_topic: bool = False) -> dict:
-        from models.core.text import keyword_terms
-
         p = self.params
         r = self.rank(st)
         rows = r["rows"]
@@ -1001,8 +985,6 @@ _SEG_WORD = re.compile(r"[\wÀ-ÿ]+")
 
 def _mark_terms(text: str, terms: set[str], strong: bool) -> list[dict]:
     """Text split into segments, ``mark`` on the words whose index term is a query term."""
-    from models.core.text import keyword_terms
-
     out: list[dict] = []
     pos = 0
     for m in _SEG_WORD.finditer(text):

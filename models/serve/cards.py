@@ -11,6 +11,7 @@ import numpy as np
 
 from models.core.formats import FORMAT_LABELS
 from models.core.quality import FREQUENCY_FR
+from models.core.text import keyword_terms
 
 SNIPPET_CHARS = 260
 _MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
@@ -39,8 +40,6 @@ def thousands(n) -> str:
 
 def query_words(query: str) -> list[str]:
     """The words of a query worth highlighting (keyword terms, longest first)."""
-    from models.core.text import keyword_terms
-
     words = []
     for tok in re.findall(r"[^\W_][\w'’-]*", query or ""):
         if keyword_terms(tok) and len(tok) >= 3:
@@ -51,8 +50,6 @@ def query_words(query: str) -> list[str]:
 def snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> list[tuple[str, bool]]:
     """A piece of ``text`` around the first query word, as ``(text, highlighted)`` pieces
     (matching ignores case, accents and plural/feminine endings: same stems as the search)."""
-    from models.core.text import keyword_terms
-
     text = " ".join(str(text or "").split())
     if not text:
         return []

@@ -47,6 +47,8 @@ from pathlib import Path
 
 import numpy as np
 
+from models.core.text import fold, keyword_terms
+
 log = logging.getLogger(__name__)
 
 PARAMS_PATH = Path(__file__).with_name("confidence_params.json")
@@ -117,8 +119,6 @@ _FOLD_WORDS = re.compile(r"[a-z0-9'-]+")
 
 
 def _folded(text: str) -> str:
-    from models.core.text import fold
-
     return " ".join(fold(str(text)[:MAX_CHARS].replace("’", "'"), elisions=False).split())
 
 
@@ -178,8 +178,6 @@ def confidence_features(explorer, query: str, *, keyword_scores: np.ndarray | No
     >>> confidence_features(explorer, "qualité de l'air")  # doctest: +SKIP
     array([0.86, 0.07, 1.  , 0.93])
     """
-    from models.core.text import keyword_terms
-
     sims = np.asarray(explorer.semantic_sims(query), dtype=np.float32)
     if not len(sims):
         return np.zeros(len(FEATURES))

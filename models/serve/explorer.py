@@ -11,7 +11,28 @@ from pathlib import Path
 
 import numpy as np
 
+from models.core import quality
+from models.core.config import DEFAULT_GEO, _env
+from models.core.families import family_keys, group_ranked
+from models.core.geo import Gazetteer, Lexicon, use_lexicon
 from models.core.store import ArtifactError, Artifacts, load_artifacts
+from models.core.text import fold_accents
+from models.serve.assistant import Assistant
+from models.serve.fair import FairService
+from models.serve.filters import FACET_DEPTH, CatalogueFilters, parse_filters
+from models.serve.freshness import FreshnessService
+from models.serve.keyword import KeywordSearcher
+from models.serve.map_labels import label_payload, load_hierarchy
+from models.serve.producers import ProducerService
+from models.serve.ranking import (
+    SORTS,
+    SearchParams,
+    boost_factors,
+    load_search_params,
+    query_features,
+    search_result,
+    sort_rows,
+)
 from models.serve.search import (
     DEFAULT_MODE,
     MODES,
@@ -25,6 +46,11 @@ from models.serve.search import (
     popularity_prior,
     top_k,
 )
+from models.serve.spelling import Correction, SpellingCorrector
+from models.serve.territories import TerritoryService
+from models.serve.topics import TopicService
+from models.serve.understanding import UnderstandingContext, gazetteer_from_entities, understand
+from models.serve.wordvec import WordSearcher
 
 log = logging.getLogger(__name__)
 
@@ -125,43 +151,31 @@ class Explorer:
     @cached_property
     def producers(self):
         """Producers page service (models.serve.producers.ProducerService), built on first use."""
-        from models.serve.producers import ProducerService
-
         return ProducerService(self)
 
     @cached_property
     def territories(self):
         """Territories page service (models.serve.territories.TerritoryService)."""
-        from models.serve.territories import TerritoryService
-
         return TerritoryService(self)
 
     @cached_property
     def topics(self):
         """LDA topics and embedding clusters (models.serve.topics.TopicService)."""
-        from models.serve.topics import TopicService
-
         return TopicService(self.artifacts)
 
     @cached_property
     def freshness(self):
         """Declared frequency vs last modification (models.serve.freshness.FreshnessService)."""
-        from models.serve.freshness import FreshnessService
-
         return FreshnessService(self)
 
     @cached_property
     def fair(self):
         """FAIR metadata score in the MQA's shape (models.serve.fair.FairService)."""
-        from models.serve.fair import FairService
-
         return FairService(self)
 
     @cached_property
     def map_labels(self) -> dict | None:
         """Region labels of the map at every zoom (models.serve.map_labels), None if not built."""
-        from models.serve.map_labels import label_payload, load_hierarchy
-
         return label_payload(load_hierarchy(self.artifacts))
     # ---- query understanding (places, years, producers, formats in free text) ---------
     @cached_property
@@ -169,8 +183,6 @@ class Explorer:
         """The date of the export the build was made from (periods such as « récents » are
         judged against it, never the wall clock): newest ``last_modified`` of the catalogue."""
         import pandas as pd
-
-        from models.core import quality
 
         iso = self.artifacts.manifest.get("parameters", {}).get("producers", {}).get("export_date")
         d = pd.Timestamp(iso) if iso else quality.export_date(self.datasets["last_modified"])
@@ -184,18 +196,11 @@ class Explorer:
         postcodes, which queries rarely use), else loaded from the folder the build used (manifest
         ``parameters.territories.geo_dir``, then ``EXPLORER_GEO``); None without either."""
         if self.artifacts.has("territory_lexicon.npy"):  # the build's copy: no 0.8 s recomputation
-            from models.core.geo import Lexicon, use_lexicon
-
             use_lexicon(Lexicon(self.artifacts.npy("territory_lexicon.npy", mmap=False)))
         if self.artifacts.has("territory_entities.parquet"):
-            from models.serve.understanding import gazetteer_from_entities
-
             ents = self.artifacts.parquet("territory_entities.parquet")
             if len(ents):
                 return gazetteer_from_entities(ents)
-        from models.core.config import DEFAULT_GEO, _env
-        from models.core.geo import Gazetteer
-
         geo = self.artifacts.manifest.get("parameters", {}).get("territories", {}).get("geo_dir")
         for folder in [f for f in (geo, _env("GEO", str(DEFAULT_GEO))) if f]:
             try:
@@ -208,8 +213,6 @@ class Explorer:
     @cached_property
     def understanding_context(self):
         """What :func:`models.serve.understanding.understand` needs about this build."""
-        from models.serve.understanding import UnderstandingContext
-
         table = self.producers.table
         n = table["n_in_build"] if "n_in_build" in table else table["n_active"]
         ctx = UnderstandingContext.build(
@@ -220,15 +223,11 @@ class Explorer:
     def understand(self, text: str | None):
         """Slots (territory, period, producer, format) and topic words of a free French query
         (:class:`models.serve.understanding.Understanding`)."""
-        from models.serve.understanding import understand
-
         return understand(clean_query(text, self.max_query_chars), self.understanding_context)
 
     @cached_property
     def assistant(self):
         """The « Demander » assistant (:class:`models.serve.assistant.Assistant`)."""
-        from models.serve.assistant import Assistant
-
         return Assistant(self)
 
     # ---- lookups ---------------------------------------------------------------
@@ -309,15 +308,11 @@ class Explorer:
     # ---- search ----------------------------------------------------------------
     @cached_property
     def keyword(self):
-        from models.serve.keyword import KeywordSearcher
-
         self._require("keyword_vocab.parquet", "keyword")
         return KeywordSearcher.from_artifacts(self.artifacts)
 
     @cached_property
     def word(self):
-        from models.serve.wordvec import WordSearcher
-
         self._require("word_vocab.parquet", "word")
         return WordSearcher.from_artifacts(self.artifacts)
 
@@ -366,16 +361,12 @@ class Explorer:
     @cached_property
     def catalogue(self):
         """Per-row filter columns, masks and facet counts (:class:`models.serve.filters.CatalogueFilters`)."""
-        from models.serve.filters import CatalogueFilters
-
         return CatalogueFilters(self)
 
     @cached_property
     def search_params(self):
         """The search constants (:class:`models.serve.ranking.SearchParams`): those the build
         recorded in its manifest (``parameters.search``), else the fitted ``search_params.json``."""
-        from models.serve.ranking import SearchParams, load_search_params
-
         recorded = self.artifacts.manifest.get("parameters", {}).get("search")
         return SearchParams.from_dict(recorded) if recorded else load_search_params()
 
@@ -403,8 +394,6 @@ class Explorer:
     def clean_filters(self, filters) -> tuple[dict, list[str]]:
         """Untrusted filters (dict of key → value(s)) → a clean dict and French messages for
         what was dropped (:func:`models.serve.filters.parse_filters`)."""
-        from models.serve.filters import parse_filters
-
         if not filters:
             return {}, []
         return parse_filters(filters, self.catalogue)
@@ -431,8 +420,6 @@ class Explorer:
                 if not np.any(sc):
                     sc[:] = -np.inf  # no known word: no result rather than arbitrary ones
             elif mode == "semantic_prf":  # with the Rocchio feedback of the query's class
-                from models.serve.ranking import query_features
-
                 prm = self.search_params
                 n_docs, weight = prm.prf(query_features(query, prm.short_max_terms).short)
                 sem = self._raw_scores(query, "semantic", raw)
@@ -455,8 +442,6 @@ class Explorer:
                 if mask is not None:
                     sc = np.where(mask, sc, -np.inf)
             elif mode == "hybrid":
-                from models.serve.ranking import boost_factors, query_features
-
                 sp = self.search_params
                 kw = self._raw_scores(query, "keyword", raw)
                 feats = query_features(query, sp.short_max_terms)
@@ -499,8 +484,6 @@ class Explorer:
     def speller(self):
         """Spelling of queries against the catalogue's words (:mod:`models.serve.spelling`), or
         None when the build has no keyword index."""
-        from models.serve.spelling import SpellingCorrector
-
         try:
             return SpellingCorrector.from_explorer(self)
         except Exception:  # a bonus: never let it break a search
@@ -513,8 +496,6 @@ class Explorer:
         ``.suggestion`` a corrected query to offer. The places and producers it names (the
         gazetteer knows them even when no dataset does) and words between double quotes are
         kept as typed."""
-        from models.serve.spelling import Correction
-
         sp = self.speller
         if sp is None or not query:
             return Correction(query, query)
@@ -543,9 +524,6 @@ class Explorer:
     def family_keys(self) -> np.ndarray:
         """Family key of every row (:func:`models.core.families.family_keys`: producer, title
         without digits and without the place names the build found in it)."""
-        from models.core.families import family_keys
-        from models.core.text import fold_accents
-
         t0 = time.perf_counter()
         ds = self.datasets
         places: list[list[str]] = [[] for _ in range(self.n)]
@@ -570,8 +548,6 @@ class Explorer:
             return []
         if not self.search_params.families:
             return [Hit(int(i), float(scores[i])) for i in order[:k]]
-        from models.core.families import group_ranked
-
         groups = group_ranked(order, self.family_keys, self.artifacts.embeddings, limit=k,
                               threshold=self.search_params.family_cosine)
         return [Hit(r, float(scores[r]), tuple(m)) for r, m in groups]
@@ -594,9 +570,6 @@ class Explorer:
                      filters=None, sort: str = "relevance",
                      ignore_slots: tuple[str, ...] = ()) -> dict[str, list[Hit]]:
         """Several modes at once, sharing the keyword and semantic scores."""
-        from models.serve.filters import FACET_DEPTH
-        from models.serve.ranking import SORTS, sort_rows
-
         for mode in modes:
             if mode not in MODES:
                 raise ValueError(f"unknown search mode {mode!r}; choose among {', '.join(MODES)}")
@@ -628,8 +601,6 @@ class Explorer:
         """Everything a results page shows (:class:`models.serve.ranking.SearchResult`): hits
         with their reasons, the facet counts, the understood slots, the filter mask (for the
         map) and French messages about dropped filters."""
-        from models.serve.ranking import search_result
-
         return search_result(self, query, mode=mode, k=k, filters=filters, sort=sort, facets=facets,
                              ignore_slots=tuple(ignore_slots or ()), tag=tag)
 

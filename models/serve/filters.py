@@ -46,6 +46,8 @@ import pandas as pd
 
 from models.core.declared_zones import resolve_declared
 from models.core.formats import FORMAT_LABELS, format_families
+from models.core.freshness import STATUS_LABELS, STATUSES
+from models.core.quality import FREQUENCY_FR
 
 log = logging.getLogger(__name__)
 
@@ -384,15 +386,11 @@ class CatalogueFilters:
             t = ascii_int(value, 6)
             return t is not None and 0 <= t < self.n_topics
         if key == "freshness":
-            from models.core.freshness import STATUSES
-
             return str(value) in STATUSES
         return False
 
     def value_label(self, key: str, value) -> str:
         """French label of one filter value (for chips and facets)."""
-        from models.core.quality import FREQUENCY_FR
-
         if key == "producer":
             i = self._producer_pos.get(str(value))
             return str(self.producer_names[i]) if i is not None else str(value)
@@ -413,8 +411,6 @@ class CatalogueFilters:
         if key == "has_reuses":
             return "avec réutilisations"
         if key == "freshness":
-            from models.core.freshness import STATUS_LABELS
-
             return STATUS_LABELS.get(str(value), str(value))
         return str(value)
 
@@ -448,8 +444,6 @@ class CatalogueFilters:
         if key == "has_reuses":
             return self.reuses > 0 if value else np.ones(n, dtype=bool)
         if key == "freshness":
-            from models.core.freshness import STATUSES
-
             codes = [i for i, k in enumerate(STATUSES) if k in set(value)]
             return np.isin(self.freshness_codes, np.asarray(codes, dtype=np.int8))
         raise ValueError(f"unknown filter {key!r}")
@@ -523,8 +517,6 @@ class CatalogueFilters:
             k = int(np.count_nonzero(self.reuses[rows] > 0))
             return [FacetValue(True, "avec réutilisations", k)] if k else []
         if key == "freshness":
-            from models.core.freshness import STATUSES
-
             c = np.bincount(self.freshness_codes[rows], minlength=len(STATUSES))
             return self._top(c, top, lambda i: (STATUSES[i], self.value_label("freshness", STATUSES[i])))
         raise ValueError(f"unknown filter {key!r}")

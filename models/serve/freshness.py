@@ -12,14 +12,13 @@ import numpy as np
 import pandas as pd
 
 from models.core import freshness as fr
+from models.core import quality
 
 log = logging.getLogger(__name__)
 
 
 def export_timestamp(explorer) -> pd.Timestamp:
     """The export's date and time: the one the build recorded, else the newest ``last_modified``."""
-    from models.core import quality
-
     iso = explorer.artifacts.manifest.get("parameters", {}).get("producers", {}).get("export_date")
     d = pd.Timestamp(iso) if iso else quality.export_date(explorer.datasets["last_modified"])
     if d is None or pd.isna(d):

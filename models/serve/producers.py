@@ -10,6 +10,9 @@ import pandas as pd
 from models.core import quality
 from models.core.producers import DUPLICATE_THRESHOLD, FINDABILITY_K, N_SIMILAR, aggregate_producers
 from models.core.text import fold
+from models.serve import search
+from models.serve.mds import mds_2d
+from models.serve.search import top_k
 
 log = logging.getLogger(__name__)
 
@@ -227,8 +230,6 @@ class ProducerService:
         cols = ["index", "producer_id", "organization", "n_active", "similarity"]
         if not self._has_centroid[p]:
             return pd.DataFrame(columns=cols)
-        from models.serve.search import top_k
-
         sims = self.centroids @ self.centroids[p]
         sims[~self._has_centroid] = -np.inf
         sims[p] = -np.inf
@@ -242,8 +243,6 @@ class ProducerService:
                       seed: int = 42) -> dict | None:
         """2D MDS (cosine) of p's centroid, its k most similar producers' centroids and up to
         ``max_datasets`` of its datasets (most viewed): where its datasets sit among them."""
-        from models.serve.mds import mds_2d
-
         sim = self.similar_producers(p, k=k)
         if not self._has_centroid[p]:
             return None
@@ -270,8 +269,6 @@ class ProducerService:
         """Rank of dataset ``row`` for its own title and each typed query, in every search
         mode (``models.serve.search.MODES`` as it is now): query, source, mode, rank (None when not
         in the first k), status (French)."""
-        from models.serve import search
-
         title = str(self.explorer.datasets["title"].iat[int(row)])
         asks = [("titre", title)] + [("requête", q) for q in (queries or []) if q and q.strip()]
         out = []

@@ -24,6 +24,8 @@ import numpy as np
 
 from models.core.config import REPO
 from models.core.significance import decide, reciprocal_ranks
+from models.serve.assistant import Assistant
+from models.serve.assistant_eval import play, read_dialogues, turn_rank
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +63,6 @@ def query_scores(explorer, files=None, *, k: int = 10) -> dict[str, np.ndarray]:
 
 def dialogue_scores(explorer, dialogues=None, *, k: int = 10) -> np.ndarray:
     """Reciprocal rank at ``k`` of every scored dialogue turn (the assistant of ``explorer``)."""
-    from models.serve.assistant import Assistant
-    from models.serve.assistant_eval import play, read_dialogues, turn_rank
-
     ds = read_dialogues(DIALOGUES) if dialogues is None else dialogues
     played = [t for t in play(Assistant(explorer), ds) if t["expected"]]
     return reciprocal_ranks([turn_rank(t, k) for t in played], k)

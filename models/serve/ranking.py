@@ -49,6 +49,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from models.core.geo import norm_name
+
 # the constants live in models.core (the pipeline records them too); re-exported here
 from models.core.search_params import (  # noqa: F401
     _INTS,
@@ -58,6 +60,9 @@ from models.core.search_params import (  # noqa: F401
     SearchParams,
     load_search_params,
 )
+from models.core.text import fold, keyword_terms
+from models.serve.filters import FACET_DEPTH
+from models.serve.search import DEFAULT_MODE, MODES, clean_query, top_k
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +88,6 @@ class QueryFeatures:
 
 def query_features(query: str, short_max_terms: int = SearchParams.short_max_terms) -> QueryFeatures:
     """The query's type (module docstring)."""
-    from models.core.text import fold, keyword_terms
-
     q = query or ""
     n_terms = len(keyword_terms(q))
     words = re.findall(r"[a-z]+", fold(q.lower()))
@@ -238,8 +241,6 @@ def _thousands(n: int) -> str:
 def reasons(explorer, row: int, query: str, understanding, keyword_score: float,
             features: QueryFeatures | None, params: SearchParams) -> list[str]:
     """Why ``row`` ranks for ``query``, in short French phrases (plain text, never HTML)."""
-    from models.core.text import keyword_terms
-
     ds = explorer.datasets
     out: list[str] = []
     title = str(ds["title"].iat[row] or "")
@@ -287,8 +288,6 @@ def reasons(explorer, row: int, query: str, understanding, keyword_score: float,
 
 
 def _territory_reason(cat, row: int, slot, title: str) -> str | None:
-    from models.core.geo import norm_name
-
     t = cat.territories
     targets = [f"{c.value[0]}:{c.value[1]}" for c in (slot.candidates or ())] or \
               [f"{slot.value[0]}:{slot.value[1]}"]
@@ -335,9 +334,6 @@ def search_result(explorer, query: str, *, mode: str, k: int, filters, sort: str
                   ignore_slots: tuple[str, ...] = (), tag: str | None = None) -> SearchResult:
     """See :meth:`models.serve.explorer.Explorer.search_result`. Never raises on bad input: unknown
     filters, sorts or modes are dropped with a French message."""
-    from models.serve.filters import FACET_DEPTH
-    from models.serve.search import DEFAULT_MODE, MODES, clean_query, top_k
-
     clean, errors = explorer.clean_filters(filters)
     if sort not in SORTS:
         errors.append(f"tri « {str(sort)[:30]} » inconnu : tri par pertinence")

@@ -60,6 +60,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from models.core.geo import Lexicon, french_lexicon, norm_name
 from models.core.text import fold, fold_accents, keyword_terms
 
 log = logging.getLogger(__name__)
@@ -303,8 +304,6 @@ def _splice(text: str, edits: list[tuple[int, int, str]]) -> str:
 
 def _lexicon_of(exp) -> Container[str]:
     """The build's French lexicon (``territory_lexicon.npy``), else simplemma's (~0.8 s)."""
-    from models.core.geo import Lexicon, french_lexicon
-
     try:
         if exp.artifacts.has("territory_lexicon.npy"):
             return Lexicon(exp.artifacts.npy("territory_lexicon.npy", mmap=False))
@@ -316,8 +315,6 @@ def _lexicon_of(exp) -> Container[str]:
 
 def _names_of(exp) -> Callable[[str], bool] | None:
     """Whether a word is a place name of the build's gazetteer (None without one)."""
-    from models.core.geo import norm_name
-
     try:
         gaz = exp.gazetteer
     except Exception:

@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 
 from models.core.topic_math import relevance
+from models.serve.map_time import FIRST_PLAUSIBLE_YEAR, last_plausible_year, plausible, row_years
+from models.serve.mds import mds_2d
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +156,6 @@ class TopicService:
     def _plausible_created(self) -> tuple[np.ndarray, np.ndarray, int]:
         """(creation year per row, plausible mask, last plausible year): years before 1990,
         after the export or unknown are left out (models.serve.map_time)."""
-        from models.serve.map_time import last_plausible_year, plausible, row_years
-
         def compute():
             last = last_plausible_year(self.datasets)
             year = row_years(self.datasets, "created")
@@ -166,8 +166,6 @@ class TopicService:
         """year, datasets (created that year), share (mean topic share that year: topics over
         time), plausible creation years only; ``.attrs``: ``left_out`` (datasets without a
         plausible creation year), ``first``/``last`` (the plausible window)."""
-        from models.serve.map_time import FIRST_PLAUSIBLE_YEAR
-
         theta = np.asarray(self.doc_topics(k)[:, int(topic)], dtype=np.float64)
         year, ok, last = self._plausible_created()
         df = pd.DataFrame({"year": year[ok], "share": theta[ok]})
@@ -327,8 +325,6 @@ class TopicService:
     def selection_mds(self, rows, *, max_points: int = MAX_MDS_POINTS, seed: int = 42) -> dict:
         """2D metric MDS (cosine distances) of the embeddings of at most ``max_points`` rows:
         {"rows", "x", "y", "seconds", "truncated"}."""
-        from models.serve.mds import mds_2d
-
         rows = [int(r) for r in dict.fromkeys(int(r) for r in rows) if 0 <= int(r) < len(self.datasets)]
         truncated = len(rows) > max_points
         rows = rows[:max_points]

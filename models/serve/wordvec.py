@@ -7,7 +7,8 @@ import logging
 import numpy as np
 
 from models.core.sif import sif_weights
-from models.core.text import tokenize_fr
+from models.core.text import fold, light_stem, tokenize_fr
+from models.serve.search import top_k
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +33,6 @@ class WordSearcher:
     def _stem_index(self) -> dict[str, int]:
         """Light stem -> most frequent vocabulary word with that stem (for unseen forms)."""
         if self._by_stem is None:
-            from models.core.text import fold, light_stem
-
             by: dict[str, int] = {}
             for i, w in enumerate(self.words):  # words are sorted by decreasing count
                 by.setdefault(light_stem(fold(w)), i)
@@ -41,8 +40,6 @@ class WordSearcher:
         return self._by_stem
 
     def query_word_ids(self, query: str) -> list[int]:
-        from models.core.text import fold, light_stem
-
         out = []
         for tok in tokenize_fr(query):
             i = self.index.get(tok)
@@ -71,8 +68,6 @@ class WordSearcher:
         q = self.query_vector(query)
         if q is None:
             return []
-        from models.serve.search import top_k
-
         own = set(self.query_word_ids(query))
         sims = self.vectors @ q
         cand = top_k(sims, k + len(own))
