@@ -114,7 +114,8 @@ def register(app, services) -> None:
             names = {k.split(":", 1)[1]: v for k, v in out["names"].items() if k.startswith("region:")}
         else:
             names = {k: v for k, v in out["names"].items() if not k.startswith("region:")}
-        return cv.figure(outlines(level), counts, names, per_100k=per, level=level), out
+        return cv.figure(outlines(level), counts, names, per_100k=per, level=level,
+                         communes=out.get("communes"), threshold=out.get("commune_threshold", 50_000)), out
 
     def question_of(source) -> str:
         """The question of a ``{"q": …}`` source (the « Demander » page), cleaned; "" otherwise."""

@@ -33,10 +33,81 @@ def fr_number(x, decimals: int = 0) -> str:
     return s
 
 
+POINT_COLOUR = "#e1000f"
+NO_DATA_COLOUR = "#6a6a6a"
+
+
+def communes_label(threshold: int) -> str:
+    return f"Villes de {fr_number(threshold)} habitants ou plus"
+
+
+def communes_none_label(threshold: int) -> str:
+    return f"{communes_label(threshold)} sans jeu"
+
+
+def commune_traces(communes: list[dict] | None, *, per_100k: bool = False,
+                   threshold: int = 50_000) -> list[go.Scattergeo]:
+    """The big communes as points over the choropleth: those with answers sized by their count
+    (or count per 100,000 inhabitants), those with none as grey rings; names on hover. Communes
+    with no centroid or overseas (off the metropolitan map) are left out of the drawing (the CSV
+    lists them)."""
+    pts = [c for c in communes or [] if c.get("lat") is not None and c.get("lon") is not None
+           and not str(c.get("departement", "")).startswith("97")]
+    if not pts:
+        return []
+    unit = "jeux pour 100\u202f000 habitants" if per_100k else "jeux"
+
+    def value(c):
+        return float(c.get("per_100k") or 0) if per_100k else float(c.get("n") or 0)
+
+    def hover(c):
+        where = plotly_text(c.get("departement", ""), 3)
+        return (f"<b>{plotly_text(c.get('name', ''), 60)}</b> ({where})<br>"
+                f"{fr_number(c.get('population', 0))} habitants<br>"
+                f"{fr_number(value(c), 2 if per_100k else 0)} {unit}")
+
+    some = [c for c in pts if c.get("n")]
+    none = [c for c in pts if not c.get("n")]
+    top = max((value(c) for c in some), default=0.0) or 1.0
+    traces = []
+    if some:
+        traces.append(go.Scattergeo(
+            lat=[c["lat"] for c in some], lon=[c["lon"] for c in some], mode="markers",
+            name=communes_label(threshold), text=[hover(c) for c in some],
+            customdata=[c["code"] for c in some],
+            hovertemplate="%{text}<extra></extra>",
+            marker={"size": [7 + 23 * (value(c) / top) ** 0.5 for c in some], "color": POINT_COLOUR,
+                    "opacity": 0.85, "line": {"color": "white", "width": 1}}))
+    if none:
+        traces.append(go.Scattergeo(
+            lat=[c["lat"] for c in none], lon=[c["lon"] for c in none], mode="markers",
+            name=communes_none_label(threshold), text=[hover(c) for c in none],
+            customdata=[c["code"] for c in none], hovertemplate="%{text}<extra></extra>",
+            marker={"size": 8, "symbol": "circle-open", "color": NO_DATA_COLOUR, "line": {"width": 2}}))
+    return traces
+
+
+def communes_summary(out: dict) -> str:
+    """« Villes de 50 000 habitants ou plus : 30 sur 134 ont au moins un jeu ; sans jeu : … »."""
+    communes = out.get("communes") or []
+    if not communes:
+        return ""
+    none = [clean_text(c.get("name"), 60) for c in communes if not c.get("n")]
+    k = len(communes) - len(none)
+    text = (f"{communes_label(out.get('commune_threshold') or 50_000)}\u202f: {fr_number(k)} sur "
+            f"{fr_number(len(communes))} {'ont' if k > 1 else 'a'} au moins un jeu")
+    if none:
+        shown = ", ".join(none[:12]) + (f" et {len(none) - 12} autres" if len(none) > 12 else "")
+        text += f"\u202f; sans jeu\u202f: {shown}"
+    return text + "."
+
+
 def figure(geojson: dict | None, counts: dict[str, float], names: dict[str, str], *,
-           per_100k: bool = False, level: str = "departement", height: int = 460) -> go.Figure:
+           per_100k: bool = False, level: str = "departement", height: int = 460,
+           communes: list[dict] | None = None, threshold: int = 50_000) -> go.Figure:
     """Choropleth of the départements (or régions): ``counts`` by code (answers, or answers per
-    100,000 inhabitants), every territory of the outlines drawn (0 where none)."""
+    100,000 inhabitants), every territory of the outlines drawn (0 where none); ``communes``: the
+    big communes of the answer (:func:`commune_traces`) as points on top."""
     unit_name = "régions" if level == "region" else "départements"
     if not geojson or not geojson.get("features"):
         return empty_figure(f"Contours des {unit_name} indisponibles.", height=height)
@@ -55,10 +126,15 @@ def figure(geojson: dict | None, counts: dict[str, float], names: dict[str, str]
         text=hover, hovertemplate="%{text}<extra></extra>",
         colorbar={"title": {"text": "pour 100\u202f000 hab." if per_100k else "jeux"}, "thickness": 12,
                   "len": 0.6}))
+    for trace in commune_traces(communes, per_100k=per_100k, threshold=threshold):
+        fig.add_trace(trace)
     fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator")
     fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 0, "b": 0},
                       font={"family": FONT, "size": 15},
-                      paper_bgcolor="white", dragmode=False, meta={"empty": False})
+                      paper_bgcolor="white", dragmode=False, meta={"empty": False},
+                      showlegend=len(fig.data) > 1,
+                      legend={"x": 0.01, "y": 0.01, "xanchor": "left", "yanchor": "bottom",
+                              "bgcolor": "rgba(255,255,255,0.8)", "font": {"size": 13}})
     return fig
 
 
@@ -83,6 +159,8 @@ def summary(out: dict | None, empty: str = NO_SEARCH) -> html.Div:
                className="mb-1"),
         html.P(clean_text(out.get("gap_message"), 2000), className="small mb-1 coverage-gaps"),
     ]
+    if out.get("communes"):
+        lines.append(html.P(communes_summary(out), className="small mb-1 coverage-communes"))
     deps = out.get("departements") or {}
     overseas = ", ".join(f"{name} {fr_number(deps.get(code, 0))}" for code, name in OVERSEAS.items())
     lines.append(html.P(f"Outre-mer (hors carte)\u202f: {overseas}.", className="small text-muted mb-1"))

@@ -97,3 +97,45 @@ def test_coverage_of_a_selection_counts_those_rows(explorer):
     assert sel["selection"] and sel["threshold"] is None and "sélection" in sel["rule"]
     for key in ("departements", "regions", "gaps", "national", "n_answers"):
         assert sel[key] == out[key], key
+
+
+def test_big_communes_counted_like_the_territory_filter(explorer):
+    from models.serve.coverage import BIG_COMMUNE_POPULATION
+
+    q, out = _placed_query(explorer)
+    ans, _ = answer_mask(explorer, q)
+    communes = out["communes"]
+    assert out["commune_threshold"] == BIG_COMMUNE_POPULATION == 50_000
+    codes = [c["code"] for c in communes]
+    # the big communes of the 101 départements, largest first; no municipal arrondissement
+    assert {"75056", "13055", "69123"} <= set(codes) and codes[0] == "75056"
+    assert not {"75115", "13208", "69383"} & set(codes) and "98818" not in codes  # Nouméa: a COM
+    assert all(c["population"] >= 50_000 for c in communes)
+    assert [c["population"] for c in communes] == sorted((c["population"] for c in communes), reverse=True)
+    for c in communes:
+        m = explorer.filter_mask({"territory": [f"commune:{c['code']}"]})
+        assert c["n"] == int((ans & m).sum()), c["code"]
+    assert out["commune_gaps"] == [c["code"] for c in communes if c["n"] == 0]
+    # centroids from the build's COG folder: Lyon is where Lyon is
+    lyon = next(c for c in communes if c["code"] == "69123")
+    assert abs(lyon["lat"] - 45.76) < 0.1 and abs(lyon["lon"] - 4.84) < 0.1 and lyon["departement"] == "69"
+
+
+def test_big_communes_from_rows_per_inhabitants_and_csv(explorer):
+    from models.serve.coverage import coverage_csv
+
+    placed = [int(r) for r in explorer.filter_mask({"territory": ["commune:69123"]}).nonzero()[0]]
+    if not placed:  # the small build may name no big commune: any commune rows of Paris then
+        placed = [int(r) for r in explorer.filter_mask({"territory": ["commune:75056"]}).nonzero()[0]]
+    out = coverage(explorer, "", rows=placed, per_inhabitants=True)
+    got = {c["code"]: c for c in out["communes"]}
+    assert placed and sum(c["n"] for c in out["communes"]) >= 1
+    for code, c in got.items():
+        if c["n"]:
+            assert abs(c["per_100k"] - c["n"] * 100_000 / c["population"]) < 1e-2
+            assert out["per_100k"]["communes"][code] == c["per_100k"]
+    lines = coverage_csv(out).strip().splitlines()
+    commune_lines = [x for x in lines if x.startswith("commune,")]
+    assert len(commune_lines) == len(out["communes"])  # those with none listed too, with 0
+    assert any(x.startswith("commune,13055,Marseille,") for x in commune_lines)
+    assert lines[-1].startswith("national,")

@@ -46,12 +46,49 @@ def test_figure_draws_every_departement_and_has_empty_states():
     assert "Occitanie" in reg.data[0].text[0]
 
 
+COMMUNES = [
+    {"code": "31555", "name": "Toulouse", "departement": "31", "population": 504078, "n": 9,
+     "lat": 43.6, "lon": 1.43, "per_100k": 1.786},
+    {"code": "29019", "name": "Brest", "departement": "29", "population": 139456, "n": 1,
+     "lat": 48.4, "lon": -4.5, "per_100k": 0.717},
+    {"code": "29232", "name": "Quimper", "departement": "29", "population": 63000, "n": 0,
+     "lat": 48.0, "lon": -4.1},
+    {"code": "97411", "name": "Saint-Denis", "departement": "974", "population": 153000, "n": 2,
+     "lat": -20.9, "lon": 55.4},
+    {"code": "99999", "name": "Sans centre", "departement": "31", "population": 60000, "n": 0, "lat": None,
+     "lon": None},
+]
+
+
+def test_big_communes_as_points():
+    fig = cv.figure(GEO, {"31": 9, "29": 1}, {"31": "Haute-Garonne"}, communes=COMMUNES, threshold=50_000)
+    assert [t.type for t in fig.data] == ["choropleth", "scattergeo", "scattergeo"]
+    some, none = fig.data[1], fig.data[2]
+    # with answers: sized by their count, names on hover; overseas and unplaced ones not drawn
+    assert list(some.customdata) == ["31555", "29019"] and some.marker.size[0] > some.marker.size[1]
+    assert "Toulouse" in some.text[0] and "9 jeux" in some.text[0]
+    assert "504\u202f078 habitants" in some.text[0]
+    assert some.name == "Villes de 50\u202f000 habitants ou plus"
+    # with none: apart, grey rings
+    assert list(none.customdata) == ["29232"] and none.marker.symbol == "circle-open"
+    assert none.name.endswith("sans jeu") and "0 jeux" in none.text[0]
+    assert fig.layout.showlegend is True
+    per = cv.figure(GEO, {"31": 0.5}, {}, per_100k=True, communes=COMMUNES)
+    assert "1,79 jeux pour 100\u202f000 habitants" in per.data[1].text[0]
+    assert cv.commune_traces([]) == [] and len(cv.figure(GEO, {"31": 1}, {}).data) == 1
+    text = cv.communes_summary({"communes": COMMUNES, "commune_threshold": 50_000})
+    assert text.startswith("Villes de 50\u202f000 habitants ou plus\u202f: 3 sur 5 ont au moins un jeu")
+    assert "sans jeu\u202f: Quimper, Sans centre." in text
+    assert not typography_errors(text), text
+
+
 def test_summary_states_the_rule_national_and_gaps(explorer):
     out = coverage(explorer, "données")
     text = texts(cv.summary(out))
     assert "répondent à «\u202fdonnées\u202f»" in text and "Règle\u202f:" in text
     assert "Jeux nationaux" in text and "département" in out["gap_message"]
     assert "Outre-mer (hors carte)\u202f: Guadeloupe" in text
+    assert "Villes de 50\u202f000 habitants ou plus\u202f:" in text
     for s in (cv.OPEN_LABEL, cv.NO_SEARCH, out["gap_message"], cv.PER_100K_LABEL):
         assert not typography_errors(s), s
     csv = coverage_csv(coverage(explorer, "données", per_inhabitants=True))

@@ -23,6 +23,13 @@ Counting (:mod:`models.serve.filters` territories): a dataset counts for a dépa
 of its territories — declared or extracted (confidence ≥ 0.5) — is the département or lies in it
 (a commune, an EPCI with communes there); for a région likewise. « National » datasets are those
 placed in France as a whole (territory ``pays:FR``), shown apart and not spread over the map.
+
+Big communes (:data:`BIG_COMMUNE_POPULATION`): the communes of the 101 départements with at least
+50,000 inhabitants (the COG populations of the build's territory entities; a municipal
+arrondissement of Paris, Lyon or Marseille is part of its commune, not one of them), each counted
+like a département — the answers placed in it or in a part of it, exactly what the territory
+filter ``commune:CODE`` keeps — with its centroid (``communes-centroids.csv`` of the COG folder the
+build used) for the map; those with no answer are listed too (``n`` = 0).
 """
 
 from __future__ import annotations
@@ -41,6 +48,8 @@ RULE_FR = ("jeux dont la pertinence hybride (mots-clés et sens, sur tout le cat
            "puis restreints aux filtres — pas les k premiers")
 _DEP_RE = re.compile(r"^(\d\d|2A|2B|97[12346])$")  # the 101 départements (not the COM)
 _REG_RE = re.compile(r"^\d\d$")  # the 18 régions
+BIG_COMMUNE_POPULATION = 50_000
+CENTROIDS_FILE = "communes-centroids.csv"
 
 
 def _french_list(names: list[str], limit: int = 12) -> str:
@@ -74,8 +83,60 @@ def _map_index(explorer) -> dict:
             pops.append(p)
         out[level] = {"pos": np.asarray(pos, dtype=np.int64), "codes": codes, "names": names,
                       "pops": np.asarray(pops, dtype=np.float64)}
+    out["commune"] = _big_communes(explorer)
     explorer.__dict__["_coverage_map_index"] = out
     return out
+
+
+def _centroids(explorer) -> dict[str, tuple[float, float]]:
+    """``{commune code: (lat, lon)}`` from the COG folder the build used (manifest
+    ``parameters.territories.geo_dir``, then ``EXPLORER_GEO``); empty when neither has the file."""
+    import csv
+    from pathlib import Path
+
+    from models.core.config import DEFAULT_GEO, _env
+
+    geo = explorer.artifacts.manifest.get("parameters", {}).get("territories", {}).get("geo_dir")
+    for folder in [f for f in (geo, _env("GEO", str(DEFAULT_GEO))) if f]:
+        path = Path(folder) / CENTROIDS_FILE
+        try:
+            with path.open(encoding="utf-8", newline="") as fh:
+                out = {}
+                for rec in csv.DictReader(fh):
+                    try:
+                        out[str(rec["code"])] = (float(rec["lat"]), float(rec["lon"]))
+                    except (KeyError, TypeError, ValueError):
+                        continue
+                return out
+        except OSError as exc:
+            log.info("commune centroids not read from %s (%s)", path, exc)
+    log.warning("no commune centroids for %s: the big communes are listed, not drawn",
+                explorer.artifacts.dir)
+    return {}
+
+
+def _big_communes(explorer) -> dict:
+    """Positions, codes, names, populations, départements and centroids (None when unknown) of
+    the communes of :data:`BIG_COMMUNE_POPULATION` inhabitants or more, largest first."""
+    t = explorer.catalogue.territories
+    ents = explorer.territories.entities
+    recs = []
+    if len(ents) and "population" in ents:
+        big = ents[(ents["level"] == "commune") & (ents["population"].fillna(0) >= BIG_COMMUNE_POPULATION)]
+        for key, rec in big.iterrows():
+            parent = rec.get("parent")
+            deps = list(rec.get("departements") or [])
+            if (isinstance(parent, str) and parent) or not deps or not _DEP_RE.match(str(deps[0])):
+                continue  # a municipal arrondissement, or a commune outside the 101 départements
+            i = t["pos"].get(key)
+            if i is None:
+                continue
+            recs.append((int(i), str(rec["code"]), str(rec["name"]), float(rec["population"]), str(deps[0])))
+    recs.sort(key=lambda r: (-r[3], r[1]))
+    cents = _centroids(explorer) if recs else {}
+    return {"pos": np.asarray([r[0] for r in recs], dtype=np.int64), "codes": [r[1] for r in recs],
+            "names": [r[2] for r in recs], "pops": np.asarray([r[3] for r in recs], dtype=np.float64),
+            "deps": [r[4] for r in recs], "centroids": [cents.get(r[1]) for r in recs]}
 
 
 def answer_mask(explorer, query: str, filters=None) -> tuple[np.ndarray, list[str]]:
@@ -138,6 +199,12 @@ def coverage(explorer, query: str, *, filters=None, per_inhabitants: bool = Fals
             d[code] = int(k)
             names[f"{level}:{code}"] = name
             pops[f"{level}:{code}"] = p
+    m = idx["commune"]
+    communes = []
+    for code, name, k, p, dep, ll in zip(m["codes"], m["names"], counts[m["pos"]], m["pops"], m["deps"],
+                                         m["centroids"], strict=True):
+        communes.append({"code": code, "name": name, "departement": dep, "population": int(p),
+                         "n": int(k), "lat": ll[0] if ll else None, "lon": ll[1] if ll else None})
     gaps = sorted(c for c, n in deps.items() if n == 0)
     gap_names = [names[f"departement:{c}"] for c in gaps]
     if gaps:
@@ -153,6 +220,8 @@ def coverage(explorer, query: str, *, filters=None, per_inhabitants: bool = Fals
            "departements": {c: n for c, n in sorted(deps.items()) if n},
            "regions": {c: n for c, n in sorted(regs.items()) if n},
            "gaps": gaps, "gap_names": gap_names, "gap_message": msg,
+           "commune_threshold": BIG_COMMUNE_POPULATION, "communes": communes,
+           "commune_gaps": [c["code"] for c in communes if not c["n"]],
            "names": {k.split(":", 1)[1] if k.startswith("departement:") else k: v for k, v in names.items()},
            "messages": messages}
     if per_inhabitants:
@@ -163,14 +232,19 @@ def coverage(explorer, query: str, *, filters=None, per_inhabitants: bool = Fals
                 if n and p > 0:
                     res[c] = round(n * 100_000 / p, 3)
             return res
-        out["per_100k"] = {"departements": per("departement", deps), "regions": per("region", regs)}
+        out["per_100k"] = {"departements": per("departement", deps), "regions": per("region", regs),
+                           "communes": {c["code"]: round(c["n"] * 100_000 / c["population"], 3)
+                                        for c in communes if c["n"] and c["population"] > 0}}
+        for c in communes:
+            c["per_100k"] = out["per_100k"]["communes"].get(c["code"], 0.0)
     out["elapsed_ms"] = round((time.perf_counter() - t0) * 1000, 1)
     return out
 
 
 def coverage_csv(out: dict) -> str:
-    """The départements and régions of a :func:`coverage` answer as CSV (French headers; every
-    département listed, the gaps with 0), then the national count."""
+    """The départements, régions and big communes of a :func:`coverage` answer as CSV (French
+    headers; every département and big commune listed, those with none with 0), then the national
+    count."""
     import csv
     import io
 
@@ -185,5 +259,7 @@ def coverage_csv(out: dict) -> str:
                     per.get("departements", {}).get(c, "")])
     for c, n in out.get("regions", {}).items():
         w.writerow(["région", c, names.get(f"region:{c}", ""), n, per.get("regions", {}).get(c, "")])
+    for c in out.get("communes") or []:
+        w.writerow(["commune", c["code"], c["name"], c["n"], per.get("communes", {}).get(c["code"], "")])
     w.writerow(["national", "FR", "France entière", out.get("national", 0), ""])
     return buf.getvalue()
