@@ -17,6 +17,9 @@ import time
 import numpy as np
 import pandas as pd
 
+from models.build.lda import ensure_topic_tokens
+from models.core.text import is_label_word
+
 log = logging.getLogger(__name__)
 
 LABEL_TERMS = 3
@@ -34,14 +37,14 @@ def umap_nd(vectors: np.ndarray, *, n_components: int = 5, n_neighbors: int = 15
     x = np.asarray(vectors, dtype=np.float32)
     n = len(x)
     if n < max(n_neighbors + 2, n_components + 2, 10):
-        from sklearn.decomposition import PCA
+        from sklearn.decomposition import PCA  # lazy: sklearn takes seconds to import
 
         comps = max(1, min(n_components, n, x.shape[1]))
         out = np.zeros((n, n_components), dtype=np.float32)
         if n > 1:
             out[:, :comps] = PCA(n_components=comps, random_state=seed).fit_transform(x)
         return out
-    import umap
+    import umap  # lazy: numba-compiled, seconds to import
 
     reducer = umap.UMAP(n_components=n_components, n_neighbors=n_neighbors, min_dist=0.0,
                         metric="cosine", random_state=seed, low_memory=True, verbose=False)
@@ -50,7 +53,7 @@ def umap_nd(vectors: np.ndarray, *, n_components: int = 5, n_neighbors: int = 15
 
 def hdbscan_labels(x: np.ndarray, *, min_cluster_size: int, min_samples: int | None = None) -> np.ndarray:
     """HDBSCAN cluster of each row (int32, -1 = noise), clusters numbered by decreasing size."""
-    from sklearn.cluster import HDBSCAN
+    from sklearn.cluster import HDBSCAN  # lazy: sklearn takes seconds to import
 
     n = len(x)
     if n < max(2 * min_cluster_size, 3):
@@ -78,7 +81,7 @@ def class_tfidf(docs: list[list[str]], labels: np.ndarray, *, n_terms: int = N_T
     """Class-based TF-IDF (Grootendorst 2022): for class c and word w,
     tf(c, w) / |c| · log(1 + A / f(w)), A = mean words per class, f(w) = frequency of w in all
     classes (noise included). Returns the top ``n_terms`` (word, score) of each cluster >= 0."""
-    from scipy import sparse
+    from scipy import sparse  # lazy: only this step needs scipy
     from sklearn.feature_extraction.text import CountVectorizer
 
     labels = np.asarray(labels)
@@ -111,8 +114,6 @@ def class_tfidf(docs: list[list[str]], labels: np.ndarray, *, n_terms: int = N_T
 
 
 def clusters_frame(labels: np.ndarray, terms: dict[int, list[tuple[str, float]]]) -> pd.DataFrame:
-    from models.core.text import is_label_word
-
     ids = sorted(int(c) for c in np.unique(labels) if c >= 0)
     sizes = {c: int((labels == c).sum()) for c in ids}
     rows = []
@@ -127,8 +128,6 @@ def clusters_frame(labels: np.ndarray, terms: dict[int, list[tuple[str, float]]]
 
 def build_clusters(ctx) -> None:
     """The ``clusters`` step: UMAP-nD + HDBSCAN on the embeddings, c-TF-IDF labels."""
-    from models.build.lda import ensure_topic_tokens
-
     s = ctx.settings
     n = len(ctx.embeddings)
     t0, cpu0 = time.perf_counter(), time.process_time()

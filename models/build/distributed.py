@@ -25,6 +25,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from types import SimpleNamespace
 
 from models.build.lda import topic_tokens
 from models.core.bm25 import field_terms
@@ -67,7 +68,7 @@ class DaskRunner:
         self.spec = spec
         self.retries = retries
         kind, n_workers = parse_spec(spec)
-        from distributed import Client, LocalCluster
+        from distributed import Client, LocalCluster  # lazy: only with build --dask
 
         for noisy in ("distributed", "tornado", "bokeh"):  # after the import: it sets them to INFO
             logging.getLogger(noisy).setLevel(logging.ERROR)
@@ -113,7 +114,7 @@ class DaskRunner:
 
     def as_completed(self, fn: Callable, chunks: Sequence, *args) -> Iterator[tuple[int, object]]:
         """``(i, fn(chunks[i], *args))`` as the workers finish them."""
-        from distributed import as_completed
+        from distributed import as_completed  # lazy: only with build --dask
 
         futures = self.client.map(fn, chunks, *[[a] * len(chunks) for a in args],
                                   pure=False, retries=self.retries)
@@ -152,7 +153,7 @@ class DaskRunner:
         return [(a, min(a + size, n)) for a in range(0, n, size)]
 
     def _result(self, fut, what: str):
-        from distributed import KilledWorker
+        from distributed import KilledWorker  # lazy: only with build --dask
         from distributed.client import FutureCancelledError
 
         try:
@@ -187,7 +188,7 @@ ENCODER_PLUGIN = "explorer-encoder"
 def _encoder_plugin(encoder):
     """A worker plugin that holds an injected encoder object on every worker, including workers
     that join (or are restarted) later — unlike scattered data, which dies with its worker."""
-    from distributed.diagnostics.plugin import WorkerPlugin
+    from distributed.diagnostics.plugin import WorkerPlugin  # lazy: only with build --dask
 
     class EncoderPlugin(WorkerPlugin):
         name = ENCODER_PLUGIN
@@ -202,7 +203,7 @@ def worker_encoder(spec):
     """The encoder a worker encodes with: ``"plugin"`` (an injected object, see
     :func:`remote_encoder`) or ``(model, models_dir, max_seq_length)``, loaded once per process."""
     if spec == "plugin":
-        from distributed import get_worker
+        from distributed import get_worker  # lazy: only with build --dask
 
         return get_worker().plugins[ENCODER_PLUGIN].encoder
     with _LOCK:
@@ -256,8 +257,6 @@ def remote_encoder(runner: DaskRunner, encoder, settings):
     """``(client-side encoder or description, what the workers encode with)``: an injected encoder
     is sent once to every worker (a worker plugin); otherwise each worker loads the model once and the client
     only learns its id and dimension (it never loads the model)."""
-    from types import SimpleNamespace
-
     if encoder is not None:
         runner.client.register_plugin(_encoder_plugin(encoder), name=ENCODER_PLUGIN)
         return encoder, "plugin"

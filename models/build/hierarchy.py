@@ -30,7 +30,20 @@ from collections import Counter, defaultdict
 import numpy as np
 import pandas as pd
 
+from models.build.lda import ensure_topic_tokens
 from models.build.sample import producer_keys
+from models.core.text import (
+    _TOKEN,
+    NOT_LEMMATISED,
+    STOP_WORDS,
+    TOPIC_STOP_WORDS,
+    drop_elisions,
+    fold_accents,
+    is_label_word,
+    lemma,
+    tokenize_fr,
+    topic_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +96,7 @@ def level_sizes(n: int) -> list[int]:
 def fit_levels(coords: np.ndarray, sizes: list[int], *, seed: int = 42) -> np.ndarray:
     """(n, len(sizes)) int32: the region of each row at each level, regions numbered by
     decreasing size within a level; levels nest (same dendrogram)."""
-    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.cluster.hierarchy import fcluster, linkage  # lazy: only this step needs scipy
     from sklearn.cluster import KMeans
 
     xy = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
@@ -142,8 +155,6 @@ def _make_nested(levels: np.ndarray) -> None:
 def _count_forms(texts) -> dict[str, Counter]:
     """lemma -> Counter of its written forms, with the lemmatisation rules of
     :func:`models.core.text.tokenize_fr`."""
-    from models.core.text import _TOKEN, NOT_LEMMATISED, STOP_WORDS, drop_elisions, lemma
-
     counts: dict[str, Counter] = defaultdict(Counter)
     for text in texts:
         if not text:
@@ -161,8 +172,6 @@ def lemma_surface_forms(titles, texts) -> dict[str, str]:
     """For each lemma, its most frequent written form in the ``titles`` (where nouns dominate:
     "adresse", not the verb form "adressé"), else in the ``texts`` (ties: shortest, then
     alphabetical); "" for verbs and past participles (:func:`is_verb`), never label words."""
-    from models.core.text import fold_accents
-
     in_titles = _count_forms(titles)
     in_texts = _count_forms(texts)
     for key, c in in_titles.items():
@@ -221,7 +230,7 @@ def producer_weighted_tfidf(docs: list[list[str]], labels: np.ndarray, producers
     sum over producers p of sqrt(#datasets of p in c using the word).
 
     Returns (scores: classes × vocabulary dense float32, classes, vocabulary)."""
-    from scipy import sparse
+    from scipy import sparse  # lazy: only this step needs scipy
     from sklearn.feature_extraction.text import CountVectorizer
 
     labels = np.asarray(labels, dtype=np.int64)
@@ -249,8 +258,6 @@ def producer_weighted_tfidf(docs: list[list[str]], labels: np.ndarray, producers
 
 
 def _fold(word: str) -> str:
-    from models.core.text import fold_accents
-
     return fold_accents(word)[:PREFIX]
 
 
@@ -262,8 +269,6 @@ def pick_words(ranked: list[tuple[str, float]], surface: dict[str, str], n: int,
     """Up to ``n`` (written word, score) from (lemma, score) best first: real words only (no
     verb, stop word, label boilerplate or garbage), no two with the same start, none starting
     like a word of ``skip`` (folded prefixes)."""
-    from models.core.text import STOP_WORDS, fold_accents, is_label_word
-
     chosen: list[tuple[str, float]] = []
     starts: set[str] = set()
     for lem, score in ranked[:candidates]:
@@ -346,8 +351,6 @@ def label_docs(df: pd.DataFrame, topic_tokens: list[list[str]]) -> list[list[str
     """The words a region's label is chosen from: the lemmas of each dataset's title and tags
     (what the dataset is), not of its description (long boilerplate copied by many producers:
     risk-plan notices, licence paragraphs). A dataset without any falls back to its topic tokens."""
-    from models.core.text import TOPIC_STOP_WORDS, tokenize_fr
-
     out = []
     for title, tags, fallback in zip(df["title"].fillna(""), df["tags"], topic_tokens, strict=True):
         tag_text = " ".join(str(t).replace("-", " ") for t in (tags if tags is not None else []))
@@ -360,8 +363,6 @@ def catalogue_surface_forms(df: pd.DataFrame) -> dict[str, str]:
     """:func:`lemma_surface_forms` of a build's datasets: titles first; verb detection also on
     tags and the descriptions' first sentences (the whole descriptions cost minutes on the full
     catalogue for nothing more)."""
-    from models.core.text import topic_text
-
     return lemma_surface_forms(
         df["title"].fillna("").tolist(),
         (topic_text(t, (d or "")[:SURFACE_DESCRIPTION_CHARS], g)
@@ -371,8 +372,6 @@ def catalogue_surface_forms(df: pd.DataFrame) -> dict[str, str]:
 def ensure_label_words(ctx) -> tuple[list[list[str]], dict[str, str]]:
     """(:func:`label_docs`, :func:`catalogue_surface_forms`) of the build, computed once (the
     ``hierarchy`` and ``topic_periods`` steps share them)."""
-    from models.build.lda import ensure_topic_tokens
-
     if getattr(ctx, "label_words", None) is None:
         ctx.label_words = (label_docs(ctx.df, ensure_topic_tokens(ctx)), catalogue_surface_forms(ctx.df))
     return ctx.label_words

@@ -24,14 +24,14 @@ def umap_2d(vectors: np.ndarray, *, n_neighbors: int = 15, min_dist: float = 0.0
     params = {"method": "umap", "n_neighbors": n_neighbors, "min_dist": min_dist,
               "metric": "cosine", "seed": seed, "init": "pca"}
     if n < max(n_neighbors + 2, 10):
-        from sklearn.decomposition import PCA
+        from sklearn.decomposition import PCA  # lazy: sklearn takes seconds to import
 
         comps = min(2, n, x.shape[1])
         out = np.zeros((n, 2), dtype=np.float32)
         if n > 1:
             out[:, :comps] = PCA(n_components=comps, random_state=seed).fit_transform(x)
         return out, {"method": "pca", "seed": seed}
-    import umap
+    import umap  # lazy: numba-compiled, seconds to import
 
     reducer = umap.UMAP(n_components=2, n_neighbors=n_neighbors, min_dist=min_dist,
                         metric="cosine", random_state=seed, low_memory=True, verbose=False,

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from models.core.text import TOPIC_STOP_WORDS, is_label_word, tokenize_fr, topic_text
 from models.core.topic_math import js_distance_matrix, relevance
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ def topic_coordinates(distances: np.ndarray, *, seed: int = 42) -> np.ndarray:
     if k < 3:
         return np.column_stack([np.arange(k, dtype=np.float32) - (k - 1) / 2,
                                 np.zeros(k, np.float32)])
-    from sklearn.manifold import MDS
+    from sklearn.manifold import MDS  # lazy: sklearn takes seconds to import
 
     mds = MDS(n_components=2, metric="precomputed", init="classical_mds", random_state=seed,
               max_iter=500, normalized_stress="auto")
@@ -94,9 +95,7 @@ def candidate_terms(p_wt: np.ndarray, p_w: np.ndarray, n: int = N_TERMS) -> np.n
 def topic_tokens(df: pd.DataFrame, *, show_progress: bool = False) -> list[list[str]]:
     """Lemmatised French content words of each dataset (title twice, description, tag words),
     without stop words, catalogue boilerplate nor generic words (TOPIC_STOP_WORDS)."""
-    from tqdm.auto import tqdm
-
-    from models.core.text import TOPIC_STOP_WORDS, tokenize_fr, topic_text
+    from tqdm.auto import tqdm  # lazy: progress bars, pipeline only
 
     t0 = time.perf_counter()
     texts = [topic_text(t, d, g) for t, d, g in zip(df["title"], df["description_text"],
@@ -133,16 +132,14 @@ def prepare_corpus(tokens: list[list[str]], *, max_doc_tokens: int = 400, bigram
                    no_above: float = 0.4, keep_n: int = 50_000) -> LdaCorpus:
     """Topic stop words out, bigrams (gensim Phrases, npmi), long documents cut, dictionary
     filtered (rare terms and terms in more than ``no_above`` of the documents dropped)."""
-    from gensim.corpora import Dictionary
-
-    from models.core.text import TOPIC_STOP_WORDS
+    from gensim.corpora import Dictionary  # lazy: gensim, only in its build step
 
     t0 = time.perf_counter()
     n = len(tokens)
     docs = [[w for w in d if w not in TOPIC_STOP_WORDS][:max_doc_tokens] for d in tokens]
     params: dict = {"max_doc_tokens": max_doc_tokens, "bigrams": bigrams}
     if bigrams and n >= 20:
-        from gensim.models.phrases import Phrases
+        from gensim.models.phrases import Phrases  # lazy: gensim, only in its build step
 
         min_count = max(3, min(20, n // 2000))
         phrases = Phrases(docs, min_count=min_count, threshold=0.5, scoring="npmi",
@@ -171,7 +168,7 @@ def prepare_corpus(tokens: list[list[str]], *, max_doc_tokens: int = 400, bigram
 # ---- models -----------------------------------------------------------------------------------
 def train_lda(lc: LdaCorpus, k: int, *, seed: int, passes: int = 2, chunksize: int = 4000,
               iterations: int = 50):
-    from gensim.models import LdaModel
+    from gensim.models import LdaModel  # lazy: gensim, only in its build step
 
     return LdaModel(corpus=lc.corpus, id2word=lc.dictionary, num_topics=k, passes=passes,
                     chunksize=chunksize, iterations=iterations, random_state=seed,
@@ -201,7 +198,7 @@ def coherence_per_topic(topics: list[list[str]], lc: LdaCorpus, *, sample: int =
                         seed: int = 42) -> tuple[np.ndarray, np.ndarray, dict]:
     """c_v (texts of a document sample, sliding windows) and u_mass (bag-of-words of the same
     sample) for each topic; one pass over the sample serves every K at once."""
-    from gensim.models import CoherenceModel
+    from gensim.models import CoherenceModel  # lazy: gensim, only in its build step
 
     t0 = time.perf_counter()
     n = len(lc.docs)
@@ -282,8 +279,6 @@ def terms_frame(topic_word: np.ndarray, lc: LdaCorpus) -> pd.DataFrame:
 def topic_labels(topic_word: np.ndarray, lc: LdaCorpus, n: int = 3) -> list[str]:
     """The ``n`` most relevant terms (λ = LABEL_LAMBDA) among the topic's 200 most probable
     ones (relevance alone favours rare terms), codes and numbers left out."""
-    from models.core.text import is_label_word
-
     labels = []
     for t in range(len(topic_word)):
         r = relevance(topic_word[t], lc.p_w, LABEL_LAMBDA)
@@ -299,7 +294,7 @@ def _nan_to_none(x: float) -> float | None:
 
 def build_lda(ctx) -> None:
     """The ``lda`` step: every K of ``settings.lda_ks`` with ``settings.lda_seeds`` seeds."""
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # lazy: progress bars, pipeline only
 
     s = ctx.settings
     t_all, cpu_all = time.perf_counter(), time.process_time()

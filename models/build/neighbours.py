@@ -8,7 +8,7 @@ import numpy as np
 def knn(vectors: np.ndarray, k: int = 10, *, block: int = 2048,
         show_progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The k nearest other rows of each row: (indices int32 (n,k), cosine float32 (n,k))."""
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # lazy: progress bars, pipeline only
 
     x = np.ascontiguousarray(vectors, dtype=np.float32)
     n = len(x)
@@ -69,7 +69,7 @@ def approximate_knn(vectors: np.ndarray, k: int = 10, *, seed: int = 42, graph_k
     about ``n^1.1`` time instead of ``n^2``. The graph is built with ``graph_k`` (> k) neighbours
     for recall (measured: ``scripts/growth.py --recall``); a fixed seed and one thread make it
     reproducible. Cosine scores are recomputed exactly for the pairs found."""
-    from pynndescent import NNDescent
+    from pynndescent import NNDescent  # lazy: numba-compiled, seconds to import
 
     x = np.ascontiguousarray(vectors, dtype=np.float32)
     n = len(x)

@@ -36,6 +36,9 @@ import time
 import numpy as np
 import pandas as pd
 
+from models.build.embed import embed_passages
+from models.core.encoders import load_encoder
+
 # shared with the assistant's key sentence; re-exported for older imports
 from models.core.text import sentence_spans
 
@@ -131,9 +134,6 @@ def split_passages(texts, *, words: int = PASSAGE_WORDS, max_words: int = PASSAG
 
 def build_passages(ctx) -> None:
     """The ``passages`` step (after ``embeddings``: it reuses the encoder and the cache)."""
-    from models.build.embed import embed_passages
-    from models.core.encoders import load_encoder
-
     s = ctx.settings
     words = getattr(s, "passage_words", PASSAGE_WORDS)
     max_embedded = getattr(s, "passage_max_embedded", MAX_EMBEDDED)

@@ -11,8 +11,32 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from models.build.clusters import build_clusters
+from models.build.distributed import (
+    frame_chunks,
+    open_runner,
+    remote_encoder,
+    tokens_chunk,
+    topic_tokens_chunk,
+)
+from models.build.embed import embed_passages
+from models.build.hierarchy import build_hierarchy
+from models.build.ingest import read_catalog
+from models.build.keyword_index import build_keyword_index
+from models.build.layout import umap_2d
+from models.build.lda import build_lda, ensure_topic_tokens
+from models.build.neighbours import approximate_knn, knn
+from models.build.passages import build_passages
+from models.build.producers import build_producers
+from models.build.sample import stratified_rows
+from models.build.territories import build_territories
+from models.build.topic_periods import build_topic_periods
+from models.build.word2vec import build_word2vec
 from models.build.writer import BuildWriter, package_versions
 from models.core.config import BuildSettings
+from models.core.encoders import load_encoder
+from models.core.store import DESCRIPTIONS_FILE, Descriptions
+from models.core.text import passage_text, tokenize_fr
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +64,6 @@ Step = Callable[[BuildContext], None]
 
 
 def step_ingest(ctx: BuildContext) -> None:
-    from models.build.ingest import read_catalog
-
     s = ctx.settings
     df, report = read_catalog(s.catalog, limit=s.limit, include_archived=s.include_archived)
     if df.empty:
@@ -49,8 +71,6 @@ def step_ingest(ctx: BuildContext) -> None:
     ctx.archived = report.archived_frame()
     ctx.manifest["catalog"] = report.as_dict()
     if s.sample and s.sample < len(df):
-        from models.build.sample import stratified_rows
-
         n_total = len(df)
         df = df.iloc[stratified_rows(df, s.sample, seed=s.seed)].reset_index(drop=True)
         ctx.manifest["partial"] = {"n_rows": len(df), "n_total": n_total,
@@ -65,8 +85,6 @@ def step_ingest(ctx: BuildContext) -> None:
 def step_descriptions(ctx: BuildContext) -> None:
     """``descriptions.arrow``: the descriptions, raw and plain text, and their lengths, in a file
     the app memory-maps instead of holding them (~104 MiB on the full catalogue)."""
-    from models.core.store import DESCRIPTIONS_FILE, Descriptions
-
     df = ctx.df
     empty = [None] * len(df)
     table = Descriptions.table(df["description"].tolist() if "description" in df else empty,
@@ -76,15 +94,11 @@ def step_descriptions(ctx: BuildContext) -> None:
 
 
 def step_tokens(ctx: BuildContext) -> None:
-    from tqdm.auto import tqdm
-
-    from models.core.text import tokenize_fr
+    from tqdm.auto import tqdm  # lazy: progress bars, pipeline only
 
     texts = (ctx.df["title"] + " " + ctx.df["title"] + " " + ctx.df["description_text"]
              + " " + ctx.df["tags"].map(" ".join))
     if ctx.dask is not None:
-        from models.build.distributed import tokens_chunk
-
         ctx.tokens = ctx.dask.map_concat(tokens_chunk, texts.tolist())
         return
     ctx.tokens = [tokenize_fr(t) for t in tqdm(texts, desc="texte FR", unit="doc",
@@ -93,15 +107,9 @@ def step_tokens(ctx: BuildContext) -> None:
 
 
 def step_embed(ctx: BuildContext) -> None:
-    from models.build.embed import embed_passages
-    from models.core.encoders import load_encoder
-    from models.core.text import passage_text
-
     s = ctx.settings
     remote = None
     if ctx.dask is not None:
-        from models.build.distributed import remote_encoder
-
         ctx.encoder, remote = remote_encoder(ctx.dask, ctx.encoder, s)
     elif ctx.encoder is None:
         ctx.encoder = load_encoder(s.model, models_dir=s.model_folder,
@@ -125,14 +133,10 @@ def step_embed(ctx: BuildContext) -> None:
 
 
 def step_passages(ctx: BuildContext) -> None:
-    from models.build.passages import build_passages
-
     build_passages(ctx)
 
 
 def step_neighbours(ctx: BuildContext) -> None:
-    from models.build.neighbours import approximate_knn, knn
-
     k = ctx.settings.n_neighbours
     exact_max = getattr(ctx.settings, "exact_neighbours_max", None)
     if exact_max is not None and len(ctx.embeddings) > exact_max:
@@ -146,8 +150,6 @@ def step_neighbours(ctx: BuildContext) -> None:
 
 
 def step_umap(ctx: BuildContext) -> None:
-    from models.build.layout import umap_2d
-
     s = ctx.settings
     coords, params = umap_2d(ctx.embeddings, n_neighbors=s.map_neighbours,
                              min_dist=s.umap_min_dist, seed=s.seed)
@@ -156,17 +158,11 @@ def step_umap(ctx: BuildContext) -> None:
 
 
 def step_lda(ctx: BuildContext) -> None:
-    from models.build.lda import build_lda
-
     build_lda(ctx)
 
 
 def step_topic_tokens(ctx: BuildContext) -> None:
-    from models.build.lda import ensure_topic_tokens
-
     if ctx.dask is not None and ctx.topic_tokens is None:
-        from models.build.distributed import frame_chunks, topic_tokens_chunk
-
         chunks = frame_chunks(ctx.dask, ctx.df, ["title", "description_text", "tags"])
         ctx.topic_tokens = [t for part in ctx.dask.map(topic_tokens_chunk, chunks) for t in part]
     ensure_topic_tokens(ctx)
@@ -175,44 +171,30 @@ def step_topic_tokens(ctx: BuildContext) -> None:
 
 
 def step_clusters(ctx: BuildContext) -> None:
-    from models.build.clusters import build_clusters
-
     build_clusters(ctx)
 
 
 def step_hierarchy(ctx: BuildContext) -> None:
-    from models.build.hierarchy import build_hierarchy
-
     build_hierarchy(ctx)
 
 
 def step_topic_periods(ctx: BuildContext) -> None:
-    from models.build.topic_periods import build_topic_periods
-
     build_topic_periods(ctx)
 
 
 def step_producers(ctx: BuildContext) -> None:
-    from models.build.producers import build_producers
-
     build_producers(ctx)
 
 
 def step_keyword(ctx: BuildContext) -> None:
-    from models.build.keyword_index import build_keyword_index
-
     build_keyword_index(ctx)
 
 
 def step_word2vec(ctx: BuildContext) -> None:
-    from models.build.word2vec import build_word2vec
-
     build_word2vec(ctx)
 
 
 def step_territories(ctx: BuildContext) -> None:
-    from models.build.territories import build_territories
-
     build_territories(ctx)
 
 
@@ -307,8 +289,6 @@ def run_build(settings: BuildSettings, *, encoder=None, steps=None) -> Path:
     order = ordered_steps(steps)
     last_early = max((i for i, (name, _) in enumerate(order) if name in EARLY_STEPS), default=-1)
     try:
-        from models.build.distributed import open_runner
-
         ctx.dask = open_runner(settings)  # None without --dask; DaskError if unreachable
         for i, (name, fn) in enumerate(order):
             t0 = time.perf_counter()

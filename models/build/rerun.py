@@ -28,6 +28,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from models.build.ingest import read_catalog
+from models.build.pipeline import STEPS, BuildContext, settings_record
+from models.build.sample import stratified_rows
 from models.build.writer import BuildWriter, package_versions
 from models.core.config import BuildSettings
 from models.core.store import read_manifest, resolve_build_dir
@@ -201,13 +204,9 @@ def _link_or_copy(src: Path, dst: Path) -> None:
 def _archived_rows(settings: BuildSettings, df: pd.DataFrame) -> pd.DataFrame:
     """The archived rows of the export the build came from (the producers step counts them);
     the export must still give the build's rows, else the step cannot be re-run alone."""
-    from models.build.ingest import read_catalog
-
     again, report = read_catalog(settings.catalog, limit=settings.limit,
                                  include_archived=settings.include_archived)
     if settings.sample and settings.sample < len(again):  # a sample build: the same sample again
-        from models.build.sample import stratified_rows
-
         again = again.iloc[stratified_rows(again, settings.sample, seed=settings.seed)]
     if len(again) != len(df) or not np.array_equal(again["id"].to_numpy(), df["id"].to_numpy()):
         raise ValueError(f"the export {settings.catalog} no longer gives this build's datasets: "
@@ -220,8 +219,6 @@ def rerun_build(from_dir: str | Path, steps: list[str], *, overrides: dict | Non
                 step_list=None) -> Path:
     """Re-run ``steps`` of the build ``from_dir`` (a build folder or an artifacts root), reuse
     the rest, publish the new build under ``out`` (default: the previous build's root)."""
-    from models.build.pipeline import STEPS, BuildContext, settings_record
-
     step_list = step_list or STEPS
     names = [n for n, _ in step_list]
     old = resolve_build_dir(from_dir).resolve()

@@ -21,6 +21,8 @@ import logging
 import numpy as np
 import pandas as pd
 
+from models.core.text import tokenize_fr
+
 log = logging.getLogger(__name__)
 
 
@@ -35,10 +37,8 @@ def producer_keys(df: pd.DataFrame) -> pd.Series:
 
 def theme_clusters(df: pd.DataFrame, n_themes: int = 50, seed: int = 42) -> np.ndarray:
     """A cheap stand-in for topics: k-means on TF-IDF of titles and tags (a few seconds)."""
-    from sklearn.cluster import MiniBatchKMeans
+    from sklearn.cluster import MiniBatchKMeans  # lazy: sklearn takes seconds to import
     from sklearn.feature_extraction.text import TfidfVectorizer
-
-    from models.core.text import tokenize_fr
 
     texts = (df["title"].fillna("") + " " + df["tags"].map(lambda t: " ".join(t) if t is not None else ""))
     n_themes = max(1, min(n_themes, len(df)))

@@ -15,14 +15,14 @@ import re
 import numpy as np
 import pandas as pd
 
+from models.core.text import fold_accents
+
 _NON_WORD = re.compile(r"[^a-z]+")
 SERIES_STOP = frozenset("de du des la le les l d a au aux et en sur pour par commune ville".split())
 
 
 def series_keys(df: pd.DataFrame, territories: pd.DataFrame | None = None) -> np.ndarray:
     """One key string per row (rows of one series share it)."""
-    from models.core.text import fold_accents
-
     names: dict[int, list[str]] = {}
     if territories is not None and len(territories):
         t = territories[territories["source"].astype(str) == "title"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -299,7 +300,7 @@ def _inside(small: Entity, big: Entity) -> bool:
 def _progress(it, total: int, desc: str, show: bool):
     if not show:
         return it
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # lazy: progress bars, pipeline only
 
     return tqdm(it, total=total, desc=desc, unit="doc", mininterval=2.0)
 
@@ -444,8 +445,6 @@ def build_territories(ctx) -> None:
     départements and régions (``geo_departements.json``, ``geo_regions.json``) and the evaluation
     against declared zones (``territories_eval.json``). Without the gazetteer folder: a warning
     and empty tables (the app then explains that the page has nothing to show)."""
-    import time
-
     s = ctx.settings
     folder = Path(getattr(s, "geo_dir", "") or "")
     try:

@@ -19,11 +19,16 @@ datasets, words (written forms, best first, at most :data:`N_WORDS`).
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 
 import numpy as np
 import pandas as pd
+
+from models.build.hierarchy import ensure_label_words, pick_words, producer_weighted_tfidf
+from models.build.sample import producer_keys
+from models.core.years import last_plausible_year, plausible, row_years
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +81,6 @@ def topic_period_words(docs: list[list[str]], periods: np.ndarray, producers: np
                        min_datasets: int = MIN_DATASETS) -> dict[int, list[str]]:
     """period -> its distinctive written words among one topic's datasets (``docs``,
     ``periods``, ``producers`` aligned); periods with fewer than ``min_datasets`` get none."""
-    from models.build.hierarchy import pick_words, producer_weighted_tfidf
-
     periods = np.asarray(periods, dtype=np.int64)
     counts = np.bincount(periods, minlength=int(periods.max()) + 1) if len(periods) else np.zeros(0)
     if (counts >= min_datasets).sum() == 0:
@@ -118,17 +121,11 @@ def topic_periods_frame(doc_topics: dict[int, np.ndarray], years: np.ndarray, ok
 
 def build_topic_periods(ctx) -> None:
     """The ``topic_periods`` step (after ``lda``): reads each K's ``lda/k{K}_doc_topics.npy``."""
-    from models.build.hierarchy import ensure_label_words
-    from models.build.sample import producer_keys
-    from models.core.years import last_plausible_year, plausible, row_years
-
     t0 = time.perf_counter()
     path = ctx.writer.path("lda_models.json")
     if not path.exists():
         log.info("topic_periods: this build has no LDA models, nothing to do")
         return
-    import json
-
     models = json.loads(path.read_text(encoding="utf-8")).get("models", [])
     doc_topics = {int(m["k"]): np.load(ctx.writer.path(m["files"]["doc_topics"])) for m in models}
     df = ctx.df

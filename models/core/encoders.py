@@ -8,12 +8,24 @@ folders on disk."""
 
 from __future__ import annotations
 
+import importlib
 import logging
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+
+from models.core.onnx_encoder import (
+    ONNX_FP32_MODEL,
+    ONNX_MODEL,
+    SOURCE_MODEL,
+    VARIANT_MODELS,
+    OnnxModelError,
+    load_onnx_encoder,
+    onnx_folder,
+)
 
 # a module of their own (the ONNX encoder uses them too); re-exported for older imports
 from models.core.transformer_encoder import (  # noqa: F401
@@ -43,8 +55,6 @@ def engine() -> str:
     >>> import os; os.environ.pop(ENGINE_ENV, None) and None; engine()
     'onnx'
     """
-    import os
-
     value = os.environ.get(ENGINE_ENV, "onnx").strip().lower() or "onnx"
     if value not in ENGINES:
         raise UnknownModelError(f"{ENGINE_ENV}={value!r}: choose among {', '.join(ENGINES)}")
@@ -113,9 +123,6 @@ def register_encoder(prefix: str, factory: Callable[[str, int], Encoder]) -> Non
 
 
 def _registered(model: str) -> Callable[[str, int], Encoder] | None:
-    import importlib
-    import os
-
     for name in filter(None, (m.strip() for m in os.environ.get(ENCODER_PLUGINS_ENV, "").split(","))):
         if name not in _PLUGINS_LOADED:
             try:
@@ -148,8 +155,6 @@ def load_encoder(model: str, *, models_dir: Path, max_seq_length: int = 128) -> 
     exact or cannot be made: one warning line)."""
     if (factory := _registered(model)) is not None:
         return factory(model, max_seq_length)
-    from models.core.onnx_encoder import ONNX_FP32_MODEL, ONNX_MODEL, OnnxModelError, load_onnx_encoder
-
     if model == ONNX_MODEL:  # exported from the offline e5 folder once, then reused
         return load_onnx_encoder(models_dir, max_seq_length=max_seq_length)
     if model == ONNX_FP32_MODEL:
@@ -182,14 +187,6 @@ def load_query_encoder(model: str, *, models_dir: Path, max_seq_length: int = 12
       sentence-transformers import), else :func:`load_encoder`."""
     if (factory := _registered(model)) is not None:
         return factory(model, max_seq_length)
-    from models.core.onnx_encoder import (
-        SOURCE_MODEL,
-        VARIANT_MODELS,
-        OnnxModelError,
-        load_onnx_encoder,
-        onnx_folder,
-    )
-
     named = {name: variant for variant, name in VARIANT_MODELS.items()}
     if model in named:  # serving: a missing or damaged export is refused, never redone here
         return load_onnx_encoder(models_dir, max_seq_length=max_seq_length, threads=1, spinning=False,

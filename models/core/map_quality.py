@@ -19,7 +19,7 @@ import numpy as np
 
 def map_neighbours(coords: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
     """(indices (n, k), distances (n, k)) of the k nearest other points on the 2D map."""
-    from sklearn.neighbors import NearestNeighbors
+    from sklearn.neighbors import NearestNeighbors  # lazy: sklearn takes seconds to import
 
     xy = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
     n = len(xy)
@@ -49,7 +49,7 @@ def neighbour_preservation(embedding_neighbours: np.ndarray, map_idx: np.ndarray
 
 def blob_share(map_idx: np.ndarray, map_dist: np.ndarray) -> float:
     """Share of points in the largest dense component (see the module docstring)."""
-    from scipy import sparse
+    from scipy import sparse  # lazy: the app starts without scipy
     from scipy.sparse.csgraph import connected_components
 
     n, k = map_idx.shape

@@ -35,7 +35,9 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import time
 from collections.abc import Callable, Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
@@ -114,9 +116,7 @@ def export_onnx(source: str | Path, out_dir: str | Path, *, max_seq_length: int 
     """Export, fuse and (``int8``) quantise the sentence-transformers folder ``source`` into
     ``out_dir`` (written atomically; replaces a previous one), then measure it against torch on
     :data:`PROBE_TEXTS`. Needs torch, transformers, onnx."""
-    import time
-
-    import onnx
+    import onnx  # lazy: ONNX, loaded only to export or to encode
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.transformers.optimizer import optimize_model
@@ -210,7 +210,7 @@ def export_onnx(source: str | Path, out_dir: str | Path, *, max_seq_length: int 
 
 def probe_batch(tokenizer_json: Path, *, max_seq_length: int, prefix: str) -> tuple[np.ndarray, np.ndarray]:
     """:data:`PROBE_TEXTS` as one right-padded batch: token ids and attention mask (int64)."""
-    from tokenizers import Tokenizer
+    from tokenizers import Tokenizer  # lazy: loaded only when a tokenizer.json is read
 
     tok = Tokenizer.from_file(str(tokenizer_json))
     tok.enable_truncation(max_seq_length)
@@ -227,7 +227,7 @@ def probe_fidelity(reference: np.ndarray, model_file: Path, ids: np.ndarray, mas
     per-component difference and the smallest cosine. The reference must be computed *before*
     ``torch.onnx.export``: tracing leaves the torch module answering differently afterwards
     (measured: max |Δ| 0.03 on padded rows, while the exported graph itself is exact)."""
-    import onnxruntime as ort
+    import onnxruntime as ort  # lazy: ONNX, loaded only to export or to encode
 
     session = ort.InferenceSession(str(model_file), providers=["CPUExecutionProvider"])
     got = session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
@@ -258,7 +258,7 @@ def write_query_model(folder: str | Path) -> Path:
     >>> write_query_model("artifacts/models/e5-small-offline-onnx-int8")  # doctest: +SKIP
     PosixPath('artifacts/models/e5-small-offline-onnx-int8/query')
     """
-    import onnx
+    import onnx  # lazy: ONNX, loaded only to export or to encode
     from onnx import numpy_helper
 
     folder = Path(folder)
@@ -312,8 +312,6 @@ def query_model_folder(folder: str | Path) -> Path | None:
 
 
 def _version(name: str) -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return version(name)
     except PackageNotFoundError:
@@ -367,7 +365,7 @@ class OnnxEncoder:
 
     def __init__(self, folder: str | Path, *, threads: int = 0, spinning: bool = True,
                  for_queries: bool = False) -> None:
-        import onnxruntime as ort
+        import onnxruntime as ort  # lazy: ONNX, loaded only to export or to encode
         from tokenizers import Tokenizer
 
         folder = Path(folder)

@@ -18,6 +18,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -65,7 +68,7 @@ class Descriptions:
 
     @classmethod
     def from_columns(cls, raw, text) -> Descriptions:
-        import pyarrow as pa
+        import pyarrow as pa  # lazy: only the arrow and parquet readers and writers need it
 
         def arr(values):
             return None if values is None else pa.array([v if isinstance(v, str) else None
@@ -75,7 +78,7 @@ class Descriptions:
     @classmethod
     def open(cls, path: Path, n: int) -> Descriptions:
         """Memory-map ``path``; ArtifactError when it is unreadable or not ``n`` rows."""
-        import pyarrow as pa
+        import pyarrow as pa  # lazy: only the arrow and parquet readers and writers need it
 
         try:
             table = pa.ipc.open_file(pa.memory_map(str(path), "r")).read_all()
@@ -110,7 +113,7 @@ class Descriptions:
         """Characters of every row's stripped plain-text description (0 when none), as the
         metadata-quality rule counts them; stored by the build, else computed once."""
         if self._chars is None:
-            import pyarrow.compute as pc
+            import pyarrow.compute as pc  # lazy: only the arrow and parquet readers and writers need it
 
             a = self._text if self._text is not None else self._raw
             if a is None:
@@ -122,7 +125,7 @@ class Descriptions:
     def text_heads(self, chars: int) -> list[str]:
         """The first ``chars`` characters of every row's plain-text description ("" when none),
         sliced in Arrow (the mapped text is not copied whole)."""
-        import pyarrow.compute as pc
+        import pyarrow.compute as pc  # lazy: only the arrow and parquet readers and writers need it
 
         a = self._text if self._text is not None else self._raw
         if a is None:
@@ -132,7 +135,7 @@ class Descriptions:
     @staticmethod
     def table(raw, text):
         """The Arrow table of ``descriptions.arrow`` for these columns (the build's writer)."""
-        import pyarrow as pa
+        import pyarrow as pa  # lazy: only the arrow and parquet readers and writers need it
 
         def clean(values):
             return [v if isinstance(v, str) else None for v in values]
@@ -163,10 +166,6 @@ def staged_folder(out_dir: Path, *, prefix: str | None = None) -> Iterator[Path]
     >>> with staged_folder(Path("/tmp/models/e5")) as tmp:  # doctest: +SKIP
     ...     (tmp / "config.json").write_text("{}")
     """
-    import os
-    import shutil
-    import tempfile
-
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=(prefix or out_dir.name) + ".", dir=out_dir.parent))
@@ -339,7 +338,7 @@ DISPLAY_COLUMNS = ["id", "title", "organization", "organization_id", "url", "des
 
 
 def _release_arrow_memory() -> None:
-    import pyarrow
+    import pyarrow  # lazy: only the arrow and parquet readers and writers need it
 
     pyarrow.default_memory_pool().release_unused()
 
@@ -355,7 +354,7 @@ def load_artifacts(path: str | Path, *, verify_hashes: bool = False,
                             f"not {expected_model!r}: rebuild or configure that model")
     mapped = DESCRIPTIONS_FILE in manifest.get("files", {})
     if mapped:  # the descriptions stay on disk (memory-mapped): ~104 MiB less on the catalogue
-        import pyarrow.parquet as pq
+        import pyarrow.parquet as pq  # lazy: only the arrow and parquet readers and writers need it
 
         names = pq.ParquetFile(build_dir / "datasets.parquet").schema_arrow.names
         datasets = pd.read_parquet(build_dir / "datasets.parquet",

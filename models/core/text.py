@@ -152,7 +152,7 @@ vannes vienne étampes
 
 @lru_cache(maxsize=200_000)
 def lemma(word: str) -> str:
-    import simplemma
+    import simplemma  # lazy: its dictionaries load on first use
 
     return simplemma.lemmatize(word, lang="fr")
 

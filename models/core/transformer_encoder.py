@@ -56,7 +56,7 @@ def query_tokenizer(path: str | Path, *, lean: bool = False, max_length: int = 5
     >>> id_map[tok.encode("query: piscines").ids].tolist()  # doctest: +SKIP
     [0, 41, 1294, 12, ...]
     """
-    from tokenizers import Tokenizer
+    from tokenizers import Tokenizer  # lazy: loaded only when a tokenizer.json is read
 
     raw = Path(path).read_text(encoding="utf-8")
     spec = json.loads(raw)
@@ -87,7 +87,7 @@ class TransformerQueryEncoder:
 
     def __init__(self, folder: str | Path, *, max_seq_length: int = 128,
                  prefixes: bool | None = None) -> None:
-        import torch
+        import torch  # lazy: torch, loaded only to encode or export with it
         from transformers import AutoModel
 
         folder = Path(folder)

@@ -31,7 +31,7 @@ class UnigramTokenizer:
     """``encode(text) -> ids`` with ``<s>`` and ``</s>`` around, truncated to ``max_length``."""
 
     def __init__(self, spec: dict, *, max_length: int = 512) -> None:
-        from tokenizers import Tokenizer
+        from tokenizers import Tokenizer  # lazy: loaded only when a tokenizer.json is read
 
         model = spec.get("model") or {}
         if model.get("type") != "Unigram" or model.get("byte_fallback"):

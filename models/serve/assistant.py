@@ -516,7 +516,7 @@ class Assistant:
         what the assistant does and what could be searched, no cards, the conversation kept as
         it was. None when the wording is not off-topic, or the catalogue answers it anyway
         (:func:`models.serve.confidence.assess`), or the confidence is unknown."""
-        from models.serve.confidence import assess, off_topic_kind
+        from models.serve.confidence import assess, off_topic_kind  # at call time: tests patch assess
 
         kind = off_topic_kind(text)
         m = self.confidence_model
@@ -541,7 +541,7 @@ class Assistant:
     def _suggestion(self, text: str) -> str:
         """An offer to search: about the subject the request names (« un poème sur la mer » →
         the title of the best dataset on « la mer », when one answers), else two examples."""
-        from models.serve.confidence import assess
+        from models.serve.confidence import assess  # at call time: tests patch confidence.assess
 
         generic = (f"Demandez-moi par exemple {q('piscines à Toulouse')} ou "
                    f"{q('prix des carburants en Bretagne')}.")
@@ -853,7 +853,7 @@ class Assistant:
     def _confidence(self, r: dict):
         """:class:`models.serve.confidence.Assessment` of the searched topic, None when the
         confidence is off or not fitted."""
-        from models.serve.confidence import assess
+        from models.serve.confidence import assess  # at call time: tests patch confidence.assess
 
         m = self.confidence_model
         return None if m is None else assess(self.exp, r["topic"], keyword_scores=r.get("keyword"), model=m)

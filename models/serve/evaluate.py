@@ -11,11 +11,16 @@ A query counts as evaluated when at least one of its expected ids is in the arti
 
 from __future__ import annotations
 
+import base64
+import binascii
 import csv
+import hashlib
 import io
 import logging
 import math
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -251,9 +256,6 @@ def decode_upload(contents, filename=None, *, max_bytes: int = MAX_UPLOAD_BYTES,
     known before any parsing); raises :class:`RelevanceFileError` with a French message.
     ``filename``: what the browser said (checked: a string of at most 255 characters ending in
     .csv or .txt); None is accepted only without ``require_name``."""
-    import base64
-    import binascii
-
     if not isinstance(contents, str) or "," not in contents:
         raise RelevanceFileError("fichier vide ou illisible")
     if filename is not None or require_name:
@@ -299,9 +301,6 @@ class EvaluationCache:
 
     def __init__(self, explorer, modes: Sequence[str], *, k: int = 10, max_entries: int = 16,
                  wait_s: float = 2.0) -> None:
-        import threading
-        from collections import OrderedDict
-
         self.explorer = explorer
         self.modes = tuple(modes)
         self.k = k
@@ -314,8 +313,6 @@ class EvaluationCache:
 
     @staticmethod
     def key_of(raw: bytes) -> str:
-        import hashlib
-
         return hashlib.sha256(raw).hexdigest()
 
     def get(self, key: str) -> dict | None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import copy
 import logging
+import sys
 import threading
 import time
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from models.core import quality
 from models.core.config import DEFAULT_GEO, _env
@@ -65,8 +68,6 @@ def limit_torch_threads(n: int) -> None:
     """Queries are encoded one at a time: a few words gain nothing from intra-op parallelism,
     and on a busy machine (gunicorn workers, a build running) torch's spinning worker threads
     turn ~15 ms into seconds (measured: 15-20 ms with 1 thread, 1-2 s with 2 under load)."""
-    import sys
-
     torch = sys.modules.get("torch")
     if torch is not None and n > 0 and torch.get_num_threads() != n:
         torch.set_num_threads(n)
@@ -121,7 +122,7 @@ class Explorer:
         if self._encoder is None:
             with self._lock:
                 if self._encoder is None:
-                    from models.core.encoders import load_query_encoder
+                    from models.core.encoders import load_query_encoder  # at call time: tests patch it
 
                     m = self.artifacts.manifest["model"]
                     name = self._model or m["name"]
@@ -182,8 +183,6 @@ class Explorer:
     def export_date(self):
         """The date of the export the build was made from (periods such as « récents » are
         judged against it, never the wall clock): newest ``last_modified`` of the catalogue."""
-        import pandas as pd
-
         iso = self.artifacts.manifest.get("parameters", {}).get("producers", {}).get("export_date")
         d = pd.Timestamp(iso) if iso else quality.export_date(self.datasets["last_modified"])
         return (d if d is not None else pd.Timestamp("1970-01-01")).date()
@@ -277,8 +276,6 @@ class Explorer:
     @cached_property
     def topic_table(self):
         """``topic, label, prevalence`` of every topic, by topic number (empty: no topics)."""
-        import pandas as pd
-
         if not self.has_topics:
             return pd.DataFrame({"topic": [], "label": [], "prevalence": []})
         df = self.artifacts.parquet("lda_topics.parquet", columns=["topic", "label", "prevalence"])
@@ -380,8 +377,6 @@ class Explorer:
         >>> exp.with_params(smooth_long=0.0).search_params.smooth_long  # doctest: +SKIP
         0.0
         """
-        from dataclasses import replace
-
         # what a search needs is loaded once here and shared by every view
         _ = self.encoder, self.catalogue, self.family_keys
         if self.artifacts.has("keyword_vocab.parquet"):

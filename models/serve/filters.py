@@ -37,6 +37,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -223,8 +224,6 @@ class CatalogueFilters:
         """(row, territory) pairs — extracted and declared — rolled up to every enclosing
         territory: ``rows``, ``ents`` (int32 positions in ``keys``), ``keys`` ("level:code"),
         ``direct`` (pairs before the roll-up, for the « why » of a result)."""
-        import time
-
         t0 = time.perf_counter()
         exp = self.explorer
         svc = exp.territories

@@ -13,7 +13,7 @@ def classical_mds(d: np.ndarray, *, seed: int = 42) -> np.ndarray:
     """Torgerson's classical MDS to 2D: the top two eigenvectors of the double-centred squared
     distances (ARPACK, so a few seconds for 3,000 points where a full eigh takes much longer).
     One n × n float32 work matrix besides ``d`` (36 MB for 3,000 points)."""
-    from scipy.sparse.linalg import eigsh
+    from scipy.sparse.linalg import eigsh  # lazy: only the MDS views need scipy
 
     n = len(d)
     b = np.square(d, dtype=np.float32)
@@ -44,7 +44,7 @@ def _pairwise_distances32(x: np.ndarray, metric: str) -> np.ndarray:
         d = u @ u.T
         np.subtract(np.float32(1.0), d, out=d)
     else:
-        from sklearn.metrics import pairwise_distances
+        from sklearn.metrics import pairwise_distances  # lazy: sklearn takes seconds to import
 
         d = pairwise_distances(x, metric=metric).astype(np.float32)
     d += d.T.copy()

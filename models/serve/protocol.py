@@ -52,7 +52,7 @@ def _is_relevance_file(path: Path) -> bool:
 def query_scores(explorer, files=None, *, k: int = 10) -> dict[str, np.ndarray]:
     """File stem → reciprocal rank at ``k`` of each of its labelled queries (hybrid search, in the
     file's order; queries whose expected datasets are all absent from the build are left out)."""
-    from models.serve.evaluate import evaluate, read_relevance
+    from models.serve.evaluate import evaluate, read_relevance  # at call time: tests patch evaluate
 
     out = {}
     for path in files if files is not None else labelled_files():

@@ -398,7 +398,7 @@ def search_result(explorer, query: str, *, mode: str, k: int, filters, sort: str
     total = len(pool) if (q or mask is not None) else 0
     assessment = None
     if q and hits:
-        from models.serve.confidence import assess
+        from models.serve.confidence import assess  # at call time: tests patch confidence.assess
 
         assessment = assess(explorer, q, text=raw_q, keyword_scores=kw)
     return SearchResult(q, mode, sort, clean, errors, und, hits, why, total, n_filtered, fac, mask, feats,

@@ -190,7 +190,7 @@ class SpellingCorrector:
         ix, pool = self._pool(len(f), maxd)
         if not pool:
             return None
-        from rapidfuzz import process
+        from rapidfuzz import process  # lazy: loaded with the first correction
         from rapidfuzz.distance import OSA
 
         best: tuple[int, int, int, int] | None = None  # (distance, -stem count, -count, index)
