@@ -52,6 +52,7 @@ from components.tour import tour_overlay
 from models import api
 from models.core.config import AppSettings
 from models.core.store import ArtifactError
+from models.serve.coverage import clusters_list
 from models.serve.map_time import year_bounds
 
 log = logging.getLogger("app")
@@ -232,7 +233,8 @@ def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
                                                        available="hybrid" in modes)),
         ("themes", PAGES["themes"], build_topics_page(
             models=lda_models, default_k=explorer.topics.default_k,
-            has_clusters=explorer.topics.has_clusters) if ok["themes"] else damaged_page()),
+            has_clusters=explorer.topics.has_clusters, clusters=clusters_list(explorer))
+         if ok["themes"] else damaged_page()),
         ("producteurs", PAGES["producteurs"], build_producers_page(explorer.producers.options(limit=30))
          if ok["producteurs"] else damaged_page()),
         ("territoires", PAGES["territoires"], build_territories_page(

@@ -5,7 +5,8 @@ Data flow::
 
     the button by the results header (the search shown), the button of the « Sélection » tab
     (the datasets selected on the map), the link of the « Thèmes » page (the chosen topic's
-    datasets), the per-100,000 switch, the level
+    datasets), the link by its groups heatmap (the chosen embedding cluster's datasets; a click
+    on a heatmap row chooses that cluster), the per-100,000 switch, the level
         ──> modal open, summary, choropleth, the answer kept for the CSV, what it shows
     « Télécharger » ──> the CSV of the counts
 """
@@ -20,7 +21,7 @@ from components import ask_page as ask_ids
 from components import coverage_view as cv
 from components import ids
 from components.ask_page import clean_history
-from models.serve.coverage import coverage, coverage_csv
+from models.serve.coverage import cluster_rows, clusters_list, coverage, coverage_csv
 from models.serve.filters import params_to_raw
 from models.serve.search import clean_query
 
@@ -38,6 +39,16 @@ def selection_rows(selection, n: int) -> list[int]:
         return []
     return sorted({r for r in rows[:MAX_SELECTION]
                    if isinstance(r, int) and not isinstance(r, bool) and 0 <= r < n})
+
+
+def heatmap_cluster(click) -> int | None:
+    """The cluster of a click on the topics × groups heatmap: its row reads « 12 · label (n) »."""
+    try:
+        y = click["points"][0]["y"]
+        head = str(y).split("\u00b7", 1)[0].strip()
+        return int(head) if head.isascii() and head.isdigit() and len(head) <= 6 else None
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
 
 
 def search_of(state) -> tuple[str, dict] | None:
@@ -78,12 +89,19 @@ def register(app, services) -> None:
             source = SEARCH
         elif trigger == ids.COVERAGE_OPEN_SELECTION:
             source = SELECTION
-        elif source not in (SEARCH, SELECTION) and topic_of(source) is None and not question_of(source):
+        elif source not in (SEARCH, SELECTION) and topic_of(source) is None and not question_of(source) \
+                and cluster_of(source) is None:
             source = SEARCH
         is_open = True if trigger in (ids.COVERAGE_OPEN, ids.COVERAGE_OPEN_SELECTION) else no_update
         per = bool(per_100k)
         if question_of(source):
             out = coverage(exp, question_of(source), per_inhabitants=per)
+            return (is_open, cv.summary(out), *draw(out, level, per), source)
+        if cluster_of(source) is not None:
+            out = cluster_coverage(cluster_of(source), per)
+            if out is None:
+                return (is_open, cv.summary(None, cv.NO_SELECTION),
+                        cv.empty_figure(cv.NO_SELECTION, height=460), None, SEARCH)
             return (is_open, cv.summary(out), *draw(out, level, per), source)
         if topic_of(source) is not None:
             out = topic_coverage(topic_of(source), per)
@@ -181,6 +199,44 @@ def register(app, services) -> None:
             if out is None:
                 return no_update, no_update, no_update, no_update, no_update
             return (True, cv.summary(out), *draw(out, level, bool(per_100k)), {"k": kt[0], "topic": kt[1]})
+
+    cluster_names = {c["cluster"]: c["label"] for c in clusters_list(exp)}
+
+    def cluster_of(source) -> int | None:
+        """The cluster of a ``{"cluster": c}`` source the build knows, else None."""
+        c = source.get("cluster") if isinstance(source, dict) else None
+        return c if isinstance(c, int) and not isinstance(c, bool) and c in cluster_names else None
+
+    def cluster_coverage(c, per) -> dict | None:
+        rows = cluster_rows(exp, c)
+        if rows is None:
+            return None
+        return coverage(exp, "", per_inhabitants=per, rows=rows, rule=cv.cluster_rule(),
+                        label=cv.cluster_label(c, cluster_names[c]))
+
+    if cluster_names:
+        @app.callback(Output(ids.COVERAGE_MODAL, "is_open", allow_duplicate=True),
+                      Output(ids.COVERAGE_SUMMARY, "children", allow_duplicate=True),
+                      Output(ids.COVERAGE_FIGURE, "figure", allow_duplicate=True),
+                      Output(ids.COVERAGE_DATA, "data", allow_duplicate=True),
+                      Output(ids.COVERAGE_SOURCE, "data", allow_duplicate=True),
+                      Input(ids.COVERAGE_OPEN_CLUSTER, "n_clicks"), State(ids.COVERAGE_CLUSTER, "value"),
+                      State(ids.COVERAGE_PER_100K, "value"), State(ids.COVERAGE_LEVEL, "value"),
+                      prevent_initial_call=True)
+        def show_cluster(n_clicks, cluster, per_100k, level):
+            c = cluster_of({"cluster": cluster})
+            if not n_clicks or c is None:
+                return no_update, no_update, no_update, no_update, no_update
+            out = cluster_coverage(c, bool(per_100k))
+            if out is None:
+                return no_update, no_update, no_update, no_update, no_update
+            return (True, cv.summary(out), *draw(out, level, bool(per_100k)), {"cluster": c})
+
+        @app.callback(Output(ids.COVERAGE_CLUSTER, "value"), Input(ids.TOPICS_HEATMAP, "clickData"),
+                      prevent_initial_call=True)
+        def cluster_from_heatmap(click):
+            c = heatmap_cluster(click)
+            return c if c in cluster_names else no_update
 
     @app.callback(Output(ids.COVERAGE_DOWNLOAD, "data"), Input(ids.COVERAGE_CSV, "n_clicks"),
                   State(ids.COVERAGE_DATA, "data"), prevent_initial_call=True)

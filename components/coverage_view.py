@@ -10,7 +10,7 @@ from dash import dcc, html
 
 from components import ids
 from components.figures import FONT, empty_figure
-from components.labels import clean_text, plotly_text
+from components.labels import clean_text, dropdown_labels, plotly_text
 
 OPEN_LABEL = "Où sont ces données\u202f?"
 TITLE = "Où sont ces données\u202f?"
@@ -181,6 +181,44 @@ def open_topic_button() -> dbc.Button:
     """On the « Thèmes » page: where the datasets of the chosen topic are."""
     return dbc.Button(OPEN_LABEL, id=ids.COVERAGE_OPEN_TOPIC, color="link", size="sm", n_clicks=0,
                       className="p-0 coverage-open-topic")
+
+
+CLUSTER_LABEL = "Groupe (HDBSCAN)"
+CLUSTER_PLACEHOLDER = "Choisir un groupe"
+
+
+def cluster_rule() -> str:
+    return ("les jeux du groupe (regroupement HDBSCAN des plongements, celui des couleurs "
+            "«\u202fGroupes\u202f» de la carte)")
+
+
+def cluster_label(cluster: int, name: str) -> str:
+    return f"forment le groupe «\u202f{int(cluster)} · {clean_text(name, 80)}\u202f»"
+
+
+def cluster_options(clusters: list[dict]) -> list[dict]:
+    """Dropdown options of the embedding clusters (``{"cluster", "label", "size"}``)."""
+    def size(n):
+        return f"{fr_number(n)} jeu{'x' if n > 1 else ''}"
+
+    return [{"label": f"{int(c['cluster'])} · {clean_text(c.get('label'), 60)} "
+                      f"({size(int(c.get('size', 0)))})",
+             "value": int(c["cluster"])} for c in clusters]
+
+
+def open_cluster_block(clusters: list[dict]) -> html.Div:
+    """On the « Thèmes » page, by the topics × groups heatmap: choose an embedding cluster (or
+    click its row) and see where its datasets are."""
+    return html.Div([
+        html.Label(CLUSTER_LABEL, htmlFor=ids.COVERAGE_CLUSTER, className="small text-muted me-2 mb-0"),
+        html.Div(dcc.Dropdown(id=ids.COVERAGE_CLUSTER, options=cluster_options(clusters),
+                              value=int(clusters[0]["cluster"]) if clusters else None, clearable=False,
+                              placeholder=CLUSTER_PLACEHOLDER,
+                              labels=dropdown_labels("Mot du groupe", "Aucun groupe trouvé")),
+                 style={"minWidth": "22rem"}, className="me-2"),
+        dbc.Button(OPEN_LABEL, id=ids.COVERAGE_OPEN_CLUSTER, color="link", size="sm", n_clicks=0,
+                   className="p-0 coverage-open-cluster"),
+    ], className="d-flex align-items-center flex-wrap px-2 pb-2")
 
 
 def open_ask_button() -> html.Div:

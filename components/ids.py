@@ -39,7 +39,10 @@ COVERAGE_LEVEL = "coverage-level"  # dbc.RadioItems: "departement" | "region"
 COVERAGE_OPEN_SELECTION = "coverage-open-selection"  # button of the « Sélection » tab: its datasets' map
 COVERAGE_OPEN_TOPIC = "coverage-open-topic"  # link of the « Thèmes » page: the chosen topic's map
 COVERAGE_OPEN_ASK = "coverage-open-ask"  # link of the « Demander » page: the last question's map
-COVERAGE_SOURCE = "coverage-source"  # dcc.Store: what it shows: "search", "selection", {"k", "topic"}, {"q"}
+COVERAGE_CLUSTER = "coverage-cluster"  # dcc.Dropdown of the « Thèmes » page: an embedding cluster
+COVERAGE_OPEN_CLUSTER = "coverage-open-cluster"  # link beside it: that cluster's map
+# dcc.Store: what the view shows: "search", "selection", {"k", "topic"}, {"q"}, {"cluster"}
+COVERAGE_SOURCE = "coverage-source"
 COVERAGE_CSV = "coverage-csv"  # button: download the counts
 COVERAGE_DOWNLOAD = "coverage-download"
 COVERAGE_DATA = "coverage-data"  # dcc.Store: the last coverage answer (for the CSV)

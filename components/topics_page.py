@@ -14,6 +14,7 @@ from dash import dcc, html
 
 from components import ids
 from components import labels as L
+from components.coverage_view import open_cluster_block
 from components.coverage_view import open_topic_button as coverage_topic_button
 from components.figures import empty_figure
 from components.labels import clean_text
@@ -147,9 +148,10 @@ def _graph(id_, height, config=STATIC_CONFIG) -> dcc.Graph:
 
 
 def build_topics_page(*, models: list[dict], default_k: int | None, has_clusters: bool = False,
-                      lam: float = DEFAULT_LAMBDA) -> html.Div:
+                      lam: float = DEFAULT_LAMBDA, clusters: list[dict] | None = None) -> html.Div:
     """``models``: lda_models.json's ``models`` (k, default, coherence_cv, ...). No model ->
-    an explanation instead of the page."""
+    an explanation instead of the page. ``clusters``: the embedding clusters (cluster, label,
+    size), largest first, for « Où sont ces données ? » by the heatmap."""
     if not models or default_k is None:
         return html.Div(dbc.Alert(
             L.TOPICS_UNAVAILABLE, color="warning"), className="p-2")
@@ -231,7 +233,8 @@ def build_topics_page(*, models: list[dict], default_k: int | None, has_clusters
         ]),
         dbc.Row(dbc.Col(_card(
             L.TOPICS_X_CLUSTERS,
-            _graph(ids.TOPICS_HEATMAP, 400) if has_clusters else html.Div(
+            [open_cluster_block(clusters), _graph(ids.TOPICS_HEATMAP, 400)] if has_clusters and clusters
+            else _graph(ids.TOPICS_HEATMAP, 400) if has_clusters else html.Div(
                 L.NO_CLUSTERS, className="text-muted small")),
             className="mb-3")),
     ])

@@ -139,3 +139,26 @@ def test_big_communes_from_rows_per_inhabitants_and_csv(explorer):
     assert len(commune_lines) == len(out["communes"])  # those with none listed too, with 0
     assert any(x.startswith("commune,13055,Marseille,") for x in commune_lines)
     assert lines[-1].startswith("national,")
+
+
+def test_coverage_of_an_embedding_cluster(explorer):
+    from models.serve.coverage import cluster_rows, clusters_list
+
+    labels, frame = explorer.topics.clusters()
+    listed = clusters_list(explorer)
+    assert [c["cluster"] for c in listed] and len(listed) == len(frame)
+    assert [c["size"] for c in listed] == sorted((c["size"] for c in listed), reverse=True)
+    for c in listed:
+        rows = cluster_rows(explorer, c["cluster"])
+        assert list(rows) == [int(r) for r in np.flatnonzero(labels == c["cluster"])]
+        assert len(rows) == c["size"]
+    big = listed[0]["cluster"]
+    rows = cluster_rows(explorer, big)
+    out = coverage(explorer, "", rows=rows, rule="r", label="l")
+    assert out["n_answers"] == len(rows) and out["rule"] == "r" and out["label"] == "l"
+    for code, n in out["departements"].items():
+        m = explorer.filter_mask({"territory": [f"departement:{code}"]})
+        assert n == int(m[rows].sum()), code
+    # noise, unknown clusters and non-integers are no cluster
+    for bad in (-1, 10**6, True, "0", None, 1.0):
+        assert cluster_rows(explorer, bad) is None, bad

@@ -244,3 +244,93 @@ def test_opened_from_the_assistant(dash_duo, built_root, explorer):
                                     timeout=TIMEOUT)
     assert dash_duo.find_element(f"#{ids.COVERAGE_MODAL}").is_displayed()
     assert dash_duo.get_logs() == []
+
+
+def test_cluster_entry_builders(explorer):
+    from callbacks.coverage import heatmap_cluster
+    from models.serve.coverage import clusters_list
+
+    clusters = clusters_list(explorer)
+    opts = cv.cluster_options(clusters)
+    assert [o["value"] for o in opts] == [c["cluster"] for c in clusters]
+    first = clusters[0]
+    assert opts[0]["label"].startswith(f"{first['cluster']} · ") and opts[0]["label"].endswith(" jeux)")
+    assert cv.cluster_options([{"cluster": 3, "label": "x", "size": 1}])[0]["label"] == "3 · x (1 jeu)"
+    block = cv.open_cluster_block(clusters)
+    assert ids.COVERAGE_OPEN_CLUSTER in str(block) and cv.OPEN_LABEL in texts(block)
+    for s in (cv.cluster_rule(), cv.cluster_label(3, "vote · élection")):
+        assert not typography_errors(s), s
+    assert heatmap_cluster({"points": [{"y": "12 · vote · tour (1\u202f585)"}]}) == 12
+    for bad in (None, {}, {"points": []}, {"points": [{"y": "bruit (-1)"}]}, {"points": [{"y": "-1 · x"}]}):
+        assert heatmap_cluster(bad) is None, bad
+
+
+def test_opened_from_a_cluster_callback(app, client, explorer):
+    from models.serve.coverage import cluster_rows, clusters_list
+    from tests.uihelpers import call
+
+    c = clusters_list(explorer)[1]["cluster"]
+    rows = cluster_rows(explorer, c)
+    inputs = {f"{ids.COVERAGE_OPEN_CLUSTER}.n_clicks": 1}
+    state = {f"{ids.COVERAGE_CLUSTER}.value": c, f"{ids.COVERAGE_PER_100K}.value": False,
+             f"{ids.COVERAGE_LEVEL}.value": "departement"}
+    out = call(app, client, f"{ids.COVERAGE_SUMMARY}.children", inputs, state)
+    assert out[ids.COVERAGE_MODAL]["is_open"] is True and out[ids.COVERAGE_SOURCE]["data"] == {"cluster": c}
+    data = out[ids.COVERAGE_DATA]["data"]
+    want = coverage(explorer, "", rows=rows)
+    assert data["n_answers"] == len(rows) == want["n_answers"]
+    assert data["departements"] == want["departements"] and data["communes"] == want["communes"]
+    assert "forment le groupe" in str(out[ids.COVERAGE_SUMMARY]["children"])
+    # an unknown cluster: nothing happens
+    state[f"{ids.COVERAGE_CLUSTER}.value"] = 10**6
+    assert call(app, client, f"{ids.COVERAGE_SUMMARY}.children", inputs, state) == {}
+    # the switches keep the cluster
+    inputs = {f"{ids.COVERAGE_OPEN}.n_clicks": 0, f"{ids.COVERAGE_OPEN_SELECTION}.n_clicks": 0,
+              f"{ids.COVERAGE_PER_100K}.value": True, f"{ids.COVERAGE_LEVEL}.value": "region"}
+    state = {f"{ids.SEARCH_STATE}.data": None, f"{ids.MAP_SELECTION}.data": None,
+             f"{ids.COVERAGE_SOURCE}.data": {"cluster": c}}
+    again = call(app, client, f"{ids.COVERAGE_SUMMARY}.children", inputs, state,
+                 changed=[f"{ids.COVERAGE_PER_100K}.value"])
+    assert again[ids.COVERAGE_SOURCE]["data"] == {"cluster": c}
+    assert again[ids.COVERAGE_DATA]["data"]["n_answers"] == len(rows)
+    assert "per_100k" in again[ids.COVERAGE_DATA]["data"]
+    # a click on a heatmap row chooses its cluster
+    label = f"{c} · whatever (12)"
+    picked = call(app, client, f"{ids.COVERAGE_CLUSTER}.value",
+                  {f"{ids.TOPICS_HEATMAP}.clickData": {"points": [{"y": label, "x": "1"}]}})
+    assert picked[ids.COVERAGE_CLUSTER]["value"] == c
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs chromium and chromedriver")
+def test_opened_from_a_cluster(dash_duo, built_root, explorer):
+    from dash.testing.wait import until
+    from selenium.webdriver.common.by import By
+
+    from app import create_app
+    from models.core.config import AppSettings
+    from models.serve.coverage import clusters_list
+    from tests.test_browser import free_port
+
+    first = clusters_list(explorer)[0]
+    app = create_app(AppSettings(artifacts=built_root), explorer=explorer)
+    dash_duo.start_server(app, port=free_port())
+    dash_duo.wait_for_element(f"#{ids.TABS}", timeout=TIMEOUT)
+    tab = next(a for a in dash_duo.driver.find_elements(By.CSS_SELECTOR, ".nav-link")
+               if a.text.strip() == "Thèmes")
+    tab.click()
+    link = dash_duo.wait_for_element(f"#{ids.COVERAGE_OPEN_CLUSTER}", timeout=TIMEOUT)
+    until(lambda: dash_duo.find_element(f"#{ids.COVERAGE_CLUSTER}").text.strip().startswith(
+        f"{first['cluster']} · "), TIMEOUT)
+    # at the bottom of the page: brought into view and clicked as a person would
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();",
+                                   link)
+    dash_duo.wait_for_contains_text(f"#{ids.COVERAGE_SUMMARY}", "forment le groupe", timeout=TIMEOUT)
+    assert dash_duo.find_element(f"#{ids.COVERAGE_MODAL}").is_displayed()
+    text = dash_duo.find_element(f"#{ids.COVERAGE_SUMMARY}").text.replace("\u202f", "")
+    assert f"{first['size']} jeux" in text and "Villes de 50000 habitants ou plus" in text
+    dash_duo.wait_for_element(f"#{ids.COVERAGE_FIGURE} .js-plotly-plot", timeout=TIMEOUT)
+    # the level switch keeps the cluster
+    dash_duo.find_elements(f"#{ids.COVERAGE_LEVEL} input")[1].click()
+    dash_duo.wait_for_contains_text(f"#{ids.COVERAGE_SUMMARY}", "forment le groupe", timeout=TIMEOUT)
+    assert dash_duo.get_logs() == []

@@ -34,11 +34,15 @@ build used) for the map; those with no answer are listed too (``n`` = 0).
 
 from __future__ import annotations
 
+import csv
 import logging
 import re
 import time
+from pathlib import Path
 
 import numpy as np
+
+from models.core.config import DEFAULT_GEO, _env
 
 log = logging.getLogger(__name__)
 
@@ -91,11 +95,6 @@ def _map_index(explorer) -> dict:
 def _centroids(explorer) -> dict[str, tuple[float, float]]:
     """``{commune code: (lat, lon)}`` from the COG folder the build used (manifest
     ``parameters.territories.geo_dir``, then ``EXPLORER_GEO``); empty when neither has the file."""
-    import csv
-    from pathlib import Path
-
-    from models.core.config import DEFAULT_GEO, _env
-
     geo = explorer.artifacts.manifest.get("parameters", {}).get("territories", {}).get("geo_dir")
     for folder in [f for f in (geo, _env("GEO", str(DEFAULT_GEO))) if f]:
         path = Path(folder) / CENTROIDS_FILE
@@ -245,7 +244,6 @@ def coverage_csv(out: dict) -> str:
     """The départements, régions and big communes of a :func:`coverage` answer as CSV (French
     headers; every département and big commune listed, those with none with 0), then the national
     count."""
-    import csv
     import io
 
     buf = io.StringIO()
@@ -263,3 +261,35 @@ def coverage_csv(out: dict) -> str:
         w.writerow(["commune", c["code"], c["name"], c["n"], per.get("communes", {}).get(c["code"], "")])
     w.writerow(["national", "FR", "France entière", out.get("national", 0), ""])
     return buf.getvalue()
+
+
+def clusters_list(explorer) -> list[dict]:
+    """The build's embedding clusters, largest first: ``[{"cluster", "label", "size"}]`` (empty
+    when the build has none or its cluster files are unreadable)."""
+    try:
+        if not explorer.topics.has_clusters:
+            return []
+        _, frame = explorer.topics.clusters()
+    except Exception:  # damaged cluster files: no entry rather than a broken page
+        log.exception("clusters unavailable for the coverage")
+        return []
+    frame = frame.sort_values(["size", "cluster"], ascending=[False, True], kind="stable")
+    return [{"cluster": int(c), "label": str(lab), "size": int(s)}
+            for c, lab, s in zip(frame["cluster"], frame["label"], frame["size"], strict=True)]
+
+
+def cluster_rows(explorer, cluster: int) -> np.ndarray | None:
+    """Rows of embedding cluster ``cluster`` (``clusters.npy``), or None when the build has no
+    such cluster (noise, -1, is not one)."""
+    if isinstance(cluster, bool) or not isinstance(cluster, (int, np.integer)) or cluster < 0:
+        return None
+    try:
+        if not explorer.topics.has_clusters:
+            return None
+        labels, frame = explorer.topics.clusters()
+    except Exception:
+        log.exception("clusters unavailable for the coverage")
+        return None
+    if int(cluster) not in set(int(c) for c in frame["cluster"]):
+        return None
+    return np.flatnonzero(np.asarray(labels) == int(cluster))
