@@ -33,6 +33,7 @@ import re
 from collections import Counter
 
 from callbacks import request_shape
+from components.labels import HTTP_REFUSED
 from models.core.jsonsafe import json_depth, json_shape  # noqa: F401 (http_guard.json_depth: the tests' name)
 
 log = logging.getLogger(__name__)
@@ -161,8 +162,6 @@ def install(app) -> None:
     from dash.exceptions import DashException
     from werkzeug.exceptions import RequestEntityTooLarge
 
-    from components.labels import HTTP_REFUSED
-
     server = app.server
     server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     csp: list[str] = []  # computed on the first response: Dash knows its scripts by then
@@ -248,8 +247,6 @@ def request_handler():
     (werkzeug's own would add ``Werkzeug/x.y Python/x.y``)."""
     from werkzeug.serving import WSGIRequestHandler
 
-    from components.labels import HTTP_REFUSED
-
     class Handler(WSGIRequestHandler):
         # what the server itself answers before the app sees a request (431: a header over 64 KB,
         # 414: a request line too long, 400: a malformed one): French, with the security headers
@@ -280,8 +277,6 @@ ERROR_HEADERS = {"Content-Security-Policy": "default-src 'none'; frame-ancestors
 def server_error_page(status: int) -> bytes:
     """What a server answers by itself before the app sees a request (a header too long, a
     malformed request line): a French sentence, the security headers, no version."""
-    from components.labels import HTTP_REFUSED
-
     text = HTTP_REFUSED.get(status, HTTP_REFUSED[400])
     body = (f'<!DOCTYPE html><html lang="fr"><meta charset="utf-8"><title>{status}</title>'
             f"<p>{text}</p></html>").encode()

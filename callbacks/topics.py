@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 from dash import ALL, Input, Output, State, ctx, no_update
 
 from callbacks import guard
@@ -28,8 +29,17 @@ from components import ids
 from components import labels as L
 from components.cloud import visualize_wordcloud
 from components.figures import empty_figure
+from components.map import (
+    HIGHLIGHT_TRACE,
+    QUERY_TRACE,
+    SELECTED_TRACE,
+    highlight_trace,
+    query_trace,
+    read_highlight,
+    selected_trace,
+    visualize_map,
+)
 from components.map import MAX_HIGHLIGHT as MAX_MAP_ROWS
-from components.map import read_highlight
 from components.results import dataset_list
 from components.topics import (
     FRESHNESS_COLOUR,
@@ -240,18 +250,6 @@ def register(app, services) -> None:
 
 
 def register_map_colouring(app, services) -> None:
-    import numpy as np
-
-    from components.map import (
-        HIGHLIGHT_TRACE,
-        QUERY_TRACE,
-        SELECTED_TRACE,
-        highlight_trace,
-        query_trace,
-        selected_trace,
-        visualize_map,
-    )
-
     exp = services.explorer
     svc = exp.topics
     coords = np.asarray(exp.coords, dtype=np.float64)

@@ -12,6 +12,8 @@ from pathlib import Path
 from models.cli_reports import add_parsers, filter_args  # freshness, fair, coverage; --filter
 from models.core.config import DEFAULT_ARTIFACTS, DEFAULT_CATALOG, DEFAULT_GEO, BuildSettings
 
+# each command imports what it runs inside its function: python -m models build never loads the
+# app's services, serve and search never the pipeline, and --help neither
 log = logging.getLogger("models")
 
 

@@ -6,6 +6,10 @@ from __future__ import annotations
 import json
 import logging
 
+from models.core.config import DEFAULT_ARTIFACTS
+
+# each command imports the services it runs inside its function, as models.cli does: the
+# parser (and python -m models build) never loads the app's services
 log = logging.getLogger("models")
 
 
@@ -83,8 +87,6 @@ def cmd_coverage(args) -> int:
 
 
 def add_parsers(sub) -> None:
-    from models.core.config import DEFAULT_ARTIFACTS
-
     f = sub.add_parser("freshness", help="declared update frequency vs last modification: counts per "
                                          "status, late datasets, producers with the most late")
     f.add_argument("--artifacts", default=str(DEFAULT_ARTIFACTS))
