@@ -34,6 +34,7 @@ from models.core.geo import (
     scan,
     scan_tags,
 )
+from models.core.territory_entities import ENTITY_COLUMNS, entity_frame
 
 log = logging.getLogger(__name__)
 
@@ -420,16 +421,6 @@ def evaluate(df: pd.DataFrame, territories: pd.DataFrame, gaz: Gazetteer, *,
 # ---------------------------------------------------------------------------------------------
 # pipeline step
 # ---------------------------------------------------------------------------------------------
-ENTITY_COLUMNS = ["level", "code", "name", "population", "departements", "region", "epci", "parent"]
-
-
-def entity_frame(gaz: Gazetteer) -> pd.DataFrame:
-    """Every territory of the gazetteer (the app's autocomplete and hierarchy)."""
-    rows = [(e.level, e.code, e.name, e.population, list(e.departements), e.region or "",
-             e.epci or "", e.parent or "") for e in gaz.entities.values()]
-    return pd.DataFrame(rows, columns=ENTITY_COLUMNS)
-
-
 def _round_coordinates(obj, digits: int):
     if isinstance(obj, float):
         return round(obj, digits)

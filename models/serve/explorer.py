@@ -19,6 +19,7 @@ from models.core.config import DEFAULT_GEO, _env
 from models.core.families import family_keys, group_ranked
 from models.core.geo import Gazetteer, Lexicon, use_lexicon
 from models.core.store import ArtifactError, Artifacts, load_artifacts
+from models.core.territory_entities import gazetteer_from_entities
 from models.core.text import fold_accents
 from models.serve.assistant import Assistant
 from models.serve.fair import FairService
@@ -52,7 +53,7 @@ from models.serve.search import (
 from models.serve.spelling import Correction, SpellingCorrector
 from models.serve.territories import TerritoryService
 from models.serve.topics import TopicService
-from models.serve.understanding import UnderstandingContext, gazetteer_from_entities, understand
+from models.serve.understanding import UnderstandingContext, understand
 from models.serve.wordvec import WordSearcher
 
 log = logging.getLogger(__name__)

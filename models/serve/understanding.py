@@ -66,6 +66,9 @@ from models.core.geo import (
     scan,
     tokenize,
 )
+
+# the gazetteer rebuilt from a build lives in models.core (its writer is the pipeline); re-exported
+from models.core.territory_entities import gazetteer_from_entities  # noqa: F401
 from models.core.text import fold_keep_offsets
 
 log = logging.getLogger(__name__)
@@ -256,33 +259,6 @@ def _as_date(value) -> date:
     if hasattr(value, "date") and callable(value.date):
         return value.date()
     return value
-
-
-def gazetteer_from_entities(entities) -> Gazetteer:
-    """A gazetteer rebuilt from a build's ``territory_entities.parquet`` (level, code, name,
-    population, departements, region, epci, parent), for a build served without the COG folder
-    (names of former communes and postcodes are then unknown)."""
-    communes, epcis, depts, regions = [], [], [], []
-    members: dict[str, list[dict]] = defaultdict(list)
-    for r in entities.itertuples(index=False):
-        d = list(r.departements) if r.departements is not None else []
-        if r.level == "commune":
-            c = {"code": r.code, "nom": r.name, "population": int(r.population or 0),
-                 "departement": d[0] if d else None, "region": r.region,
-                 "type": "arrondissement-municipal" if r.parent else "commune-actuelle",
-                 "commune": r.parent}
-            communes.append(c)
-            if r.epci and not r.parent:
-                members[r.epci].append({"code": r.code})
-        elif r.level == "epci":
-            epcis.append({"code": r.code, "nom": r.name, "populationTotale": int(r.population or 0)})
-        elif r.level == "departement":
-            depts.append({"code": r.code, "nom": r.name, "region": r.region})
-        elif r.level == "region":
-            regions.append({"code": r.code, "nom": r.name})
-    for e in epcis:
-        e["membres"] = members.get(e["code"], [])
-    return Gazetteer.build(communes, epcis, depts, regions)
 
 
 # ---------------------------------------------------------------------------------------------
