@@ -28,6 +28,7 @@ from components import labels as L
 from components import producers_page as pp
 from components.figures import empty_figure
 from components.labels import NO_TITLE, clean_text
+from models.core.producers import DUPLICATE_THRESHOLD
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +131,7 @@ def register(app, services) -> None:
         p = index(value)
         if p is None:
             return pp.empty_state()
-        t = guard.as_float(threshold, 0.0, 1.01, default=0.95)
+        t = guard.as_float(threshold, 0.0, 1.01, default=DUPLICATE_THRESHOLD)
         dup = service().near_duplicates(p, threshold=t, limit=N_DUPLICATES)
         return pp.duplicates_table(records(dup), t)
 
