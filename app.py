@@ -208,6 +208,7 @@ def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
                      for t, label in zip(by_prevalence["topic"], by_prevalence["label"], strict=True)]
     first_topic = topic_options[0]["value"] if topic_options else None
     lda_models = explorer.topics.summary.get("models", []) if ok["themes"] else []
+    clusters = clusters_list(explorer) if ok["themes"] else []  # « Où sont ces données ? » of a cluster
 
     if "hybrid" in modes:  # the « Demander » page: its indexes are loaded now, not on a first question
         try:
@@ -228,12 +229,12 @@ def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
                                               freshness=True),
             colour_value=default_colour(lda_models),
             map_labels=explorer.map_labels, year_bounds=year_bounds(explorer.datasets),
-            catalogue_facets=catalogue_facets(explorer))),
+            catalogue_facets=catalogue_facets(explorer), clusters=clusters)),
         ("demander", PAGES["demander"], build_ask_page(max_query_chars=explorer.max_query_chars,
                                                        available="hybrid" in modes)),
         ("themes", PAGES["themes"], build_topics_page(
             models=lda_models, default_k=explorer.topics.default_k,
-            has_clusters=explorer.topics.has_clusters, clusters=clusters_list(explorer))
+            has_clusters=explorer.topics.has_clusters, clusters=clusters)
          if ok["themes"] else damaged_page()),
         ("producteurs", PAGES["producteurs"], build_producers_page(explorer.producers.options(limit=30))
          if ok["producteurs"] else damaged_page()),

@@ -6,7 +6,8 @@ Data flow::
     the button by the results header (the search shown), the button of the « Sélection » tab
     (the datasets selected on the map), the link of the « Thèmes » page (the chosen topic's
     datasets), the link by its groups heatmap (the chosen embedding cluster's datasets; a click
-    on a heatmap row chooses that cluster), the per-100,000 switch, the level
+    on a heatmap row chooses that cluster), the same link under the map while it is coloured by
+    « Groupes », the per-100,000 switch, the level
         ──> modal open, summary, choropleth, the answer kept for the CSV, what it shows
     « Télécharger » ──> the CSV of the counts
 """
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 
 SEARCH, SELECTION = "search", "selection"
+CLUSTERS_COLOUR = "clusters"  # the map's « Groupes » colouring (components.topics.map_colour_options)
 MAX_SELECTION = 100_000
 
 
@@ -214,29 +216,36 @@ def register(app, services) -> None:
         return coverage(exp, "", per_inhabitants=per, rows=rows, rule=cv.cluster_rule(),
                         label=cv.cluster_label(c, cluster_names[c]))
 
+    def open_cluster(n_clicks, cluster, per_100k, level) -> tuple:
+        c = cluster_of({"cluster": cluster})
+        if not n_clicks or c is None:
+            return no_update, no_update, no_update, no_update, no_update
+        out = cluster_coverage(c, bool(per_100k))
+        if out is None:
+            return no_update, no_update, no_update, no_update, no_update
+        return (True, cv.summary(out), *draw(out, level, bool(per_100k)), {"cluster": c})
+
     if cluster_names:
-        @app.callback(Output(ids.COVERAGE_MODAL, "is_open", allow_duplicate=True),
-                      Output(ids.COVERAGE_SUMMARY, "children", allow_duplicate=True),
-                      Output(ids.COVERAGE_FIGURE, "figure", allow_duplicate=True),
-                      Output(ids.COVERAGE_DATA, "data", allow_duplicate=True),
-                      Output(ids.COVERAGE_SOURCE, "data", allow_duplicate=True),
-                      Input(ids.COVERAGE_OPEN_CLUSTER, "n_clicks"), State(ids.COVERAGE_CLUSTER, "value"),
-                      State(ids.COVERAGE_PER_100K, "value"), State(ids.COVERAGE_LEVEL, "value"),
-                      prevent_initial_call=True)
-        def show_cluster(n_clicks, cluster, per_100k, level):
-            c = cluster_of({"cluster": cluster})
-            if not n_clicks or c is None:
-                return no_update, no_update, no_update, no_update, no_update
-            out = cluster_coverage(c, bool(per_100k))
-            if out is None:
-                return no_update, no_update, no_update, no_update, no_update
-            return (True, cv.summary(out), *draw(out, level, bool(per_100k)), {"cluster": c})
+        for button, chooser in ((ids.COVERAGE_OPEN_CLUSTER, ids.COVERAGE_CLUSTER),  # « Thèmes » page
+                                (ids.COVERAGE_OPEN_MAP_CLUSTER, ids.COVERAGE_MAP_CLUSTER)):  # under the map
+            app.callback(Output(ids.COVERAGE_MODAL, "is_open", allow_duplicate=True),
+                         Output(ids.COVERAGE_SUMMARY, "children", allow_duplicate=True),
+                         Output(ids.COVERAGE_FIGURE, "figure", allow_duplicate=True),
+                         Output(ids.COVERAGE_DATA, "data", allow_duplicate=True),
+                         Output(ids.COVERAGE_SOURCE, "data", allow_duplicate=True),
+                         Input(button, "n_clicks"), State(chooser, "value"),
+                         State(ids.COVERAGE_PER_100K, "value"), State(ids.COVERAGE_LEVEL, "value"),
+                         prevent_initial_call=True)(open_cluster)
 
         @app.callback(Output(ids.COVERAGE_CLUSTER, "value"), Input(ids.TOPICS_HEATMAP, "clickData"),
                       prevent_initial_call=True)
         def cluster_from_heatmap(click):
             c = heatmap_cluster(click)
             return c if c in cluster_names else no_update
+
+        @app.callback(Output(ids.COVERAGE_MAP_CLUSTER_ROW, "style"), Input(ids.MAP_COLOUR, "value"))
+        def map_cluster_row(colour):
+            return cv.cluster_row_style(colour == CLUSTERS_COLOUR)
 
     @app.callback(Output(ids.COVERAGE_DOWNLOAD, "data"), Input(ids.COVERAGE_CSV, "n_clicks"),
                   State(ids.COVERAGE_DATA, "data"), prevent_initial_call=True)

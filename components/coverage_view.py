@@ -206,19 +206,33 @@ def cluster_options(clusters: list[dict]) -> list[dict]:
              "value": int(c["cluster"])} for c in clusters]
 
 
-def open_cluster_block(clusters: list[dict]) -> html.Div:
-    """On the « Thèmes » page, by the topics × groups heatmap: choose an embedding cluster (or
-    click its row) and see where its datasets are."""
+def _cluster_chooser(dropdown_id: str, button_id: str, clusters: list[dict], **kw) -> html.Div:
     return html.Div([
-        html.Label(CLUSTER_LABEL, htmlFor=ids.COVERAGE_CLUSTER, className="small text-muted me-2 mb-0"),
-        html.Div(dcc.Dropdown(id=ids.COVERAGE_CLUSTER, options=cluster_options(clusters),
+        html.Label(CLUSTER_LABEL, htmlFor=dropdown_id, className="small text-muted me-2 mb-0"),
+        html.Div(dcc.Dropdown(id=dropdown_id, options=cluster_options(clusters),
                               value=int(clusters[0]["cluster"]) if clusters else None, clearable=False,
                               placeholder=CLUSTER_PLACEHOLDER,
                               labels=dropdown_labels("Mot du groupe", "Aucun groupe trouvé")),
-                 style={"minWidth": "22rem"}, className="me-2"),
-        dbc.Button(OPEN_LABEL, id=ids.COVERAGE_OPEN_CLUSTER, color="link", size="sm", n_clicks=0,
-                   className="p-0 coverage-open-cluster"),
-    ], className="d-flex align-items-center flex-wrap px-2 pb-2")
+                 style={"minWidth": "22rem"}, className="me-2 small"),
+        dbc.Button(OPEN_LABEL, id=button_id, color="link", size="sm", n_clicks=0, className="p-0"),
+    ], className="d-flex align-items-center flex-wrap px-2 pb-2", **kw)
+
+
+def open_cluster_block(clusters: list[dict]) -> html.Div:
+    """On the « Thèmes » page, by the topics × groups heatmap: choose an embedding cluster (or
+    click its row) and see where its datasets are."""
+    return _cluster_chooser(ids.COVERAGE_CLUSTER, ids.COVERAGE_OPEN_CLUSTER, clusters)
+
+
+def cluster_row_style(shown: bool) -> dict:
+    return {} if shown else {"display": "none"}
+
+
+def map_cluster_block(clusters: list[dict]) -> html.Div:
+    """Under the map's colour choice, shown while the map is coloured by « Groupes »: the same
+    chooser for the clusters of the legend."""
+    return _cluster_chooser(ids.COVERAGE_MAP_CLUSTER, ids.COVERAGE_OPEN_MAP_CLUSTER, clusters,
+                            id=ids.COVERAGE_MAP_CLUSTER_ROW, style=cluster_row_style(False))
 
 
 def open_ask_button() -> html.Div:

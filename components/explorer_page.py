@@ -62,13 +62,16 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
                         colour_options: list[dict] | None = None,
                         colour_value: str | None = None, map_labels: dict | None = None,
                         year_bounds: tuple[int, int] | None = None,
-                        catalogue_facets: dict | None = None) -> html.Div:
+                        catalogue_facets: dict | None = None,
+                        clusters: list[dict] | None = None) -> html.Div:
     """``topic_options``: ``[{"label": str, "value": int}]`` for the word-cloud dropdown;
     ``colour_options``: what the map can be coloured by (``ids.MAP_COLOUR``, wired in
     callbacks/topics.py), no selector when empty; ``map_labels``: the region labels
     (``models.serve.map_labels.label_payload``), placed by ``assets/20-map-labels.js``;
     ``year_bounds``: (first, last) plausible year, for the year filter under the map;
-    ``catalogue_facets``: the whole catalogue's filters with counts, shown before any search."""
+    ``catalogue_facets``: the whole catalogue's filters with counts, shown before any search;
+    ``clusters``: the embedding clusters, for « Où sont ces données ? » while the map shows them."""
+    from components.coverage_view import map_cluster_block
     from components.coverage_view import modal as coverage_modal
     from components.coverage_view import open_button as coverage_button
     from components.map_tools import time_bar
@@ -133,6 +136,7 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
                                outline=True, n_clicks=0, class_name="ms-3 text-nowrap",
                                title="La carte telle qu'elle est affichée, en PNG haute définition"),
                 ], className="d-flex align-items-center px-2 pt-1"),
+                *([map_cluster_block(clusters)] if clusters and colour_options else []),
                 html.Div(id=ids.MAP_FILTER_NOTE, className="small text-muted px-2"),
                 dcc.Store(id=ids.MAP_IMAGE_VIEW, data=None),
                 dcc.Download(id=ids.MAP_IMAGE_DOWNLOAD),

@@ -41,6 +41,9 @@ COVERAGE_OPEN_TOPIC = "coverage-open-topic"  # link of the « Thèmes » page: t
 COVERAGE_OPEN_ASK = "coverage-open-ask"  # link of the « Demander » page: the last question's map
 COVERAGE_CLUSTER = "coverage-cluster"  # dcc.Dropdown of the « Thèmes » page: an embedding cluster
 COVERAGE_OPEN_CLUSTER = "coverage-open-cluster"  # link beside it: that cluster's map
+COVERAGE_MAP_CLUSTER_ROW = "coverage-map-cluster-row"  # under the map's colours, shown for « Groupes »
+COVERAGE_MAP_CLUSTER = "coverage-map-cluster"  # its dcc.Dropdown: an embedding cluster
+COVERAGE_OPEN_MAP_CLUSTER = "coverage-open-map-cluster"  # link beside it: that cluster's map
 # dcc.Store: what the view shows: "search", "selection", {"k", "topic"}, {"q"}, {"cluster"}
 COVERAGE_SOURCE = "coverage-source"
 COVERAGE_CSV = "coverage-csv"  # button: download the counts

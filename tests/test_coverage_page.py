@@ -294,6 +294,17 @@ def test_opened_from_a_cluster_callback(app, client, explorer):
     assert again[ids.COVERAGE_SOURCE]["data"] == {"cluster": c}
     assert again[ids.COVERAGE_DATA]["data"]["n_answers"] == len(rows)
     assert "per_100k" in again[ids.COVERAGE_DATA]["data"]
+    # the same from the chooser under the map
+    out = call(app, client, f"{ids.COVERAGE_SUMMARY}.children",
+               {f"{ids.COVERAGE_OPEN_MAP_CLUSTER}.n_clicks": 1},
+               {f"{ids.COVERAGE_MAP_CLUSTER}.value": c, f"{ids.COVERAGE_PER_100K}.value": False,
+                f"{ids.COVERAGE_LEVEL}.value": "departement"})
+    assert out[ids.COVERAGE_SOURCE]["data"] == {"cluster": c}
+    assert out[ids.COVERAGE_DATA]["data"]["n_answers"] == len(rows)
+    # ... shown only while the map is coloured by « Groupes »
+    for colour, style in (("clusters", {}), ("k4", {"display": "none"}), (None, {"display": "none"})):
+        got = call(app, client, f"{ids.COVERAGE_MAP_CLUSTER_ROW}.style", {f"{ids.MAP_COLOUR}.value": colour})
+        assert got[ids.COVERAGE_MAP_CLUSTER_ROW]["style"] == style, colour
     # a click on a heatmap row chooses its cluster
     label = f"{c} · whatever (12)"
     picked = call(app, client, f"{ids.COVERAGE_CLUSTER}.value",
@@ -333,4 +344,40 @@ def test_opened_from_a_cluster(dash_duo, built_root, explorer):
     # the level switch keeps the cluster
     dash_duo.find_elements(f"#{ids.COVERAGE_LEVEL} input")[1].click()
     dash_duo.wait_for_contains_text(f"#{ids.COVERAGE_SUMMARY}", "forment le groupe", timeout=TIMEOUT)
+    assert dash_duo.get_logs() == []
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs chromium and chromedriver")
+def test_opened_from_the_map_coloured_by_cluster(dash_duo, built_root, explorer):
+    from dash.testing.wait import until
+    from selenium.webdriver.common.by import By
+
+    from app import create_app
+    from models.core.config import AppSettings
+    from models.serve.coverage import clusters_list
+    from tests.test_browser import free_port
+
+    first = clusters_list(explorer)[0]
+    app = create_app(AppSettings(artifacts=built_root), explorer=explorer)
+    dash_duo.start_server(app, port=free_port())
+    dash_duo.wait_for_element(f"#{ids.MAP} .js-plotly-plot", timeout=TIMEOUT)
+    def row_hidden():
+        style = dash_duo.find_element(f"#{ids.COVERAGE_MAP_CLUSTER_ROW}").get_attribute("style") or ""
+        return "display: none" in style
+
+    assert row_hidden()  # coloured by topics: no cluster to choose
+    dash_duo.find_element(f"#{ids.MAP_COLOUR}").click()  # Dash 4: a button opening a popover
+    dash_duo.wait_for_contains_text(".dash-dropdown-content", "Groupes", timeout=TIMEOUT)
+    next(o for o in dash_duo.driver.find_elements(By.CSS_SELECTOR, ".dash-dropdown-option")
+         if o.text.startswith("Groupes")).click()
+    until(lambda: not row_hidden(), TIMEOUT)
+    chosen = dash_duo.find_element(f"#{ids.COVERAGE_MAP_CLUSTER}").text.strip()
+    assert chosen.startswith(f"{first['cluster']} · "), chosen
+    dash_duo.find_element(f"#{ids.COVERAGE_OPEN_MAP_CLUSTER}").click()
+    dash_duo.wait_for_contains_text(f"#{ids.COVERAGE_SUMMARY}", "forment le groupe", timeout=TIMEOUT)
+    assert dash_duo.find_element(f"#{ids.COVERAGE_MODAL}").is_displayed()
+    text = dash_duo.find_element(f"#{ids.COVERAGE_SUMMARY}").text.replace("\u202f", "")
+    assert f"{first['size']} jeux" in text
+    dash_duo.wait_for_element(f"#{ids.COVERAGE_FIGURE} .js-plotly-plot", timeout=TIMEOUT)
     assert dash_duo.get_logs() == []
