@@ -13,6 +13,7 @@ Data flow (each arrow one callback)::
 
 from __future__ import annotations
 
+import base64
 import logging
 
 import dash_bootstrap_components as dbc
@@ -94,8 +95,6 @@ def encode_mask(mask) -> dict | None:
     ``{"n", "count", "rows"}`` when the row list is shorter; None without filter."""
     if mask is None:
         return None
-    import base64
-
     mask = np.asarray(mask, dtype=bool)
     count = int(mask.sum())
     rows = np.flatnonzero(mask)

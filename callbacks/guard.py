@@ -18,6 +18,7 @@ import contextlib
 import functools
 import logging
 import math
+import threading
 from collections import Counter
 from collections.abc import Callable, Collection
 
@@ -131,8 +132,6 @@ class Gate:
     the server is busy (``with gate.slot() as ok: if not ok: return ...guard.BUSY...``)."""
 
     def __init__(self, slots: int, wait_s: float = 1.0) -> None:
-        import threading
-
         self._sem = threading.BoundedSemaphore(slots)
         self.slots = slots
         self.wait_s = wait_s

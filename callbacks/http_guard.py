@@ -30,7 +30,14 @@ import hashlib
 import json
 import logging
 import re
+import sys
 from collections import Counter
+
+import flask
+from dash.exceptions import DashException
+from dash.fingerprint import check_fingerprint
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.serving import WSGIRequestHandler
 
 from callbacks import request_shape
 from components.labels import HTTP_REFUSED
@@ -76,8 +83,6 @@ def component_suite(path: str) -> tuple[str, str] | None:
     removed as Dash does), else None."""
     if not path.startswith(SUITES_PATH):
         return None
-    from dash.fingerprint import check_fingerprint
-
     package, _, rest = path[len(SUITES_PATH):].partition("/")
     return package, check_fingerprint(rest)[0]
 
@@ -158,10 +163,6 @@ def content_security_policy(script_hashes: list[str]) -> str:
 
 def install(app) -> None:
     """Limits, checks and headers on ``app.server`` (a Dash app)."""
-    import flask
-    from dash.exceptions import DashException
-    from werkzeug.exceptions import RequestEntityTooLarge
-
     server = app.server
     server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     csp: list[str] = []  # computed on the first response: Dash knows its scripts by then
@@ -245,8 +246,6 @@ def install(app) -> None:
 def request_handler():
     """For ``python app.py`` (werkzeug's server): the ``Server`` header comes from the app only
     (werkzeug's own would add ``Werkzeug/x.y Python/x.y``)."""
-    from werkzeug.serving import WSGIRequestHandler
-
     class Handler(WSGIRequestHandler):
         # what the server itself answers before the app sees a request (431: a header over 64 KB,
         # 414: a request line too long, 400: a malformed one): French, with the security headers
@@ -295,8 +294,6 @@ def gunicorn_error_pages() -> bool:
     """Under gunicorn (already imported when it loads the app): its own error answers (431 for a
     header over 8 KB, 414, 400) get :func:`server_error_page` instead of an English page without
     the security headers. Returns whether gunicorn was there."""
-    import sys
-
     util = sys.modules.get("gunicorn.util")
     if util is None or getattr(util.write_error, "explorateur", False):
         return util is not None

@@ -62,7 +62,7 @@ def png_size(view: dict | None) -> tuple[int, int, float]:
 def png_bytes(fig: go.Figure, width: int, height: int, scale: float) -> bytes:
     """The figure as PNG bytes (raises RuntimeError with a French message when it cannot)."""
     try:
-        import plotly.io as pio
+        import plotly.io as pio  # lazy: only the PNG export needs it
 
         with _LOCK:
             return pio.to_image(fig, format="png", width=width, height=height, scale=scale)
