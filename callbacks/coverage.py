@@ -43,6 +43,16 @@ def selection_rows(selection, n: int) -> list[int]:
                    if isinstance(r, int) and not isinstance(r, bool) and 0 <= r < n})
 
 
+def layout_ids(app) -> set[str] | None:
+    """The string ids of the app's layout (set before the callbacks), None when there is none."""
+    layout = getattr(app, "layout", None)
+    if layout is None or callable(layout) or not hasattr(layout, "_traverse"):
+        return None
+    out = {layout.id} if isinstance(getattr(layout, "id", None), str) else set()
+    out.update(c.id for c in layout._traverse() if isinstance(getattr(c, "id", None), str))
+    return out
+
+
 def heatmap_cluster(click) -> int | None:
     """The cluster of a click on the topics × groups heatmap: its row reads « 12 · label (n) »."""
     try:
@@ -225,9 +235,12 @@ def register(app, services) -> None:
             return no_update, no_update, no_update, no_update, no_update
         return (True, cv.summary(out), *draw(out, level, bool(per_100k)), {"cluster": c})
 
+    present = layout_ids(app)  # a page disabled by damaged files has no cluster chooser
     if cluster_names:
         for button, chooser in ((ids.COVERAGE_OPEN_CLUSTER, ids.COVERAGE_CLUSTER),  # « Thèmes » page
                                 (ids.COVERAGE_OPEN_MAP_CLUSTER, ids.COVERAGE_MAP_CLUSTER)):  # under the map
+            if present is not None and button not in present:
+                continue
             app.callback(Output(ids.COVERAGE_MODAL, "is_open", allow_duplicate=True),
                          Output(ids.COVERAGE_SUMMARY, "children", allow_duplicate=True),
                          Output(ids.COVERAGE_FIGURE, "figure", allow_duplicate=True),
@@ -237,12 +250,14 @@ def register(app, services) -> None:
                          State(ids.COVERAGE_PER_100K, "value"), State(ids.COVERAGE_LEVEL, "value"),
                          prevent_initial_call=True)(open_cluster)
 
+    if cluster_names and (present is None or {ids.COVERAGE_CLUSTER, ids.TOPICS_HEATMAP} <= present):
         @app.callback(Output(ids.COVERAGE_CLUSTER, "value"), Input(ids.TOPICS_HEATMAP, "clickData"),
                       prevent_initial_call=True)
         def cluster_from_heatmap(click):
             c = heatmap_cluster(click)
             return c if c in cluster_names else no_update
 
+    if cluster_names and (present is None or {ids.COVERAGE_MAP_CLUSTER_ROW, ids.MAP_COLOUR} <= present):
         @app.callback(Output(ids.COVERAGE_MAP_CLUSTER_ROW, "style"), Input(ids.MAP_COLOUR, "value"))
         def map_cluster_row(colour):
             return cv.cluster_row_style(colour == CLUSTERS_COLOUR)

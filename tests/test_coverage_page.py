@@ -381,3 +381,22 @@ def test_opened_from_the_map_coloured_by_cluster(dash_duo, built_root, explorer)
     assert f"{first['size']} jeux" in text
     dash_duo.wait_for_element(f"#{ids.COVERAGE_FIGURE} .js-plotly-plot", timeout=TIMEOUT)
     assert dash_duo.get_logs() == []
+
+
+def test_cluster_callbacks_only_for_the_choosers_in_the_layout(built_root, explorer):
+    """A « Thèmes » page disabled by damaged files has no cluster chooser: no callback on it."""
+    import dash
+    from dash import html
+
+    from callbacks import Services
+    from callbacks.coverage import layout_ids, register
+    from models.core.config import AppSettings
+
+    bare = dash.Dash(__name__)
+    bare.layout = html.Div([html.Div(id=ids.COVERAGE_OPEN), html.Div(id=ids.MAP_COLOUR)])
+    assert layout_ids(bare) == {ids.COVERAGE_OPEN, ids.MAP_COLOUR}
+    register(bare, Services(explorer=explorer, settings=AppSettings(artifacts=built_root)))
+    inputs = {i["id"] for cb in bare.callback_map.values() for i in cb["inputs"]}
+    assert ids.COVERAGE_OPEN in inputs
+    choosers = {ids.COVERAGE_OPEN_CLUSTER, ids.COVERAGE_OPEN_MAP_CLUSTER, ids.TOPICS_HEATMAP, ids.MAP_COLOUR}
+    assert not choosers & inputs
