@@ -32,6 +32,9 @@ from pathlib import Path
 import dash
 from dash import html
 
+import callbacks.producers
+import callbacks.territories
+import callbacks.topics
 from callbacks import Services, http_guard, register_callbacks
 from callbacks.explorer import catalogue_facets, topic_cloud
 from callbacks.quality import default_file, labelled_files
@@ -53,7 +56,9 @@ from models import api
 from models.core.config import AppSettings
 from models.core.store import ArtifactError
 from models.serve.coverage import clusters_list
+from models.serve.explorer import Explorer
 from models.serve.map_time import year_bounds
+from models.serve.search import MODES
 
 log = logging.getLogger("app")
 
@@ -64,8 +69,6 @@ PROBE_QUERY = "données publiques"
 def available_modes(explorer) -> list[str]:
     """Search modes this build can serve, in ``models.serve.search.MODES`` order. Probing each mode
     once also loads its index and the query encoder now rather than on the first search."""
-    from models.serve.search import MODES
-
     modes = []
     for mode in MODES:
         try:
@@ -102,8 +105,6 @@ def default_mode(modes: list[str]) -> str | None:
 
 def load_explorer(settings: AppSettings):
     """The settings' artifacts, loaded once (raises ArtifactError when unusable)."""
-    from models.serve.explorer import Explorer
-
     try:
         explorer = Explorer.load(settings.artifacts, encoder=settings.encoder, model=settings.model,
                                  query_encoder=getattr(settings, "query_encoder", "build"),
@@ -181,10 +182,6 @@ def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
     """Build the Dash app over ``explorer`` (loaded from ``settings.artifacts`` if None). An
     optional page whose files are damaged (topics, producers, territories) shows a notice
     instead, its callbacks are not registered, and the rest of the app serves."""
-    import callbacks.producers
-    import callbacks.territories
-    import callbacks.topics
-
     if explorer is None:
         explorer = load_explorer(settings)
     modes = available_modes(explorer)

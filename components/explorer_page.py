@@ -8,9 +8,15 @@ from dash import dcc, html
 
 from components import ids
 from components import labels as L
+from components.coverage_view import map_cluster_block
+from components.coverage_view import modal as coverage_modal
+from components.coverage_view import open_button as coverage_button
 from components.details import placeholder
 from components.labels import mode_options, typo
+from components.map_tools import time_bar
 from components.search_results import SORT_OPTIONS, catalogue_filter_panel
+from components.selection import selection_tab
+from components.tour import tour_controls
 
 MAP_CONFIG = {
     "scrollZoom": True, "displaylogo": False, "locale": "fr", "doubleClick": "reset",
@@ -71,13 +77,6 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
     ``year_bounds``: (first, last) plausible year, for the year filter under the map;
     ``catalogue_facets``: the whole catalogue's filters with counts, shown before any search;
     ``clusters``: the embedding clusters, for « Où sont ces données ? » while the map shows them."""
-    from components.coverage_view import map_cluster_block
-    from components.coverage_view import modal as coverage_modal
-    from components.coverage_view import open_button as coverage_button
-    from components.map_tools import time_bar
-    from components.selection import selection_tab
-    from components.tour import tour_controls
-
     side = dbc.Card(dbc.Tabs([
         dbc.Tab(html.Div([
             html.Div("Saisissez une recherche pour lister les jeux de données les plus proches.",

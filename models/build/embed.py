@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from models.build.distributed import encode_chunk
 from models.core.encoders import Encoder
 
 log = logging.getLogger(__name__)
@@ -140,8 +141,6 @@ def embed_passages(texts: Sequence[str], encoder: Encoder, cache_root: Path | No
     on its workers by ``remote`` (see :func:`~models.build.distributed.worker_encoder`); ``encoder``
     then only needs ``model_id`` and ``dim``."""
     from tqdm.auto import tqdm
-
-    from models.build.distributed import encode_chunk
 
     keys = [_key(encoder.model_id, t) for t in texts]
     if cache_root is None:

@@ -35,6 +35,7 @@ build used) for the map; those with no answer are listed too (``n`` = 0).
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import re
 import time
@@ -43,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from models.core.config import DEFAULT_GEO, _env
+from models.serve.search import clean_query
 
 log = logging.getLogger(__name__)
 
@@ -141,8 +143,6 @@ def _big_communes(explorer) -> dict:
 def answer_mask(explorer, query: str, filters=None) -> tuple[np.ndarray, list[str]]:
     """Rows answering ``query`` under ``filters`` (see the module docstring) and the French
     messages for the filters dropped. No query: every row the filters keep."""
-    from models.serve.search import clean_query
-
     clean, errors = explorer.clean_filters(filters)
     mask = explorer.catalogue.mask(clean) if clean else None
     q = explorer.spell(clean_query(query, explorer.max_query_chars)).text if query else ""
@@ -244,8 +244,6 @@ def coverage_csv(out: dict) -> str:
     """The départements, régions and big communes of a :func:`coverage` answer as CSV (French
     headers; every département and big commune listed, those with none with 0), then the national
     count."""
-    import io
-
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["niveau", "code", "nom", "jeux", "jeux pour 100 000 habitants"])
