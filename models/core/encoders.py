@@ -73,7 +73,7 @@ class SentenceTransformerEncoder:
 
     def __init__(self, model: str, *, max_seq_length: int = 128, prefixes: bool | None = None,
                  device: str = "cpu") -> None:
-        from sentence_transformers import SentenceTransformer
+        from sentence_transformers import SentenceTransformer  # lazy: torch, only to encode
 
         self.path = model
         self._model = SentenceTransformer(model, device=device)

@@ -255,7 +255,7 @@ def french_lexicon() -> Lexicon:
 
 
 def _lexicon_words() -> set[str]:
-    try:
+    try:  # lazy: simplemma's dictionaries load on first use
         from simplemma.strategies.dictionaries import DefaultDictionaryFactory
 
         d = DefaultDictionaryFactory().get_dictionary("fr")
