@@ -33,7 +33,9 @@ class DiskFull:
 
     def wrap(self, orig, head: bytes):
         def write(target, *args, **kw):
-            path = getattr(target, "name", target)  # an open file (the cache) or a path
+            # a path, or an open file (the cache): never a Path's .name (its bare file name,
+            # which would write the half file into the current directory)
+            path = target if isinstance(target, (str, os.PathLike)) else getattr(target, "name", target)
             if self.failed is None and self.name in Path(str(path)).name:
                 self.seen += 1
                 if self.seen == self.occurrence:
