@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import models.build.keyword_index as KI
+import models.core.bm25 as B
 import models.core.text as T
 import models.serve.keyword as K
 
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if args.stemmer == "snowball":
-        T.keyword_terms = K.keyword_terms = KI.keyword_terms = snowball_terms
+        T.keyword_terms = K.keyword_terms = B.keyword_terms = snowball_terms
 
     import tune_search as TS
 
