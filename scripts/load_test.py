@@ -108,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "EXPLORER_ARTIFACTS": str(Path(args.artifacts).resolve())}
+    # every visitor comes from 127.0.0.1: the API's per-client rate would throttle them as one
+    env = {"EXPLORER_API_RATE": "0", **os.environ, "EXPLORER_ARTIFACTS": str(Path(args.artifacts).resolve())}
     url = f"http://{HOST}:{args.port}"
     with open(out / "gunicorn.log", "w") as log:
         server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--preload", "-w", str(args.workers),

@@ -4,7 +4,9 @@
 Each visitor opens the page (layout and callback list, as the browser does), then in a loop:
 searches (the button, then the callbacks dash-renderer chains: results, map highlight, URL),
 switches the search mode (the filter of the results), clicks a point of the map (selection,
-then the dataset's card), and opens a topic's word cloud. Every callback is posted exactly as
+then the dataset's card), opens a topic's word cloud, and through the JSON API (``/api/v1``, as a
+notebook or an assistant would) searches with filters, opens a dataset's similar ones and holds a
+two-turn « Demander » dialogue (the follow-up sends back the state). Every callback is posted exactly as
 dash-renderer posts it, found by its inputs in ``/_dash-dependencies``. A response that is not
 200 (or 204: nothing to update) or that is not JSON counts as a failure.
 
@@ -38,6 +40,12 @@ QUERIES = _queries()
 
 def _names(items: list[dict]) -> list[str]:
     return [f"{i['id']}.{i['property']}" for i in items]
+
+
+QUESTIONS = ["Quand est-ce que les enfants sont en vacances ?", "Où trouver la qualité de l'air à Lyon ?",
+             "Je cherche les accidents de la route", "Quels sont les musées en France ?",
+             "données sur les transports en commun"]
+FOLLOW_UPS = ["et à Marseille ?", "plutôt en CSV", "les plus récents", "qui les publie ?"]
 
 
 class Visitor(HttpUser):
@@ -137,6 +145,44 @@ class Visitor(HttpUser):
     @task(1)
     def topic_cloud(self) -> None:
         self.callback("topic cloud", {"topic-dropdown.value": random.randrange(8)})
+
+    # ---- the JSON API (the soak of issue 23: filters, similar, assistant turns) -------------------
+    def _api(self, name: str, path: str, body: dict | None = None) -> dict | None:
+        call = self.client.post(path, json=body, name=name, catch_response=True) if body is not None \
+            else self.client.get(path, name=name, catch_response=True)
+        with call as r:
+            if r.status_code != 200:
+                r.failure(f"HTTP {r.status_code}")
+                return None
+            try:
+                data = r.json()
+            except ValueError:
+                r.failure("not JSON")
+                return None
+            r.success()
+            return data
+
+    @task(2)
+    def api_filtered_search(self) -> None:
+        from urllib.parse import urlencode
+
+        params = {"q": random.choice(QUERIES), "k": 10,
+                  **random.choice([{"format": "csv"}, {"year": "2018-2024"}, {"has_reuses": "oui"}, {}])}
+        out = self._api("api search + filter", "/api/v1/search?" + urlencode(params))
+        self.api_ids = [r["id"] for r in (out or {}).get("results", [])] or getattr(self, "api_ids", [])
+
+    @task(2)
+    def api_similar(self) -> None:
+        ids = getattr(self, "api_ids", [])
+        if ids:
+            self._api("api similar", f"/api/v1/datasets/{random.choice(ids)}/similar?k=10")
+
+    @task(2)
+    def api_ask(self) -> None:
+        first = self._api("api ask", "/api/v1/ask", {"question": random.choice(QUESTIONS)})
+        if first and first.get("state"):
+            self._api("api ask (follow-up)", "/api/v1/ask",
+                      {"question": random.choice(FOLLOW_UPS), "state": first["state"]})
 
     @task(1)
     def reload_page(self) -> None:

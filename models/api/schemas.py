@@ -380,6 +380,10 @@ class CoverageResponse(Report):
     gap_names: list[str]
     gap_message: str
     messages: list[str]
+    communes: list[dict] = Field(default_factory=list,
+                                 description="les villes de 50 000 habitants ou plus : code, nom, "
+                                             "département, population, jeux, latitude, longitude")
+    commune_gaps: list[str] = Field(default_factory=list, description="celles sans aucun jeu")
 
 
 class FreshnessResponse(Report):
