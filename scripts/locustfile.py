@@ -107,7 +107,8 @@ class Visitor(HttpUser):
     # ---- what a visitor does --------------------------------------------------------------------
     def _search(self, q: str, mode: str, trigger: str) -> None:
         inputs = {"search-button.n_clicks": 1 if trigger == "button" else None,
-                  "search-input.n_submit": None, "search-mode.value": mode}
+                  "search-input.n_submit": None, "search-mode.value": mode,
+                  "search-sort.value": "relevance"}
         out = self.callback(f"search ({trigger})", inputs,
                             {"search-input.value": q, "search-state.data": self.state})
         if not out:
