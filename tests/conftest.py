@@ -66,6 +66,19 @@ def client(app):
 
 
 @pytest.fixture(scope="module")
+def api(app):
+    """The app's JSON API state, with no rate limit for the module (a test may put a strict one)."""
+    from models.api.blueprint import EXTENSION
+    from models.api.limits import RateLimiter
+
+    state = app.server.extensions[EXTENSION]
+    before = state.limiter
+    state.limiter = RateLimiter(rate=0)
+    yield state
+    state.limiter = before
+
+
+@pytest.fixture(scope="module")
 def dash(client):
     """Callbacks by exact inputs and states (:class:`tests.uihelpers.Dash`)."""
     from tests.uihelpers import Dash

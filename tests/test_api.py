@@ -11,22 +11,11 @@ from urllib.parse import quote
 import pytest
 
 from models.api import schemas as s
-from models.api.blueprint import EXTENSION
 from models.api.limits import MAX_BODY_BYTES, RateLimiter
 from models.api.openapi import ENDPOINTS, PREFIX
 from tests.test_fuzz_callbacks import HOSTILE, HOSTILE_IDS
 
 NNBSP = "\u202f"
-
-
-@pytest.fixture(scope="module")
-def api(app):
-    """The app's API state, with no rate limit for this module (one test puts a strict one)."""
-    state = app.server.extensions[EXTENSION]
-    before = state.limiter
-    state.limiter = RateLimiter(rate=0)
-    yield state
-    state.limiter = before
 
 
 @pytest.fixture(scope="module")

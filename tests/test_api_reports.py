@@ -9,18 +9,7 @@ import json
 import pytest
 
 from models import cli
-from models.api.blueprint import EXTENSION
-from models.api.limits import RateLimiter
 from models.api.openapi import PREFIX
-
-
-@pytest.fixture(scope="module")
-def api(app):
-    state = app.server.extensions[EXTENSION]
-    before = state.limiter
-    state.limiter = RateLimiter(rate=0)
-    yield state
-    state.limiter = before
 
 
 @pytest.fixture(scope="module")

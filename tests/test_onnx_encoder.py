@@ -63,6 +63,20 @@ def write_tiny_onnx_folder(folder: Path, dim: int = 8, *, source_id: str = "e5-s
     return folder
 
 
+class TorchStandIn:
+    """Stands for the torch encoders (``TransformerQueryEncoder``, ``SentenceTransformerEncoder``):
+    which one the loaders pick, without loading a model."""
+
+    model_id = "e5-small-offline@128"
+
+    def __init__(self, path, max_seq_length=128):
+        self.path = path
+
+    @classmethod
+    def supports(cls, path):
+        return True
+
+
 @pytest.fixture
 def tiny(tmp_path) -> Path:
     return write_tiny_onnx_folder(tmp_path / "models" / ox.ONNX_MODEL)
@@ -141,16 +155,7 @@ def test_damaged_model_is_exported_again(tiny, monkeypatch, caplog):
 def test_query_encoder_onnx_twin_on_request_and_fallback_when_damaged(tiny, monkeypatch):
     from models.core import encoders as embeddings
 
-    class Fallback:
-        model_id = "e5-small-offline@128"
-
-        def __init__(self, path, max_seq_length=128):
-            self.path = path
-
-        @classmethod
-        def supports(cls, path):
-            return True
-
+    Fallback = TorchStandIn
     monkeypatch.setattr(embeddings, "TransformerQueryEncoder", Fallback)
     monkeypatch.setattr(embeddings, "resolve_model_path", lambda model, models_dir: "e5-folder")
     # default: the build's own model (mixed encoders moved semantic MRR@10 by -0.07, README)
@@ -168,16 +173,7 @@ def test_default_engine_is_the_exact_fp32_export_else_torch(tmp_path, monkeypatc
     damaged export, or EXPLORER_ENGINE=torch, falls back to torch with one warning line."""
     from models.core import encoders as embeddings
 
-    class Torch:
-        model_id = "e5-small-offline@128"
-
-        def __init__(self, path, max_seq_length=128):
-            self.path = path
-
-        @classmethod
-        def supports(cls, path):
-            return True
-
+    Torch = TorchStandIn
     monkeypatch.setattr(embeddings, "TransformerQueryEncoder", Torch)
     monkeypatch.setattr(embeddings, "SentenceTransformerEncoder", Torch)
     monkeypatch.setattr(embeddings, "resolve_model_path", lambda model, models_dir: "e5-folder")

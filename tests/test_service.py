@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
+from models.core.text import keyword_terms
+from models.serve.cards import SNIPPET_CHARS, query_words
 from models.serve.service import (
     CatalogueService,
     InvalidInput,
@@ -156,15 +159,55 @@ def test_topics_and_catalogue(svc, explorer):
     assert "hybrid" in c["modes"] and len(c["export_date"]) == 10
 
 
+def reference_snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> list[tuple[str, bool]]:
+    """The cards' snippet as first written (every word of the text scanned): the reference
+    the fast scan of :func:`models.serve.cards.snippet_pieces` must equal."""
+    text = " ".join(str(text or "").split())
+    if not text:
+        return []
+    stems = {t for w in query_words(query) for t in keyword_terms(w)}
+    tokens = list(re.finditer(r"[^\W_][\w'’-]*", text))
+    hits = []
+    for m in tokens:
+        ts = keyword_terms(m.group(0))
+        if ts and ts[-1] in stems:
+            hits.append(m.span())
+    start = 0
+    if hits:
+        start = max(0, hits[0][0] - width // 3)
+        sp = text.rfind(" ", 0, start)
+        start = sp + 1 if start and sp >= 0 else start
+    end = min(len(text), start + width)
+    if end < len(text):
+        sp = text.rfind(" ", start, end)
+        end = sp if sp > start else end
+    pieces: list[tuple[str, bool]] = []
+    if start > 0:
+        pieces.append(("… ", False))
+    pos = start
+    for a, b in hits:
+        if a < start or b > end:
+            continue
+        if a > pos:
+            pieces.append((text[pos:a], False))
+        pieces.append((text[a:b], True))
+        pos = b
+    if pos < end:
+        pieces.append((text[pos:end], False))
+    if end < len(text):
+        pieces.append((" …", False))
+    return pieces
+
+
 def test_fast_snippet_equals_the_cards_snippet(explorer):
-    from models.serve.cards import snippet
-    from models.serve.service import fast_snippet, query_stems
+    from models.serve.cards import query_stems, snippet, snippet_pieces
 
     n = 0
     for query in ("transport", "données publiques", "eau potable commune", "budget", "zzz", ""):
         stems = query_stems(query)
         for row in range(0, explorer.n, 3):
             text = explorer.description_text(row)
-            assert fast_snippet(text, stems) == snippet(text, query), (query, row)
+            assert snippet_pieces(text, stems) == reference_snippet(text, query) == snippet(text, query), \
+                (query, row)
             n += bool(stems)
     assert n > 200

@@ -42,6 +42,14 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
+def new_build_id() -> str:
+    """Sortable and unique: the time to the microsecond, then the process id (which
+    ``_remove_dead_builds`` reads back)."""
+    from datetime import datetime
+
+    return f"{datetime.now():%Y%m%dT%H%M%S.%f}-{os.getpid()}"
+
+
 class BuildWriter:
     """Collects a build's files in a temporary folder, then publishes it atomically."""
 
@@ -49,10 +57,7 @@ class BuildWriter:
         self.root = Path(root)
         self.builds = self.root / "builds"
         self.builds.mkdir(parents=True, exist_ok=True)
-        from datetime import datetime
-
-        # sortable and unique: microseconds, then the process id
-        self.build_id = f"{datetime.now():%Y%m%dT%H%M%S.%f}-{os.getpid()}"
+        self.build_id = new_build_id()
         self._remove_dead_builds()
         self.dir = self.builds / f".tmp-{self.build_id}"
         self.dir.mkdir()
@@ -119,12 +124,10 @@ class BuildWriter:
         as a new build that starts with the same files (hard links, a copy where the file system
         refuses them): the steps still to run add their files to it and :meth:`publish` it.
         Returns the published folder."""
-        from datetime import datetime
-
         files = list(self.files)
         step_files = {k: list(v) for k, v in self.step_files.items()}
         final = self.publish(manifest)
-        self.build_id = f"{datetime.now():%Y%m%dT%H%M%S.%f}-{os.getpid()}"
+        self.build_id = new_build_id()
         self.dir = self.builds / f".tmp-{self.build_id}"
         self.dir.mkdir()
         for name in files:

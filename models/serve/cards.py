@@ -6,6 +6,7 @@ the description snippet is a list of ``(text, highlighted)`` pieces.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import numpy as np
 
@@ -50,14 +51,33 @@ def query_words(query: str) -> list[str]:
 def snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> list[tuple[str, bool]]:
     """A piece of ``text`` around the first query word, as ``(text, highlighted)`` pieces
     (matching ignores case, accents and plural/feminine endings: same stems as the search)."""
+    return snippet_pieces(text, query_stems(query), width)
+
+
+@lru_cache(maxsize=20_000)
+def _terms(token: str) -> tuple:
+    return tuple(keyword_terms(token))
+
+
+def query_stems(query: str) -> frozenset:
+    """The stems :func:`snippet` looks for in a description (computed once for a results list)."""
+    return frozenset(t for w in query_words(query) for t in _terms(w))
+
+
+def snippet_pieces(text: str, stems: frozenset, width: int | None = None) -> list[tuple[str, bool]]:
+    """A piece of ``text`` around the first word whose stem is in ``stems``, as ``(text,
+    highlighted)`` pieces. Each word's stems are cached and the scan stops past the window of
+    the first hit (later hits cannot be shown): ~10× faster than a full scan
+    (``tests/test_service.py`` compares them)."""
+    width = SNIPPET_CHARS if width is None else width
     text = " ".join(str(text or "").split())
     if not text:
         return []
-    stems = {t for w in query_words(query) for t in keyword_terms(w)}
-    tokens = list(re.finditer(r"[^\W_][\w'’-]*", text))
     hits = []
-    for m in tokens:
-        ts = keyword_terms(m.group(0))
+    for m in _TOKEN.finditer(text):
+        if hits and m.start() > hits[0][0] + width:
+            break
+        ts = _terms(m.group(0))
         if ts and ts[-1] in stems:
             hits.append(m.span())
     start = 0
@@ -69,9 +89,7 @@ def snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> list[tuple[str
     if end < len(text):
         sp = text.rfind(" ", start, end)
         end = sp if sp > start else end
-    pieces: list[tuple[str, bool]] = []
-    if start > 0:
-        pieces.append(("… ", False))
+    pieces: list[tuple[str, bool]] = [("… ", False)] if start > 0 else []
     pos = start
     for a, b in hits:
         if a < start or b > end:
@@ -85,6 +103,9 @@ def snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> list[tuple[str
     if end < len(text):
         pieces.append((" …", False))
     return pieces
+
+
+_TOKEN = re.compile(r"[^\W_][\w'’-]*")
 
 
 MAX_VERSIONS = 20  # versions listed on a card (the count says how many there are)

@@ -15,13 +15,13 @@ import base64
 import binascii
 import json
 import logging
-import re
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 import numpy as np
 
 from models.core.store import ArtifactError
+from models.serve.cards import query_stems, snippet_pieces
 from models.serve.search import MODES
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ class CatalogueService:
         return f"https://www.data.gouv.fr/fr/datasets/{ds['id'].iat[row]}/"
 
     def _snippet(self, row: int, stems: frozenset) -> str:
-        return "".join(text for text, _ in fast_snippet(self.explorer.description_text(row), stems))
+        return "".join(text for text, _ in snippet_pieces(self.explorer.description_text(row), stems))
 
     def _topic(self, row: int) -> dict | None:
         t = self.explorer.topic_of_rows([row])[0]
@@ -413,63 +413,6 @@ class CatalogueService:
         }
 
 
-@lru_cache(maxsize=20_000)
-def _terms(token: str) -> tuple:
-    from models.core.text import keyword_terms
-
-    return tuple(keyword_terms(token))
-
-
-def query_stems(query: str) -> frozenset:
-    """The stems :func:`models.serve.cards.snippet` looks for in a description."""
-    from models.serve.cards import query_words
-
-    return frozenset(t for w in query_words(query) for t in _terms(w))
-
-
-def fast_snippet(text: str, stems: frozenset, width: int | None = None) -> list[tuple[str, bool]]:
-    """:func:`models.serve.cards.snippet` (same pieces: ``tests/test_service.py`` compares them),
-    ~10× faster for a results list: the query's stems computed once, each word's stems cached,
-    and the scan stopped past the window of the first hit (later hits cannot be shown)."""
-    from models.serve.cards import SNIPPET_CHARS
-
-    width = SNIPPET_CHARS if width is None else width
-    text = " ".join(str(text or "").split())
-    if not text:
-        return []
-    hits = []
-    for m in _TOKEN.finditer(text):
-        if hits and m.start() > hits[0][0] + width:
-            break
-        ts = _terms(m.group(0))
-        if ts and ts[-1] in stems:
-            hits.append(m.span())
-    start = 0
-    if hits:
-        start = max(0, hits[0][0] - width // 3)
-        sp = text.rfind(" ", 0, start)
-        start = sp + 1 if start and sp >= 0 else start
-    end = min(len(text), start + width)
-    if end < len(text):
-        sp = text.rfind(" ", start, end)
-        end = sp if sp > start else end
-    pieces: list[tuple[str, bool]] = [("… ", False)] if start > 0 else []
-    pos = start
-    for a, b in hits:
-        if a < start or b > end:
-            continue
-        if a > pos:
-            pieces.append((text[pos:a], False))
-        pieces.append((text[a:b], True))
-        pos = b
-    if pos < end:
-        pieces.append((text[pos:end], False))
-    if end < len(text):
-        pieces.append((" …", False))
-    return pieces
-
-
-_TOKEN = re.compile(r"[^\W_][\w'’-]*")
 
 
 def _plain_value(v):
