@@ -44,7 +44,7 @@ def partial_message(partial: dict | None, created_at: str | None, now: datetime)
     return text
 
 
-# what an early-published build still lacks (models.build.pipeline.EARLY_STEPS), in words
+# what an early-published build still lacks (models.pipeline.steps.EARLY_STEPS), in words
 PENDING_WORDS = {"passages": "les passages cités par « Demander »", "lda": "les thèmes",
                  "clusters": "les groupes", "hierarchy": "les régions de la carte",
                  "topic_periods": "les thèmes par période"}

@@ -25,10 +25,10 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def cmd_build(args) -> int:
-    from models.build.pipeline import run_build
+    from models.pipeline.steps import run_build
 
     if args.from_build or args.steps or args.set:
-        from models.build.rerun import parse_overrides, rerun_build
+        from models.pipeline.rerun import parse_overrides, rerun_build
 
         if not (args.from_build and args.steps):
             raise ValueError("--steps and --set need --from BUILD (re-run steps of a previous build)")
@@ -151,13 +151,13 @@ def cmd_territories(args) -> int:
 
     import pandas as pd
 
-    from models.build.territories import evaluate, extract_frame
+    from models.pipeline.territories import evaluate, extract_frame
     from models.core.geo import Gazetteer
 
     t_extract = None
     gaz = None
     if args.catalog:
-        from models.build.ingest import read_catalog
+        from models.pipeline.ingest import read_catalog
 
         df, _ = read_catalog(args.catalog, limit=args.limit)
         gaz = Gazetteer.load(args.geo)
@@ -249,7 +249,7 @@ def cmd_map_quality(args) -> int:
     """Neighbour preservation, blob share and label levels of a build's 2D map."""
     import numpy as np
 
-    from models.build.neighbours import knn
+    from models.pipeline.neighbours import knn
     from models.core.map_quality import label_levels, layout_quality
     from models.core.store import load_artifacts
 
@@ -532,7 +532,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from models.build.ingest import IngestError
+    from models.pipeline.ingest import IngestError
     from models.core.onnx_encoder import OnnxModelError
     from models.core.store import ArtifactError
 

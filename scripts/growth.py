@@ -46,7 +46,7 @@ from models.core.config import DEFAULT_CATALOG, BuildSettings
 
 log = logging.getLogger("growth")
 
-# steps whose work is split by rows on a Dask cluster (models.build.distributed)
+# steps whose work is split by rows on a Dask cluster (models.pipeline.distributed)
 PARTITIONED = ("embeddings", "french_tokens", "topic_tokens", "keyword_index", "territories")
 
 
@@ -124,7 +124,7 @@ def warm_up(dim: int) -> None:
     steps measure the work and not the one-off compilation (a constant, and about a minute)."""
     import umap
 
-    from models.build.neighbours import approximate_knn
+    from models.pipeline.neighbours import approximate_knn
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(5000, dim)).astype(np.float32)
@@ -136,9 +136,9 @@ def warm_up(dim: int) -> None:
 
 
 def run_steps(catalog: str, out_root: Path, *, dim: int = 384, warm: bool = True) -> dict:
-    from models.build.neighbours import knn
-    from models.build.pipeline import STEPS, BuildContext
-    from models.build.writer import BuildWriter
+    from models.pipeline.neighbours import knn
+    from models.pipeline.steps import STEPS, BuildContext
+    from models.pipeline.writer import BuildWriter
     from tests.fake_encoders import FakeEncoder
 
     settings = BuildSettings(catalog=catalog, out=out_root, model=f"fake-{dim}", show_progress=False,
@@ -267,7 +267,7 @@ def markdown(runs: list[dict], fits: dict, proj: dict, sizes: list[int], through
 def throughput(n: int, models_dir: Path, threads: int = 1) -> dict:
     import torch
 
-    from models.build.ingest import read_catalog
+    from models.pipeline.ingest import read_catalog
     from models.core.encoders import load_encoder
     from models.core.text import passage_text
 
@@ -303,7 +303,7 @@ def load_cache_vectors(folder: Path, n: int) -> np.ndarray:
 
 
 def recall(vectors: np.ndarray, k: int = 10, seed: int = 42) -> dict:
-    from models.build.neighbours import approximate_knn, knn, recall_at_k
+    from models.pipeline.neighbours import approximate_knn, knn, recall_at_k
 
     x = np.array(vectors, dtype=np.float32, copy=True)  # a memory-mapped file is read-only
     x /= np.linalg.norm(x, axis=1, keepdims=True)

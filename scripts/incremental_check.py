@@ -30,8 +30,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from models.build.ingest import _rows, read_catalog
-from models.build.pipeline import STEPS, run_build
+from models.pipeline.ingest import _rows, read_catalog
+from models.pipeline.steps import STEPS, run_build
 from models.core.config import BuildSettings
 
 log = logging.getLogger("incremental_check")

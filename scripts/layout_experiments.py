@@ -27,8 +27,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models.build.neighbours import knn
-from models.build.series import collapse, expand, series_groups, series_keys
+from models.pipeline.neighbours import knn
+from models.pipeline.series import collapse, expand, series_groups, series_keys
 from models.core.map_quality import layout_quality, map_neighbours
 from models.core.store import resolve_build_dir
 
@@ -44,7 +44,7 @@ CONFIGS = {
     "nn30md0": {"n_neighbors": 30, "min_dist": 0.0, "metric": "cosine"},
     "nn10": {"n_neighbors": 10, "min_dist": 0.05, "metric": "cosine"},
     "nn10md0": {"n_neighbors": 10, "min_dist": 0.0, "metric": "cosine"},
-    # the build's map (10 neighbours) started from the PCA of the vectors, as models.build.layout
+    # the build's map (10 neighbours) started from the PCA of the vectors, as models.pipeline.layout
     # does since UMAP's spectral start failed on the int8 vectors (``nn10``: the spectral start)
     "nn10pca": {"n_neighbors": 10, "min_dist": 0.05, "metric": "cosine", "init": "pca"},
     "euclid": {"n_neighbors": 15, "min_dist": 0.05, "metric": "euclidean"},

@@ -35,7 +35,7 @@ def main(argv=None) -> int:
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.transformers.optimizer import optimize_model
 
-    from models.build.ingest import read_catalog
+    from models.pipeline.ingest import read_catalog
     from models.core import onnx_encoder as ox
     from models.core.config import DEFAULT_CATALOG
     from models.core.e5_offline import build_model_folder

@@ -23,8 +23,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models.build.embed import embed_passages
-from models.build.passages import BUDGET_SHARE, split_passages
+from models.pipeline.embed import embed_passages
+from models.pipeline.passages import BUDGET_SHARE, split_passages
 from models.core.encoders import load_encoder
 from models.core.store import read_manifest, resolve_build_dir
 

@@ -56,7 +56,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     from components import producers_page as pp
-    from models.build.ingest import read_catalog
+    from models.pipeline.ingest import read_catalog
     from models.serve.producers import ProducerService
 
     t = time.perf_counter()

@@ -2,7 +2,7 @@
 
 Tiles every per-dataset artifact of a small build up to ``--n`` rows (default 70,575, the
 non-archived catalogue) and publishes the result as a normal build (manifest, hashes, ``current``)
-with :class:`models.build.writer.BuildWriter`::
+with :class:`models.pipeline.writer.BuildWriter`::
 
     python scripts/synthetic_build.py --from artifacts/quick-3000 --out /tmp/synthetic --n 70575
     python -m models bench --artifacts /tmp/synthetic
@@ -28,7 +28,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from models.build.writer import BuildWriter
+from models.pipeline.writer import BuildWriter
 from models.core.store import read_manifest, resolve_build_dir
 
 log = logging.getLogger("synthetic_build")

@@ -255,7 +255,7 @@ def neighbours_for(exp, k: int) -> np.ndarray:
     nb = exp.artifacts.neighbours
     if k <= nb.shape[1]:
         return np.ascontiguousarray(nb[:, :k])
-    from models.build.neighbours import knn
+    from models.pipeline.neighbours import knn
 
     t0 = time.perf_counter()
     idx, _ = knn(np.asarray(exp.artifacts.embeddings, dtype=np.float32), k)

@@ -20,7 +20,7 @@ def build_with_crafted_row(folder: Path, record: dict, *, n_real: int = 40) -> P
     """``n_real`` non-archived rows of the sample after one crafted row (``record``: column ->
     value, the others empty), built with the tests' encoder (no territories: not needed to show
     a dataset). Returns the artifacts root."""
-    from models.build.pipeline import STEPS, run_build
+    from models.pipeline.steps import STEPS, run_build
 
     with open(SAMPLE, newline="", encoding="utf-8") as fh:
         reader = csv.reader(fh, delimiter=";")

@@ -37,7 +37,7 @@ def small_settings(out: Path, limit: int = N_ROWS, **kw) -> BuildSettings:
 @pytest.fixture(scope="session")
 def built_root(tmp_path_factory) -> Path:
     """An artifacts root holding one published build of 200 sample rows."""
-    from models.build.pipeline import run_build
+    from models.pipeline.steps import run_build
 
     root = tmp_path_factory.mktemp("artifacts")
     run_build(small_settings(root), encoder=FakeEncoder(64))

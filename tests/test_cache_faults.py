@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.build.embed import EmbeddingCache, embed_passages
+from models.pipeline.embed import EmbeddingCache, embed_passages
 from tests.fake_encoders import FakeEncoder
 
 TEXTS = [f"texte numéro {i} sur l'eau potable" for i in range(30)]
@@ -68,7 +68,7 @@ def test_a_whole_cache_has_a_checksum_per_shard(tmp_path):
 
 
 def test_the_build_manifest_counts_damaged_shards(tmp_path):
-    from models.build.pipeline import run_build
+    from models.pipeline.steps import run_build
     from models.core.store import read_manifest
     from tests.conftest import small_settings
 

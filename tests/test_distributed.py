@@ -38,8 +38,8 @@ def builds(tmp_path_factory) -> tuple[Path, Path]:
     thread in both: with two, its vectors differ between any two builds, Dask or not."""
     import functools
 
-    import models.build.word2vec as w2v
-    from models.build.pipeline import run_build
+    import models.pipeline.word2vec as w2v
+    from models.pipeline.steps import run_build
 
     mp = pytest.MonkeyPatch()
     mp.setattr(w2v, "Word2VecParams", functools.partial(w2v.Word2VecParams, workers=1))
@@ -67,9 +67,9 @@ def test_dask_build_writes_the_same_files_as_a_local_build(builds):
 
 def test_partitioned_helpers_match_the_local_functions(sample_path):
     """Each partitioned piece on its own, with several slices per worker (order kept)."""
-    from models.build.distributed import LOADS, DaskRunner, frame_chunks, keyword_terms_chunk, tokens_chunk
-    from models.build.ingest import read_catalog
-    from models.build.keyword_index import field_terms
+    from models.pipeline.distributed import LOADS, DaskRunner, frame_chunks, keyword_terms_chunk, tokens_chunk
+    from models.pipeline.ingest import read_catalog
+    from models.pipeline.keyword_index import field_terms
     from models.core.text import tokenize_fr
 
     df, _ = read_catalog(str(sample_path), limit=120)
@@ -83,7 +83,7 @@ def test_partitioned_helpers_match_the_local_functions(sample_path):
         whole = field_terms(df)
         assert {f: [t for p in parts for t in p[f]] for f in whole} == whole
         # a model named in the settings is loaded once per worker process, never on the client
-        from models.build.distributed import encode_chunk, encoder_info
+        from models.pipeline.distributed import encode_chunk, encoder_info
 
         spec = ("fake-32", "/nonexistent", 128)
         assert runner.call(encoder_info, spec)["dim"] == 32
@@ -111,14 +111,14 @@ def test_unreachable_scheduler_is_one_line_and_no_build(tmp_path, sample_path, c
 
 @pytest.mark.parametrize("spec", ["local:0", "local:x", "nowhere"])
 def test_bad_dask_spec_is_refused(spec):
-    from models.build.distributed import DaskError, parse_spec
+    from models.pipeline.distributed import DaskError, parse_spec
 
     with pytest.raises(DaskError, match="--dask"):
         parse_spec(spec)
 
 
 def test_approximate_neighbours_find_the_exact_ones_on_clustered_vectors():
-    from models.build.neighbours import approximate_knn, knn, recall_at_k
+    from models.pipeline.neighbours import approximate_knn, knn, recall_at_k
 
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(40, 48))
@@ -138,7 +138,7 @@ def test_identical_vectors_list_each_other_first_in_row_order():
     """Templated descriptions give identical vectors: when more than k rows tie at cosine 1, the
     exact and the approximate search used to keep different (equally near) twins. Both now list
     a row's twins first, in row order, then the others, so they agree on them."""
-    from models.build.neighbours import approximate_knn, knn, recall_at_k
+    from models.pipeline.neighbours import approximate_knn, knn, recall_at_k
 
     rng = np.random.default_rng(3)
     x = rng.normal(size=(2000, 32))
@@ -180,8 +180,8 @@ class DyingEncoder(FakeEncoder):
 
 
 def test_killed_worker_task_is_rerun_then_a_lost_build_is_one_clear_error(tmp_path, sample_path):
-    from models.build.distributed import DaskError, DaskRunner
-    from models.build.pipeline import run_build
+    from models.pipeline.distributed import DaskError, DaskRunner
+    from models.pipeline.steps import run_build
 
     with DaskRunner("local:2", processes=True) as runner:
         assert runner.map(die_once, [1, 2, 3, 4], str(tmp_path / "died")) == [2, 4, 6, 8]
@@ -199,7 +199,7 @@ def test_killed_worker_task_is_rerun_then_a_lost_build_is_one_clear_error(tmp_pa
 def test_a_running_scheduler_is_used_by_its_address():
     from distributed import LocalCluster
 
-    from models.build.distributed import DaskRunner, tokens_chunk
+    from models.pipeline.distributed import DaskRunner, tokens_chunk
     from models.core.text import tokenize_fr
 
     texts = ["Les écoles maternelles de Paris", "Qualité de l'air à Lyon", "Budget 2024"]
@@ -213,7 +213,7 @@ def test_a_running_scheduler_is_used_by_its_address():
 
 @pytest.mark.parametrize(("exact_max", "method"), [(1000, "exact"), (100, "pynndescent")])
 def test_neighbours_step_switches_to_the_index_above_the_threshold(exact_max, method):
-    from models.build.pipeline import BuildContext, step_neighbours
+    from models.pipeline.steps import BuildContext, step_neighbours
     from models.core.config import BuildSettings
 
     class Writer:

@@ -91,7 +91,7 @@ def _cache_dir(root: Path) -> Path:
 def _cache_is_whole(root: Path, model_id: str = "fake-hash-16", dim: int = 16) -> int:
     """Every shard of the cache complete (keys, vectors, checksum), nothing half-written; the
     number of passages it holds."""
-    from models.build.embed import EmbeddingCache
+    from models.pipeline.embed import EmbeddingCache
 
     folder = _cache_dir(root)
     names = sorted(p.name for p in folder.iterdir())
@@ -338,7 +338,7 @@ def test_a_dask_worker_killed_while_embedding_loses_nothing(tmp_path):
     import threading
     import time
 
-    from models.build.pipeline import STEPS, run_build
+    from models.pipeline.steps import STEPS, run_build
 
     def read_manifest(build: Path) -> dict:  # a partial build: no file check
         return json.loads((build / "manifest.json").read_text())

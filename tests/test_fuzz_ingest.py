@@ -11,7 +11,7 @@ import io
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models.build.ingest import OPTIONAL_COLUMNS, IngestError, read_catalog
+from models.pipeline.ingest import OPTIONAL_COLUMNS, IngestError, read_catalog
 
 HEADER = ["id", "title", *OPTIONAL_COLUMNS]
 N_EXAMPLES = {"written": 400, "raw": 150}  # ≥ 500 generated files in all

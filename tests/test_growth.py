@@ -19,7 +19,7 @@ def growth():
 
 
 def test_synthetic_catalogue_beyond_the_real_rows_is_a_valid_export(growth, sample_path, tmp_path):
-    from models.build.ingest import read_catalog
+    from models.pipeline.ingest import read_catalog
 
     real, _ = read_catalog(str(sample_path))
     n = len(real) + 700

@@ -268,7 +268,7 @@ def test_the_product_knows_no_test_double(tmp_path):
 # ---- a build killed half-way ----------------------------------------------------------------
 
 def test_build_killed_mid_way_leaves_the_previous_build_served(built_root, tmp_path):
-    from models.build.writer import BuildWriter
+    from models.pipeline.writer import BuildWriter
     from models.core.store import load_artifacts
 
     root = tmp_path / "root"

@@ -8,8 +8,8 @@ import shutil
 
 import numpy as np
 
-from models.build.embed import EmbeddingCache, _key, embed_passages
-from models.build.ingest import read_catalog
+from models.pipeline.embed import EmbeddingCache, _key, embed_passages
+from models.pipeline.ingest import read_catalog
 from models.core.config import REPO
 from models.core.text import passage_text
 from tests.conftest import N_ROWS, SAMPLE

@@ -9,7 +9,7 @@ import io
 import numpy as np
 import pytest
 
-from models.build.ingest import IngestError, read_catalog
+from models.pipeline.ingest import IngestError, read_catalog
 from tests.conftest import SAMPLE
 
 

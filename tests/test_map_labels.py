@@ -1,4 +1,4 @@
-"""Map labels at every zoom (models/build/hierarchy.py, models/serve/map_labels.py,
+"""Map labels at every zoom (models/pipeline/hierarchy.py, models/serve/map_labels.py,
 assets/20-map-labels.js) and the map-quality measures (models/core/map_quality.py)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.build import hierarchy as h
+from models.pipeline import hierarchy as h
 from models.core.map_quality import blob_share, label_levels, map_neighbours, neighbour_preservation
 from models.core.text import STOP_WORDS, TOPIC_STOP_WORDS
 from models.serve.map_labels import label_payload

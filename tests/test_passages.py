@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 
-from models.build.passages import (
+from models.pipeline.passages import (
     DATASET_VECTOR,
     NO_VECTOR,
     passage_spans,

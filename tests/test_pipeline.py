@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from models.build.embed import EmbeddingCache, embed_passages
+from models.pipeline.embed import EmbeddingCache, embed_passages
 from models.core.store import ArtifactError, load_artifacts, read_manifest, resolve_build_dir
 from tests.conftest import N_ROWS, small_settings
 from tests.fake_encoders import FakeEncoder
@@ -54,7 +54,7 @@ def test_lda_outputs(built_root):
 
 
 def test_rebuild_reuses_embedding_cache_and_publishes_atomically(built_root, tmp_path):
-    from models.build.pipeline import run_build
+    from models.pipeline.steps import run_build
 
     enc = FakeEncoder(64)
     first = run_build(small_settings(tmp_path, limit=60), encoder=enc)
@@ -74,7 +74,7 @@ def test_rebuild_reuses_embedding_cache_and_publishes_atomically(built_root, tmp
 
 
 def test_failed_build_leaves_previous_build_served(tmp_path):
-    from models.build.pipeline import STEPS, run_build
+    from models.pipeline.steps import STEPS, run_build
 
     good = run_build(small_settings(tmp_path, limit=40), encoder=FakeEncoder(64))
 

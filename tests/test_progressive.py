@@ -13,7 +13,7 @@ import pytest
 from werkzeug.test import Client
 
 from components.build_status import banner, partial_message
-from models.build.sample import producer_keys, stratified_rows, theme_clusters
+from models.pipeline.sample import producer_keys, stratified_rows, theme_clusters
 from tests.builders import partial_copy
 from tests.conftest import small_settings
 from tests.fake_encoders import FakeEncoder
@@ -24,7 +24,7 @@ NNBSP, NBSP = "\u202f", "\u00a0"
 
 @pytest.fixture(scope="module")
 def sample_df(sample_path):
-    from models.build.ingest import read_catalog
+    from models.pipeline.ingest import read_catalog
 
     df, _ = read_catalog(str(sample_path))
     return df
@@ -53,7 +53,7 @@ def test_stratified_sample_covers_producers_and_themes(sample_df):
 
 
 def test_sample_build_records_partial_and_estimate(tmp_path):
-    from models.build.pipeline import run_build
+    from models.pipeline.steps import run_build
     from models.core.store import read_manifest
 
     final = run_build(small_settings(tmp_path, limit=200, sample=80), encoder=FakeEncoder(64))

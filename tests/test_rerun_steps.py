@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.build.pipeline import STEPS
-from models.build.rerun import parse_overrides, plan, rerun_build
+from models.pipeline.steps import STEPS
+from models.pipeline.rerun import parse_overrides, plan, rerun_build
 from models.core.store import load_artifacts, read_manifest, resolve_build_dir
 
 NAMES = [n for n, _ in STEPS]

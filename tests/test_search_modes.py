@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.build.keyword_index import BM25Params
+from models.pipeline.keyword_index import BM25Params
 from models.core.text import joined_pairs, keyword_terms, light_stem
 from models.serve.keyword import KeywordSearcher
 from models.serve.search import (

@@ -34,7 +34,7 @@ FLOORS = {
 @pytest.fixture(scope="session")
 def real_sample(tmp_path_factory):
     """An Explorer over the sample built with the real e5 model (session-wide)."""
-    from models.build.pipeline import run_build
+    from models.pipeline.steps import run_build
     from models.core.config import BuildSettings
     from models.serve.explorer import Explorer
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from models.build.territories import evaluate, extract_frame, resolve_declared
+from models.pipeline.territories import evaluate, extract_frame, resolve_declared
 from models.core.geo import COLUMNS, Gazetteer, norm_name
 from tests.conftest import SAMPLE, SHARED
 from tests.uihelpers import call
@@ -268,9 +268,9 @@ def test_step_output_in_the_build(built_root):
 
 
 def test_step_without_gazetteer_writes_an_empty_table(tmp_path, caplog):
-    from models.build.pipeline import BuildContext
-    from models.build.territories import build_territories
-    from models.build.writer import BuildWriter
+    from models.pipeline.steps import BuildContext
+    from models.pipeline.territories import build_territories
+    from models.pipeline.writer import BuildWriter
     from models.core.config import BuildSettings
 
     writer = BuildWriter(tmp_path)
@@ -278,7 +278,7 @@ def test_step_without_gazetteer_writes_an_empty_table(tmp_path, caplog):
                        writer=writer)
     ctx.df = pd.DataFrame({"title": ["Brest"], "description_text": [""], "tags": [[]],
                            "organization": [""], "spatial_zones": [""], "spatial_granularity": [""]})
-    with caplog.at_level(logging.WARNING, logger="models.build.territories"):
+    with caplog.at_level(logging.WARNING, logger="models.pipeline.territories"):
         build_territories(ctx)
     assert "no gazetteer" in caplog.text
     t = pd.read_parquet(writer.dir / "territories.parquet")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from components import ids
-from models.build.topic_periods import (
+from models.pipeline.topic_periods import (
     MIN_DATASETS,
     period_bounds,
     period_of,
@@ -100,8 +100,8 @@ def test_the_themes_page_shows_them(app, client, explorer):
 
 
 def test_re_running_the_topics_re_runs_their_periods():
-    from models.build.pipeline import STEPS
-    from models.build.rerun import plan
+    from models.pipeline.steps import STEPS
+    from models.pipeline.rerun import plan
 
     names = [n for n, _ in STEPS]
     assert "topic_periods" in plan(["lda"], names)

@@ -29,8 +29,8 @@ def gazetteer():
 
 @pytest.fixture(scope="module")
 def ctx(gazetteer, sample_path):
-    from models.build.ingest import read_catalog
-    from models.build.producers import aggregate_producers
+    from models.pipeline.ingest import read_catalog
+    from models.pipeline.producers import aggregate_producers
 
     df, _ = read_catalog(sample_path)
     prod, _, _ = aggregate_producers(df)
@@ -159,7 +159,7 @@ def test_odd_input_never_raises(ctx, query):
 
 
 def test_gazetteer_rebuilt_from_the_build_entities(gazetteer):
-    from models.build.territories import entity_frame
+    from models.pipeline.territories import entity_frame
 
     g = gazetteer_from_entities(entity_frame(gazetteer))
     c = UnderstandingContext.build(gazetteer=g, as_of=AS_OF)

@@ -17,7 +17,7 @@ The index is the BM25F *impact* matrix ``W[d, t] = idf(t) · tf̃ / (k1 + tf̃)`
 ``tf̃ = Σ_f w_f · tf_f(d, t) / (1 − b_f + b_f · len_f(d) / avglen_f)``: everything that does not
 depend on the query is precomputed, so a query is one sparse column slice and one
 matrix-vector product. It is saved as plain ``.npy`` arrays (CSC triplet) plus a vocabulary
-parquet; no pickles (:mod:`models.build.keyword_index`). Shared by the pipeline, which
+parquet; no pickles (:mod:`models.pipeline.keyword_index`). Shared by the pipeline, which
 builds the matrix of the catalogue, and by :mod:`models.serve.keyword`, which builds one for a
 frame at query time.
 """

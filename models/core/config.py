@@ -22,7 +22,7 @@ class BuildSettings:
     catalog: str = str(DEFAULT_CATALOG)
     out: Path = DEFAULT_ARTIFACTS
     limit: int | None = None
-    sample: int | None = None  # a stratified sample of N datasets (models.build.sample): a first build
+    sample: int | None = None  # a stratified sample of N datasets (models.pipeline.sample): a first build
     include_archived: bool = False
     model: str = field(default_factory=lambda: _env("MODEL", "e5-small-offline"))
     max_seq_length: int = 128
@@ -45,17 +45,17 @@ class BuildSettings:
     lda_coherence_docs: int = 5000  # documents sampled for c_v / u_mass coherence
     cluster_dims: int = 5  # UMAP dimensions before HDBSCAN
     cluster_min_size: int | None = None  # None: scales with the catalogue (sqrt(n)/3, 5..100)
-    passage_words: int = 60  # passages of about this many words (models.build.passages)
+    passage_words: int = 60  # passages of about this many words (models.pipeline.passages)
     passage_max_embedded: int = 2  # passages 1..N embedded (passage 0 reuses the dataset vector)
     passage_max: int = 12  # passages kept per description (spans, for the answer extraction)
     passage_budget: float | None = 0.28  # passage vectors ≤ this × n datasets (None: no cap)
     geo_dir: str = field(default_factory=lambda: _env("GEO", str(DEFAULT_GEO)))  # territories step
     show_progress: bool = True
-    # scale-out (models.build.distributed): "local", "local:N" or "tcp://host:8786"; None: in process
+    # scale-out (models.pipeline.distributed): "local", "local:N" or "tcp://host:8786"; None: in process
     dask: str | None = None
     dask_processes: bool = True  # local clusters: worker processes (False: threads, for tests)
     # publish a searchable build (map, search, similar, cards) before the topics, clusters and
-    # passages, then the complete one (models.build.pipeline.EARLY_STEPS); None: when the
+    # passages, then the complete one (models.pipeline.steps.EARLY_STEPS); None: when the
     # catalogue has at least EARLY_MIN_ROWS datasets (the whole export), False: never
     publish_early: bool | None = None
     # above this many datasets, neighbours come from an approximate index (pynndescent) instead of

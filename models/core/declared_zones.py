@@ -1,6 +1,6 @@
 """Declared zones: a dataset's ``spatial.zones`` (names, comma-separated) resolved to gazetteer
 entities (:mod:`models.core.geo`). Shared by the pipeline's evaluation of the extracted territories
-(:mod:`models.build.territories`) and by the app's territory filter (:mod:`models.serve.filters`).
+(:mod:`models.pipeline.territories`) and by the app's territory filter (:mod:`models.serve.filters`).
 """
 
 from __future__ import annotations

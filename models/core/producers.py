@@ -1,6 +1,6 @@
 """Producers (organisations, else users): keys and aggregates over a frame of datasets.
 
-Shared by the pipeline's ``producers`` step (:mod:`models.build.producers`, over the whole
+Shared by the pipeline's ``producers`` step (:mod:`models.pipeline.producers`, over the whole
 export) and by the producers page's service (:mod:`models.serve.producers`, over a filtered
 selection). A dataset without organisation belongs to its owner (``producer_id`` =
 ``owner:<name>``, kind ``utilisateur``), else to ``(sans organisation)``.

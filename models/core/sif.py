@@ -1,6 +1,6 @@
 """SIF word weights (smooth inverse frequency, Arora et al. 2017): ``a / (a + p(w))``, so frequent
 words weigh little in a document's or a query's mean word vector. Shared by the pipeline's
-``word`` step (:mod:`models.build.word2vec`) and the app's ``word`` search
+``word`` step (:mod:`models.pipeline.word2vec`) and the app's ``word`` search
 (:mod:`models.serve.wordvec`).
 """
 

@@ -22,7 +22,7 @@ One turn, three stages (the retrieve / classify / extract of question answering)
    « relevant » = hybrid score ≥ ``relevance_floor`` × the best score of the topic.
 2. **classify / rerank** — the ``depth`` best candidates get their best passage similarity
    ``p`` = max cosine between the question and the dataset's vectors (the dataset vector, which
-   stands for passage 0, and the passages the build embedded, :mod:`models.build.passages`)::
+   stands for passage 0, and the passages the build embedded, :mod:`models.pipeline.passages`)::
 
        final = (1 − w) · s / s_max + w · (p − p_min) / (p_max − p_min)
 

@@ -7,7 +7,7 @@ A word is left alone when it is a word (any of these):
   ``territory_lexicon.npy`` or :func:`models.core.geo.french_lexicon`), or a plural whose singular
   is one — « recharger », « docteurs », « brule », « respire », « veux »;
 * a word of the catalogue: each of its keyword stems is in at least one dataset's title, tags,
-  producer or description (:mod:`models.build.keyword_index` indexes those four fields) —
+  producer or description (:mod:`models.pipeline.keyword_index` indexes those four fields) —
   « Ciqual », « Beauty »;
 * a name: a capitalised word after the query's first word (« Open Beauty Facts »), a word with a
   capital inside (« SIRET », « OpenData »: acronyms, brands), a place of the gazetteer, or a span

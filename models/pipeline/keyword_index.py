@@ -8,7 +8,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from models.build.distributed import frame_chunks, keyword_terms_chunk
+from models.pipeline.distributed import frame_chunks, keyword_terms_chunk
 
 # the matrix itself lives in models.core (the app builds one too); re-exported for older imports
 from models.core.bm25 import (  # noqa: F401

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from models.build.distributed import worker_gazetteer
+from models.pipeline.distributed import worker_gazetteer
 
 # shared with the app's territory filter; re-exported for older imports
 from models.core.declared_zones import GRANULARITY_LEVEL, resolve_declared  # noqa: F401

@@ -5,7 +5,7 @@ reads "tests · hospitalisations" in 2020 and "vaccination · rappel" in 2022. F
 every topic, the datasets whose dominant topic it is are split into periods of creation, and
 each period gets the words that set it apart *within the topic*: class-based TF-IDF where the
 classes are the periods (the same lemmas of titles and tags, the same producer weighting and
-the same real-word filter as the map's region labels, :mod:`models.build.hierarchy`).
+the same real-word filter as the map's region labels, :mod:`models.pipeline.hierarchy`).
 
 Periods: the plausible creation years of the whole catalogue (:mod:`models.core.years`) cut
 into :data:`N_PERIODS` spans of whole years holding about as many datasets each, so every
@@ -26,8 +26,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from models.build.hierarchy import ensure_label_words, pick_words, producer_weighted_tfidf
-from models.build.sample import producer_keys
+from models.pipeline.hierarchy import ensure_label_words, pick_words, producer_weighted_tfidf
+from models.pipeline.sample import producer_keys
 from models.core.years import last_plausible_year, plausible, row_years
 
 log = logging.getLogger(__name__)

@@ -30,8 +30,8 @@ from collections import Counter, defaultdict
 import numpy as np
 import pandas as pd
 
-from models.build.lda import ensure_topic_tokens
-from models.build.sample import producer_keys
+from models.pipeline.lda import ensure_topic_tokens
+from models.pipeline.sample import producer_keys
 from models.core.text import (
     _TOKEN,
     NOT_LEMMATISED,

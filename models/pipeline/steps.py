@@ -11,28 +11,28 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.build.clusters import build_clusters
-from models.build.distributed import (
+from models.pipeline.clusters import build_clusters
+from models.pipeline.distributed import (
     frame_chunks,
     open_runner,
     remote_encoder,
     tokens_chunk,
     topic_tokens_chunk,
 )
-from models.build.embed import embed_passages
-from models.build.hierarchy import build_hierarchy
-from models.build.ingest import read_catalog
-from models.build.keyword_index import build_keyword_index
-from models.build.layout import umap_2d
-from models.build.lda import build_lda, ensure_topic_tokens
-from models.build.neighbours import approximate_knn, knn
-from models.build.passages import build_passages
-from models.build.producers import build_producers
-from models.build.sample import stratified_rows
-from models.build.territories import build_territories
-from models.build.topic_periods import build_topic_periods
-from models.build.word2vec import build_word2vec
-from models.build.writer import BuildWriter, package_versions
+from models.pipeline.embed import embed_passages
+from models.pipeline.hierarchy import build_hierarchy
+from models.pipeline.ingest import read_catalog
+from models.pipeline.keyword_index import build_keyword_index
+from models.pipeline.layout import umap_2d
+from models.pipeline.lda import build_lda, ensure_topic_tokens
+from models.pipeline.neighbours import approximate_knn, knn
+from models.pipeline.passages import build_passages
+from models.pipeline.producers import build_producers
+from models.pipeline.sample import stratified_rows
+from models.pipeline.territories import build_territories
+from models.pipeline.topic_periods import build_topic_periods
+from models.pipeline.word2vec import build_word2vec
+from models.pipeline.writer import BuildWriter, package_versions
 from models.core.config import BuildSettings
 from models.core.encoders import load_encoder
 from models.core.store import DESCRIPTIONS_FILE, Descriptions
@@ -53,7 +53,7 @@ class BuildContext:
     topic_tokens: list[list[str]] | None = None  # lemmas without generic words (topics, clusters)
     archived: pd.DataFrame | None = None  # archived rows left out by ingest (producer, metrics)
     label_words: tuple | None = None  # (title+tag lemmas per row, lemma -> written form): labels
-    dask: object | None = None  # models.build.distributed.DaskRunner of a --dask build
+    dask: object | None = None  # models.pipeline.distributed.DaskRunner of a --dask build
     manifest: dict = field(default_factory=lambda: {"parameters": {}, "steps": {}})
 
     def param(self, step: str, **values) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.build.distributed import encode_chunk
+from models.pipeline.distributed import encode_chunk
 from models.core.encoders import Encoder
 
 log = logging.getLogger(__name__)
@@ -137,8 +137,8 @@ def embed_passages(texts: Sequence[str], encoder: Encoder, cache_root: Path | No
                    batch_size: int = 32, flush_every: int = 2048,
                    show_progress: bool = True, runner=None, remote=None) -> tuple[np.ndarray, dict]:
     """Embed passages, reusing and filling the cache. Returns vectors and counts. With a
-    :class:`~models.build.distributed.DaskRunner`, the passages missing from the cache are encoded
-    on its workers by ``remote`` (see :func:`~models.build.distributed.worker_encoder`); ``encoder``
+    :class:`~models.pipeline.distributed.DaskRunner`, the passages missing from the cache are encoded
+    on its workers by ``remote`` (see :func:`~models.pipeline.distributed.worker_encoder`); ``encoder``
     then only needs ``model_id`` and ``dim``."""
     from tqdm.auto import tqdm
 

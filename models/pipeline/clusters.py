@@ -17,7 +17,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from models.build.lda import ensure_topic_tokens
+from models.pipeline.lda import ensure_topic_tokens
 from models.core.text import is_label_word
 
 log = logging.getLogger(__name__)

@@ -36,7 +36,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from models.build.embed import embed_passages
+from models.pipeline.embed import embed_passages
 from models.core.encoders import load_encoder
 
 # shared with the assistant's key sentence; re-exported for older imports

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import SimpleNamespace
 
-from models.build.lda import topic_tokens
+from models.pipeline.lda import topic_tokens
 from models.core.bm25 import field_terms
 from models.core.encoders import load_encoder
 from models.core.geo import Gazetteer

@@ -28,10 +28,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.build.ingest import read_catalog
-from models.build.pipeline import STEPS, BuildContext, settings_record
-from models.build.sample import stratified_rows
-from models.build.writer import BuildWriter, package_versions
+from models.pipeline.ingest import read_catalog
+from models.pipeline.steps import STEPS, BuildContext, settings_record
+from models.pipeline.sample import stratified_rows
+from models.pipeline.writer import BuildWriter, package_versions
 from models.core.config import BuildSettings
 from models.core.store import read_manifest, resolve_build_dir
 
