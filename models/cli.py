@@ -151,8 +151,8 @@ def cmd_territories(args) -> int:
 
     import pandas as pd
 
-    from models.pipeline.territories import evaluate, extract_frame
     from models.core.geo import Gazetteer
+    from models.pipeline.territories import evaluate, extract_frame
 
     t_extract = None
     gaz = None
@@ -249,9 +249,9 @@ def cmd_map_quality(args) -> int:
     """Neighbour preservation, blob share and label levels of a build's 2D map."""
     import numpy as np
 
-    from models.pipeline.neighbours import knn
     from models.core.map_quality import label_levels, layout_quality
     from models.core.store import load_artifacts
+    from models.pipeline.neighbours import knn
 
     art = load_artifacts(args.artifacts)
     coords = art.npy("umap.npy", mmap=False)
@@ -532,9 +532,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from models.pipeline.ingest import IngestError
     from models.core.onnx_encoder import OnnxModelError
     from models.core.store import ArtifactError
+    from models.pipeline.ingest import IngestError
 
     args = build_parser().parse_args(argv)
     _setup_logging(args.verbose)

@@ -267,9 +267,9 @@ def markdown(runs: list[dict], fits: dict, proj: dict, sizes: list[int], through
 def throughput(n: int, models_dir: Path, threads: int = 1) -> dict:
     import torch
 
-    from models.pipeline.ingest import read_catalog
     from models.core.encoders import load_encoder
     from models.core.text import passage_text
+    from models.pipeline.ingest import read_catalog
 
     torch.set_num_threads(threads)
     df, _ = read_catalog(str(DEFAULT_CATALOG), limit=n)

@@ -30,9 +30,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from models.core.config import BuildSettings
 from models.pipeline.ingest import _rows, read_catalog
 from models.pipeline.steps import STEPS, run_build
-from models.core.config import BuildSettings
 
 log = logging.getLogger("incremental_check")
 

@@ -27,10 +27,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models.pipeline.neighbours import knn
-from models.pipeline.series import collapse, expand, series_groups, series_keys
 from models.core.map_quality import layout_quality, map_neighbours
 from models.core.store import resolve_build_dir
+from models.pipeline.neighbours import knn
+from models.pipeline.series import collapse, expand, series_groups, series_keys
 
 log = logging.getLogger("layouts")
 

@@ -35,12 +35,12 @@ def main(argv=None) -> int:
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.transformers.optimizer import optimize_model
 
-    from models.pipeline.ingest import read_catalog
     from models.core import onnx_encoder as ox
     from models.core.config import DEFAULT_CATALOG
     from models.core.e5_offline import build_model_folder
     from models.core.encoders import SentenceTransformerEncoder
     from models.core.text import passage_text
+    from models.pipeline.ingest import read_catalog
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--models-dir", default="artifacts/models")

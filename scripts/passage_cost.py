@@ -23,10 +23,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models.pipeline.embed import embed_passages
-from models.pipeline.passages import BUDGET_SHARE, split_passages
 from models.core.encoders import load_encoder
 from models.core.store import read_manifest, resolve_build_dir
+from models.pipeline.embed import embed_passages
+from models.pipeline.passages import BUDGET_SHARE, split_passages
 
 log = logging.getLogger("passage_cost")
 

@@ -28,8 +28,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from models.pipeline.writer import BuildWriter
 from models.core.store import read_manifest, resolve_build_dir
+from models.pipeline.writer import BuildWriter
 
 log = logging.getLogger("synthetic_build")
 

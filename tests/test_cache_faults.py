@@ -68,8 +68,8 @@ def test_a_whole_cache_has_a_checksum_per_shard(tmp_path):
 
 
 def test_the_build_manifest_counts_damaged_shards(tmp_path):
-    from models.pipeline.steps import run_build
     from models.core.store import read_manifest
+    from models.pipeline.steps import run_build
     from tests.conftest import small_settings
 
     enc = FakeEncoder(64)

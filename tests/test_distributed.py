@@ -67,10 +67,10 @@ def test_dask_build_writes_the_same_files_as_a_local_build(builds):
 
 def test_partitioned_helpers_match_the_local_functions(sample_path):
     """Each partitioned piece on its own, with several slices per worker (order kept)."""
+    from models.core.text import tokenize_fr
     from models.pipeline.distributed import LOADS, DaskRunner, frame_chunks, keyword_terms_chunk, tokens_chunk
     from models.pipeline.ingest import read_catalog
     from models.pipeline.keyword_index import field_terms
-    from models.core.text import tokenize_fr
 
     df, _ = read_catalog(str(sample_path), limit=120)
     texts = (df["title"] + " " + df["description_text"]).tolist()
@@ -199,8 +199,8 @@ def test_killed_worker_task_is_rerun_then_a_lost_build_is_one_clear_error(tmp_pa
 def test_a_running_scheduler_is_used_by_its_address():
     from distributed import LocalCluster
 
-    from models.pipeline.distributed import DaskRunner, tokens_chunk
     from models.core.text import tokenize_fr
+    from models.pipeline.distributed import DaskRunner, tokens_chunk
 
     texts = ["Les écoles maternelles de Paris", "Qualité de l'air à Lyon", "Budget 2024"]
     with LocalCluster(n_workers=1, processes=False, protocol="tcp://", host="127.0.0.1",
@@ -213,8 +213,8 @@ def test_a_running_scheduler_is_used_by_its_address():
 
 @pytest.mark.parametrize(("exact_max", "method"), [(1000, "exact"), (100, "pynndescent")])
 def test_neighbours_step_switches_to_the_index_above_the_threshold(exact_max, method):
-    from models.pipeline.steps import BuildContext, step_neighbours
     from models.core.config import BuildSettings
+    from models.pipeline.steps import STEP_BY_NAME, BuildContext
 
     class Writer:
         def __init__(self):
@@ -229,7 +229,7 @@ def test_neighbours_step_switches_to_the_index_above_the_threshold(exact_max, me
     ctx = BuildContext(settings=BuildSettings(n_neighbours=5, exact_neighbours_max=exact_max,
                                               show_progress=False), writer=Writer())
     ctx.embeddings = x
-    step_neighbours(ctx)
+    STEP_BY_NAME["neighbours"].run(ctx)
     assert ctx.manifest["parameters"]["neighbours"]["method"] == method
     idx = ctx.writer.saved["neighbours.npy"]
     assert idx.shape == (300, 5) and (idx >= 0).all() and (idx != np.arange(300)[:, None]).all()

@@ -268,8 +268,8 @@ def test_the_product_knows_no_test_double(tmp_path):
 # ---- a build killed half-way ----------------------------------------------------------------
 
 def test_build_killed_mid_way_leaves_the_previous_build_served(built_root, tmp_path):
-    from models.pipeline.writer import BuildWriter
     from models.core.store import load_artifacts
+    from models.pipeline.writer import BuildWriter
 
     root = tmp_path / "root"
     good = resolve_build_dir(built_root)

@@ -8,10 +8,10 @@ import shutil
 
 import numpy as np
 
-from models.pipeline.embed import EmbeddingCache, _key, embed_passages
-from models.pipeline.ingest import read_catalog
 from models.core.config import REPO
 from models.core.text import passage_text
+from models.pipeline.embed import EmbeddingCache, _key, embed_passages
+from models.pipeline.ingest import read_catalog
 from tests.conftest import N_ROWS, SAMPLE
 from tests.fake_encoders import FakeEncoder
 

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.pipeline import hierarchy as h
 from models.core.map_quality import blob_share, label_levels, map_neighbours, neighbour_preservation
 from models.core.text import STOP_WORDS, TOPIC_STOP_WORDS
+from models.pipeline import hierarchy as h
 from models.serve.map_labels import label_payload
 
 

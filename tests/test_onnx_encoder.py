@@ -293,8 +293,8 @@ def real_pair():
 def test_fp32_export_is_exact_and_shares_torchs_identity(real_pair, sample_path):
     """The float32 export: the same vectors as torch within float rounding on 300 catalogue
     passages (padded batches, long texts truncated) and queries, measured at export too."""
-    from models.pipeline.ingest import read_catalog
     from models.core.text import passage_text
+    from models.pipeline.ingest import read_catalog
 
     df, _ = read_catalog(str(sample_path), limit=300)
     passages = [passage_text(t, d) for t, d in zip(df["title"], df["description_text"], strict=True)]
@@ -337,8 +337,8 @@ def test_default_query_encoder_needs_no_torch(real_pair):
 
 @pytest.mark.slow
 def test_int8_vectors_are_faithful_to_torch(real_pair, sample_path):
-    from models.pipeline.ingest import read_catalog
     from models.core.text import passage_text
+    from models.pipeline.ingest import read_catalog
 
     df, _ = read_catalog(str(sample_path), limit=300)
     passages = [passage_text(t, d) for t, d in zip(df["title"], df["description_text"], strict=True)]
@@ -390,9 +390,9 @@ def test_query_model_segments_french_exactly(real_pair, sample_path):
     """The app's query model (the vocabulary cut to Latin-script pieces, its embedding table cut
     alike, the pieces searched by models.core.unigram: ~180 MiB less) gives the very same ids,
     hence the same vectors, on the catalogue's text."""
-    from models.pipeline.ingest import read_catalog
     from models.core.config import DEFAULT_ARTIFACTS
     from models.core.encoders import query_tokenizer
+    from models.pipeline.ingest import read_catalog
 
     folder = ox.onnx_folder(DEFAULT_ARTIFACTS / "models")  # its tokenizer.json is the e5 one
     ox.ensure_onnx_model(DEFAULT_ARTIFACTS / "models")  # writes query/ when missing

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from models.pipeline.embed import EmbeddingCache, embed_passages
 from models.core.store import ArtifactError, load_artifacts, read_manifest, resolve_build_dir
+from models.pipeline.embed import EmbeddingCache, embed_passages
 from tests.conftest import N_ROWS, small_settings
 from tests.fake_encoders import FakeEncoder
 

@@ -9,9 +9,9 @@ import io
 import numpy as np
 import pytest
 
+from models.core.text import fold
 from models.pipeline.ingest import read_catalog
 from models.pipeline.producers import NO_ORG, OWNER_PREFIX, aggregate_producers
-from models.core.text import fold
 from tests.conftest import SAMPLE
 from tests.fake_encoders import FakeEncoder
 
@@ -74,8 +74,8 @@ def crafted_csv(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def crafted_explorer(crafted_csv, tmp_path_factory):
-    from models.pipeline.steps import STEPS, run_build
     from models.core.config import BuildSettings
+    from models.pipeline.steps import STEPS, run_build
     from models.serve.explorer import Explorer
 
     root = tmp_path_factory.mktemp("crafted-artifacts")

@@ -53,8 +53,8 @@ def test_stratified_sample_covers_producers_and_themes(sample_df):
 
 
 def test_sample_build_records_partial_and_estimate(tmp_path):
-    from models.pipeline.steps import run_build
     from models.core.store import read_manifest
+    from models.pipeline.steps import run_build
 
     final = run_build(small_settings(tmp_path, limit=200, sample=80), encoder=FakeEncoder(64))
     m = read_manifest(final)

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from components.build_status import banner, pending_message
-from models.pipeline import steps as pipeline
-from models.pipeline.steps import EARLY_STEPS, STEPS, ordered_steps, publishes_early, run_build
-from models.pipeline.rerun import rerun_build
 from models.core.store import read_manifest, verify_build
+from models.pipeline import steps as pipeline
+from models.pipeline.rerun import rerun_build
+from models.pipeline.steps import EARLY_STEPS, STEPS, ordered_steps, publishes_early, run_build
 from tests.conftest import small_settings
 from tests.fake_encoders import FakeEncoder
 

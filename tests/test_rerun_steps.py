@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.pipeline.steps import STEPS
-from models.pipeline.rerun import parse_overrides, plan, rerun_build
 from models.core.store import load_artifacts, read_manifest, resolve_build_dir
+from models.pipeline.rerun import parse_overrides, plan, rerun_build
+from models.pipeline.steps import STEPS
 
 NAMES = [n for n, _ in STEPS]
 
@@ -120,3 +120,21 @@ def test_bad_requests_are_one_clear_error(root, capsys):
     assert cli.main(["build", "--from", str(root / "nowhere"), "--steps", "lda"]) == 2
     build_id = json.loads((root / "current" / "manifest.json").read_text())["build_id"]
     assert resolve_build_dir(root).resolve().name == build_id
+
+
+def test_every_step_reads_only_what_an_earlier_step_provides():
+    """The step declarations are the one source the re-run planner and the early publication
+    trust: a step needing something no earlier step provides would silently read ``None``."""
+    from models.pipeline.steps import STEP_BY_NAME, STEPS
+
+    provided: set[str] = set()
+    for step in STEPS:
+        assert step.needs <= provided, (step.name, step.needs - provided)
+        provided |= step.provides
+    early_provides = set().union(*(s.provides for s in STEPS if s.early))
+    for step in STEPS:
+        if step.early:  # an early build is usable alone: nothing it runs waits on a late step
+            assert step.needs <= early_provides, step.name
+    assert len(STEP_BY_NAME) == len(STEPS)
+    aliases = [a for s in STEPS for a in s.aliases]
+    assert len(aliases) == len(set(aliases)) and not set(aliases) & set(STEP_BY_NAME)

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.pipeline.keyword_index import BM25Params
 from models.core.text import joined_pairs, keyword_terms, light_stem
+from models.pipeline.keyword_index import BM25Params
 from models.serve.keyword import KeywordSearcher
 from models.serve.search import (
     MODES,

@@ -34,8 +34,8 @@ FLOORS = {
 @pytest.fixture(scope="session")
 def real_sample(tmp_path_factory):
     """An Explorer over the sample built with the real e5 model (session-wide)."""
-    from models.pipeline.steps import run_build
     from models.core.config import BuildSettings
+    from models.pipeline.steps import run_build
     from models.serve.explorer import Explorer
 
     root = tmp_path_factory.mktemp("real-sample")

@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from models.pipeline.territories import evaluate, extract_frame, resolve_declared
 from models.core.geo import COLUMNS, Gazetteer, norm_name
+from models.pipeline.territories import evaluate, extract_frame, resolve_declared
 from tests.conftest import SAMPLE, SHARED
 from tests.uihelpers import call
 
@@ -268,10 +268,10 @@ def test_step_output_in_the_build(built_root):
 
 
 def test_step_without_gazetteer_writes_an_empty_table(tmp_path, caplog):
+    from models.core.config import BuildSettings
     from models.pipeline.steps import BuildContext
     from models.pipeline.territories import build_territories
     from models.pipeline.writer import BuildWriter
-    from models.core.config import BuildSettings
 
     writer = BuildWriter(tmp_path)
     ctx = BuildContext(settings=BuildSettings(geo_dir=str(tmp_path / "missing"), show_progress=False),

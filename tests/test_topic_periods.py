@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 
 from components import ids
+from models.core.text import fold_accents
+from models.core.years import last_plausible_year, plausible, row_years
 from models.pipeline.topic_periods import (
     MIN_DATASETS,
     period_bounds,
     period_of,
     topic_period_words,
 )
-from models.core.text import fold_accents
-from models.core.years import last_plausible_year, plausible, row_years
 from tests.uihelpers import call, strings
 
 
@@ -100,8 +100,8 @@ def test_the_themes_page_shows_them(app, client, explorer):
 
 
 def test_re_running_the_topics_re_runs_their_periods():
-    from models.pipeline.steps import STEPS
     from models.pipeline.rerun import plan
+    from models.pipeline.steps import STEPS
 
     names = [n for n, _ in STEPS]
     assert "topic_periods" in plan(["lda"], names)

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.pipeline import lda as T
-from models.pipeline.clusters import class_tfidf, min_cluster_size_for, renumber_by_size
 from models.core import topic_math as TM
 from models.core.text import STOP_WORDS, TOPIC_STOP_WORDS, is_label_word
+from models.pipeline import lda as T
+from models.pipeline.clusters import class_tfidf, min_cluster_size_for, renumber_by_size
 
 
 # ---- formulas -----------------------------------------------------------------------------------

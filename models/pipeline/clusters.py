@@ -17,8 +17,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from models.pipeline.lda import ensure_topic_tokens
 from models.core.text import is_label_word
+from models.pipeline.lda import ensure_topic_tokens
 
 log = logging.getLogger(__name__)
 

@@ -27,11 +27,11 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import SimpleNamespace
 
-from models.pipeline.lda import topic_tokens
 from models.core.bm25 import field_terms
 from models.core.encoders import load_encoder
 from models.core.geo import Gazetteer
 from models.core.text import tokenize_fr
+from models.pipeline.lda import topic_tokens
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from models.pipeline.distributed import encode_chunk
 from models.core.encoders import Encoder
+from models.pipeline.distributed import encode_chunk
 
 log = logging.getLogger(__name__)
 

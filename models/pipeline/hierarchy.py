@@ -30,8 +30,6 @@ from collections import Counter, defaultdict
 import numpy as np
 import pandas as pd
 
-from models.pipeline.lda import ensure_topic_tokens
-from models.pipeline.sample import producer_keys
 from models.core.text import (
     _TOKEN,
     NOT_LEMMATISED,
@@ -44,6 +42,8 @@ from models.core.text import (
     tokenize_fr,
     topic_text,
 )
+from models.pipeline.lda import ensure_topic_tokens
+from models.pipeline.sample import producer_keys
 
 log = logging.getLogger(__name__)
 

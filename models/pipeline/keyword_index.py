@@ -8,8 +8,6 @@ import logging
 import numpy as np
 import pandas as pd
 
-from models.pipeline.distributed import frame_chunks, keyword_terms_chunk
-
 # the matrix itself lives in models.core (the app builds one too); re-exported for older imports
 from models.core.bm25 import (  # noqa: F401
     FIELDS,
@@ -21,6 +19,7 @@ from models.core.bm25 import (  # noqa: F401
     impact_matrix,
 )
 from models.core.search_params import load_search_params
+from models.pipeline.distributed import frame_chunks, keyword_terms_chunk
 
 log = logging.getLogger(__name__)
 

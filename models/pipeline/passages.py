@@ -36,11 +36,11 @@ import time
 import numpy as np
 import pandas as pd
 
-from models.pipeline.embed import embed_passages
 from models.core.encoders import load_encoder
 
 # shared with the assistant's key sentence; re-exported for older imports
 from models.core.text import sentence_spans
+from models.pipeline.embed import embed_passages
 
 log = logging.getLogger(__name__)
 

@@ -2,12 +2,12 @@
 ``python -m models build --from DIR/current --steps topics,clusters [--set lda.ks=10,20,30]``.
 
 The new build starts from the previous one's settings (``manifest.parameters.build``) with the
-``--set`` overrides, runs the named steps and every step that reads what they produce (``NEEDS``
-and ``PROVIDES`` below: re-embedding re-runs the neighbours, the map, the clusters and the
-producers' centroids), and hard-links (or copies) the files of every other step from the previous
-build. It is written and published like any build (``BuildWriter``: atomic, a killed run leaves
-``current`` as it was); its manifest's ``reused`` section records the build it came from, the
-steps run and reused and every file reused.
+``--set`` overrides, runs the named steps and every step that reads what they produce (each step
+declares its ``needs`` and ``provides`` in ``models.pipeline.steps.STEPS``: re-embedding re-runs
+the neighbours, the map, the clusters and the producers' centroids), and hard-links (or copies)
+the files of every other step from the previous build. It is written and published like any
+build (``BuildWriter``: atomic, a killed run leaves ``current`` as it was); its manifest's
+``reused`` section records the build it came from, the steps run and reused and every file reused.
 
 The state a re-run step reads is restored from the previous build's files (``datasets.parquet``,
 ``embeddings.npy``) or recomputed when no file holds it (French tokens, topic tokens: a few
@@ -28,60 +28,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.pipeline.ingest import read_catalog
-from models.pipeline.steps import STEPS, BuildContext, settings_record
-from models.pipeline.sample import stratified_rows
-from models.pipeline.writer import BuildWriter, package_versions
 from models.core.config import BuildSettings
 from models.core.store import read_manifest, resolve_build_dir
+from models.pipeline.ingest import read_catalog
+from models.pipeline.sample import stratified_rows
+from models.pipeline.steps import STEP_BY_NAME, STEPS, BuildContext, settings_record
+from models.pipeline.writer import BuildWriter, package_versions
 
 log = logging.getLogger(__name__)
 
-# files each step writes (patterns relative to the build folder)
-STEP_FILES: dict[str, tuple[str, ...]] = {
-    "ingest": ("datasets.parquet",),
-    "descriptions": ("descriptions.arrow",),
-    "embeddings": ("embeddings.npy",),
-    "passages": ("passage*",),
-    "neighbours": ("neighbours.npy", "neighbour_scores.npy"),
-    "umap": ("umap.npy",),
-    "french_tokens": (),
-    "topic_tokens": (),
-    "lda": ("lda/*", "lda_*"),
-    "clusters": ("clusters.npy", "clusters.parquet"),
-    "hierarchy": ("hierarchy.parquet", "hierarchy_rows.npy"),
-    "topic_periods": ("topic_periods.parquet",),
-    "keyword_index": ("keyword_*",),
-    "word2vec": ("word_*",),
-    "producers": ("producer*",),
-    "territories": ("territor*", "geo_*"),
-}
-# what each step reads from the build context, and what it puts there
-NEEDS: dict[str, set[str]] = {
-    "ingest": set(), "descriptions": {"df"}, "embeddings": {"df"}, "passages": {"df", "embeddings"},
-    "neighbours": {"embeddings"}, "umap": {"embeddings"},
-    "french_tokens": {"df"}, "topic_tokens": {"df"}, "lda": {"df", "topic_tokens"},
-    "clusters": {"embeddings", "topic_tokens"}, "keyword_index": {"df"}, "word2vec": {"tokens"},
-    # the map's regions: umap.npy (re-run with the embeddings), the lemmas, the titles
-    "hierarchy": {"df", "embeddings", "topic_tokens", "map"},
-    # each topic's words per period: the LDA models (re-run with lda), the lemmas, the years
-    "topic_periods": {"df", "topic_tokens", "topics"},
-    "producers": {"df", "archived", "embeddings"}, "territories": {"df"},
-}
-PROVIDES: dict[str, set[str]] = {
-    "ingest": {"df", "archived"}, "embeddings": {"embeddings"}, "french_tokens": {"tokens"},
-    "topic_tokens": {"topic_tokens"}, "lda": {"topics"}, "umap": {"map"},
-}
-# manifest sections written by a step (besides parameters[...] and steps[...])
-MANIFEST_KEYS: dict[str, tuple[str, ...]] = {
-    "ingest": ("catalog",), "embeddings": ("model", "embedding_stats"), "lda": ("topics",),
-}
-# parameters[...] sections of a step whose name differs from the step's
-PARAM_KEYS: dict[str, tuple[str, ...]] = {
-    "embeddings": ("embeddings",), "keyword_index": ("keyword", "keyword_index"),
-}
-ALIASES = {"topics": "lda", "keyword": "keyword_index", "bm25": "keyword_index",
-           "tokens": "french_tokens", "embed": "embeddings", "map": "umap"}
+# every step's files, reads and writes are declared once, in models.pipeline.steps.STEPS
+ALIASES = {alias: step.name for step in STEPS for alias in step.aliases}
+_UNKNOWN_NEEDS = frozenset({"df", "embeddings", "tokens", "topic_tokens"})  # a step not declared
 
 
 def resolve_steps(names: list[str], step_names: list[str]) -> list[str]:
@@ -102,15 +60,15 @@ def resolve_steps(names: list[str], step_names: list[str]) -> list[str]:
 
 def plan(requested: list[str], step_names: list[str]) -> list[str]:
     """The requested steps and every later step that reads what a re-run step provides. A step
-    this module does not know (no ``NEEDS`` entry) is always re-run."""
+    :data:`~models.pipeline.steps.STEPS` does not declare is always re-run."""
     run = set(requested)
     changed: set[str] = set()
     for name in step_names:  # STEPS order: producers before consumers
-        if name not in run and (name not in NEEDS or NEEDS[name] & changed):
+        step = STEP_BY_NAME.get(name)
+        if name not in run and (step is None or step.needs & changed):
             run.add(name)
         if name in run:
-            changed |= PROVIDES.get(name, {"df", "embeddings", "tokens", "topic_tokens"}
-                                    if name not in NEEDS else set())
+            changed |= step.provides if step is not None else _UNKNOWN_NEEDS
     return [s for s in step_names if s in run]
 
 
@@ -186,11 +144,11 @@ def settings_from_manifest(manifest: dict, root: Path, overrides: dict) -> Build
 
 def _step_files(manifest: dict, files: list[str], step: str) -> list[str]:
     """The files ``step`` wrote: recorded in the manifest (``step_files``) by newer builds,
-    else matched by :data:`STEP_FILES`."""
+    else matched by the step's declared ``files``."""
     recorded = manifest.get("step_files")
     if isinstance(recorded, dict):
         return [f for f in recorded.get(step, []) if f in files]
-    pats = STEP_FILES.get(step, ())
+    pats = STEP_BY_NAME[step].files if step in STEP_BY_NAME else ()
     return [f for f in files if any(fnmatch.fnmatch(f, p) for p in pats)]
 
 
@@ -255,8 +213,9 @@ def rerun_build(from_dir: str | Path, steps: list[str], *, overrides: dict | Non
         for name, fn in step_list:
             writer.step = name
             if name in to_run:
-                recomputed += _restore_state(ctx, old, NEEDS.get(name, {"df", "embeddings", "tokens",
-                                                                        "topic_tokens"}), step_list)
+                declared = STEP_BY_NAME.get(name)
+                needs = declared.needs if declared is not None else _UNKNOWN_NEEDS
+                recomputed += _restore_state(ctx, old, needs, step_list)
                 writer.step = name
                 t0 = time.perf_counter()
                 log.info("step %s ...", name)
@@ -269,14 +228,16 @@ def rerun_build(from_dir: str | Path, steps: list[str], *, overrides: dict | Non
             for f in files:
                 _link_or_copy(old / f, writer.path(f))
             reused_files += files
-            if files or STEP_FILES.get(name):
+            declared = STEP_BY_NAME.get(name)
+            if files or (declared is not None and declared.files):
                 reused_steps.append(name)
             if name in manifest_old.get("steps", {}):
                 ctx.manifest["steps"][name] = manifest_old["steps"][name]
-            for key in MANIFEST_KEYS.get(name, ()):
+            for key in declared.manifest_keys if declared is not None else ():
                 if key in manifest_old:
                     ctx.manifest[key] = manifest_old[key]
-            for key in PARAM_KEYS.get(name, (name,)):
+            for key in (declared.param_keys if declared is not None and declared.param_keys
+                        else (name,)):
                 if key in manifest_old.get("parameters", {}):
                     ctx.manifest["parameters"][key] = manifest_old["parameters"][key]
         if ctx.df is None:

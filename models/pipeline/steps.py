@@ -11,6 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from models.core.config import BuildSettings
+from models.core.encoders import load_encoder
+from models.core.store import DESCRIPTIONS_FILE, Descriptions
+from models.core.text import passage_text, tokenize_fr
 from models.pipeline.clusters import build_clusters
 from models.pipeline.distributed import (
     frame_chunks,
@@ -33,10 +37,6 @@ from models.pipeline.territories import build_territories
 from models.pipeline.topic_periods import build_topic_periods
 from models.pipeline.word2vec import build_word2vec
 from models.pipeline.writer import BuildWriter, package_versions
-from models.core.config import BuildSettings
-from models.core.encoders import load_encoder
-from models.core.store import DESCRIPTIONS_FILE, Descriptions
-from models.core.text import passage_text, tokenize_fr
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class BuildContext:
 Step = Callable[[BuildContext], None]
 
 
-def step_ingest(ctx: BuildContext) -> None:
+def _ingest(ctx: BuildContext) -> None:
     s = ctx.settings
     df, report = read_catalog(s.catalog, limit=s.limit, include_archived=s.include_archived)
     if df.empty:
@@ -82,7 +82,7 @@ def step_ingest(ctx: BuildContext) -> None:
     ctx.writer.save_parquet("datasets.parquet", df)
 
 
-def step_descriptions(ctx: BuildContext) -> None:
+def _descriptions(ctx: BuildContext) -> None:
     """``descriptions.arrow``: the descriptions, raw and plain text, and their lengths, in a file
     the app memory-maps instead of holding them (~104 MiB on the full catalogue)."""
     df = ctx.df
@@ -93,7 +93,7 @@ def step_descriptions(ctx: BuildContext) -> None:
     log.info("descriptions: %d rows, %.0f MiB on disk", len(df), table.nbytes / 2**20)
 
 
-def step_tokens(ctx: BuildContext) -> None:
+def _french_tokens(ctx: BuildContext) -> None:
     from tqdm.auto import tqdm  # lazy: progress bars, pipeline only
 
     texts = (ctx.df["title"] + " " + ctx.df["title"] + " " + ctx.df["description_text"]
@@ -106,7 +106,7 @@ def step_tokens(ctx: BuildContext) -> None:
                                                 mininterval=2.0)]
 
 
-def step_embed(ctx: BuildContext) -> None:
+def _embeddings(ctx: BuildContext) -> None:
     s = ctx.settings
     remote = None
     if ctx.dask is not None:
@@ -132,11 +132,8 @@ def step_embed(ctx: BuildContext) -> None:
     ctx.writer.save_npy("embeddings.npy", vecs.astype(np.float32))
 
 
-def step_passages(ctx: BuildContext) -> None:
-    build_passages(ctx)
 
-
-def step_neighbours(ctx: BuildContext) -> None:
+def _neighbours(ctx: BuildContext) -> None:
     k = ctx.settings.n_neighbours
     exact_max = getattr(ctx.settings, "exact_neighbours_max", None)
     if exact_max is not None and len(ctx.embeddings) > exact_max:
@@ -149,7 +146,7 @@ def step_neighbours(ctx: BuildContext) -> None:
     ctx.writer.save_npy("neighbour_scores.npy", scores)
 
 
-def step_umap(ctx: BuildContext) -> None:
+def _umap(ctx: BuildContext) -> None:
     s = ctx.settings
     coords, params = umap_2d(ctx.embeddings, n_neighbors=s.map_neighbours,
                              min_dist=s.umap_min_dist, seed=s.seed)
@@ -157,11 +154,8 @@ def step_umap(ctx: BuildContext) -> None:
     ctx.writer.save_npy("umap.npy", coords)
 
 
-def step_lda(ctx: BuildContext) -> None:
-    build_lda(ctx)
 
-
-def step_topic_tokens(ctx: BuildContext) -> None:
+def _topic_tokens(ctx: BuildContext) -> None:
     if ctx.dask is not None and ctx.topic_tokens is None:
         chunks = frame_chunks(ctx.dask, ctx.df, ["title", "description_text", "tags"])
         ctx.topic_tokens = [t for part in ctx.dask.map(topic_tokens_chunk, chunks) for t in part]
@@ -170,60 +164,92 @@ def step_topic_tokens(ctx: BuildContext) -> None:
               stop_words="TOPIC_STOP_WORDS")
 
 
-def step_clusters(ctx: BuildContext) -> None:
-    build_clusters(ctx)
 
 
-def step_hierarchy(ctx: BuildContext) -> None:
-    build_hierarchy(ctx)
 
 
-def step_topic_periods(ctx: BuildContext) -> None:
-    build_topic_periods(ctx)
 
 
-def step_producers(ctx: BuildContext) -> None:
-    build_producers(ctx)
+
+@dataclass(frozen=True)
+class PipelineStep:
+    """One step of the build, declared once: what it runs, the files it writes, what it reads
+    from the :class:`BuildContext` and what it puts there (a re-run of a step re-runs every later
+    step reading what it provides: :mod:`models.pipeline.rerun`).
+
+    Reads as the pair ``(name, run)``: ``for name, run in STEPS``, ``step[0]``, ``dict(STEPS)``.
+
+    Examples:
+        >>> step = STEP_BY_NAME["clusters"]
+        >>> step.files, sorted(step.needs)
+        (('clusters.npy', 'clusters.parquet'), ['embeddings', 'topic_tokens'])
+        >>> name, run = step
+        >>> name, run.__name__
+        ('clusters', 'build_clusters')
+    """
+
+    name: str
+    run: Step
+    files: tuple[str, ...] = ()  # patterns, relative to the build folder
+    needs: frozenset[str] = frozenset()  # BuildContext fields it reads
+    provides: frozenset[str] = frozenset()  # BuildContext fields it sets for later steps
+    manifest_keys: tuple[str, ...] = ()  # manifest sections it writes besides parameters/steps
+    param_keys: tuple[str, ...] | None = None  # its parameters[...] sections (default: its name)
+    aliases: tuple[str, ...] = ()  # other names ``--steps`` accepts
+    # Publish early, complete later: the early steps make a usable build (map, keyword / semantic /
+    # hybrid / word search, similar datasets, cards, producers, territories); the others (passages,
+    # topics, clusters, map regions, topic periods: ~17 min of the 74 of a torch build of the
+    # catalogue) land on it as a second, complete build. No early step reads a later one.
+    early: bool = False
+
+    def __iter__(self):
+        return iter((self.name, self.run))
+
+    def __getitem__(self, i):
+        return (self.name, self.run)[i]
+
+    def __len__(self) -> int:
+        return 2
 
 
-def step_keyword(ctx: BuildContext) -> None:
-    build_keyword_index(ctx)
+def _step(name, run, *, files=(), needs=(), provides=(), **kw) -> PipelineStep:
+    return PipelineStep(name, run, tuple(files), frozenset(needs), frozenset(provides), **kw)
 
 
-def step_word2vec(ctx: BuildContext) -> None:
-    build_word2vec(ctx)
-
-
-def step_territories(ctx: BuildContext) -> None:
-    build_territories(ctx)
-
-
-STEPS: list[tuple[str, Step]] = [
-    ("ingest", step_ingest),
-    ("descriptions", step_descriptions),
-    ("embeddings", step_embed),
-    ("passages", step_passages),
-    ("neighbours", step_neighbours),
-    ("umap", step_umap),
-    ("french_tokens", step_tokens),
-    ("topic_tokens", step_topic_tokens),
-    ("lda", step_lda),
-    ("clusters", step_clusters),
-    ("hierarchy", step_hierarchy),
-    ("topic_periods", step_topic_periods),
-    ("keyword_index", step_keyword),
-    ("word2vec", step_word2vec),
-    ("producers", step_producers),
-    ("territories", step_territories),
+STEPS: list[PipelineStep] = [
+    _step("ingest", _ingest, files=("datasets.parquet",), provides={"df", "archived"},
+          manifest_keys=("catalog",), early=True),
+    _step("descriptions", _descriptions, files=("descriptions.arrow",), needs={"df"}, early=True),
+    _step("embeddings", _embeddings, files=("embeddings.npy",), needs={"df"},
+          provides={"embeddings"}, manifest_keys=("model", "embedding_stats"),
+          param_keys=("embeddings",), aliases=("embed",), early=True),
+    _step("passages", build_passages, files=("passage*",), needs={"df", "embeddings"}),
+    _step("neighbours", _neighbours, files=("neighbours.npy", "neighbour_scores.npy"),
+          needs={"embeddings"}, early=True),
+    _step("umap", _umap, files=("umap.npy",), needs={"embeddings"}, provides={"map"},
+          aliases=("map",), early=True),
+    _step("french_tokens", _french_tokens, needs={"df"}, provides={"tokens"}, aliases=("tokens",),
+          early=True),
+    _step("topic_tokens", _topic_tokens, needs={"df"}, provides={"topic_tokens"}),
+    _step("lda", build_lda, files=("lda/*", "lda_*"), needs={"df", "topic_tokens"},
+          provides={"topics"}, manifest_keys=("topics",), aliases=("topics",)),
+    _step("clusters", build_clusters, files=("clusters.npy", "clusters.parquet"),
+          needs={"embeddings", "topic_tokens"}),
+    # the map's regions: umap.npy (re-run with the embeddings), the lemmas, the titles
+    _step("hierarchy", build_hierarchy, files=("hierarchy.parquet", "hierarchy_rows.npy"),
+          needs={"df", "embeddings", "topic_tokens", "map"}),
+    # each topic's words per period: the LDA models (re-run with lda), the lemmas, the years
+    _step("topic_periods", build_topic_periods, files=("topic_periods.parquet",),
+          needs={"df", "topic_tokens", "topics"}),
+    _step("keyword_index", build_keyword_index, files=("keyword_*",), needs={"df"},
+          param_keys=("keyword", "keyword_index"), aliases=("keyword", "bm25"), early=True),
+    _step("word2vec", build_word2vec, files=("word_*",), needs={"tokens"}, early=True),
+    _step("producers", build_producers, files=("producer*",), needs={"df", "archived", "embeddings"},
+          early=True),
+    _step("territories", build_territories, files=("territor*", "geo_*"), needs={"df"}, early=True),
 ]
-
-
-# Publish early, complete later: these steps make a usable build (map, keyword / semantic / hybrid
-# / word search, similar datasets, cards, producers, territories); the others (passages, topics,
-# clusters, map regions, topic periods: ~17 min of the 74 of a torch build of the catalogue)
-# land on it as a second, complete build. Nothing of the early steps reads the later ones.
-EARLY_STEPS = ("ingest", "descriptions", "embeddings", "neighbours", "umap", "french_tokens",
-               "keyword_index", "word2vec", "producers", "territories")
+STEP_BY_NAME: dict[str, PipelineStep] = {s.name: s for s in STEPS}
+EARLY_STEPS = tuple(s.name for s in STEPS if s.early)
 EARLY_MIN_ROWS = 20_000  # publish early by default from this size (the whole export: 70,575)
 
 

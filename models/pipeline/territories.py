@@ -13,8 +13,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from models.pipeline.distributed import worker_gazetteer
-
 # shared with the app's territory filter; re-exported for older imports
 from models.core.declared_zones import GRANULARITY_LEVEL, resolve_declared  # noqa: F401
 from models.core.geo import (
@@ -35,6 +33,7 @@ from models.core.geo import (
     scan_tags,
 )
 from models.core.territory_entities import ENTITY_COLUMNS, entity_frame
+from models.pipeline.distributed import worker_gazetteer
 
 log = logging.getLogger(__name__)
 

@@ -26,9 +26,9 @@ import time
 import numpy as np
 import pandas as pd
 
+from models.core.years import last_plausible_year, plausible, row_years
 from models.pipeline.hierarchy import ensure_label_words, pick_words, producer_weighted_tfidf
 from models.pipeline.sample import producer_keys
-from models.core.years import last_plausible_year, plausible, row_years
 
 log = logging.getLogger(__name__)
 
