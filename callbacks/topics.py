@@ -55,6 +55,7 @@ from components.topics import (
     visualize_topics_over_time,
 )
 from components.topics_page import shared_terms_table, topic_info, topic_options, topic_periods_block
+from models.core import french
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +177,7 @@ def register(app, services) -> None:
         t = svc.topic_terms(k, topic, n=N_TERMS, lam=lam)
         return visualize_term_bars(t.to_dict("records"), lam=lam,
                                    title=f"Thème {topic + 1}\u202f: {N_TERMS} mots les plus pertinents "
-                                         f"(λ = {lam:.1f})".replace(".", ","))
+                                         f"(λ = {french.number(lam, 1)})")
 
     @app.callback(Output(ids.MAP_HIGHLIGHT, "data", allow_duplicate=True),
                   Output(ids.TABS, "active_tab", allow_duplicate=True),
@@ -240,7 +241,7 @@ def register(app, services) -> None:
         fig = visualize_selection_mds(res["x"], res["y"], r, datasets["title"].iloc[r].tolist(),
                                       datasets["organization"].iloc[r].tolist(), groups=groups,
                                       title=f"MDS de {len(r)} {what}")
-        status = (f"{len(r)} points disposés en {str(res['seconds']).replace('.', ',')} s"
+        status = (f"{len(r)} points disposés en {french.number(res['seconds'], 2)} s"
                   + (f" (les {limit} premiers sur {len(rows)})" if res["truncated"] else "")
                   + ". Survolez un point pour son titre, cliquez pour sa fiche.")
         return fig, status

@@ -15,7 +15,8 @@ from dash import dcc, html
 
 from components.coverage_view import open_ask_button
 from components.details import safe_url
-from components.labels import NO_TITLE, clean_text, format_date, typo
+from components.labels import NO_TITLE, clean_text, typo
+from models.core import french
 
 # ---- ids of this page ---------------------------------------------------------------------
 INPUT = "ask-input"
@@ -151,7 +152,7 @@ def dataset_card(c: dict, rank: int) -> dbc.Card:
     facts = []
     if c.get("producer"):
         facts.append(clean_text(c["producer"], 120))
-    date = format_date(c.get("last_update"))
+    date = french.short_date(c.get("last_update"))
     if date:
         facts.append(f"mis à jour le {date}")
     if c.get("territory"):

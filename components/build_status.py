@@ -8,14 +8,10 @@ from datetime import datetime
 from dash import dcc, html
 
 from components import ids
+from models.core import french
 
-NNBSP = "\u202f"  # narrow no-break space: before « : », thousands
-NBSP = "\u00a0"
+NNBSP, NBSP = french.NNBSP, french.NBSP
 CHECK_EVERY_MS = 30_000
-
-
-def french_int(n: int) -> str:
-    return f"{int(n):,}".replace(",", NNBSP)
 
 
 def minutes_left(partial: dict, created_at: str | None, now: datetime) -> int | None:
@@ -35,11 +31,11 @@ def partial_message(partial: dict | None, created_at: str | None, now: datetime)
     """« catalogue partiel : 5 000 / 70 575 — complet dans ~40 min » (None: the whole catalogue)."""
     if not partial or not partial.get("n_rows") or not partial.get("n_total"):
         return None
-    text = (f"catalogue partiel{NNBSP}: {french_int(partial['n_rows'])} / "
-            f"{french_int(partial['n_total'])}")
+    text = (f"catalogue partiel{NNBSP}: {french.integer(partial['n_rows'])} / "
+            f"{french.integer(partial['n_total'])}")
     left = minutes_left(partial, created_at, now)
     if left is not None:
-        text += (f" — complet dans ~{french_int(left)}{NBSP}min" if left > 1
+        text += (f" — complet dans ~{french.integer(left)}{NBSP}min" if left > 1
                  else " — complet d'un instant à l'autre")
     return text
 

@@ -15,7 +15,8 @@ from dash import dcc, html
 
 from components import labels as L
 from components.figures import FONT, empty_figure
-from components.labels import NO_PRODUCER, NO_TITLE, clean_text, format_score, mode_label, plotly_text, typo
+from components.labels import NO_PRODUCER, NO_TITLE, clean_text, mode_label, plotly_text, typo
+from models.core import french
 
 # ---- ids of this page -----------------------------------------------------------------------
 INPUT = "compare-input"
@@ -40,7 +41,7 @@ INTRO = L.COMPARE_INTRO
 
 
 def _score_text(score) -> str:
-    s = format_score(score)
+    s = french.score(score)
     return f" · score {s}" if s else ""
 
 
@@ -121,7 +122,7 @@ def words_line(words: Sequence[tuple[str, float]]) -> list:
     if not words:
         return []
     return [html.Span(typo("Mots voisins de la requête (word2vec) : "), className="text-muted me-1"),
-            *[dbc.Badge(f"{clean_text(w, 40)} {format_score(s)}", color="light", text_color="dark",
+            *[dbc.Badge(f"{clean_text(w, 40)} {french.score(s)}", color="light", text_color="dark",
                         className="me-1 border") for w, s in words]]
 
 

@@ -11,6 +11,7 @@ from dash import dcc, html
 from components import ids
 from components.figures import FONT, empty_figure
 from components.labels import clean_text, dropdown_labels, plotly_text
+from models.core import french
 
 OPEN_LABEL = "Où sont ces données\u202f?"
 TITLE = "Où sont ces données\u202f?"
@@ -28,17 +29,12 @@ GRAPH_CONFIG = {"displaylogo": False, "locale": "fr", "scrollZoom": False,
                 "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
 
 
-def fr_number(x, decimals: int = 0) -> str:
-    s = f"{float(x):,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
-    return s
-
-
 POINT_COLOUR = "#e1000f"
 NO_DATA_COLOUR = "#6a6a6a"
 
 
 def communes_label(threshold: int) -> str:
-    return f"Villes de {fr_number(threshold)} habitants ou plus"
+    return f"Villes de {french.number(threshold)} habitants ou plus"
 
 
 def communes_none_label(threshold: int) -> str:
@@ -55,7 +51,7 @@ def commune_traces(communes: list[dict] | None, *, per_100k: bool = False,
            and not str(c.get("departement", "")).startswith("97")]
     if not pts:
         return []
-    unit = "jeux pour 100\u202f000 habitants" if per_100k else "jeux"
+    unit = f"jeux {french.PER_100K}" if per_100k else "jeux"
 
     def value(c):
         return float(c.get("per_100k") or 0) if per_100k else float(c.get("n") or 0)
@@ -63,8 +59,8 @@ def commune_traces(communes: list[dict] | None, *, per_100k: bool = False,
     def hover(c):
         where = plotly_text(c.get("departement", ""), 3)
         return (f"<b>{plotly_text(c.get('name', ''), 60)}</b> ({where})<br>"
-                f"{fr_number(c.get('population', 0))} habitants<br>"
-                f"{fr_number(value(c), 2 if per_100k else 0)} {unit}")
+                f"{french.number(c.get('population', 0))} habitants<br>"
+                f"{french.number(value(c), 2 if per_100k else 0)} {unit}")
 
     some = [c for c in pts if c.get("n")]
     none = [c for c in pts if not c.get("n")]
@@ -94,8 +90,8 @@ def communes_summary(out: dict) -> str:
         return ""
     none = [clean_text(c.get("name"), 60) for c in communes if not c.get("n")]
     k = len(communes) - len(none)
-    text = (f"{communes_label(out.get('commune_threshold') or 50_000)}\u202f: {fr_number(k)} sur "
-            f"{fr_number(len(communes))} {'ont' if k > 1 else 'a'} au moins un jeu")
+    text = (f"{communes_label(out.get('commune_threshold') or 50_000)}\u202f: {french.number(k)} sur "
+            f"{french.number(len(communes))} {'ont' if k > 1 else 'a'} au moins un jeu")
     if none:
         shown = ", ".join(none[:12]) + (f" et {len(none) - 12} autres" if len(none) > 12 else "")
         text += f"\u202f; sans jeu\u202f: {shown}"
@@ -108,7 +104,7 @@ def figure(geojson: dict | None, counts: dict[str, float], names: dict[str, str]
     """Choropleth of the départements (or régions): ``counts`` by code (answers, or answers per
     100,000 inhabitants), every territory of the outlines drawn (0 where none); ``communes``: the
     big communes of the answer (:func:`commune_traces`) as points on top."""
-    unit_name = "régions" if level == "region" else "départements"
+    unit_name = french.LEVEL_PLURALS["region" if level == "region" else "departement"]
     if not geojson or not geojson.get("features"):
         return empty_figure(f"Contours des {unit_name} indisponibles.", height=height)
     codes = [str(f.get("properties", {}).get("code", "")) for f in geojson["features"]]
@@ -117,9 +113,9 @@ def figure(geojson: dict | None, counts: dict[str, float], names: dict[str, str]
     if not any(z):
         return empty_figure(f"Aucun jeu de cette recherche n'est rattaché à un de ces {unit_name}.",
                             height=height)
-    unit = "jeux pour 100\u202f000 habitants" if per_100k else "jeux"
+    unit = f"jeux {french.PER_100K}" if per_100k else "jeux"
     hover = [f"<b>{plotly_text(names.get(c, c), 60)}</b> ({plotly_text(c, 5)})<br>"
-             f"{fr_number(v, 2 if per_100k else 0)} {unit}" for c, v in zip(codes, z, strict=True)]
+             f"{french.number(v, 2 if per_100k else 0)} {unit}" for c, v in zip(codes, z, strict=True)]
     fig = go.Figure(go.Choropleth(
         geojson=geojson, featureidkey="properties.code", locations=codes, z=z,
         colorscale=COLOURSCALE, marker={"line": {"color": "white", "width": 0.6}},
@@ -153,16 +149,16 @@ def summary(out: dict | None, empty: str = NO_SEARCH) -> html.Div:
     else:
         head = f" répondent à {what}."
     lines = [
-        html.P([html.Strong(f"{fr_number(n)} jeu{'x' if n > 1 else ''}"), head], className="mb-1"),
+        html.P([html.Strong(french.count(n, "jeu", "jeux")), head], className="mb-1"),
         html.P(f"Règle\u202f: {clean_text(out.get('rule'), 300)}.", className="small text-muted mb-1"),
-        html.P(f"Jeux nationaux (France entière), comptés à part\u202f: {fr_number(out.get('national', 0))}.",
-               className="mb-1"),
+        html.P("Jeux nationaux (France entière), comptés à part\u202f: "
+               f"{french.number(out.get('national', 0))}.", className="mb-1"),
         html.P(clean_text(out.get("gap_message"), 2000), className="small mb-1 coverage-gaps"),
     ]
     if out.get("communes"):
         lines.append(html.P(communes_summary(out), className="small mb-1 coverage-communes"))
     deps = out.get("departements") or {}
-    overseas = ", ".join(f"{name} {fr_number(deps.get(code, 0))}" for code, name in OVERSEAS.items())
+    overseas = ", ".join(f"{name} {french.number(deps.get(code, 0))}" for code, name in OVERSEAS.items())
     lines.append(html.P(f"Outre-mer (hors carte)\u202f: {overseas}.", className="small text-muted mb-1"))
     for m in (out.get("messages") or [])[:3]:
         lines.append(dbc.Alert(clean_text(m, 200), color="warning", className="small py-1 mb-1"))
@@ -199,7 +195,7 @@ def cluster_label(cluster: int, name: str) -> str:
 def cluster_options(clusters: list[dict]) -> list[dict]:
     """Dropdown options of the embedding clusters (``{"cluster", "label", "size"}``)."""
     def size(n):
-        return f"{fr_number(n)} jeu{'x' if n > 1 else ''}"
+        return french.count(n, "jeu", "jeux")
 
     return [{"label": f"{int(c['cluster'])} · {clean_text(c.get('label'), 60)} "
                       f"({size(int(c.get('size', 0)))})",

@@ -11,8 +11,9 @@ import numpy as np
 from dash import dcc, html
 
 from components.ids import SIMILAR_ITEM
-from components.labels import NO_PRODUCER, NO_TITLE, clean_text, format_date
+from components.labels import NO_PRODUCER, NO_TITLE, clean_text
 from components.results import dataset_list
+from models.core import french
 
 MAX_DESCRIPTION_CHARS = 4000
 MAX_TAGS = 25
@@ -138,7 +139,8 @@ def details_panel(record: dict, similar: list[dict], *, topic_label: str | None 
     title = clean_text(record.get("title"), 300) or NO_TITLE
     producer = clean_text(record.get("organization"), 200) or NO_PRODUCER
     facts = []
-    created, modified = format_date(record.get("created_at")), format_date(record.get("last_modified"))
+    created = french.short_date(record.get("created_at"))
+    modified = french.short_date(record.get("last_modified"))
     if created:
         facts.append(dbc.Badge(f"Créé le {created}", color="light", text_color="dark", className="me-1"))
     if modified:

@@ -11,6 +11,7 @@ from dash import dcc, html
 
 from components.figures import FONT, empty_figure
 from components.labels import clean_text, plotly_text
+from models.core import french
 
 SECTION = "producers-fair"  # the section's body
 CHART = "producers-fair-chart"
@@ -33,16 +34,12 @@ GRAPH_CONFIG = {"displaylogo": False, "locale": "fr",
                 "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
 
 
-def _num(x, decimals: int = 0) -> str:
-    return f"{float(x):,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
-
-
 def rank_text(rank: dict | None) -> str:
     """« 12ᵉ sur 531 communes » (1er for the first)."""
     if not rank or not rank.get("rank") or rank.get("kind") not in KIND_PLURAL:
         return ""
     r = int(rank["rank"])
-    return f"{r}{'er' if r == 1 else 'e'} sur {_num(rank['of'])} {KIND_PLURAL[rank['kind']]}"
+    return f"{r}{'er' if r == 1 else 'e'} sur {french.number(rank['of'])} {KIND_PLURAL[rank['kind']]}"
 
 
 def dimensions_figure(producer: list[dict], catalogue: list[dict], *, name: str = "",
@@ -77,7 +74,7 @@ def todo_list(items: list[dict], titles: dict[str, str]) -> html.Div:
         shown = [html.Li(clean_text(titles.get(i) or i, 140)) for i in ids[:MAX_IDS_SHOWN]]
         more = len(ids) - len(shown)
         if more > 0:
-            shown.append(html.Li(f"… et {_num(more)} autres (voir le CSV)", className="text-muted"))
+            shown.append(html.Li(f"… et {french.number(more)} autres (voir le CSV)", className="text-muted"))
         out.append(html.Details([html.Summary(clean_text(it.get("label"), 240), className="fair-todo-item"),
                                  html.Ul(shown, className="small mb-1")], className="mb-1"))
     return html.Div(out, className="fair-todo")
@@ -89,15 +86,15 @@ def freshness_block(summary: dict | None, catalogue_share: float | None, late: l
         return html.Div(CHOOSE, className="small text-muted")
     labels = summary.get("labels", {})
     counts = summary.get("counts", {})
-    rows = [html.Tr([html.Td(clean_text(labels.get(k, k), 60)), html.Td(_num(counts.get(k, 0)),
+    rows = [html.Tr([html.Td(clean_text(labels.get(k, k), 60)), html.Td(french.number(counts.get(k, 0)),
                                                                        className="text-end")])
             for k in STATUS_ORDER]
     share = summary.get("late_share")
     if share is None:
         line = "Aucun de ses jeux n'annonce de fréquence de mise à jour."
     else:
-        cat = "" if catalogue_share is None else f" (catalogue\u202f: {_num(100 * catalogue_share)}\u202f%)"
-        line = (f"{_num(100 * share)}\u202f% de ses jeux à fréquence annoncée sont en retard ou jamais "
+        cat = "" if catalogue_share is None else f" (catalogue\u202f: {french.percent(catalogue_share)})"
+        line = (f"{french.percent(share)} de ses jeux à fréquence annoncée sont en retard ou jamais "
                 f"mis à jour{cat}.")
     body = [html.P(line, className="mb-1"),
             dbc.Table(html.Tbody(rows), size="sm", className="small mb-2", bordered=False)]
@@ -113,13 +110,13 @@ def fair_panel(score: dict, rank: dict | None, catalogue: dict, todo: list[dict]
                freshness: dict | None, catalogue_late_share: float | None, late: list[dict]) -> html.Div:
     """Everything the section shows once a producer is chosen (the chart is drawn apart)."""
     rating = score.get("rating_fr") or score.get("rating") or ""
-    head = [html.Span(f"{_num(score.get('points', 0))} / {_num(score.get('max', 0))} points",
-                      className="h5 me-2"),
+    points, best = french.number(score.get("points", 0)), french.number(score.get("max", 0))
+    head = [html.Span(f"{points} / {best} points", className="h5 me-2"),
             dbc.Badge(rating, color="primary", className="me-2")]
     rt = rank_text(rank)
     if rt:
         head.append(html.Span(rt, className="small text-muted"))
-    cat = (f"Catalogue\u202f: {_num(catalogue.get('points', 0))} points "
+    cat = (f"Catalogue\u202f: {french.number(catalogue.get('points', 0))} points "
            f"({catalogue.get('rating_fr') or catalogue.get('rating', '')}).")
     return html.Div([
         html.Div(head, className="mb-1"), html.Div(cat, className="small text-muted mb-2"),

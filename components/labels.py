@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime
+
+from models.core import french
 
 # What the user reads for each search mode (models.serve.search.MODES); unknown modes keep their name.
 MODE_LABELS = {
@@ -23,7 +24,7 @@ MODE_LABELS = {
     "word": "Mots (word2vec)",
 }
 
-NNBSP = "\u202f"  # narrow no-break space (espace fine insécable)
+NNBSP = french.NNBSP  # narrow no-break space (espace fine insécable)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BEFORE = re.compile(r"[ \u00a0]([:;?!])")  # an ordinary or wide no-break space before : ; ? !
 _AFTER_OPEN = re.compile(r"«[ \u00a0]?")
@@ -58,8 +59,7 @@ HTTP_REFUSED = {400: ("Requête invalide : elle ne correspond à aucune action d
                 431: "En-têtes de la requête trop longs."}
 
 # page names (tab labels), by tab id, in the order of the tabs
-PAGES = {"carte": "Carte", "demander": "Demander", "themes": "Thèmes", "producteurs": "Producteurs",
-         "territoires": "Territoires", "comparer": "Comparer", "qualite": "Qualité de la recherche"}
+PAGES = french.PAGE_NAMES
 
 # texts of a dcc.Dropdown (Dash 4 shows English ones by default)
 DROPDOWN = {"search": "Rechercher", "no_options_found": "Aucun choix ne correspond",
@@ -138,9 +138,6 @@ EXAMPLE_QUESTIONS = ("Quand est-ce que les enfants sont en vacances ?", "Où son
                      "Quels sont les jours fériés ?", "Où sont implantées les éoliennes ?")
 EXAMPLES = "Exemples :"
 
-MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-          "octobre", "novembre", "décembre")
-
 
 def mode_label(mode: str) -> str:
     return MODE_LABELS.get(mode, mode)
@@ -190,38 +187,6 @@ def plotly_text(value, max_chars: int | None = None) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def format_date(value) -> str:
-    """ISO date or datetime string -> ``jj/mm/aaaa`` ("" if missing or unreadable)."""
-    s = clean_text(value)
-    if not s:
-        return ""
-    try:
-        return datetime.fromisoformat(s[:19]).strftime("%d/%m/%Y")
-    except ValueError:
-        return ""
-
-
-def format_score(score) -> str:
-    """A similarity or search score, French decimal comma: ``0,873``."""
-    try:
-        x = float(score)
-    except (TypeError, ValueError):
-        return ""
-    if not math.isfinite(x):
-        return ""
-    return f"{x:.3f}".replace(".", ",")
-
-
-def format_long_date(value) -> str:
-    """ISO date -> ``16 janvier 2026`` (``1er`` for the first day); "" if unreadable."""
-    s = clean_text(value)
-    try:
-        d = datetime.fromisoformat(s[:10])
-    except ValueError:
-        return ""
-    return f"{'1er' if d.day == 1 else d.day} {MONTHS[d.month - 1]} {d.year}"
-
-
 _EXPORT_NAME = re.compile(r"export-dataset-(\d{4})(\d{2})(\d{2})")
 
 
@@ -238,8 +203,8 @@ def catalogue_date(manifest: dict) -> str:
 
 def catalogue_subtitle(n: int, manifest: dict) -> str:
     """The header's line: ``70 575 jeux de données · catalogue du 16 janvier 2026``."""
-    count = f"{int(n):,}".replace(",", NNBSP) + f" jeu{'x' if n > 1 else ''} de données"
-    day = format_long_date(catalogue_date(manifest))
+    count = french.count(n, "jeu de données", "jeux de données")
+    day = french.long_date(catalogue_date(manifest))
     return f"{count} · catalogue du {day}" if day else count
 
 

@@ -19,7 +19,8 @@ from components import labels as L
 from components.data_grid import LINK_COL, TITLE_COL, dataset_grid, link_markdown, title_text
 from components.fair_view import section as fair_section
 from components.figures import FONT, empty_figure
-from components.labels import clean_text, format_date, format_score, mode_label, plotly_text, typo
+from components.labels import clean_text, mode_label, plotly_text, typo
+from models.core import french
 
 # ---- ids of this page (prefixed, so they cannot collide with the other pages) ---------------
 SELECT = "producers-select"
@@ -60,21 +61,6 @@ DATASET_COLOUR = "#e63946"
 MAX_QUERIES = 5
 
 
-def fr_int(n) -> str:
-    """12345 -> ``12 345`` (narrow no-break space); missing -> ``—``."""
-    try:
-        x = int(n)
-    except (TypeError, ValueError):
-        return "—"
-    return f"{x:,}".replace(",", "\u202f")
-
-
-def fr_percent(x: float, digits: int = 0) -> str:
-    if x is None or not math.isfinite(float(x)):
-        return "—"
-    return f"{100 * float(x):.{digits}f}\u202f%".replace(".", ",")
-
-
 def _base_layout(fig: go.Figure, height: int) -> go.Figure:
     fig.update_layout(height=height, font={"family": FONT}, plot_bgcolor="white",
                       paper_bgcolor="white", margin={"l": 10, "r": 10, "t": 30, "b": 10},
@@ -102,10 +88,10 @@ def overview_rows(items: list[dict]) -> list[dict]:
         out.append({
             "id": str(d["producer_id"]), "organization": clean_text(d.get("organization"), 160),
             "kind": L.PRODUCER_KINDS.get(d.get("kind"), clean_text(d.get("kind"), 40)),
-            "n_active": fr_int(d.get("n_active")), "n_archived": fr_int(d.get("n_archived")),
-            "views": fr_int(d.get("views")), "reuses": fr_int(d.get("reuses")),
+            "n_active": french.integer(d.get("n_active")), "n_archived": french.integer(d.get("n_archived")),
+            "views": french.integer(d.get("views")), "reuses": french.integer(d.get("reuses")),
             "score": f"{float(score):.0f}/100" if has_score else "—",
-            "last_modified": format_date(d.get("last_modified")) or "—",
+            "last_modified": french.short_date(d.get("last_modified")) or "—",
         })
     return out
 
@@ -194,7 +180,7 @@ def build_producers_page(options: list[dict], *, threshold: float = 0.95) -> htm
         dbc.Row(dbc.Col(card("Quasi-doublons", [
             html.Div([html.Span(typo("Similarité minimale (cosinus) :"), className="small me-2"),
                       html.Div(dcc.Slider(id=DUP_THRESHOLD, min=0.8, max=1.0, step=0.01, value=threshold,
-                                          marks={v / 100: f"{v / 100:.2f}".replace(".", ",")
+                                          marks={v / 100: french.number(v / 100, 2)
                                                  for v in range(80, 101, 5)},
                                           tooltip={"placement": "bottom"}), className="flex-grow-1")],
                      className="d-flex align-items-center mb-2"),
@@ -239,14 +225,15 @@ def key_figures(summary: dict | None, *, mean_score: float | None = None,
     """Cards: active / archived datasets, views, reuses, followers, downloads, quality."""
     if not summary:
         return empty_state(CHOOSE)
-    archived = fr_int(summary.get("n_archived")) if summary.get("archived_known", True) else "inconnu"
+    archived = french.integer(summary.get("n_archived")) if summary.get("archived_known", True) else "inconnu"
     items = [
-        ("Jeux actifs", fr_int(summary.get("n_active")), f"rang {fr_int(summary.get('rank'))} par taille"),
-        ("Jeux archivés", archived, f"{fr_int(summary.get('n_total'))} au total"),
-        ("Vues", fr_int(summary.get("views")), "archivés compris"),
-        ("Réutilisations", fr_int(summary.get("reuses")), "archivés compris"),
-        ("Abonnés", fr_int(summary.get("followers")), "archivés compris"),
-        ("Téléchargements", fr_int(summary.get("downloads")), "des ressources"),
+        ("Jeux actifs", french.integer(summary.get("n_active")),
+         f"rang {french.integer(summary.get('rank'))} par taille"),
+        ("Jeux archivés", archived, f"{french.integer(summary.get('n_total'))} au total"),
+        ("Vues", french.integer(summary.get("views")), "archivés compris"),
+        ("Réutilisations", french.integer(summary.get("reuses")), "archivés compris"),
+        ("Abonnés", french.integer(summary.get("followers")), "archivés compris"),
+        ("Téléchargements", french.integer(summary.get("downloads")), "des ressources"),
     ]
     if mean_score is not None and math.isfinite(mean_score):
         cat = (typo(f"catalogue : {catalogue_score:.0f}/100") if catalogue_score is not None
@@ -282,16 +269,16 @@ def datasets_table(items: list[dict], total: int) -> html.Div:
         return empty_state(L.PRODUCERS_NONE_ACTIVE)
     rows = [{"key": str(int(d["row"])), "title": title_text(d.get("title")),
              "link": link_markdown(d.get("url")),
-             "views": fr_int(d.get("views")),
-             "reuses": fr_int(d.get("reuses")), "modified": format_date(d.get("last_modified")),
+             "views": french.integer(d.get("views")),
+             "reuses": french.integer(d.get("reuses")), "modified": french.short_date(d.get("last_modified")),
              "score": f"{int(d.get('score', 0))}"} for d in items]
     columns = [{"field": "title", "headerName": "Titre (ouvrir sa fiche)", **TITLE_COL}, LINK_COL,
                {"field": "views", "headerName": "Vues", "width": 110, "type": "rightAligned"},
                {"field": "reuses", "headerName": "Réutil.", "width": 100, "type": "rightAligned"},
                {"field": "modified", "headerName": "Modifié le", "width": 150},
                {"field": "score", "headerName": "Qualité", "width": 100, "type": "rightAligned"}]
-    note = (f"Les {len(items)} plus consultés sur {fr_int(total)}." if total > len(items)
-            else f"{fr_int(total)} jeu{'x' if total > 1 else ''} de données.")
+    note = (f"Les {len(items)} plus consultés sur {french.integer(total)}." if total > len(items)
+            else f"{french.integer(total)} jeu{'x' if total > 1 else ''} de données.")
     return html.Div([html.Div(note, className="small text-muted mb-1"),
                      list_grid("datasets", columns, rows)])
 
@@ -303,7 +290,7 @@ def priority_table(items: list[dict]) -> html.Div:
     rows = [{"key": str(int(d["row"])), "title": title_text(d.get("title")),
              "link": link_markdown(d.get("url")),
              "score": f"{int(d['score'])}",
-             "views": fr_int(d.get("views")),
+             "views": french.integer(d.get("views")),
              "reasons": " · ".join(typo(clean_text(r, 300)) for r in d.get("reasons", []))} for d in items]
     columns = [{"field": "title", "headerName": "Jeu de données (ouvrir sa fiche)", **TITLE_COL},
                LINK_COL, {"field": "score", "headerName": "Score", "width": 90, "type": "rightAligned"},
@@ -321,20 +308,20 @@ def _score_colour(score) -> str:
 def duplicates_table(items: list[dict], threshold: float) -> html.Div:
     """``items``: row_a, title_a, row_b, title_b, organization_b, same_producer, score."""
     if not items:
-        return empty_state(f"Aucune paire au-dessus de {format_score(threshold)}.")
+        return empty_state(f"Aucune paire au-dessus de {french.score(threshold)}.")
     n_own = sum(1 for d in items if d.get("same_producer"))
     rows = [{"key": f"{int(d['row_a'])}:{int(d['row_b'])}", "title_a": title_text(d.get("title_a")),
              "title_b": title_text(d.get("title_b")),
              "producer": "même producteur" if d.get("same_producer")
              else clean_text(d.get("organization_b"), 100),
-             "score": format_score(d.get("score"))} for d in items]
+             "score": french.score(d.get("score"))} for d in items]
     columns = [{"field": "title_a", "headerName": "Son jeu (ouvrir sa fiche)", **TITLE_COL},
                {"field": "title_b", "headerName": "Jeu proche (ouvrir sa fiche)", **TITLE_COL},
                {"field": "producer", "headerName": "Producteur du jeu proche", "width": 200,
                 "wrapText": True, "autoHeight": True},
                {"field": "score", "headerName": "Similarité", "width": 110, "type": "rightAligned"}]
     note = (f"{len(items)} paire{'s' if len(items) > 1 else ''} dont {n_own} entre ses propres jeux "
-            f"(similarité ≥ {format_score(threshold)}).")
+            f"(similarité ≥ {french.score(threshold)}).")
     return html.Div([html.Div(note, className="small text-muted mb-1"),
                      list_grid("duplicates", columns, rows)])
 
@@ -345,8 +332,8 @@ def similar_table(items: list[dict]) -> html.Div | dbc.ListGroup:
         return empty_state(L.PRODUCERS_NO_SIMILAR)
     return dbc.ListGroup([dbc.ListGroupItem(
         [html.Div(clean_text(d.get("organization"), 140), className="fw-semibold"),
-         html.Div(f"{fr_int(d.get('n_active'))} jeux · similarité {format_score(d.get('similarity'))}",
-                  className="small text-muted")],
+         html.Div(f"{french.integer(d.get('n_active'))} jeux · similarité "
+                  f"{french.score(d.get('similarity'))}", className="small text-muted")],
         id={"type": PRODUCER_ITEM, "value": str(d["producer_id"])}, action=True, n_clicks=0,
         class_name="py-1 dataset-item") for d in items], flush=True)
 
@@ -441,7 +428,7 @@ def visualize_neighbourhood(producers: list[dict], datasets: list[dict], *,
             text=[plotly_text(p.get("organization"), 28) for p in others], textposition="top center",
             textfont={"size": 10},
             customdata=[[plotly_text(p.get("organization"), 120), int(p.get("n_active", 0)),
-                         format_score(p.get("similarity"))] for p in others],
+                         french.score(p.get("similarity"))] for p in others],
             hovertemplate="%{customdata[0]}<br>%{customdata[1]} jeux · similarité %{customdata[2]}"
                           "<extra></extra>"))
     if me:

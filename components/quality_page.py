@@ -19,6 +19,7 @@ from components.compare_page import MODE_COLOURS
 from components.data_grid import dataset_grid
 from components.figures import FONT, empty_figure
 from components.labels import clean_text, mode_label, plotly_text
+from models.core import french
 
 # ---- ids of this page -----------------------------------------------------------------------
 FILE = "quality-file"  # dcc.Dropdown of the labelled files
@@ -51,12 +52,6 @@ INTRO = [
 ]
 
 
-def fr_number(x, digits: int = 3) -> str:
-    if x is None:
-        return "—"
-    return f"{float(x):.{digits}f}".replace(".", ",")
-
-
 def visualize_quality(metrics: dict[str, dict] | None, *, reference: dict | None = None,
                       reference_label: str = "") -> go.Figure:
     """Grouped bars: one group per metric, one bar per mode; ``reference`` ({metric: value})
@@ -71,7 +66,7 @@ def visualize_quality(metrics: dict[str, dict] | None, *, reference: dict | None
         fig.add_trace(go.Bar(
             x=labels, y=ys, name=plotly_text(mode_label(mode)),
             marker_color=MODE_COLOURS.get(mode, "#6c757d"),
-            text=[fr_number(y, 2) for y in ys], textposition="outside",
+            text=[french.number(y, 2) for y in ys], textposition="outside",
             hovertemplate=f"{plotly_text(mode_label(mode))} · %{{x}}\u202f: %{{y:.3f}}<extra></extra>",
         ))
     if reference:
@@ -104,7 +99,7 @@ def metrics_table(metrics: dict[str, dict] | None) -> html.Div | dbc.Table:
         for key, _ in METRICS:
             val = v.get(key)
             strong = val is not None and val == best[key] and val > 0
-            cells.append(html.Td(fr_number(val), className="fw-bold" if strong else None))
+            cells.append(html.Td(french.number(val, 3), className="fw-bold" if strong else None))
         rows.append(html.Tr(cells))
     return dbc.Table([head, html.Tbody(rows)], size="sm", bordered=False, hover=True,
                      className="small mb-0")

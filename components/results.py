@@ -6,7 +6,8 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from components.ids import RESULT_ITEM
-from components.labels import NO_PRODUCER, NO_TITLE, clean_text, format_score
+from components.labels import NO_PRODUCER, NO_TITLE, clean_text
+from models.core import french
 
 TITLE_CHARS = 160
 
@@ -22,7 +23,7 @@ def dataset_list(items: list[dict], *, item_type: str = RESULT_ITEM, score_label
         head = [html.Span(clean_text(item.get("title"), TITLE_CHARS) or NO_TITLE, className="fw-semibold")]
         if numbered:
             head.insert(0, dbc.Badge(str(rank), color="danger", pill=True, className="me-2 rank-badge"))
-        score = format_score(item.get("score"))
+        score = french.score(item.get("score"))
         out.append(dbc.ListGroupItem(
             [html.Div(head),
              html.Div([html.Span(clean_text(item.get("organization"), 100) or NO_PRODUCER),

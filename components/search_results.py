@@ -10,13 +10,11 @@ from dash import dcc, html
 from components import ids
 from components.details import safe_url
 from components.labels import NO_PRODUCER, NO_TITLE, clean_text
+from models.core import french
 
 FACET_ORDER = ("territory", "producer", "format", "licence", "frequency", "freshness", "modified", "year",
                "topic", "has_reuses")
-FACET_TITLES = {"producer": "Producteur", "territory": "Territoire", "year": "Année de création",
-                "modified": "Année de mise à jour", "format": "Format", "licence": "Licence",
-                "frequency": "Fréquence de mise à jour", "topic": "Thème", "has_reuses": "Réutilisations",
-                "freshness": "Fraîcheur"}
+FACET_TITLES = french.FILTER_TITLES
 SORT_OPTIONS = [{"label": "Pertinence", "value": "relevance"},
                 {"label": "Plus récents", "value": "recent"},
                 {"label": "Plus populaires", "value": "popular"}]
@@ -83,7 +81,7 @@ def result_card(c: dict) -> dbc.ListGroupItem:
 
 def versions_label(n: int) -> str:
     """« 1 autre version », « 3 autres versions » (the family under a card)."""
-    return "1 autre version" if n == 1 else f"{_thousands(n)} autres versions"
+    return "1 autre version" if n == 1 else f"{french.integer(n)} autres versions"
 
 
 def versions_block(c: dict) -> html.Details:
@@ -102,7 +100,7 @@ def versions_block(c: dict) -> html.Details:
         items.append(html.Li(line))
     n = int(c.get("n_versions") or 0)
     if n > len(items):
-        items.append(html.Li(f"… et {_thousands(n - len(items))} de plus", className="text-muted"))
+        items.append(html.Li(f"… et {french.integer(n - len(items))} de plus", className="text-muted"))
     return html.Details([html.Summary(versions_label(n), className="small fw-semibold"),
                          html.Ul(items, className="small mb-0 ps-3")], className="result-versions mt-1")
 
@@ -221,18 +219,14 @@ def catalogue_filter_panel(facets: dict | None) -> html.Div:
     return html.Div([intro, filter_panel(facets, {}, kind=ids.CATALOGUE_FACET)])
 
 
-def _thousands(n: int) -> str:
-    return f"{int(n):,}".replace(",", "\u202f")
-
-
 def map_filter_note(count: int | None, n: int) -> str:
     """« 1 234 jeux de données sur 70 575 correspondent aux filtres » ("" without filter)."""
     if count is None:
         return ""
     if count == 0:
-        return f"Aucun jeu de données sur {_thousands(n)} ne correspond aux filtres."
+        return f"Aucun jeu de données sur {french.integer(n)} ne correspond aux filtres."
     if count == 1:
-        return (f"1 jeu de données sur {_thousands(n)} correspond aux filtres "
+        return (f"1 jeu de données sur {french.integer(n)} correspond aux filtres "
                 "(les autres points sont estompés).")
-    return (f"{_thousands(count)} jeux de données sur {_thousands(n)} correspondent aux filtres "
+    return (f"{french.integer(count)} jeux de données sur {french.integer(n)} correspondent aux filtres "
             "(les autres points sont estompés).")

@@ -11,16 +11,13 @@ from dash import dcc, html
 from components import ids
 from components.figures import FONT, empty_figure
 from components.labels import plotly_text
+from models.core import french
 
 SMALL = {"displayModeBar": False, "locale": "fr"}
 BAR = "#3a6ea5"
 CATALOGUE = "#adb5bd"
 HINT = ("Sélectionnez des jeux de données sur la carte : outil « lasso » ou « sélection "
         "rectangulaire » dans la barre de la carte, puis tracez autour des points.")
-
-
-def fr_int(n: int) -> str:
-    return f"{int(n):,}".replace(",", "\u202f")
 
 
 def _layout(fig: go.Figure, height: int, **kw) -> go.Figure:
@@ -62,7 +59,7 @@ def _counts_list(items: list[dict], what: str) -> html.Div:
         return html.Div(f"Aucun {what}.", className="text-muted small")
     def item(it):
         level = [html.Span(f" ({it['level']})", className="text-muted")] if it.get("level") else []
-        count = html.Span(fr_int(it["n"]), className="text-muted ms-2")
+        count = html.Span(french.integer(it["n"]), className="text-muted ms-2")
         return html.Li([html.Span(it["name"]), *level, count])
     return html.Ul([item(it) for it in items], className="small mb-0 ps-3")
 
@@ -74,7 +71,7 @@ def selection_panel(summary: dict | None) -> html.Div:
     n = summary["n"]
     years = summary["years"]
     out = [
-        html.Div([html.Span(fr_int(n), id=ids.SELECTION_COUNT, className="fs-4 fw-semibold me-2"),
+        html.Div([html.Span(french.integer(n), id=ids.SELECTION_COUNT, className="fs-4 fw-semibold me-2"),
                   html.Span("jeu de données sélectionné" if n == 1 else "jeux de données sélectionnés")],
                  className="mb-2"),
         html.H6("Thèmes : sélection et catalogue", className="mt-2"),
@@ -85,7 +82,7 @@ def selection_panel(summary: dict | None) -> html.Div:
         dcc.Graph(figure=years_figure(years), config=SMALL),
     ]
     if years.get("left_out"):
-        out.append(html.Div(f"{fr_int(years['left_out'])} sans date de création plausible.",
+        out.append(html.Div(f"{french.integer(years['left_out'])} sans date de création plausible.",
                             className="small text-muted"))
     out += [html.H6("Territoires nommés", className="mt-3"),
             _counts_list(summary["territories"], "territoire")]

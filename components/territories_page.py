@@ -17,6 +17,7 @@ from components import labels as L
 from components.data_grid import LINK_COL, TITLE_COLUMN, dataset_grid, link_markdown, title_text
 from components.figures import FONT, empty_figure
 from components.labels import clean_text, plotly_text, typo
+from models.core import french
 
 # ---- ids of this page (prefixed, so they cannot collide with the other pages) ---------------
 SEARCH = "territories-search"
@@ -46,17 +47,6 @@ GRAPH_CONFIG = {"displaylogo": False, "locale": "fr", "scrollZoom": False,
 COLOURSCALE = [[0.0, "#f5f5fe"], [0.35, "#9a9aff"], [0.7, "#4747d1"], [1.0, "#000091"]]
 
 
-def fr_int(n) -> str:
-    try:
-        return f"{int(n):,}".replace(",", "\u202f")
-    except (TypeError, ValueError):
-        return "—"
-
-
-def fr_percent(x) -> str:
-    return "—" if x is None else f"{100 * float(x):.0f}\u202f%"
-
-
 def empty_state(message: str = CHOOSE) -> html.Div:
     return html.Div(message, className="text-muted small")
 
@@ -69,14 +59,14 @@ def visualize_choropleth(geojson: dict | None, codes: Sequence[str], names: Sequ
     """Datasets per département or région. ``codes`` are the outlines' feature codes,
     ``values`` the territory values sent back on click (``departement:29``), ``selected`` the
     feature codes drawn with a thick outline."""
-    unit = "départements" if level == "departement" else "régions"
+    unit = french.LEVEL_PLURALS["departement" if level == "departement" else "region"]
     if not geojson or not geojson.get("features"):
         return empty_figure(L.NO_OUTLINES.format(unit=unit), height=height)
     if not len(codes) or not any(int(c) > 0 for c in counts):
         return empty_figure(f"Aucun jeu de données rattaché à un de ces {unit}.", height=height)
     direct = list(direct) if direct is not None else [0] * len(codes)
-    hover = [f"<b>{plotly_text(n, 80)}</b> ({plotly_text(c, 5)})<br>{fr_int(k)} jeux de données"
-             f"<br>{fr_int(d)} le nomment directement"
+    hover = [f"<b>{plotly_text(n, 80)}</b> ({plotly_text(c, 5)})<br>{french.integer(k)} jeux de données"
+             f"<br>{french.integer(d)} le nomment directement"
              for c, n, k, d in zip(codes, names, counts, direct, strict=True)]
     fig = go.Figure(go.Choropleth(
         geojson=geojson, featureidkey="properties.code", locations=list(codes), z=list(counts),
@@ -103,8 +93,8 @@ def off_map_table(items: list[dict], level: str = "departement") -> html.Div:
     if not shown:
         return html.Div()
     unit = "Départements" if level == "departement" else "Régions"
-    chips = [dbc.Badge(f"{clean_text(d['name'], 60)} · {fr_int(d['n'])}", color="light", text_color="dark",
-                       className="me-1 mb-1 border") for d in shown]
+    chips = [dbc.Badge(f"{clean_text(d['name'], 60)} · {french.integer(d['n'])}", color="light",
+                       text_color="dark", className="me-1 mb-1 border") for d in shown]
     return html.Div([html.Span(typo(f"{unit} hors carte (outre-mer) : "), className="small text-muted me-1"),
                      *chips])
 
@@ -117,7 +107,7 @@ def summary(entity: dict | None, total: int, *, enclosing: bool, contained: bool
         return html.Div()
     level = LEVEL_NAMES.get(entity.get("level"), entity.get("level", ""))
     text = [html.Strong(clean_text(entity.get("name"), 120)), typo(f" ({level}) : "),
-            html.Strong(fr_int(total)), f" jeu{'x' if total > 1 else ''} de données"]
+            html.Strong(french.integer(total)), f" jeu{'x' if total > 1 else ''} de données"]
     extra = []
     if enclosing:
         extra.append("niveaux englobants inclus" + (f" ({', '.join(around)})" if around else ""))
@@ -139,7 +129,8 @@ def datasets_table(items: list[dict], total: int, *, name: str = "") -> html.Div
         if not d.get("own", True):
             level = LEVEL_NAMES.get(d.get("level"), "")
             via = f"{via} ({level})" if level else via
-        found = f"{SOURCE_NAMES.get(d.get('source'), d.get('source'))} · {fr_percent(d.get('confidence'))}"
+        source = SOURCE_NAMES.get(d.get("source"), d.get("source"))
+        found = f"{source} · {french.percent(d.get('confidence'))}"
         rows.append({"key": str(int(d["row"])), "title": title_text(d.get("title")),
                      "link": link_markdown(d.get("url")),
                      "producer": clean_text(d.get("organization"), 60),
@@ -151,8 +142,8 @@ def datasets_table(items: list[dict], total: int, *, name: str = "") -> html.Div
                 "autoHeight": True},
                {"field": "via", "headerName": "Territoire nommé — trouvé dans", "width": 170,
                 "wrapText": True, "autoHeight": True}]
-    note = (f"Les {len(items)} premiers sur {fr_int(total)}." if total > len(items)
-            else f"{fr_int(total)} jeu{'x' if total > 1 else ''} de données.")
+    note = (f"Les {len(items)} premiers sur {french.integer(total)}." if total > len(items)
+            else f"{french.integer(total)} jeu{'x' if total > 1 else ''} de données.")
     return html.Div([html.Div(note, className="small text-muted mb-1"),
                      dataset_grid(DATASET_GRID, columns, rows, class_name="territories-list")])
 
@@ -165,11 +156,12 @@ def evaluation_note(report: dict | None) -> html.Div:
     cov = report.get("coverage", {})
     return html.Div(typo(
         f"Territoires trouvés dans les titres, descriptions, mots-clés et noms des producteurs. "
-        f"Accord avec les zones déclarées ({fr_int(d.get('n'))} jeux) : précision "
-        f"{fr_percent(d.get('precision'))}, rappel {fr_percent(d.get('recall'))} au niveau "
-        f"département ; {fr_percent(e.get('precision'))} / {fr_percent(e.get('recall'))} au territoire "
-        f"exact. Jeux avec un territoire : {fr_percent(cov.get('declared'))} déclarés, "
-        f"{fr_percent(cov.get('extracted'))} après extraction."),
+        f"Accord avec les zones déclarées ({french.integer(d.get('n'))} jeux) : précision "
+        f"{french.percent(d.get('precision'))}, rappel {french.percent(d.get('recall'))} au niveau "
+        f"département ; {french.percent(e.get('precision'))} / {french.percent(e.get('recall'))} "
+        "au territoire "
+        f"exact. Jeux avec un territoire : {french.percent(cov.get('declared'))} déclarés, "
+        f"{french.percent(cov.get('extracted'))} après extraction."),
         className="small text-muted")
 
 
@@ -180,10 +172,10 @@ def most_named_list(items: list[dict]) -> html.Div:
         return empty_state("Aucun territoire n'est nommé par les jeux de données.")
     return html.Div([html.Span(typo(f"{L.TERRITORIES_TOP} : "), className="small text-muted me-1"),
                      *[dbc.Button([clean_text(d.get("label"), 120),
-                                   html.Span(f" · {fr_int(d.get('n'))}", className="text-muted")],
+                                   html.Span(f" · {french.integer(d.get('n'))}", className="text-muted")],
                                   id={"type": TOP_ITEM, "value": str(d["value"])}, n_clicks=0,
                                   color="light", size="sm", className="me-1 mb-1 border",
-                                  title=f"{fr_int(d.get('n'))} jeux de données le nomment")
+                                  title=f"{french.integer(d.get('n'))} jeux de données le nomment")
                        for d in items]])
 
 

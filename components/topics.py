@@ -21,6 +21,7 @@ import plotly.graph_objects as go
 from components import labels as L
 from components.figures import FONT, empty_figure, palette
 from components.labels import plotly_text
+from models.core import french
 
 TOPIC_COLOUR = "#3a6ea5"
 SELECTED_COLOUR = "#e63946"
@@ -121,7 +122,7 @@ def left_out_note(left_out: int, first: int | None = None, last: int | None = No
     inconnue) ne sont pas comptés." ("" when none)."""
     if not left_out:
         return ""
-    n = f"{int(left_out):,}".replace(",", "\u202f")
+    n = french.integer(left_out)
     window = f" (inconnue, avant {first} ou après {last})" if first and last else ""
     many = left_out > 1
     return (f"{n} jeu{'x' if many else ''} de données sans date de création plausible{window} "

@@ -18,6 +18,7 @@ from components.coverage_view import open_cluster_block
 from components.coverage_view import open_topic_button as coverage_topic_button
 from components.figures import empty_figure
 from components.labels import clean_text
+from models.core import french
 
 GRAPH_CONFIG = {"displaylogo": False, "locale": "fr",
                 "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d", "toImage"]}
@@ -45,21 +46,16 @@ def k_options(models: list[dict]) -> list[dict]:
     out = []
     for m in sorted(models, key=lambda m: m["k"]):
         cv = m.get("coherence_cv")
-        extra = f" · c_v {cv:.2f}".replace(".", ",") if cv is not None else ""
+        extra = f" · c_v {french.number(cv, 2)}" if cv is not None else ""
         out.append({"label": f"K = {m['k']}{extra}" + (" (par défaut)" if m.get("default") else ""),
                     "value": int(m["k"])})
     return out
 
 
-def percent(share: float, digits: int = 1) -> str:
-    """0.1234 -> "12,3" (French decimal comma)."""
-    return f"{100 * float(share):.{digits}f}".replace(".", ",")
-
-
 def topic_options(topics: pd.DataFrame) -> list[dict]:
     """Dropdown options, the most prevalent topic first."""
     t = topics.sort_values("prevalence", ascending=False, kind="stable")
-    return [{"label": f"{int(i) + 1}. {clean_text(lab, 80)} ({percent(p)} %)", "value": int(i)}
+    return [{"label": f"{int(i) + 1}. {clean_text(lab, 80)} ({french.percent(p, 1)})", "value": int(i)}
             for i, lab, p in zip(t["topic"], t["label"], t["prevalence"], strict=True)]
 
 
@@ -68,16 +64,13 @@ def topic_info(topic: dict | None) -> list:
     if not topic:
         return [html.Span("Choisissez un thème.", className="text-muted")]
 
-    def num(v, fmt):
-        return "—" if v is None or pd.isna(v) else fmt.format(v).replace(".", ",")
-
     return [
         html.Div(f"Thème {int(topic['topic']) + 1}\u202f: {clean_text(topic['label'], 120)}",
                  className="fw-semibold"),
         html.Div([
-            html.Span(f"part du catalogue {percent(topic['prevalence'])} %"),
-            html.Span(f" · stabilité {num(topic.get('stability'), '{:.2f}')}"),
-            html.Span(f" · cohérence c_v {num(topic.get('coherence_cv'), '{:.2f}')}"),
+            html.Span(f"part du catalogue {french.percent(topic['prevalence'], 1)}"),
+            html.Span(f" · stabilité {french.number(topic.get('stability'), 2)}"),
+            html.Span(f" · cohérence c_v {french.number(topic.get('coherence_cv'), 2)}"),
         ], className="small text-muted"),
     ]
 
@@ -126,7 +119,7 @@ def topic_periods_block(periods: list[dict], topic: int | None = None) -> html.D
     for p in periods:
         span = str(p["start"]) if p["start"] == p["end"] else f"{p['start']}\u2013{p['end']}"
         n = int(p["datasets"])
-        count = f"{n:,}".replace(",", "\u202f") + (" jeu" if n == 1 else " jeux")
+        count = french.count(n, "jeu", "jeux")
         words = " · ".join(clean_text(str(w), 30) for w in p["words"]) if p["words"] else (
             "trop peu de jeux de données pour en dire les mots")
         items.append(html.Li([html.Span(span, className="fw-semibold me-2"),

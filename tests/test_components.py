@@ -13,7 +13,7 @@ from components import ids
 from components.cloud import text_box, visualize_wordcloud
 from components.details import description_markdown, details_panel, safe_url
 from components.figures import empty_figure
-from components.labels import format_date, format_score, mode_options, plotly_text
+from components.labels import mode_options, plotly_text
 from components.layout import build_layout
 from components.map import (
     BASE_TRACE,
@@ -244,9 +244,6 @@ def test_labels():
         {"label": "Sémantique", "value": "semantic"}, {"label": "Mots-clés", "value": "keyword"},
         {"label": "Hybride", "value": "hybrid"}, {"label": "Mots (word2vec)", "value": "word"},
         {"label": "other", "value": "other"}]
-    assert format_date("2024-12-13T04:02:49.520000") == "13/12/2024"
-    assert format_date("pas une date") == "" and format_date(None) == ""
-    assert format_score(0.87349) == "0,873" and format_score(None) == ""
 
 
 # ---- layout ---------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from components import ids
 from components import labels as L
 from components import producers_page as pp
 from components import territories_page as tp
+from models.core import french
 from models.core.text import fold
 from tests import uihelpers
 from tests.uihelpers import call, grid_rows
@@ -85,7 +86,7 @@ def test_producers_page_opens_on_the_overview_grid(app, client, explorer):
     first = resp["rowData"][0]
     assert first["id"] == P.table["producer_id"].iat[0]
     assert first["organization"] == P.table["organization"].iat[0]
-    assert first["n_active"] == pp.fr_int(P.table["n_active"].iat[0]) and first["score"].endswith("/100")
+    assert first["n_active"] == french.integer(P.table["n_active"].iat[0]) and first["score"].endswith("/100")
     # one page is a few kB whatever the number of producers
     assert len(json.dumps(resp)) < 400 * pp.OVERVIEW_PAGE_SIZE
     by_views = grid_page(app, client, sort=[{"colId": "views", "sort": "desc"}])["rowData"]
@@ -159,7 +160,7 @@ def test_territories_open_on_france_with_the_most_named(app, explorer):
     assert find(app.layout, tp.SEARCH)["props"]["value"] == "pays:FR"
     summary = _text(find(app.layout, tp.SUMMARY)["props"]["children"])
     n_france = len(S.datasets("pays:FR"))
-    assert "France" in summary and pp.fr_int(n_france) in summary and n_france > 0
+    assert "France" in summary and french.integer(n_france) in summary and n_france > 0
     listing = grid_rows(find(app.layout, tp.DATASETS)["props"]["children"])
     first = S.datasets("pays:FR").iloc[0]
     assert listing[0]["key"] == str(int(first["row"]))
@@ -188,7 +189,7 @@ def test_a_most_named_territory_opens_it(app, client, explorer):
 
 def test_header_and_tabs(app, explorer):
     sub = find(app.layout, ids.COUNT)["props"]["children"]
-    assert sub.startswith(pp.fr_int(explorer.n)) and "catalogue du " in sub and "build" not in sub
+    assert sub.startswith(french.integer(explorer.n)) and "catalogue du " in sub and "build" not in sub
 
 
 # ---- browser ----------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from components import ids
 from components import labels as L
 from components import producers_page as pp
 from components import territories_page as tp
+from models.core import french
 from models.core.config import AppSettings
 from tests import uihelpers
 from tests.uihelpers import call
@@ -254,13 +255,13 @@ def _tabs(layout) -> list[dict]:
 
 def test_header_names_the_catalogue_date_not_a_build(app, explorer):
     layout = json.dumps(serialise(app.layout), ensure_ascii=False)
-    day = L.format_long_date(L.catalogue_date(explorer.artifacts.manifest))
+    day = french.long_date(L.catalogue_date(explorer.artifacts.manifest))
     assert day and f"catalogue du {day}" in layout
     header = json.dumps(uihelpers.find(serialise(app.layout), ids.COUNT), ensure_ascii=False)
     assert f"catalogue du {day}" in header and explorer.artifacts.manifest["build_id"] not in header
     export = {"catalog": {"source": "x/export-dataset-20260116-055249.csv.gz"}}
     assert L.catalogue_date(export) == "2026-01-16"
-    assert L.format_long_date("2026-01-16") == "16 janvier 2026"
+    assert french.long_date("2026-01-16") == "16 janvier 2026"
 
 
 def test_callback_outputs_read_french(app, client, explorer, data_strings):

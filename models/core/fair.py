@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from models.core import french
 from models.core.formats import format_families
 
 DIMENSIONS = ("findability", "accessibility", "interoperability", "reusability", "contextuality")
@@ -284,15 +285,11 @@ def todo(scored: pd.DataFrame, ids: pd.Series | None = None, *, catalogue_n: int
 
 
 def _lead(verb: str, k: int) -> str:
-    jeux = f"{_n(k)} jeu{'x' if k > 1 else ''}"
+    jeux = french.count(k, "jeu", "jeux")
     if verb.endswith((" à", " de", " pour")):
         return f"{verb} {jeux}"
     return f"{verb} ({jeux})"
 
 
-def _n(k: int) -> str:
-    return f"{k:,}".replace(",", "\u202f")
-
-
 def _pts(x: float) -> str:
-    return f"{x:.0f}" if x >= 10 else f"{x:.1f}".replace(".", ",")
+    return french.number(x, 0 if x >= 10 else 1)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from models.core import french
+
 MIN_DESCRIPTION_CHARS = 100  # plain-text characters below which a description is "very short"
 STALE_FACTOR = 3.0  # stale: last modified more than STALE_FACTOR x the declared period ago
 UNSPECIFIED_LICENSES = frozenset({"", "license not specified", "notspecified", "not specified",
@@ -147,15 +149,6 @@ def check_temporal(df: pd.DataFrame) -> pd.Series:
     return _reasons(none, "Aucune couverture temporelle déclarée", df.index)
 
 
-def _months(days: float) -> str:
-    if days < 60:
-        return f"{int(days)} jours"
-    months = round(days / 30.44)
-    if months < 24:
-        return f"{months} mois"
-    return f"{days / 365.25:.1f} ans".replace(".", ",")
-
-
 def check_stale(df: pd.DataFrame, as_of: pd.Timestamp | None,
                 factor: float = STALE_FACTOR) -> pd.Series:
     """Periodic frequency declared, last modified more than ``factor`` periods before ``as_of``."""
@@ -170,7 +163,7 @@ def check_stale(df: pd.DataFrame, as_of: pd.Timestamp | None,
     for i in np.flatnonzero(stale):
         f = freq.iloc[i]
         out.iloc[i] = (f"Mise à jour déclarée « {FREQUENCY_FR.get(f, f)} » mais dernière "
-                       f"modification le {modified.iloc[i]:%d/%m/%Y}, il y a {_months(age[i])} "
+                       f"modification le {modified.iloc[i]:%d/%m/%Y}, il y a {french.duration(age[i])} "
                        f"(plus de {factor:g} fois la période)")
     return out
 

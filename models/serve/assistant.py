@@ -68,6 +68,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from models.core import french
 from models.core.families import group_ranked
 from models.core.formats import FORMAT_LABELS, format_families
 from models.core.geo import LEVEL_RANK
@@ -81,8 +82,6 @@ log = logging.getLogger(__name__)
 STATE_VERSION = 1
 N_CARDS = 5
 NNBSP = "\u202f"  # narrow no-break space (French typography: before ; : ? ! and inside « »)
-MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-          "octobre", "novembre", "décembre")
 SLOT_KINDS = ("territory", "period", "producer", "format")
 SLOT_NAMES = {"territory": "territoire", "period": "période", "producer": "producteur",
               "format": "format"}
@@ -796,7 +795,7 @@ class Assistant:
             "id": str(ds["id"].iat[row]), "row": int(row), "title": str(ds["title"].iat[row] or ""),
             "producer": org if isinstance(org, str) else "",
             "last_update": str(lm)[:10] if isinstance(lm, str) else "",
-            "last_update_label": month_year(lm),
+            "last_update_label": french.month_year(lm),
             "territory": terr, "territory_source": source,
             "formats": [FORMAT_LABELS.get(x, x.upper()) for x in fams],
             "url": url if isinstance(url, str) and url.startswith(("http://", "https://")) else None,
@@ -968,16 +967,6 @@ def _short_title(title: str) -> str:
 
 def _place_name(label: str) -> str:
     return re.sub(r"\s*\([^)]*\)\s*$", "", label or "").strip()
-
-
-def month_year(value) -> str:
-    if not isinstance(value, str) or len(value) < 7:
-        return ""
-    try:
-        y, m = int(value[:4]), int(value[5:7])
-    except ValueError:
-        return ""
-    return f"{MONTHS[m - 1]} {y}" if 1 <= m <= 12 else ""
 
 
 _SEG_WORD = re.compile(r"[\wÀ-ÿ]+")

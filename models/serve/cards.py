@@ -10,35 +10,12 @@ from functools import lru_cache
 
 import numpy as np
 
+from models.core import french
 from models.core.formats import FORMAT_LABELS
 from models.core.quality import FREQUENCY_FR
 from models.core.text import keyword_terms
 
 SNIPPET_CHARS = 260
-_MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-           "octobre", "novembre", "décembre")
-
-
-def french_date(iso) -> str:
-    """``2025-03-12T…`` → « 12 mars 2025 » ("" when missing or odd)."""
-    s = str(iso or "")
-    m = re.match(r"^(\d{4})-(\d{2})-(\d{2})", s)
-    if not m:
-        return ""
-    y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
-    if not (1 <= mo <= 12 and 1 <= d <= 31):
-        return ""
-    return f"{d} {_MONTHS[mo - 1]} {y}" if d != 1 else f"1er {_MONTHS[mo - 1]} {y}"
-
-
-def thousands(n) -> str:
-    """French thousands separator (narrow no-break space): 12 345."""
-    try:
-        return f"{int(n):,}".replace(",", "\u202f")
-    except (TypeError, ValueError):
-        return "0"
-
-
 def query_words(query: str) -> list[str]:
     """The words of a query worth highlighting (keyword terms, longest first)."""
     words = []
@@ -116,7 +93,7 @@ def version(explorer, row: int) -> dict:
     ds = explorer.datasets
     return {"row": int(row), "id": str(ds["id"].iat[row]), "title": str(ds["title"].iat[row] or ""),
             "url": str(ds["url"].iat[row] or "") if "url" in ds else "",
-            "last_modified": french_date(ds["last_modified"].iat[row]) if "last_modified" in ds else ""}
+            "last_modified": french.long_date(ds["last_modified"].iat[row]) if "last_modified" in ds else ""}
 
 
 def card(explorer, row: int, *, query: str = "", why=(), score: float | None = None,
@@ -134,7 +111,7 @@ def card(explorer, row: int, *, query: str = "", why=(), score: float | None = N
     ts, te = str(col("temporal_start") or ""), str(col("temporal_end") or "")
     coverage = ""
     if ts or te:
-        a, b = french_date(ts), french_date(te)
+        a, b = french.long_date(ts), french.long_date(te)
         coverage = f"du {a} au {b}" if a and b else (f"depuis le {a}" if a else f"jusqu'au {b}")
     territories = []
     for key, src in cat.row_territories(row)[:6]:
@@ -152,13 +129,14 @@ def card(explorer, row: int, *, query: str = "", why=(), score: float | None = N
     return {
         "row": int(row), "rank": rank, "id": str(col("id")), "title": str(col("title") or ""),
         "url": str(col("url") or ""), "organization": str(col("organization") or ""),
-        "last_modified": french_date(col("last_modified")),
+        "last_modified": french.long_date(col("last_modified")),
         "frequency": FREQUENCY_FR.get(freq, "") if freq else "",
         "coverage": coverage, "territories": territories, "declared_zones": declared[:200],
         "formats": fmts, "licence": cat.licence_labels.get(
             cat.licence_keys[cat.licence_codes[row]], "") if len(cat.licence_keys) else "",
-        "views": thousands(col("views", 0)), "reuses": thousands(col("reuses", 0)),
-        "followers": thousands(col("followers", 0)), "quality": quality,
+        "views": french.integer(col("views", 0), missing="0"),
+        "reuses": french.integer(col("reuses", 0), missing="0"),
+        "followers": french.integer(col("followers", 0), missing="0"), "quality": quality,
         "freshness": freshness, "freshness_status": freshness_status,
         "snippet": snippet(explorer.description_text(row), query),
         "why": list(why), "score": None if score is None or not np.isfinite(score) else float(score),

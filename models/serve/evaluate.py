@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs
 
+from models.core import french
+
 log = logging.getLogger(__name__)
 
 METRIC_KEYS = ("hit@1", "hit@3", "hit@10", "mrr@10", "ndcg@10")
@@ -73,8 +75,8 @@ def parse_relevance(text: str, *, max_queries: int = MAX_QUERIES) -> list[Labell
         return _parse_relevance(reader, max_queries)
     except csv.Error as exc:  # its text is English: never shown
         if "field larger" in str(exc):
-            raise RelevanceFileError(f"un champ dépasse {MAX_FIELD_CHARS:,} caractères".replace(",", "\u202f")
-                                     ) from None
+            limit = french.integer(MAX_FIELD_CHARS)
+            raise RelevanceFileError(f"un champ dépasse {limit} caractères") from None
         raise RelevanceFileError(f"CSV illisible à la ligne {reader.line_num} : un guillemet ou un "
                                  "retour à la ligne est mal placé") from None
 

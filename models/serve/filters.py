@@ -45,6 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from models.core import french
 from models.core.declared_zones import resolve_declared
 from models.core.formats import FORMAT_LABELS, format_families
 from models.core.freshness import STATUS_LABELS, STATUSES
@@ -56,10 +57,7 @@ FILTER_KEYS = ("producer", "territory", "year", "modified", "format", "licence",
                "topic", "has_reuses", "freshness")
 RANGE_KEYS = ("year", "modified")
 LIST_KEYS = ("producer", "territory", "format", "licence", "frequency", "topic", "freshness")
-FILTER_LABELS = {"producer": "Producteur", "territory": "Territoire", "year": "Année de création",
-                 "modified": "Dernière mise à jour", "format": "Format", "licence": "Licence",
-                 "frequency": "Fréquence de mise à jour", "topic": "Thème",
-                 "has_reuses": "Réutilisations", "freshness": "Fraîcheur"}
+FILTER_LABELS = french.FILTER_TITLES  # the names the pages show (models.core.french)
 MIN_YEAR, MAX_YEAR = 1900, 2100
 MAX_VALUES = 20  # values kept per key (URL input is untrusted)
 

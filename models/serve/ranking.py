@@ -49,6 +49,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from models.core import french
 from models.core.geo import norm_name
 
 # the constants live in models.core (the pipeline records them too); re-exported here
@@ -234,10 +235,6 @@ def _jsonable(v):
     return v
 
 
-def _thousands(n: int) -> str:
-    return f"{int(n):,}".replace(",", "\u202f")
-
-
 def reasons(explorer, row: int, query: str, understanding, keyword_score: float,
             features: QueryFeatures | None, params: SearchParams) -> list[str]:
     """Why ``row`` ranks for ``query``, in short French phrases (plain text, never HTML)."""
@@ -283,7 +280,7 @@ def reasons(explorer, row: int, query: str, understanding, keyword_score: float,
         beta = params.beta_short if features.short else params.beta_long
         if beta > 0 and float(explorer.prior[row]) >= 0.5:
             views = int(ds["views"].iat[row]) if "views" in ds else 0
-            out.append(f"très consulté ({_thousands(views)} vues)")
+            out.append(f"très consulté ({french.integer(views)} vues)")
     return out
 
 
