@@ -156,6 +156,48 @@ def test_disk_full_during_a_build_is_one_line_and_loses_nothing(good_root, tmp_p
     assert problems == []
 
 
+@pytest.mark.parametrize("fails", ["symlink", "replace"])
+def test_disk_full_while_switching_current_keeps_the_previous_build_served(good_root, tmp_path,
+                                                                          monkeypatch, caplog, fails):
+    """The last write of a build is the link ``current`` points through: a full disk there (a
+    symlink needs a directory entry) leaves the previous build served, no stray link, and no
+    unserved build folder taking the space that is missing."""
+    from models.cli import main
+    from models.core.store import verify_build
+
+    root = tmp_path / "artifacts"
+    shutil.copytree(good_root, root, symlinks=True)
+    before = (root / "current").resolve()
+    calls = []
+
+    def enospc(*a, **k):
+        calls.append(a)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(a[0]))
+
+    if fails == "symlink":
+        monkeypatch.setattr(Path, "symlink_to", enospc)
+    else:
+        real_replace = os.replace
+
+        def replace(src, dst, *a, **k):  # only the swap of ``current`` fails
+            if Path(dst).name == "current":
+                return enospc(src, dst)
+            return real_replace(src, dst, *a, **k)
+
+        monkeypatch.setattr(os, "replace", replace)
+    caplog.set_level(logging.INFO)
+    rc = main(_build_args(root, 40, "--no-publish-early"))
+    monkeypatch.undo()
+
+    assert calls and rc == 2
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "espace disque" in errors[0], errors
+    assert (root / "current").resolve() == before
+    assert sorted(p.name for p in (root / "builds").iterdir()) == [before.name]
+    assert list(root.glob(".current-*")) == []
+    assert verify_build(root)[1] == []
+
+
 SITECUSTOMIZE = '''
 import errno, os
 import numpy as np

@@ -114,8 +114,15 @@ class BuildWriter:
         final = self.builds / self.build_id
         os.replace(self.dir, final)
         link_tmp = self.root / f".current-{self.build_id}"
-        link_tmp.symlink_to(Path("builds") / self.build_id)
-        os.replace(link_tmp, self.root / "current")  # atomic swap of what is served
+        try:
+            link_tmp.symlink_to(Path("builds") / self.build_id)
+            os.replace(link_tmp, self.root / "current")  # atomic swap of what is served
+        except BaseException:
+            # the disk filled (a link needs a directory entry) or the run was killed before the
+            # swap: ``current`` still names the previous build; the new one, never served, goes
+            link_tmp.unlink(missing_ok=True)
+            self.dir = final  # what abort() removes
+            raise
         self._prune()
         return final
 
