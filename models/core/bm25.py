@@ -36,6 +36,14 @@ FIELDS = ("title", "tags", "producer", "description")
 
 @dataclass
 class BM25Params:
+    """BM25F parameters: saturation ``k1``, per-field length normalisation ``b`` and weights.
+
+    Examples
+    --------
+    >>> BM25Params(k1=2.0).as_dict()["k1"], BM25Params().weights["title"]
+    (2.0, 3.0)
+    """
+
     k1: float = 1.2
     b: dict[str, float] = field(default_factory=lambda: {
         "title": 0.5, "tags": 0.3, "producer": 0.0, "description": 0.75})
@@ -49,7 +57,16 @@ class BM25Params:
 
 
 def field_texts(df: pd.DataFrame, description_chars: int = 5000) -> dict[str, list[str]]:
-    """The text of each field, per dataset (the dataset's acronym counts as title)."""
+    """The text of each field, per dataset (the dataset's acronym counts as title).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"title": ["Budget primitif"], "acronym": ["BP"], "tags": [["finances"]],
+    ...                    "organization": ["Ville de Lyon"], "description_text": ["Les budgets."]})
+    >>> field_texts(df, description_chars=6)
+    {'title': ['Budget primitif BP'], 'tags': ['finances'], 'producer': ['Ville de Lyon'],
+     'description': ['Les bu']}
+    """
     def col(name: str) -> pd.Series:
         if name not in df.columns:
             return pd.Series([""] * len(df), index=df.index)
@@ -67,7 +84,16 @@ def field_texts(df: pd.DataFrame, description_chars: int = 5000) -> dict[str, li
 
 @dataclass
 class FieldCounts:
-    """Per-field term counts (CSR, documents × vocabulary) before any weighting."""
+    """Per-field term counts (CSR, documents × vocabulary) before any weighting.
+
+    Examples
+    --------
+    >>> fc = count_fields(pd.DataFrame({"title": ["Écoles", "Budget des écoles"]}))
+    >>> fc.vocab, fc.n
+    (['ecol', 'budget', 'budgetecol'], 2)
+    >>> fc.counts["title"].toarray().tolist()
+    [[1.0, 0.0, 0.0], [1.0, 1.0, 1.0]]
+    """
 
     vocab: list[str]
     counts: dict[str, object]  # field -> scipy.sparse.csr_matrix of float32 counts
@@ -78,7 +104,15 @@ class FieldCounts:
 
 
 def field_terms(df: pd.DataFrame, description_chars: int = 5000) -> dict[str, list[list[str]]]:
-    """The normalised terms of each field of each dataset (the costly, per-dataset part)."""
+    """The normalised terms of each field of each dataset (the costly, per-dataset part); titles
+    add their adjacent word pairs glued together.
+
+    Examples
+    --------
+    >>> terms = field_terms(pd.DataFrame({"title": ["Budget primitif"], "organization": ["Ville de Lyon"]}))
+    >>> terms["title"], terms["producer"], terms["tags"]
+    ([['budget', 'primitif', 'budgetprimitif']], [['vill', 'lyon']], [[]])
+    """
     texts = field_texts(df, description_chars)
     out = {}
     for f in FIELDS:
@@ -93,7 +127,15 @@ def count_fields(df: pd.DataFrame, description_chars: int = 5000,
                  terms: dict[str, list[list[str]]] | None = None) -> FieldCounts:
     """Counts per field; ``terms`` (from :func:`field_terms`, e.g. computed by slices on a Dask
     cluster and concatenated) skips the normalisation. The vocabulary is numbered in order of
-    first appearance, field by field, so it does not depend on how the terms were computed."""
+    first appearance, field by field, so it does not depend on how the terms were computed.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"title": ["Écoles"], "description_text": ["Liste des écoles."]})
+    >>> fc = count_fields(df)
+    >>> fc.vocab, fc.counts["description"].toarray().tolist()
+    (['ecol', 'list'], [[1.0, 1.0]])
+    """
     from scipy import sparse  # lazy: the app starts without scipy (~0.2 s to import)
 
     if terms is None:
@@ -122,7 +164,18 @@ def count_fields(df: pd.DataFrame, description_chars: int = 5000,
 
 
 def impact_matrix(fc: FieldCounts, params: BM25Params):
-    """BM25F impacts (CSC float32, documents × vocabulary) and the document frequencies."""
+    """BM25F impacts (CSC float32, documents × vocabulary), the document frequencies and the
+    IDF of each term.
+
+    Examples
+    --------
+    >>> fc = count_fields(pd.DataFrame({"title": ["Écoles", "Budget des écoles"]}))
+    >>> w, df_t, idf = impact_matrix(fc, BM25Params())
+    >>> fc.vocab, df_t.tolist()
+    (['ecol', 'budget', 'budgetecol'], [2, 1, 1])
+    >>> w.toarray().astype(float).round(2).tolist()  # a term in every document weighs less
+    [[0.14, 0.0, 0.0], [0.12, 0.46, 0.46]]
+    """
     from scipy import sparse  # lazy: the app starts without scipy (~0.2 s to import)
 
     n = fc.n

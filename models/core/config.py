@@ -19,6 +19,18 @@ def _env(name: str, default: str) -> str:
 
 @dataclass
 class BuildSettings:
+    """What one build reads, writes and how (``python -m models build`` options); the model's
+    default comes from ``EXPLORER_MODEL``.
+
+    Examples
+    --------
+    >>> s = BuildSettings(out=Path("artifacts"), limit=200, model="fake-64")
+    >>> s.embedding_cache.as_posix(), s.model_folder.as_posix(), s.lda_ks
+    ('artifacts/cache/embeddings', 'artifacts/models', (10, 20, 30, 50))
+    >>> BuildSettings(out=Path("out"), cache_dir=Path("/tmp/emb")).embedding_cache.as_posix()
+    '/tmp/emb'
+    """
+
     catalog: str = str(DEFAULT_CATALOG)
     out: Path = DEFAULT_ARTIFACTS
     limit: int | None = None
@@ -73,6 +85,18 @@ class BuildSettings:
 
 @dataclass
 class AppSettings:
+    """How the app serves a build; the defaults of most fields come from ``EXPLORER_*`` variables
+    read when the settings are made.
+
+    Examples
+    --------
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {"EXPLORER_PORT": "9000", "EXPLORER_DEBUG": "1"}):
+    ...     s = AppSettings(artifacts=Path("artifacts"))
+    >>> s.port, s.debug, s.n_results, s.artifacts.as_posix()
+    (9000, True, 20, 'artifacts')
+    """
+
     artifacts: Path = field(default_factory=lambda: Path(_env("ARTIFACTS", str(DEFAULT_ARTIFACTS))))
     host: str = field(default_factory=lambda: _env("HOST", "127.0.0.1"))
     port: int = field(default_factory=lambda: int(_env("PORT", "8050")))

@@ -27,7 +27,15 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def safe_cell(value) -> str:
-    """``value`` as a text cell no spreadsheet runs (see the module doc)."""
+    """``value`` as a text cell no spreadsheet runs (see the module doc).
+
+    Examples
+    --------
+    >>> safe_cell("=SUM(A1:A9)"), safe_cell("@here"), safe_cell(None), safe_cell(12.5)
+    ("'=SUM(A1:A9)", "'@here", '', '12.5')
+    >>> safe_cell("ligne 1\\nligne 2"), safe_cell("-"), safe_cell("a-b")
+    ('ligne 1 ligne 2', "'-", 'a-b')
+    """
     text = _CONTROL.sub(" ", "" if value is None else str(value))
     start = text.lstrip()  # str.lstrip: every Unicode space (NBSP, U+3000 ideographic…)
     if start and unicodedata.normalize("NFKC", start[0])[:1] in FORMULA_SIGNS:
@@ -36,7 +44,13 @@ def safe_cell(value) -> str:
 
 
 def safe_csv(header: Sequence[str], rows: Iterable[Sequence]) -> str:
-    """CSV text (``\\r\\n`` line ends, RFC 4180) with every cell quoted and made safe."""
+    """CSV text (``\\r\\n`` line ends, RFC 4180) with every cell quoted and made safe.
+
+    Examples
+    --------
+    >>> safe_csv(["titre", "vues"], [["=1+1", 3], ["Lyon, 2024", None]]).split("\\r\\n")
+    ['"titre","vues"', '"\\'=1+1","3"', '"Lyon, 2024",""', '']
+    """
     buf = io.StringIO()
     writer = csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
     writer.writerow([safe_cell(h) for h in header])

@@ -27,6 +27,22 @@ def resolve_declared(gaz: Gazetteer, zones: str, granularity: str = "",
     Artois-Lys Romane``). Homonyms (``Tauriac`` exists in three départements) are resolved by the
     declared granularity, then by the département shared by most co-declared zones, then by the
     départements named in the producer's name (``CA Gaillac-Graulhet`` -> Tarn), then by population.
+
+    Examples
+    --------
+    >>> def commune(code, name, dept, region, population):
+    ...     return {"code": code, "nom": name, "type": "commune-actuelle", "departement": dept,
+    ...             "region": region, "population": population}
+    >>> gaz = Gazetteer.build(
+    ...     [commune("33523", "Tauriac", "33", "75", 1300), commune("46315", "Tauriac", "46", "76", 400),
+    ...      commune("33063", "Bordeaux", "33", "75", 260000)], [],
+    ...     [{"code": "33", "nom": "Gironde", "region": "75"}, {"code": "46", "nom": "Lot", "region": "76"}],
+    ...     [{"code": "75", "nom": "Nouvelle-Aquitaine"}, {"code": "76", "nom": "Occitanie"}])
+    >>> keys, unresolved = resolve_declared(gaz, "Tauriac, Bordeaux, Atlantide")
+    >>> sorted(keys), unresolved  # Bordeaux votes for the Tauriac of Gironde
+    ([('commune', '33063'), ('commune', '33523')], ['Atlantide'])
+    >>> resolve_declared(gaz, "Tauriac", organization="Département du Lot")
+    ({('commune', '46315')}, [])
     """
     parts = _zone_parts(zones)
     names: list[str] = []

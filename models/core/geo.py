@@ -153,6 +153,14 @@ FORMER_REGIONS = {
 
 @lru_cache(maxsize=500_000)
 def norm_token(tok: str) -> str:
+    """One word as the gazetteer matches it: lower case, accents folded, abbreviations expanded,
+    ordinals shortened.
+
+    Examples
+    --------
+    >>> norm_token("Ste"), norm_token("Élancourt"), norm_token("15ème"), norm_token("1er")
+    ('sainte', 'elancourt', '15e', '1e')
+    """
     t = fold_accents(tok.lower())
     t = TOKEN_ALIASES.get(t, t)
     m = _ORDINAL.match(t)
@@ -187,7 +195,13 @@ _token_get = _TOKEN_MAP.get
 
 def tokenize(text: str) -> tuple[list[str], list[str]]:
     """``(parts, norms)``: ``parts`` alternates separators and words (``separator, word, ...,
-    separator``) with the lengths they have in ``text``; ``norms`` are the normalised words."""
+    separator``) with the lengths they have in ``text``; ``norms`` are the normalised words.
+
+    Examples
+    --------
+    >>> tokenize("St-Étienne (42)")  # parts are folded, one character for one
+    (['', 'st', '-', 'etienne', ' (', '42', ')'], ['saint', 'etienne', '42'])
+    """
     if "œ" not in text and "Œ" not in text and "æ" not in text and "Æ" not in text:
         folded = text.encode("latin-1", "replace").translate(_BYTE_TABLE).decode("ascii")
         parts = _ASCII_SPLIT.split(folded)
@@ -198,7 +212,13 @@ def tokenize(text: str) -> tuple[list[str], list[str]]:
 
 
 def norm_name(text: str) -> str:
-    """The matching key of a name: normalised tokens joined by spaces (as :func:`scan` sees them)."""
+    """The matching key of a name: normalised tokens joined by spaces (as :func:`scan` sees them).
+
+    Examples
+    --------
+    >>> norm_name("St-Étienne-d'Orthe"), norm_name("Paris 15ème"), norm_name("")
+    ('saint etienne d orthe', 'paris 15e', '')
+    """
     return " ".join(tokenize(text)[1]) if text else ""
 
 
@@ -247,7 +267,14 @@ def use_lexicon(lexicon: Lexicon | None) -> None:
 
 def french_lexicon() -> Lexicon:
     """Accent-folded French word forms (simplemma's dictionary), used to flag common words;
-    computed once per process (~0.8 s) unless a build's copy was given to :func:`use_lexicon`."""
+    computed once per process (~0.8 s) unless a build's copy was given to :func:`use_lexicon`.
+
+    Examples
+    --------
+    >>> lex = french_lexicon()
+    >>> "orange" in lex, "eleve" in lex, "toulouse" in lex  # accent-folded forms only
+    (True, True, False)
+    """
     global _LEXICON
     if _LEXICON is None:
         _LEXICON = Lexicon.from_words(_lexicon_words())
@@ -274,6 +301,14 @@ def _lexicon_words() -> set[str]:
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Entity:
+    """A territory of the COG: its level, code, name and where it lies.
+
+    Examples
+    --------
+    >>> Entity("commune", "31555", "Toulouse", 504078, ("31",), "76").key
+    ('commune', '31555')
+    """
+
     level: str
     code: str
     name: str
@@ -291,6 +326,15 @@ class Entity:
 
 @dataclass(frozen=True)
 class Alias:
+    """One name of an entity (its normalised form is the key of :attr:`Gazetteer.aliases`): its
+    kind and a confidence factor (a former région's name weighs less).
+
+    Examples
+    --------
+    >>> Alias(("region", "75"), "former", 0.8)
+    Alias(entity=('region', '75'), kind='former', factor=0.8)
+    """
+
     entity: tuple[str, str]
     kind: str  # name | variant | core | former | article
     factor: float = 1.0
@@ -303,7 +347,27 @@ _PAREN = re.compile(r"\s*\([^)]*\)\s*")
 
 
 class Gazetteer:
-    """COG entities, their names and variants in one token trie."""
+    """COG entities, their names and variants in one token trie.
+
+    Examples
+    --------
+    >>> gaz = Gazetteer.build(
+    ...     [{"code": "31555", "nom": "Toulouse", "type": "commune-actuelle", "departement": "31",
+    ...       "region": "76", "population": 504078, "codesPostaux": ["31000"]},
+    ...      {"code": "84087", "nom": "Orange", "type": "commune-actuelle", "departement": "84",
+    ...       "region": "93", "population": 28000}], [],
+    ...     [{"code": "31", "nom": "Haute-Garonne", "region": "76"},
+    ...      {"code": "84", "nom": "Vaucluse", "region": "93"}],
+    ...     [{"code": "76", "nom": "Occitanie"}, {"code": "93", "nom": "Provence-Alpes-Côte d'Azur"}])
+    >>> [(e.level, e.code) for e in gaz.lookup("la haute garonne")]  # names with their article too
+    [('departement', '31')]
+    >>> [e.name for e in gaz.enclosing(gaz.get("commune", "31555"))]
+    ['Haute-Garonne', 'Occitanie', 'France']
+    >>> "orange" in gaz.lexical, "toulouse" in gaz.lexical  # a common French word, a proper noun
+    (True, False)
+    >>> gaz.postcodes["31000"], gaz.canonical(("region", "93"))  # a région of one département here
+    ({('commune', '31555')}, ('departement', '84'))
+    """
 
     def __init__(self, entities: dict[tuple[str, str], Entity],
                  aliases: dict[str, list[Alias]]) -> None:
@@ -565,6 +629,17 @@ def _epci_aliases(add, name: str, key, big_places: frozenset[str] = frozenset())
 # ---------------------------------------------------------------------------------------------
 @dataclass
 class Mention:
+    """A gazetteer name found in one field of a dataset (:func:`scan`), with the clues the
+    resolution weighs: capital letter, level cue before it, street or building before it,
+    postcode next to it.
+
+    Examples
+    --------
+    >>> m = Mention("title", "toulouse", "Toulouse", capitalised=True, cue="commune")
+    >>> m.key, m.cue, m.blocked, m.code_near
+    ('toulouse', 'commune', False, None)
+    """
+
     source: str
     key: str
     surface: str
@@ -579,7 +654,20 @@ def _is_code(tok: str) -> bool:
 
 
 def scan(gaz: Gazetteer, text: str, source: str) -> list[Mention]:
-    """Leftmost-longest matches of gazetteer names in ``text`` (one pass over its tokens)."""
+    """Leftmost-longest matches of gazetteer names in ``text`` (one pass over its tokens).
+
+    Examples
+    --------
+    >>> gaz = Gazetteer.build(
+    ...     [{"code": "31555", "nom": "Toulouse", "type": "commune-actuelle", "departement": "31",
+    ...       "region": "76"}], [], [{"code": "31", "nom": "Haute-Garonne", "region": "76"}], [])
+    >>> [(m.key, m.surface, m.cue, m.blocked, m.code_near)
+    ...  for m in scan(gaz, "31000 Toulouse : piscines de la ville de Toulouse, rue de Toulouse", "title")]
+    [('toulouse', 'Toulouse', None, False, '31000'), ('toulouse', 'Toulouse', 'commune', False, None),
+     ('toulouse', 'Toulouse', None, True, None)]
+    >>> [m.key for m in scan(gaz, "Haute-Garonne et Juan-les-Toulouse", "description")]
+    ['haute garonne']
+    """
     if not text:
         return []
     parts, norms = tokenize(text)
@@ -645,7 +733,16 @@ def scan(gaz: Gazetteer, text: str, source: str) -> list[Mention]:
 
 
 def scan_tags(gaz: Gazetteer, tags: Iterable[str] | None) -> list[Mention]:
-    """Tags match only as a whole: the tag ``saint-malo`` names Saint-Malo, ``fete-de-la-musique`` nothing."""
+    """Tags match only as a whole: the tag ``saint-malo`` names Saint-Malo, ``fete-de-la-musique`` nothing.
+
+    Examples
+    --------
+    >>> gaz = Gazetteer.build(
+    ...     [{"code": "35288", "nom": "Saint-Malo", "type": "commune-actuelle", "departement": "35",
+    ...       "region": "53"}], [], [], [])
+    >>> [(m.key, m.surface) for m in scan_tags(gaz, ["saint-malo", "plages-de-saint-malo", "st malo"])]
+    [('saint malo', 'saint-malo'), ('saint malo', 'st malo')]
+    """
     out = []
     if tags is None:
         return out

@@ -16,7 +16,18 @@ ENTITY_COLUMNS = ["level", "code", "name", "population", "departements", "region
 
 
 def entity_frame(gaz: Gazetteer) -> pd.DataFrame:
-    """Every territory of the gazetteer (the app's autocomplete and hierarchy)."""
+    """Every territory of the gazetteer (the app's autocomplete and hierarchy).
+
+    Examples
+    --------
+    >>> gaz = Gazetteer.build(
+    ...     [{"code": "31555", "nom": "Toulouse", "type": "commune-actuelle", "departement": "31",
+    ...       "region": "76", "population": 500000}], [],
+    ...     [{"code": "31", "nom": "Haute-Garonne", "region": "76"}], [{"code": "76", "nom": "Occitanie"}])
+    >>> entity_frame(gaz)[["level", "code", "name", "departements"]].values.tolist()
+    [['commune', '31555', 'Toulouse', ['31']], ['departement', '31', 'Haute-Garonne', ['31']],
+     ['region', '76', 'Occitanie', ['31']], ['pays', 'FR', 'France', []]]
+    """
     rows = [(e.level, e.code, e.name, e.population, list(e.departements), e.region or "",
              e.epci or "", e.parent or "") for e in gaz.entities.values()]
     return pd.DataFrame(rows, columns=ENTITY_COLUMNS)
@@ -25,7 +36,17 @@ def entity_frame(gaz: Gazetteer) -> pd.DataFrame:
 def gazetteer_from_entities(entities) -> Gazetteer:
     """A gazetteer rebuilt from a build's ``territory_entities.parquet`` (level, code, name,
     population, departements, region, epci, parent), for a build served without the COG folder
-    (names of former communes and postcodes are then unknown)."""
+    (names of former communes and postcodes are then unknown).
+
+    Examples
+    --------
+    >>> entities = pd.DataFrame(
+    ...     [("commune", "31555", "Toulouse", 500000, ["31"], "76", "", ""),
+    ...      ("departement", "31", "Haute-Garonne", 500000, ["31"], "76", "", "")], columns=ENTITY_COLUMNS)
+    >>> gaz = gazetteer_from_entities(entities)
+    >>> [e.name for e in gaz.lookup("TOULOUSE")], [e.name for e in gaz.enclosing(gaz.get("commune", "31555"))]
+    (['Toulouse'], ['Haute-Garonne', 'France'])
+    """
     communes, epcis, depts, regions = [], [], [], []
     members: dict[str, list[dict]] = defaultdict(list)
     for r in entities.itertuples(index=False):
