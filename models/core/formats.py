@@ -40,7 +40,14 @@ _EXACT = {"doc": "doc", "tab": "mapinfo", "dbf": "shp", "prj": "shp", "shx": "sh
 
 
 def normalise_format(raw: str | None) -> str | None:
-    """The family of one raw catalogue format (None: unknown or not a format a person picks)."""
+    """The family of one raw catalogue format (None: unknown or not a format a person picks).
+
+    Examples
+    --------
+    >>> [normalise_format(raw) for raw in ("esri shapefile (shp)", "vnd.ms-excel", "DBF",
+    ...                                    "file:///srv/udata/ftype/csv", "inconnu", None)]
+    ['shp', 'xls', 'shp', 'csv', None, None]
+    """
     if not raw:
         return None
     s = str(raw).strip().lower()
@@ -55,7 +62,13 @@ def normalise_format(raw: str | None) -> str | None:
 
 
 def format_families(raw_list: str | None) -> tuple[str, ...]:
-    """Families of a dataset's ``resources_formats`` (comma-separated), sorted, no repeats."""
+    """Families of a dataset's ``resources_formats`` (comma-separated), sorted, no repeats.
+
+    Examples
+    --------
+    >>> format_families("csv,CSV,xlsx,pdf,inconnu"), format_families(None)
+    (('csv', 'pdf', 'xls'), ())
+    """
     if not raw_list:
         return ()
     fams = {normalise_format(p) for p in str(raw_list).split(",")}

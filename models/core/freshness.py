@@ -77,7 +77,13 @@ def _fold(s: str) -> str:
 
 
 def grace_days(period: float) -> float:
-    """How old a dataset of this period may be before it is late (see the module docstring)."""
+    """How old a dataset of this period may be before it is late (see the module docstring).
+
+    Examples
+    --------
+    >>> [grace_days(period) for period in (1, 7, 30, 365, 730)]  # daily … biennial
+    [7.0, 14.0, 60.0, 547.5, 912.5]
+    """
     if period <= 1:
         return period + 6.0
     if period <= 15:
@@ -90,7 +96,14 @@ def grace_days(period: float) -> float:
 
 
 def abandoned(titles: pd.Series, descriptions: pd.Series | None = None) -> np.ndarray:
-    """Rows whose title or description head says they are no longer kept up to date."""
+    """Rows whose title or description head says they are no longer kept up to date.
+
+    Examples
+    --------
+    >>> abandoned(pd.Series(["[Archivé] Budget 2015", "Budget 2024", "Budget 2025"]),
+    ...           pd.Series(["", "Ce jeu ne sera plus mis à jour.", "Mis à jour chaque année."])).tolist()
+    [True, True, False]
+    """
     t = titles.fillna("").astype(str).map(_fold)
     out = t.str.contains(_TITLE_ABANDONED).to_numpy(dtype=bool, copy=True)
     if descriptions is not None:
@@ -107,7 +120,13 @@ def _dates(values: pd.Series) -> pd.Series:
 
 def duration_fr(days: float) -> str:
     """A duration in French words, rounded as a reader would say it (« 3 jours », « 5 semaines »,
-    « 8 mois », « 2 ans »)."""
+    « 8 mois », « 2 ans »).
+
+    Examples
+    --------
+    >>> [duration_fr(days) for days in (0.3, 3, 20, 250, 800)]
+    ['1 jour', '3 jours', '3 semaines', '8 mois', '2 ans']
+    """
     days = max(0.0, float(days))
     if days < 14:
         n = max(1, round(days))
@@ -129,6 +148,18 @@ def assess(df: pd.DataFrame, as_of, *, descriptions: pd.Series | None = None) ->
     sentence) and ``badge`` (what a result card says; "" unless late or never updated).
     ``descriptions`` (plain text, same index) feeds the abandonment notice; default: the frame's
     ``description_text`` or ``description`` column when present.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"title": ["Trafic", "Budget", "Arrêtés", "Stations"],
+    ...                    "frequency": ["daily", "annual", "punctual", "monthly"],
+    ...                    "created_at": ["2020-01-01", "2019-05-01", "2018-01-01", "2023-01-01"],
+    ...                    "last_modified": ["2026-01-10", "2023-06-01", "2018-01-01", "2023-01-03"]})
+    >>> fresh = assess(df, "2026-01-16")
+    >>> fresh["status"].tolist()
+    ['a_jour', 'en_retard', 'sans_frequence', 'jamais_mis_a_jour']
+    >>> float(fresh.loc[1, "overdue_days"]), fresh.loc[1, "badge"]  # days since the update was due
+    (595.0, 'En retard de 20 mois (mise à jour annuelle annoncée)')
     """
     n = len(df)
     as_of = pd.Timestamp(as_of)
@@ -201,7 +232,13 @@ def assess(df: pd.DataFrame, as_of, *, descriptions: pd.Series | None = None) ->
 
 
 def counts(status: pd.Series | np.ndarray) -> dict[str, int]:
-    """``{status: count}`` over :data:`STATUSES` (every status present, zero when none)."""
+    """``{status: count}`` over :data:`STATUSES` (every status present, zero when none).
+
+    Examples
+    --------
+    >>> counts(["a_jour", "en_retard", "a_jour"])
+    {'a_jour': 2, 'en_retard': 1, 'jamais_mis_a_jour': 0, 'sans_frequence': 0}
+    """
     s = pd.Series(np.asarray(status, dtype=object))
     vc = s.value_counts()
     return {k: int(vc.get(k, 0)) for k in STATUSES}
@@ -209,7 +246,15 @@ def counts(status: pd.Series | np.ndarray) -> dict[str, int]:
 
 def late_share(status: pd.Series | np.ndarray) -> float | None:
     """Share of late datasets (late or never updated) among those that promise a frequency;
-    None when none does."""
+    None when none does.
+
+    Examples
+    --------
+    >>> late_share(["a_jour", "en_retard", "jamais_mis_a_jour", "sans_frequence"])
+    0.6666666666666666
+    >>> late_share(["sans_frequence"]) is None
+    True
+    """
     c = counts(status)
     periodic = c["a_jour"] + c["en_retard"] + c["jamais_mis_a_jour"]
     if not periodic:

@@ -59,5 +59,11 @@ def json_shape(data: bytes, block: int = BLOCK) -> tuple[int, int]:
 
 
 def json_depth(data: bytes) -> int:
-    """Deepest nesting of ``[``/``{`` in JSON text, strings left out (:func:`json_shape`)."""
+    """Deepest nesting of ``[``/``{`` in JSON text, strings left out (:func:`json_shape`).
+
+    Examples
+    --------
+    >>> json_depth(b'{"a": [[1], {"b": "]]]"}]}'), json_depth(b"[]"), json_depth(b'"x"')
+    (3, 1, 0)
+    """
     return json_shape(data)[0]

@@ -34,7 +34,17 @@ def map_neighbours(coords: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndar
 
 
 def neighbour_preservation(embedding_neighbours: np.ndarray, map_idx: np.ndarray) -> float:
-    """Mean share of each row's embedding neighbours found among its map neighbours."""
+    """Mean share of each row's embedding neighbours found among its map neighbours (``-1``:
+    no neighbour, left out).
+
+    Examples
+    --------
+    >>> emb = np.array([[1, 2], [0, 2], [0, 1]])
+    >>> neighbour_preservation(emb, np.array([[1, 2], [0, 2], [1, 0]]))
+    1.0
+    >>> neighbour_preservation(emb, np.array([[2, 1], [2, 0], [1, 2]]))  # row 2 keeps one of two
+    0.8333333333333334
+    """
     a = np.asarray(embedding_neighbours)
     b = np.asarray(map_idx)
     k = min(a.shape[1], b.shape[1])
@@ -48,7 +58,16 @@ def neighbour_preservation(embedding_neighbours: np.ndarray, map_idx: np.ndarray
 
 
 def blob_share(map_idx: np.ndarray, map_dist: np.ndarray) -> float:
-    """Share of points in the largest dense component (see the module docstring)."""
+    """Share of points in the largest dense component (see the module docstring).
+
+    Examples
+    --------
+    >>> idx = np.array([[1], [0], [3], [2]])  # two pairs of points, far apart
+    >>> blob_share(idx, np.array([[1.0], [1.0], [1.0], [1.0]]))
+    0.5
+    >>> blob_share(np.array([[1], [2], [1]]), np.array([[1.0], [1.0], [1.0]]))  # one chain
+    1.0
+    """
     from scipy import sparse  # lazy: the app starts without scipy
     from scipy.sparse.csgraph import connected_components
 
@@ -71,7 +90,14 @@ def layout_quality(coords: np.ndarray, emb_neighbours: np.ndarray, k: int = 10) 
 
 
 def label_levels(hierarchy) -> dict:
-    """{"levels": int, "per_level": [int, ...]} from ``hierarchy.parquet`` (None: no labels)."""
+    """{"levels": int, "per_level": [int, ...]} from ``hierarchy.parquet`` (None: no labels).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> label_levels(pd.DataFrame({"level": [0, 0, 1, 1, 1]})), label_levels(None)
+    ({'levels': 2, 'per_level': [2, 3]}, {'levels': 0, 'per_level': []})
+    """
     if hierarchy is None or not len(hierarchy):
         return {"levels": 0, "per_level": []}
     counts = hierarchy.groupby("level").size().sort_index()

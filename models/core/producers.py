@@ -21,7 +21,14 @@ FINDABILITY_K = 100
 
 # ---- keys and aggregates -------------------------------------------------------------
 def producer_keys(organization_id: pd.Series, organization: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(producer_id, kind) of each row: the organisation id, else ``owner:<name>``, else NO_ORG."""
+    """(producer_id, kind) of each row: the organisation id, else ``owner:<name>``, else NO_ORG.
+
+    Examples
+    --------
+    >>> key, kind = producer_keys(pd.Series(["5a1", None, ""]), pd.Series(["Ville de Lyon", "Jean", None]))
+    >>> key.tolist(), kind.tolist()
+    (['5a1', 'owner:Jean', '(sans organisation)'], ['organisation', 'utilisateur', 'aucun'])
+    """
     org_id = organization_id.fillna("").astype(str).str.strip()
     name = organization.fillna("").astype(str).str.strip()
     key = np.where(org_id != "", org_id, np.where(name != "", OWNER_PREFIX + name, NO_ORG))
@@ -36,6 +43,20 @@ def aggregate_producers(df: pd.DataFrame, archived: pd.DataFrame | None = None,
 
     Returns (producers, centroids float32 (P, dim), producer_of_row int32 (len(df),)).
     Rows of ``df`` flagged ``archived`` (a build made with include_archived) count as archived.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"organization": ["Ville de Lyon", "Ville de Lyon", "Jean"],
+    ...                    "organization_id": ["o1", "o1", None],
+    ...                    "last_modified": ["2024-01-01", "2025-03-01", "2023-05-05"],
+    ...                    "views": [10, 5, 1], "reuses": [1, 0, 0], "followers": [0, 0, 0],
+    ...                    "downloads": [3, None, 0]})
+    >>> archived = df.iloc[:1].assign(views=100)
+    >>> prod, centroids, of_row = aggregate_producers(df, archived)
+    >>> prod[["producer_id", "kind", "n_active", "n_archived", "views", "last_modified"]].values.tolist()
+    [['o1', 'organisation', 2, 1, 115, '2025-03-01'], ['owner:Jean', 'utilisateur', 1, 0, 1, '2023-05-05']]
+    >>> of_row.tolist(), centroids.shape  # no embeddings given: no centroids
+    ([0, 0, 1], (2, 0))
     """
     cols = ["organization", "organization_id", "last_modified", *METRIC_COLUMNS]
     active_flag = ~df["archived"].astype(bool) if "archived" in df else pd.Series(True, index=df.index)

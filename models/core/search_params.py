@@ -36,6 +36,12 @@ class HybridParams:
     candidates. The semantic side first expands the query with its ``prf_docs`` nearest datasets
     (Rocchio pseudo-relevance feedback). ``method="rrf"``: reciprocal-rank fusion
     ``Σ w / (rrf_k + rank)``, then the same popularity factor.
+
+    Examples
+    --------
+    >>> h = HybridParams(keyword_weight=0.5, prf_docs=0)
+    >>> h.method, h.keyword_weight, sorted(h.as_dict())
+    ('mix', 0.5, ['depth', 'keyword_weight', 'method', 'popularity', 'prf_docs', 'prf_weight', 'rrf_k'])
     """
 
     method: str = "mix"
@@ -52,7 +58,18 @@ class HybridParams:
 
 @dataclass(frozen=True)
 class SearchParams:
-    """Every constant of the search (see the module docstring), with their fitted values."""
+    """Every constant of the search (see the module docstring), with their fitted values.
+
+    Examples
+    --------
+    >>> p = SearchParams(alpha_short=0.9, alpha_long=0.6, rrf_context=1, context_min_terms=8)
+    >>> p.hybrid(short=True).keyword_weight, p.hybrid(short=False).keyword_weight
+    (0.9, 0.6)
+    >>> p.hybrid(short=False, n_terms=3).method, p.hybrid(short=False, n_terms=9).method
+    ('mix', 'rrf')
+    >>> SearchParams.from_dict({"prf_docs": 2, "prf_weight": 0.5}).prf(short=False)  # old keys
+    (2, 0.5)
+    """
 
     depth: int = 1000  # candidates taken from each mode (not fitted: a cost bound)
     short_max_terms: int = 3
@@ -122,7 +139,18 @@ _LEGACY = {"prf_docs": ("prf_docs_short", "prf_docs_long"),
 
 
 def load_search_params(path: Path | None = None) -> SearchParams:
-    """The fitted parameters (``search_params.json``: ``{"params": {...}, ...}``), else defaults."""
+    """The fitted parameters (``search_params.json``: ``{"params": {...}, ...}``), else defaults.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = Path(tmp) / "search_params.json"
+    ...     _ = path.write_text('{"params": {"alpha_short": 0.5, "depth": 200}}')
+    ...     params = load_search_params(path)
+    >>> params.alpha_short, params.depth
+    (0.5, 200)
+    """
     p = Path(path or PARAMS_FILE)
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
