@@ -103,7 +103,17 @@ def decide(per_file: Mapping[str, tuple[Sequence[float], Sequence[float]]], *, a
            n_resamples: int = N_RESAMPLES, seed: int = SEED) -> dict:
     """Adopt B over A? ``per_file``: file name → (scores under A, scores under B), one per query,
     paired by position. Returns ``{"adopt", "reason", "pooled": {...}, "files": {name: {...}}}``
-    (module docstring for the rules)."""
+    (module docstring for the rules).
+
+    Examples
+    --------
+    >>> gain = (np.zeros(40), np.r_[np.full(30, 0.5), np.zeros(10)])
+    >>> d = decide({"public": gain}, n_resamples=1000)
+    >>> d["adopt"], d["pooled"]["diff"], d["pooled"]["better"], d["pooled"]["worse"]
+    (True, 0.375, 30, 0)
+    >>> decide({"public": gain, "ours": ([1.0] * 10, [0.0] * 10)}, n_resamples=1000)["reason"]
+    'loses beyond its noise on ours'
+    """
     files = {}
     all_a, all_b = [], []
     for name, (a, b) in per_file.items():

@@ -21,7 +21,15 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def strip_markup(text: str | None) -> str:
-    """Markdown/HTML description -> one line of plain text (entities decoded, URLs removed)."""
+    """Markdown/HTML description -> one line of plain text (entities decoded, URLs removed).
+
+    Examples
+    --------
+    >>> strip_markup("<p>Les **piscines** de [Lyon](https://lyon.fr) &amp; environs</p>")
+    'Les piscines de Lyon & environs'
+    >>> strip_markup("## Sources  voir https://data.gouv.fr | CSV"), strip_markup(None)
+    ('Sources voir CSV', '')
+    """
     if not text:
         return ""
     s = _CONTROL.sub(" ", text)
@@ -42,7 +50,13 @@ PASSAGE_DESCRIPTION_CHARS = 1500
 
 
 def passage_text(title: str, description_text: str) -> str:
-    """The text embedded for a dataset (the embedding cache is keyed by it)."""
+    """The text embedded for a dataset (the embedding cache is keyed by it).
+
+    Examples
+    --------
+    >>> passage_text(" Piscines ", "Horaires et tarifs."), passage_text("Piscines", "")
+    ('Piscines. Horaires et tarifs.', 'Piscines')
+    """
     desc = (description_text or "")[:PASSAGE_DESCRIPTION_CHARS]
     title = (title or "").strip()
     return f"{title}. {desc}".strip() if desc else title
@@ -122,7 +136,13 @@ def fold_keep_offsets(text: str) -> str:
 
 
 def drop_elisions(text: str) -> str:
-    """``l'eau`` -> `` eau``, ``qu'il`` -> `` il`` (any apostrophe; offsets are not kept)."""
+    """``l'eau`` -> `` eau``, ``qu'il`` -> `` il`` (any apostrophe; offsets are not kept).
+
+    Examples
+    --------
+    >>> drop_elisions("l'eau qu'il d’Orsay aujourd'hui")
+    " eau  il  Orsay aujourd'hui"
+    """
     return _ELISION.sub(" ", text)
 
 
@@ -158,7 +178,14 @@ def lemma(word: str) -> str:
 
 
 def tokenize_fr(text: str, *, min_len: int = 3, lemmatize: bool = False) -> list[str]:
-    """Lower-cased French content words, elisions removed, stop words dropped."""
+    """Lower-cased French content words, elisions removed, stop words dropped (``lemmatize``:
+    simplemma's lemma of the words of more than three letters, except some place names).
+
+    Examples
+    --------
+    >>> tokenize_fr("Liste des piscines de l'agglomération, données 2024 (PLU)")
+    ['piscines', 'agglomération', 'plu']
+    """
     if not text:
         return []
     s = drop_elisions(text.lower())
@@ -200,7 +227,13 @@ _SLUG_JOIN = re.compile(r"[-_]+")
 def topic_text(title: str | None, description_text: str | None, tags) -> str:
     """Text for topics and cluster labels: the title twice (it says what the dataset is), the
     description, and the tags with their slug hyphens turned into spaces
-    ("donnees-ouvertes" -> "donnees ouvertes")."""
+    ("donnees-ouvertes" -> "donnees ouvertes").
+
+    Examples
+    --------
+    >>> topic_text("Piscines", "Horaires.", ["sport-loisirs", "lyon"])
+    'Piscines Piscines Horaires. sport loisirs lyon'
+    """
     tag_words = " ".join(_SLUG_JOIN.sub(" ", str(t)) for t in (tags if tags is not None else []))
     title = title or ""
     return f"{title} {title} {description_text or ''} {tag_words}"
@@ -208,7 +241,13 @@ def topic_text(title: str | None, description_text: str | None, tags) -> str:
 
 def is_label_word(word: str) -> bool:
     """Worth showing in a topic or cluster label: no digit (article numbers "l562-1", codes
-    "ddt65"), not a stop or generic word."""
+    "ddt65"), not a stop or generic word.
+
+    Examples
+    --------
+    >>> [w for w in ("piscine", "l562-1", "donnees", "janvier", "bus", "de") if is_label_word(w)]
+    ['piscine', 'bus']
+    """
     return len(word) >= 3 and not any(c.isdigit() for c in word) and word not in TOPIC_STOP_WORDS
 
 
@@ -225,6 +264,11 @@ def light_stem(word: str) -> str:
 
     Deterministic and dictionary-free, so a query and a document always agree; words of
     three characters or fewer (acronyms, ``bus``, ``eau``) are left unchanged.
+
+    Examples
+    --------
+    >>> [light_stem(w) for w in ("reseaux", "postaux", "gares", "commune", "publiees", "bus", "2024")]
+    ['reseau', 'postal', 'gare', 'commun', 'publi', 'bus', '2024']
     """
     w = word
     if len(w) <= 3 or w.isdigit():
@@ -243,7 +287,15 @@ def light_stem(word: str) -> str:
 
 
 def keyword_terms(text: str | None, *, stem: bool = True) -> list[str]:
-    """The index terms of a text (documents and queries alike)."""
+    """The index terms of a text (documents and queries alike).
+
+    Examples
+    --------
+    >>> keyword_terms("Les réseaux d'eau potable du Pas-de-Calais en 2024")
+    ['reseau', 'eau', 'potabl', 'calai', '2024']
+    >>> keyword_terms("Élues DVF", stem=False)
+    ['elues', 'dvf']
+    """
     if not text:
         return []
     out = []
@@ -258,7 +310,13 @@ def keyword_terms(text: str | None, *, stem: bool = True) -> list[str]:
 
 def joined_pairs(text: str | None) -> list[str]:
     """Adjacent words glued together (``Open Damir`` → ``opendamir``), so that a query
-    written as one word still finds a title written as two."""
+    written as one word still finds a title written as two.
+
+    Examples
+    --------
+    >>> joined_pairs("Open Damir 2024 base"), joined_pairs("Gares SNCF")
+    (['opendamir'], ['garessncf'])
+    """
     raw = keyword_terms(text, stem=False)
     return [light_stem(a + b) for a, b in pairwise(raw)
             if not (a.isdigit() or b.isdigit())]
@@ -271,7 +329,16 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…;:])\s+(?=[«\"'(\[A-ZÀ-ÖØ-Þ0-9•�
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Character spans of the sentences of a plain-text description (spaces trimmed)."""
+    """Character spans of the sentences of a plain-text description (spaces trimmed).
+
+    Examples
+    --------
+    >>> text = "Horaires des piscines. Tarifs : voir le site ! 3 bassins… fin"
+    >>> [text[a:b] for a, b in sentence_spans(text)]
+    ['Horaires des piscines.', 'Tarifs : voir le site !', '3 bassins… fin']
+    >>> sentence_spans(text)[0]
+    (0, 22)
+    """
     spans = []
     start = 0
     for m in _SENTENCE_END.finditer(text):

@@ -28,7 +28,27 @@ UNK_PENALTY = 10.0  # SentencePiece: an unknown character scores the lowest piec
 
 
 class UnigramTokenizer:
-    """``encode(text) -> ids`` with ``<s>`` and ``</s>`` around, truncated to ``max_length``."""
+    """``encode(text) -> ids`` with ``<s>`` and ``</s>`` around, truncated to ``max_length``.
+
+    Examples
+    --------
+    A vocabulary of four pieces besides the special ones (a ``tokenizer.json`` as a dict):
+
+    >>> specials = ["<s>", "<pad>", "</s>", "<unk>"]
+    >>> flags = dict.fromkeys(["single_word", "lstrip", "rstrip", "normalized"], False)
+    >>> spec = {"version": "1.0", "truncation": None, "padding": None, "normalizer": None,
+    ...         "added_tokens": [{"id": i, "content": p, "special": True, **flags}
+    ...                          for i, p in enumerate(specials)],
+    ...         "pre_tokenizer": {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always"},
+    ...         "post_processor": None, "decoder": None,
+    ...         "model": {"type": "Unigram", "unk_id": 3, "vocab": [[p, 0.0] for p in specials]
+    ...                   + [["▁", -3.0], ["▁piscine", -6.0], ["s", -3.0], ["▁à", -2.0]]}}
+    >>> tok = UnigramTokenizer(spec)
+    >>> tok.encode("piscines à Paris")  # <s> ▁piscine s ▁à ▁ <unk> s </s>: "Pari" is unknown
+    [0, 5, 6, 7, 4, 3, 6, 2]
+    >>> UnigramTokenizer(spec, max_length=4).encode("piscines à Paris"), tok.token_to_id("▁à")
+    ([0, 5, 6, 2], 7)
+    """
 
     def __init__(self, spec: dict, *, max_length: int = 512) -> None:
         from tokenizers import Tokenizer  # lazy: loaded only when a tokenizer.json is read
