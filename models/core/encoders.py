@@ -52,14 +52,33 @@ def engine() -> str:
 
     Examples
     --------
-    >>> import os; os.environ.pop(ENGINE_ENV, None) and None; engine()
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {ENGINE_ENV: ""}):
+    ...     engine()
     'onnx'
+    >>> with mock.patch.dict(os.environ, {ENGINE_ENV: " Torch "}):
+    ...     engine()
+    'torch'
     """
     value = os.environ.get(ENGINE_ENV, "onnx").strip().lower() or "onnx"
     if value not in ENGINES:
         raise UnknownModelError(f"{ENGINE_ENV}={value!r}: choose among {', '.join(ENGINES)}")
     return value
 class Encoder(Protocol):
+    """What the pipeline and the app need of an encoder: an id (it keys the embedding cache and
+    names the build's model), a dimension and ``encode``.
+
+    Examples
+    --------
+    >>> class Constant:  # a test double: every text points the same way
+    ...     model_id, dim = "constant@8", 2
+    ...     def encode(self, texts, *, kind, batch_size=32, progress=None):
+    ...         return np.tile(np.float32([0.6, 0.8]), (len(texts), 1))
+    >>> vectors = Constant().encode(["piscines", "écoles"], kind="query")
+    >>> vectors.shape, vectors.dtype, np.linalg.norm(vectors, axis=1).round(3).tolist()
+    ((2, 2), dtype('float32'), [1.0, 1.0])
+    """
+
     model_id: str
     dim: int
 
@@ -108,7 +127,19 @@ _PLUGINS_LOADED: set[str] = set()
 
 
 class UnknownModelError(ValueError):
-    """A model name that is neither the offline e5, a folder on disk nor a registered encoder."""
+    """A model name that is neither the offline e5, a folder on disk nor a registered encoder.
+
+    Examples
+    --------
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {ENGINE_ENV: "cuda"}):
+    ...     engine()
+    Traceback (most recent call last):
+    ...
+    models.core.encoders.UnknownModelError: EXPLORER_ENGINE='cuda': choose among onnx, torch
+    >>> issubclass(UnknownModelError, ValueError)
+    True
+    """
 
 
 def register_encoder(prefix: str, factory: Callable[[str, int], Encoder]) -> None:
@@ -138,7 +169,19 @@ def _registered(model: str) -> Callable[[str, int], Encoder] | None:
 
 
 def resolve_model_path(model: str, models_dir: Path) -> str:
-    """``e5-small-offline`` -> the folder built from registry packages; else as given."""
+    """``e5-small-offline`` -> the folder built from registry packages; else as given.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     resolve_model_path(folder, Path("models")) == folder
+    True
+    >>> resolve_model_path("intfloat/multilingual-e5-small", Path("models"))  # a hub name
+    Traceback (most recent call last):
+    ...
+    models.core.encoders.UnknownModelError: unknown model 'intfloat/multilingual-e5-small': ...
+    """
     if model == DEFAULT_MODEL:
         from models.core.e5_offline import build_model_folder
 
@@ -152,7 +195,16 @@ def resolve_model_path(model: str, models_dir: Path) -> str:
 def load_encoder(model: str, *, models_dir: Path, max_seq_length: int = 128) -> Encoder:
     """The encoder a build embeds passages with. The offline e5 model runs on its exact float32
     ONNX export (exported once; torch with ``EXPLORER_ENGINE=torch``, or when the export is not
-    exact or cannot be made: one warning line)."""
+    exact or cannot be made: one warning line).
+
+    Examples
+    --------
+    >>> load_encoder("no-such-model", models_dir=Path("models"))  # nothing is downloaded
+    Traceback (most recent call last):
+    ...
+    models.core.encoders.UnknownModelError: unknown model 'no-such-model': use 'e5-small-offline'
+    (the default), 'e5-small-offline-onnx-int8' or the folder of a sentence-transformers model
+    """
     if (factory := _registered(model)) is not None:
         return factory(model, max_seq_length)
     if model == ONNX_MODEL:  # exported from the offline e5 folder once, then reused
@@ -184,7 +236,16 @@ def load_query_encoder(model: str, *, models_dir: Path, max_seq_length: int = 12
       is in ``models_dir`` (exported by the build or ``python -m models export-onnx``): one
       thread, no spinning, ~1 GiB less resident memory than torch;
     * else :class:`TransformerQueryEncoder` when the model folder qualifies (no
-      sentence-transformers import), else :func:`load_encoder`."""
+      sentence-transformers import), else :func:`load_encoder`.
+
+    Examples
+    --------
+    >>> load_query_encoder("e5-small-offline-onnx-int8", models_dir=Path("/nonexistent"))
+    Traceback (most recent call last):
+    ...
+    models.core.onnx_encoder.OnnxModelError: no ONNX model in /nonexistent/e5-small-offline-onnx-int8:
+    export it with python -m models export-onnx
+    """
     if (factory := _registered(model)) is not None:
         return factory(model, max_seq_length)
     named = {name: variant for variant, name in VARIANT_MODELS.items()}

@@ -77,7 +77,18 @@ PROBE_TEXTS = (
 class OnnxModelError(ArtifactError):
     """The ONNX model folder is missing or damaged (the message says what to do). An
     :class:`ArtifactError`: the command line prints it in one line, the app refuses to start on
-    it (or serves without the semantic modes), never a traceback."""
+    it (or serves without the semantic modes), never a traceback.
+
+    Examples
+    --------
+    >>> issubclass(OnnxModelError, ArtifactError)
+    True
+    >>> check_onnx_folder("/nonexistent")
+    Traceback (most recent call last):
+    ...
+    models.core.onnx_encoder.OnnxModelError: /nonexistent/encoder.json unreadable (FileNotFoundError):
+    re-export with python -m models export-onnx
+    """
 
 
 def _read_meta(folder: Path) -> dict:
@@ -94,7 +105,26 @@ def _read_meta(folder: Path) -> dict:
 
 def check_onnx_folder(folder: str | Path, *, verify_hash: bool = False) -> dict:
     """The folder's metadata if ``model.onnx`` and ``tokenizer.json`` are there with the recorded
-    size (and sha256 with ``verify_hash``); else :class:`OnnxModelError`."""
+    size (and sha256 with ``verify_hash``); else :class:`OnnxModelError`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> folder = Path(tmp.name)
+    >>> _ = (folder / META).write_text(json.dumps({"format": FORMAT, "bytes": 4, "dim": 384}))
+    >>> _ = (folder / "tokenizer.json").write_text("{}")
+    >>> _ = (folder / "model.onnx").write_bytes(b"ONNX")
+    >>> check_onnx_folder(folder)["dim"]
+    384
+    >>> _ = (folder / "model.onnx").write_bytes(b"ON")  # truncated
+    >>> check_onnx_folder(folder)
+    Traceback (most recent call last):
+    ...
+    models.core.onnx_encoder.OnnxModelError: .../model.onnx is damaged (2 bytes, 4 expected):
+    re-export with python -m models export-onnx
+    >>> tmp.cleanup()
+    """
     folder = Path(folder)
     meta = _read_meta(folder)
     model = folder / "model.onnx"
@@ -295,7 +325,13 @@ def write_query_model(folder: str | Path) -> Path:
 
 
 def query_model_folder(folder: str | Path) -> Path | None:
-    """``FOLDER/query`` when it was written for this ``model.onnx`` and is whole, else None."""
+    """``FOLDER/query`` when it was written for this ``model.onnx`` and is whole, else None.
+
+    Examples
+    --------
+    >>> query_model_folder("/nonexistent") is None
+    True
+    """
     folder = Path(folder)
     q = folder / QUERY_DIR
     try:
@@ -319,6 +355,13 @@ def _version(name: str) -> str | None:
 
 
 def onnx_folder(models_dir: str | Path, variant: str = "int8") -> Path:
+    """Where the export of ``variant`` lives in a models folder.
+
+    Examples
+    --------
+    >>> onnx_folder("artifacts/models").as_posix(), onnx_folder("models", "fp32").name
+    ('artifacts/models/e5-small-offline-onnx-int8', 'e5-small-offline-onnx-fp32')
+    """
     return Path(models_dir) / VARIANT_MODELS[variant]
 
 
@@ -455,7 +498,16 @@ def load_onnx_encoder(models_dir: str | Path, *, max_seq_length: int = 128, thre
                       spinning: bool = True, export: bool = True,
                       for_queries: bool = False, variant: str = "int8") -> OnnxEncoder:
     """The ``variant`` encoder of ``models_dir``; exported first when missing or damaged if
-    ``export`` (that needs torch), else :class:`OnnxModelError` for a missing or damaged folder."""
+    ``export`` (that needs torch), else :class:`OnnxModelError` for a missing or damaged folder.
+
+    Examples
+    --------
+    >>> load_onnx_encoder("/nonexistent", export=False, variant="fp32")
+    Traceback (most recent call last):
+    ...
+    models.core.onnx_encoder.OnnxModelError: no ONNX model in /nonexistent/e5-small-offline-onnx-fp32:
+    export it with python -m models export-onnx
+    """
     folder = ensure_onnx_model(models_dir, max_seq_length=max_seq_length, variant=variant) if export \
         else onnx_folder(models_dir, variant)
     if not export and not folder.exists():

@@ -39,7 +39,16 @@ REQUIRED_FILES = ("datasets.parquet", "embeddings.npy", "umap.npy", "neighbours.
 
 
 class ArtifactError(RuntimeError):
-    """Artifacts that cannot be used, with a message saying why and what to do."""
+    """Artifacts that cannot be used, with a message saying why and what to do.
+
+    Examples
+    --------
+    >>> resolve_build_dir("/nonexistent")
+    Traceback (most recent call last):
+    ...
+    models.core.store.ArtifactError: no artifacts in /nonexistent: expected /nonexistent/manifest.json
+    or /nonexistent/current/manifest.json. Build them with: python -m models build ... --out /nonexistent
+    """
 
 
 DESCRIPTION_COLUMNS = ("description", "description_text")
@@ -180,6 +189,16 @@ def staged_folder(out_dir: Path, *, prefix: str | None = None) -> Iterator[Path]
 
 
 def sha256_file(path: Path) -> str:
+    """The hex sha256 of a file, read by blocks of 1 MiB (the manifest's ``sha256``).
+
+    Examples
+    --------
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = Path(tmp) / "a.txt"
+    ...     _ = path.write_bytes(b"abc")
+    ...     sha256_file(path)
+    'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'
+    """
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -189,7 +208,18 @@ def sha256_file(path: Path) -> str:
 
 
 def resolve_build_dir(path: str | Path) -> Path:
-    """A build folder, or an artifacts root whose ``current`` points at one."""
+    """A build folder, or an artifacts root whose ``current`` points at one.
+
+    Examples
+    --------
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     build = Path(tmp) / "builds" / "b1"
+    ...     build.mkdir(parents=True)
+    ...     _ = (build / MANIFEST).write_text("{}")
+    ...     (Path(tmp) / "current").symlink_to(build)
+    ...     resolve_build_dir(tmp) == build.resolve(), resolve_build_dir(build) == build
+    (True, True)
+    """
     p = Path(path)
     if (p / MANIFEST).is_file():
         return p
@@ -218,6 +248,27 @@ def _check_manifest_shape(build_dir: Path, manifest) -> None:
 
 def read_manifest(build_dir: Path, *, verify_hashes: bool = False,
                   required: tuple[str, ...] = REQUIRED_FILES) -> dict:
+    """The manifest of a build, after checking its schema version, its shape and that every file
+    it lists is there with its recorded size (and sha256 with ``verify_hashes``).
+
+    Examples
+    --------
+    >>> manifest = {"schema_version": SCHEMA_VERSION, "n_datasets": 0, "model": {"id": "fake-8"},
+    ...             "files": {"datasets.parquet": {"bytes": 4}}}
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> build = Path(tmp.name)
+    >>> _ = (build / MANIFEST).write_text(json.dumps(manifest))
+    >>> _ = (build / "datasets.parquet").write_bytes(b"PAR1")
+    >>> read_manifest(build, required=("datasets.parquet",))["model"]
+    {'id': 'fake-8'}
+    >>> _ = (build / "datasets.parquet").write_bytes(b"PAR")  # truncated
+    >>> read_manifest(build, required=("datasets.parquet",))
+    Traceback (most recent call last):
+    ...
+    models.core.store.ArtifactError: artifact file .../datasets.parquet has 3 bytes, manifest says 4:
+    the build is damaged
+    >>> tmp.cleanup()
+    """
     try:
         manifest = json.loads((build_dir / MANIFEST).read_text())
     except (OSError, ValueError) as exc:
@@ -259,7 +310,13 @@ def _inside(build_dir: Path, p: Path) -> bool:
 
 def verify_build(path: str | Path) -> tuple[int, list[str]]:
     """``python -m models verify``: the sha256 and size of every file of the manifest, then
-    the invariants checked at start. Returns (files checked, problems: one line each)."""
+    the invariants checked at start. Returns (files checked, problems: one line each).
+
+    Examples
+    --------
+    >>> verify_build("/nonexistent")
+    (0, ['no artifacts in /nonexistent: expected /nonexistent/manifest.json or ...'])
+    """
     try:
         build_dir = resolve_build_dir(path)
         manifest = read_manifest(build_dir)
@@ -281,7 +338,20 @@ def verify_build(path: str | Path) -> tuple[int, list[str]]:
 
 def check_invariants(arts: Artifacts) -> None:
     """What every page relies on: one row per dataset in every per-row file, finite map
-    coordinates, neighbour ids within the build (-1: none), unique dataset ids."""
+    coordinates, neighbour ids within the build (-1: none), unique dataset ids.
+
+    Examples
+    --------
+    >>> arts = Artifacts(dir=Path("b1"), manifest={}, datasets=pd.DataFrame({"id": ["a", "b"]}),
+    ...                  embeddings=np.eye(2, dtype=np.float32), coords=np.zeros((2, 2)),
+    ...                  neighbours=np.array([[1], [-1]]), neighbour_scores=np.ones((2, 1)))
+    >>> check_invariants(arts)  # row 1 has no neighbour: fine
+    >>> arts.neighbours = np.array([[1], [2]])
+    >>> check_invariants(arts)
+    Traceback (most recent call last):
+    ...
+    models.core.store.ArtifactError: neighbours.npy in b1 holds row ids outside 0..1: the build is damaged
+    """
     n = arts.n
     where = arts.dir
     if arts.coords.ndim != 2 or arts.coords.shape[1] != 2 or not np.isfinite(arts.coords).all():
@@ -301,7 +371,17 @@ def check_invariants(arts: Artifacts) -> None:
 
 @dataclass
 class Artifacts:
-    """Everything a build holds, loaded for the app and the command line."""
+    """Everything a build holds, loaded for the app and the command line.
+
+    Examples
+    --------
+    >>> arts = Artifacts(dir=Path("b1"), manifest={"files": {"umap.npy": {}}},
+    ...                  datasets=pd.DataFrame({"id": ["a", "b"]}), embeddings=np.eye(2, dtype=np.float32),
+    ...                  coords=np.zeros((2, 2)), neighbours=np.array([[1], [0]]),
+    ...                  neighbour_scores=np.ones((2, 1)))
+    >>> arts.n, arts.has("umap.npy"), arts.has("topics.parquet")
+    (2, True, False)
+    """
 
     dir: Path
     manifest: dict

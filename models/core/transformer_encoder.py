@@ -80,7 +80,25 @@ class TransformerQueryEncoder:
     folder made of Transformer -> mean or CLS pooling (-> Normalize), computed with ``tokenizers``
     and ``transformers`` only. The app encodes its queries with it: sentence-transformers is
     never imported there, about 180 MB less resident memory (``python -m models bench``).
-    :meth:`supports` says whether a folder qualifies; a test checks cosine >= 0.9999."""
+    :meth:`supports` says whether a folder qualifies; a test checks cosine >= 0.9999.
+
+    Examples
+    --------
+    A folder qualifies with its ``modules.json``, mean (or CLS) pooling and a ``tokenizer.json``:
+
+    >>> import tempfile
+    >>> modules = [{"path": "", "type": TransformerQueryEncoder.MODULES[0]},
+    ...            {"path": "1_Pooling", "type": TransformerQueryEncoder.MODULES[1]}]
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     folder = Path(tmp)
+    ...     _ = (folder / "modules.json").write_text(json.dumps(modules))
+    ...     (folder / "1_Pooling").mkdir()
+    ...     _ = (folder / "1_Pooling" / "config.json").write_text('{"pooling_mode_mean_tokens": true}')
+    ...     without_tokenizer = TransformerQueryEncoder.supports(folder)
+    ...     _ = (folder / "tokenizer.json").write_text("{}")
+    ...     without_tokenizer, TransformerQueryEncoder.supports(folder)
+    (False, True)
+    """
 
     MODULES = ("sentence_transformers.models.Transformer", "sentence_transformers.models.Pooling")
     NORMALIZE = "sentence_transformers.models.Normalize"
