@@ -54,6 +54,14 @@ FREQUENCY_FR: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Rule:
+    """One metadata rule: its key (a column of :func:`assess`), its label and its weight.
+
+    Examples
+    --------
+    >>> RULES[0], sum(rule.weight for rule in RULES)
+    (Rule(key='description', label='Description', weight=25), 100)
+    """
+
     key: str
     label: str  # what the rule checks, for headers and legends
     weight: int  # points taken off the score of 100 when the rule fails
@@ -86,13 +94,27 @@ def _reasons(mask: pd.Series | np.ndarray, texts, index) -> pd.Series:
 
 
 def parse_dates(values: pd.Series) -> pd.Series:
-    """ISO strings as exported -> naive UTC timestamps (NaT where unparseable)."""
+    """ISO strings as exported -> naive UTC timestamps (NaT where unparseable).
+
+    Examples
+    --------
+    >>> parse_dates(pd.Series(["2025-03-01T10:00:00+02:00", "2025-03-02", None, "hier"])).tolist()
+    [Timestamp('2025-03-01 08:00:00'), Timestamp('2025-03-02 00:00:00'), NaT, NaT]
+    """
     s = pd.to_datetime(values.fillna("").astype(str), errors="coerce", utc=True, format="ISO8601")
     return s.dt.tz_convert(None)
 
 
 def export_date(last_modified: pd.Series) -> pd.Timestamp | None:
-    """The date of the export: its newest ``last_modified`` (None if none parses)."""
+    """The date of the export: its newest ``last_modified`` (None if none parses).
+
+    Examples
+    --------
+    >>> export_date(pd.Series(["2025-03-01", "2026-01-15T08:00:00", None]))
+    Timestamp('2026-01-15 08:00:00')
+    >>> export_date(pd.Series(["inconnue"])) is None
+    True
+    """
     d = parse_dates(last_modified).max()
     return None if pd.isna(d) else d
 
@@ -100,7 +122,15 @@ def export_date(last_modified: pd.Series) -> pd.Timestamp | None:
 # ---- rules ----------------------------------------------------------------------------
 def check_description(df: pd.DataFrame, min_chars: int = MIN_DESCRIPTION_CHARS) -> pd.Series:
     """Missing description, or a plain-text description shorter than ``min_chars`` (counted from
-    ``description_chars`` when the frame has it: the served frame keeps its texts on disk)."""
+    ``description_chars`` when the frame has it: the served frame keeps its texts on disk).
+
+    Examples
+    --------
+    >>> check_description(pd.DataFrame({"description_text": ["", "Piscines.", "x" * 120]})).tolist()
+    ['Description absente', 'Description très courte (9 caractères, moins de 100)', None]
+    >>> check_description(pd.DataFrame({"description_chars": [1]}), min_chars=50).tolist()
+    ['Description très courte (1 caractère, moins de 50)']
+    """
     if "description_chars" in df:
         n = df["description_chars"].fillna(0).to_numpy(dtype=np.int64)
     else:
@@ -115,6 +145,13 @@ def check_description(df: pd.DataFrame, min_chars: int = MIN_DESCRIPTION_CHARS) 
 
 
 def check_tags(df: pd.DataFrame) -> pd.Series:
+    """No tag, or only blank ones.
+
+    Examples
+    --------
+    >>> check_tags(pd.DataFrame({"tags": [["sport"], [], None, [" "]]})).tolist()
+    [None, 'Aucun mot-clé', 'Aucun mot-clé', 'Aucun mot-clé']
+    """
     tags = df["tags"] if "tags" in df else pd.Series([[]] * len(df), index=df.index)
     empty = np.array([t is None or len([x for x in t if str(x).strip()]) == 0
                       if not isinstance(t, str) else not t.strip() for t in tags], dtype=bool)
@@ -122,6 +159,14 @@ def check_tags(df: pd.DataFrame) -> pd.Series:
 
 
 def check_license(df: pd.DataFrame) -> pd.Series:
+    """No licence, or one that says it is not specified (:data:`UNSPECIFIED_LICENSES`).
+
+    Examples
+    --------
+    >>> check_license(pd.DataFrame({"license": ["Licence Ouverte / Open Licence version 2.0", "",
+    ...                                          "notspecified"]})).tolist()
+    [None, 'Licence absente', 'Licence non précisée (« notspecified »)']
+    """
     lic = _text(df, "license")
     missing = lic.str.lower().isin(UNSPECIFIED_LICENSES)
     texts = np.where(lic == "", "Licence absente", "Licence non précisée (« " + lic + " »)")
@@ -134,6 +179,14 @@ def check_territory(df: pd.DataFrame, territory_rows: set[int] | None = None,
 
     ``rows`` are the artifact row ids of ``df`` (default: its index), matched against
     ``territory_rows``, the rows with at least one extracted territory.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"spatial_zones": ["Lyon", "", ""]})
+    >>> check_territory(df).tolist()
+    [None, 'Aucune zone géographique déclarée', 'Aucune zone géographique déclarée']
+    >>> check_territory(df, territory_rows={2}).tolist()  # a place found in the text of row 2
+    [None, 'Aucune zone géographique déclarée ni reconnue dans le texte', None]
     """
     no_zone = _text(df, "spatial_zones") == ""
     if territory_rows is None:
@@ -145,13 +198,30 @@ def check_territory(df: pd.DataFrame, territory_rows: set[int] | None = None,
 
 
 def check_temporal(df: pd.DataFrame) -> pd.Series:
+    """Neither a start nor an end of temporal coverage.
+
+    Examples
+    --------
+    >>> check_temporal(pd.DataFrame({"temporal_start": ["2020-01-01", None, ""],
+    ...                              "temporal_end": [None, "2024-12-31", ""]})).tolist()
+    [None, None, 'Aucune couverture temporelle déclarée']
+    """
     none = (_text(df, "temporal_start") == "") & (_text(df, "temporal_end") == "")
     return _reasons(none, "Aucune couverture temporelle déclarée", df.index)
 
 
 def check_stale(df: pd.DataFrame, as_of: pd.Timestamp | None,
                 factor: float = STALE_FACTOR) -> pd.Series:
-    """Periodic frequency declared, last modified more than ``factor`` periods before ``as_of``."""
+    """Periodic frequency declared, last modified more than ``factor`` periods before ``as_of``.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"frequency": ["monthly", "annual", "punctual"],
+    ...                    "last_modified": ["2025-06-01", "2025-06-01", "2010-01-01"]})
+    >>> check_stale(df, pd.Timestamp("2026-01-15")).tolist()
+    ['Mise à jour déclarée « mensuelle » mais dernière modification le 01/06/2025, il y a ...
+     (plus de 3 fois la période)', None, None]
+    """
     out = pd.Series([None] * len(df), index=df.index, dtype=object)
     if as_of is None or df.empty:
         return out
@@ -176,6 +246,18 @@ def assess(df: pd.DataFrame, *, as_of: pd.Timestamp | None,
 
     The score starts at 100 and loses each failed rule's weight (a very short description
     loses 15 instead of 25); ``reasons`` lists the French reasons in rule order.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"description_text": ["x" * 150, "Piscines."], "tags": [["sport"], []],
+    ...                    "license": ["lov2", "notspecified"], "spatial_zones": ["Lyon", ""],
+    ...                    "temporal_start": ["2020", ""], "frequency": ["annual", "punctual"],
+    ...                    "last_modified": ["2025-06-01", "2025-06-01"]})
+    >>> assessed = assess(df, as_of=pd.Timestamp("2026-01-15"))
+    >>> assessed[["score", "n_issues"]].values.tolist()  # 100 − 15 − 10 − 20 − 10 − 10 = 35
+    [[100, 0], [35, 5]]
+    >>> assessed.loc[1, "reasons"][:2]
+    ['Description très courte (9 caractères, moins de 100)', 'Aucun mot-clé']
     """
     checks = {
         "description": check_description(df, min_description_chars),
@@ -203,7 +285,15 @@ def assess(df: pd.DataFrame, *, as_of: pd.Timestamp | None,
 
 
 def priorities(df: pd.DataFrame, assessed: pd.DataFrame, limit: int | None = 50) -> pd.DataFrame:
-    """Rows with at least one issue, worst score first, then the most viewed first."""
+    """Rows with at least one issue, worst score first, then the most viewed first.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"license": ["", "", "lov2"], "views": [5, 500, 9]})
+    >>> assessed = assess(df, as_of=None)
+    >>> priorities(df, assessed)[["score", "views"]].values.tolist()  # rows 0, 1: no licence either
+    [[25, 500], [25, 5], [45, 9]]
+    """
     views = df["views"] if "views" in df else pd.Series(0, index=df.index)
     t = assessed.assign(views=views.reindex(assessed.index).fillna(0).astype(np.int64))
     t = t[t["n_issues"] > 0].sort_values(["score", "views"], ascending=[True, False], kind="stable")
@@ -211,6 +301,14 @@ def priorities(df: pd.DataFrame, assessed: pd.DataFrame, limit: int | None = 50)
 
 
 def failure_shares(assessed: pd.DataFrame) -> dict[str, float]:
-    """Share of rows failing each rule (0..1), keyed by rule key."""
+    """Share of rows failing each rule (0..1), keyed by rule key.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"license": ["lov2", ""], "tags": [["sport"], ["eau"]]})
+    >>> shares = failure_shares(assess(df, as_of=None))
+    >>> shares["license"], shares["tags"], shares["stale"]
+    (0.5, 0.0, 0.0)
+    """
     n = len(assessed)
     return {r.key: (float(assessed[r.key].notna().sum()) / n if n else 0.0) for r in RULES}
