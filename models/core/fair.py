@@ -54,6 +54,15 @@ RATING_LABELS = {"Excellent": "Excellent", "Good": "Bon", "Sufficient": "Suffisa
 
 @dataclass(frozen=True)
 class Indicator:
+    """One MQA indicator kept: its key (a column of :func:`passes` and :func:`score`), its
+    dimension, its MQA points and its French label.
+
+    Examples
+    --------
+    >>> INDICATORS[0], MAX_POINTS
+    (Indicator(key='keywords', dimension='findability', points=30, label='Mots-clés'), 210)
+    """
+
     key: str
     dimension: str
     points: int
@@ -105,7 +114,13 @@ _KNOWN_LICENCE_WORDS = ("licence ouverte", "open licence", "odbl", "open data co
 
 
 def rating(points) -> np.ndarray | str:
-    """MQA rating (Excellent, Good, Sufficient, Bad) of points out of :data:`MAX_POINTS`."""
+    """MQA rating (Excellent, Good, Sufficient, Bad) of points out of :data:`MAX_POINTS`.
+
+    Examples
+    --------
+    >>> rating(200), rating(np.array([182, 120, 60])).tolist()  # thresholds 182, 114.6, 62.7
+    ('Excellent', ['Excellent', 'Good', 'Bad'])
+    """
     arr = np.atleast_1d(np.asarray(points, dtype=np.float64))
     out = np.full(len(arr), "Bad", dtype=object)
     for lo, name in reversed(THRESHOLDS):
@@ -135,7 +150,16 @@ def _families(raw: pd.Series) -> list[tuple[str, ...]]:
 
 
 def passes(df: pd.DataFrame) -> pd.DataFrame:
-    """One boolean column per indicator key (:data:`INDICATORS`): does the row pass it."""
+    """One boolean column per indicator key (:data:`INDICATORS`): does the row pass it.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"resources_formats": ["xlsx"], "license": ["notspecified"],
+    ...                    "created_at": ["2021-02-02"], "organization": ["Jean"]})
+    >>> row = passes(df).loc[0]
+    >>> row[row].index.tolist()  # Excel: readable by a machine, but proprietary
+    ['format', 'format_vocabulary', 'machine_readable', 'publisher', 'issued']
+    """
     n = len(df)
     idx = df.index
     tags = df["tags"] if "tags" in df else pd.Series([None] * n, index=idx, dtype=object)
@@ -171,7 +195,19 @@ def passes(df: pd.DataFrame) -> pd.DataFrame:
 
 def score(df: pd.DataFrame) -> pd.DataFrame:
     """Points of every row: one column per indicator (its points or 0), one per dimension
-    (``dim:<name>``), ``points`` (total) and ``rating``."""
+    (``dim:<name>``), ``points`` (total) and ``rating``.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"tags": [["sport"], []], "spatial_zones": ["fr:commune:69123", ""],
+    ...                    "temporal_start": ["2020-01-01", ""], "resources_count": [2, 0],
+    ...                    "resources_formats": ["csv,pdf", "xlsx"],
+    ...                    "license": ["Licence Ouverte / Open Licence version 2.0", "notspecified"],
+    ...                    "organization_id": ["o1", ""], "created_at": ["2020-01-01", "2021-02-02"],
+    ...                    "last_modified": ["2025-01-01", ""]})
+    >>> score(df)[["keywords", "dim:findability", "dim:interoperability", "points", "rating"]].values.tolist()
+    [[30, 70, 70, 210, 'Excellent'], [0, 0, 50, 55, 'Bad']]
+    """
     p = passes(df)
     out = pd.DataFrame(index=df.index)
     for ind in INDICATORS:
@@ -185,12 +221,32 @@ def score(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def dimension_max() -> dict[str, int]:
+    """The points each dimension can reach with the indicators kept.
+
+    Examples
+    --------
+    >>> dimension_max()
+    {'findability': 70, 'accessibility': 20, 'interoperability': 70, 'reusability': 40, 'contextuality': 10}
+    """
     return {d: sum(i.points for i in INDICATORS if i.dimension == d) for d in DIMENSIONS}
 
 
 def summary(scored: pd.DataFrame) -> dict:
     """A set of rows (a catalogue, a producer): mean points per indicator, dimension and in all,
-    the share of rows passing each indicator, the rating of the mean."""
+    the share of rows passing each indicator, the rating of the mean.
+
+    Examples
+    --------
+    >>> scored = score(pd.DataFrame({"tags": [["sport"], []], "resources_count": [1, 1],
+    ...                              "resources_formats": ["csv", "csv"], "license": ["ODbL", "ODbL"],
+    ...                              "organization_id": ["o1", "o1"]}))
+    >>> s = summary(scored)
+    >>> s["n"], s["points"], s["rating"], s["rating_fr"]
+    (2, 145.0, 'Good', 'Bon')
+    >>> s["indicators"][0]
+    {'key': 'keywords', 'label': 'Mots-clés', 'dimension': 'findability', 'max': 30, 'points': 15.0,
+     'share': 0.5}
+    """
     n = len(scored)
     dmax = dimension_max()
     if not n:
@@ -208,6 +264,15 @@ def summary(scored: pd.DataFrame) -> dict:
 # ---- the to-do list --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Fix:
+    """One fix of the to-do list: the indicators it makes pass, the French verb of its label,
+    and the field values a fixed dataset would have (:func:`apply_fix`).
+
+    Examples
+    --------
+    >>> FIXES[0]
+    Fix(key='keywords', indicators=('keywords',), verb='Ajouter des mots-clés à', patch={'tags': ['mot-cle']})
+    """
+
     key: str
     indicators: tuple[str, ...]  # what the fix makes pass
     verb: str  # with its preposition: « Ajouter des mots-clés à » (312 jeux)
@@ -235,7 +300,17 @@ _WEIGHT = {i.key: i.points for i in INDICATORS}
 
 def apply_fix(df: pd.DataFrame, fix: Fix, rows) -> pd.DataFrame:
     """A copy of ``df`` where the rows ``rows`` (index labels) carry the fix's field values
-    (``"+csv"``: a format added to those already listed)."""
+    (``"+csv"``: a format added to those already listed).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"resources_formats": ["pdf", "xlsx"]}, index=["a", "b"])
+    >>> open_format = next(fix for fix in FIXES if fix.key == "open_format")
+    >>> apply_fix(df, open_format, ["b"])["resources_formats"].tolist()
+    ['pdf', 'xlsx,csv']
+    >>> int(score(apply_fix(df, open_format, ["b"])).loc["b", "dim:interoperability"])
+    70
+    """
     out = df.copy()
     rows = list(rows)
     for col, value in fix.patch.items():
@@ -260,7 +335,16 @@ def todo(scored: pd.DataFrame, ids: pd.Series | None = None, *, catalogue_n: int
     """The fixes ranked by the points they would add to the mean score of these rows
     (``catalogue_n``: divide by another count, e.g. to read a producer's fixes as points for the
     whole catalogue). Each item: ``key``, ``label`` (« Ajouter des mots-clés à 312 jeux : +28
-    points »), ``n`` (datasets concerned), ``gain`` (points), ``indicators``, ``ids``."""
+    points »), ``n`` (datasets concerned), ``gain`` (points), ``indicators``, ``ids``.
+
+    Examples
+    --------
+    >>> scored = score(pd.DataFrame({"tags": [["sport"], [], []], "license": ["ODbL", "", "ODbL"]},
+    ...                             index=["a", "b", "c"]))
+    >>> [(item["key"], item["n"], item["gain"], item["ids"]) for item in todo(scored)[:3]]
+    [('open_format', 3, 70.0, ['a', 'b', 'c']), ('download', 3, 20.0, ['a', 'b', 'c']),
+     ('keywords', 2, 20.0, ['b', 'c'])]
+    """
     n = catalogue_n or len(scored)
     if not n or not len(scored):
         return []
