@@ -4,7 +4,7 @@ French-normalised.
 Normalisation (:func:`keyword_terms`), the same for documents and queries:
 
 * lower case, elisions dropped (``l'``, ``d'``, ``qu'`` …), accents folded (``é`` → ``e``,
-  ``œ`` → ``oe``), hyphenated words split (``Pas-de-Calais`` → ``pas``, ``calais``);
+  ``œ`` → ``oe``), hyphenated words split (``Saint-Étienne`` → ``saint``, ``etienn`` once stemmed);
 * French function words dropped (the catalogue's own vocabulary — *données*, *liste*,
   *csv* — is left to the IDF, which weighs it down without losing queries such as "api");
 * a light, deterministic stemmer for plurals and feminine endings
