@@ -87,10 +87,10 @@ def warm_search(explorer) -> None:
     are built now, once, rather than on the first filtered search."""
     try:
         _ = explorer.catalogue.territories
-        _ = explorer.understanding_context
+        _ = explorer.engine.understanding_context
         _ = explorer.producers.assessed()  # the quality score of the result cards
-        _ = explorer.speller  # the catalogue's words, for spelling correction (~1.4 s)
-        _ = explorer.family_keys  # one result per family of near-identical datasets (~2 s)
+        _ = explorer.engine.speller  # the catalogue's words, for spelling correction (~1.4 s)
+        _ = explorer.engine.family_keys  # one result per family of near-identical datasets (~2 s)
         _ = explorer.catalogue.freshness_codes  # « fraîcheur » filter and late cards (~1 s)
     except Exception:  # filters and places are a bonus: never take the app down for them
         log.exception("search filters or query understanding unavailable")
@@ -110,7 +110,7 @@ def load_explorer(settings: AppSettings):
                                  query_encoder=getattr(settings, "query_encoder", "build"),
                                  models_dir=settings.models_dir, max_query_chars=settings.max_query_chars)
         if settings.model and settings.encoder is None:
-            _ = explorer.encoder  # another model than the build's: refused now (ArtifactError)
+            _ = explorer.engine.semantic  # another model than the build's: refused now (ArtifactError)
         return explorer
     except ArtifactError:
         raise
@@ -145,8 +145,8 @@ def page_usable(name: str, check) -> bool:
 
 
 def check_topics(explorer) -> None:
-    _ = explorer.topic_table, explorer.dominant_topics, explorer._topic_terms  # map colours, cloud
     svc = explorer.topics
+    svc.default.check()  # map colours, word cloud
     for k in svc.ks():
         svc.topics(k), svc.dominant(k), svc.terms(k), svc.shared_terms(k)
     if svc.has_clusters:
@@ -165,11 +165,7 @@ def check_territories(explorer) -> None:
 
 def without_topics(explorer) -> None:
     """The map and its word cloud without LDA topics (their files are damaged)."""
-    import numpy as np
-    import pandas as pd
-
-    explorer.__dict__.update(dominant_topics=np.full(explorer.n, -1, dtype=np.int32), _topic_terms={},
-                             topic_table=pd.DataFrame({"topic": [], "label": [], "prevalence": []}))
+    explorer.topics.default.switch_off()
 
 
 def damaged_page():
@@ -196,9 +192,10 @@ def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
             callbacks.territories: not ok["territoires"]}
 
     # computed once per process: the map figure, the topic list and the first word cloud
-    topics = explorer.topic_table
-    has_topics = explorer.has_topics and len(topics) > 0
-    map_figure = visualize_map(explorer.coords, explorer.dominant_topics if has_topics else None,
+    default_topics = explorer.topics.default
+    topics = default_topics.table
+    has_topics = default_topics.available and len(topics) > 0
+    map_figure = visualize_map(explorer.records.coords, default_topics.dominant if has_topics else None,
                                topics["label"].tolist(), topics["prevalence"].tolist())
     by_prevalence = topics.sort_values("prevalence", ascending=False, kind="stable")
     topic_options = [{"label": f"{int(t) + 1}. {label}", "value": int(t)}

@@ -776,7 +776,7 @@ def facet_counts_ms(artifacts, queries: Sequence[str], depth: int = 1000) -> flo
         cat.territories  # built once at load in the app, not counted  # noqa: B018
         times = []
         for q in queries:
-            sc = exp.mode_scores(q, "keyword")
+            sc = exp.engine.mode_scores(q, "keyword")
             pool = top_k(sc, depth)
             pool = pool[np.isfinite(sc[pool])]
             t0 = time.perf_counter()

@@ -101,10 +101,10 @@ def cmd_evaluate(args) -> int:
     exp = Explorer.load(args.artifacts, model=args.model, query_encoder=args.query_encoder,
                         models_dir=Path(args.models_dir) if args.models_dir else None)
     queries = read_relevance(args.queries)
-    result = evaluate(exp, queries, modes, k=args.k)
+    result = evaluate(exp.engine, queries, modes, k=args.k)
     if args.json:
         out = report_json(result, per_query=args.per_query)
-        out["params"] = exp.search_params.as_dict()  # the search constants in effect
+        out["params"] = exp.engine.search_params.as_dict()  # the search constants in effect
         print(json.dumps(out, ensure_ascii=False))
         return 0
     keys = ("n", "skipped", "hit@1", "hit@3", "hit@10", "mrr@10", "ndcg@10")

@@ -57,18 +57,18 @@ def partial_copy(built_root: Path, root: Path, partial: dict = PARTIAL) -> dict:
     return m
 
 
-def with_description(explorer, row: int, raw: str):
-    """A copy of ``explorer`` whose row ``row`` has the description ``raw`` (raw and plain text
-    alike; the app reads descriptions from the build's Descriptions, not from its frame)."""
-    import copy
+def with_description(explorer, row: int, raw: str, datasets=None):
+    """A new Explorer over ``explorer``'s build (and query encoder) whose row ``row`` has the
+    description ``raw`` (raw and plain text alike; the app reads descriptions from the build's
+    Descriptions, not from its frame), and whose frame is ``datasets`` when given."""
     import dataclasses
 
     from models.core.store import Descriptions
+    from models.serve.explorer import Explorer
 
     n = explorer.n
-    raws = [raw if i == row else explorer.description(i) for i in range(n)]
-    texts = [raw if i == row else explorer.description_text(i) for i in range(n)]
-    exp = copy.copy(explorer)
-    exp.artifacts = dataclasses.replace(explorer.artifacts,
-                                        descriptions=Descriptions.from_columns(raws, texts))
-    return exp
+    raws = [raw if i == row else explorer.records.description(i) for i in range(n)]
+    texts = [raw if i == row else explorer.records.description_text(i) for i in range(n)]
+    arts = dataclasses.replace(explorer.artifacts, descriptions=Descriptions.from_columns(raws, texts),
+                               datasets=explorer.datasets if datasets is None else datasets)
+    return Explorer(arts, encoder=explorer.engine.semantic.encoder, max_query_chars=explorer.max_query_chars)

@@ -193,19 +193,15 @@ def test_errors_have_one_shape_and_the_right_status(client, api, ids):
         assert_headers(resp)
 
 
-def test_modes_the_build_lacks_are_409(client, api):
-    before = api.service.modes
-    api.service.__dict__["modes"] = ["keyword"]  # a build without its semantic index
-    try:
-        e = assert_error(client.get(f"{PREFIX}/search?q=eau"), 409, "mode_indisponible")
-        assert "keyword" in e["message"] and f"«{NNBSP}hybrid{NNBSP}»" in e["message"]
-        assert client.get(f"{PREFIX}/search?q=eau&mode=keyword").status_code == 200
-        assert_error(client.post(f"{PREFIX}/ask", json={"question": "eau"}), 409, "mode_indisponible")
-        doc = client.get(f"{PREFIX}/openapi.json").get_json()["paths"]
-        assert "409" in doc[f"{PREFIX}/search"]["get"]["responses"]
-        assert "409" in doc[f"{PREFIX}/ask"]["post"]["responses"]
-    finally:
-        api.service.__dict__["modes"] = before
+def test_modes_the_build_lacks_are_409(client, api, monkeypatch):
+    monkeypatch.setattr(api.service, "modes", ["keyword"])  # a build without its semantic index
+    e = assert_error(client.get(f"{PREFIX}/search?q=eau"), 409, "mode_indisponible")
+    assert "keyword" in e["message"] and f"«{NNBSP}hybrid{NNBSP}»" in e["message"]
+    assert client.get(f"{PREFIX}/search?q=eau&mode=keyword").status_code == 200
+    assert_error(client.post(f"{PREFIX}/ask", json={"question": "eau"}), 409, "mode_indisponible")
+    doc = client.get(f"{PREFIX}/openapi.json").get_json()["paths"]
+    assert "409" in doc[f"{PREFIX}/search"]["get"]["responses"]
+    assert "409" in doc[f"{PREFIX}/ask"]["post"]["responses"]
 
 
 def test_rate_limit_per_client(client, api):

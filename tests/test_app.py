@@ -31,8 +31,8 @@ def test_index_and_layout(client, explorer):
     fig = find(lay, ids.MAP)["props"]["figure"]
     assert len(arr(fig["data"][BASE_TRACE]["x"])) == explorer.n
     codes = arr(fig["data"][BASE_TRACE]["marker"]["color"])
-    np.testing.assert_array_equal(codes, explorer.dominant_topics)
-    labels = {plotly_text(label, LEGEND_LABEL_CHARS) for label in explorer.topic_table["label"]}
+    np.testing.assert_array_equal(codes, explorer.topics.default.dominant)
+    labels = {plotly_text(label, LEGEND_LABEL_CHARS) for label in explorer.topics.default.table["label"]}
     assert {t["name"] for t in fig["data"][FIRST_LEGEND_TRACE:]} == labels
     assert find(lay, ids.SEARCH_INPUT)["props"]["maxLength"] == explorer.max_query_chars
     modes = find(lay, ids.SEARCH_MODE)["props"]
@@ -92,7 +92,7 @@ def test_search_returns_20_results_and_patches_the_overlay(dash, explorer, app):
     assert op["operation"] == "Assign"
     trace = op["params"]["value"]
     assert trace["customdata"] == highlight["rows"] and len(trace["x"]) == 20
-    coords = explorer.coords[highlight["rows"]]
+    coords = explorer.records.coords[highlight["rows"]]
     np.testing.assert_allclose(trace["x"], coords[:, 0], atol=1e-4)
     np.testing.assert_allclose(trace["y"], coords[:, 1], atol=1e-4)
     assert len(json.dumps(patch)) < 10_000
@@ -165,9 +165,9 @@ def test_click_selects_and_details_show(dash, explorer):
     assert "Jeux de données similaires" in strings(details)
     similar = [n["props"]["id"]["row"] for n in
                all_of(details, lambda n: isinstance(n.get("props", {}).get("id"), dict))]
-    assert similar == [h.row for h in explorer.similar(5)]
+    assert similar == [h.row for h in explorer.records.similar(5)]
     assert patched(resp[ids.MAP]["figure"], SELECTED_TRACE)["params"]["value"]["customdata"] == [5]
-    assert resp[ids.TOPIC_DROPDOWN]["value"] == int(explorer.dominant_topics[5])
+    assert resp[ids.TOPIC_DROPDOWN]["value"] == int(explorer.topics.default.dominant[5])
     both = {f"{ids.SEARCH_STATE}.data": {"q": "x", "mode": "semantic"}, f"{ids.SELECTED}.data": ds_id}
     tab = dash.call(both, changed=list(both))[ids.SIDE_TABS]["active_tab"]
     assert tab == "fiche"  # a shared link with a dataset opens its card
@@ -182,7 +182,7 @@ def test_click_selects_and_details_show(dash, explorer):
 def test_topic_cloud_callback(dash, explorer):
     fig = dash.call({f"{ids.TOPIC_DROPDOWN}.value": 1})[ids.CLOUD]["figure"]
     words = fig["data"][0]["text"]
-    assert words[0] == explorer.topic_terms(1)[0][0]
+    assert words[0] == explorer.topics.default.terms(1)[0][0]
     assert fig["layout"]["title"]["text"].startswith("Thème 2\u202f: ")
     empty = dash.call({f"{ids.TOPIC_DROPDOWN}.value": 999})[ids.CLOUD]["figure"]
     assert empty["layout"]["meta"]["empty"] is True
@@ -191,14 +191,13 @@ def test_topic_cloud_callback(dash, explorer):
 @pytest.fixture(scope="module")
 def hostile_app(built_root, explorer):
     """The same build, with row 0 rewritten by an attacker."""
-    exp = with_description(explorer, 0,
-                           HOSTILE + "\n[clic](javascript:alert(1))\n" + "lorem ipsum " * 150_000)
     df = explorer.datasets.copy()
     df.loc[0, "title"] = HOSTILE
     df.loc[0, "organization"] = '<img src=x onerror="window.__xss=3">'
     df.loc[0, "url"] = "javascript:alert(1)"
     df["tags"] = [np.array(["<script>alert(4)</script>"], dtype=object), *df["tags"].iloc[1:]]
-    exp.datasets = df
+    text = HOSTILE + "\n[clic](javascript:alert(1))\n" + "lorem ipsum " * 150_000
+    exp = with_description(explorer, 0, text, datasets=df)
     return create_app(AppSettings(artifacts=built_root), explorer=exp), exp
 
 

@@ -78,7 +78,7 @@ def test_extracted_answer_is_a_passage_with_its_key_sentence(asst, explorer, loc
         a = c["answer"]
         if not a:
             continue
-        text = explorer.description_text(c["row"])
+        text = explorer.records.description_text(c["row"])
         assert a["passage"] == text[a["start"]:a["end"]]
         assert "".join(s["text"] for s in a["segments"]) == a["passage"]
         assert "".join(s["text"] for s in a["segments"] if s["strong"]) == a["sentence"]
@@ -166,7 +166,7 @@ def test_open_slot_clarification_when_answers_disagree(asst, explorer):
         pytest.fail(f"no topic word spread over 3 communes in the fixture ({word})")
     st = new_state() | {"topic": word}
     r = asst.rank(st)
-    clar = asst._clarification(dict(st, asked=[], slots={}), r["rows"], None, True)
+    clar = asst.clarification(dict(st, asked=[], slots={}), r["rows"], None, True)
     keys = [facts.best_territory.get(int(x)) for x in r["rows"][:10]]
     local = [k for k in keys if k and not k.startswith("pays:")]
     should = (sum(1 for k in keys[:3] if k and not k.startswith("pays:")) >= 2 and len(local) >= 4

@@ -4,6 +4,7 @@ heavy work (gate, evaluation cache, linear upload parsing), safe descriptions.""
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 import threading
 import time
@@ -259,7 +260,7 @@ def test_upload_parsing_is_linear_and_field_error_is_french():
 def test_evaluation_cache_is_readable_while_an_evaluation_runs(explorer, monkeypatch):
     from models.serve import evaluate as ev
 
-    cache = ev.EvaluationCache(explorer, ["keyword"], wait_s=0.05)
+    cache = ev.EvaluationCache(explorer.engine, ["keyword"], wait_s=0.05)
     queries = ev.parse_relevance("query,expected\neau,x\n")
     started, release = threading.Event(), threading.Event()
 
@@ -268,7 +269,8 @@ def test_evaluation_cache_is_readable_while_an_evaluation_runs(explorer, monkeyp
         release.wait(10)
         return {"metrics": {}, "per_query": [], "skipped": [], "seconds": 0, "not_evaluated": 0}
 
-    cache._results["done"] = {"cached": True}
+    monkeypatch.setattr(ev, "evaluate", lambda *a, **k: {"cached": True})
+    cache.evaluate("done", queries)  # one evaluation kept
     monkeypatch.setattr(ev, "evaluate", slow)
     worker = threading.Thread(target=cache.evaluate, args=("slow", queries))
     worker.start()
@@ -283,7 +285,7 @@ def test_evaluation_cache_is_readable_while_an_evaluation_runs(explorer, monkeyp
     finally:
         release.set()
         worker.join(10)
-    assert cache.get("slow") is not None and cache.computed == 1
+    assert cache.get("slow") is not None and cache.computed == 2
 
 
 def test_upload_sent_twice_is_not_parsed_twice(app, client, monkeypatch):
@@ -364,14 +366,10 @@ def test_mds_says_busy_when_its_slots_are_taken(client):
              f"{ids.MAP_HIGHLIGHT}.data": {"label": "sélection", "rows": list(range(40))}}
     dash = Dash(client)
     gate = topics.MDS_GATE
-    held = [gate._sem.acquire(timeout=5) for _ in range(gate.slots)]
-    try:
-        assert all(held)
+    with contextlib.ExitStack() as slots:  # every slot taken
+        assert all(slots.enter_context(gate.slot()) for _ in range(gate.slots))
         out = dash.call(inputs, state)
         assert out[ids.TOPICS_MDS_STATUS]["children"] == guard.BUSY and ids.TOPICS_MDS not in out
-    finally:
-        for _ in held:
-            gate._sem.release()
     out = dash.call(inputs, state)
     assert "40 points disposés" in out[ids.TOPICS_MDS_STATUS]["children"]
 
@@ -405,17 +403,13 @@ def test_every_heavy_callback_shares_one_gate(client):
                  {f"{ids.MAP_SELECTION}.data": {"rows": list(range(30))}})
     image_spec = next(d for d in dash.deps if d["inputs"] == [{"id": ids.MAP_IMAGE_VIEW, "property": "data"}])
     image_state = {f"{s['id']}.{s['property']}": None for s in image_spec["state"]}
-    held = [gate._sem.acquire(timeout=5) for _ in range(gate.slots)]
-    try:
-        assert all(held)
+    with contextlib.ExitStack() as slots:  # every slot taken
+        assert all(slots.enter_context(gate.slot()) for _ in range(gate.slots))
         out = dash.call(*selection)
         assert guard.BUSY in strings(out[ids.SELECTION_MDS]["children"])
         out = dash.call({f"{ids.MAP_IMAGE_VIEW}.data": {"width": 800, "height": 600}}, image_state)
         assert guard.BUSY in strings(out[ids.MAP_IMAGE_STATUS]["children"])
         assert ids.MAP_IMAGE_DOWNLOAD not in out
-    finally:
-        for _ in held:
-            gate._sem.release()
     out = dash.call(*selection)
     assert out[ids.SELECTION_MDS]["children"]["type"] == "Graph"
 

@@ -158,7 +158,7 @@ def test_search_highlights_results_and_selects(dash_duo, app, explorer, caplog):
     # the details pane scrolls on its own: bring the item to the middle, as a person would
     dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", similar_item)
     similar_item.click()
-    first_similar = explorer.similar(hits[0].row)[0].row
+    first_similar = explorer.records.similar(hits[0].row)[0].row
     wait(dash_duo, lambda: trace_value(dash_duo, SELECTED_TRACE, "customdata") == [first_similar])
     assert dash_duo.get_logs() == []
     # the renderer's requests (pattern-matching clicks included) pass the structure check (issue 23)
@@ -180,14 +180,14 @@ def test_shared_link_reproduces_the_view(dash_duo, app, explorer):
 
 
 def test_hostile_catalogue_text_never_runs(dash_duo, built_root, explorer):
-    exp = with_description(explorer, 0, (HOSTILE + "\n\n[clic](javascript:window.__xss=4)\n\n"
-                                + "<iframe src=javascript:window.__xss=5></iframe>" + " lorem" * 400_000))
     df = explorer.datasets.copy()
     df.loc[0, "title"] = HOSTILE
     df.loc[0, "organization"] = '<img src=x onerror="window.__xss=3">'
     df.loc[0, "url"] = "javascript:window.__xss=6"
     df["tags"] = [np.array(["<script>window.__xss=7</script>"], dtype=object), *df["tags"].iloc[1:]]
-    exp.datasets = df
+    exp = with_description(explorer, 0, (HOSTILE + "\n\n[clic](javascript:window.__xss=4)\n\n"
+                                + "<iframe src=javascript:window.__xss=5></iframe>" + " lorem" * 400_000),
+                           datasets=df)
     app = create_app(AppSettings(artifacts=built_root), explorer=exp)
     dash_duo.start_server(app, port=free_port())
     dash_duo.wait_for_element(f"#{ids.MAP} .js-plotly-plot", timeout=TIMEOUT)

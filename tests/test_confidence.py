@@ -109,14 +109,14 @@ def test_missing_or_broken_model_means_unknown(tmp_path, caplog, explorer):
     with caplog.at_level(logging.WARNING, logger="models.serve.confidence"):
         assert load_model(tmp_path / "missing.json") is None and load_model(broken) is None
     assert "answer confidence" in caplog.text
-    a = assess(explorer, "Combien font 12 fois 8 ?", model=None)
+    a = assess(explorer.engine, "Combien font 12 fois 8 ?", model=None)
     assert math.isnan(a.score) and a.fits and not a.off_topic
 
 
 def test_a_model_fitted_for_another_embedding_model_is_not_used(explorer, fixture_model):
     other = dataclasses.replace(fixture_model, model_id="another-model@128")
-    assert math.isnan(assess(explorer, "Combien font 12 fois 8 ?", model=other).score)
-    assert not math.isnan(assess(explorer, "Combien font 12 fois 8 ?", model=fixture_model).score)
+    assert math.isnan(assess(explorer.engine, "Combien font 12 fois 8 ?", model=other).score)
+    assert not math.isnan(assess(explorer.engine, "Combien font 12 fois 8 ?", model=fixture_model).score)
 
 
 # ---- on the fixture build ----------------------------------------------------------------------
@@ -133,7 +133,7 @@ def fixture_model(explorer):
 
     pos = title_queries(explorer)
     neg = TRAIN[TRAIN["kind"] != "data"]["prompt"].tolist()
-    x = np.array([confidence_features(explorer, q) for q in pos + neg])
+    x = np.array([confidence_features(explorer.engine, q) for q in pos + neg])
     y = np.array([1.0] * len(pos) + [0.0] * len(neg))
     m = fit_logistic(x, y)
     return dataclasses.replace(m, model_id=explorer.artifacts.manifest["model"]["id"])
@@ -148,28 +148,28 @@ def asst(explorer, fixture_model):
 
 def test_features_are_what_they_say(explorer):
     q = title_queries(explorer)[0]
-    x = confidence_features(explorer, q)
-    sims = explorer.semantic_sims(q)
+    x = confidence_features(explorer.engine, q)
+    sims = explorer.engine.semantic_sims(q)
     assert x[0] == pytest.approx(float(sims.max()), abs=1e-6)
     assert x[1] == pytest.approx(float(sims.max() - np.sort(sims)[-100]), abs=1e-6)
     assert x[2] == 1.0 and 0.0 < x[3] <= 1.0
-    assert confidence_features(explorer, "zzqxw vvbnm")[2:].tolist() == [0.0, 0.0]
+    assert confidence_features(explorer.engine, "zzqxw vvbnm")[2:].tolist() == [0.0, 0.0]
 
 
 def test_heldout_off_topic_prompts_are_off_topic_and_titles_fit(explorer, fixture_model):
     off = HELDOUT[HELDOUT["kind"] == "off_topic"]["prompt"].tolist()
-    missed = [p for p in off if not assess(explorer, p, model=fixture_model).off_topic]
+    missed = [p for p in off if not assess(explorer.engine, p, model=fixture_model).off_topic]
     assert missed == []
-    fits = [assess(explorer, q, model=fixture_model).fits for q in title_queries(explorer, 200)[80:]]
+    fits = [assess(explorer.engine, q, model=fixture_model).fits for q in title_queries(explorer, 200)[80:]]
     assert np.mean(fits) >= 0.8  # titles not fitted on
 
 
 def test_off_topic_wording_with_a_confident_answer_is_not_off_topic(explorer, fixture_model):
     sure = dataclasses.replace(fixture_model, bias=50.0)  # the catalogue answers everything
-    a = assess(explorer, "Pourquoi les loyers augmentent-ils ?", model=sure)
+    a = assess(explorer.engine, "Pourquoi les loyers augmentent-ils ?", model=sure)
     assert a.kind == "general" and a.fits and not a.off_topic
     unsure = dataclasses.replace(fixture_model, bias=-50.0)
-    assert assess(explorer, "Pourquoi les loyers augmentent-ils ?", model=unsure).off_topic
+    assert assess(explorer.engine, "Pourquoi les loyers augmentent-ils ?", model=unsure).off_topic
 
 
 @pytest.mark.parametrize("prompt", ["Combien font 12 fois 8 ?", "Calcule 17 + 26", "Bonjour !",
@@ -177,7 +177,7 @@ def test_off_topic_wording_with_a_confident_answer_is_not_off_topic(explorer, fi
 def test_strong_wording_is_off_topic_whatever_the_confidence(explorer, fixture_model, prompt):
     sure = dataclasses.replace(fixture_model, bias=50.0)
     assert off_topic_wording(prompt)[1]
-    a = assess(explorer, prompt, model=sure)
+    a = assess(explorer.engine, prompt, model=sure)
     assert a.off_topic and not a.fits
 
 
@@ -203,7 +203,7 @@ def test_off_topic_turn_keeps_the_conversation(asst, explorer):
 
 def test_off_topic_reply_offers_the_subject_when_the_catalogue_has_it(asst, explorer, fixture_model):
     word = next(q.split()[0] for q in title_queries(explorer)
-                if len(q.split()[0]) > 5 and assess(explorer, q.split()[0], model=fixture_model).fits)
+                if len(q.split()[0]) > 5 and assess(explorer.engine, q.split()[0], model=fixture_model).fits)
     res = asst.ask(f"Écris un poème sur {word}")
     assert res["cards"] == [] and f"Si vous cherchez des données sur {word}" in res["reply"]
 

@@ -27,13 +27,13 @@ def test_departement_counts_equal_the_territory_filter(explorer):
     ans, errors = answer_mask(explorer, q)
     assert not errors and out["n_answers"] == int(ans.sum()) > 0
     for code, n in out["departements"].items():
-        m = explorer.filter_mask({"territory": [f"departement:{code}"]})
+        m = explorer.engine.filter_mask({"territory": [f"departement:{code}"]})
         assert n == int((ans & m).sum()), code
         # the same with the filter given to coverage itself
         one = coverage(explorer, q, filters={"territory": f"departement:{code}"})
         assert one["departements"][code] == n == one["n_answers"]
     for code, n in out["regions"].items():
-        m = explorer.filter_mask({"territory": [f"region:{code}"]})
+        m = explorer.engine.filter_mask({"territory": [f"region:{code}"]})
         assert n == int((ans & m).sum()), code
     # gaps are the départements with no answer, none of them counted
     assert not set(out["gaps"]) & set(out["departements"])
@@ -42,8 +42,8 @@ def test_departement_counts_equal_the_territory_filter(explorer):
 
 def test_the_rule_is_a_threshold_not_a_top_k(explorer):
     q, out = _placed_query(explorer)
-    sc = explorer.mode_scores(explorer.spell(q).text, "hybrid",
-                              understanding=explorer.query_understanding(q))
+    engine = explorer.engine
+    sc = engine.mode_scores(engine.spell(q).text, "hybrid", understanding=engine.query_understanding(q))
     assert out["n_answers"] == int(np.count_nonzero(np.isfinite(sc) & (sc >= ANSWER_THRESHOLD)))
     assert out["threshold"] == ANSWER_THRESHOLD and "pas les k premiers" in out["rule"]
 
@@ -73,7 +73,7 @@ def test_filters_and_bad_input(explorer):
     assert empty["n_answers"] == 0 and len(empty["gaps"]) == 101
     assert empty["gap_message"].startswith("Aucun jeu sur ce sujet pour 101 départements\u202f: ")
     browse = coverage(explorer, "", filters={"format": fmt})
-    assert browse["n_answers"] == int(explorer.filter_mask({"format": fmt}).sum())
+    assert browse["n_answers"] == int(explorer.engine.filter_mask({"format": fmt}).sum())
 
 
 def test_cli_coverage(built_root, explorer, capsys):
@@ -113,7 +113,7 @@ def test_big_communes_counted_like_the_territory_filter(explorer):
     assert all(c["population"] >= 50_000 for c in communes)
     assert [c["population"] for c in communes] == sorted((c["population"] for c in communes), reverse=True)
     for c in communes:
-        m = explorer.filter_mask({"territory": [f"commune:{c['code']}"]})
+        m = explorer.engine.filter_mask({"territory": [f"commune:{c['code']}"]})
         assert c["n"] == int((ans & m).sum()), c["code"]
     assert out["commune_gaps"] == [c["code"] for c in communes if c["n"] == 0]
     # centroids from the build's COG folder: Lyon is where Lyon is
@@ -124,9 +124,9 @@ def test_big_communes_counted_like_the_territory_filter(explorer):
 def test_big_communes_from_rows_per_inhabitants_and_csv(explorer):
     from models.serve.coverage import coverage_csv
 
-    placed = [int(r) for r in explorer.filter_mask({"territory": ["commune:69123"]}).nonzero()[0]]
+    placed = [int(r) for r in explorer.engine.filter_mask({"territory": ["commune:69123"]}).nonzero()[0]]
     if not placed:  # the small build may name no big commune: any commune rows of Paris then
-        placed = [int(r) for r in explorer.filter_mask({"territory": ["commune:75056"]}).nonzero()[0]]
+        placed = [int(r) for r in explorer.engine.filter_mask({"territory": ["commune:75056"]}).nonzero()[0]]
     out = coverage(explorer, "", rows=placed, per_inhabitants=True)
     got = {c["code"]: c for c in out["communes"]}
     assert placed and sum(c["n"] for c in out["communes"]) >= 1
@@ -157,7 +157,7 @@ def test_coverage_of_an_embedding_cluster(explorer):
     out = coverage(explorer, "", rows=rows, rule="r", label="l")
     assert out["n_answers"] == len(rows) and out["rule"] == "r" and out["label"] == "l"
     for code, n in out["departements"].items():
-        m = explorer.filter_mask({"territory": [f"departement:{code}"]})
+        m = explorer.engine.filter_mask({"territory": [f"departement:{code}"]})
         assert n == int(m[rows].sum()), code
     # noise, unknown clusters and non-integers are no cluster
     for bad in (-1, 10**6, True, "0", None, 1.0):

@@ -84,7 +84,7 @@ def test_evaluate_counts_skipped_and_ranks(explorer):
     text = ("query,params,expected\n"
             f"\"{title}\",,{ids.iat[4]}\n"
             "absent,,000000000000000000000000\n")
-    res = evaluate(explorer, parse_relevance(text), ["keyword", "hybrid"], k=10)
+    res = evaluate(explorer.engine, parse_relevance(text), ["keyword", "hybrid"], k=10)
     assert res["skipped"] == ["absent"]
     m = res["metrics"]["keyword"]
     assert m["n"] == 1 and m["skipped"] == 1

@@ -132,8 +132,8 @@ def test_compare_opens_on_an_example_question(app, client, explorer):
 
 def test_the_page_load_comparison_is_made_once(app, client, explorer, monkeypatch):
     calls = []
-    real = explorer.compare
-    monkeypatch.setattr(explorer, "compare", lambda q, **kw: calls.append(q) or real(q, **kw))
+    real = explorer.engine.compare
+    monkeypatch.setattr(explorer.engine, "compare", lambda q, **kw: calls.append(q) or real(q, **kw))
     q = L.EXAMPLE_QUESTIONS[3]
     inputs = {f"{cp.BUTTON}.n_clicks": 0, f"{cp.INPUT}.n_submit": 0}
     first = call(app, client, f"{cp.COLUMNS}.children", inputs, state={f"{cp.INPUT}.value": q}, changed=[])

@@ -113,9 +113,9 @@ def test_service_counts_producers_and_filter(explorer):
     cat = explorer.catalogue
     counts = {f.value: f.count for f in cat.counts("freshness", np.arange(cat.n))}
     for status, n in counts.items():
-        clean, errors = explorer.clean_filters({"freshness": [status]})
+        clean, errors = explorer.engine.clean_filters({"freshness": [status]})
         assert not errors and int(cat.mask(clean).sum()) == n == s["counts"][status]
-    _, errors = explorer.clean_filters({"freshness": ["pourri"]})
+    _, errors = explorer.engine.clean_filters({"freshness": ["pourri"]})
     assert errors and "inconnu" in errors[0]
     hits = explorer.search("données", mode="keyword", k=20, filters={"freshness": "en_retard"})
     st = svc.table["status"].to_numpy()

@@ -433,7 +433,7 @@ def test_image_figure_keeps_the_view_and_escapes_labels(explorer):
     from components.map import visualize_map
     from components.map_image import MIN_WIDTH_PX, image_figure, png_size
 
-    base = visualize_map(explorer.coords)
+    base = visualize_map(explorer.records.coords)
     view = {"x": [0, 1], "y": [2, 3], "width": 900, "height": 600,
             "labels": [{"x": 0.5, "y": 2.5, "text": "eau\n<script>x</script>", "size": 15, "bold": True},
                        {"x": "bad"}]}
@@ -454,7 +454,7 @@ def test_png_is_at_least_2000_px_wide(explorer):
     from components.map_image import MIN_WIDTH_PX, image_figure, png_bytes, png_size
 
     view = {"width": 900, "height": 600, "labels": [{"x": 0, "y": 0, "text": "région", "size": 14}]}
-    png = png_bytes(image_figure(visualize_map(explorer.coords), view), *png_size(view))
+    png = png_bytes(image_figure(visualize_map(explorer.records.coords), view), *png_size(view))
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", png[16:24])
     assert width >= MIN_WIDTH_PX and height >= 600

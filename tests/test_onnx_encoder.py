@@ -206,15 +206,13 @@ def test_explorer_accepts_the_onnx_encoder_of_the_builds_model_only(built_root, 
     from models.core.store import ArtifactError
     from models.serve.explorer import Explorer
 
-    exp = Explorer.load(built_root, encoder=None)
-    model_id = exp.artifacts.manifest["model"]["id"]  # fake-hash-64 (the fixture build)
+    model_id = Explorer.load(built_root).artifacts.manifest["model"]["id"]  # fake-hash-64 (the fixture)
     twin = write_tiny_onnx_folder(tiny.parent.parent / "twin" / ox.ONNX_MODEL, dim=64, source_id=model_id)
-    exp._encoder, exp._models_dir = None, twin.parent
-    exp._model = ox.ONNX_MODEL
-    assert exp.encoder.source_id == model_id  # accepted: approximates the build's model
+    exp = Explorer.load(built_root, model=ox.ONNX_MODEL, models_dir=twin.parent)
+    assert exp.engine.semantic.encoder.source_id == model_id  # accepted: approximates the build's model
     other = Explorer.load(built_root, model=ox.ONNX_MODEL, models_dir=tiny.parent)
     with pytest.raises(ArtifactError, match="embedded with"):
-        _ = other.encoder  # approximates e5, the build is fake-hash-64: refused
+        _ = other.engine.semantic  # approximates e5, the build is fake-hash-64: refused
 
 
 def test_app_refuses_a_damaged_int8_model_in_one_line(built_root, tmp_path, caplog):
@@ -232,7 +230,7 @@ def test_app_refuses_a_damaged_int8_model_in_one_line(built_root, tmp_path, capl
     (folder / "model.onnx").write_bytes((folder / "model.onnx").read_bytes()[:50])
     exp = Explorer.load(root, model=ox.ONNX_MODEL)
     with pytest.raises(ArtifactError) as err:
-        _ = exp.encoder
+        _ = exp.engine.semantic
     assert "damaged" in str(err.value) and "\n" not in str(err.value)
     with caplog.at_level("WARNING"):
         modes = app_module.available_modes(exp)
@@ -376,7 +374,7 @@ def test_app_process_never_imports_torch(built_root, tmp_path):
         f"exp = Explorer.load({str(root)!r}, model={ox.ONNX_MODEL!r})\n"
         "hits = exp.search('qualité de l eau potable', mode='semantic', k=3)\n"
         "print(json.dumps({'torch': 'torch' in sys.modules, 'st': 'sentence_transformers' in sys.modules,"
-        " 'encoder': type(exp.encoder).__name__, 'hits': len(hits)}))\n"
+        " 'encoder': type(exp.engine.semantic.encoder).__name__, 'hits': len(hits)}))\n"
     )
     res = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True,
                          timeout=300)

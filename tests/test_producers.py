@@ -234,7 +234,7 @@ def test_quality_list_of_a_producer(crafted_explorer):
     q = P.quality(P.index_of("org-a"))
     assert q["id"].tolist() == ["a2"]  # a1 has nothing to fix
     a2 = q.iloc[0]
-    assert a2["row"] == crafted_explorer.row_of("a2")
+    assert a2["row"] == crafted_explorer.records.row_of("a2")
     assert any("« mensuelle »" in r for r in a2["reasons"])
     assert any("Licence non précisée" in r for r in a2["reasons"])
     assert a2["reasons"][0] == "Aucun mot-clé" and len(a2["reasons"]) == 5
@@ -249,12 +249,12 @@ def test_quality_list_of_a_producer(crafted_explorer):
 
 def test_findability_with_k(crafted_explorer):
     P = crafted_explorer.producers
-    row = crafted_explorer.row_of("c1")
+    row = crafted_explorer.records.row_of("c1")
     f = P.findability(row, ["budget primitif commune", "  "], k=2)
     sem = f[f["mode"] == "semantic"]
     assert sem["source"].tolist() == ["titre", "requête"]
     assert sem["rank"].notna().all() and (sem["rank"] <= 2).all()
-    row_a1 = crafted_explorer.row_of("u1")
+    row_a1 = crafted_explorer.records.row_of("u1")
     f = P.findability(row_a1, ["budget primitif commune"], k=1)
     miss = f[(f["mode"] == "semantic") & (f["source"] == "requête")].iloc[0]
     assert miss["rank"] is None or np.isnan(miss["rank"])

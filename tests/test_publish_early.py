@@ -76,8 +76,8 @@ def test_the_app_serves_the_early_build_and_says_what_is_coming(early_root):
     m = read_manifest((early_root / "current").resolve())
     early = early_root / "builds" / m["published_early"]["build_id"]
     exp = Explorer.load(early, encoder=FakeEncoder(64))
-    assert exp.search("eau", mode="hybrid", k=5) and exp.similar(0)
-    assert not exp.has_topics
+    assert exp.search("eau", mode="hybrid", k=5) and exp.records.similar(0)
+    assert not exp.topics.default.available
     app = create_app(AppSettings(artifacts=early), explorer=exp)
     page = app.server.test_client().get("/_dash-layout").get_data(as_text=True)
     assert "Carte et recherche prêtes" in json.dumps(json.loads(page), ensure_ascii=False)

@@ -105,7 +105,7 @@ def test_browse_without_query_most_popular_first(explorer, cat):
     fmt = _biggest(cat, "format")
     hits = explorer.search("", k=20, filters={"format": fmt.value})
     assert len(hits) == min(20, fmt.count)
-    pri = explorer.prior[[h.row for h in hits]]
+    pri = explorer.engine.prior[[h.row for h in hits]]
     assert list(pri) == sorted(pri, reverse=True)
     rec = explorer.search("", k=20, filters={"format": fmt.value}, sort="recent")
     mo = cat.modified_order[[h.row for h in rec]]
@@ -116,18 +116,18 @@ def test_sorts_reorder_the_relevant_candidates(explorer, cat):
     rel = explorer.search("budget", mode="keyword", k=200)
     pop = explorer.search("budget", mode="keyword", k=10, sort="popular")
     assert {h.row for h in pop} <= {h.row for h in rel}
-    pri = explorer.prior[[h.row for h in pop]]
+    pri = explorer.engine.prior[[h.row for h in pop]]
     assert list(pri) == sorted(pri, reverse=True)
     with pytest.raises(ValueError):
         explorer.search("budget", sort="nope")
 
 
 def test_search_result_facets_on_the_candidates(explorer, cat):
-    res = explorer.search_result("données", k=10, filters={}, facets=True)
+    res = explorer.engine.search_result("données", k=10, filters={}, facets=True)
     assert set(res.facets) == set(FILTER_KEYS) and res.total > 0 and res.n_filtered is None
     prod = res.facets["producer"][0]
     assert prod.count <= res.total
-    res2 = explorer.search_result("données", k=10, filters={"producer": prod.value})
+    res2 = explorer.engine.search_result("données", k=10, filters={"producer": prod.value})
     assert res2.total == prod.count  # the count shown is the result one gets
     # the active key is counted without its own filter: its alternatives still show
     assert len(res2.facets["producer"]) > 1
@@ -135,18 +135,18 @@ def test_search_result_facets_on_the_candidates(explorer, cat):
 
 
 def test_empty_and_contradictory_filters(explorer, cat):
-    res = explorer.search_result("données", filters={"year": "2015", "modified": "2001"})
+    res = explorer.engine.search_result("données", filters={"year": "2015", "modified": "2001"})
     assert res.hits == [] and res.total == 0 and not res.errors
-    res = explorer.search_result("x" * 10_000, filters={"licence": "nope"}, sort="bad", mode="bad")
+    res = explorer.engine.search_result("x" * 10_000, filters={"licence": "nope"}, sort="bad", mode="bad")
     assert len(res.errors) == 4
     assert any("tronquée" in e for e in res.errors)
 
 
 def test_why_says_title_words(explorer):
     title = str(explorer.datasets["title"].iat[0])
-    res = explorer.search_result(title, mode="keyword", k=5)
+    res = explorer.engine.search_result(title, mode="keyword", k=5)
     assert res.hits and any("dans le titre" in w for w in res.why[0])
-    js = json.loads(json.dumps(res.as_json(explorer)))  # plain JSON (no numpy scalars)
+    js = json.loads(json.dumps(res.as_json(explorer.records)))  # plain JSON (no numpy scalars)
     assert js["facets"]["year"] and all(isinstance(c, int) for _, c in js["facets"]["year"])
     assert set(js) == {"results", "facets"} and set(js["results"][0]) == {"id", "title", "organization",
                                                                             "score", "why", "versions"}
@@ -196,21 +196,14 @@ def test_neighbour_smoothing_prefers_a_dataset_whose_neighbours_also_answer():
 
 
 def hybrid_with(explorer, query, **params):
-    """Hybrid scores of ``query`` with some search constants changed (then put back)."""
-    from dataclasses import replace
-
-    base = explorer.search_params
-    explorer.__dict__["search_params"] = replace(base, **params)
-    try:
-        return explorer.mode_scores(query, "hybrid")
-    finally:
-        explorer.__dict__["search_params"] = base
+    """Hybrid scores of ``query`` with some search constants changed."""
+    return explorer.engine.with_params(**params).mode_scores(query, "hybrid")
 
 
 def test_hybrid_smooths_the_semantic_side_of_questions_only(explorer):
     """``smooth_long`` moves a question's hybrid scores, not a keyword query's; ``smooth_short``
     the other way round."""
-    base = explorer.search_params
+    base = explorer.engine.search_params
     question, keywords = "Où sont les musées ?", "musées"
     assert not query_features(question, base.short_max_terms).short
     assert query_features(keywords, base.short_max_terms).short

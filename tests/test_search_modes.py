@@ -221,30 +221,30 @@ def test_tag_filter(explorer):
 
 
 def test_search_modes_shares_work(explorer):
-    out = explorer.search_modes("budget commune", modes=("keyword", "semantic", "hybrid"), k=5)
+    out = explorer.engine.search_modes("budget commune", modes=("keyword", "semantic", "hybrid"), k=5)
     assert set(out) == {"keyword", "semantic", "hybrid"}
     assert out["hybrid"][0].row in {h.row for h in out["keyword"][:5] + out["semantic"][:5]}
 
 
 def test_query_words(explorer):
-    word = explorer.word.words[5]
-    near = explorer.query_words(word, k=5)
+    word = explorer.engine.word.words[5]
+    near = explorer.engine.query_words(word, k=5)
     assert len(near) == 5 and word not in [w for w, _ in near]
     assert all(-1.0 <= s <= 1.0 for _, s in near)
-    assert explorer.query_words("") == []
+    assert explorer.engine.query_words("") == []
 
 
 def test_place_query_lies_among_its_neighbours(explorer):
     title = explorer.datasets["title"].iat[3]
-    placed = explorer.place_query(title, k=10)
-    xy = explorer.coords[placed["rows"]]
+    placed = explorer.engine.place_query(title, k=10)
+    xy = explorer.records.coords[placed["rows"]]
     assert xy[:, 0].min() - 1e-6 <= placed["x"] <= xy[:, 0].max() + 1e-6
     assert xy[:, 1].min() - 1e-6 <= placed["y"] <= xy[:, 1].max() + 1e-6
-    assert explorer.place_query("") is None
+    assert explorer.engine.place_query("") is None
 
 
 def test_weighted_position_nearest_weighs_most():
-    from models.serve.explorer import weighted_position
+    from models.serve.engine import weighted_position
 
     coords = np.array([[0.0, 0.0], [10.0, 0.0], [10.0, 10.0]])
     xy = weighted_position(np.array([0.9, 0.5, 0.4]), coords)

@@ -52,7 +52,7 @@ def test_query_trace_builder():
 
 
 def test_highlight_with_query_patches_the_query_trace(app, client, explorer):
-    placed = explorer.place_query("budget")
+    placed = explorer.engine.place_query("budget")
     data = {"label": "Recherche : budget", "rows": [0, 1], "query": {"x": placed["x"], "y": placed["y"],
                                                                       "text": "budget"}}
     patch = call(app, client, f"{ids.MAP}.figure", {f"{ids.MAP_HIGHLIGHT}.data": data})[ids.MAP]["figure"]

@@ -86,7 +86,7 @@ def test_group_ranked_is_bounded_on_a_flood_of_look_alike_titles():
 
 
 def test_search_shows_one_card_per_family(explorer):
-    keys, emb = explorer.family_keys, explorer.artifacts.embeddings
+    keys, emb = explorer.engine.family_keys, explorer.artifacts.embeddings
     assert len(keys) == explorer.n
     for q in ("budget", "eau", "transport", "population", "élections"):
         hits = explorer.search(q, k=20)
@@ -95,29 +95,29 @@ def test_search_shows_one_card_per_family(explorer):
                 assert not (keys[a.row] == keys[b.row] and float(emb[a.row] @ emb[b.row]) >= FAMILY_COSINE)
             for v in a.versions:
                 assert keys[v] == keys[a.row]
-        off = explorer.with_params(families=0).search(q, k=20)
+        off = explorer.engine.with_params(families=0).search(q, k=20)
         assert all(not h.versions for h in off)
         # the families only fold rows: the cards are the first rows of each family, in order
         flat = [h.row for h in off]
         assert [h.row for h in hits][:3] == [r for r in flat if not any(r in h.versions for h in hits)][:3]
 
 
-def test_with_params_is_a_view_that_leaves_the_explorer_alone(explorer):
-    before = explorer.search_params
-    view = explorer.with_params(smooth_long=0.0, families=0)
+def test_with_params_is_a_view_that_leaves_the_engine_alone(explorer):
+    before = explorer.engine.search_params
+    view = explorer.engine.with_params(smooth_long=0.0, families=0)
     assert view.search_params.smooth_long == 0.0 and view.search_params.families == 0
-    assert explorer.search_params == before
-    assert view.keyword is explorer.keyword  # loaded indexes are shared, not reloaded
+    assert explorer.engine.search_params == before
+    assert view.keyword is explorer.engine.keyword  # loaded indexes are shared, not reloaded
 
 
 def test_evaluate_finds_an_expected_dataset_among_a_cards_versions(explorer):
     from models.serve.evaluate import LabelledQuery, evaluate
 
-    keys = explorer.family_keys
+    keys = explorer.engine.family_keys
     fam = next(k for k in np.unique(keys) if (keys == k).sum() >= 2)  # the sample's look-alike titles
     rows = np.flatnonzero(keys == fam)
     title = str(explorer.datasets["title"].iat[int(rows[0])])
-    loose = explorer.with_params(family_cosine=-1.0)  # the fake encoder's vectors are not semantic
+    loose = explorer.engine.with_params(family_cosine=-1.0)  # the fake encoder's vectors are not semantic
     hits = loose.search(title, k=10)
     grouped = next((h for h in hits if h.versions), None)
     assert grouped is not None, f"no family grouped for {title!r}"
@@ -136,11 +136,14 @@ def test_protocol_compares_two_settings_on_every_set(explorer, tmp_path):
     f.write_text("query,params,expected\n" + "".join(
         f"\"{titles.iat[i]}\",,{ids.iat[i]}\n" for i in range(0, 40, 4)), encoding="utf-8")
     dialogues = [{"id": "d", "turns": [{"user": str(titles.iat[3]), "expected": [str(ids.iat[3])]}]}]
-    same = compare(explorer, explorer.with_params(), files=[f], dialogues=dialogues)
+    engine = explorer.engine
+    same = compare(engine, engine.with_params(), assistant=explorer.assistant, files=[f],
+                   dialogues=dialogues)
     assert set(same["files"]) == {"own", "dialogues"} and same["pooled"]["n"] == 11
     assert not same["adopt"] and same["pooled"]["changed"] == 0
-    worse = compare(explorer, explorer.with_params(alpha_short=0.0, alpha_long=0.0, beta_short=50.0,
-                                                   beta_long=50.0), files=[f], dialogues=dialogues)
+    worse = compare(engine, engine.with_params(alpha_short=0.0, alpha_long=0.0, beta_short=50.0,
+                                               beta_long=50.0),
+                    assistant=explorer.assistant, files=[f], dialogues=dialogues)
     assert not worse["adopt"] and worse["pooled"]["diff"] <= 0
 
 
@@ -158,17 +161,18 @@ def test_results_page_folds_a_family_under_its_best_member(dash, explorer, monke
     from components import ids
     from tests.uihelpers import all_of, text
 
-    keys = explorer.family_keys
+    keys = explorer.engine.family_keys
     fam = next(k for k in np.unique(keys) if (keys == k).sum() >= 2)
     title = str(explorer.datasets["title"].iat[int(np.flatnonzero(keys == fam)[0])])
-    monkeypatch.setattr(explorer, "search_params", replace(explorer.search_params, family_cosine=-1.0))
+    engine = explorer.engine
+    monkeypatch.setattr(engine, "search_params", replace(engine.search_params, family_cosine=-1.0))
     out = _page(dash, title)
     body = out[ids.RESULTS]["children"]
     details = all_of(body, lambda n: isinstance(n, dict) and n.get("type") == "Details")
     assert details, "no family folded under a card"
     summary = text(details[0]).split("…")[0]
     assert "autre version" in summary
-    monkeypatch.setattr(explorer, "search_params", replace(explorer.search_params, families=0))
+    monkeypatch.setattr(engine, "search_params", replace(engine.search_params, families=0))
     assert not all_of(_page(dash, title)[ids.RESULTS]["children"],
                       lambda n: isinstance(n, dict) and n.get("type") == "Details")
 
@@ -189,21 +193,20 @@ def test_results_page_says_when_nothing_fits(dash, monkeypatch):
 
 
 def test_the_assistant_answers_once_per_family(explorer):
-    from models.serve.assistant import Assistant
     from models.serve.assistant_eval import turn_rank
 
-    keys = explorer.family_keys
+    keys = explorer.engine.family_keys
     fam = next(k for k in np.unique(keys) if (keys == k).sum() >= 2)
     title = str(explorer.datasets["title"].iat[int(np.flatnonzero(keys == fam)[0])])
-    loose = explorer.with_params(family_cosine=-1.0)  # the fake encoder's vectors are not semantic
-    res = Assistant(loose).ask(title)
-    ranked = [explorer.row_of(i) for i in res["ranking"]]
+    loose = explorer.engine.with_params(family_cosine=-1.0)  # the fake encoder's vectors are not semantic
+    res = explorer.assistant.with_engine(loose).ask(title)
+    ranked = [explorer.records.row_of(i) for i in res["ranking"]]
     assert len({int(keys[r]) for r in ranked}) == len(ranked)  # no two members of one family
     grouped = [(i, v) for i, v in zip(res["ranking"], res["ranking_versions"], strict=True) if v]
     assert grouped, f"no family grouped for {title!r}"
     leader, versions = grouped[0]
-    assert all(keys[explorer.row_of(v)] == keys[explorer.row_of(leader)] for v in versions)
+    assert all(keys[explorer.records.row_of(v)] == keys[explorer.records.row_of(leader)] for v in versions)
     turn = {"ranking": res["ranking"], "ranking_versions": res["ranking_versions"], "expected": [versions[0]]}
     assert turn_rank(turn) == res["ranking"].index(leader) + 1  # found at its card's rank
-    flat = Assistant(explorer.with_params(families=0)).ask(title)
+    flat = explorer.assistant.with_engine(explorer.engine.with_params(families=0)).ask(title)
     assert not any(flat["ranking_versions"])

@@ -57,7 +57,8 @@ def real_sample(tmp_path_factory):
 def test_quality_floors(real_sample, name):
     from models.serve.evaluate import evaluate, read_relevance
 
-    res = evaluate(real_sample, read_relevance(RELEVANCE / f"{name}.csv"), ["keyword", "semantic", "hybrid"])
+    res = evaluate(real_sample.engine, read_relevance(RELEVANCE / f"{name}.csv"),
+                   ["keyword", "semantic", "hybrid"])
     for mode, floors in FLOORS.items():
         m = res["metrics"][mode]
         hit, mrr = floors[name]
@@ -77,7 +78,7 @@ def _rows_of(explorer, key):
     ("marchés publics en Bretagne", "region:53"),
 ])
 def test_a_question_naming_a_place_ranks_that_place_first(real_sample, query, place):
-    u = real_sample.understand(query)
+    u = real_sample.engine.understand(query)
     assert place in [f"{s.value[0]}:{s.value[1]}" for s in u.territories], u.as_dict()
     rows = _rows_of(real_sample, place)
     assert rows, f"the sample has no dataset about {place}"
@@ -102,7 +103,7 @@ def test_cli_search_with_filters_and_facets(real_sample, capsys):
     assert {"id", "title", "organization", "score", "why"} <= set(out["results"][0])
     fmt = dict((v, c) for v, c in out["facets"]["format"])
     assert fmt.get("csv", 0) >= 5
-    rows = [real_sample.row_of(r["id"]) for r in out["results"]]
+    rows = [real_sample.records.row_of(r["id"]) for r in out["results"]]
     order = real_sample.catalogue.modified_order[rows]
     assert list(order) == sorted(order, reverse=True)
     assert np.all(real_sample.catalogue.modified_year[rows] >= 2020)

@@ -135,7 +135,7 @@ def test_browse_without_query(dash, explorer):
     resp = search(dash, state("", {"licence": lic.value}))
     rows = result_rows(resp)
     assert len(rows) == min(20, lic.count)
-    pri = explorer.prior[rows]
+    pri = explorer.engine.prior[rows]
     assert list(pri) == sorted(pri, reverse=True)  # most popular first
     assert "correspondent aux filtres" in resp[ids.RESULTS_HEADER]["children"]
 

@@ -30,7 +30,7 @@ def first_id(explorer) -> str:
 
 def test_search_is_the_explorer_search(svc, explorer):
     out = svc.search("transport", k=5)
-    res = explorer.search_result("transport", k=5, facets=False)
+    res = explorer.engine.search_result("transport", k=5, facets=False)
     assert [r["id"] for r in out["results"]] == [explorer.datasets["id"].iat[h.row] for h in res.hits]
     assert set(out["results"][0]) == {"id", "title", "organization", "score", "why", "versions"}
     assert out["total"] == res.total and out["messages"] == []
@@ -89,7 +89,7 @@ def test_unknown_ids_are_not_found(svc, bad):
 def test_similar_is_the_explorer_neighbours(svc, explorer):
     out = svc.similar(first_id(explorer), k=3)
     ids = explorer.datasets["id"]
-    assert [r["id"] for r in out["results"]] == [ids.iat[h.row] for h in explorer.similar(0)[:3]]
+    assert [r["id"] for r in out["results"]] == [ids.iat[h.row] for h in explorer.records.similar(0)[:3]]
     with pytest.raises(InvalidInput):
         svc.similar(first_id(explorer), k=0)
 
@@ -152,8 +152,8 @@ def test_territory_datasets(svc, explorer):
 
 def test_topics_and_catalogue(svc, explorer):
     t = svc.topics()
-    assert t["k"] == len(explorer.topic_table) > 0
-    assert sum(x["n_datasets"] for x in t["topics"]) == int((explorer.dominant_topics >= 0).sum())
+    assert t["k"] == len(explorer.topics.default.table) > 0
+    assert sum(x["n_datasets"] for x in t["topics"]) == int((explorer.topics.default.dominant >= 0).sum())
     c = svc.catalogue()
     assert c["n_datasets"] == explorer.n and c["build_id"] and c["n_topics"] == t["k"]
     assert "hybrid" in c["modes"] and len(c["export_date"]) == 10
@@ -206,7 +206,7 @@ def test_fast_snippet_equals_the_cards_snippet(explorer):
     for query in ("transport", "données publiques", "eau potable commune", "budget", "zzz", ""):
         stems = query_stems(query)
         for row in range(0, explorer.n, 3):
-            text = explorer.description_text(row)
+            text = explorer.records.description_text(row)
             assert snippet_pieces(text, stems) == reference_snippet(text, query) == snippet(text, query), \
                 (query, row)
             n += bool(stems)

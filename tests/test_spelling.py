@@ -192,15 +192,15 @@ def _other_word(explorer, word: str) -> str:
 def test_search_with_only_a_typo_searches_the_word_and_says_so(explorer):
     word = _frequent_title_word(explorer)
     typo = _typo(word)
-    c = explorer.spell(typo)
+    c = explorer.engine.spell(typo)
     assert c.text == word and c.verbatim == f'"{typo}"'
     assert ([h.row for h in explorer.search(typo, mode="keyword", k=10)]
             == [h.row for h in explorer.search(word, mode="keyword", k=10)])
-    res = explorer.search_result(typo, mode="hybrid", k=10)
+    res = explorer.engine.search_result(typo, mode="hybrid", k=10)
     assert res.corrections == [(typo, word)] and res.query == word
-    clean = explorer.search_result(word, mode="hybrid", k=10)
+    clean = explorer.engine.search_result(word, mode="hybrid", k=10)
     assert [h.row for h in res.hits] == [h.row for h in clean.hits]
-    exact = explorer.search_result(f'"{typo}"', mode="keyword", k=10)
+    exact = explorer.engine.search_result(f'"{typo}"', mode="keyword", k=10)
     assert exact.corrections == [] and exact.hits == []  # quoted: searched as typed, nothing
 
 
@@ -208,16 +208,16 @@ def test_search_with_a_typo_and_a_known_word_runs_as_typed(explorer):
     word = _frequent_title_word(explorer)
     other = _other_word(explorer, word)
     typed = f"{other} {_typo(word)}"
-    c = explorer.spell(typed)
+    c = explorer.engine.spell(typed)
     assert c.text == typed and c.changes == [] and c.suggestion == f"{other} {word}"
-    res = explorer.search_result(typed, mode="keyword", k=10)
+    res = explorer.engine.search_result(typed, mode="keyword", k=10)
     assert res.query == typed and res.corrections == [] and res.hits  # « other » finds datasets
 
 
 def test_titles_of_the_build_are_never_changed(explorer):
     titles = explorer.datasets["title"].fillna("").tolist()
     titles += [unicodedata.normalize("NFD", t) for t in titles]  # as some producers write them
-    touched = [t for t in titles if (c := explorer.spell(t)).changes or c.suggestion]
+    touched = [t for t in titles if (c := explorer.engine.spell(t)).changes or c.suggestion]
     assert touched == []
 
 

@@ -356,8 +356,8 @@ def test_service_without_territories(explorer):
 
     from models.serve.territories import TerritoryService
 
-    arts = SimpleNamespace(has=lambda name: False, dir=Path("."))
-    svc = TerritoryService(SimpleNamespace(artifacts=arts, datasets=explorer.datasets))
+    arts = SimpleNamespace(has=lambda name: False, dir=Path("."), datasets=explorer.datasets)
+    svc = TerritoryService(arts)
     assert not svc.available
     assert svc.options("Brest") == [] and svc.counts("departement").empty
 

@@ -167,7 +167,7 @@ def test_gazetteer_rebuilt_from_the_build_entities(gazetteer):
 
 
 def test_explorer_understands_with_its_build(explorer):
-    u = explorer.understand("piscines à Toulouse depuis 2020")
+    u = explorer.engine.understand("piscines à Toulouse depuis 2020")
     assert ("commune", "31555") in [s.value for s in u.territories]
     # the fixture build's export date is the newest last_modified of its 200 rows
-    assert u.period() == (2020, explorer.export_date.year)
+    assert u.period() == (2020, explorer.records.export_date.year)

@@ -40,7 +40,8 @@ def warm(service: CatalogueService) -> None:
     modes = service.modes
     if "hybrid" in modes:
         exp.assistant.warm()
-    _ = exp.catalogue.territories, exp.understanding_context, exp.producers.assessed(), exp.family_keys
+    _ = (exp.catalogue.territories, exp.engine.understanding_context, exp.producers.assessed(),
+         exp.engine.family_keys)
     if exp.n:  # every lazy table a card, a search or a territory reads (whatever they become)
         service.dataset(str(exp.datasets["id"].iat[0]))
         service.search("données publiques", k=5, details=True)

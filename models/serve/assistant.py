@@ -4,8 +4,8 @@ build's artifacts, its e5 encoder and :mod:`models.serve.understanding`.
 
 One turn, three stages (the retrieve / classify / extract of question answering):
 
-1. **retrieve** — the hybrid search (:meth:`Explorer.mode_scores`, mode ``hybrid``) on the topic
-   words of the conversation; the slots act on its scores:
+1. **retrieve** — the hybrid search (:meth:`models.serve.engine.SearchEngine.mode_scores`, mode
+   ``hybrid``) on the topic words of the conversation; the slots act on its scores:
 
    * territory — each dataset gets a weight ``t`` from its declared zones and extracted
      territories (``territories.parquet``): the place itself 1, an EPCI of the commune or a
@@ -228,8 +228,8 @@ class RowFacts:
     pairs — declared zones resolved to COG and extracted territories — whether it is about
     somewhere, whether it is national, its finest level and its main territory."""
 
-    def __init__(self, explorer) -> None:
-        ds = explorer.datasets
+    def __init__(self, datasets: pd.DataFrame, catalogue) -> None:
+        ds = datasets
         n = len(ds)
         self.n = n
         mod = pd.to_datetime(ds["last_modified"], errors="coerce", utc=True, format="mixed")
@@ -255,7 +255,7 @@ class RowFacts:
         hi[rest] = modified_year[rest]
         self.cover_lo, self.cover_hi = lo, hi
         # territories, from the search filters' pairs
-        t = explorer.catalogue.territories
+        t = catalogue.territories
         rows = np.asarray(t["direct_rows"], dtype=np.int64)
         ents = np.asarray(t["direct_ents"], dtype=np.int64)
         levels = np.asarray(t["levels"])
@@ -290,8 +290,16 @@ class RowFacts:
 class Assistant:
     """One per process (``Explorer.assistant``); :meth:`ask` is thread-safe."""
 
-    def __init__(self, explorer, params: AssistantParams | None = None) -> None:
-        self.exp = explorer
+    def __init__(self, engine, *, artifacts, territories, producers,
+                 params: AssistantParams | None = None) -> None:
+        """``engine``: the search it ranks with (:class:`models.serve.engine.SearchEngine`);
+        ``artifacts``: the build (its passage index); ``territories``, ``producers``: the build's
+        :class:`models.serve.territories.TerritoryService` and
+        :class:`models.serve.producers.ProducerService`."""
+        self.engine = engine
+        self.artifacts = artifacts
+        self.territories = territories
+        self.producers = producers
         self.params = params or AssistantParams()
         self._lock = threading.Lock()
         self._territory_cache: dict[str, np.ndarray] = {}
@@ -299,11 +307,11 @@ class Assistant:
     # ---- lazily loaded data ------------------------------------------------------------
     @cached_property
     def facts(self) -> RowFacts:
-        return RowFacts(self.exp)
+        return RowFacts(self.engine.datasets, self.engine.catalogue)
 
     @cached_property
     def passages(self) -> tuple[pd.DataFrame, np.ndarray, np.ndarray] | None:
-        arts = self.exp.artifacts
+        arts = self.artifacts
         if not all(arts.has(f) for f in ("passages.parquet", "passage_offsets.npy",
                                           "passage_embeddings.npy")):
             log.warning("no passage index in %s: answers use the dataset vectors only", arts.dir)
@@ -315,7 +323,7 @@ class Assistant:
         if len(rows) > 1 and np.any(np.diff(rows) < 0):
             table = table.sort_values(["row", "start"], kind="stable").reset_index(drop=True)
             rows = table["row"].to_numpy()
-        offsets = np.searchsorted(rows, np.arange(self.exp.n + 1))
+        offsets = np.searchsorted(rows, np.arange(self.engine.n + 1))
         return (table, offsets, np.asarray(arts.npy("passage_embeddings.npy"), dtype=np.float32))
 
     @cached_property
@@ -328,12 +336,21 @@ class Assistant:
         """Load what the first turn would (row facts, passages, query understanding), so that
         no person waits for it; called once by the app at start."""
         t0 = time.perf_counter()
-        _ = self.facts, self.passages, self.exp.understanding_context, self.confidence_model
+        _ = self.facts, self.passages, self.engine.understanding_context, self.confidence_model
         log.info("assistant ready in %.1f s", time.perf_counter() - t0)
 
     def with_params(self, **changes) -> Assistant:
         """A copy with other parameters sharing the loaded data (cross-validation)."""
-        other = Assistant(self.exp, replace(self.params, **changes))
+        return self._copy(self.engine, replace(self.params, **changes))
+
+    def with_engine(self, engine) -> Assistant:
+        """A copy that ranks with another search engine (e.g. ``engine.with_params(...)``),
+        sharing the loaded data (the protocol compares search settings on the dialogues)."""
+        return self._copy(engine, self.params)
+
+    def _copy(self, engine, params: AssistantParams) -> Assistant:
+        other = Assistant(engine, artifacts=self.artifacts, territories=self.territories,
+                          producers=self.producers, params=params)
         for name in ("facts", "passages"):
             if name in self.__dict__:
                 other.__dict__[name] = self.__dict__[name]
@@ -351,10 +368,10 @@ class Assistant:
         w = self._territory_cache.get(value)
         if w is not None:
             return w
-        cat = self.exp.catalogue
+        cat = self.engine.catalogue
         t = cat.territories
         f = self.facts
-        w = np.zeros(self.exp.n, dtype=np.float32)
+        w = np.zeros(self.engine.n, dtype=np.float32)
         i = t["pos"].get(value)
         if i is not None and str(t["levels"][i]) == "pays":  # « en France »: the national datasets
             w[f.national] = W_OWN
@@ -386,13 +403,13 @@ class Assistant:
 
     def row_territory_label(self, row: int) -> tuple[str, str]:
         """(label, source) of a row's territory: declared zones first, else the extracted one."""
-        ds = self.exp.datasets
+        ds = self.engine.datasets
         decl = ds["spatial_zones"].iat[row] if "spatial_zones" in ds else None
         if isinstance(decl, str) and decl.strip():
             return (", ".join(p.strip() for p in decl.split(",")[:3]), "déclaré")
         key = self.facts.best_territory.get(row)
         if key:
-            e = self.exp.territories.entity(key)
+            e = self.territories.entity(key)
             if e is not None:
                 return (e["name"], "extrait")
         if self.facts.national[row]:
@@ -449,7 +466,7 @@ class Assistant:
         recent = bool(_RECENT.search(text))
         if recent:
             text = _RECENT.sub(" ", text)
-        u = self.exp.understand(text)
+        u = self.engine.understand(text)
         new_slots, clarify_slot = self._slots_from(u)
         rest = u.topic_text
         unknown_place = None
@@ -492,7 +509,7 @@ class Assistant:
             notes.append(f"Je ne connais pas le lieu {q(unknown_place)} : je l'ai laissé de côté.")
         if not st["topic"]:
             if clarify_slot is not None:
-                clarify = self._clarification(st, np.empty(0, dtype=np.int64), clarify_slot)
+                clarify = self.clarification(st, np.empty(0, dtype=np.int64), clarify_slot)
                 st["pending"] = {"slot": "territory"}
                 return self._reply(st, f"{clarify['question']} Et que cherchez-vous là-bas ?", [],
                                    clarify=clarify, notes=notes)
@@ -503,7 +520,7 @@ class Assistant:
 
     def _unknown_word(self, word: str) -> bool:
         try:
-            kw = self.exp.keyword
+            kw = self.engine.keyword
         except Exception:
             return False
         terms = keyword_terms(word)
@@ -521,7 +538,7 @@ class Assistant:
         m = self.confidence_model
         if kind is None or m is None:
             return None
-        exp = self.exp
+        exp = self.engine
         query = exp.spell(clean_query(text, exp.max_query_chars)).text
         a = assess(exp, query, text=text, model=m)
         if not a.off_topic:
@@ -551,7 +568,7 @@ class Assistant:
         content = _content(subject)
         if not content or all(self._unknown_word(w) for w in content):
             return generic
-        exp = self.exp
+        exp = self.engine
         query = exp.spell(clean_query(subject, exp.max_query_chars)).text
         if not assess(exp, query, model=self.confidence_model).fits:
             return generic
@@ -637,10 +654,10 @@ class Assistant:
         (the answer is a national fallback), ``dropped`` (slots that left nothing), ``topic``
         (as searched) and ``keyword`` (its raw keyword scores, for the answer confidence)."""
         p = self.params
-        exp = self.exp
+        exp = self.engine
         topic = exp.spell(clean_query(st["topic"], exp.max_query_chars)).text  # typos corrected
         cache: dict = {}
-        base = np.asarray(exp.mode_scores(topic, "hybrid", _cache=cache), dtype=np.float64)
+        base = np.asarray(exp.mode_scores(topic, "hybrid", cache=cache), dtype=np.float64)
         finite = np.isfinite(base)
         out = {"rows": np.empty(0, dtype=np.int64), "final": np.empty(0), "search": np.empty(0),
                "passage": np.empty(0), "n_relevant": 0, "national": False, "dropped": [],
@@ -720,7 +737,7 @@ class Assistant:
         versions: dict[int, list[int]] = {}
         sp = exp.search_params
         if sp.families and len(rows) > 1:  # one answer per family of near-identical datasets
-            groups = group_ranked(rows, exp.family_keys, exp.artifacts.embeddings, threshold=sp.family_cosine)
+            groups = group_ranked(rows, exp.family_keys, exp.embeddings, threshold=sp.family_cosine)
             pos = {int(row): i for i, row in enumerate(rows)}
             keep = np.asarray([pos[lead] for lead, _ in groups], dtype=np.int64)
             versions = {lead: members for lead, members in groups if members}
@@ -731,7 +748,7 @@ class Assistant:
     def best_passage_sims(self, rows: np.ndarray, qv: np.ndarray) -> np.ndarray:
         """Best cosine of each row's vectors (the dataset's and its embedded passages') with
         the question vector."""
-        emb = self.exp.artifacts.embeddings
+        emb = self.engine.embeddings
         best = (emb[rows] @ qv).astype(np.float64)
         pas = self.passages
         if pas is None:
@@ -748,7 +765,7 @@ class Assistant:
 
     def extract(self, row: int, qv: np.ndarray, terms: set[str]) -> dict | None:
         """The best passage of a row's description and its key sentence, as text segments."""
-        text = self.exp.description_text(row)
+        text = self.engine.records.description_text(row)
         if not text.strip():
             return None
         pas = self.passages
@@ -756,7 +773,7 @@ class Assistant:
         if pas is not None:
             table, offsets, vecs = pas
             part = table.iloc[offsets[row]:offsets[row + 1]]
-            own = float(self.exp.artifacts.embeddings[row] @ qv)
+            own = float(self.engine.embeddings[row] @ qv)
             sims = []
             for v in part["vector"].to_numpy():
                 sims.append(own if v == -1 else (float(vecs[v] @ qv) if v >= 0 else None))
@@ -785,7 +802,7 @@ class Assistant:
                 "start": a, "end": b}
 
     def card(self, row: int, qv, terms: set[str], scores: dict) -> dict:
-        ds = self.exp.datasets
+        ds = self.engine.datasets
         lm = ds["last_modified"].iat[row]
         org = ds["organization"].iat[row]
         fams = format_families(ds["resources_formats"].iat[row]) if "resources_formats" in ds else ()
@@ -819,7 +836,7 @@ class Assistant:
         off = st["offset"] if st["offset"] < len(rows) else 0
         st["offset"] = off
         shown = rows[off:off + p.n_cards]
-        qv = self.exp.query_vector(r["topic"])
+        qv = self.engine.query_vector(r["topic"])
         terms = set(keyword_terms(topic))
         cards = [self.card(int(row), qv, terms,
                            {"score": round(float(r["final"][off + k]), 4),
@@ -827,7 +844,7 @@ class Assistant:
                             "passage_score": round(float(r["passage"][off + k]), 4)})
                  for k, row in enumerate(shown)]
         st["results"] = [c["id"] for c in cards]
-        ids = self.exp.datasets["id"]
+        ids = self.engine.datasets["id"]
         ranking = [str(ids.iat[int(i)]) for i in rows[off:off + 10]]
         # the other members of each ranked row's family (a card shows one; an evaluation counts them)
         ranking_versions = [[str(ids.iat[v]) for v in r["versions"].get(int(i), ())]
@@ -841,7 +858,7 @@ class Assistant:
                              f"{q(s['label'])} : je l'ai ignoré.")
         clarify = None
         if not quiet and not more:
-            clarify = self._clarification(st, rows, clarify_slot, new_topic)
+            clarify = self.clarification(st, rows, clarify_slot, new_topic)
         st["pending"] = {"slot": clarify["slot"]} if clarify else None
         a = self._confidence(r) if not more else None
         text = self._sentence(st, r, cards, more=more, fits=a is None or a.fits)
@@ -855,7 +872,9 @@ class Assistant:
         from models.serve.confidence import assess  # at call time: tests patch confidence.assess
 
         m = self.confidence_model
-        return None if m is None else assess(self.exp, r["topic"], keyword_scores=r.get("keyword"), model=m)
+        if m is None:
+            return None
+        return assess(self.engine, r["topic"], keyword_scores=r.get("keyword"), model=m)
 
     def _sentence(self, st: dict, r: dict, cards: list, *, more: bool, fits: bool = True) -> str:
         topic = display_topic(st["topic"])
@@ -885,7 +904,7 @@ class Assistant:
             f" Le plus récent est {who}{when}."
         return head + best + order
 
-    def _clarification(self, st: dict, rows: np.ndarray, slot, new_topic: bool = True) -> dict | None:
+    def clarification(self, st: dict, rows: np.ndarray, slot, new_topic: bool = True) -> dict | None:
         """One question when the best answers disagree on a slot the question left open."""
         if slot is not None:  # an ambiguous place name (« Saint-Denis »)
             opts = [{"label": c.label, "value": f"{c.value[0]}:{c.value[1]}"} for c in slot.candidates[:5]]
@@ -901,7 +920,7 @@ class Assistant:
                     and cnt.most_common(1)[0][1] < len(local) / 2):
                 ranked = Counter(k for k in (self.facts.best_territory.get(int(x)) for x in rows[:20])
                                  if k and not k.startswith("pays:"))
-                opts = [{"label": self.exp.territories.entity(k)["name"], "value": k}
+                opts = [{"label": self.territories.entity(k)["name"], "value": k}
                         for k, _ in ranked.most_common(5)]
                 st["asked"].append("territory")
                 return {"slot": "territory", "question": punct("Les réponses concernent des lieux "
@@ -909,7 +928,7 @@ class Assistant:
                         "options": opts, "none": "Peu importe"}
         if (new_topic and "producer" not in st["slots"] and "territory" not in st["slots"]
                 and "producer" not in st["asked"]):
-            prod = self.exp.producers
+            prod = self.producers
             pids = [str(prod.table["producer_id"].iat[prod.of_row[x]]) for x in top]
             cnt = Counter(k for k in pids if not k.startswith(("owner:", "(")))
             multi = [k for k, c in cnt.items() if c >= 2]

@@ -77,7 +77,7 @@ def slot_matches(kind: str, predicted: dict | None, label) -> bool:
 def play(assistant, dialogues: list[dict]) -> list[dict]:
     """Every turn of every dialogue: ``{"dialogue", "position", "ids", "ranking", "expected",
     "slots", "labels", "clarify"}``."""
-    present = assistant.exp._row_of_id
+    row_of = assistant.engine.records.row_of
     out = []
     for d in dialogues:
         state = None
@@ -91,7 +91,7 @@ def play(assistant, dialogues: list[dict]) -> list[dict]:
                 # a card stands for its family: an expected version counts as found at its rank
                 "card_versions": [c.get("versions", []) for c in res["cards"]],
                 "ranking_versions": res.get("ranking_versions") or [[] for _ in res["ranking"]],
-                "expected": None if exp is None else [e for e in exp if e in present],
+                "expected": None if exp is None else [e for e in exp if row_of(e) is not None],
                 "slots": res["slots"], "labels": turn.get("slots"), "ms": res["ms"],
             })
     return out

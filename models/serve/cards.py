@@ -138,7 +138,7 @@ def card(explorer, row: int, *, query: str = "", why=(), score: float | None = N
         "reuses": french.integer(col("reuses", 0), missing="0"),
         "followers": french.integer(col("followers", 0), missing="0"), "quality": quality,
         "freshness": freshness, "freshness_status": freshness_status,
-        "snippet": snippet(explorer.description_text(row), query),
+        "snippet": snippet(explorer.records.description_text(row), query),
         "why": list(why), "score": None if score is None or not np.isfinite(score) else float(score),
         "n_versions": len(versions),
         "versions": [version(explorer, v) for v in list(versions)[:MAX_VERSIONS]],

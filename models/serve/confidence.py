@@ -167,7 +167,7 @@ def off_topic_kind(text: str | None) -> str | None:
 # ---------------------------------------------------------------------------------------------
 # features and the logistic model
 # ---------------------------------------------------------------------------------------------
-def confidence_features(explorer, query: str, *, keyword_scores: np.ndarray | None = None) -> np.ndarray:
+def confidence_features(engine, query: str, *, keyword_scores: np.ndarray | None = None) -> np.ndarray:
     """The model's features (:data:`FEATURES`) for a cleaned query, as the search sees it.
 
     ``keyword_scores``: the keyword scores of every dataset when the caller has them (``-inf``
@@ -175,16 +175,16 @@ def confidence_features(explorer, query: str, *, keyword_scores: np.ndarray | No
 
     Examples
     --------
-    >>> confidence_features(explorer, "qualité de l'air")  # doctest: +SKIP
+    >>> confidence_features(engine, "qualité de l'air")  # doctest: +SKIP
     array([0.86, 0.07, 1.  , 0.93])
     """
-    sims = np.asarray(explorer.semantic_sims(query), dtype=np.float32)
+    sims = np.asarray(engine.semantic_sims(query), dtype=np.float32)
     if not len(sims):
         return np.zeros(len(FEATURES))
     best = float(sims.max())
     k = min(MARGIN_RANK, len(sims)) - 1
     kth = float(np.partition(sims, len(sims) - 1 - k)[len(sims) - 1 - k])
-    kw = explorer.keyword
+    kw = engine.keyword
     terms = keyword_terms(query)
     known = sum(t in kw.term_id for t in terms) / len(terms) if terms else 0.0
     top = kw.max_score(query)
@@ -278,11 +278,11 @@ def load_model(path: str | Path | None = None) -> ConfidenceModel | None:
 _WARNED: set = set()
 
 
-def _same_space(explorer, m: ConfidenceModel) -> bool:
+def _same_space(engine, m: ConfidenceModel) -> bool:
     """The build was embedded with the model the confidence was fitted for (or it says none)."""
     if m.model_id is None:
         return True
-    built = (explorer.artifacts.manifest.get("model") or {}).get("id")
+    built = engine.model_id
     if built == m.model_id:
         return True
     if (built, m.model_id) not in _WARNED:
@@ -306,7 +306,7 @@ class Assessment:
 UNKNOWN = Assessment(float("nan"), True, False, None)
 
 
-def assess(explorer, query: str, *, text: str | None = None, keyword_scores: np.ndarray | None = None,
+def assess(engine, query: str, *, text: str | None = None, keyword_scores: np.ndarray | None = None,
            model: ConfidenceModel | bool | None = True) -> Assessment:
     """How well the catalogue answers ``query`` (the cleaned text the search searched — pass
     the spelling-corrected one: its sentence vector is then already cached), and whether
@@ -318,17 +318,17 @@ def assess(explorer, query: str, *, text: str | None = None, keyword_scores: np.
 
     Examples
     --------
-    >>> a = assess(explorer, "piscines")  # doctest: +SKIP
+    >>> a = assess(engine, "piscines")  # doctest: +SKIP
     >>> a.fits, a.off_topic  # doctest: +SKIP
     (True, False)
-    >>> assess(explorer, "Combien font 12 fois 8 ?").off_topic  # doctest: +SKIP
+    >>> assess(engine, "Combien font 12 fois 8 ?").off_topic  # doctest: +SKIP
     True
     """
     m = load_model() if model is True else (model or None)
-    if m is None or not (query or "").strip() or not _same_space(explorer, m):
+    if m is None or not (query or "").strip() or not _same_space(engine, m):
         return UNKNOWN
     try:
-        x = confidence_features(explorer, query, keyword_scores=keyword_scores)
+        x = confidence_features(engine, query, keyword_scores=keyword_scores)
     except Exception:  # a bonus: never let it break a search
         log.exception("answer confidence failed")
         return UNKNOWN

@@ -6,7 +6,7 @@ Answer-set rule (:data:`ANSWER_THRESHOLD`)
 A dataset answers the question when its hybrid relevance — keyword BM25F normalised by the
 query's best attainable score, mixed with the semantic cosine normalised over the catalogue's
 candidates, times the popularity prior and the boosts of the places, periods, producers and
-formats the question names (:meth:`Explorer.mode_scores`) — is at least 0.30, **scored against
+formats the question names (:meth:`SearchEngine.mode_scores`) — is at least 0.30, **scored against
 the whole catalogue** and then restricted to the filters (a dataset's score does not depend on
 the filters, so a département's count is exactly what the territory filter keeps of the answer
 set). Not a top k: a question about museums has hundreds of answers, one about one survey a few.
@@ -38,7 +38,9 @@ import csv
 import io
 import logging
 import re
+import threading
 import time
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +58,8 @@ _DEP_RE = re.compile(r"^(\d\d|2A|2B|97[12346])$")  # the 101 départements (not 
 _REG_RE = re.compile(r"^\d\d$")  # the 18 régions
 BIG_COMMUNE_POPULATION = 50_000
 CENTROIDS_FILE = "communes-centroids.csv"
+_MAP_INDEX: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # explorer -> its _map_index
+_MAP_INDEX_LOCK = threading.Lock()
 
 
 def _french_list(names: list[str], limit: int = 12) -> str:
@@ -66,8 +70,8 @@ def _french_list(names: list[str], limit: int = 12) -> str:
 
 def _map_index(explorer) -> dict:
     """Positions of the 101 départements and 18 régions among the filter territories, their
-    codes, names and populations: computed once per build (kept on the explorer)."""
-    cached = explorer.__dict__.get("_coverage_map_index")
+    codes, names and populations: computed once per build (kept while the explorer lives)."""
+    cached = _MAP_INDEX.get(explorer)
     if cached is not None:
         return cached
     t = explorer.catalogue.territories
@@ -90,7 +94,8 @@ def _map_index(explorer) -> dict:
         out[level] = {"pos": np.asarray(pos, dtype=np.int64), "codes": codes, "names": names,
                       "pops": np.asarray(pops, dtype=np.float64)}
     out["commune"] = _big_communes(explorer)
-    explorer.__dict__["_coverage_map_index"] = out
+    with _MAP_INDEX_LOCK:
+        _MAP_INDEX[explorer] = out
     return out
 
 
@@ -143,12 +148,13 @@ def _big_communes(explorer) -> dict:
 def answer_mask(explorer, query: str, filters=None) -> tuple[np.ndarray, list[str]]:
     """Rows answering ``query`` under ``filters`` (see the module docstring) and the French
     messages for the filters dropped. No query: every row the filters keep."""
-    clean, errors = explorer.clean_filters(filters)
+    engine = explorer.engine
+    clean, errors = engine.clean_filters(filters)
     mask = explorer.catalogue.mask(clean) if clean else None
-    q = explorer.spell(clean_query(query, explorer.max_query_chars)).text if query else ""
+    q = engine.spell(clean_query(query, explorer.max_query_chars)).text if query else ""
     if q:
-        und = explorer.query_understanding(q) if ANSWER_MODE == "hybrid" else None
-        sc = explorer.mode_scores(q, ANSWER_MODE, understanding=und)
+        und = engine.query_understanding(q) if ANSWER_MODE == "hybrid" else None
+        sc = engine.mode_scores(q, ANSWER_MODE, understanding=und)
         ans = np.isfinite(sc) & (sc >= ANSWER_THRESHOLD)
     else:
         ans = np.ones(explorer.n, dtype=bool) if mask is not None else np.zeros(explorer.n, dtype=bool)
@@ -211,7 +217,7 @@ def coverage(explorer, query: str, *, filters=None, per_inhabitants: bool = Fals
                f"{_french_list(gap_names)}")
     else:
         msg = "Au moins un jeu sur ce sujet dans chaque département"
-    out = {"query": query or "", "filters": explorer.clean_filters(filters)[0] if filters else {},
+    out = {"query": query or "", "filters": explorer.engine.clean_filters(filters)[0] if filters else {},
            "rule": rule or (SELECTION_RULE_FR if selected else RULE_FR), "label": label or "",
            "threshold": None if selected else ANSWER_THRESHOLD, "mode": ANSWER_MODE,
            "selection": selected,

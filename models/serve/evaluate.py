@@ -181,14 +181,15 @@ def aggregate(per_query: list[dict], skipped: int) -> dict:
 
 # ---- running ---------------------------------------------------------------------------------
 
-def evaluate(explorer, queries: list[LabelledQuery], modes: Sequence[str], *, k: int = 10,
+def evaluate(engine, queries: list[LabelledQuery], modes: Sequence[str], *, k: int = 10,
              max_seconds: float | None = None) -> dict:
-    """Run every query in every mode. Returns ``{"metrics": {mode: {...}},
-    "per_query": [{"query", "params", "n_relevant", "ranks": {mode: rank|None}}],
-    "skipped": [labels], "seconds": total, "not_evaluated": n}``. With ``max_seconds``, the
-    queries left when the time is up are not run (counted in ``not_evaluated``)."""
-    row_of = explorer.row_of
-    ids = explorer.datasets["id"]
+    """Run every query in every mode of ``engine`` (:class:`models.serve.engine.SearchEngine`).
+    Returns ``{"metrics": {mode: {...}}, "per_query": [{"query", "params", "n_relevant",
+    "ranks": {mode: rank|None}}], "skipped": [labels], "seconds": total, "not_evaluated": n}``.
+    With ``max_seconds``, the queries left when the time is up are not run (counted in
+    ``not_evaluated``)."""
+    row_of = engine.records.row_of
+    ids = engine.datasets["id"]
     kept: list[tuple[LabelledQuery, set[str]]] = []
     skipped: list[str] = []
     for lq in queries:
@@ -208,7 +209,7 @@ def evaluate(explorer, queries: list[LabelledQuery], modes: Sequence[str], *, k:
             break
         text, tag = lq.search_args()
         ranks = {}
-        hits = explorer.search_modes(text, modes=tuple(modes), k=depth, tag=tag)
+        hits = engine.search_modes(text, modes=tuple(modes), k=depth, tag=tag)
         for mode in modes:
             # one card per family: an expected dataset among a card's versions is found at its rank
             ranked = [next((x for x in (ids.iat[h.row], *(ids.iat[v] for v in h.versions)) if x in rel),
@@ -301,9 +302,9 @@ class EvaluationCache:
     second caller waits at most ``wait_s`` (then :class:`EvaluationBusy`) and reuses the result
     if it was for the same file."""
 
-    def __init__(self, explorer, modes: Sequence[str], *, k: int = 10, max_entries: int = 16,
+    def __init__(self, engine, modes: Sequence[str], *, k: int = 10, max_entries: int = 16,
                  wait_s: float = 2.0) -> None:
-        self.explorer = explorer
+        self.engine = engine
         self.modes = tuple(modes)
         self.k = k
         self.max_entries = max_entries
@@ -334,7 +335,7 @@ class EvaluationCache:
             hit = self.get(key)  # computed while this caller waited
             if hit is not None:
                 return hit
-            result = evaluate(self.explorer, queries, self.modes, k=self.k, max_seconds=max_seconds)
+            result = evaluate(self.engine, queries, self.modes, k=self.k, max_seconds=max_seconds)
             with self._lock:
                 self.computed += 1
                 self._results[key] = result

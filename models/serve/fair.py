@@ -70,8 +70,11 @@ def producer_kind(name: str, account: str = "organisation") -> str:
 class FairService:
     """FAIR score of one build (read-only once computed, thread-safe)."""
 
-    def __init__(self, explorer) -> None:
-        self.explorer = explorer
+    def __init__(self, datasets, *, producers) -> None:
+        """``datasets``: the build's frame; ``producers``: its
+        :class:`models.serve.producers.ProducerService`."""
+        self.datasets = datasets
+        self.producer_service = producers
         self._lock = threading.Lock()
         self._scored: pd.DataFrame | None = None
         self._producers: pd.DataFrame | None = None
@@ -83,7 +86,7 @@ class FairService:
             with self._lock:
                 if self._scored is None:
                     t0 = time.perf_counter()
-                    self._scored = fair.score(self.explorer.datasets.reset_index(drop=True))
+                    self._scored = fair.score(self.datasets.reset_index(drop=True))
                     log.info("FAIR score of %d datasets in %.2f s", len(self._scored),
                              time.perf_counter() - t0)
         return self._scored
@@ -93,7 +96,7 @@ class FairService:
         """One row per producer: ``producer_id``, ``organization``, ``kind``, ``n``, ``points``
         (mean), ``rating``, ``rank`` among producers of its kind (1: best) and ``of`` (how many)."""
         if self._producers is None:
-            prod = self.explorer.producers
+            prod = self.producer_service
             of_row = np.asarray(prod.of_row, dtype=np.int64)
             k = len(prod.table)
             n = np.bincount(of_row, minlength=k)
@@ -118,7 +121,7 @@ class FairService:
     def _rows(self, producer_id: str | None) -> np.ndarray | None:
         if not producer_id:
             return None
-        prod = self.explorer.producers
+        prod = self.producer_service
         p = prod.index_of(producer_id)
         if p is None:
             raise ValueError(f"producteur «\u202f{str(producer_id)[:80]}\u202f» inconnu dans ce catalogue")
@@ -138,9 +141,9 @@ class FairService:
         fixes counted as points for the whole catalogue)."""
         rows = self._rows(producer_id)
         s = self.scored if rows is None else self.scored.iloc[rows]
-        ids = self.explorer.datasets["id"].astype(str).to_numpy()
+        ids = self.datasets["id"].astype(str).to_numpy()
         sub_ids = pd.Series(ids if rows is None else ids[rows], index=s.index)
-        return fair.todo(s, sub_ids, catalogue_n=self.explorer.n if catalogue else None)
+        return fair.todo(s, sub_ids, catalogue_n=len(self.datasets) if catalogue else None)
 
     def producer_rank(self, producer_id: str) -> dict:
         t = self.producers
@@ -155,7 +158,7 @@ class FairService:
         """One line per dataset of the producer: id, title, points per indicator and dimension,
         total, rating (UTF-8, comma-separated)."""
         rows = self._rows(producer_id)
-        ds = self.explorer.datasets
+        ds = self.datasets
         s = self.scored.iloc[rows]
         out = pd.DataFrame({"id": ds["id"].astype(str).to_numpy()[rows],
                             "titre": ds["title"].fillna("").astype(str).to_numpy()[rows]})
@@ -167,7 +170,7 @@ class FairService:
 
     def spearman(self) -> dict:
         """Rank correlation of our points with the export's ``quality_score`` (datasets with one)."""
-        q = pd.to_numeric(self.explorer.datasets.get("quality_score"), errors="coerce")
+        q = pd.to_numeric(self.datasets.get("quality_score"), errors="coerce")
         if q is None:
             return {"n": 0, "spearman": None}
         q = q.reset_index(drop=True)

@@ -39,7 +39,7 @@ import re
 import threading
 import time
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -134,14 +134,23 @@ class FacetValue:
 class CatalogueFilters:
     """Per-row filter columns of one build, masks and facet counts (read-only, thread-safe)."""
 
-    def __init__(self, explorer) -> None:
-        self.explorer = explorer
-        ds = explorer.datasets
+    def __init__(self, datasets: pd.DataFrame, *, producers, topics, territories: Callable,
+                 gazetteer: Callable, freshness: Callable | None = None) -> None:
+        """``producers``: :class:`models.serve.producers.ProducerService`; ``topics``: the default
+        topic model (:class:`models.serve.topics.DefaultTopics`); called on first use, once:
+        ``territories`` (→ :class:`models.serve.territories.TerritoryService`), ``gazetteer``
+        (→ :class:`models.core.geo.Gazetteer` or None: the declared zones resolved to the COG)
+        and ``freshness`` (→ :class:`models.serve.freshness.FreshnessService`; None: every row's
+        freshness unknown)."""
+        ds = datasets
+        self.datasets = datasets
+        self.topics = topics
+        self._territory_service, self._gazetteer, self._freshness_service = territories, gazetteer, freshness
         self.n = n = len(ds)
         self._lock = threading.Lock()
         self._territory_cache: dict[str, np.ndarray] = {}
         # producers
-        prod = explorer.producers
+        prod = producers
         self.producer_ids = prod.table["producer_id"].astype(str).to_numpy()
         self.producer_names = prod.table["organization"].astype(str).to_numpy()
         self.producer_of_row = np.asarray(prod.of_row, dtype=np.int32)
@@ -190,8 +199,8 @@ class CatalogueFilters:
         self.frequency_keys = np.asarray(frequency_keys, dtype=object)
         self.frequency_codes = self.frequency_codes.astype(np.int32)
         # topics (default K) and reuses
-        self.topic_of_row = np.asarray(explorer.dominant_topics, dtype=np.int32)
-        self.n_topics = len(explorer.topic_table)
+        self.topic_of_row = np.asarray(topics.dominant, dtype=np.int32)
+        self.n_topics = len(topics.table)
         self.reuses = ds["reuses"].fillna(0).to_numpy(dtype=np.int64) if "reuses" in ds \
             else np.zeros(n, np.int64)
         self._territories: dict | None = None
@@ -204,7 +213,7 @@ class CatalogueFilters:
         if self._freshness is None:
             with self._lock:
                 if self._freshness is None:
-                    fs = getattr(self.explorer, "freshness", None)
+                    fs = self._freshness_service() if self._freshness_service is not None else None
                     self._freshness = (fs.codes if fs is not None
                                        else np.full(self.n, 3, dtype=np.int8))
         return self._freshness
@@ -223,8 +232,7 @@ class CatalogueFilters:
         territory: ``rows``, ``ents`` (int32 positions in ``keys``), ``keys`` ("level:code"),
         ``direct`` (pairs before the roll-up, for the « why » of a result)."""
         t0 = time.perf_counter()
-        exp = self.explorer
-        svc = exp.territories
+        svc = self._territory_service()
         ents = svc.entities
         keys = list(ents.index)
         pos = {k: i for i, k in enumerate(keys)}
@@ -308,14 +316,14 @@ class CatalogueFilters:
         return out
 
     def _declared_pairs(self, pos: dict) -> tuple[np.ndarray, np.ndarray] | None:
-        ds = self.explorer.datasets
+        ds = self.datasets
         if "spatial_zones" not in ds:
             return None
         zones = ds["spatial_zones"].fillna("").astype(str)
         have = np.flatnonzero(zones.str.len().to_numpy() > 0)
         if not len(have):
             return None
-        gaz = self.explorer.gazetteer
+        gaz = self._gazetteer()
         if gaz is None:
             return None
         gran = ds["spatial_granularity"].fillna("").astype(str).to_numpy() \
@@ -368,6 +376,10 @@ class CatalogueFilters:
         return f"{t['names'][i]} ({LEVEL_NAMES.get(str(t['levels'][i]), t['levels'][i])})"
 
     # ---- validation ---------------------------------------------------------------------------
+    def producer_index(self, producer_id) -> int | None:
+        """The position of a producer id in ``producer_ids`` (None: unknown)."""
+        return self._producer_pos.get(str(producer_id))
+
     def known(self, key: str, value) -> bool:
         if key == "producer":
             return str(value) in self._producer_pos
@@ -400,7 +412,7 @@ class CatalogueFilters:
         if key == "frequency":
             return "non renseignée" if value == NO_FREQUENCY else FREQUENCY_FR.get(str(value), str(value))
         if key == "topic":
-            lab = self.explorer.topic_label(int(value))
+            lab = self.topics.label(int(value))
             return f"{int(value) + 1}. {lab}" if lab else f"thème {int(value) + 1}"
         if key in RANGE_KEYS:
             a, b = value

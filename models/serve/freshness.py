@@ -12,31 +12,26 @@ import numpy as np
 import pandas as pd
 
 from models.core import freshness as fr
-from models.core import quality
+from models.serve.records import export_timestamp
 
 log = logging.getLogger(__name__)
 
 
-def export_timestamp(explorer) -> pd.Timestamp:
-    """The export's date and time: the one the build recorded, else the newest ``last_modified``."""
-    iso = explorer.artifacts.manifest.get("parameters", {}).get("producers", {}).get("export_date")
-    d = pd.Timestamp(iso) if iso else quality.export_date(explorer.datasets["last_modified"])
-    if d is None or pd.isna(d):
-        return pd.Timestamp(explorer.export_date)
-    return d.tz_convert(None) if d.tzinfo is not None else d
-
-
 class FreshnessService:
-    """Per-row freshness of one build (read-only once computed, thread-safe)."""
+    """Per-row freshness of one build (read-only once computed, thread-safe): the datasets of
+    ``artifacts`` judged at the export's date, counted per producer of ``producers``
+    (:class:`models.serve.producers.ProducerService`)."""
 
-    def __init__(self, explorer) -> None:
-        self.explorer = explorer
+    def __init__(self, artifacts, *, producers) -> None:
+        self.artifacts = artifacts
+        self.datasets = artifacts.datasets
+        self.producers = producers
         self._lock = threading.Lock()
         self._table: pd.DataFrame | None = None
 
     @property
     def as_of(self) -> pd.Timestamp:
-        return export_timestamp(self.explorer)
+        return export_timestamp(self.artifacts)
 
     @property
     def table(self) -> pd.DataFrame:
@@ -45,11 +40,10 @@ class FreshnessService:
             with self._lock:
                 if self._table is None:
                     t0 = time.perf_counter()
-                    exp = self.explorer
-                    ds = exp.datasets
+                    ds = self.datasets
                     cols = [c for c in ("frequency", "created_at", "last_modified", "title") if c in ds]
                     frame = ds[cols].reset_index(drop=True)
-                    d = exp.artifacts.descriptions
+                    d = self.artifacts.descriptions
                     heads = d.text_heads(fr.DESCRIPTION_HEAD) if d is not None else []
                     desc = pd.Series(heads) if len(heads) == len(frame) else None
                     if desc is None and "description_text" in ds:
@@ -73,7 +67,7 @@ class FreshnessService:
         return codes, labels, sizes, "Fraîcheur (fréquence annoncée)"
 
     def rows_of_producer(self, producer_id: str) -> np.ndarray | None:
-        prod = self.explorer.producers
+        prod = self.producers
         p = prod.index_of(producer_id)
         return None if p is None else prod.rows(p)
 
@@ -89,7 +83,7 @@ class FreshnessService:
     def by_producer(self, *, min_periodic: int = 1) -> pd.DataFrame:
         """One row per producer: ``producer_id``, ``organization``, ``n``, ``periodic`` (datasets
         that promise a frequency), ``late`` (late or never updated), ``late_share``."""
-        prod = self.explorer.producers
+        prod = self.producers
         of_row = np.asarray(prod.of_row, dtype=np.int64)
         st = self.table["status"].to_numpy()
         late = np.isin(st, ("en_retard", "jamais_mis_a_jour"))
@@ -122,11 +116,11 @@ class FreshnessService:
             rows = self.rows_of_producer(producer_id)
             if rows is None:
                 raise ValueError(f"producteur «\u202f{producer_id[:80]}\u202f» inconnu dans ce catalogue")
-            p = self.explorer.producers.index_of(producer_id)
+            p = self.producers.index_of(producer_id)
             out["producer"] = {"id": producer_id,
-                               "name": str(self.explorer.producers.table["organization"].iat[p])}
+                               "name": str(self.producers.table["organization"].iat[p])}
         out.update(self.summary(rows))
-        ds = self.explorer.datasets
+        ds = self.datasets
         t = self.table
         late = self.late_rows(rows)[:top]
         out["most_late"] = [{"id": str(ds["id"].iat[r]), "title": str(ds["title"].iat[r] or ""),

@@ -1,8 +1,9 @@
-"""The producers page's service: one :class:`ProducerService` per process (``explorer.producers``)."""
+"""The producers page's service: one :class:`ProducerService` per process (``Explorer.producers``)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -18,12 +19,16 @@ log = logging.getLogger(__name__)
 
 
 class ProducerService:
-    """Read-only answers about producers; built once from an Explorer (thread-safe reads)."""
+    """Read-only answers about producers of the build ``artifacts`` (thread-safe reads).
+    ``search``: the search the findability of a dataset is measured with (the signature of
+    :meth:`models.serve.engine.SearchEngine.search`; called only by :meth:`findability`)."""
 
-    def __init__(self, explorer) -> None:
-        self.explorer = explorer
-        arts = explorer.artifacts
-        ds = explorer.datasets
+    def __init__(self, artifacts, *, search: Callable | None = None) -> None:
+        self.artifacts = artifacts
+        self.frame = artifacts.datasets  # the build's datasets (datasets(p): a producer's)
+        self._search = search
+        arts = artifacts
+        ds = artifacts.datasets
         if arts.has("producers.parquet") and arts.has("producer_of_row.npy"):
             self.table = arts.parquet("producers.parquet")
             self.centroids = np.asarray(arts.npy("producer_centroids.npy", mmap=False),
@@ -50,14 +55,14 @@ class ProducerService:
         self._overview: pd.DataFrame | None = None
 
     def _export_date(self) -> pd.Timestamp | None:
-        iso = self.explorer.artifacts.manifest.get("parameters", {}).get("producers", {}) \
+        iso = self.artifacts.manifest.get("parameters", {}).get("producers", {}) \
             .get("export_date")
         if iso:
             return pd.Timestamp(iso)
-        return quality.export_date(self.explorer.datasets["last_modified"])
+        return quality.export_date(self.frame["last_modified"])
 
     def _load_territory_rows(self) -> set[int] | None:
-        arts = self.explorer.artifacts
+        arts = self.artifacts
         if not arts.has("territories.parquet"):
             return None
         t = arts.parquet("territories.parquet", columns=["row"])
@@ -120,7 +125,7 @@ class ProducerService:
     def datasets(self, p: int, *, limit: int | None = None) -> pd.DataFrame:
         """Its datasets in the build, most viewed first, with their quality score."""
         rows = self.rows(p)
-        ds = self.explorer.datasets
+        ds = self.frame
         cols = ["id", "title", "url", "views", "reuses", "followers", "downloads", "last_modified",
                 "frequency"]
         t = ds.iloc[rows][cols].copy()
@@ -133,7 +138,7 @@ class ProducerService:
     def topic_mix(self, p: int, *, top: int = 12) -> pd.DataFrame | None:
         """Mean LDA mixture of its datasets vs the catalogue's prevalence, largest gaps shown:
         topic, label, producer, catalogue (shares, 0..1). None when the build has no LDA."""
-        arts = self.explorer.artifacts
+        arts = self.artifacts
         if not (arts.has("lda_doc_topics.npy") and arts.has("lda_topics.parquet")):
             return None
         rows = self.rows(p)
@@ -158,8 +163,8 @@ class ProducerService:
     def assessed(self) -> pd.DataFrame:
         """Quality of every dataset of the build (computed once, vectorised)."""
         if self._assessed is None:
-            ds = self.explorer.datasets
-            d = self.explorer.artifacts.descriptions
+            ds = self.frame
+            d = self.artifacts.descriptions
             if d is not None and len(d) == len(ds):  # the texts stay on disk: their lengths
                 ds = ds.assign(description_chars=d.text_chars())
             self._assessed = quality.assess(ds, as_of=self.as_of,
@@ -170,7 +175,7 @@ class ProducerService:
     def quality(self, p: int, *, limit: int | None = 50) -> pd.DataFrame:
         """Its datasets to fix first: worst score, then most viewed; with title and reasons."""
         rows = self.rows(p)
-        ds = self.explorer.datasets.iloc[rows]
+        ds = self.frame.iloc[rows]
         a = self.assessed().iloc[rows]
         pr = quality.priorities(ds, a, limit=limit)
         pr = pr.join(ds[["id", "title", "url"]])
@@ -203,8 +208,8 @@ class ProducerService:
                 "organization_b", "producer_b"]
         if len(rows) == 0:
             return pd.DataFrame(columns=cols)
-        nb = self.explorer.artifacts.neighbours[rows]
-        sc = self.explorer.artifacts.neighbour_scores[rows]
+        nb = self.artifacts.neighbours[rows]
+        sc = self.artifacts.neighbour_scores[rows]
         ii, jj = np.nonzero((sc >= threshold) & (nb >= 0))
         a = rows[ii].astype(np.int64)
         b = nb[ii, jj].astype(np.int64)
@@ -216,7 +221,7 @@ class ProducerService:
         t = t.drop_duplicates(["row_a", "row_b"]).reset_index(drop=True)
         if limit is not None:
             t = t.head(limit)
-        ds = self.explorer.datasets
+        ds = self.frame
         t["title_a"] = ds["title"].to_numpy()[t["row_a"].to_numpy()] if len(t) else []
         t["title_b"] = ds["title"].to_numpy()[t["row_b"].to_numpy()] if len(t) else []
         pb = self.of_row[t["row_b"].to_numpy()]
@@ -249,9 +254,9 @@ class ProducerService:
         prods = [p, *sim["index"].tolist()]
         rows = self.datasets(p, limit=max_datasets)["row"].to_numpy()
         vecs = np.vstack([self.centroids[prods],
-                          np.asarray(self.explorer.artifacts.embeddings[rows], dtype=np.float32)])
+                          np.asarray(self.artifacts.embeddings[rows], dtype=np.float32)])
         xy = mds_2d(vecs, seed=seed)
-        ds = self.explorer.datasets
+        ds = self.frame
         return {
             "producers": pd.DataFrame({
                 "index": prods, "organization": self.table["organization"].to_numpy()[prods],
@@ -269,13 +274,13 @@ class ProducerService:
         """Rank of dataset ``row`` for its own title and each typed query, in every search
         mode (``models.serve.search.MODES`` as it is now): query, source, mode, rank (None when not
         in the first k), status (French)."""
-        title = str(self.explorer.datasets["title"].iat[int(row)])
+        title = str(self.frame["title"].iat[int(row)])
         asks = [("titre", title)] + [("requête", q) for q in (queries or []) if q and q.strip()]
         out = []
         for source, q in asks:
             for mode in search.MODES:
                 try:
-                    hits = self.explorer.search(q, mode=mode, k=k)
+                    hits = self._search(q, mode=mode, k=k)
                 except Exception as exc:  # a mode whose model is unavailable in this build
                     log.warning("findability: mode %s failed for %r: %s", mode, q, exc)
                     out.append({"query": q, "source": source, "mode": mode, "rank": None,

@@ -24,7 +24,6 @@ import numpy as np
 
 from models.core.config import REPO
 from models.core.significance import decide, reciprocal_ranks
-from models.serve.assistant import Assistant
 from models.serve.assistant_eval import play, read_dialogues, turn_rank
 
 log = logging.getLogger(__name__)
@@ -49,39 +48,54 @@ def _is_relevance_file(path: Path) -> bool:
     return head.startswith("query,") and "expected" in head
 
 
-def query_scores(explorer, files=None, *, k: int = 10) -> dict[str, np.ndarray]:
-    """File stem → reciprocal rank at ``k`` of each of its labelled queries (hybrid search, in the
-    file's order; queries whose expected datasets are all absent from the build are left out)."""
+def query_scores(engine, files=None, *, k: int = 10) -> dict[str, np.ndarray]:
+    """File stem → reciprocal rank at ``k`` of each of its labelled queries (the hybrid search of
+    ``engine``, a :class:`models.serve.engine.SearchEngine`, in the file's order; queries whose
+    expected datasets are all absent from the build are left out)."""
     from models.serve.evaluate import evaluate, read_relevance  # at call time: tests patch evaluate
 
     out = {}
     for path in files if files is not None else labelled_files():
-        res = evaluate(explorer, read_relevance(path), ["hybrid"], k=k)
+        res = evaluate(engine, read_relevance(path), ["hybrid"], k=k)
         out[Path(path).stem] = reciprocal_ranks([q["ranks"]["hybrid"] for q in res["per_query"]], k)
     return out
 
 
-def dialogue_scores(explorer, dialogues=None, *, k: int = 10) -> np.ndarray:
-    """Reciprocal rank at ``k`` of every scored dialogue turn (the assistant of ``explorer``)."""
+def dialogue_scores(assistant, dialogues=None, *, k: int = 10) -> np.ndarray:
+    """Reciprocal rank at ``k`` of every scored dialogue turn played by ``assistant``
+    (:class:`models.serve.assistant.Assistant`)."""
     ds = read_dialogues(DIALOGUES) if dialogues is None else dialogues
-    played = [t for t in play(Assistant(explorer), ds) if t["expected"]]
+    played = [t for t in play(assistant, ds) if t["expected"]]
     return reciprocal_ranks([turn_rank(t, k) for t in played], k)
 
 
-def scores(explorer, *, files=None, dialogues=None, with_dialogues: bool = True) -> dict[str, np.ndarray]:
-    """Every labelled set's per-query reciprocal ranks under ``explorer``'s settings."""
+def scores(engine, assistant=None, *, files=None, dialogues=None,
+           with_dialogues: bool = True) -> dict[str, np.ndarray]:
+    """Every labelled set's per-query reciprocal ranks under ``engine``'s settings; the dialogues
+    are played by ``assistant`` ranking with ``engine`` (``assistant.with_engine(engine)``)."""
     t0 = time.perf_counter()
-    out = query_scores(explorer, files)
+    out = query_scores(engine, files)
     if with_dialogues:
-        out["dialogues"] = dialogue_scores(explorer, dialogues)
+        if assistant is None:
+            raise ValueError("the dialogues need an assistant (with_dialogues=False without one)")
+        out["dialogues"] = dialogue_scores(assistant.with_engine(engine), dialogues)
     log.info("labelled sets scored in %.1f s (%d queries)", time.perf_counter() - t0,
              sum(len(v) for v in out.values()))
     return out
 
 
-def compare(explorer_a, explorer_b, *, files=None, dialogues=None, with_dialogues: bool = True,
-            **kw) -> dict:
-    """The protocol's verdict on B (e.g. ``explorer.with_params(smooth_long=0)``) against A."""
-    a = scores(explorer_a, files=files, dialogues=dialogues, with_dialogues=with_dialogues)
-    b = scores(explorer_b, files=files, dialogues=dialogues, with_dialogues=with_dialogues)
+def compare(engine_a, engine_b, *, assistant=None, files=None, dialogues=None,
+            with_dialogues: bool = True, **kw) -> dict:
+    """The protocol's verdict on search engine B (e.g. ``engine.with_params(smooth_long=0)``)
+    against A; the dialogues are played by ``assistant`` (e.g. ``explorer.assistant``) ranking
+    with each engine in turn.
+
+    Examples
+    --------
+    >>> e = exp.engine  # doctest: +SKIP
+    >>> compare(e, e.with_params(smooth_long=0.0), assistant=exp.assistant)["adopt"]  # doctest: +SKIP
+    False
+    """
+    a = scores(engine_a, assistant, files=files, dialogues=dialogues, with_dialogues=with_dialogues)
+    b = scores(engine_b, assistant, files=files, dialogues=dialogues, with_dialogues=with_dialogues)
     return decide({name: (a[name], b[name]) for name in a}, **kw)

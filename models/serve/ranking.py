@@ -191,7 +191,7 @@ class SearchResult:
     row without); ``n_filtered``: catalogue rows passing the filters (None: no filter);
     ``mask``: those rows (for the map); ``errors``: French messages about dropped input;
     ``corrections``: the query's words corrected before searching, ``(typed, corrected)``
-    (:meth:`models.serve.explorer.Explorer.spell`); ``query`` is the corrected text."""
+    (:meth:`models.serve.engine.SearchEngine.spell`); ``query`` is the corrected text."""
 
     query: str
     mode: str
@@ -216,10 +216,11 @@ class SearchResult:
         """The words replaced before searching, ``(typed, corrected)`` (none for a suggestion)."""
         return list(self.spelling.changes) if self.spelling is not None else []
 
-    def as_json(self, explorer) -> dict:
+    def as_json(self, records) -> dict:
         """``{"results": [{id, title, organization, score, why, versions}], "facets": {key: [[value,
-        count]]}}`` (``versions``: the ids of the other members of the result's family)."""
-        rows = explorer.hits_as_dicts(self.hits)
+        count]]}}`` (``versions``: the ids of the other members of the result's family;
+        ``records``: the build's :class:`models.serve.records.Records`)."""
+        rows = records.hits_as_dicts(self.hits)
         for r, w in zip(rows, self.why, strict=True):
             r["why"] = list(w)
         out = {"results": rows, "facets": {k: [[_jsonable(f.value), f.count] for f in v]
@@ -235,10 +236,10 @@ def _jsonable(v):
     return v
 
 
-def reasons(explorer, row: int, query: str, understanding, keyword_score: float,
+def reasons(engine, row: int, query: str, understanding, keyword_score: float,
             features: QueryFeatures | None, params: SearchParams) -> list[str]:
     """Why ``row`` ranks for ``query``, in short French phrases (plain text, never HTML)."""
-    ds = explorer.datasets
+    ds = engine.datasets
     out: list[str] = []
     title = str(ds["title"].iat[row] or "")
     title_terms = set(keyword_terms(title))
@@ -256,7 +257,7 @@ def reasons(explorer, row: int, query: str, understanding, keyword_score: float,
         out.append(", ".join(f"« {w} »" for w in words[:4]) + " dans le titre")
     elif np.isfinite(keyword_score) and keyword_score > 0:
         out.append("mots de la requête dans la description ou les mots-clés")
-    cat = explorer.catalogue
+    cat = engine.catalogue
     if understanding is not None:
         for slot in understanding.slots:
             if slot.kind == "territory":
@@ -278,7 +279,7 @@ def reasons(explorer, row: int, query: str, understanding, keyword_score: float,
         out.append("proche par le sens (aucun mot exact)")
     if features is not None:
         beta = params.beta_short if features.short else params.beta_long
-        if beta > 0 and float(explorer.prior[row]) >= 0.5:
+        if beta > 0 and float(engine.prior[row]) >= 0.5:
             views = int(ds["views"].iat[row]) if "views" in ds else 0
             out.append(f"très consulté ({french.integer(views)} vues)")
     return out
@@ -327,11 +328,11 @@ def _period_reason(cat, row: int, slot) -> str | None:
     return None
 
 
-def search_result(explorer, query: str, *, mode: str, k: int, filters, sort: str, facets: bool,
+def search_result(engine, query: str, *, mode: str, k: int, filters, sort: str, facets: bool,
                   ignore_slots: tuple[str, ...] = (), tag: str | None = None) -> SearchResult:
-    """See :meth:`models.serve.explorer.Explorer.search_result`. Never raises on bad input: unknown
+    """See :meth:`models.serve.engine.SearchEngine.search_result`. Never raises on bad input: unknown
     filters, sorts or modes are dropped with a French message."""
-    clean, errors = explorer.clean_filters(filters)
+    clean, errors = engine.clean_filters(filters)
     if sort not in SORTS:
         errors.append(f"tri « {str(sort)[:30]} » inconnu : tri par pertinence")
         sort = DEFAULT_SORT
@@ -339,36 +340,36 @@ def search_result(explorer, query: str, *, mode: str, k: int, filters, sort: str
         errors.append(f"mode « {str(mode)[:30]} » inconnu : mode {DEFAULT_MODE}")
         mode = DEFAULT_MODE
     raw_q = "" if query is None else str(query)
-    q = clean_query(raw_q, explorer.max_query_chars)
-    if len(" ".join(raw_q.split())) > explorer.max_query_chars:
-        errors.append(f"requête tronquée à {explorer.max_query_chars} caractères")
-    correction = explorer.spell(q)
+    q = clean_query(raw_q, engine.max_query_chars)
+    if len(" ".join(raw_q.split())) > engine.max_query_chars:
+        errors.append(f"requête tronquée à {engine.max_query_chars} caractères")
+    correction = engine.spell(q)
     q = correction.text
     k = max(0, int(k))
-    cat = explorer.catalogue
-    mask = explorer.filter_mask(clean, tag=tag)
+    cat = engine.catalogue
+    mask = engine.filter_mask(clean, tag=tag)
     n_filtered = int(mask.sum()) if mask is not None else None
-    und = explorer.query_understanding(q, ignore_slots) if q else None
+    und = engine.query_understanding(q, ignore_slots) if q else None
     boost_und = und if mode == "hybrid" else None
-    feats = query_features(q, explorer.search_params.short_max_terms) if q else None
+    feats = query_features(q, engine.search_params.short_max_terms) if q else None
     raw: dict = {}
 
     def ranked(m: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
         """(candidate rows, scores) under mask ``m``."""
         if not q:
-            rows = np.flatnonzero(m) if m is not None else np.arange(explorer.n)
+            rows = np.flatnonzero(m) if m is not None else np.arange(engine.n)
             return rows, None
-        sc = explorer.mode_scores(q, mode, mask=m, _cache={"_raw": raw}, understanding=boost_und)
+        sc = engine.mode_scores(q, mode, mask=m, cache={"_raw": raw}, understanding=boost_und)
         pool = top_k(sc, FACET_DEPTH)
         return pool[np.isfinite(sc[pool])], sc
 
     if not q and mask is None:
-        pool, scores = np.arange(explorer.n), None
+        pool, scores = np.arange(engine.n), None
         hits_rows = np.empty(0, np.int64)
     else:
         pool, scores = ranked(mask)
         if scores is None:  # browse: most popular first (or most recent)
-            key = cat.modified_order[pool] if sort == "recent" else explorer.prior[pool]
+            key = cat.modified_order[pool] if sort == "recent" else engine.prior[pool]
             if k and len(pool):
                 depth = min(len(pool), FACET_DEPTH)  # enough rows to group k families
                 sel = np.argpartition(-key, depth - 1)[:depth]
@@ -376,20 +377,20 @@ def search_result(explorer, query: str, *, mode: str, k: int, filters, sort: str
             else:
                 hits_rows = np.empty(0, np.int64)
         else:
-            hits_rows = sort_rows(pool, scores, sort, cat, explorer.prior)
-    hits = explorer.cards(hits_rows, explorer.prior if scores is None else scores, k)
+            hits_rows = sort_rows(pool, scores, sort, cat, engine.prior)
+    hits = engine.cards(hits_rows, engine.prior if scores is None else scores, k)
     kw = raw.get("keyword")
-    why = [reasons(explorer, h.row, q, und, float(kw[h.row]) if kw is not None else -np.inf, feats,
-                   explorer.search_params) if q else [] for h in hits]
+    why = [reasons(engine, h.row, q, und, float(kw[h.row]) if kw is not None else -np.inf, feats,
+                   engine.search_params) if q else [] for h in hits]
     fac: dict = {}
     if facets:
         pools = {None: pool}
         for key in clean:
             if scores is None and not q:
-                m2 = explorer.filter_mask({k2: v for k2, v in clean.items() if k2 != key}, tag=tag)
-                pools[key] = np.flatnonzero(m2) if m2 is not None else np.arange(explorer.n)
+                m2 = engine.filter_mask({k2: v for k2, v in clean.items() if k2 != key}, tag=tag)
+                pools[key] = np.flatnonzero(m2) if m2 is not None else np.arange(engine.n)
             else:
-                pools[key] = ranked(explorer.filter_mask(
+                pools[key] = ranked(engine.filter_mask(
                     {k2: v for k2, v in clean.items() if k2 != key}, tag=tag))[0]
         fac = cat.facets(pools)
     total = len(pool) if (q or mask is not None) else 0
@@ -397,6 +398,6 @@ def search_result(explorer, query: str, *, mode: str, k: int, filters, sort: str
     if q and hits:
         from models.serve.confidence import assess  # at call time: tests patch confidence.assess
 
-        assessment = assess(explorer, q, text=raw_q, keyword_scores=kw)
+        assessment = assess(engine, q, text=raw_q, keyword_scores=kw)
     return SearchResult(q, mode, sort, clean, errors, und, hits, why, total, n_filtered, fac, mask, feats,
                         assessment, correction if q else None)

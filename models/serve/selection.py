@@ -35,9 +35,10 @@ def summarize(explorer, rows) -> dict:
                  "years": {"year": [], "n": [], "left_out": 0}}
     if not len(rows):
         return out
-    if explorer.has_topics:
-        dom = np.asarray(explorer.dominant_topics)
-        k = len(explorer.topic_table)
+    topics = explorer.topics.default
+    if topics.available:
+        dom = np.asarray(topics.dominant)
+        k = len(topics.table)
         valid = dom >= 0
         catalogue = np.bincount(dom[valid], minlength=k) / max(int(valid.sum()), 1)
         sel = dom[rows]
@@ -45,7 +46,7 @@ def summarize(explorer, rows) -> dict:
         for t in np.argsort(-mine, kind="stable")[:TOP]:
             if mine[t] <= 0:
                 break
-            out["topics"].append({"topic": int(t), "label": explorer.topic_label(int(t)) or "",
+            out["topics"].append({"topic": int(t), "label": topics.label(int(t)) or "",
                                   "share": float(mine[t]), "catalogue": float(catalogue[t])})
     orgs = ds["organization"].iloc[rows].fillna("").astype(str).replace("", "(sans organisation)")
     out["producers"] = [{"name": name, "n": int(n)} for name, n in orgs.value_counts().head(TOP).items()]

@@ -1,7 +1,7 @@
 """One service layer, several front doors: the command line, the JSON API (``models/api``) and
 the MCP server (``models/mcp``) ask the catalogue through :class:`CatalogueService`, plain data in
-and out (dicts and lists of JSON values). It calls what the pages call (``Explorer.search_result``,
-``Explorer.similar``, ``Assistant.ask``, ``ProducerService``, ``TerritoryService``, the topic table)
+and out (dicts and lists of JSON values). It calls what the pages call (``SearchEngine.search_result``,
+``Records.similar``, ``Assistant.ask``, ``ProducerService``, ``TerritoryService``, the topic table)
 and never ranks anything itself.
 
 Errors are typed: :class:`NotFound` (an unknown dataset, producer or territory: 404 for the API),
@@ -119,7 +119,7 @@ class CatalogueService:
 
     # ---- helpers -------------------------------------------------------------------------
     def _row(self, dataset_id) -> int:
-        row = self.explorer.row_of(dataset_id) if isinstance(dataset_id, str) else None
+        row = self.explorer.records.row_of(dataset_id) if isinstance(dataset_id, str) else None
         if row is None:
             shown = str(dataset_id)[:64] if isinstance(dataset_id, str) else "?"
             raise NotFound(f"aucun jeu de données d'identifiant {q(shown)} dans ce catalogue")
@@ -133,11 +133,12 @@ class CatalogueService:
         return f"https://www.data.gouv.fr/fr/datasets/{ds['id'].iat[row]}/"
 
     def _snippet(self, row: int, stems: frozenset) -> str:
-        return "".join(text for text, _ in snippet_pieces(self.explorer.description_text(row), stems))
+        return "".join(text for text, _ in snippet_pieces(self.explorer.records.description_text(row), stems))
 
     def _topic(self, row: int) -> dict | None:
-        t = self.explorer.topic_of_rows([row])[0]
-        label = self.explorer.topic_label(t) if t >= 0 else None
+        topics = self.explorer.topics.default
+        t = topics.of_rows([row])[0]
+        label = topics.label(t) if t >= 0 else None
         return {"id": int(t), "label": label} if label is not None else None
 
     @cached_property
@@ -169,13 +170,13 @@ class CatalogueService:
         first); ``words``: the nearest words (mode ``word``). See :func:`cli_payload`."""
         exp = self.explorer
         try:
-            res = exp.search_result(query, mode=mode, k=k, filters=filters or {}, sort=sort,
-                                    facets=facets, tag=tag)
-            words = exp.query_words(query) if mode == "word" else None
+            res = exp.engine.search_result(query, mode=mode, k=k, filters=filters or {}, sort=sort,
+                                           facets=facets, tag=tag)
+            words = exp.engine.query_words(query) if mode == "word" else None
         except ArtifactError:
             raise Unavailable(f"le mode de recherche {q(mode)} n'est pas disponible pour ce catalogue",
                               "mode_indisponible") from None
-        out = res.as_json(exp)
+        out = res.as_json(exp.records)
         rows = out["results"]
         if details:
             stems = query_stems(res.query)
@@ -224,7 +225,7 @@ class CatalogueService:
             "territories": c["territories"], "declared_zones": c["declared_zones"], "formats": c["formats"],
             "licence": c["licence"], "views": count("views"), "reuses": count("reuses"),
             "followers": count("followers"), "topic": self._topic(row), "quality": quality,
-            "description": exp.description_text(row)[:5000],
+            "description": exp.records.description_text(row)[:5000],
         }
 
     def similar(self, dataset_id: str, k: int = 10) -> dict:
@@ -233,8 +234,8 @@ class CatalogueService:
         row = self._row(dataset_id)
         if not isinstance(k, int) or not 1 <= k <= MAX_K:
             raise InvalidInput(f"k doit être un entier entre 1 et {MAX_K}")
-        hits = exp.similar(row)[:k]
-        items = exp.hits_as_dicts(hits)
+        hits = exp.records.similar(row)[:k]
+        items = exp.records.hits_as_dicts(hits)
         for r, h in zip(items, hits, strict=True):
             r["url"] = self._url(h.row)
         return {"id": str(exp.datasets["id"].iat[row]), "title": str(exp.datasets["title"].iat[row] or ""),
@@ -365,13 +366,14 @@ class CatalogueService:
     # ---- topics and the whole catalogue ------------------------------------------------------------
     def topics(self, n_terms: int = 8) -> dict:
         """The default topic model's topics: id, label, prevalence, datasets (dominant topic), terms."""
-        exp = self.explorer
-        table = exp.topic_table
-        counts = np.bincount(exp.dominant_topics[exp.dominant_topics >= 0], minlength=len(table)) \
+        topics = self.explorer.topics.default
+        table = topics.table
+        dominant = topics.dominant
+        counts = np.bincount(dominant[dominant >= 0], minlength=len(table)) \
             if len(table) else np.zeros(0, int)
         items = [{"id": int(t), "label": str(label), "prevalence": round(float(prev), 4),
                   "n_datasets": int(counts[int(t)]) if int(t) < len(counts) else 0,
-                  "terms": [w for w, _ in exp.topic_terms(int(t), n_terms)]}
+                  "terms": [w for w, _ in topics.terms(int(t), n_terms)]}
                  for t, label, prev in zip(table["topic"], table["label"], table["prevalence"], strict=True)]
         items.sort(key=lambda x: -x["prevalence"])
         return {"k": len(items), "topics": items}
@@ -405,7 +407,7 @@ class CatalogueService:
         terr = exp.territories
         return {
             "n_datasets": int(exp.n), "n_producers": len(exp.producers),
-            "n_topics": len(exp.topic_table), "export_date": exp.export_date.isoformat(),
+            "n_topics": len(exp.topics.default.table), "export_date": exp.records.export_date.isoformat(),
             "build_id": str(m.get("build_id", "")), "created_at": str(m.get("created_at", "")),
             "partial": bool(m.get("partial", False)), "modes": list(self.modes),
             "n_datasets_with_territory": terr.n_datasets if terr.available else 0,

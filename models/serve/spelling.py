@@ -136,16 +136,18 @@ class SpellingCorrector:
         self._pools: dict[int, tuple[np.ndarray, list[str]]] = {}
 
     @classmethod
-    def from_explorer(cls, exp) -> SpellingCorrector | None:
+    def from_build(cls, artifacts, *, keyword: Callable, gazetteer: Callable) -> SpellingCorrector | None:
         """From a build's titles and tags (:func:`catalogue_words`), its keyword index (None
         without one), the French lexicon and the gazetteer's names. About 1.4 s on the full
-        catalogue (70,575 datasets, the gazetteer already loaded; 1.2 s before suggestions)."""
-        if not exp.artifacts.has("keyword_vocab.parquet"):
+        catalogue (70,575 datasets, the gazetteer already loaded; 1.2 s before suggestions).
+        ``keyword`` (→ :class:`models.serve.keyword.KeywordSearcher`) and ``gazetteer``
+        (→ :class:`models.core.geo.Gazetteer` or None) are called once here."""
+        if not artifacts.has("keyword_vocab.parquet"):
             return None
-        ds = exp.datasets
+        ds = artifacts.datasets
         tags = ds["tags"].tolist() if "tags" in ds else [None] * len(ds)
         words, counts = catalogue_words(ds["title"].fillna("").astype(str).tolist(), tags)
-        kw = exp.keyword
+        kw = keyword()
         df = np.diff(np.asarray(kw.matrix.indptr))
 
         def df_of(word: str) -> int:
@@ -153,7 +155,7 @@ class SpellingCorrector:
             return min((int(df[i]) if (i := kw.term_id.get(t)) is not None else 0 for t in terms),
                        default=0)
 
-        return cls(words, counts, df_of, lexicon=_lexicon_of(exp), is_name=_names_of(exp))
+        return cls(words, counts, df_of, lexicon=_lexicon_of(artifacts), is_name=_names_of(gazetteer))
 
     # ---- what a word is ------------------------------------------------------------------
     def is_french(self, word: str) -> bool:
@@ -302,21 +304,21 @@ def _splice(text: str, edits: list[tuple[int, int, str]]) -> str:
     return "".join(out)
 
 
-def _lexicon_of(exp) -> Container[str]:
+def _lexicon_of(artifacts) -> Container[str]:
     """The build's French lexicon (``territory_lexicon.npy``), else simplemma's (~0.8 s)."""
     try:
-        if exp.artifacts.has("territory_lexicon.npy"):
-            return Lexicon(exp.artifacts.npy("territory_lexicon.npy", mmap=False))
+        if artifacts.has("territory_lexicon.npy"):
+            return Lexicon(artifacts.npy("territory_lexicon.npy", mmap=False))
         return french_lexicon()
     except Exception:  # the lexicon protects words: without it, the catalogue's words still do
         log.exception("French lexicon unavailable for spelling")
         return frozenset()
 
 
-def _names_of(exp) -> Callable[[str], bool] | None:
+def _names_of(gazetteer: Callable) -> Callable[[str], bool] | None:
     """Whether a word is a place name of the build's gazetteer (None without one)."""
     try:
-        gaz = exp.gazetteer
+        gaz = gazetteer()
     except Exception:
         log.exception("gazetteer unavailable for spelling")
         return None

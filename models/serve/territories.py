@@ -15,15 +15,49 @@ from __future__ import annotations
 
 import logging
 import threading
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
-from models.core.geo import EVAL_CONFIDENCE, LEVEL_LABELS, LEVEL_RANK, norm_name
+from models.core.config import DEFAULT_GEO, _env
+from models.core.geo import (
+    EVAL_CONFIDENCE,
+    LEVEL_LABELS,
+    LEVEL_RANK,
+    Gazetteer,
+    Lexicon,
+    norm_name,
+    use_lexicon,
+)
+from models.core.territory_entities import gazetteer_from_entities
 
 log = logging.getLogger(__name__)
 
 OUTLINE_FILES = {"departement": "geo_departements.json", "region": "geo_regions.json"}
+
+
+def load_gazetteer(artifacts):
+    """The build's COG gazetteer (:class:`models.core.geo.Gazetteer`, its token trie over every
+    territory name): rebuilt from the build's ``territory_entities.parquet`` (~60 MB; the COG
+    folder's JSON would cost ~90 MB more resident memory for the names of former communes and
+    postcodes, which queries rarely use), else loaded from the folder the build used (manifest
+    ``parameters.territories.geo_dir``, then ``EXPLORER_GEO``); None without either. Installs the
+    build's French lexicon (``territory_lexicon.npy``) when it has one."""
+    if artifacts.has("territory_lexicon.npy"):  # the build's copy: no 0.8 s recomputation
+        use_lexicon(Lexicon(artifacts.npy("territory_lexicon.npy", mmap=False)))
+    if artifacts.has("territory_entities.parquet"):
+        ents = artifacts.parquet("territory_entities.parquet")
+        if len(ents):
+            return gazetteer_from_entities(ents)
+    geo = artifacts.manifest.get("parameters", {}).get("territories", {}).get("geo_dir")
+    for folder in [f for f in (geo, _env("GEO", str(DEFAULT_GEO))) if f]:
+        try:
+            return Gazetteer.load(folder)
+        except (FileNotFoundError, OSError, ValueError) as exc:
+            log.info("gazetteer not loaded from %s (%s)", folder, exc)
+    log.warning("no gazetteer for %s: places in queries are not recognised", artifacts.dir)
+    return None
 
 
 def entity_value(level: str, code: str) -> str:
@@ -40,11 +74,11 @@ def parse_value(value: str | None) -> tuple[str, str] | None:
 class TerritoryService:
     """Read-only answers about territories; built once per process (thread-safe reads)."""
 
-    def __init__(self, explorer, *, min_confidence: float = EVAL_CONFIDENCE) -> None:
-        self.explorer = explorer
-        self._ds = explorer.datasets
+    def __init__(self, artifacts, *, min_confidence: float = EVAL_CONFIDENCE) -> None:
+        self.artifacts = artifacts
+        self._ds = artifacts.datasets
         self.min_confidence = float(min_confidence)
-        arts = explorer.artifacts
+        arts = artifacts
         self._lock = threading.Lock()
         self._outlines: dict[str, dict | None] = {}
         if arts.has("territories.parquet"):
@@ -75,17 +109,24 @@ class TerritoryService:
         self.entities["n_direct"] = ents_n
 
     # ---- state ---------------------------------------------------------------------------
+    @cached_property
+    def gazetteer(self):
+        """The build's COG gazetteer (:func:`load_gazetteer`; None without one), loaded on first
+        use: the places of the queries, the declared zones of the filters, the names the
+        spelling keeps."""
+        return load_gazetteer(self.artifacts)
+
     @property
     def available(self) -> bool:
         """False when the build has no territories (no gazetteer at build time, or an old build)."""
-        return len(self.entities) > 0 and self.explorer.artifacts.has("territories.parquet")
+        return len(self.entities) > 0 and self.artifacts.has("territories.parquet")
 
     @property
     def n_datasets(self) -> int:
         return int(self.table["row"].nunique())
 
     def evaluation(self) -> dict | None:
-        arts = self.explorer.artifacts
+        arts = self.artifacts
         return arts.json("territories_eval.json") if arts.has("territories_eval.json") else None
 
     # ---- entities ------------------------------------------------------------------------
@@ -277,7 +318,7 @@ class TerritoryService:
         if level not in self._outlines:
             with self._lock:
                 name = OUTLINE_FILES.get(level)
-                arts = self.explorer.artifacts
+                arts = self.artifacts
                 self._outlines[level] = arts.json(name) if name and arts.has(name) else None
         return self._outlines[level]
 

@@ -2,6 +2,8 @@
 
 ``Explorer.topics`` is one :class:`TopicService`; everything it returns is plain Python,
 numpy or pandas (no Dash), computed from the files the ``lda`` and ``clusters`` steps wrote.
+``TopicService.default`` (:class:`DefaultTopics`) is the default LDA model as the map colours,
+the word clouds, the « thème » filter and the dataset cards use it.
 """
 
 from __future__ import annotations
@@ -23,12 +25,102 @@ MAX_MDS_POINTS = 3000
 NOISE_LABEL = "hors groupe"
 
 
+class DefaultTopics:
+    """The default LDA model of a build (``lda_doc_topics.npy``, ``lda_topics.parquet``,
+    ``lda_terms.parquet``): each row's dominant topic, the topics' labels and terms. Without
+    those files (or after :meth:`switch_off`), no topic: every row's topic is -1.
+
+    Examples
+    --------
+    >>> topics = TopicService(load_artifacts("artifacts")).default  # doctest: +SKIP
+    >>> topics.label(int(topics.of_rows([0])[0]))  # doctest: +SKIP
+    'transport, ligne, arrêt'
+    """
+
+    FILES = ("lda_doc_topics.npy", "lda_topics.parquet", "lda_terms.parquet")
+
+    def __init__(self, artifacts) -> None:
+        self.artifacts = artifacts
+        self._on = True
+        self._lock = threading.Lock()
+        self._cache: dict = {}
+
+    @property
+    def available(self) -> bool:
+        """The build has the default model's files (and they were not switched off)."""
+        return self._on and all(self.artifacts.has(name) for name in self.FILES)
+
+    def _cached(self, key, fn):
+        if key not in self._cache:
+            with self._lock:
+                if key not in self._cache:
+                    self._cache[key] = fn()
+        return self._cache[key]
+
+    @property
+    def dominant(self) -> np.ndarray:
+        """Dominant topic of every row (int32; all -1 when the build has no topics)."""
+        return self._cached("dominant", self._dominant)
+
+    def _dominant(self) -> np.ndarray:
+        if not self.available:
+            return np.full(self.artifacts.n, -1, dtype=np.int32)
+        doc_topics = self.artifacts.npy("lda_doc_topics.npy")
+        out = np.empty(len(doc_topics), dtype=np.int32)
+        for start in range(0, len(doc_topics), 20_000):  # the mmap is read a chunk at a time
+            out[start:start + 20_000] = np.argmax(doc_topics[start:start + 20_000], axis=1)
+        return out
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """``topic, label, prevalence`` of every topic, by topic number (empty: no topics)."""
+        return self._cached("table", self._table)
+
+    def _table(self) -> pd.DataFrame:
+        if not self.available:
+            return pd.DataFrame({"topic": [], "label": [], "prevalence": []})
+        df = self.artifacts.parquet("lda_topics.parquet", columns=["topic", "label", "prevalence"])
+        return df.sort_values("topic").reset_index(drop=True)
+
+    def _all_terms(self) -> dict[int, list[tuple[str, float]]]:
+        if not self.available:
+            return {}
+        df = self.artifacts.parquet("lda_terms.parquet", columns=["topic", "rank", "term", "weight"])
+        df = df.sort_values(["topic", "rank"], kind="stable")
+        return {int(t): [(str(term), float(w)) for term, w in zip(g["term"], g["weight"], strict=True)]
+                for t, g in df.groupby("topic", sort=True)}
+
+    def terms(self, topic: int, n: int = 30) -> list[tuple[str, float]]:
+        """The ``n`` heaviest (term, weight) of ``topic`` ([] for an unknown topic)."""
+        return self._cached("terms", self._all_terms).get(int(topic), [])[:n]
+
+    def label(self, topic: int | None) -> str | None:
+        """The label of ``topic`` (None: no such topic)."""
+        labels = self.table["label"]
+        return str(labels.iloc[int(topic)]) if topic is not None and 0 <= int(topic) < len(labels) else None
+
+    def of_rows(self, rows) -> list[int]:
+        """Dominant topic of each row (-1: none)."""
+        return [int(t) for t in self.dominant[np.asarray(rows, dtype=np.int64)]]
+
+    def check(self) -> None:
+        """Read every file of the default model now (raises when one is damaged)."""
+        _ = self.table, self.dominant, self.terms(0)
+
+    def switch_off(self) -> None:
+        """Serve no topic from now on (the files are damaged): every row's topic is -1."""
+        with self._lock:
+            self._on = False
+            self._cache.clear()
+
+
 class TopicService:
     def __init__(self, artifacts) -> None:
         self.artifacts = artifacts
         self.datasets = artifacts.datasets
         self._lock = threading.RLock()  # cached values may need other cached values
         self._cache: dict = {}
+        self.default = DefaultTopics(artifacts)
 
     # ---- what was built ---------------------------------------------------------------------
     @property
