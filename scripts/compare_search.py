@@ -29,7 +29,7 @@ log = logging.getLogger("compare_search")
 
 def parse_changes(items: list[str] | None) -> dict:
     """``["smooth_long=0", "prf_docs_long=3"]`` → ``{"smooth_long": 0.0, "prf_docs_long": 3}``."""
-    from models.serve.ranking import _INTS, SearchParams
+    from models.serve.ranking import SearchParams
 
     names = set(SearchParams.__dataclass_fields__)
     out = {}
@@ -38,7 +38,7 @@ def parse_changes(items: list[str] | None) -> dict:
         key = key.strip()
         if not sep or key not in names:
             raise SystemExit(f"--change/--base {item!r}: expected FIELD=VALUE, FIELD among {sorted(names)}")
-        out[key] = int(float(value)) if key in _INTS else float(value)
+        out[key] = getattr(SearchParams.from_dict({key: float(value)}), key)  # an int field stays an int
     return out
 
 
@@ -82,19 +82,22 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     from models.serve.explorer import Explorer
     from models.serve.protocol import compare
+    from models.serve.search import SemanticSearcher
 
     if not args.change and not args.queries_b:
         ap.error("give --change FIELD=VALUE or --queries-b")
     exp = Explorer.load(args.artifacts)
-    a = exp.with_params(**parse_changes(args.base))
+    a = exp.engine.with_params(**parse_changes(args.base))
     b = a.with_params(**parse_changes(args.change))
     if args.queries_b:
-        b = Explorer.load(args.artifacts, encoder=query_encoder(exp, args.queries_b)).with_params(
-            **parse_changes(args.base), **parse_changes(args.change))
-        log.info("A encodes queries with %s (%s), B with %s (%s)", type(a.encoder).__name__,
-                 getattr(a.encoder, "engine", "torch"), type(b.encoder).__name__,
-                 getattr(b.encoder, "engine", "torch"))
-    verdict = compare(a, b, files=args.queries, with_dialogues=not args.no_dialogues)
+        b = a.with_searchers(semantic=SemanticSearcher(exp.artifacts.embeddings,
+                                                       query_encoder(exp, args.queries_b)))
+        b = b.with_params(**parse_changes(args.change))
+        enc_a, enc_b = a.semantic.encoder, b.semantic.encoder
+        log.info("A encodes queries with %s (%s), B with %s (%s)", type(enc_a).__name__,
+                 getattr(enc_a, "engine", "torch"), type(enc_b).__name__, getattr(enc_b, "engine", "torch"))
+    verdict = compare(a, b, assistant=exp.assistant, files=args.queries,
+                      with_dialogues=not args.no_dialogues)
     verdict["a"] = a.search_params.as_dict()
     verdict["b"] = b.search_params.as_dict()
     if args.json:

@@ -33,17 +33,17 @@ def main() -> None:
     from models.serve.explorer import Explorer
     from models.serve.search import clean_query
 
-    exp = Explorer.load(args.artifacts)
+    engine = Explorer.load(args.artifacts).engine
     out = {}
     for name, path in FILES.items():
         lab = pd.read_csv(Path(path), dtype=str, keep_default_na=False)
         hits = {t: [] for t in GRID}
         sizes = {t: [] for t in GRID}
         for q, g in lab.groupby("query", sort=False):
-            qc = exp.spell(clean_query(q, exp.max_query_chars)).text
-            sc = exp.mode_scores(qc, "hybrid", understanding=exp.query_understanding(qc))
+            qc = engine.spell(clean_query(q, engine.max_query_chars)).text
+            sc = engine.mode_scores(qc, "hybrid", understanding=engine.query_understanding(qc))
             ok = np.isfinite(sc)
-            rows = [r for r in (exp.row_of(i) for i in g["expected"]) if r is not None]
+            rows = [r for r in (engine.records.row_of(i) for i in g["expected"]) if r is not None]
             for t in GRID:
                 ans = ok & (sc >= t)
                 sizes[t].append(int(ans.sum()))

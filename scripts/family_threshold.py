@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 THRESHOLDS = (0.8, 0.85, 0.9, 0.93, 0.95, 0.97)
 
 
-def diversity(exp, k: int = 10) -> dict:
+def diversity(engine, k: int = 10) -> dict:
     """On every labelled query and dialogue turn text: the top ``k`` with families off and on —
     queries whose top ``k`` holds two members of one family, and the mean number of families."""
     from models.core.families import group_ranked
@@ -36,13 +36,13 @@ def diversity(exp, k: int = 10) -> dict:
     texts = [q.search_args()[0] for p in labelled_files() for q in read_relevance(p)]
     texts += [t["user"] for d in read_dialogues(DIALOGUES) for t in d["turns"]]
     texts = [t for t in dict.fromkeys(texts) if t]
-    off, on = exp.with_params(families=0), exp.with_params(families=1)
-    thr = exp.search_params.family_cosine
-    emb = exp.artifacts.embeddings
+    off, on = engine.with_params(families=0), engine.with_params(families=1)
+    thr = engine.search_params.family_cosine
+    emb = engine.embeddings
     dup, fam_off, fam_on, examples = 0, [], [], []
     for t in texts:
         rows = [h.row for h in off.search(t, k=k)]
-        n_fam = len(group_ranked(rows, exp.family_keys, emb, threshold=thr))
+        n_fam = len(group_ranked(rows, engine.family_keys, emb, threshold=thr))
         fam_off.append(n_fam)
         fam_on.append(len({h.row for h in on.search(t, k=k)}))
         if n_fam < len(rows):
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     from models.serve.explorer import Explorer
 
     exp = Explorer.load(args.artifacts)
-    keys = exp.family_keys
+    keys = exp.engine.family_keys
     emb = np.asarray(exp.artifacts.embeddings, dtype=np.float32)
     order = np.argsort(keys, kind="stable")
     first = {}
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         "thresholds": {str(t): {"same_key_kept": share(same_a, t), "different_key_above": share(other_a, t)}
                        for t in THRESHOLDS},
     }
-    out["diversity"] = diversity(exp)
+    out["diversity"] = diversity(exp.engine)
     print(json.dumps(out, ensure_ascii=False, indent=None if args.json else 2))
     return 0
 

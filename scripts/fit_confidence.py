@@ -172,15 +172,15 @@ def labelled_examples(exp, pattern: str) -> list[dict]:
         for qr in read_relevance(f):
             if qr.query:
                 by_query.setdefault(qr.query, set()).update(qr.expected)
-    present = exp._row_of_id
+    row_of = exp.records.row_of
     out = []
     for query, expected in by_query.items():
-        expected = {e for e in expected if e in present}
+        expected = {e for e in expected if row_of(e) is not None}
         if not expected:
             log.warning("no expected dataset of %r in this build: left out", query)
             continue
         ids = {str(exp.datasets["id"].iat[h.row]) for h in exp.search(query, mode="hybrid", k=10)}
-        out.append({"text": query, "query": exp.spell(clean_query(query, exp.max_query_chars)).text,
+        out.append({"text": query, "query": exp.engine.spell(clean_query(query, exp.max_query_chars)).text,
                     "y": int(bool(ids & expected)), "group": "labelled"})
     return out
 
@@ -191,7 +191,7 @@ def dialogue_examples(exp, path: Path) -> list[dict]:
     from models.serve.search import clean_query
 
     asst = exp.assistant.with_params(confidence=False)
-    present = exp._row_of_id
+    row_of = exp.records.row_of
     seen: set[str] = set()
     out = []
     for d in read_dialogues(path):
@@ -201,10 +201,10 @@ def dialogue_examples(exp, path: Path) -> list[dict]:
             state = res["state"]
             new = state["topic"]
             changed, topic = new != topic, new
-            expected = {e for e in turn.get("expected") or [] if e in present}
+            expected = {e for e in turn.get("expected") or [] if row_of(e) is not None}
             if not changed or not expected or not new:
                 continue
-            query = exp.spell(clean_query(new, exp.max_query_chars)).text
+            query = exp.engine.spell(clean_query(new, exp.max_query_chars)).text
             if query in seen:
                 continue
             seen.add(query)
@@ -220,12 +220,12 @@ def prompt_examples(exp, path: Path) -> list[dict]:
     bad = set(df["kind"]) - {"off_topic", "no_data", "data"}
     if bad:
         raise ValueError(f"{path}: unknown kinds {bad}")
-    return [{"text": p, "query": exp.spell(clean_query(p, exp.max_query_chars)).text,
+    return [{"text": p, "query": exp.engine.spell(clean_query(p, exp.max_query_chars)).text,
              "y": int(k == "data"), "group": k} for p, k in zip(df["prompt"], df["kind"], strict=True)]
 
 
 def with_features(exp, examples: list[dict]) -> tuple[np.ndarray, np.ndarray]:
-    x = np.array([confidence_features(exp, e["query"]) for e in examples])
+    x = np.array([confidence_features(exp.engine, e["query"]) for e in examples])
     y = np.array([e["y"] for e in examples], dtype=np.float64)
     return x, y
 
@@ -235,7 +235,7 @@ def heldout_report(exp, model: ConfidenceModel, path: Path) -> dict:
     out: dict = {}
     rows = []
     for e in prompt_examples(exp, path):
-        a = assess(exp, e["query"], text=e["text"], model=model)
+        a = assess(exp.engine, e["query"], text=e["text"], model=model)
         rows.append((e["group"], e["text"], a))
     for kind in ("off_topic", "no_data", "data"):
         sel = [a for g, _, a in rows if g == kind]
@@ -260,7 +260,8 @@ def false_off_topic(exp, model: ConfidenceModel, pattern: str, dialogues: Path) 
     out = {}
     for name, items in (("labelled_queries", texts), ("dialogue_turns", turns)):
         worded = [t for t in items if off_topic_kind(t)]
-        called = [t for t in worded if assess(exp, exp.spell(clean_query(t, exp.max_query_chars)).text,
+        engine = exp.engine
+        called = [t for t in worded if assess(engine, engine.spell(clean_query(t, exp.max_query_chars)).text,
                                               text=t, model=model).off_topic]
         out[name] = {"n": len(items), "worded_off_topic": len(worded), "off_topic": len(called),
                      "examples": called[:10]}
@@ -279,7 +280,7 @@ def dialogue_check(exp, path: Path) -> dict:
         m = evaluate_dialogues(exp.assistant.with_params(confidence=on), dialogues)
         out[name] = {k: m[k] for k in keys}
     asst = exp.assistant.with_params(confidence=True)
-    present = exp._row_of_id
+    row_of = exp.records.row_of
     low, low_answered, off = [], 0, []
     for d in dialogues:
         state = None
@@ -290,7 +291,7 @@ def dialogue_check(exp, path: Path) -> dict:
                 off.append(turn["user"])
             if res["reply"].startswith("Aucun jeu ne répond exactement"):
                 low.append(turn["user"])
-                expected = {e for e in turn.get("expected") or [] if e in present}
+                expected = {e for e in turn.get("expected") or [] if row_of(e) is not None}
                 low_answered += bool(expected & {c["id"] for c in res["cards"]})
     out["after: off-topic turns"] = off
     out["after: « aucun jeu ne répond exactement » turns"] = low
@@ -304,16 +305,16 @@ def bench(exp, queries: list[str]) -> dict:
     from models.serve.search import clean_query
 
     times_given, times_own = [], []
-    assess(exp, queries[0])  # the model file read once, outside the timings
+    assess(exp.engine, queries[0])  # the model file read once, outside the timings
     for q in queries:
         exp.search(q, mode="hybrid", k=10)
-        qc = exp.spell(clean_query(q, exp.max_query_chars)).text  # what the search searched
-        kw = exp.keyword.scores(qc)
+        qc = exp.engine.spell(clean_query(q, exp.max_query_chars)).text  # what the search searched
+        kw = exp.engine.keyword.scores(qc)
         for store, kws in ((times_given, kw), (times_own, None)):
             runs = []
             for _ in range(3):  # the median of 3: the machine may be busy with something else
                 t0 = time.perf_counter()
-                assess(exp, qc, keyword_scores=kws)
+                assess(exp.engine, qc, keyword_scores=kws)
                 runs.append(1000 * (time.perf_counter() - t0))
             store.append(float(np.median(runs)))
 

@@ -56,13 +56,13 @@ def main(argv=None) -> int:
     mark("datasets frame, vectors, map")
     for name, build in (("producers", lambda: exp.producers.table),
                         ("territories page", lambda: exp.territories.table),
-                        ("gazetteer", lambda: exp.gazetteer),
+                        ("gazetteer", lambda: exp.territories.gazetteer),
                         ("territory filter columns", lambda: exp.catalogue.territories),
-                        ("query understanding", lambda: exp.understanding_context),
+                        ("query understanding", lambda: exp.engine.understanding_context),
                         ("quality scores", lambda: exp.producers.assessed()),
-                        ("keyword index", lambda: exp.keyword),
-                        ("word2vec", lambda: exp.word),
-                        ("query encoder", lambda: exp.encoder)):
+                        ("keyword index", lambda: exp.engine.keyword),
+                        ("word2vec", lambda: exp.engine.word),
+                        ("query encoder", lambda: exp.engine.semantic)):
         build()
         mark(name)
     create_app(settings, exp)

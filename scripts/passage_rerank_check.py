@@ -43,8 +43,8 @@ def main(argv=None) -> int:
     for query, rel in expected.items():
         if not np.isin(list(rel), ids).any():
             continue
-        sc = np.asarray(exp.mode_scores(query, "hybrid"), dtype=np.float64)
-        qv = exp.query_vector(query)
+        sc = np.asarray(exp.engine.mode_scores(query, "hybrid"), dtype=np.float64)
+        qv = exp.engine.query_vector(query)
         for depth in (int(d) for d in args.depth.split(",")):
             rows = np.asarray([i for i in top_k(sc, depth) if np.isfinite(sc[i])])
             s_n = sc[rows] / sc[rows].max()

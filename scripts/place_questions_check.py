@@ -15,7 +15,6 @@ import argparse
 import json
 import logging
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -46,13 +45,12 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     exp = Explorer.load(args.artifacts)
-    base = exp.search_params
     for g in (float(x) for x in args.smooth.split(",")):
-        exp.__dict__["search_params"] = replace(base, smooth_long=g)
+        engine = exp.engine.with_params(smooth_long=g)
         out = {}
         for q, place in QUESTIONS:
             rows = set(exp.catalogue.territory_rows(place).tolist())
-            hits = exp.search(q, mode="hybrid", k=10)
+            hits = engine.search(q, mode="hybrid", k=10)
             first = next((i for i, h in enumerate(hits, 1) if h.row in rows), None)
             out[q] = [first, sum(h.row in rows for h in hits)]
         print(json.dumps({"smooth_long": g, "queries": out}, ensure_ascii=False))

@@ -32,18 +32,13 @@ class _Artifacts:
 
     dir = "(export only)"
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, datasets) -> None:
         self.manifest: dict = {}
-        self.embeddings = np.zeros((n, 1), dtype=np.float32)
+        self.datasets = datasets
+        self.embeddings = np.zeros((len(datasets), 1), dtype=np.float32)
 
     def has(self, name: str) -> bool:
         return False
-
-
-class _Explorer:
-    def __init__(self, datasets) -> None:
-        self.datasets = datasets
-        self.artifacts = _Artifacts(len(datasets))
 
 
 def plain(records):
@@ -62,7 +57,7 @@ def main(argv=None) -> int:
     t = time.perf_counter()
     ds, _ = read_catalog(args.catalog)
     out = {"datasets": len(ds), "read_s": round(time.perf_counter() - t, 1)}
-    P = ProducerService(_Explorer(ds))
+    P = ProducerService(_Artifacts(ds))
     t = time.perf_counter()
     overview = P.overview()
     out.update(producers=len(P), first_overview_s=round(time.perf_counter() - t, 2))

@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     from models.serve.explorer import Explorer
     from models.serve.protocol import labelled_files
 
-    exp = Explorer.load(args.artifacts).with_params(**parse_changes(args.change))
+    exp = Explorer.load(args.artifacts).engine.with_params(**parse_changes(args.change))
     per: dict[str, dict[str, list]] = {}
     lost = []
     for path in labelled_files():

@@ -34,13 +34,13 @@ from models.serve.search import clean_query, hybrid_scores, neighbour_smooth
 TOP_DOCS = 20
 
 
-def weighted_keyword(exp, q: str, sem0: np.ndarray, tau: float) -> tuple[np.ndarray, float]:
+def weighted_keyword(engine, q: str, sem0: np.ndarray, tau: float) -> tuple[np.ndarray, float]:
     """BM25F scores with e5 term weights, and the query's best attainable score under them."""
-    kws = exp.keyword
+    kws = engine.keyword
     ids, qtf = kws.query_terms(q)
     unknown = len(keyword_terms(q)) - float(qtf.sum())
     if not len(ids):
-        return np.zeros(exp.n), kws.max_score(q)
+        return np.zeros(engine.n), kws.max_score(q)
     w = np.ones(len(ids))
     if tau > 0 and len(ids) > 1:
         c = []
@@ -54,20 +54,20 @@ def weighted_keyword(exp, q: str, sem0: np.ndarray, tau: float) -> tuple[np.ndar
     return sc, float((kws.idf[ids] * qtf * w).sum()) + unknown * kws.max_idf
 
 
-def first_rank(exp, q: str, rel: set[int], tau: float, gamma: float, delta: float) -> int | None:
-    sp = exp.search_params
+def first_rank(engine, q: str, rel: set[int], tau: float, gamma: float, delta: float) -> int | None:
+    sp = engine.search_params
     short = query_features(q, sp.short_max_terms).short
     raw: dict = {}
-    sem0 = exp._raw_scores(q, "semantic", raw)
-    sem = exp._raw_scores(q, "semantic_prf", raw)
+    sem0 = engine.scores(q, "semantic", raw)
+    sem = engine.scores(q, "semantic_prf", raw)
     if short:
         tau, gamma, delta = 0.0, sp.smooth_short, 0.0
-    kw, kmax = weighted_keyword(exp, q, sem0, tau)
-    sem = neighbour_smooth(sem, exp.artifacts.neighbours, gamma)
-    kw = neighbour_smooth(kw, exp.artifacts.neighbours, delta)
-    sc = hybrid_scores(kw, sem, exp.prior, sp.hybrid(short), keyword_max=kmax)
-    und = exp.query_understanding(q)
-    b = boost_factors(exp.catalogue, und, sp) if und is not None else None
+    kw, kmax = weighted_keyword(engine, q, sem0, tau)
+    sem = neighbour_smooth(sem, engine.neighbours, gamma)
+    kw = neighbour_smooth(kw, engine.neighbours, delta)
+    sc = hybrid_scores(kw, sem, engine.prior, sp.hybrid(short), keyword_max=kmax)
+    und = engine.query_understanding(q)
+    b = boost_factors(engine.catalogue, und, sp) if und is not None else None
     if b is not None:
         sc = sc * b
     best = max(sc[list(rel)])
@@ -82,17 +82,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--variant", action="append", default=None, help="τ:γ:δ (repeat)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    exp = Explorer.load(args.artifacts)
+    engine = Explorer.load(args.artifacts).engine
     data = []
     for lq in read_relevance(args.queries):
         text, tag = lq.search_args()
-        q = clean_query(text, exp.max_query_chars)
-        rel = {exp.row_of(e) for e in lq.expected} - {None}
+        q = clean_query(text, engine.max_query_chars)
+        rel = {engine.records.row_of(e) for e in lq.expected} - {None}
         if rel and q and not tag:
             data.append((q, rel))
     for v in args.variant or ["0:0:0"]:
         tau, gamma, delta = (float(x) for x in (v + ":0:0").split(":")[:3])
-        ranks = [first_rank(exp, q, rel, tau, gamma, delta) for q, rel in data]
+        ranks = [first_rank(engine, q, rel, tau, gamma, delta) for q, rel in data]
         mrr = float(np.mean([1 / r if r is not None and r <= 10 else 0.0 for r in ranks]))
         print(json.dumps({"variant": {"tau": tau, "gamma": gamma, "delta": delta}, "n": len(data),
                           "mrr@10": round(mrr, 4), "ranks": dict(zip([q for q, _ in data], ranks,

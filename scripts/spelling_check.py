@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     from models.serve.search import clean_query
     from scripts.typo_queries import restored, typed_queries
 
-    exp = Explorer.load(args.artifacts)
+    explorer = Explorer.load(args.artifacts)
+    exp = explorer.engine
     t0 = time.perf_counter()
     _ = exp.speller, exp.understanding_context  # loaded once, as the app does at start
     load_s = time.perf_counter() - t0
@@ -138,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     typos_out["all"] = total
     typos_out["wrong_examples"] = dict(list(wrong_examples.items())[:args.examples])
 
-    print(json.dumps({"artifacts": str(exp.artifacts.dir), "n": exp.n, "seed": args.seed,
+    print(json.dumps({"artifacts": str(explorer.artifacts.dir), "n": exp.n, "seed": args.seed,
                       "load_s": round(load_s, 2), "titles": titles_out, "queries": queries_out,
                       "typos": typos_out, "ms_mean": round(sum(times) / max(len(times), 1), 3),
                       "ms_max": round(max(times, default=0.0), 1)}, ensure_ascii=False, indent=1))

@@ -79,16 +79,16 @@ def main(argv: list[str] | None = None) -> int:
     exp = Explorer.load(args.artifacts)
     cols = [c for c in ("title", "acronym", "tags", "organization") if c in exp.datasets.columns]
     df = exp.datasets[cols].copy()
-    df["description_text"] = [exp.description_text(i) or "" for i in range(exp.n)]
-    exp.__dict__["keyword"] = K.KeywordSearcher.from_frame(df)
-    report: dict = {"stemmer": args.stemmer, "vocabulary": len(exp.keyword.vocab), "committed": {}}
+    df["description_text"] = [exp.records.description_text(i) or "" for i in range(exp.n)]
+    engine = exp.engine.with_searchers(keyword=K.KeywordSearcher.from_frame(df))
+    report: dict = {"stemmer": args.stemmer, "vocabulary": len(engine.keyword.vocab), "committed": {}}
     preps = []
     for path in FILES:
         name = Path(path).stem
         queries = read_relevance(path)
-        res = evaluate(exp, queries, ["keyword", "hybrid"], k=10)
+        res = evaluate(engine, queries, ["keyword", "hybrid"], k=10)
         report["committed"][name] = {m: res["metrics"][m]["mrr@10"] for m in ("keyword", "hybrid")}
-        preps += [p for p in (TS.prepare(exp, lq, name, 1000) for lq in queries) if p is not None]
+        preps += [p for p in (TS.prepare(engine, lq, name, 1000) for lq in queries) if p is not None]
     report["held_out"] = {}
     for seed in (0, 1, 2):
         fold = TS.folds_of(preps, 5, seed)

@@ -297,10 +297,11 @@ def guards(explorer=None) -> list[dict]:
     out.append({"function": "csv_safe.safe_csv", "input": "100 rows of hostile 5-10 kB cells",
                 "bytes": sum(len(c) for r in cells for c in r), **_median_ms(
                     lambda rows: safe_csv(["a", "b", "c"], rows), cells)})
-    if explorer is not None and explorer.speller is not None:
+    speller = explorer.engine.speller if explorer is not None else None
+    if speller is not None:
         q = " ".join("déppartementz" + str(i % 10) for i in range(60))[:explorer.max_query_chars]
         out.append({"function": "explorer.speller.correct", "input": f"{len(q)} characters of unknown words",
-                    "bytes": len(q.encode()), **_median_ms(explorer.speller.correct, q)})
+                    "bytes": len(q.encode()), **_median_ms(speller.correct, q)})
     return out
 
 

@@ -21,8 +21,8 @@ file weighs the same, whatever its number of queries) — and the held-out fold 
 them. Printed: in-fold (training) and held-out MRR@10 / hit@1 / hit@3 / hit@10 per file. The
 parameters written are then fitted on all queries; their in-sample numbers are printed beside
 the held-out ones, which are the honest estimate. The scores are computed exactly as
-``Explorer.mode_scores(..., "hybrid")`` computes them, on each query's candidates (the union of
-the 1,000 best of each mode); the final check re-ranks every query through the Explorer itself.
+``SearchEngine.mode_scores(..., "hybrid")`` computes them, on each query's candidates (the union
+of the 1,000 best of each mode); the final check re-ranks every query through the engine itself.
 
 Adoption (docs/search-protocol.md): ``--write`` writes the fitted constants only when the protocol
 adopts them against those in effect — a paired sign-flip test over every labelled query we have
@@ -86,27 +86,28 @@ class Prepared:
     fixed: bool = False
 
 
-def prepare(exp, lq, file: str, depth: int) -> Prepared | None:
+def prepare(engine, lq, file: str, depth: int) -> Prepared | None:
+    """``engine``: the build's :class:`models.serve.engine.SearchEngine`."""
     text, tag = lq.search_args()
-    q = exp.spell(clean_query(text, exp.max_query_chars)).text  # as the Explorer searches it
-    rel_rows = {exp.row_of(e) for e in lq.expected} - {None}
+    q = engine.spell(clean_query(text, engine.max_query_chars)).text  # as the engine searches it
+    rel_rows = {engine.records.row_of(e) for e in lq.expected} - {None}
     if not rel_rows:
         return None
-    if not q:  # browsing a tag, most popular first: what the Explorer does, whatever the constants
-        hits = exp.search("", k=K, tag=tag)
+    if not q:  # browsing a tag, most popular first: what the engine does, whatever the constants
+        hits = engine.search("", k=K, tag=tag)
         ranked = [h.row for h in hits]
         r = next((i for i, row in enumerate(ranked, 1) if row in rel_rows), None)
         return Prepared(file, q, 0, False, False, {}, r, True)
-    mask = exp.filter_mask(None, tag=tag)
+    mask = engine.filter_mask(None, tag=tag)
     raw: dict = {}
-    kw = exp._raw_scores(q, "keyword", raw)
-    sem0 = exp._raw_scores(q, "semantic", raw)
+    kw = engine.scores(q, "keyword", raw)
+    sem0 = engine.scores(q, "semantic", raw)
     if mask is not None:
         kw = np.where(mask, kw, -np.inf)
     kw0 = np.where(np.isfinite(kw), kw, 0.0)
-    kmax = exp.keyword.max_score(q)
-    und = exp.query_understanding(q)
-    cat = exp.catalogue
+    kmax = engine.keyword.max_score(q)
+    und = engine.query_understanding(q)
+    cat = engine.catalogue
     matches_full = {}
     for slot in (und.slots if und is not None else ()):
         if slot.kind == "territory":
@@ -116,8 +117,9 @@ def prepare(exp, lq, file: str, depth: int) -> Prepared | None:
         elif slot.kind == "producer":
             m = np.zeros(cat.n, np.float32)
             for c in slot.candidates:
-                if c.value in cat._producer_pos:
-                    m[cat.producer_of_row == cat._producer_pos[c.value]] = (
+                pos = cat.producer_index(c.value)
+                if pos is not None:
+                    m[cat.producer_of_row == pos] = (
                         1.0 if c.value == slot.value else c.confidence / max(slot.confidence, 1e-6))
         elif slot.kind == "format":
             if slot.value not in cat.format_names:
@@ -131,8 +133,8 @@ def prepare(exp, lq, file: str, depth: int) -> Prepared | None:
     f = query_features(q)
     out = {}
     for (prf_docs, prf_w), gamma in itertools.product(PRF, SMOOTH):
-        sem = exp.feedback_scores(q, sem0, prf_docs, prf_w) if prf_docs else sem0
-        sem = neighbour_smooth(sem, exp.artifacts.neighbours, gamma)
+        sem = engine.feedback_scores(q, sem0, prf_docs, prf_w) if prf_docs else sem0
+        sem = neighbour_smooth(sem, engine.neighbours, gamma)
         if mask is not None:
             sem = np.where(mask, sem, -np.inf)
         kw_rows = candidates(kw0, depth, positive_only=True)
@@ -146,7 +148,7 @@ def prepare(exp, lq, file: str, depth: int) -> Prepared | None:
         sn = np.clip((s - lo) / (hi - lo), 0, 1) if hi > lo else np.ones(len(rows))
         match = {k: np.asarray(v[rows], dtype=np.float64) for k, v in matches_full.items()}
         rel = np.isin(rows, np.fromiter(rel_rows, dtype=np.int64))
-        out[(prf_docs, prf_w, gamma)] = (rows, kn, sn, exp.prior[rows].astype(np.float64), match, rel)
+        out[(prf_docs, prf_w, gamma)] = (rows, kn, sn, engine.prior[rows].astype(np.float64), match, rel)
     return Prepared(file, q, f.n_terms, f.question, f.acronym, out)
 
 
@@ -308,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         qs = read_relevance(path)
         all_queries.append((name, qs))
         for lq in qs:
-            p = prepare(exp, lq, name, start.depth)
+            p = prepare(exp.engine, lq, name, start.depth)
             if p is None:
                 skipped += 1
             else:
@@ -336,16 +338,16 @@ def main(argv: list[str] | None = None) -> int:
     held_out = per_file(preps, held)
     in_fold_mean = {file: {k: round(float(np.mean([m[k] for m in ms])), 4) for k in ms[0] if k != "n"}
                     for file, ms in in_fold.items()}
-    # check: the Explorer itself, with the final parameters, ranks like the tuner
-    fitted = exp.with_params(**final.as_dict())
+    # check: the engine itself, with the final parameters, ranks like the tuner
+    fitted = exp.engine.with_params(**final.as_dict())
     check = {}
     for name, qs in all_queries:
         res = evaluate(fitted, qs, ["hybrid"], k=K)
         check[name] = res["metrics"]["hybrid"]
     # the protocol (docs/search-protocol.md): the fitted constants against those in effect, on every
     # labelled query we have (our own sets and the dialogue turns included, never fitted on)
-    current = exp.with_params(**load_search_params().as_dict())
-    verdict = compare(current, fitted)
+    current = exp.engine.with_params(**load_search_params().as_dict())
+    verdict = compare(current, fitted, assistant=exp.assistant)
     report = {"params": final.as_dict(), "fitted_on": [str(p) for p in args.queries],
               "artifacts": str(exp.artifacts.dir), "n_datasets": exp.n, "folds": args.folds,
               "seed": args.seed, "objective": "mean over files of MRR@10",

@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(level=logging.WARNING)
         from models.serve.explorer import Explorer
 
-        exp = Explorer.load(args.artifacts)
+        exp = Explorer.load(args.artifacts).engine
         _ = exp.speller, exp.understanding_context  # loaded once, as the app does at start
         out, times = {}, []
         for a, b in changed.items():
