@@ -26,6 +26,7 @@ header without versions.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -161,86 +162,98 @@ def content_security_policy(script_hashes: list[str]) -> str:
             "frame-ancestors 'none'")
 
 
+def refuse(status: int, why: str):
+    """A French JSON refusal, and one warning line saying why (in English, for the log)."""
+    log.warning("request refused (%d): %s %s from %s: %s", status, flask.request.method,
+                flask.request.path[:100], flask.request.remote_addr, why)
+    message = HTTP_REFUSED.get(status, HTTP_REFUSED[400])
+    return flask.jsonify({"error": message}), status
+
+
+def limit_request(app, signatures: request_shape.Signatures):
+    """``before_request``: the body's size, the component files, then a callback's body."""
+    req = flask.request
+    if req.content_length is not None and req.content_length > MAX_BODY_BYTES:
+        return refuse(413, f"{req.content_length} bytes > {MAX_BODY_BYTES}")
+    suite = component_suite(req.path)
+    if suite is not None and not suite_registered(app, *suite):
+        return refuse(404, "not a registered component file")
+    if req.method != "POST" or not req.path.endswith(CALLBACK_PATH):
+        return None
+    return check_callback_body(req, signatures)
+
+
+def check_callback_body(req, signatures: request_shape.Signatures):
+    """A callback request: its size, JSON nesting and objects, duplicate keys, then its shape
+    against the callback's signature; None when Dash may read it (it reads this parse)."""
+    try:
+        data = req.get_data(cache=True)
+        if len(data) >= MAX_BODY_BYTES and req.content_length is None and _more_to_read(req):
+            raise RequestEntityTooLarge()
+    except RequestEntityTooLarge:
+        return refuse(413, f"body over {MAX_BODY_BYTES} bytes")
+    depth, objects = json_shape(data)
+    if depth > MAX_JSON_DEPTH:
+        return refuse(400, f"JSON nested {depth} deep > {MAX_JSON_DEPTH}")
+    if objects > MAX_JSON_OBJECTS:
+        return refuse(400, f"{objects} JSON objects > {MAX_JSON_OBJECTS}")
+    if not req.is_json:
+        return refuse(400, "not JSON")
+    try:
+        body = parse_body(data)
+    except DuplicateKey:
+        return refuse(400, "duplicate key in a JSON object")
+    except (ValueError, UnicodeDecodeError):
+        return refuse(400, "invalid JSON")
+    problem = request_shape.request_problem(body, signatures)
+    if problem:
+        return refuse(400, problem)
+    _cache_json(req, body)  # Dash reads this parse, not a second one
+    return None
+
+
+def page_or_404(path: str = "", **_kw):
+    """Dash answers its page for any path; only ``/`` (with its query string) is one."""
+    return refuse(404, "no such page")
+
+
+def not_found(_exc):
+    """Flask's own 404s (an unknown asset) answer in French too."""
+    return flask.jsonify({"error": HTTP_REFUSED[404]}), 404
+
+
+def dash_error(exc):
+    """The net under the checks above: a request Dash still cannot serve is a 4xx, one
+    warning line marked ``structure_rescue`` and counted (the fuzz tests require none)."""
+    RESCUES["structure"] += 1
+    log.warning("request Dash could not serve (%s: %s)", type(exc).__name__, str(exc)[:200],
+                extra={"structure_rescue": True})
+    status = 404 if flask.request.method in ("GET", "HEAD") else 400
+    return flask.jsonify({"error": HTTP_REFUSED[status]}), status
+
+
+def security_headers(app, csp: list[str], response):
+    """``after_request``: the security headers (the policy computed on the first response, after
+    every callback, client-side ones included, has added its inline scripts)."""
+    if not csp:
+        csp.append(content_security_policy(list(app.csp_hashes())))
+    return _headers(response, csp[0])
+
+
 def install(app) -> None:
     """Limits, checks and headers on ``app.server`` (a Dash app)."""
     server = app.server
     server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    csp: list[str] = []  # computed on the first response: Dash knows its scripts by then
     signatures = request_shape.Signatures(app.callback_map)  # filled as pages register callbacks
     hide_versions(app)
     gunicorn_error_pages()
-
-    def refuse(status: int, why: str):
-        log.warning("request refused (%d): %s %s from %s: %s", status, flask.request.method,
-                    flask.request.path[:100], flask.request.remote_addr, why)
-        message = HTTP_REFUSED.get(status, HTTP_REFUSED[400])
-        return flask.jsonify({"error": message}), status
-
-    @server.before_request
-    def limit_request():
-        req = flask.request
-        if req.content_length is not None and req.content_length > MAX_BODY_BYTES:
-            return refuse(413, f"{req.content_length} bytes > {MAX_BODY_BYTES}")
-        suite = component_suite(req.path)
-        if suite is not None and not suite_registered(app, *suite):
-            return refuse(404, "not a registered component file")
-        if req.method != "POST" or not req.path.endswith(CALLBACK_PATH):
-            return None
-        try:
-            data = req.get_data(cache=True)
-            if len(data) >= MAX_BODY_BYTES and req.content_length is None and _more_to_read(req):
-                raise RequestEntityTooLarge()
-        except RequestEntityTooLarge:
-            return refuse(413, f"body over {MAX_BODY_BYTES} bytes")
-        depth, objects = json_shape(data)
-        if depth > MAX_JSON_DEPTH:
-            return refuse(400, f"JSON nested {depth} deep > {MAX_JSON_DEPTH}")
-        if objects > MAX_JSON_OBJECTS:
-            return refuse(400, f"{objects} JSON objects > {MAX_JSON_OBJECTS}")
-        if not req.is_json:
-            return refuse(400, "not JSON")
-        try:
-            body = parse_body(data)
-        except DuplicateKey:
-            return refuse(400, "duplicate key in a JSON object")
-        except (ValueError, UnicodeDecodeError):
-            return refuse(400, "invalid JSON")
-        problem = request_shape.request_problem(body, signatures)
-        if problem:
-            return refuse(400, problem)
-        _cache_json(req, body)  # Dash reads this parse, not a second one
-        return None
-
-    def page_or_404(path: str = "", **_kw):
-        """Dash answers its page for any path; only ``/`` (with its query string) is one."""
-        return refuse(404, "no such page")
-
+    server.before_request(functools.partial(limit_request, app, signatures))
     for rule in server.url_map.iter_rules():  # Dash's catch-all ``/<path:path>``
         if rule.rule.endswith("/<path:path>") and "GET" in (rule.methods or ()):
             server.view_functions[rule.endpoint] = page_or_404
-
-    @server.errorhandler(404)
-    def not_found(_exc):  # Flask's own 404s (an unknown asset) answer in French too
-        return flask.jsonify({"error": HTTP_REFUSED[404]}), 404
-
-    @server.errorhandler(DashException)
-    def dash_error(exc):
-        """The net under the checks above: a request Dash still cannot serve is a 4xx, one
-        warning line marked ``structure_rescue`` and counted (the fuzz tests require none)."""
-        RESCUES["structure"] += 1
-        log.warning("request Dash could not serve (%s: %s)", type(exc).__name__, str(exc)[:200],
-                    extra={"structure_rescue": True})
-        status = 404 if req_is_get() else 400
-        return flask.jsonify({"error": HTTP_REFUSED[status]}), status
-
-    def req_is_get() -> bool:
-        return flask.request.method in ("GET", "HEAD")
-
-    @server.after_request
-    def security_headers(response):
-        if not csp:  # after every callback (clientside ones add inline scripts) is registered
-            csp.append(content_security_policy(list(app.csp_hashes())))
-        return _headers(response, csp[0])
+    server.errorhandler(404)(not_found)
+    server.errorhandler(DashException)(dash_error)
+    server.after_request(functools.partial(security_headers, app, []))  # the policy, once computed
 
 
 def request_handler():

@@ -216,6 +216,18 @@ def _changed_problem(changed, input_items: list) -> str | None:
     return None
 
 
+def _outputs_problem(outputs, sig: Signature, match: dict) -> str | None:
+    """The request's ``outputs`` against the declared ones (``match``: the MATCH values seen)."""
+    if sig.no_output:
+        return "malformed outputs" if outputs is not None and not isinstance(outputs, list | dict) else None
+    if sig.multi_output:
+        return _deps_problem(outputs, sig.outputs, OUTPUT_KEYS, match, True, "outputs", [])
+    if len(sig.outputs) != 1:
+        return "unexpected output declaration"
+    problem = _dep_problem(outputs, sig.outputs[0], OUTPUT_KEYS, match, True, [])
+    return f"outputs: {problem}" if problem else None
+
+
 def request_problem(body, signatures: Signatures) -> str | None:
     """Why ``body`` (parsed JSON) is not a request dash-renderer could send for one of the app's
     server-side callbacks; None when it is one."""
@@ -232,21 +244,9 @@ def request_problem(body, signatures: Signatures) -> str | None:
     if not sig.server:
         return "client-side callback (runs in the browser only)"
     match: dict = {}
-    outputs_found: list = []
-    outputs = body.get("outputs")
-    if sig.no_output:
-        if outputs is not None and not isinstance(outputs, list | dict):
-            return "malformed outputs"
-    elif sig.multi_output:
-        problem = _deps_problem(outputs, sig.outputs, OUTPUT_KEYS, match, True, "outputs", outputs_found)
-        if problem:
-            return problem
-    elif len(sig.outputs) != 1:
-        return "unexpected output declaration"
-    else:
-        problem = _dep_problem(outputs, sig.outputs[0], OUTPUT_KEYS, match, True, outputs_found)
-        if problem:
-            return f"outputs: {problem}"
+    problem = _outputs_problem(body.get("outputs"), sig, match)
+    if problem:
+        return problem
     input_items: list = []
     problem = _deps_problem(body.get("inputs"), sig.inputs, INPUT_KEYS, match, False, "inputs",
                             input_items)
