@@ -3,8 +3,12 @@
 ``services`` is a :class:`Services`: the loaded :class:`models.serve.explorer.Explorer`
 (``services.explorer``), the app settings, and what ``create_app`` computed once at start (search
 modes served by the build); nothing else is reachable through it.
-Callbacks are wiring only: call ``services``, give the plain data to a ``components`` builder,
-return. Never use the global ``dash.callback``: always ``app.callback``.
+Callbacks are wiring only: check the inputs, call ``services``, give the plain data to a
+``components`` builder, return; no French text and no layout number here (the builders hold
+them), no function over 40 lines (``tests/test_ui_text.py`` checks both). Each page declares its
+callbacks at module level with :class:`callbacks.common.Wiring` (functions taking ``services``
+first) and its ``register`` attaches them. Never use the global ``dash.callback``: always
+``app.callback``.
 
 Inputs come from the client and may hold anything: check them with the coercers of
 :mod:`callbacks.guard` (``as_row``, ``as_int``, ``as_key``, ``as_text``, ``first_point``, ...) and
@@ -42,6 +46,8 @@ class Services:
     default_mode: str | None = None
     evaluations: object | None = None  # models.serve.evaluate.EvaluationCache (quality page)
     rejected_build: str | None = None  # a newer build that could not be loaded (app.SwitchingServer)
+    # what a page computes once per app (its first use) and keeps: {name: value}
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_results(self) -> int:

@@ -7,15 +7,21 @@ from datetime import UTC, datetime
 
 from dash import Input, Output, State
 
+from callbacks.common import Wiring
 from components import ids
 from components.build_status import banner
 
+wiring = Wiring()
+
 
 def register(app, services) -> None:
-    @app.callback(Output(ids.BUILD_BANNER, "children"), Output(ids.BUILD_BANNER, "className"),
-                  Input(ids.BUILD_CHECK, "n_intervals"), State(ids.BUILD_ID, "data"))
-    def build_status(_n, page_build):
-        manifest = services.explorer.artifacts.manifest
-        return banner(page_build if isinstance(page_build, str) else None, manifest.get("build_id"),
-                      manifest.get("partial"), manifest.get("created_at"), datetime.now(UTC),
-                      rejected=services.rejected_build, pending=manifest.get("pending"))
+    wiring.register(app, services)
+
+
+@wiring.callback(Output(ids.BUILD_BANNER, "children"), Output(ids.BUILD_BANNER, "className"),
+                 Input(ids.BUILD_CHECK, "n_intervals"), State(ids.BUILD_ID, "data"))
+def build_status(services, _n, page_build):
+    manifest = services.explorer.artifacts.manifest
+    return banner(page_build if isinstance(page_build, str) else None, manifest.get("build_id"),
+                  manifest.get("partial"), manifest.get("created_at"), datetime.now(UTC),
+                  rejected=services.rejected_build, pending=manifest.get("pending"))

@@ -24,6 +24,8 @@ from collections.abc import Callable, Collection
 
 from dash.exceptions import PreventUpdate
 
+from components import labels as L
+
 log = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 2_000  # any free text that is not a search query (already capped by clean_query)
@@ -32,7 +34,7 @@ MAX_ID_CHARS = 200  # producer ids, territory values, file names
 MAX_LIST_ITEMS = 20_000  # rows of a highlight, points of a selection
 MAX_PATTERN_ITEMS = 5_000  # matches of one pattern-matching input (items on a page)
 RESCUES: Counter = Counter()  # callback name -> errors only the last-resort net caught (tests: none)
-BUSY = "Le serveur est occupé\u202f: réessayez dans quelques secondes."
+BUSY = L.BUSY  # said when a heavy callback finds no free slot
 
 
 # ---- pure coercers (no Dash): a value from the client -> a checked value or None --------------
@@ -114,6 +116,14 @@ def first_point(event) -> dict:
     """The first point of a plotly ``clickData`` / ``hoverData`` (``{}`` when malformed)."""
     points = as_dict(event).get("points")
     return as_dict(points[0]) if isinstance(points, list) and points else {}
+
+
+def pattern_keys(items, key: str = "key") -> list:
+    """The ``key`` of each item of a pattern-matching input (``ctx.inputs_list[i]``), None for
+    a malformed item."""
+    items = items if isinstance(items, list) else []
+    return [i["id"].get(key) if isinstance(i, dict) and isinstance(i.get("id"), dict) else None
+            for i in items]
 
 
 def clicked_pattern(triggered_id, triggered: list | None) -> dict | None:

@@ -9,13 +9,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, no_update
 
 from callbacks import guard
-from components import labels as L
+from callbacks.common import Wiring
 from components import quality_page as qp
-from components.labels import clean_text
 from models.serve.evaluate import (
     DEFAULT_FILE,
     MAX_UPLOAD_BYTES,
@@ -30,10 +28,22 @@ from models.serve.evaluate import (
 )
 
 log = logging.getLogger(__name__)
+wiring = Wiring()
 
 MAX_FILES = 50
 NUMBER_KEYS = ("n", "skipped", *METRIC_KEYS)
 UPLOAD_SECONDS = 4.0  # an uploaded file's queries run for at most this long (the rest: not evaluated)
+
+
+def register(app, services) -> None:
+    services.memo["quality_files"] = {f["value"] for f in labelled_files(relevance_folder(services))}
+    # tests, other pages
+    services.evaluations = EvaluationCache(services.explorer.engine, list(services.modes))
+    wiring.register(app, services)
+
+
+def relevance_folder(services) -> Path:
+    return Path(getattr(services.settings, "relevance_dir", "") or ".")
 
 
 def labelled_files(folder: Path | None) -> list[dict]:
@@ -55,16 +65,16 @@ def to_store(label: str, result: dict, reference: dict | None = None) -> dict:
             "skipped": result["skipped"], "reference": reference}
 
 
+def _numbers(d) -> dict:
+    return {k: v for k, v in guard.as_dict(d).items()
+            if k in NUMBER_KEYS and guard.as_float(v, -1e12, 1e12) is not None}
+
+
 def valid_result(result, modes) -> dict | None:
     """The RESULT store as :func:`to_store` wrote it, numbers checked, or None (the browser may
     send anything back)."""
     result = guard.as_dict(result)
-
-    def numbers(d) -> dict:
-        return {k: v for k, v in guard.as_dict(d).items()
-                if k in NUMBER_KEYS and guard.as_float(v, -1e12, 1e12) is not None}
-
-    metrics = {m: {"n": 0, "skipped": 0, **numbers(v)}
+    metrics = {m: {"n": 0, "skipped": 0, **_numbers(v)}
                for m, v in guard.as_dict(result.get("metrics")).items() if m in modes}
     if not metrics:
         return None
@@ -75,72 +85,54 @@ def valid_result(result, modes) -> dict | None:
                  for q in guard.as_list(result.get("per_query"), 5_000) if isinstance(q, dict)]
     return {"label": guard.as_text(result.get("label"), 200), "metrics": metrics, "per_query": per_query,
             "skipped": [guard.as_text(x, 200) for x in guard.as_list(result.get("skipped"), 5_000)],
-            "reference": numbers(result.get("reference")) or None}
+            "reference": _numbers(result.get("reference")) or None}
 
 
-def upload_status(label: str, result: dict):
-    left = int(result.get("not_evaluated") or 0)
-    if not left:
-        return dbc.Alert(f"Fichier «\u202f{label}\u202f» évalué.", color="success", className="py-2",
-                         duration=6000)
-    done = len(result.get("per_query") or [])
-    return dbc.Alert(f"Fichier «\u00a0{label}\u00a0» évalué en partie\u202f: {done} requêtes dans le "
-                     f"temps imparti, {left} non évaluées (envoyez un fichier plus court).",
-                     color="warning", className="py-2")
+def evaluate_upload(services, contents: str, sent_name, filename: str | None) -> tuple:
+    """(RESULT, status) of an uploaded file (a file sent again is not parsed again)."""
+    cache = services.evaluations
+    raw = decode_upload(contents, sent_name, max_bytes=MAX_UPLOAD_BYTES, require_name=True)
+    key = cache.key_of(raw)
+    result = cache.get(key) or cache.evaluate(key, parse_upload_bytes(raw), max_seconds=UPLOAD_SECONDS)
+    label = qp.file_label(filename)
+    return to_store(label, result), qp.upload_status(label, result)
 
 
-def register(app, services) -> None:
-    exp = services.explorer
+def evaluate_file(services, name: str | None) -> tuple:
+    """(RESULT, status) of a labelled file of the relevance folder."""
+    if not name:
+        return None, None
+    if name not in services.memo.get("quality_files", ()):
+        return None, qp.file_status("unknown")
+    result = services.evaluations.evaluate_file(relevance_folder(services) / name)
+    return to_store(Path(name).stem, result, REFERENCES.get(name)), None
+
+
+@wiring.callback(Output(qp.RESULT, "data"), Output(qp.STATUS, "children"),
+                 Input(qp.FILE, "value"), Input(qp.UPLOAD, "contents"), State(qp.UPLOAD, "filename"))
+def evaluate(services, name, contents, filename):
+    name, sent_name, filename = guard.as_key(name), filename, guard.as_key(filename, 255)
+    if not services.modes:
+        return None, qp.file_status("no_mode")
+    try:
+        if ctx.triggered_id == qp.UPLOAD and isinstance(contents, str) and contents:
+            return evaluate_upload(services, contents, sent_name, filename)
+        return evaluate_file(services, name)
+    except EvaluationBusy:
+        return no_update, qp.file_status("busy", guard.BUSY)
+    except RelevanceFileError as exc:
+        return no_update, qp.file_status("refused", str(exc))
+    except OSError as exc:
+        log.warning("cannot read labelled file %s: %s", name, exc)
+        return None, qp.file_status("unreadable")
+
+
+@wiring.callback(Output(qp.CHART, "figure"), Output(qp.METRICS_TABLE, "children"),
+                 Output(qp.TABLE, "children"), Output(qp.SUMMARY, "children"),
+                 Input(qp.RESULT, "data"), Input(qp.FILTER, "value"))
+def render(services, result, which):
     modes = list(services.modes)
-    folder = Path(getattr(services.settings, "relevance_dir", "") or ".")
-    allowed = {f["value"] for f in labelled_files(folder)}
-    cache = EvaluationCache(exp, modes)
-    services.evaluations = cache  # reachable by tests and other pages
-
-    @app.callback(Output(qp.RESULT, "data"), Output(qp.STATUS, "children"),
-                  Input(qp.FILE, "value"), Input(qp.UPLOAD, "contents"),
-                  State(qp.UPLOAD, "filename"))
-    def evaluate(name, contents, filename):
-        name, sent_name, filename = guard.as_key(name), filename, guard.as_key(filename, 255)
-        contents = contents if isinstance(contents, str) else None
-        if not modes:
-            return None, dbc.Alert(L.QUALITY_NO_MODE, color="warning")
-        try:
-            if ctx.triggered_id == qp.UPLOAD and contents:
-                raw = decode_upload(contents, sent_name, max_bytes=MAX_UPLOAD_BYTES, require_name=True)
-                key = cache.key_of(raw)  # a file sent again is not parsed again
-                result = cache.get(key) or cache.evaluate(key, parse_upload_bytes(raw),
-                                                          max_seconds=UPLOAD_SECONDS)
-                label = clean_text(filename, 80) or "fichier envoyé"
-                return to_store(label, result), upload_status(label, result)
-            if not name:
-                return None, None
-            if name not in allowed:
-                return None, dbc.Alert("Fichier inconnu.", color="warning", className="py-2")
-            result = cache.evaluate_file(folder / name)
-            return to_store(Path(name).stem, result, REFERENCES.get(name)), None
-        except EvaluationBusy:
-            return no_update, dbc.Alert(guard.BUSY, color="warning", className="py-2")
-        except RelevanceFileError as exc:
-            return no_update, dbc.Alert(f"Fichier refusé\u202f: {exc}.", color="danger", className="py-2")
-        except OSError as exc:
-            log.warning("cannot read labelled file %s: %s", name, exc)
-            return None, dbc.Alert("Fichier illisible.", color="danger", className="py-2")
-
-    @app.callback(Output(qp.CHART, "figure"), Output(qp.METRICS_TABLE, "children"),
-                  Output(qp.TABLE, "children"), Output(qp.SUMMARY, "children"),
-                  Input(qp.RESULT, "data"), Input(qp.FILTER, "value"))
-    def render(result, which):
-        result = valid_result(result, modes)
-        if result is None:
-            return (qp.visualize_quality(None), None, qp.per_query_table([], modes),
-                    "Choisissez un fichier étiqueté.")
-        shown = [m for m in modes if m in result["metrics"]]
-        per_query = result.get("per_query") or []
-        if guard.as_choice(which, shown):
-            per_query = qp.failed_by(per_query, which)
-        return (qp.visualize_quality({m: result["metrics"][m] for m in shown},
-                                     reference=result.get("reference"), reference_label=REFERENCE_LABEL),
-                qp.metrics_table({m: result["metrics"][m] for m in shown}),
-                qp.per_query_table(per_query, shown),
-                qp.summary_text(result.get("label", ""), result))
+    result = valid_result(result, modes)
+    if result is None:
+        return qp.empty_view(modes)
+    return qp.result_view(result, modes, which, REFERENCE_LABEL)

@@ -245,3 +245,58 @@ def history_entry(turn: dict) -> dict:
             c["answer"] = {"segments": c["answer"].get("segments", [])}
     return {"role": "assistant", "reply": turn.get("reply", ""), "notes": list(turn.get("notes") or []),
             "cards": cards, "clarify": turn.get("clarify"), "producers": turn.get("producers") or []}
+
+
+# ---- what a turn changes: the transcript, the map -------------------------------------------
+RESTART_WORD = "recommencer"  # what « Recommencer » says to the assistant
+ANY_CHOICE = "Peu importe"  # a clarifying question's button without a value
+MAX_QUESTION_CHARS = 500
+MAX_CHOICE_CHARS = 80
+HIGHLIGHT_LABEL = "Demander"  # the map's legend for the datasets of an answer
+
+
+def read_choice(trig: dict) -> dict:
+    """The choice of a clarifying question's button (its pattern id ``{"type": CHOICE, "slot",
+    "value", "label"}``, sent by the client): ``value`` None for « peu importe ».
+
+    >>> read_choice({"type": CHOICE, "slot": "territory", "value": "", "label": "Peu importe"})
+    {'slot': 'territory', 'value': None, 'label': 'Peu importe'}
+    """
+    value = trig.get("value") if isinstance(trig.get("value"), str) and trig.get("value") else None
+    label = trig.get("label") if isinstance(trig.get("label"), str) else ""
+    return {"slot": trig.get("slot"), "value": value, "label": label[:MAX_CHOICE_CHARS]}
+
+
+def user_entry(text: str, *, question: bool = False) -> dict:
+    """What the transcript keeps of what the person said: a question, or a button's label.
+
+    >>> user_entry(""), user_entry("eau", question=True)
+    ({'role': 'user', 'text': 'Peu importe'}, {'role': 'user', 'text': 'eau'})
+    """
+    if question:
+        return {"role": "user", "text": text[:MAX_QUESTION_CHARS]}
+    return {"role": "user", "text": text[:MAX_CHOICE_CHARS] or ANY_CHOICE}
+
+
+def turn_highlight(turn: dict) -> dict | None:
+    """The map's highlight of an answer: its datasets, named after the topic (None: no card).
+
+    >>> turn_highlight({"cards": [{"row": 4}], "state": {"topic": "piscines"}})["label"] == (
+    ...     "Demander\u202f: piscines")
+    True
+    """
+    rows = [int(c["row"]) for c in turn.get("cards") or [] if isinstance(c.get("row"), int)]
+    if not rows:
+        return None
+    topic = (turn.get("state") or {}).get("topic", "")
+    return {"label": f"{HIGHLIGHT_LABEL}\u202f: {topic}"[:120], "rows": rows}
+
+
+def card_highlight(history: list[dict], row: int, n: int) -> dict | None:
+    """The map's highlight of « Voir sur la carte » on a card: the datasets of the latest turn
+    that shows ``row`` (None: no such turn); ``n`` rows in the build."""
+    for h in reversed(history):
+        rows = [c["row"] for c in h.get("cards", []) if c["row"] < n]
+        if row in rows:
+            return {"label": HIGHLIGHT_LABEL, "rows": rows}
+    return None

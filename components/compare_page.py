@@ -36,6 +36,8 @@ COMPARED_MODES = ("keyword", "semantic", "hybrid")
 TITLE_CHARS = 140
 MODE_COLOURS = {"keyword": "#3a6ea5", "semantic": "#2a9d8f", "hybrid": "#e63946", "word": "#8d6cab"}
 GRAPH_CONFIG = {"displayModeBar": False, "locale": "fr"}
+OVERLAP_HEIGHT = 240
+COMPARE_IMPOSSIBLE = "Comparaison impossible"
 
 INTRO = L.COMPARE_INTRO
 
@@ -99,7 +101,7 @@ def overlap_sentence(ov: dict | None) -> str:
 def visualize_overlap(ov: dict | None, modes: Sequence[str] = COMPARED_MODES) -> go.Figure:
     """Heat map of the top-k overlap between modes (diagonal: k)."""
     if not ov or not ov.get("pairs"):
-        return empty_figure("Lancez une comparaison pour voir le recouvrement.", height=240)
+        return empty_figure("Lancez une comparaison pour voir le recouvrement.", height=OVERLAP_HEIGHT)
     k = ov["k"]
     labels = [mode_label(m) for m in modes]
     z = [[k if a == b else ov["pairs"].get((a, b), ov["pairs"].get((b, a), 0)) for b in modes]
@@ -109,7 +111,7 @@ def visualize_overlap(ov: dict | None, modes: Sequence[str] = COMPARED_MODES) ->
         text=[[str(v) for v in row] for row in z], texttemplate="%{text}",
         hovertemplate=typo("%{y} ∩ %{x} : %{z} jeux<extra></extra>"),
     ))
-    fig.update_layout(height=240, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+    fig.update_layout(height=OVERLAP_HEIGHT, margin={"l": 10, "r": 10, "t": 30, "b": 10},
                       font={"family": FONT, "size": 12}, plot_bgcolor="white", paper_bgcolor="white",
                       title={"text": plotly_text(f"Recouvrement des {k} premiers"), "x": 0.5,
                              "font": {"size": 13}},
@@ -163,3 +165,25 @@ def build_compare_page(*, modes: Sequence[str], max_query_chars: int = 500,
         ], className="mb-2"),
         dcc.Loading(html.Div(id=COLUMNS), type="dot", delay_show=300),
     ])
+
+
+def empty_status() -> dbc.Alert:
+    """Compare was asked with no query."""
+    return dbc.Alert(L.COMPARE_EMPTY, color="info", className="py-2")
+
+
+def failed_outputs() -> tuple:
+    """(figure, status) when a mode failed: nothing to compare."""
+    return (empty_figure(COMPARE_IMPOSSIBLE, height=OVERLAP_HEIGHT),
+            dbc.Alert(L.COMPARE_FAILED, color="warning", className="py-2"))
+
+
+def comparison(data: dict) -> tuple:
+    """(columns, overlap figure, overlap sentence, nearest words) of ``Explorer.compare``'s answer."""
+    return (result_columns(data["columns"], depth=data["depth"]), visualize_overlap(data["overlap"]),
+            overlap_sentence(data["overlap"]), words_line(data["words"]))
+
+
+def highlight_label(q: str) -> str:
+    """The map's legend for the compared query's hybrid results."""
+    return f"Comparer\u202f: {q}"

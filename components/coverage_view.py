@@ -29,6 +29,8 @@ GRAPH_CONFIG = {"displaylogo": False, "locale": "fr", "scrollZoom": False,
                 "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
 
 
+FIGURE_HEIGHT = 460
+COMMUNE_THRESHOLD = 50_000  # the communes drawn as points: this many inhabitants or more
 POINT_COLOUR = "#e1000f"
 NO_DATA_COLOUR = "#6a6a6a"
 
@@ -42,7 +44,7 @@ def communes_none_label(threshold: int) -> str:
 
 
 def commune_traces(communes: list[dict] | None, *, per_100k: bool = False,
-                   threshold: int = 50_000) -> list[go.Scattergeo]:
+                   threshold: int = COMMUNE_THRESHOLD) -> list[go.Scattergeo]:
     """The big communes as points over the choropleth: those with answers sized by their count
     (or count per 100,000 inhabitants), those with none as grey rings; names on hover. Communes
     with no centroid or overseas (off the metropolitan map) are left out of the drawing (the CSV
@@ -90,7 +92,8 @@ def communes_summary(out: dict) -> str:
         return ""
     none = [clean_text(c.get("name"), 60) for c in communes if not c.get("n")]
     k = len(communes) - len(none)
-    text = (f"{communes_label(out.get('commune_threshold') or 50_000)}\u202f: {french.number(k)} sur "
+    threshold = out.get("commune_threshold") or COMMUNE_THRESHOLD
+    text = (f"{communes_label(threshold)}\u202f: {french.number(k)} sur "
             f"{french.number(len(communes))} {'ont' if k > 1 else 'a'} au moins un jeu")
     if none:
         shown = ", ".join(none[:12]) + (f" et {len(none) - 12} autres" if len(none) > 12 else "")
@@ -99,8 +102,8 @@ def communes_summary(out: dict) -> str:
 
 
 def figure(geojson: dict | None, counts: dict[str, float], names: dict[str, str], *,
-           per_100k: bool = False, level: str = "departement", height: int = 460,
-           communes: list[dict] | None = None, threshold: int = 50_000) -> go.Figure:
+           per_100k: bool = False, level: str = "departement", height: int = FIGURE_HEIGHT,
+           communes: list[dict] | None = None, threshold: int = COMMUNE_THRESHOLD) -> go.Figure:
     """Choropleth of the départements (or régions): ``counts`` by code (answers, or answers per
     100,000 inhabitants), every territory of the outlines drawn (0 where none); ``communes``: the
     big communes of the answer (:func:`commune_traces`) as points on top."""
@@ -132,6 +135,29 @@ def figure(geojson: dict | None, counts: dict[str, float], names: dict[str, str]
                       legend={"x": 0.01, "y": 0.01, "xanchor": "left", "yanchor": "bottom",
                               "bgcolor": "rgba(255,255,255,0.8)", "font": {"size": 13}})
     return fig
+
+
+def level_of(level) -> str:
+    """The level a map shows: « region », else « departement »."""
+    return "region" if level == "region" else "departement"
+
+
+def coverage_figure(out: dict, outlines: dict | None, level: str, per_100k: bool) -> go.Figure:
+    """The map of a coverage answer (``models.serve.coverage.coverage``) at ``level``
+    (:func:`level_of`), counts or counts per 100,000 inhabitants."""
+    key = "regions" if level == "region" else "departements"
+    counts = out["per_100k"][key] if per_100k else out[key]
+    if level == "region":
+        names = {k.split(":", 1)[1]: v for k, v in out["names"].items() if k.startswith("region:")}
+    else:
+        names = {k: v for k, v in out["names"].items() if not k.startswith("region:")}
+    return figure(outlines, counts, names, per_100k=per_100k, level=level, communes=out.get("communes"),
+                  threshold=out.get("commune_threshold", COMMUNE_THRESHOLD))
+
+
+def empty_view(message: str) -> tuple:
+    """(summary, figure) when there is nothing to count, saying why."""
+    return summary(None, message), empty_figure(message, height=FIGURE_HEIGHT)
 
 
 def summary(out: dict | None, empty: str = NO_SEARCH) -> html.Div:
@@ -169,8 +195,9 @@ def topic_rule(k: int) -> str:
     return f"les jeux dont c'est le thème dominant (LDA, K = {int(k)})"
 
 
-def topic_label(name: str) -> str:
-    return f"ont pour thème dominant «\u202f{clean_text(name, 80)}\u202f»"
+def topic_label(topic: int, name: str) -> str:
+    """What the datasets of ``topic`` (numbered from 0) have in common, in the summary."""
+    return f"ont pour thème dominant «\u202f{clean_text(f'{int(topic) + 1}. {name}', 80)}\u202f»"
 
 
 def open_topic_button() -> dbc.Button:
@@ -254,7 +281,8 @@ def modal() -> html.Div:
                                    inline=True, className="me-4"),
                     dbc.Switch(id=ids.COVERAGE_PER_100K, label=PER_100K_LABEL, value=False),
                 ], className="d-flex align-items-center my-1"),
-                dcc.Loading(dcc.Graph(id=ids.COVERAGE_FIGURE, figure=empty_figure(NO_SEARCH, height=460),
+                dcc.Loading(dcc.Graph(id=ids.COVERAGE_FIGURE,
+                                      figure=empty_figure(NO_SEARCH, height=FIGURE_HEIGHT),
                                       config=GRAPH_CONFIG), type="dot", delay_show=300),
                 dbc.Button(CSV_LABEL, id=ids.COVERAGE_CSV, color="secondary", size="sm", n_clicks=0,
                            className="mt-2"),

@@ -8,14 +8,17 @@ from dash import dcc, html
 
 from components import ids
 from components import labels as L
+from components.cloud import TITLE_SPACE, visualize_wordcloud
 from components.coverage_view import map_cluster_block
 from components.coverage_view import modal as coverage_modal
 from components.coverage_view import open_button as coverage_button
 from components.details import placeholder
+from components.figures import empty_figure
 from components.labels import mode_options, typo
 from components.map_tools import time_bar
-from components.search_results import SORT_OPTIONS, catalogue_filter_panel
+from components.search_results import NO_SEARCH, SORT_OPTIONS, catalogue_filter_panel
 from components.selection import selection_tab
+from components.topics import topic_name
 from components.tour import tour_controls
 
 MAP_CONFIG = {
@@ -24,6 +27,8 @@ MAP_CONFIG = {
 }
 CLOUD_CONFIG = {"displayModeBar": False, "locale": "fr"}
 SIDE_HEIGHT = "640px"
+CLOUD_WIDTH, CLOUD_HEIGHT = 760, 330  # the word cloud under the map (its title above)
+NO_CLOUD = "Choisissez un thème pour afficher son nuage de mots."
 
 HELP = [
     html.P("Chaque point est un jeu de données du catalogue. Deux points proches ont des titres et "
@@ -79,8 +84,7 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
     ``clusters``: the embedding clusters, for « Où sont ces données ? » while the map shows them."""
     side = dbc.Card(dbc.Tabs([
         dbc.Tab(html.Div([
-            html.Div("Saisissez une recherche pour lister les jeux de données les plus proches.",
-                     id=ids.RESULTS_HEADER, className="small text-muted px-3 pt-2 pb-1"),
+            html.Div(NO_SEARCH, id=ids.RESULTS_HEADER, className="small text-muted px-3 pt-2 pb-1"),
             coverage_button(),
             html.Div(id=ids.SEARCH_MESSAGES, className="px-2"),
             html.Div(id=ids.SEARCH_CHIPS),
@@ -90,16 +94,16 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
                              searchable=False, className="small flex-grow-1", labels=L.dropdown_labels()),
             ], className="d-flex align-items-center px-2 pb-1"),
             dcc.Loading(html.Div(id=ids.RESULTS), type="dot", delay_show=300),
-        ], className="side-pane", style={"height": SIDE_HEIGHT}), label="Résultats", tab_id="resultats"),
+        ], className="side-pane", style={"height": SIDE_HEIGHT}), label="Résultats", tab_id=ids.SIDE_RESULTS),
         dbc.Tab(html.Div(catalogue_filter_panel(catalogue_facets), id=ids.FILTERS_PANEL,
                          className="side-pane",
-            style={"height": SIDE_HEIGHT}), label="Filtres", tab_id="filtres", id=ids.FILTERS_TAB),
+            style={"height": SIDE_HEIGHT}), label="Filtres", tab_id=ids.SIDE_FILTERS, id=ids.FILTERS_TAB),
         dbc.Tab(dcc.Loading(html.Div(placeholder(), id=ids.DETAILS, className="p-3"), type="dot",
                             delay_show=300),
-                label="Fiche", tab_id="fiche", class_name="side-pane", style={"height": SIDE_HEIGHT}),
-        dbc.Tab(selection_tab(), label="Sélection", tab_id="selection", class_name="side-pane",
+                label="Fiche", tab_id=ids.SIDE_CARD, class_name="side-pane", style={"height": SIDE_HEIGHT}),
+        dbc.Tab(selection_tab(), label="Sélection", tab_id=ids.SIDE_SELECTION, class_name="side-pane",
                 style={"height": SIDE_HEIGHT}),
-    ], id=ids.SIDE_TABS, active_tab="resultats", class_name="px-2 pt-2"), className="h-100 shadow-sm")
+    ], id=ids.SIDE_TABS, active_tab=ids.SIDE_RESULTS, class_name="px-2 pt-2"), className="h-100 shadow-sm")
 
     cloud = dbc.Card([
         dbc.CardHeader(dbc.Row([
@@ -154,3 +158,10 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
                               dbc.CardBody(HELP, className="small")], className="shadow-sm"), lg=4),
         ]),
     ])
+
+
+def topic_cloud(topic: int | None, label: str | None, terms: list[tuple[str, float]]) -> go.Figure:
+    """The word cloud under the map: the words of ``topic`` (named ``label``; None: no topic)."""
+    if label is None or topic is None:
+        return empty_figure(NO_CLOUD, height=CLOUD_HEIGHT + TITLE_SPACE)
+    return visualize_wordcloud(terms, topic_name(topic, label), width=CLOUD_WIDTH, height=CLOUD_HEIGHT)

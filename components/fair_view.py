@@ -5,6 +5,8 @@ ranked to-do list (each item opens its datasets), the CSV, and the freshness of 
 
 from __future__ import annotations
 
+import re
+
 import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import dcc, html
@@ -29,6 +31,9 @@ KIND_PLURAL = {"commune": "communes", "intercommunalité": "intercommunalités",
                "association": "associations", "utilisateur": "comptes personnels",
                "autre organisation": "autres organisations"}
 STATUS_ORDER = ("a_jour", "en_retard", "jamais_mis_a_jour", "sans_frequence")
+N_TODO = 8  # fixes listed
+N_LATE = 8  # late datasets listed
+CHART_HEIGHT = 300
 MAX_IDS_SHOWN = 50
 GRAPH_CONFIG = {"displaylogo": False, "locale": "fr",
                 "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
@@ -43,7 +48,7 @@ def rank_text(rank: dict | None) -> str:
 
 
 def dimensions_figure(producer: list[dict], catalogue: list[dict], *, name: str = "",
-                      height: int = 300) -> go.Figure:
+                      height: int = CHART_HEIGHT) -> go.Figure:
     """Share of each dimension's maximum: the producer against the catalogue."""
     if not producer:
         return empty_figure(CHOOSE, height=height)
@@ -136,7 +141,7 @@ def section() -> dbc.Card:
         dbc.CardHeader([html.Span(TITLE, className="fw-semibold"),
                         html.Div(HELP, className="small text-muted")]),
         dbc.CardBody(dbc.Row([
-            dbc.Col([dcc.Loading(dcc.Graph(id=CHART, figure=empty_figure(CHOOSE, height=300),
+            dbc.Col([dcc.Loading(dcc.Graph(id=CHART, figure=empty_figure(CHOOSE, height=CHART_HEIGHT),
                                            config=GRAPH_CONFIG), type="dot", delay_show=300),
                      dbc.Button(CSV_LABEL, id=CSV_BUTTON, color="secondary", size="sm", outline=True,
                                 n_clicks=0, className="mt-2"),
@@ -145,3 +150,18 @@ def section() -> dbc.Card:
                                 type="dot", delay_show=300), lg=7),
         ])),
     ], className="shadow-sm mb-3")
+
+
+def empty_view() -> tuple:
+    """(chart, section) before a producer with datasets is chosen."""
+    return empty_figure(CHOOSE, height=CHART_HEIGHT), freshness_block(None, None, [])
+
+
+def csv_name(producer_id: str) -> str:
+    """The CSV's file name: « fair-<the producer's id, as a slug>.csv ».
+
+    >>> csv_name("Ministère de l'Intérieur"), csv_name("???")
+    ('fair-minist-re-de-l-int-rieur.csv', 'fair-producteur.csv')
+    """
+    slug = re.sub(r"[^a-z0-9]+", "-", producer_id.lower()).strip("-")[:40] or "producteur"
+    return f"fair-{slug}.csv"

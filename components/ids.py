@@ -15,6 +15,8 @@ App-wide ids (in the shell built by :func:`components.layout.build_layout`), usa
 # app shell
 URL = "url"
 TABS = "pages"
+MAP_PAGE = "carte"  # the tab id of the map page (TABS' active_tab)
+COMPARE_PAGE = "comparer"
 MAP_HIGHLIGHT = "map-highlight"
 SELECTED = "selected-dataset"
 
@@ -27,7 +29,8 @@ SEARCH_BUTTON = "search-button"
 SEARCH_MODE = "search-mode"
 SEARCH_STATE = "search-state"  # dcc.Store: {"q", "mode", "filters", "sort", "ignore", "k"}: the search shown
 RESULTS = "search-results"
-SIDE_TABS = "side-tabs"  # dbc.Tabs beside the map: "resultats" | "fiche"
+SIDE_TABS = "side-tabs"  # dbc.Tabs beside the map: SIDE_RESULTS | SIDE_FILTERS | SIDE_CARD | SIDE_SELECTION
+SIDE_RESULTS, SIDE_FILTERS, SIDE_CARD, SIDE_SELECTION = "resultats", "filtres", "fiche", "selection"
 RESULTS_HEADER = "search-results-header"
 # « Où sont ces données ? » (components/coverage_view.py, callbacks/coverage.py)
 COVERAGE_OPEN = "coverage-open"  # button by the results header: the current search's map

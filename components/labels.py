@@ -58,6 +58,9 @@ HTTP_REFUSED = {400: ("Requête invalide : elle ne correspond à aucune action d
                 414: "Adresse trop longue.",
                 431: "En-têtes de la requête trop longs."}
 
+# a heavy computation (an MDS, the map image) while every slot is taken (callbacks.guard.HEAVY)
+BUSY = "Le serveur est occupé : réessayez dans quelques secondes."
+
 # page names (tab labels), by tab id, in the order of the tabs
 PAGES = french.PAGE_NAMES
 

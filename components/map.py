@@ -18,14 +18,16 @@ about 8 bytes a point for the coordinates plus 1 for the colour, before base64 (
 
 from __future__ import annotations
 
+import base64
 import math
 from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+from dash import Patch
 
 from components.figures import FONT, empty_figure, palette
-from components.labels import plotly_text
+from components.labels import clean_text, plotly_text
 
 BASE_TRACE = 0
 HIGHLIGHT_TRACE = 1
@@ -236,3 +238,84 @@ def read_highlight(data, n: int) -> dict:
     label = data.get("label")
     return {"rows": valid_rows(data.get("rows"), n), "label": label if isinstance(label, str) else "",
             "query": None if xy is None else (*xy, str(query.get("text") or ""))}
+
+
+EMPTY_HIGHLIGHT = {"label": "", "rows": []}
+
+
+def highlight_store(label: str, rows, query: str = "", place: dict | None = None) -> dict:
+    """What the highlight store holds (read back by :func:`read_highlight`): the points to
+    highlight and their legend, and the query's place on the map when it has one.
+
+    >>> highlight_store("Recherche", [3, 1], "eau", {"x": 0.5, "y": -1.0, "n": 15})
+    {'label': 'Recherche', 'rows': [3, 1], 'query': {'x': 0.5, 'y': -1.0, 'text': 'eau'}}
+    """
+    out = {"label": label, "rows": [int(r) for r in rows]}
+    if query and place:
+        out["query"] = {"x": place["x"], "y": place["y"], "text": query}
+    return out
+
+
+# the map's base trace fades the points outside the filters: the server sends a bitmask (≤ 9 KB
+# for 70,500 datasets, base64) or the row list when shorter, never the map
+def encode_mask(mask) -> dict | None:
+    """The filter mask for the map (``ids.MAP_FILTER``, read by ``assets/30-map-mask.js``):
+    ``{"n", "count", "bits"}`` (little-endian bitmask, base64) or ``{"n", "count", "rows"}`` when
+    the row list is shorter; None without filter.
+
+    >>> encode_mask([False] * 100 + [True])
+    {'n': 101, 'count': 1, 'rows': [100]}
+    >>> encode_mask([True, False] * 8)
+    {'n': 16, 'count': 8, 'bits': 'VVU='}
+    """
+    if mask is None:
+        return None
+    mask = np.asarray(mask, dtype=bool)
+    count = int(mask.sum())
+    rows = np.flatnonzero(mask)
+    if count * 7 < len(mask) // 6:  # ~7 characters a row in JSON vs 8 rows a byte in base64
+        return {"n": len(mask), "count": count, "rows": [int(r) for r in rows]}
+    bits = base64.b64encode(np.packbits(mask, bitorder="little").tobytes()).decode("ascii")
+    return {"n": len(mask), "count": count, "bits": bits}
+
+
+def highlight_patch(xy, rows: Sequence[int], titles: Sequence[str], label: str, query=None) -> Patch:
+    """The map's update for a highlight (:func:`read_highlight`): its points, named ``label``,
+    and the query's cross (``query``: ``(x, y, text)`` or None)."""
+    patch = Patch()
+    patch["data"][HIGHLIGHT_TRACE] = highlight_trace(xy, rows, titles, clean_text(label, 60))
+    patch["data"][QUERY_TRACE] = query_trace(query[:2] if query else None,
+                                             clean_text(query[2] if query else "", 80))
+    return patch
+
+
+def selected_patch(xy=None, row: int | None = None, title: str = "") -> Patch:
+    """The map's update for the chosen dataset (its star; none without a row)."""
+    patch = Patch()
+    patch["data"][SELECTED_TRACE] = selected_trace(xy, row, title)
+    return patch
+
+
+def coloured_map(coords, colouring: tuple | None = None) -> go.Figure:
+    """The map coloured by ``colouring``: ``(categories, labels, sizes, legend title)`` (the
+    topics' or clusters' or the freshness' colouring); None: one colour."""
+    if colouring is None:
+        return visualize_map(coords)
+    categories, labels, sizes, legend = colouring
+    fig = visualize_map(coords, categories, labels, sizes)
+    if legend:
+        fig.update_layout(legend_title_text=legend)
+    return fig
+
+
+def add_overlays(fig: go.Figure, *, highlight: tuple | None = None, query: tuple | None = None,
+                 selected: tuple | None = None) -> go.Figure:
+    """Draw on a map figure what the page shows over it: the highlighted points ``(xy, rows,
+    titles, label)``, the query's cross ``(x, y, text)``, the chosen dataset ``(xy, row, title)``."""
+    if highlight is not None and len(highlight[1]):
+        fig.data[HIGHLIGHT_TRACE].update(highlight_trace(*highlight))
+    if query is not None:
+        fig.data[QUERY_TRACE].update(query_trace(query[:2], query[2][:80]))
+    if selected is not None:
+        fig.data[SELECTED_TRACE].update(selected_trace(*selected))
+    return fig

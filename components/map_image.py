@@ -8,10 +8,12 @@ import math
 import threading
 
 import plotly.graph_objects as go
+from dash import html
 
 from components.labels import plotly_text
 
 MIN_WIDTH_PX = 2000
+PNG_NAME = "carte-catalogue.png"
 _LOCK = threading.Lock()  # one export at a time: each one drives a headless browser
 
 
@@ -69,3 +71,11 @@ def png_bytes(fig: go.Figure, width: int, height: int, scale: float) -> bytes:
     except Exception as exc:  # kaleido missing, no Chromium, a crash of the headless browser
         raise RuntimeError("L'image n'a pas pu être produite sur ce serveur "
                            "(export statique indisponible).") from exc
+
+
+def image_status(message: str = "", *, failed: bool = False) -> html.Span | str:
+    """What the line under the map says about the image: nothing once sent, the server busy
+    (a warning) or the export failed (``failed``: an error)."""
+    if not message:
+        return ""
+    return html.Span(message, className="text-danger" if failed else "text-warning")

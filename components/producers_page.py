@@ -7,6 +7,7 @@ figures have an explicit empty state (``components.figures.empty_figure``).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -59,6 +60,13 @@ PRODUCER_COLOUR = "#000091"
 CATALOGUE_COLOUR = "#adb5bd"
 DATASET_COLOUR = "#e63946"
 MAX_QUERIES = 5
+TOPICS_HEIGHT, QUALITY_HEIGHT, NEIGHBOURHOOD_HEIGHT = 420, 360, 460
+N_OPTIONS = 30  # producers offered by the dropdown as the name is typed
+N_LISTED = 100  # rows of the producer's lists, 20 a page (one grid component each)
+N_PRIORITIES = 50
+N_DUPLICATES = 50
+N_FIND_OPTIONS = 500  # datasets offered by the findability test
+FINDABILITY_K = 100  # the findability test looks this deep in the results
 
 
 def _base_layout(fig: go.Figure, height: int) -> go.Figure:
@@ -162,13 +170,13 @@ def build_producers_page(options: list[dict], *, threshold: float = 0.95) -> htm
             ], help_text=typo("Les plus consultés d'abord ; ils sont surlignés sur la carte.")),
                 lg=6, className="mb-3"),
             dbc.Col(card("Ses thèmes face au catalogue", loading(dcc.Graph(
-                id=TOPICS, figure=empty_figure(CHOOSE, height=420), config=GRAPH_CONFIG)),
+                id=TOPICS, figure=empty_figure(CHOOSE, height=TOPICS_HEIGHT), config=GRAPH_CONFIG)),
                 help_text="Part moyenne de chaque thème (LDA) dans ses jeux, et dans tout le catalogue."),
                 lg=6, className="mb-3"),
         ]),
         dbc.Row([
             dbc.Col(card("Qualité des métadonnées", loading(dcc.Graph(
-                id=QUALITY_CHART, figure=empty_figure(CHOOSE, height=360), config=GRAPH_CONFIG)),
+                id=QUALITY_CHART, figure=empty_figure(CHOOSE, height=QUALITY_HEIGHT), config=GRAPH_CONFIG)),
                 help_text="Part de ses jeux qui échouent à chaque règle, face au catalogue."),
                 lg=5, className="mb-3"),
             dbc.Col(card("À corriger en priorité", loading(html.Div(empty_state(CHOOSE), id=QUALITY_LIST,
@@ -194,7 +202,8 @@ def build_producers_page(options: list[dict], *, threshold: float = 0.95) -> htm
                          help_text=L.PRODUCERS_SIMILAR_HELP),
                     lg=5, className="mb-3"),
             dbc.Col(card("Où se situent ses jeux parmi eux", loading(dcc.Graph(
-                id=NEIGHBOURHOOD, figure=empty_figure(CHOOSE, height=460), config=GRAPH_CONFIG)),
+                id=NEIGHBOURHOOD, figure=empty_figure(CHOOSE, height=NEIGHBOURHOOD_HEIGHT),
+                config=GRAPH_CONFIG)),
                 help_text="Projection 2D (MDS) du centre de chaque producteur et de ses jeux."),
                 lg=7, className="mb-3"),
         ]),
@@ -338,7 +347,7 @@ def similar_table(items: list[dict]) -> html.Div | dbc.ListGroup:
         class_name="py-1 dataset-item") for d in items], flush=True)
 
 
-def findability_table(items: list[dict], *, k: int = 100) -> html.Div | dbc.Table:
+def findability_table(items: list[dict], *, k: int = FINDABILITY_K) -> html.Div | dbc.Table:
     """``items``: query, source (titre / requête), mode, rank (None if beyond k), status."""
     if not items:
         return empty_state(typo("Choisissez un de ses jeux, puis « Tester »."))
@@ -365,7 +374,7 @@ def findability_table(items: list[dict], *, k: int = 100) -> html.Div | dbc.Tabl
 
 # ---- figures -----------------------------------------------------------------------------
 def visualize_topic_mix(labels: Sequence[str], producer: Sequence[float], catalogue: Sequence[float],
-                        *, name: str = "Ce producteur", height: int = 420) -> go.Figure:
+                        *, name: str = "Ce producteur", height: int = TOPICS_HEIGHT) -> go.Figure:
     """Horizontal bars: mean share of each topic in its datasets vs the whole catalogue."""
     if not len(labels):
         return empty_figure(L.PRODUCERS_NO_TOPICS, height=height)
@@ -384,7 +393,7 @@ def visualize_topic_mix(labels: Sequence[str], producer: Sequence[float], catalo
 
 
 def visualize_quality_overview(labels: Sequence[str], producer: Sequence[float],
-                               catalogue: Sequence[float], *, height: int = 360) -> go.Figure:
+                               catalogue: Sequence[float], *, height: int = QUALITY_HEIGHT) -> go.Figure:
     """Share of datasets failing each rule: this producer vs the catalogue."""
     if not len(labels):
         return empty_figure("Aucun jeu de données à évaluer.", height=height)
@@ -403,7 +412,7 @@ def visualize_quality_overview(labels: Sequence[str], producer: Sequence[float],
 
 
 def visualize_neighbourhood(producers: list[dict], datasets: list[dict], *,
-                            height: int = 460) -> go.Figure:
+                            height: int = NEIGHBOURHOOD_HEIGHT) -> go.Figure:
     """Scattergl: the producer (first, ``is_self``), its nearest producers, and its datasets.
 
     ``producers``: organization, n_active, similarity, x, y, is_self;
@@ -442,3 +451,37 @@ def visualize_neighbourhood(producers: list[dict], datasets: list[dict], *,
     fig.update_layout(xaxis={"visible": False}, yaxis={"visible": False, "scaleanchor": "x"},
                       hovermode="closest")
     return _base_layout(fig, height)
+
+
+def empty_figures(message: str = CHOOSE) -> tuple:
+    """(topic mix, quality chart, priorities) with nothing to show yet, saying why."""
+    return (empty_figure(message, height=TOPICS_HEIGHT), empty_figure(message, height=QUALITY_HEIGHT),
+            empty_state(message))
+
+
+def empty_neighbourhood() -> tuple:
+    """(similar producers, neighbourhood) before a producer is chosen."""
+    return empty_state(), empty_figure(CHOOSE, height=NEIGHBOURHOOD_HEIGHT)
+
+
+def topic_mix(mix: dict | None, name: str) -> go.Figure:
+    """The producer's topics against the catalogue's (``mix``: lists ``label``, ``producer`` and
+    ``catalogue``, the shares; None: the build has no topics)."""
+    if mix is None:
+        return empty_figure(L.PRODUCERS_NO_TOPICS, height=TOPICS_HEIGHT)
+    return visualize_topic_mix(mix["label"], mix["producer"], mix["catalogue"], name=name)
+
+
+def find_options(rows, titles) -> list[dict]:
+    """The findability test's dataset choices (the producer's first :data:`N_FIND_OPTIONS`)."""
+    pairs = itertools.islice(zip(rows, titles, strict=True), N_FIND_OPTIONS)
+    return [{"label": clean_text(t, 120) or L.NO_TITLE, "value": int(r)} for r, t in pairs]
+
+
+def find_queries(text: str) -> list[str]:
+    """The queries of the findability test: one a line, the first :data:`MAX_QUERIES`.
+
+    >>> find_queries(" eau \\n\\n  rivière\\n")
+    ['eau', 'rivière']
+    """
+    return [q.strip() for q in text.splitlines() if q.strip()][:MAX_QUERIES]

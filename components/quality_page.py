@@ -203,3 +203,57 @@ def build_quality_page(*, files: Sequence[dict], default_file: str | None, modes
                          style={"maxHeight": "600px", "overflowY": "auto"}),
         ], className="shadow-sm"),
     ])
+
+
+# ---- what the page says about a file ---------------------------------------------------------
+UPLOADED = "fichier envoyé"  # the name of a file sent without one
+CHOOSE_FILE = "Choisissez un fichier étiqueté."
+
+
+def file_label(filename: str | None) -> str:
+    """How an uploaded file is named on the page (its name, or « fichier envoyé »)."""
+    return clean_text(filename, 80) or UPLOADED
+
+
+def upload_status(label: str, result: dict) -> dbc.Alert:
+    """An uploaded file evaluated, entirely or only in part (``not_evaluated`` queries left)."""
+    left = int(result.get("not_evaluated") or 0)
+    if not left:
+        return dbc.Alert(f"Fichier «\u202f{label}\u202f» évalué.", color="success", className="py-2",
+                         duration=6000)
+    done = len(result.get("per_query") or [])
+    return dbc.Alert(f"Fichier «\u00a0{label}\u00a0» évalué en partie\u202f: {done} requêtes dans le "
+                     f"temps imparti, {left} non évaluées (envoyez un fichier plus court).",
+                     color="warning", className="py-2")
+
+
+def file_status(problem: str, detail: str = "") -> dbc.Alert:
+    """Why a file is not evaluated: ``unknown`` (not a labelled file), ``refused`` (``detail``:
+    what is wrong with it), ``unreadable``, ``busy`` (``detail``: the message), ``no_mode``."""
+    if problem == "refused":
+        return dbc.Alert(f"Fichier refusé\u202f: {detail}.", color="danger", className="py-2")
+    if problem == "unreadable":
+        return dbc.Alert("Fichier illisible.", color="danger", className="py-2")
+    if problem == "busy":
+        return dbc.Alert(detail, color="warning", className="py-2")
+    if problem == "no_mode":
+        return dbc.Alert(L.QUALITY_NO_MODE, color="warning")
+    return dbc.Alert("Fichier inconnu.", color="warning", className="py-2")
+
+
+def empty_view(modes: Sequence[str]) -> tuple:
+    """(chart, metrics, per-query table, summary) before a file is evaluated."""
+    return visualize_quality(None), None, per_query_table([], modes), CHOOSE_FILE
+
+
+def result_view(result: dict, modes: Sequence[str], which, reference_label: str) -> tuple:
+    """(chart, metrics, per-query table, summary) of an evaluation (``which``: a mode whose
+    failures only are listed, else every query)."""
+    shown = [m for m in modes if m in result["metrics"]]
+    per_query = result.get("per_query") or []
+    if isinstance(which, str) and which in shown:
+        per_query = failed_by(per_query, which)
+    metrics = {m: result["metrics"][m] for m in shown}
+    chart = visualize_quality(metrics, reference=result.get("reference"), reference_label=reference_label)
+    return (chart, metrics_table(metrics), per_query_table(per_query, shown),
+            summary_text(result.get("label", ""), result))

@@ -9,7 +9,14 @@ from dash import dcc, html
 
 from components import ids
 from components.details import safe_url
-from components.labels import NO_PRODUCER, NO_TITLE, clean_text
+from components.labels import (
+    NO_PRODUCER,
+    NO_TITLE,
+    clean_text,
+    mode_label,
+    spelling_replaced,
+    spelling_suggestion,
+)
 from models.core import french
 
 FACET_ORDER = ("territory", "producer", "format", "licence", "frequency", "freshness", "modified", "year",
@@ -18,8 +25,19 @@ FACET_TITLES = french.FILTER_TITLES
 SORT_OPTIONS = [{"label": "Pertinence", "value": "relevance"},
                 {"label": "Plus récents", "value": "recent"},
                 {"label": "Plus populaires", "value": "popular"}]
+SORT_LABELS = {"relevance": "pertinence", "recent": "plus récents d'abord",
+               "popular": "plus populaires d'abord"}  # in the results header
 MAX_K = 100
 STEP_K = 10
+NO_SEARCH = "Saisissez une recherche pour lister les jeux de données les plus proches."
+FILTERS_TAB = "Filtres"
+SEARCH_FAILED = "La recherche a échoué pour ce mode\u00a0; essayez un autre mode."
+NO_RESULT_FILTERED = ("Aucun jeu de données ne correspond à la recherche avec ces filtres. Retirez un "
+                      "filtre ou élargissez la période.")
+NO_RESULT = "Aucun résultat\u00a0: essayez d'autres mots ou un autre mode."
+MAX_MESSAGES = 5
+SHOWN_FILTER_VALUES = 3  # values of one filter named on its chip, then « … »
+N_NEIGHBOUR_WORDS = 6  # nearest words of a « Mots » search, in the results header
 
 
 def _fact(label: str, value) -> html.Span | None:
@@ -230,3 +248,83 @@ def map_filter_note(count: int | None, n: int) -> str:
                 "(les autres points sont estompés).")
     return (f"{french.integer(count)} jeux de données sur {french.integer(n)} correspondent aux filtres "
             "(les autres points sont estompés).")
+
+
+# ---- what a search answers, around the cards -------------------------------------------------
+def results_header(q: str, *, shown: int, total: int, more_than: int | None, mode: str, sort: str,
+                   words: list[str] = ()) -> str:
+    """The line above the results: how many, for what query, in which mode and order
+    (``more_than``: the count is a lower bound, the facets' depth); ``words``: the nearest words
+    of the « Mots » mode.
+
+    >>> print(results_header("eau", shown=20, total=1000, more_than=1000, mode="hybrid", sort="relevance"))
+    20 jeux de données pour «\u00a0eau\u00a0» (sur plus de 1\u202f000 trouvés, mode Hybride)
+    >>> print(results_header("", shown=3, total=3, more_than=None, mode="hybrid", sort="popular"))
+    3 jeux de données correspondent aux filtres (les plus consultés d'abord)
+    """
+    if not q:
+        order = "les plus récents" if sort == "recent" else "les plus consultés"
+        return f"{total} jeux de données correspondent aux filtres ({order} d'abord)"
+    found = f"plus de {french.integer(more_than)}" if more_than is not None else str(total)
+    order = ", " + SORT_LABELS[sort] if sort in SORT_LABELS and sort != "relevance" else ""
+    header = (f"{shown} jeux de données pour «\u00a0{clean_text(q, 80)}\u00a0» "
+              f"(sur {found} trouvés, mode {mode_label(mode)}{order})")
+    if words:
+        header += " · mots voisins\u00a0: " + ", ".join(clean_text(w, 30) for w in words)
+    return header
+
+
+def filters_tab_label(n_filters: int) -> str:
+    """« Filtres (2) » while filters are active."""
+    return f"{FILTERS_TAB} ({n_filters})" if n_filters else FILTERS_TAB
+
+
+def filter_chips(value_labels: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """``(key, label)`` of the active filters' chips: « Format : CSV, JSON », the first values.
+
+    >>> filter_chips({"format": ["CSV", "JSON", "XLS", "PDF"]})
+    [('format', 'Format\xa0: CSV, JSON, XLS …')]
+    """
+    out = []
+    for key, labels in value_labels.items():
+        text = ", ".join(labels[:SHOWN_FILTER_VALUES]) + (" …" if len(labels) > SHOWN_FILTER_VALUES else "")
+        out.append((key, f"{FACET_TITLES.get(key, key)}\u00a0: {text}"))
+    return out
+
+
+def empty_results(has_filters: bool) -> html.Div:
+    """What the results say when nothing answers (with a way back when filters are active)."""
+    return no_result(NO_RESULT_FILTERED if has_filters else NO_RESULT, has_filters=has_filters)
+
+
+def search_failed() -> dbc.Alert:
+    return dbc.Alert(SEARCH_FAILED, color="warning")
+
+
+def spelling_note(spelling: dict) -> dbc.Alert:
+    """The notice of a corrected query: ``spelling`` holds ``query`` (searched), ``typed``,
+    ``suggestion``, ``corrected`` (the corrected words were searched) and ``href`` (the link
+    that searches the other text)."""
+    before, linked, after = (spelling_replaced(spelling["query"], spelling["typed"]) if spelling["corrected"]
+                             else spelling_suggestion(spelling["suggestion"]))
+    return dbc.Alert([before, dcc.Link(linked, href=spelling["href"], className="spelling-link"), after],
+                     color="info", className="small py-1 mb-1 spelling-note")
+
+
+def search_messages(errors: list[str], *, spelling: dict | None = None,
+                    nothing_fits: str | None = None) -> list | None:
+    """The notices above the results: nothing fits ``nothing_fits`` (the query), the spelling
+    (:func:`spelling_note`), then the filters the search refused (``errors``); None when none."""
+    out = [dbc.Alert(clean_text(m, 200), color="warning", className="small py-1 mb-1")
+           for m in errors[:MAX_MESSAGES]]
+    if spelling is not None:
+        out.insert(0, spelling_note(spelling))
+    if nothing_fits is not None:
+        out.insert(0, dbc.Alert(nothing_fits_note(nothing_fits), color="secondary",
+                                className="small py-1 mb-1 nothing-fits"))
+    return out or None
+
+
+def highlight_label(q: str) -> str:
+    """The name of the search's points on the map (its legend)."""
+    return f"Recherche\u00a0: {q}" if q else FILTERS_TAB

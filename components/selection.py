@@ -14,6 +14,10 @@ from components.labels import plotly_text
 from models.core import french
 
 SMALL = {"displayModeBar": False, "locale": "fr"}
+MDS_POINTS = 1000  # the selection's MDS places at most this many datasets
+MDS_EMPTY_HEIGHT = 300
+TOO_FEW = "Sélectionnez au moins trois jeux de données."
+CSV_NAME = "selection-carte.csv"
 BAR = "#3a6ea5"
 CATALOGUE = "#adb5bd"
 HINT = ("Sélectionnez des jeux de données sur la carte : outil « lasso » ou « sélection "
@@ -106,3 +110,25 @@ def selection_tab() -> html.Div:
         dcc.Loading(html.Div(selection_panel(None), id=ids.SELECTION_PANEL), type="dot", delay_show=300),
         dcc.Loading(html.Div(id=ids.SELECTION_MDS), type="dot", delay_show=300),
     ])
+
+
+def mds_title(n: int, truncated: bool) -> str:
+    """The title of the selection's MDS (``truncated``: the selection had more than
+    :data:`MDS_POINTS` datasets)."""
+    return f"MDS de {n} jeux sélectionnés" + (f" (les {MDS_POINTS} premiers)" if truncated else "")
+
+
+def mds_block(figure: go.Figure | None = None) -> dcc.Graph:
+    """The selection's MDS under the panel (None: too few datasets selected)."""
+    if figure is None:
+        return dcc.Graph(figure=empty_figure(TOO_FEW, height=MDS_EMPTY_HEIGHT))
+    return dcc.Graph(figure=figure, config={"displaylogo": False, "locale": "fr"})
+
+
+def busy_note(message: str) -> html.Div:
+    return html.Div(message, className="small text-warning")
+
+
+def lasso_label(n: int) -> str:
+    """The map's legend for the datasets of a lasso or box selection."""
+    return f"Sélection sur la carte ({n} jeux)"

@@ -45,6 +45,10 @@ SOURCE_NAMES = {"title": "titre", "description": "description", "tags": "mots-cl
 GRAPH_CONFIG = {"displaylogo": False, "locale": "fr", "scrollZoom": False,
                 "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
 COLOURSCALE = [[0.0, "#f5f5fe"], [0.35, "#9a9aff"], [0.7, "#4747d1"], [1.0, "#000091"]]
+N_OPTIONS = 20  # territories offered by the dropdown as the name is typed
+N_LISTED = 200  # datasets listed for a territory
+N_TOP = 12  # « les plus cités »
+MAP_LEVELS = ("departement", "region")
 
 
 def empty_state(message: str = CHOOSE) -> html.Div:
@@ -233,3 +237,31 @@ def build_territories_page(*, available: bool = True, evaluation: dict | None = 
             ], help_text=L.TERRITORIES_MAP_HELP), lg=6),
         ]),
     ])
+
+
+def selected_codes(entity: dict | None, level: str, codes: Sequence[str],
+                   entities: Sequence[str]) -> list[str]:
+    """The outlines drawn thick for the chosen territory ``entity``: itself at its own level,
+    else its départements, or its région (``codes``/``entities``: the map's outlines and the
+    territories they are).
+
+    >>> selected_codes({"level": "commune", "code": "31555", "departements": ["31"], "region": "76"},
+    ...                "departement", ["31", "32"], ["31", "32"])
+    ['31']
+    """
+    if entity is None or not len(codes):
+        return []
+    wanted = set(entity["departements"]) if level == "departement" else {entity["region"] or ""}
+    if entity["level"] == level:
+        wanted = {entity["code"]}
+    return [c for c, ent in zip(codes, entities, strict=True) if ent in wanted]
+
+
+def choropleth(geojson: dict | None, areas: dict, *, level: str, entity: dict | None) -> go.Figure:
+    """The datasets per outline at ``level`` (``areas``: lists ``code``, ``name``, ``n``,
+    ``n_direct``, ``entity``), the chosen territory ``entity`` outlined."""
+    if not areas["code"]:
+        return visualize_choropleth(geojson, [], [], [], level=level)
+    return visualize_choropleth(geojson, areas["code"], areas["name"], areas["n"], areas["n_direct"],
+                                level=level, values=[f"{level}:{c}" for c in areas["entity"]],
+                                selected=selected_codes(entity, level, areas["code"], areas["entity"]))

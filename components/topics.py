@@ -27,6 +27,7 @@ TOPIC_COLOUR = "#3a6ea5"
 SELECTED_COLOUR = "#e63946"
 CORPUS_COLOUR = "#c9d3df"
 MAX_BUBBLE_PX = 70.0
+MAX_CLUSTER_COLOURS = 47  # the map palette has 48 colours: the smaller clusters are grey
 
 
 def _base_layout(fig: go.Figure, *, height: int, title: str = "", **kw) -> go.Figure:

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import dash_bootstrap_components as dbc
 import pandas as pd
+import plotly.graph_objects as go
 from dash import dcc, html
 
 from components import ids
 from components import labels as L
+from components.cloud import visualize_wordcloud
 from components.coverage_view import open_cluster_block
 from components.coverage_view import open_topic_button as coverage_topic_button
 from components.figures import empty_figure
 from components.labels import clean_text
+from components.results import dataset_list
+from components.topics import topic_name, visualize_producers, visualize_term_bars, visualize_topic_years
 from models.core import french
 
 GRAPH_CONFIG = {"displaylogo": False, "locale": "fr",
@@ -25,6 +29,15 @@ GRAPH_CONFIG = {"displaylogo": False, "locale": "fr",
 STATIC_CONFIG = {"displayModeBar": False, "locale": "fr"}
 DEFAULT_LAMBDA = 0.6
 MDS_SIZES = (300, 1000, 2000, 3000)
+MDS_DEFAULT, MDS_MIN, MDS_MAX = 1000, 3, 3000  # points the MDS places
+MDS_HEIGHT = 460
+N_TERMS = 30  # the term bars
+N_CLOUD_TERMS = 40
+CLOUD_WIDTH, CLOUD_HEIGHT = 600, 330
+N_PRODUCERS = 10
+N_DATASETS = 20
+NO_MODEL = "Choisissez un modèle."
+NO_TOPIC = "Choisissez un thème sur la carte ou dans la liste."
 
 HELP = [
     html.P("Un thème est une liste de mots qui apparaissent souvent ensemble dans les titres, "
@@ -213,7 +226,8 @@ def build_topics_page(*, models: list[dict], default_k: int | None, has_clusters
                 mds_controls,
                 html.Div(id=ids.TOPICS_MDS_STATUS, className="small text-muted px-1"),
                 dcc.Loading(dcc.Graph(id=ids.TOPICS_MDS, config=GRAPH_CONFIG, figure=empty_figure(
-                    "Choisissez une source puis «\u202fCalculer la disposition MDS\u202f».", height=460)),
+                    "Choisissez une source puis «\u202fCalculer la disposition MDS\u202f».",
+                    height=MDS_HEIGHT)),
                     type="dot", delay_show=300),
             ]), lg=8, className="mb-3"),
             dbc.Col(_card("Lire cette page", HELP, body_class="small p-3"), lg=4, className="mb-3"),
@@ -231,3 +245,90 @@ def build_topics_page(*, models: list[dict], default_k: int | None, has_clusters
                 L.NO_CLUSTERS, className="text-muted small")),
             className="mb-3")),
     ])
+
+
+# ---- the chosen topic ---------------------------------------------------------------------------
+def no_model() -> go.Figure:
+    return empty_figure(NO_MODEL)
+
+
+def no_topic() -> go.Figure:
+    return empty_figure(NO_TOPIC)
+
+
+def no_clusters() -> go.Figure:
+    """The heatmap of a build without embedding clusters."""
+    return empty_figure(L.NO_CLUSTERS)
+
+
+def topic_cloud(topic: int, label: str, terms: list[tuple[str, float]]) -> go.Figure:
+    """The word cloud of ``topic`` (its :data:`N_CLOUD_TERMS` words and their weights)."""
+    return visualize_wordcloud(terms, topic_name(topic, label), width=CLOUD_WIDTH, height=CLOUD_HEIGHT)
+
+
+def topic_years(topic: int, years: dict) -> go.Figure:
+    """The topic's share by year of creation (``years``: lists ``year``, ``share``, ``datasets``;
+    ``left_out``, ``first``, ``last``: the years not counted)."""
+    return visualize_topic_years(years["year"], years["share"], years["datasets"],
+                                 title=f"Part du thème {topic + 1} selon l'année de création",
+                                 left_out=years.get("left_out", 0), first=years.get("first"),
+                                 last=years.get("last"))
+
+
+def topic_producers(topic: int, organizations: list[str], counts: list[int]) -> go.Figure:
+    return visualize_producers(organizations, counts, title=f"Producteurs\u202f: jeux dont le thème "
+                                                            f"{topic + 1} est le thème principal")
+
+
+def topic_datasets(items: list[dict]):
+    """The topic's most representative datasets (``items``: with their ``share`` of the topic)."""
+    return dataset_list([{**d, "score": d["share"]} for d in items], item_type=ids.TOPIC_DATASET_ITEM,
+                        score_label="part du thème", empty_message="Aucun jeu de données pour ce thème.")
+
+
+def term_bars(topic: int | None, terms: list[dict], lam: float) -> go.Figure:
+    """The topic's :data:`N_TERMS` most relevant words at relevance ``lam`` (λ)."""
+    if topic is None:
+        return visualize_term_bars([])
+    return visualize_term_bars(terms, lam=lam, title=f"Thème {topic + 1}\u202f: {N_TERMS} mots les plus "
+                                                     f"pertinents (λ = {french.number(lam, 1)})")
+
+
+# ---- the MDS of a topic's datasets or of the map's highlight -------------------------------------
+def mds_limit(value: int | None) -> int:
+    """The number of points the MDS places (the page's choice, within bounds).
+
+    >>> mds_limit(None), mds_limit(1), mds_limit(10_000)
+    (1000, 3, 3000)
+    """
+    return max(MDS_MIN, min(value or MDS_DEFAULT, MDS_MAX))
+
+
+def mds_what(source: str, label: str, topic: int | None) -> str:
+    """What the MDS places: the map's highlighted datasets (``label``), or the topic's."""
+    if source == "map":
+        return f"jeux en surbrillance sur la carte ({label or 'sélection'})"
+    return f"jeux dont le thème principal est le thème {topic + 1}" if topic is not None else ""
+
+
+def mds_too_few(source: str) -> go.Figure:
+    """Fewer than three datasets to place."""
+    msg = ("Aucun jeu en surbrillance sur la carte\u202f: lancez une recherche ou montrez un "
+           "thème sur la carte." if source == "map" else "Ce thème a trop peu de jeux de données.")
+    return empty_figure(msg, height=MDS_HEIGHT)
+
+
+def mds_title(n: int, what: str) -> str:
+    return f"MDS de {n} {what}"
+
+
+def mds_status(n: int, seconds: float, *, limit: int, total: int, truncated: bool) -> str:
+    """The line over the MDS: how many points, in how long (``truncated``: the first ``limit``
+    of ``total``).
+
+    >>> mds_status(40, 0.5, limit=1000, total=40, truncated=False)
+    '40 points disposés en 0,50 s. Survolez un point pour son titre, cliquez pour sa fiche.'
+    """
+    return (f"{n} points disposés en {french.number(seconds, 2)} s"
+            + (f" (les {limit} premiers sur {total})" if truncated else "")
+            + ". Survolez un point pour son titre, cliquez pour sa fiche.")

@@ -19,6 +19,8 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components import ids
+from components.labels import clean_text
+from models.core import french
 
 MAX_STEPS = 50
 MAX_TEXT = 600
@@ -107,7 +109,7 @@ def validate_tour(obj) -> list[dict]:
     if not isinstance(steps, list) or not steps:
         raise TourError("Le fichier doit contenir une liste d'étapes non vide (clé « steps »).")
     if len(steps) > MAX_STEPS:
-        raise TourError(f"Une visite compte au plus {MAX_STEPS} étapes.")
+        raise TourError(TOO_MANY)
     return [validate_step(s, i + 1) for i, s in enumerate(steps)]
 
 
@@ -159,3 +161,44 @@ def tour_overlay() -> html.Div:
             ], className="text-nowrap"),
         ], className="d-flex align-items-start"),
     ], id=ids.TOUR_OVERLAY, className="tour-overlay d-none", role="dialog", **{"aria-live": "polite"})
+
+
+# ---- what the tour says and keeps (callbacks/tour.py) ----------------------------------------
+DOWNLOAD_NAME = "visite-catalogue.json"
+NO_FILE = "Aucun fichier reçu."
+TOO_BIG = f"Fichier trop gros pour une visite ({MAX_FILE_BYTES // 1000} ko au plus)."
+TOO_DEEP = f"Fichier trop imbriqué pour une visite ({MAX_DEPTH} niveaux au plus)."
+NOT_TEXT = "Ce fichier n'est pas un texte JSON (UTF-8)."
+EMPTY_MINE = "Votre visite est vide\u202f: ajoutez des vues ou chargez un fichier."
+NOTHING_TO_DOWNLOAD = "Votre visite est vide\u202f: rien à télécharger."
+TOO_MANY = f"Une visite compte au plus {MAX_STEPS} étapes."
+
+
+def unreadable_json(line: int, column: int) -> str:
+    return f"JSON illisible (ligne {line}, colonne {column})."
+
+
+def refused(reason) -> str:
+    """A tour file that cannot be used, and why (a :class:`TourError`)."""
+    return f"Visite refusée\u202f: {reason}"
+
+
+def loaded(n: int) -> str:
+    return f"Visite chargée\u202f: {french.count(n, 'étape')}. «\u202fMa visite\u202f» la lance."
+
+
+def view_added(n: int) -> str:
+    return f"Vue ajoutée\u202f: votre visite compte {french.count(n, 'étape')}."
+
+
+def step_count(i: int, n: int, page: str) -> str:
+    """The caption bar's « Étape 2 sur 8 · Carte » (``i`` from 0)."""
+    return f"Étape {i + 1} sur {n} · {french.PAGE_NAMES.get(page, page)}"
+
+
+def new_step(title, query: str, n: int, page) -> dict:
+    """The step « Ajouter cette vue » makes (before :func:`validate_step`): the title typed, else
+    the query, else « Vue n » (``n`` steps before it); the page shown (the map's by default)."""
+    return {"title": clean_text(title, 120) or (f"« {query} »" if query else f"Vue {n + 1}"),
+            "caption": f"Recherche « {query} »." if query else "",
+            "page": page if isinstance(page, str) else ids.MAP_PAGE}

@@ -122,9 +122,7 @@ def test_duplicates_follow_the_threshold(app, client, explorer, producer):
     out = call(app, client, f"{pp.DUPLICATES}.children",
                {f"{pp.SELECT}.value": producer["id"], f"{pp.DUP_THRESHOLD}.value": 0.3})
     text = " ".join(strings(out[pp.DUPLICATES]["children"]))
-    from callbacks.producers import N_DUPLICATES
-
-    assert f"{min(len(low), N_DUPLICATES)} paire" in text and str(low["title_a"].iat[0])[:30] in text
+    assert f"{min(len(low), pp.N_DUPLICATES)} paire" in text and str(low["title_a"].iat[0])[:30] in text
 
 
 def test_similar_producers_and_neighbourhood(app, client, explorer, producer):
