@@ -10,8 +10,10 @@ names) is the publishers' and is left out of the checks.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -37,6 +39,15 @@ ENGLISH = re.compile(r"\b(the|and|of|to|with|for|click|loading|select|search|res
 # technical names that are the names of things, not English prose
 ALLOWED = ("query,params,expected", "word2vec", "data.gouv.fr", "python -m models build")
 FIGURE_TEXT_KEYS = ("text", "hovertemplate", "name", "title")
+
+
+ROOT = Path(__file__).resolve().parents[1]
+# a string is French text when it has a French letter, typography, or a French function word
+FRENCH_CHARS = re.compile(r"[À-ÿŒœ«»\u202f\u00a0’…]")
+FRENCH_WORDS = re.compile(r"\b(le|la|les|des|du|de|un|une|et|est|sont|en|sur|pour|par|dans|aucun|aucune|au|"
+                          r"aux|ce|cette|votre|vos|pas|ou|qui|que|jeu|jeux|données|thème|carte)\b",
+                          re.IGNORECASE)
+MAX_CALLBACK_LINES = 40
 
 
 def typography_errors(text: str) -> list[str]:
@@ -345,3 +356,74 @@ def app_default_mode(app) -> str:
 
     walk(layout)
     return found[0]
+
+
+# ---- callbacks/ is wiring: no French text, no layout numbers, short functions -------------------
+def callback_modules() -> list[tuple[str, ast.Module]]:
+    return [(str(p.relative_to(ROOT)), ast.parse(p.read_text(encoding="utf-8")))
+            for p in sorted(ROOT.glob("callbacks/*.py"))]
+
+
+def _docstrings_and_log_lines(tree: ast.Module) -> set[int]:
+    """The string nodes that are no text for the user: docstrings and log messages (English)."""
+    out = set()
+    for n in ast.walk(tree):
+        body = getattr(n, "body", None)
+        if isinstance(n, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and body:
+            first = body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                out.add(id(first.value))
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in (
+                "debug", "info", "warning", "error", "exception", "critical"):
+            out.update(id(m) for a in n.args for m in ast.walk(a))
+    return out
+
+
+def french_literals(tree: ast.Module) -> list[tuple[int, str]]:
+    skip = _docstrings_and_log_lines(tree)
+    out = []
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in skip:
+            v = n.value
+            if FRENCH_CHARS.search(v) or (" " in v.strip() and FRENCH_WORDS.search(v)):
+                out.append((n.lineno, v[:60]))
+    return out
+
+
+def test_the_french_literal_check_catches_what_it_should():
+    tree = ast.parse('''"""Docstring: « le module »."""
+import logging
+log = logging.getLogger(__name__)
+A = "Aucun résultat"
+B = f"{3} jeux de données"
+C = "small text-muted"
+D = "sélection"
+def f():
+    """« doc »"""
+    log.warning("search %r (mode %s) failed", 1, 2)
+    return "Choisissez un thème"
+''')
+    assert sorted(line for line, _ in french_literals(tree)) == [4, 5, 7, 11]
+
+
+def test_callbacks_hold_no_french_text():
+    """Every French text of the callbacks lives in components/ (labels.py, the page builders) or
+    models.core.french: callbacks/ is wiring."""
+    found = [f"{name}:{line} {text!r}" for name, tree in callback_modules()
+             for line, text in french_literals(tree)]
+    assert found == [], "\n".join(found)
+
+
+def test_callback_functions_are_short():
+    long = [f"{name}: {n.name} ({n.end_lineno - n.lineno + 1} lines)" for name, tree in callback_modules()
+            for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+            and n.end_lineno - n.lineno + 1 > MAX_CALLBACK_LINES]
+    assert long == [], "\n".join(long)
+
+
+def test_callbacks_hold_no_layout_numbers():
+    """Figure sizes are the builders' (named constants in components/)."""
+    found = [f"{name}:{k.value.lineno} {k.arg}=" for name, tree in callback_modules() for n in ast.walk(tree)
+             if isinstance(n, ast.Call) for k in n.keywords
+             if k.arg in ("height", "width") and isinstance(k.value, ast.Constant)]
+    assert found == [], found
