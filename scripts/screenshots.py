@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from first_open import browser, free_port, wait  # noqa: E402  (scripts/ is on sys.path when run)
+from first_open import browser, free_port, wait
 
 log = logging.getLogger("screenshots")
 
