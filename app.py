@@ -54,6 +54,7 @@ from components.topics_page import build_topics_page
 from components.tour import tour_overlay
 from models import api
 from models.core.config import AppSettings
+from models.core.producers import DUPLICATE_THRESHOLD
 from models.core.store import ArtifactError
 from models.serve.coverage import clusters_list
 from models.serve.explorer import Explorer
@@ -230,7 +231,8 @@ def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
             models=lda_models, default_k=explorer.topics.default_k,
             has_clusters=explorer.topics.has_clusters, clusters=clusters)
          if ok["themes"] else damaged_page()),
-        ("producteurs", PAGES["producteurs"], build_producers_page(explorer.producers.options(limit=30))
+        ("producteurs", PAGES["producteurs"], build_producers_page(explorer.producers.options(limit=30),
+                                                                   threshold=DUPLICATE_THRESHOLD)
          if ok["producteurs"] else damaged_page()),
         ("territoires", PAGES["territoires"], build_territories_page(
             available=explorer.territories.available, evaluation=explorer.territories.evaluation(),

@@ -18,7 +18,7 @@ from callbacks import guard
 from callbacks.common import MAP_TAB, Wiring, open_dataset
 from components import compare_page as cp
 from components import ids
-from components import labels as L
+from components import labels as texts
 from components.map import highlight_store
 from models.core.store import ArtifactError
 from models.serve.search import clean_query
@@ -91,7 +91,7 @@ wiring.callback(Output(ids.SELECTED, "data", allow_duplicate=True),
 def use_example(services, _clicks, n_submit):
     """A click on an example question: it goes into the box and is compared (as Enter would)."""
     trig = guard.clicked_pattern(ctx.triggered_id, ctx.triggered)  # None: links just drawn
-    i = guard.as_int(trig.get("index"), 0, len(L.EXAMPLE_QUESTIONS) - 1) if trig else None
+    i = guard.as_int(trig.get("index"), 0, len(texts.EXAMPLE_QUESTIONS) - 1) if trig else None
     if i is None:
         return no_update, no_update
-    return L.EXAMPLE_QUESTIONS[i], (guard.as_int(n_submit, 0, 10**9) or 0) + 1
+    return texts.EXAMPLE_QUESTIONS[i], (guard.as_int(n_submit, 0, 10**9) or 0) + 1

@@ -24,7 +24,7 @@ from collections.abc import Callable, Collection
 
 from dash.exceptions import PreventUpdate
 
-from components import labels as L
+from components import labels as texts
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ MAX_ID_CHARS = 200  # producer ids, territory values, file names
 MAX_LIST_ITEMS = 20_000  # rows of a highlight, points of a selection
 MAX_PATTERN_ITEMS = 5_000  # matches of one pattern-matching input (items on a page)
 RESCUES: Counter = Counter()  # callback name -> errors only the last-resort net caught (tests: none)
-BUSY = L.BUSY  # said when a heavy callback finds no free slot
+BUSY = texts.BUSY  # said when a heavy callback finds no free slot
 
 
 # ---- pure coercers (no Dash): a value from the client -> a checked value or None --------------

@@ -24,7 +24,7 @@ from dash import ALL, Input, Output, State, ctx, no_update
 from callbacks import guard
 from callbacks.common import MAP_TAB, Wiring
 from components import ids
-from components import labels as L
+from components import labels as texts
 from components import producers_page as pp
 from components.map import EMPTY_HIGHLIGHT
 from models.core.producers import DUPLICATE_THRESHOLD
@@ -136,7 +136,7 @@ def topics_and_quality(services, value):
     if p is None:
         return pp.empty_figures()
     if len(P.rows(p)) == 0:
-        return pp.empty_figures(L.PRODUCERS_NO_ACTIVE)
+        return pp.empty_figures(texts.PRODUCERS_NO_ACTIVE)
     mix = P.topic_mix(p)
     mix = None if mix is None else {k: mix[k].tolist() for k in ("label", "producer", "catalogue")}
     ov = P.quality_overview(p)

@@ -13,7 +13,7 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import dcc, html
 
-from components import labels as L
+from components import labels as texts
 from components.figures import FONT, empty_figure
 from components.labels import NO_PRODUCER, NO_TITLE, clean_text, mode_label, plotly_text, typo
 from models.core import french
@@ -30,7 +30,7 @@ SHOW_ON_MAP = "compare-show-on-map"
 STATE = "compare-state"  # dcc.Store: {"q": str, "rows": [int]} (the hybrid results)
 # pattern-matching id of a result: {"type": ITEM, "mode": str, "row": int}
 ITEM = "compare-item"
-EXAMPLE = "compare-example"  # pattern-matching {"type": EXAMPLE, "index": int}: L.EXAMPLE_QUESTIONS[index]
+EXAMPLE = "compare-example"  # pattern-matching {"type": EXAMPLE, "index": int}: EXAMPLE_QUESTIONS[index]
 
 COMPARED_MODES = ("keyword", "semantic", "hybrid")
 TITLE_CHARS = 140
@@ -39,7 +39,7 @@ GRAPH_CONFIG = {"displayModeBar": False, "locale": "fr"}
 OVERLAP_HEIGHT = 240
 COMPARE_IMPOSSIBLE = "Comparaison impossible"
 
-INTRO = L.COMPARE_INTRO
+INTRO = texts.COMPARE_INTRO
 
 
 def _score_text(score) -> str:
@@ -128,16 +128,16 @@ def words_line(words: Sequence[tuple[str, float]]) -> list:
                         className="me-1 border") for w, s in words]]
 
 
-def examples_line(questions: Sequence[str] = L.EXAMPLE_QUESTIONS) -> html.Div:
+def examples_line(questions: Sequence[str] = texts.EXAMPLE_QUESTIONS) -> html.Div:
     """The study's example questions, as links that run the comparison."""
-    return html.Div([html.Span(L.EXAMPLES, className="text-muted me-1"),
+    return html.Div([html.Span(texts.EXAMPLES, className="text-muted me-1"),
                      *[dbc.Button(q, id={"type": EXAMPLE, "index": i}, color="link", size="sm", n_clicks=0,
                                   className="p-0 me-3 align-baseline") for i, q in enumerate(questions)]],
                     className="small mb-2")
 
 
 def build_compare_page(*, modes: Sequence[str], max_query_chars: int = 500,
-                       example: str | None = L.EXAMPLE_QUESTIONS[0]) -> html.Div:
+                       example: str | None = texts.EXAMPLE_QUESTIONS[0]) -> html.Div:
     """``modes``: the modes this build serves (the page needs keyword and semantic); ``example``:
     the query in the box on first open, compared as soon as the page loads."""
     usable = all(m in modes for m in COMPARED_MODES)
@@ -157,7 +157,7 @@ def build_compare_page(*, modes: Sequence[str], max_query_chars: int = 500,
                     lg=5, className="mb-2"),
         ], className="align-items-center"),
         examples_line() if usable else None,
-        html.Div(None if usable else dbc.Alert(L.COMPARE_UNAVAILABLE, color="warning"), id=STATUS),
+        html.Div(None if usable else dbc.Alert(texts.COMPARE_UNAVAILABLE, color="warning"), id=STATUS),
         html.Div(id=WORDS, className="small mb-2"),
         dbc.Row([
             dbc.Col(dcc.Graph(id=OVERLAP, figure=visualize_overlap(None), config=GRAPH_CONFIG), lg=4),
@@ -169,13 +169,13 @@ def build_compare_page(*, modes: Sequence[str], max_query_chars: int = 500,
 
 def empty_status() -> dbc.Alert:
     """Compare was asked with no query."""
-    return dbc.Alert(L.COMPARE_EMPTY, color="info", className="py-2")
+    return dbc.Alert(texts.COMPARE_EMPTY, color="info", className="py-2")
 
 
 def failed_outputs() -> tuple:
     """(figure, status) when a mode failed: nothing to compare."""
     return (empty_figure(COMPARE_IMPOSSIBLE, height=OVERLAP_HEIGHT),
-            dbc.Alert(L.COMPARE_FAILED, color="warning", className="py-2"))
+            dbc.Alert(texts.COMPARE_FAILED, color="warning", className="py-2"))
 
 
 def comparison(data: dict) -> tuple:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import dash_ag_grid as dag
 
-from components import labels as L
+from components import labels as texts
 from components.details import safe_url
 from components.labels import NO_TITLE, clean_text
 
@@ -44,7 +44,7 @@ def dataset_grid(grid_id, columns: list[dict], rows: list[dict], class_name: str
         getRowId="params.data.key",
         defaultColDef={"sortable": False, "resizable": True, "suppressHeaderMenuButton": True,
                        "filter": False, "wrapHeaderText": True, "autoHeaderHeight": True},
-        dashGridOptions={"localeText": L.AG_GRID_LOCALE, "domLayout": "autoHeight",
+        dashGridOptions={"localeText": texts.AG_GRID_LOCALE, "domLayout": "autoHeight",
                          "pagination": len(rows) > PAGE_SIZE, "paginationPageSize": PAGE_SIZE,
                          "paginationPageSizeSelector": False, "suppressCellFocus": True,
                          "animateRows": False, "enableCellTextSelection": True},

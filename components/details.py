@@ -10,9 +10,9 @@ import dash_bootstrap_components as dbc
 import numpy as np
 from dash import dcc, html
 
+from components.dataset_list import dataset_list
 from components.ids import SIMILAR_ITEM
 from components.labels import NO_PRODUCER, NO_TITLE, clean_text
-from components.results import dataset_list
 from models.core import french
 
 MAX_DESCRIPTION_CHARS = 4000

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from components import ids
-from components import labels as L
+from components import labels as texts
 from components.cloud import TITLE_SPACE, visualize_wordcloud
 from components.coverage_view import map_cluster_block
 from components.coverage_view import modal as coverage_modal
@@ -62,7 +62,7 @@ def search_bar(modes: list[str], default_mode: str | None, max_query_chars: int)
             html.Span("Mode\u202f:", className="me-2 small text-muted"),
             dbc.RadioItems(id=ids.SEARCH_MODE, options=mode_options(modes), value=default_mode,
                            inline=True, className="small"),
-        ] if modes else [html.Span(L.NO_SEARCH, className="text-danger small")],
+        ] if modes else [html.Span(texts.NO_SEARCH, className="text-danger small")],
             className="d-flex align-items-center h-100"), lg=5, className="mb-2"),
     ], className="align-items-center")
 
@@ -91,7 +91,7 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
             html.Div([
                 html.Span("Trier par\u00a0:", className="small text-muted me-2"),
                 dcc.Dropdown(id=ids.SEARCH_SORT, options=SORT_OPTIONS, value="relevance", clearable=False,
-                             searchable=False, className="small flex-grow-1", labels=L.dropdown_labels()),
+                             searchable=False, className="small flex-grow-1", labels=texts.dropdown_labels()),
             ], className="d-flex align-items-center px-2 pb-1"),
             dcc.Loading(html.Div(id=ids.RESULTS), type="dot", delay_show=300),
         ], className="side-pane", style={"height": SIDE_HEIGHT}), label="Résultats", tab_id=ids.SIDE_RESULTS),
@@ -110,7 +110,7 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
             dbc.Col(html.Span("Nuage de mots du thème", className="fw-semibold"), width="auto"),
             dbc.Col(dcc.Dropdown(id=ids.TOPIC_DROPDOWN, options=topic_options, value=default_topic,
                                  clearable=False, searchable=True, placeholder="Choisir un thème",
-                                 labels=L.dropdown_labels("Mot du thème", "Aucun thème trouvé"),
+                                 labels=texts.dropdown_labels("Mot du thème", "Aucun thème trouvé"),
                                  disabled=not topic_options)),
         ], className="align-items-center g-2")),
         dbc.CardBody(dcc.Graph(id=ids.CLOUD, figure=cloud_figure, config=CLOUD_CONFIG), className="p-1"),
@@ -131,7 +131,7 @@ def build_explorer_page(*, map_figure: go.Figure, cloud_figure: go.Figure, modes
                     *([html.Span("Couleurs\u202f:", className="small text-muted me-2"),
                        dcc.Dropdown(id=ids.MAP_COLOUR, options=colour_options, value=colour_value,
                                     clearable=False, searchable=False, className="flex-grow-1 small",
-                                    labels=L.dropdown_labels())]
+                                    labels=texts.dropdown_labels())]
                       if colour_options else [html.Span(className="flex-grow-1")]),
                     dbc.Switch(id=ids.MAP_LABELS_TOGGLE, label="Noms des régions", value=bool(map_labels),
                                disabled=not map_labels, class_name="small ms-3 mb-0 text-nowrap"),

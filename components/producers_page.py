@@ -16,7 +16,7 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import dcc, html
 
-from components import labels as L
+from components import labels as texts
 from components.data_grid import LINK_COL, TITLE_COL, dataset_grid, link_markdown, title_text
 from components.fair_view import section as fair_section
 from components.figures import FONT, empty_figure
@@ -51,8 +51,8 @@ PRODUCER_ITEM = "producers-producer-item"
 # ~2,100 of them in tables, scripts/first_open.py)
 LIST_GRID = "producers-list-grid"
 
-TITLE = L.PRODUCERS_TITLE
-CHOOSE = L.PRODUCERS_CHOOSE
+TITLE = texts.PRODUCERS_TITLE
+CHOOSE = texts.PRODUCERS_CHOOSE
 OVERVIEW_PAGE_SIZE = 20
 GRAPH_CONFIG = {"displaylogo": False, "locale": "fr",
                 "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
@@ -81,7 +81,7 @@ def empty_state(message: str = CHOOSE) -> html.Div:
     return html.Div(message, className="text-muted small")
 
 
-dropdown_labels = L.dropdown_labels
+dropdown_labels = texts.dropdown_labels
 
 
 # ---- overview of all producers (the page's first view) -------------------------------------
@@ -95,7 +95,7 @@ def overview_rows(items: list[dict]) -> list[dict]:
         has_score = score is not None and not (isinstance(score, float) and math.isnan(score))
         out.append({
             "id": str(d["producer_id"]), "organization": clean_text(d.get("organization"), 160),
-            "kind": L.PRODUCER_KINDS.get(d.get("kind"), clean_text(d.get("kind"), 40)),
+            "kind": texts.PRODUCER_KINDS.get(d.get("kind"), clean_text(d.get("kind"), 40)),
             "n_active": french.integer(d.get("n_active")), "n_archived": french.integer(d.get("n_archived")),
             "views": french.integer(d.get("views")), "reuses": french.integer(d.get("reuses")),
             "score": f"{float(score):.0f}/100" if has_score else "—",
@@ -107,7 +107,7 @@ def overview_rows(items: list[dict]) -> list[dict]:
 def overview_grid(*, page_size: int = OVERVIEW_PAGE_SIZE) -> dag.AgGrid:
     """Every producer, sortable and filterable by column; rows are asked page by page
     (``getRowsRequest`` -> ``getRowsResponse``): a few kB on the wire, whatever their number."""
-    names = L.PRODUCERS_GRID_COLUMNS
+    names = texts.PRODUCERS_GRID_COLUMNS
     number = {"filter": "agNumberColumnFilter", "type": "rightAligned", "width": 150,
               "filterParams": {"filterOptions": ["greaterThanOrEqual", "lessThanOrEqual", "inRange",
                                                  "equals"], "maxNumConditions": 1}}
@@ -129,7 +129,7 @@ def overview_grid(*, page_size: int = OVERVIEW_PAGE_SIZE) -> dag.AgGrid:
     return dag.AgGrid(
         id=OVERVIEW, columnDefs=columns, rowModelType="infinite", getRowId="params.data.id",
         defaultColDef={"sortable": True, "resizable": True, "suppressHeaderMenuButton": True},
-        dashGridOptions={"localeText": L.AG_GRID_LOCALE, "pagination": True,
+        dashGridOptions={"localeText": texts.AG_GRID_LOCALE, "pagination": True,
                          "paginationPageSize": page_size, "paginationPageSizeSelector": False,
                          "cacheBlockSize": page_size, "maxBlocksInCache": 50,
                          "infiniteInitialRowCount": page_size, "rowHeight": 34,
@@ -138,8 +138,10 @@ def overview_grid(*, page_size: int = OVERVIEW_PAGE_SIZE) -> dag.AgGrid:
 
 
 # ---- layout --------------------------------------------------------------------------------
-def build_producers_page(options: list[dict], *, threshold: float = 0.95) -> html.Div:
-    """The page skeleton; ``options``: the dropdown's first options ``[{label, value}]``."""
+def build_producers_page(options: list[dict], *, threshold: float) -> html.Div:
+    """The page skeleton; ``options``: the dropdown's first options ``[{label, value}]``;
+    ``threshold``: the near-duplicate slider's start (``models.core.producers.DUPLICATE_THRESHOLD``,
+    passed by ``app.py``: a component imports nothing from models but ``models.core.french``)."""
     def card(title: str, body, *, help_text: str | None = None) -> dbc.Card:
         head = [html.Span(title, className="fw-semibold")]
         if help_text:
@@ -151,13 +153,13 @@ def build_producers_page(options: list[dict], *, threshold: float = 0.95) -> htm
 
     overview = dbc.Card(dbc.CardBody([
         html.H2(TITLE, className="h5"),
-        html.P(L.PRODUCERS_INTRO, className="small text-muted mb-2"),
+        html.P(texts.PRODUCERS_INTRO, className="small text-muted mb-2"),
         dcc.Dropdown(id=SELECT, options=options, value=None, searchable=True, clearable=True,
-                     placeholder=L.PRODUCERS_PICK, optionHeight=44, maxHeight=420,
+                     placeholder=texts.PRODUCERS_PICK, optionHeight=44, maxHeight=420,
                      search_order="original", className="mb-2",
                      labels=dropdown_labels("Nom du producteur", "Aucun producteur trouvé")),
         overview_grid(),
-        html.Div(L.PRODUCERS_OVERVIEW_HELP, className="small text-muted mt-1"),
+        html.Div(texts.PRODUCERS_OVERVIEW_HELP, className="small text-muted mt-1"),
     ]), className="shadow-sm mb-3")
 
     return html.Div([overview, dcc.Store(id=SCROLL), html.Div([
@@ -199,7 +201,7 @@ def build_producers_page(options: list[dict], *, threshold: float = 0.95) -> htm
             className="mb-3")),
         dbc.Row([
             dbc.Col(card("Producteurs les plus proches", loading(html.Div(empty_state(CHOOSE), id=SIMILAR)),
-                         help_text=L.PRODUCERS_SIMILAR_HELP),
+                         help_text=texts.PRODUCERS_SIMILAR_HELP),
                     lg=5, className="mb-3"),
             dbc.Col(card("Où se situent ses jeux parmi eux", loading(dcc.Graph(
                 id=NEIGHBOURHOOD, figure=empty_figure(CHOOSE, height=NEIGHBOURHOOD_HEIGHT),
@@ -275,7 +277,7 @@ def list_grid(name: str, columns: list[dict], rows: list[dict]):
 def datasets_table(items: list[dict], total: int) -> html.Div:
     """``items``: row, title, url, views, reuses, last_modified, score (most viewed first)."""
     if not items:
-        return empty_state(L.PRODUCERS_NONE_ACTIVE)
+        return empty_state(texts.PRODUCERS_NONE_ACTIVE)
     rows = [{"key": str(int(d["row"])), "title": title_text(d.get("title")),
              "link": link_markdown(d.get("url")),
              "views": french.integer(d.get("views")),
@@ -338,7 +340,7 @@ def duplicates_table(items: list[dict], threshold: float) -> html.Div:
 def similar_table(items: list[dict]) -> html.Div | dbc.ListGroup:
     """``items``: producer_id, organization, n_active, similarity; each opens that producer."""
     if not items:
-        return empty_state(L.PRODUCERS_NO_SIMILAR)
+        return empty_state(texts.PRODUCERS_NO_SIMILAR)
     return dbc.ListGroup([dbc.ListGroupItem(
         [html.Div(clean_text(d.get("organization"), 140), className="fw-semibold"),
          html.Div(f"{french.integer(d.get('n_active'))} jeux · similarité "
@@ -377,7 +379,7 @@ def visualize_topic_mix(labels: Sequence[str], producer: Sequence[float], catalo
                         *, name: str = "Ce producteur", height: int = TOPICS_HEIGHT) -> go.Figure:
     """Horizontal bars: mean share of each topic in its datasets vs the whole catalogue."""
     if not len(labels):
-        return empty_figure(L.PRODUCERS_NO_TOPICS, height=height)
+        return empty_figure(texts.PRODUCERS_NO_TOPICS, height=height)
     ys = [plotly_text(f"{label}", 60) for label in labels][::-1]
     fig = go.Figure([
         go.Bar(y=ys, x=[100 * float(v) for v in catalogue][::-1], orientation="h",
@@ -418,7 +420,7 @@ def visualize_neighbourhood(producers: list[dict], datasets: list[dict], *,
     ``producers``: organization, n_active, similarity, x, y, is_self;
     ``datasets``: title, x, y."""
     if not producers:
-        return empty_figure(L.PRODUCERS_NO_SIMILAR, height=height)
+        return empty_figure(texts.PRODUCERS_NO_SIMILAR, height=height)
     others = [p for p in producers if not p.get("is_self")]
     me = [p for p in producers if p.get("is_self")]
     traces = []
@@ -468,14 +470,14 @@ def topic_mix(mix: dict | None, name: str) -> go.Figure:
     """The producer's topics against the catalogue's (``mix``: lists ``label``, ``producer`` and
     ``catalogue``, the shares; None: the build has no topics)."""
     if mix is None:
-        return empty_figure(L.PRODUCERS_NO_TOPICS, height=TOPICS_HEIGHT)
+        return empty_figure(texts.PRODUCERS_NO_TOPICS, height=TOPICS_HEIGHT)
     return visualize_topic_mix(mix["label"], mix["producer"], mix["catalogue"], name=name)
 
 
 def find_options(rows, titles) -> list[dict]:
     """The findability test's dataset choices (the producer's first :data:`N_FIND_OPTIONS`)."""
     pairs = itertools.islice(zip(rows, titles, strict=True), N_FIND_OPTIONS)
-    return [{"label": clean_text(t, 120) or L.NO_TITLE, "value": int(r)} for r, t in pairs]
+    return [{"label": clean_text(t, 120) or texts.NO_TITLE, "value": int(r)} for r, t in pairs]
 
 
 def find_queries(text: str) -> list[str]:

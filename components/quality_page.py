@@ -14,7 +14,7 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import dcc, html
 
-from components import labels as L
+from components import labels as texts
 from components.compare_page import MODE_COLOURS
 from components.data_grid import dataset_grid
 from components.figures import FONT, empty_figure
@@ -170,7 +170,7 @@ def build_quality_page(*, files: Sequence[dict], default_file: str | None, modes
                 dbc.Label("Fichier étiqueté", html_for=FILE, class_name="small mb-1"),
                 dcc.Dropdown(id=FILE, options=list(files), value=default_file, clearable=False,
                              placeholder="Aucun fichier étiqueté trouvé" if not files else None,
-                             labels=L.dropdown_labels("Nom du fichier", "Aucun fichier trouvé")),
+                             labels=texts.dropdown_labels("Nom du fichier", "Aucun fichier trouvé")),
             ], lg=5, className="mb-2"),
             dbc.Col(dcc.Upload(
                 id=UPLOAD, multiple=False, max_size=max_upload_kb * 1000, accept=".csv,text/csv",
@@ -237,7 +237,7 @@ def file_status(problem: str, detail: str = "") -> dbc.Alert:
     if problem == "busy":
         return dbc.Alert(detail, color="warning", className="py-2")
     if problem == "no_mode":
-        return dbc.Alert(L.QUALITY_NO_MODE, color="warning")
+        return dbc.Alert(texts.QUALITY_NO_MODE, color="warning")
     return dbc.Alert("Fichier inconnu.", color="warning", className="py-2")
 
 

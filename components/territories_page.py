@@ -13,7 +13,7 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import dcc, html
 
-from components import labels as L
+from components import labels as texts
 from components.data_grid import LINK_COL, TITLE_COLUMN, dataset_grid, link_markdown, title_text
 from components.figures import FONT, empty_figure
 from components.labels import clean_text, plotly_text, typo
@@ -35,9 +35,9 @@ TOP_ITEM = "territories-top-item"  # pattern-matching {"type": ..., "value": "re
 
 ENCLOSING = "enclosing"
 CONTAINED = "contained"
-TITLE = L.TERRITORIES_TITLE
-CHOOSE = L.TERRITORIES_CHOOSE
-UNAVAILABLE = L.TERRITORIES_UNAVAILABLE
+TITLE = texts.TERRITORIES_TITLE
+CHOOSE = texts.TERRITORIES_CHOOSE
+UNAVAILABLE = texts.TERRITORIES_UNAVAILABLE
 LEVEL_NAMES = {"commune": "commune", "epci": "intercommunalité", "departement": "département",
                "region": "région", "pays": "pays"}
 SOURCE_NAMES = {"title": "titre", "description": "description", "tags": "mots-clés",
@@ -65,7 +65,7 @@ def visualize_choropleth(geojson: dict | None, codes: Sequence[str], names: Sequ
     feature codes drawn with a thick outline."""
     unit = french.LEVEL_PLURALS["departement" if level == "departement" else "region"]
     if not geojson or not geojson.get("features"):
-        return empty_figure(L.NO_OUTLINES.format(unit=unit), height=height)
+        return empty_figure(texts.NO_OUTLINES.format(unit=unit), height=height)
     if not len(codes) or not any(int(c) > 0 for c in counts):
         return empty_figure(f"Aucun jeu de données rattaché à un de ces {unit}.", height=height)
     direct = list(direct) if direct is not None else [0] * len(codes)
@@ -174,7 +174,7 @@ def most_named_list(items: list[dict]) -> html.Div:
     """``items``: value, label, n (``TerritoryService.most_named``); each button opens its territory."""
     if not items:
         return empty_state("Aucun territoire n'est nommé par les jeux de données.")
-    return html.Div([html.Span(typo(f"{L.TERRITORIES_TOP} : "), className="small text-muted me-1"),
+    return html.Div([html.Span(typo(f"{texts.TERRITORIES_TOP} : "), className="small text-muted me-1"),
                      *[dbc.Button([clean_text(d.get("label"), 120),
                                    html.Span(f" · {french.integer(d.get('n'))}", className="text-muted")],
                                   id={"type": TOP_ITEM, "value": str(d["value"])}, n_clicks=0,
@@ -207,7 +207,7 @@ def build_territories_page(*, available: bool = True, evaluation: dict | None = 
                      placeholder=typo("Tapez le nom d'une commune, d'une intercommunalité, d'un "
                                       "département ou d'une région, par exemple « Brest »"),
                      optionHeight=40, maxHeight=420, search_order="original",
-                     labels=L.dropdown_labels("Nom du territoire", "Aucun territoire trouvé")),
+                     labels=texts.dropdown_labels("Nom du territoire", "Aucun territoire trouvé")),
         dbc.Checklist(id=OPTIONS, inline=True, switch=True, value=[], className="mt-2 small",
                       options=[{"label": "inclure les niveaux englobants", "value": ENCLOSING},
                                {"label": "inclure les territoires contenus", "value": CONTAINED}]),
@@ -220,7 +220,7 @@ def build_territories_page(*, available: bool = True, evaluation: dict | None = 
         dbc.Row([
             dbc.Col(card("Jeux de données du territoire", [
                 html.Div(summary, id=SUMMARY),
-                dbc.Button(L.SHOW_ON_MAP, id=SHOW_ON_MAP, color="primary", size="sm", outline=True,
+                dbc.Button(texts.SHOW_ON_MAP, id=SHOW_ON_MAP, color="primary", size="sm", outline=True,
                            n_clicks=0, disabled=not can_show, className="mb-2"),
                 dcc.Loading(html.Div(datasets if datasets is not None else empty_state(CHOOSE), id=DATASETS,
                                      className="territories-table"),
@@ -231,10 +231,10 @@ def build_territories_page(*, available: bool = True, evaluation: dict | None = 
                                options=[{"label": "Départements", "value": "departement"},
                                         {"label": "Régions", "value": "region"}]),
                 dcc.Loading(dcc.Graph(id=CHOROPLETH, config=GRAPH_CONFIG,
-                                      figure=map_figure or empty_figure(L.LOADING, height=520)),
+                                      figure=map_figure or empty_figure(texts.LOADING, height=520)),
                             type="dot", delay_show=300),
                 html.Div(id=OFF_MAP, className="mt-1"),
-            ], help_text=L.TERRITORIES_MAP_HELP), lg=6),
+            ], help_text=texts.TERRITORIES_MAP_HELP), lg=6),
         ]),
     ])
 

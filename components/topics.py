@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from components import labels as L
+from components import labels as texts
 from components.figures import FONT, empty_figure, palette
 from components.labels import plotly_text
 from models.core import french
@@ -58,7 +58,7 @@ def visualize_topic_map(topics: Sequence[dict], selected: int | None = None, *, 
     ``stability``. Clicking a bubble gives ``customdata`` = topic id."""
     topics = list(topics)
     if not topics:
-        return empty_figure(L.NO_TOPICS, height=height)
+        return empty_figure(texts.NO_TOPICS, height=height)
     ids = [int(t["topic"]) for t in topics]
     x = np.array([float(t["x"]) for t in topics])
     y = np.array([float(t["y"]) for t in topics])
@@ -206,7 +206,7 @@ def visualize_coherence(models: Sequence[dict], *, height: int = 260) -> go.Figu
     ``default``. c_v and stability on the left axis, u_mass on the right one."""
     models = sorted(models, key=lambda m: m["k"])
     if not models:
-        return empty_figure(L.NO_TOPIC_MODEL, height=height)
+        return empty_figure(texts.NO_TOPIC_MODEL, height=height)
     ks = [int(m["k"]) for m in models]
 
     def col(name):
@@ -237,7 +237,7 @@ def visualize_topic_cluster_heatmap(matrix, cluster_labels: Sequence[str], topic
     cluster's datasets (rows sum to 1)."""
     m = np.asarray(matrix, dtype=np.float64)
     if m.size == 0 or not len(cluster_labels) or not len(topic_labels):
-        return empty_figure(L.NO_CLUSTERS, height=height or 300)
+        return empty_figure(texts.NO_CLUSTERS, height=height or 300)
     sizes = list(sizes) if len(sizes) == len(cluster_labels) else [None] * len(cluster_labels)
     rows = [plotly_text(c, 40) + (f" ({s})" if s is not None else "")
             for c, s in zip(cluster_labels, sizes, strict=True)]
@@ -289,7 +289,7 @@ def map_colour_options(models: Sequence[dict], n_clusters: int | None = None, *,
     out = [{"label": f"Thèmes LDA, K = {int(m['k'])}" + (" (par défaut)" if m.get("default") else ""),
             "value": f"k{int(m['k'])}"} for m in sorted(models, key=lambda m: m["k"])]
     if n_clusters:
-        out.append({"label": L.CLUSTERS.format(n=n_clusters), "value": "clusters"})
+        out.append({"label": texts.CLUSTERS.format(n=n_clusters), "value": "clusters"})
     if freshness:
         out.append({"label": "Fraîcheur des mises à jour", "value": FRESHNESS_COLOUR})
     return out if len(out) > 1 else []

@@ -14,13 +14,13 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from components import ids
-from components import labels as L
+from components import labels as texts
 from components.cloud import visualize_wordcloud
 from components.coverage_view import open_cluster_block
 from components.coverage_view import open_topic_button as coverage_topic_button
+from components.dataset_list import dataset_list
 from components.figures import empty_figure
 from components.labels import clean_text
-from components.results import dataset_list
 from components.topics import topic_name, visualize_producers, visualize_term_bars, visualize_topic_years
 from models.core import french
 
@@ -160,16 +160,16 @@ def build_topics_page(*, models: list[dict], default_k: int | None, has_clusters
     size), largest first, for « Où sont ces données ? » by the heatmap."""
     if not models or default_k is None:
         return html.Div(dbc.Alert(
-            L.TOPICS_UNAVAILABLE, color="warning"), className="p-2")
+            texts.TOPICS_UNAVAILABLE, color="warning"), className="p-2")
     controls = dbc.Row([
         dbc.Col([html.Label("Modèle", htmlFor=ids.TOPICS_K, className="small text-muted mb-1"),
                  dcc.Dropdown(id=ids.TOPICS_K, options=k_options(models), value=int(default_k),
-                              clearable=False, searchable=False, labels=L.dropdown_labels())],
+                              clearable=False, searchable=False, labels=texts.dropdown_labels())],
                 lg=3, className="mb-2"),
         dbc.Col([html.Label("Thème", htmlFor=ids.TOPICS_SELECT, className="small text-muted mb-1"),
                  dcc.Dropdown(id=ids.TOPICS_SELECT, options=[], value=None, clearable=False,
                               placeholder="Choisir un thème",
-                              labels=L.dropdown_labels("Mot du thème", "Aucun thème trouvé"))],
+                              labels=texts.dropdown_labels("Mot du thème", "Aucun thème trouvé"))],
                 lg=6, className="mb-2"),
         dbc.Col([dbc.Button("Montrer ses jeux sur la carte", id=ids.TOPICS_SHOW_ON_MAP, n_clicks=0,
                             color="primary", outline=True, className="w-100"),
@@ -191,7 +191,7 @@ def build_topics_page(*, models: list[dict], default_k: int | None, has_clusters
                                         {"label": "jeux en surbrillance sur la carte", "value": "map"}],
                                className="small"), md=6),
         dbc.Col(dcc.Dropdown(id=ids.TOPICS_MDS_MAX, value=1000, clearable=False, searchable=False,
-                             labels=L.dropdown_labels(),
+                             labels=texts.dropdown_labels(),
                              options=[{"label": f"au plus {n} points", "value": n} for n in MDS_SIZES]),
                 md=3),
         dbc.Col(dbc.Button("Calculer la disposition MDS", id=ids.TOPICS_MDS_BUTTON, n_clicks=0,
@@ -222,7 +222,7 @@ def build_topics_page(*, models: list[dict], default_k: int | None, has_clusters
             dbc.Col(_card("Producteurs", _graph(ids.TOPICS_PRODUCERS, 300)), lg=6, className="mb-3"),
         ]),
         dbc.Row([
-            dbc.Col(_card(L.TOPICS_MDS_TITLE, [
+            dbc.Col(_card(texts.TOPICS_MDS_TITLE, [
                 mds_controls,
                 html.Div(id=ids.TOPICS_MDS_STATUS, className="small text-muted px-1"),
                 dcc.Loading(dcc.Graph(id=ids.TOPICS_MDS, config=GRAPH_CONFIG, figure=empty_figure(
@@ -239,10 +239,10 @@ def build_topics_page(*, models: list[dict], default_k: int | None, has_clusters
                     lg=7, className="mb-3"),
         ]),
         dbc.Row(dbc.Col(_card(
-            L.TOPICS_X_CLUSTERS,
+            texts.TOPICS_X_CLUSTERS,
             [open_cluster_block(clusters), _graph(ids.TOPICS_HEATMAP, 400)] if has_clusters and clusters
             else _graph(ids.TOPICS_HEATMAP, 400) if has_clusters else html.Div(
-                L.NO_CLUSTERS, className="text-muted small")),
+                texts.NO_CLUSTERS, className="text-muted small")),
             className="mb-3")),
     ])
 
@@ -258,7 +258,7 @@ def no_topic() -> go.Figure:
 
 def no_clusters() -> go.Figure:
     """The heatmap of a build without embedding clusters."""
-    return empty_figure(L.NO_CLUSTERS)
+    return empty_figure(texts.NO_CLUSTERS)
 
 
 def topic_cloud(topic: int, label: str, terms: list[tuple[str, float]]) -> go.Figure:

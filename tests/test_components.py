@@ -11,6 +11,7 @@ from dash import dcc, html
 from callbacks.urlstate import build_url_search, parse_url_search
 from components import ids
 from components.cloud import text_box, visualize_wordcloud
+from components.dataset_list import dataset_list
 from components.details import description_markdown, details_panel, safe_url
 from components.figures import empty_figure
 from components.labels import mode_options, plotly_text
@@ -25,7 +26,6 @@ from components.map import (
     selected_trace,
     visualize_map,
 )
-from components.results import dataset_list
 from tests.uihelpers import HOSTILE, arr
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from components import compare_page as cp
 from components import ids
-from components import labels as L
+from components import labels as texts
 from components import producers_page as pp
 from components import territories_page as tp
 from models.core import french
@@ -78,7 +78,8 @@ def test_producers_page_opens_on_the_overview_grid(app, client, explorer):
     grid = find(app.layout, pp.OVERVIEW)
     assert grid["type"] == "AgGrid" and grid["props"]["rowModelType"] == "infinite"
     assert grid["props"]["dashGridOptions"]["localeText"]["noRowsToShow"] == "Aucune ligne à afficher"
-    assert [c["headerName"] for c in grid["props"]["columnDefs"]] == list(L.PRODUCERS_GRID_COLUMNS.values())
+    headers = [c["headerName"] for c in grid["props"]["columnDefs"]]
+    assert headers == list(texts.PRODUCERS_GRID_COLUMNS.values())
     assert find(app.layout, pp.DETAIL)["props"]["hidden"] is True  # nothing chosen yet
     resp = grid_page(app, client, 0, pp.OVERVIEW_PAGE_SIZE)
     P = explorer.producers
@@ -115,7 +116,7 @@ def test_a_row_click_opens_the_producer(app, client, explorer):
 def test_compare_opens_on_an_example_question(app, client, explorer):
     box = find(app.layout, cp.INPUT)
     question = "Quand est-ce que les enfants sont en vacances\u202f?"
-    assert box["props"]["value"] == L.EXAMPLE_QUESTIONS[0] == question
+    assert box["props"]["value"] == texts.EXAMPLE_QUESTIONS[0] == question
     out = call(app, client, f"{cp.COLUMNS}.children",
                {f"{cp.BUTTON}.n_clicks": 0, f"{cp.INPUT}.n_submit": 0},
                state={f"{cp.INPUT}.value": box["props"]["value"]}, changed=[])
@@ -134,7 +135,7 @@ def test_the_page_load_comparison_is_made_once(app, client, explorer, monkeypatc
     calls = []
     real = explorer.engine.compare
     monkeypatch.setattr(explorer.engine, "compare", lambda q, **kw: calls.append(q) or real(q, **kw))
-    q = L.EXAMPLE_QUESTIONS[3]
+    q = texts.EXAMPLE_QUESTIONS[3]
     inputs = {f"{cp.BUTTON}.n_clicks": 0, f"{cp.INPUT}.n_submit": 0}
     first = call(app, client, f"{cp.COLUMNS}.children", inputs, state={f"{cp.INPUT}.value": q}, changed=[])
     again = call(app, client, f"{cp.COLUMNS}.children", inputs, state={f"{cp.INPUT}.value": q}, changed=[])
@@ -150,7 +151,7 @@ def test_an_example_link_fills_the_box_and_compares(app, client):
                                            ({"type": cp.EXAMPLE, "index": 2}, 1)]},
                state={f"{cp.INPUT}.n_submit": 4}, changed=json.dumps(
                    {"index": 2, "type": cp.EXAMPLE}, separators=(",", ":")) + ".n_clicks")
-    assert out[cp.INPUT] == {"value": L.EXAMPLE_QUESTIONS[2], "n_submit": 5}
+    assert out[cp.INPUT] == {"value": texts.EXAMPLE_QUESTIONS[2], "n_submit": 5}
 
 
 # ---- Territoires ------------------------------------------------------------------------------
@@ -230,7 +231,7 @@ def test_every_page_is_useful_on_first_open(dash_duo, app, explorer):
 
     open_tab("Comparer")
     dash_duo.wait_for_element(f"#{cp.COLUMNS} .list-group-item", timeout=20)
-    assert dash_duo.find_element(f"#{cp.INPUT}").get_attribute("value") == L.EXAMPLE_QUESTIONS[0]
+    assert dash_duo.find_element(f"#{cp.INPUT}").get_attribute("value") == texts.EXAMPLE_QUESTIONS[0]
     assert len(dash_duo.driver.find_elements(By.CSS_SELECTOR, f"#{cp.COLUMNS} .card")) == 3
 
     open_tab("Territoires")

@@ -19,7 +19,7 @@ import pytest
 
 from components import compare_page as cp
 from components import ids
-from components import labels as L
+from components import labels as texts
 from components import producers_page as pp
 from components import territories_page as tp
 from models.core import french
@@ -217,7 +217,7 @@ def catalogue_strings(explorer) -> set[str]:
 def test_typography_checker_catches_what_it_should():
     assert typography_errors("Mode : hybride") and typography_errors("Mode: hybride")
     assert typography_errors("« vacances »") and typography_errors("Pourquoi ?")
-    assert not typography_errors(L.typo("Mode : « hybride » ; pourquoi ? Voilà !"))
+    assert not typography_errors(texts.typo("Mode : « hybride » ; pourquoi ? Voilà !"))
     assert not typography_errors("http://x 10:30 (?)")
     scan = TextScan({"Titre : sous-titre"})
     scan.check("Titre : sous-titre", "data")  # catalogue text is the publisher's
@@ -227,8 +227,8 @@ def test_typography_checker_catches_what_it_should():
 
 
 def test_the_catalogue_of_texts_is_typeset():
-    for name in dir(L):
-        value = getattr(L, name)
+    for name in dir(texts):
+        value = getattr(texts, name)
         values = (value if isinstance(value, tuple) else value.values() if isinstance(value, dict)
                   else [value])
         if name.isupper() and name != "NNBSP" and all(isinstance(v, str) for v in values):
@@ -242,8 +242,8 @@ def test_every_page_layout_reads_french(app, explorer, data_strings):
     scan.component(layout)
     assert scan.n_texts > 200  # the walk reaches every page
     tabs = {t["props"]["tab_id"]: t["props"]["label"] for t in _tabs(layout)
-            if t["props"].get("tab_id") in L.PAGES}
-    assert tabs == L.PAGES
+            if t["props"].get("tab_id") in texts.PAGES}
+    assert tabs == texts.PAGES
     assert scan.errors == [], "\n".join(scan.errors)
 
 
@@ -266,12 +266,12 @@ def _tabs(layout) -> list[dict]:
 
 def test_header_names_the_catalogue_date_not_a_build(app, explorer):
     layout = json.dumps(serialise(app.layout), ensure_ascii=False)
-    day = french.long_date(L.catalogue_date(explorer.artifacts.manifest))
+    day = french.long_date(texts.catalogue_date(explorer.artifacts.manifest))
     assert day and f"catalogue du {day}" in layout
     header = json.dumps(uihelpers.find(serialise(app.layout), ids.COUNT), ensure_ascii=False)
     assert f"catalogue du {day}" in header and explorer.artifacts.manifest["build_id"] not in header
     export = {"catalog": {"source": "x/export-dataset-20260116-055249.csv.gz"}}
-    assert L.catalogue_date(export) == "2026-01-16"
+    assert texts.catalogue_date(export) == "2026-01-16"
     assert french.long_date("2026-01-16") == "16 janvier 2026"
 
 
@@ -296,7 +296,7 @@ def test_callback_outputs_read_french(app, client, explorer, data_strings):
                         {f"{tp.LEVEL}.value": "region", f"{tp.SEARCH}.value": region}), "choropleth")
     scan.component(call(app, client, f"{cp.COLUMNS}.children",
                         {f"{cp.BUTTON}.n_clicks": 1, f"{cp.INPUT}.n_submit": 0},
-                        state={f"{cp.INPUT}.value": L.EXAMPLE_QUESTIONS[1]}), "compare")
+                        state={f"{cp.INPUT}.value": texts.EXAMPLE_QUESTIONS[1]}), "compare")
     scan.component(call(app, client, f"{cp.COLUMNS}.children",
                         {f"{cp.BUTTON}.n_clicks": 2, f"{cp.INPUT}.n_submit": 0},
                         state={f"{cp.INPUT}.value": "  "}), "compare empty")
