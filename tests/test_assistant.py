@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from models.core.french import NNBSP
 from models.serve.assistant import (
     LOCAL,
-    NNBSP,
     clean_state,
     display_topic,
     new_state,
@@ -266,7 +266,7 @@ def test_dialogue_file_is_big_enough_and_well_formed():
 
 @pytest.mark.slow
 def test_dialogue_ids_exist_in_the_export_and_are_not_archived():
-    from scripts.check_dialogues import check
+    from scripts.tools.check_dialogues import check
     from tests.conftest import FULL_EXPORT
 
     assert check(read_dialogues(DIALOGUES), FULL_EXPORT) == []

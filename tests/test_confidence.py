@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.serve.assistant import NNBSP
+from models.core.french import NNBSP
 from models.serve.confidence import (
     FEATURES,
     PARAMS_PATH,

@@ -7,8 +7,9 @@ Pure and standard library only; it imports nothing else from ``models``, so that
 ``pyproject.toml``).
 
 Typography: thousands are separated by a narrow no-break space (U+202F, :data:`NNBSP`), the
-decimal mark is a comma, a narrow no-break space precedes « % » and « : ; ? ! ». A missing
-value is written « — » unless the caller asks for another text.
+decimal mark is a comma, a narrow no-break space precedes « % » and « : ; ? ! »
+(:func:`typography`) and pads the inside of « » (:func:`quoted`). A missing value is written
+« — » unless the caller asks for another text.
 
 Examples
 --------
@@ -22,6 +23,9 @@ True
 '1er janvier 2026'
 >>> count(2, "jeu", "jeux")
 '2 jeux'
+>>> typography(f"Je ne connais pas {quoted('Tolouse')} : vérifiez.") == (
+...     "Je ne connais pas «\u202fTolouse\u202f»\u202f: vérifiez.")
+True
 """
 
 from __future__ import annotations
@@ -108,6 +112,27 @@ def percent(share, decimals: int = 0, missing: str = MISSING) -> str:
     if v is None:
         return missing
     return f"{number(100 * v, decimals)}{NNBSP}%"
+
+
+def quoted(text: str) -> str:
+    """``text`` between French quotation marks, a narrow no-break space inside each.
+
+    >>> quoted("piscines à Toulouse") == "«\u202fpiscines à Toulouse\u202f»"
+    True
+    """
+    return f"«{NNBSP}{text}{NNBSP}»"
+
+
+def typography(text: str) -> str:
+    """``text`` with a narrow no-break space (and no other space) before « ; : ? ! » where they
+    end a word group (followed by a space or the end); « : » inside an address is left alone.
+
+    >>> typography("Quel lieu ? Toulouse : oui") == "Quel lieu\u202f? Toulouse\u202f: oui"
+    True
+    >>> typography("voir https://www.data.gouv.fr")
+    'voir https://www.data.gouv.fr'
+    """
+    return re.sub(r"\s*([;:?!])(?=\s|$)", NNBSP + r"\1", text)
 
 
 def score(x) -> str:

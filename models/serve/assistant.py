@@ -71,6 +71,7 @@ import pandas as pd
 from models.core import french
 from models.core.families import group_ranked
 from models.core.formats import FORMAT_LABELS, format_families
+from models.core.french import quoted, typography
 from models.core.geo import LEVEL_RANK
 from models.core.text import keyword_terms, sentence_spans, strip_markup
 from models.serve.confidence import load_model
@@ -81,7 +82,6 @@ log = logging.getLogger(__name__)
 
 STATE_VERSION = 1
 N_CARDS = 5
-NNBSP = "\u202f"  # narrow no-break space (French typography: before ; : ? ! and inside « »)
 SLOT_KINDS = ("territory", "period", "producer", "format")
 SLOT_NAMES = {"territory": "territoire", "period": "période", "producer": "producteur",
               "format": "format"}
@@ -89,16 +89,6 @@ SLOT_NAMES = {"territory": "territoire", "period": "période", "producer": "prod
 # territory weight of a dataset for a place (module docstring)
 W_OWN, W_NEAR, W_DEPT, W_REGION, W_NATIONAL = 1.0, 0.9, 0.6, 0.45, 0.25
 LOCAL = W_REGION  # from this weight on, a dataset is about the place (not a national fallback)
-
-
-def q(text: str) -> str:
-    """« text » with French spacing."""
-    return f"«{NNBSP}{text}{NNBSP}»"
-
-
-def punct(text: str) -> str:
-    """Narrow no-break space before ; : ? ! (French typography)."""
-    return re.sub(r"\s*([;:?!])(?=\s|$)", NNBSP + r"\1", text)
 
 
 @dataclass(frozen=True)
@@ -437,7 +427,7 @@ class Assistant:
         return out
 
     def _reply(self, st: dict, text: str, cards: list, **extra) -> dict:
-        return {"reply": punct(text), "cards": cards, "ranking": extra.pop("ranking", []),
+        return {"reply": typography(text), "cards": cards, "ranking": extra.pop("ranking", []),
                 "clarify": extra.pop("clarify", None), "action": extra.pop("action", None),
                 "producers": extra.pop("producers", []), "notes": extra.pop("notes", []),
                 "slots": {k: dict(v) for k, v in st["slots"].items()}, "state": st, **extra}
@@ -454,7 +444,7 @@ class Assistant:
                                action="restart")
         if not _words(text):
             msg = ("Je n'ai pas compris la question. Posez-la en quelques mots, par exemple "
-                   f"{q('piscines à Toulouse')} ou {q('prix des carburants en Bretagne')}.")
+                   f"{quoted('piscines à Toulouse')} ou {quoted('prix des carburants en Bretagne')}.")
             return self._reply(st, msg, [])
         if st["topic"]:
             for cmd in ("producers", "map", "more"):
@@ -489,16 +479,16 @@ class Assistant:
         else:
             if not content:
                 if recent and not new_slots:
-                    example = q("les plus récents jeux sur la qualité de l'air")
+                    example = quoted("les plus récents jeux sur la qualité de l'air")
                     return self._reply(st, "Les plus récents… de quoi ? Posez d'abord une question, "
                                            f"par exemple {example}.", [])
                 if unknown_place:
-                    return self._reply(st, f"Je ne connais pas le lieu {q(unknown_place)}. Vérifiez "
+                    return self._reply(st, f"Je ne connais pas le lieu {quoted(unknown_place)}. Vérifiez "
                                            "l'orthographe, ou donnez une commune, un département ou "
                                            "une région.", [])
                 if not new_slots and clarify_slot is None:
                     return self._reply(st, "Je n'ai pas compris la question. Dites-moi ce que vous "
-                                           f"cherchez, par exemple {q('piscines à Toulouse')}.", [])
+                                           f"cherchez, par exemple {quoted('piscines à Toulouse')}.", [])
             turns = st["turns"]
             st.update(new_state())
             st["turns"] = turns
@@ -506,7 +496,7 @@ class Assistant:
             st["slots"] = new_slots
             st["sort"] = "recent" if recent else "relevance"
         if unknown_place:
-            notes.append(f"Je ne connais pas le lieu {q(unknown_place)} : je l'ai laissé de côté.")
+            notes.append(f"Je ne connais pas le lieu {quoted(unknown_place)} : je l'ai laissé de côté.")
         if not st["topic"]:
             if clarify_slot is not None:
                 clarify = self.clarification(st, np.empty(0, dtype=np.int64), clarify_slot)
@@ -515,7 +505,7 @@ class Assistant:
                                    clarify=clarify, notes=notes)
             what = " et ".join(v["label"] for v in st["slots"].values())
             return self._reply(st, f"Que cherchez-vous pour {what} ? Par exemple "
-                                   f"{q('piscines')} ou {q('budget')}.", [], notes=notes)
+                                   f"{quoted('piscines')} ou {quoted('budget')}.", [], notes=notes)
         return self._answer(st, notes=notes, clarify_slot=clarify_slot, new_topic=not followup)
 
     def _unknown_word(self, word: str) -> bool:
@@ -559,8 +549,8 @@ class Assistant:
         the title of the best dataset on « la mer », when one answers), else two examples."""
         from models.serve.confidence import assess  # at call time: tests patch confidence.assess
 
-        generic = (f"Demandez-moi par exemple {q('piscines à Toulouse')} ou "
-                   f"{q('prix des carburants en Bretagne')}.")
+        generic = (f"Demandez-moi par exemple {quoted('piscines à Toulouse')} ou "
+                   f"{quoted('prix des carburants en Bretagne')}.")
         m = _SUBJECT.search(text or "")
         if not m:
             return generic
@@ -576,7 +566,7 @@ class Assistant:
         example = _short_title(str(exp.datasets["title"].iat[hits[0].row])) if hits else ""
         if not set(keyword_terms(example)) & set(keyword_terms(subject)):  # a title about the subject
             example = f"données sur {subject}"
-        return f"Si vous cherchez des données sur {subject}, demandez par exemple {q(example)}."
+        return f"Si vous cherchez des données sur {subject}, demandez par exemple {quoted(example)}."
 
     def _slots_from(self, u) -> tuple[dict, object]:
         """State slots from an :class:`Understanding`; an ambiguous territory is returned apart
@@ -628,9 +618,9 @@ class Assistant:
     def _cmd_map(self, st: dict) -> dict:
         out = self._answer(st, notes=[], quiet=True)
         if out["cards"]:
-            out["reply"] = punct(f"Je les montre sur la carte : {len(out['cards'])} jeu"
-                                 f"{'x' if len(out['cards']) > 1 else ''} de données en surbrillance "
-                                 "dans l'onglet « Carte ».".replace("« Carte »", q("Carte")))
+            out["reply"] = typography(f"Je les montre sur la carte : {len(out['cards'])} jeu"
+                                      f"{'x' if len(out['cards']) > 1 else ''} de données en surbrillance "
+                                      "dans l'onglet « Carte ».".replace("« Carte »", quoted("Carte")))
             out["action"] = "map"
         return out
 
@@ -642,7 +632,7 @@ class Assistant:
         listing = ", ".join(f"{p} ({n})" for p, n in counts.most_common())
         n = len(out["cards"])
         head = f"Les {n} réponses affichées sont publiées" if n > 1 else "La réponse affichée est publiée"
-        out["reply"] = punct(f"{head} par : {listing}.")
+        out["reply"] = typography(f"{head} par : {listing}.")
         out["producers"] = [{"name": p, "count": c} for p, c in counts.most_common()]
         out["action"] = "producers"
         return out
@@ -827,11 +817,11 @@ class Assistant:
         topic = st["topic"]
         if not len(rows):
             st["results"] = []
-            return self._reply(st, f"Je n'ai trouvé aucun jeu de données sur {q(display_topic(topic))}. "
+            return self._reply(st, f"Je n'ai trouvé aucun jeu de données sur {quoted(display_topic(topic))}. "
                                    "Essayez d'autres mots.", [], notes=notes)
         if more and st["offset"] >= len(rows):
             st["offset"] = max(0, st["offset"] - p.n_cards)
-            return self._reply(st, f"Je n'ai pas d'autre jeu de données sur {q(display_topic(topic))}. "
+            return self._reply(st, f"Je n'ai pas d'autre jeu de données sur {quoted(display_topic(topic))}. "
                                    "Reformulez la question, ou recommencez.", [], notes=notes)
         off = st["offset"] if st["offset"] < len(rows) else 0
         st["offset"] = off
@@ -855,7 +845,7 @@ class Assistant:
             s = st["slots"].get(kind)
             if s:
                 notes.append(f"Aucun jeu pertinent ne correspond à {SLOT_NAMES[kind]} "
-                             f"{q(s['label'])} : je l'ai ignoré.")
+                             f"{quoted(s['label'])} : je l'ai ignoré.")
         clarify = None
         if not quiet and not more:
             clarify = self.clarification(st, rows, clarify_slot, new_topic)
@@ -890,15 +880,15 @@ class Assistant:
                     f"jeux de données pertinents).")
         if not fits:  # the confidence says none of them answers: say so, show the nearest
             where = f" pour {place}" if terr and r["local"] else ""
-            return f"Aucun jeu ne répond exactement à {q(topic)}{where} ; les plus proches :"
+            return f"Aucun jeu ne répond exactement à {quoted(topic)}{where} ; les plus proches :"
         count = ("un jeu de données" if n <= 1 else f"{n} jeux de données") if n < 200 else \
             "plus de 200 jeux de données"
         if r["national"]:
-            head = (f"Je n'ai pas trouvé de jeu de données propre à {place} sur {q(topic)} : voici "
+            head = (f"Je n'ai pas trouvé de jeu de données propre à {place} sur {quoted(topic)} : voici "
                     "des jeux nationaux, qui couvrent tout le territoire.")
         else:
             where = f" pour {place}" if terr and r["local"] else ""
-            head = f"J'ai trouvé {count} sur {q(topic)}{where}."
+            head = f"J'ai trouvé {count} sur {quoted(topic)}{where}."
         order = " Ils sont classés du plus récent au plus ancien." if st.get("sort") == "recent" else ""
         best = f" Le plus pertinent est {who}{when}." if st.get("sort") != "recent" else \
             f" Le plus récent est {who}{when}."
@@ -908,7 +898,7 @@ class Assistant:
         """One question when the best answers disagree on a slot the question left open."""
         if slot is not None:  # an ambiguous place name (« Saint-Denis »)
             opts = [{"label": c.label, "value": f"{c.value[0]}:{c.value[1]}"} for c in slot.candidates[:5]]
-            question = punct(f"Quel lieu voulez-vous dire par {q(slot.text)} ?")
+            question = typography(f"Quel lieu voulez-vous dire par {quoted(slot.text)} ?")
             return {"slot": "territory", "question": question, "options": opts, "none": "Peu importe"}
         top = [int(x) for x in rows[:10]]
         if new_topic and "territory" not in st["slots"] and "territory" not in st["asked"]:
@@ -923,8 +913,8 @@ class Assistant:
                 opts = [{"label": self.territories.entity(k)["name"], "value": k}
                         for k, _ in ranked.most_common(5)]
                 st["asked"].append("territory")
-                return {"slot": "territory", "question": punct("Les réponses concernent des lieux "
-                                                               "différents. Lequel vous intéresse ?"),
+                return {"slot": "territory", "question": typography("Les réponses concernent des lieux "
+                                                                    "différents. Lequel vous intéresse ?"),
                         "options": opts, "none": "Peu importe"}
         if (new_topic and "producer" not in st["slots"] and "territory" not in st["slots"]
                 and "producer" not in st["asked"]):
@@ -937,8 +927,8 @@ class Assistant:
                 opts = [{"label": str(names.get(k) or k), "value": k}
                         for k, _ in cnt.most_common(5) if not str(k).startswith("(")]
                 st["asked"].append("producer")
-                return {"slot": "producer", "question": punct("Plusieurs producteurs publient ces "
-                                                              "données. Lequel préférez-vous ?"),
+                return {"slot": "producer", "question": typography("Plusieurs producteurs publient ces "
+                                                                   "données. Lequel préférez-vous ?"),
                         "options": opts, "none": "Peu importe"}
         return None
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from models.core import fair
+from models.core.french import quoted
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ class FairService:
         prod = self.producer_service
         p = prod.index_of(producer_id)
         if p is None:
-            raise ValueError(f"producteur «\u202f{str(producer_id)[:80]}\u202f» inconnu dans ce catalogue")
+            raise ValueError(f"producteur {quoted(str(producer_id)[:80])} inconnu dans ce catalogue")
         return np.asarray(prod.rows(p), dtype=np.int64)
 
     def rows(self, producer_id: str) -> np.ndarray:
@@ -149,7 +150,7 @@ class FairService:
         t = self.producers
         r = t[t["producer_id"] == producer_id]
         if not len(r):
-            raise ValueError(f"producteur «\u202f{str(producer_id)[:80]}\u202f» inconnu dans ce catalogue")
+            raise ValueError(f"producteur {quoted(str(producer_id)[:80])} inconnu dans ce catalogue")
         r = r.iloc[0]
         return {"kind": r["kind"], "rank": None if pd.isna(r["rank"]) else int(r["rank"]),
                 "of": int(r["of"]), "points": None if pd.isna(r["points"]) else round(float(r["points"]), 2)}

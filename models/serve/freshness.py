@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from models.core import freshness as fr
+from models.core.french import quoted
 from models.serve.records import export_timestamp
 
 log = logging.getLogger(__name__)
@@ -115,7 +116,7 @@ class FreshnessService:
         if producer_id:
             rows = self.rows_of_producer(producer_id)
             if rows is None:
-                raise ValueError(f"producteur «\u202f{producer_id[:80]}\u202f» inconnu dans ce catalogue")
+                raise ValueError(f"producteur {quoted(producer_id[:80])} inconnu dans ce catalogue")
             p = self.producers.index_of(producer_id)
             out["producer"] = {"id": producer_id,
                                "name": str(self.producers.table["organization"].iat[p])}

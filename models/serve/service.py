@@ -20,6 +20,7 @@ from functools import cached_property
 
 import numpy as np
 
+from models.core.french import quoted
 from models.core.store import ArtifactError
 from models.serve.cards import query_stems, snippet_pieces
 from models.serve.search import MODES
@@ -35,7 +36,6 @@ MAX_PER_PAGE = 100
 MAX_STATE_CHARS = 8_000  # an encoded dialogue state (a few hundred characters in practice)
 LIST_FILTERS = ("producer", "territory", "format", "licence", "frequency", "topic")
 SCALAR_FILTERS = ("year", "modified", "has_reuses")
-NNBSP = "\u202f"
 
 
 class ServiceError(ValueError):
@@ -61,11 +61,6 @@ class InvalidInput(ServiceError):
 
 class Unavailable(ServiceError):
     code = "indisponible"
-
-
-def q(text: str) -> str:
-    """« text » with narrow no-break spaces inside the quotes."""
-    return f"«{NNBSP}{text}{NNBSP}»"
 
 
 def _plain(v):
@@ -122,7 +117,7 @@ class CatalogueService:
         row = self.explorer.records.row_of(dataset_id) if isinstance(dataset_id, str) else None
         if row is None:
             shown = str(dataset_id)[:64] if isinstance(dataset_id, str) else "?"
-            raise NotFound(f"aucun jeu de données d'identifiant {q(shown)} dans ce catalogue")
+            raise NotFound(f"aucun jeu de données d'identifiant {quoted(shown)} dans ce catalogue")
         return row
 
     def _url(self, row: int) -> str:
@@ -174,7 +169,7 @@ class CatalogueService:
                                            facets=facets, tag=tag)
             words = exp.engine.query_words(query) if mode == "word" else None
         except ArtifactError:
-            raise Unavailable(f"le mode de recherche {q(mode)} n'est pas disponible pour ce catalogue",
+            raise Unavailable(f"le mode de recherche {quoted(mode)} n'est pas disponible pour ce catalogue",
                               "mode_indisponible") from None
         out = res.as_json(exp.records)
         rows = out["results"]
@@ -279,7 +274,7 @@ class CatalogueService:
     def producers(self, page: int = 1, per_page: int = 20, sort: str = "size") -> dict:
         """Producers, ``per_page`` at a time (``sort``: size, name, views, reuses, score, recent)."""
         if sort not in PRODUCER_SORTS:
-            raise InvalidInput(f"tri {q(str(sort)[:30])} inconnu\u202f: {', '.join(PRODUCER_SORTS)}")
+            raise InvalidInput(f"tri {quoted(str(sort)[:30])} inconnu\u202f: {', '.join(PRODUCER_SORTS)}")
         if not isinstance(page, int) or page < 1 or not isinstance(per_page, int) \
                 or not 1 <= per_page <= MAX_PER_PAGE:
             raise InvalidInput(f"page ≥ 1 et per_page entre 1 et {MAX_PER_PAGE} attendus")
@@ -310,7 +305,7 @@ class CatalogueService:
         p = prod.index_of(producer_id)
         if p is None:
             shown = str(producer_id)[:64] if isinstance(producer_id, str) else "?"
-            raise NotFound(f"aucun producteur d'identifiant {q(shown)} dans ce catalogue")
+            raise NotFound(f"aucun producteur d'identifiant {quoted(shown)} dans ce catalogue")
         s = prod.summary(p)
         ds = prod.datasets(p, limit=n_datasets)
         mix = prod.topic_mix(p, top=5)
@@ -349,7 +344,7 @@ class CatalogueService:
         e = terr.entity(code) if terr.available else None
         if e is None:
             shown = str(code)[:64] if isinstance(code, str) else "?"
-            raise NotFound(f"territoire {q(shown)} inconnu (forme attendue niveau:code, "
+            raise NotFound(f"territoire {quoted(shown)} inconnu (forme attendue niveau:code, "
                            "par exemple departement:35 ou commune:35238)")
         t = terr.datasets(e["value"])
         start = (page - 1) * per_page
@@ -398,7 +393,8 @@ class CatalogueService:
 
     def _known_producer(self, producer: str | None) -> None:
         if producer and self.explorer.producers.index_of(producer) is None:
-            raise NotFound(f"producteur {q(producer[:80])} inconnu dans ce catalogue", "producteur_inconnu")
+            raise NotFound(f"producteur {quoted(producer[:80])} inconnu dans ce catalogue",
+                           "producteur_inconnu")
 
     def catalogue(self) -> dict:
         """What an assistant needs first: counts, export date, build id, search modes, topics."""
