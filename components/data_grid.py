@@ -3,8 +3,8 @@
 Why a grid and not a table of Dash components: Dash's renderer re-checks every component of the
 layout at each update, anywhere in the app. A list of 200 datasets as ``html.Tr``/``Td``/``A`` is
 ~1,600 components (the Territoires page's list on first open), which made every update of the
-whole app slower — the year slider's frame on the map among them (``scripts/map_browser_bench.py``)
-— and the largest producer's lists took 26.5 s to open (``scripts/first_open.py``). A grid is one
+whole app slower — the year slider's frame on the map among them (``scripts/bench/map_browser_bench.py``)
+— and the largest producer's lists took 26.5 s to open (``scripts/bench/first_open.py``). A grid is one
 component whatever its length.
 
 Rows are dicts of plain values with a ``key`` (the row id sent back by ``cellClicked``, read by

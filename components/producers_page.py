@@ -48,7 +48,7 @@ PRODUCER_ITEM = "producers-producer-item"
 # {"type": LIST_GRID, "list": name}; a click on a row opens its dataset (its ``key``: the row id,
 # "row_a:row_b" for a pair, whose column says which). One component per list, not a table of rows:
 # Dash's renderer re-checks every component at each update (26.5 s for the largest producer with
-# ~2,100 of them in tables, scripts/first_open.py)
+# ~2,100 of them in tables, scripts/bench/first_open.py)
 LIST_GRID = "producers-list-grid"
 
 TITLE = texts.PRODUCERS_TITLE

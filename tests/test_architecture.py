@@ -31,7 +31,7 @@ ALLOWED = {
                                                  "guard parses it once)",
     ("callbacks/http_guard.py", "_config"): "Dash builds the page's config there (the guard hides the "
                                             "library versions it holds)",
-    ("scripts/onnx_variants.py", "_session"): "an experiment timing other ONNX files through the "
+    ("scripts/experiments/onnx_variants.py", "_session"): "an experiment timing other ONNX files through the "
                                               "encoder's tokenizer (models.core has no public hook)",
     ("tests/test_e5_model.py", "_model"): "white-box test of models.core's torch encoder (its "
                                           "sentence-transformers model)",

@@ -128,8 +128,8 @@ def title_queries(explorer, n: int = 80) -> list[str]:
 @pytest.fixture(scope="module")
 def fixture_model(explorer):
     """The confidence fitted on the fixture (its titles' words answered, the training prompts
-    that are off-topic or without data not), as ``scripts/fit_confidence.py`` does."""
-    from scripts.fit_confidence import fit_logistic
+    that are off-topic or without data not), as ``scripts/tools/fit_confidence.py`` does."""
+    from scripts.tools.fit_confidence import fit_logistic
 
     pos = title_queries(explorer)
     neg = TRAIN[TRAIN["kind"] != "data"]["prompt"].tolist()

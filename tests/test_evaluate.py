@@ -108,7 +108,7 @@ def test_evaluate_command_json(built_root, tmp_path, capsys):
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"keyword", "semantic", "hybrid", "word", "per_query", "params"}
-    # the search constants in effect (fitted by scripts/tune_search.py) are part of the report
+    # the search constants in effect (fitted by scripts/tools/tune_search.py) are part of the report
     assert {"alpha_short", "beta_short", "alpha_long", "beta_long", "place_boost"} <= set(out["params"])
     for mode in ("keyword", "semantic", "hybrid", "word"):
         assert list(out[mode]) == ["n", "skipped", *METRIC_KEYS]

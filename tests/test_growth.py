@@ -1,4 +1,4 @@
-"""scripts/growth.py: synthetic catalogues readable by the build, exponents, projections."""
+"""scripts/bench/growth.py: synthetic catalogues readable by the build, exponents, projections."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "growth.py"
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench" / "growth.py"
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""Incremental builds: a changed description re-encodes that dataset only (scripts/incremental_check.py)."""
+"""Incremental builds: a changed description re-encodes that dataset only
+(scripts/bench/incremental_check.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from tests.fake_encoders import FakeEncoder
 
 
 def load_script():
-    path = REPO / "scripts" / "incremental_check.py"
+    path = REPO / "scripts" / "bench" / "incremental_check.py"
     spec = importlib.util.spec_from_file_location("incremental_check", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -56,7 +56,7 @@ META = "encoder.json"
 FORMAT = 1
 QUERY_PREFIX = "query: "
 PASSAGE_PREFIX = "passage: "
-# chosen with scripts/onnx_variants.py (README): the most faithful variant at >= 2x torch's speed
+# chosen with scripts/experiments/onnx_variants.py (README): the most faithful variant at >= 2x torch's speed
 QUANTISATION = {"weight_type": "QInt8", "per_channel": True, "fused": True, "opset": 17}
 FP32 = {"weight_type": None, "fused": True, "opset": 17}  # no quantisation
 VARIANTS = {"int8": QUANTISATION, "fp32": FP32}
@@ -269,7 +269,7 @@ QUERY_DIR = "query"  # the queries' model: vocabulary cut to Latin-script pieces
 # 2: weights in ``model.data`` beside the graph, memory-mapped by ONNX Runtime and read without
 # prepacking: the app's fp32 query model costs ~2 MiB of private memory instead of ~270 (its
 # pages are file-backed, shared by gunicorn's workers); ~20 ms a query instead of ~9 on one
-# thread (scripts/memory_breakdown.py, docs/measurements.md)
+# thread (scripts/bench/memory_breakdown.py, docs/measurements.md)
 QUERY_FORMAT = 2
 QUERY_DATA = "model.data"
 

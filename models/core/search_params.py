@@ -1,4 +1,4 @@
-"""The search constants: :class:`SearchParams`, fitted by ``scripts/tune_search.py`` with k-fold
+"""The search constants: :class:`SearchParams`, fitted by ``scripts/tools/tune_search.py`` with k-fold
 cross-validation over the labelled files and stored in ``models/core/search_params.json``
 (:func:`load_search_params`), and the fusion constants of one query, :class:`HybridParams`.
 

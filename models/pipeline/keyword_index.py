@@ -45,7 +45,7 @@ def build_keyword_index(ctx) -> None:
                             pd.DataFrame({"term": fc.vocab, "df": df_t, "idf": idf}))
     ctx.param("keyword", method="bm25f", vocabulary=len(fc.vocab), nnz=int(w.nnz),
               stemmer="light-fr", **params.as_dict())
-    # the fitted search constants in effect for this build (scripts/tune_search.py)
+    # the fitted search constants in effect for this build (scripts/tools/tune_search.py)
     ctx.param("search", **load_search_params().as_dict())
     log.info("keyword index: %d terms, %d postings", len(fc.vocab), w.nnz)
 

@@ -34,7 +34,7 @@ def twins_first(x: np.ndarray, idx: np.ndarray, scores: np.ndarray) -> tuple[np.
     more) list each other first, in row order, then the other neighbours found. Among such
     twins every choice is equally near (cosine 1); without a rule the exact search keeps the ones
     rounding favours and an index another 10, so the lists differ for no reason. With it, the
-    exact and the approximate search agree (``scripts/growth.py recall``) and "similar datasets"
+    exact and the approximate search agree (``scripts/bench/growth.py recall``) and "similar datasets"
     are stable from one build to the next."""
     n, k = idx.shape
     if n < 2 or k == 0:
@@ -67,7 +67,7 @@ def approximate_knn(vectors: np.ndarray, k: int = 10, *, seed: int = 42, graph_k
                     n_jobs: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """The same arrays as :func:`knn` from a nearest-neighbour-descent graph (pynndescent), in
     about ``n^1.1`` time instead of ``n^2``. The graph is built with ``graph_k`` (> k) neighbours
-    for recall (measured: ``scripts/growth.py --recall``); a fixed seed and one thread make it
+    for recall (measured: ``scripts/bench/growth.py --recall``); a fixed seed and one thread make it
     reproducible. Cosine scores are recomputed exactly for the pairs found."""
     from pynndescent import NNDescent  # lazy: numba-compiled, seconds to import
 

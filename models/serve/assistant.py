@@ -308,7 +308,7 @@ class Assistant:
             return None
         table = arts.parquet("passages.parquet")
         # offsets from the rows themselves (sorted by row): same as passage_offsets.npy, and
-        # right for a build whose rows were rearranged (scripts/synthetic_build.py)
+        # right for a build whose rows were rearranged (scripts/tools/synthetic_build.py)
         rows = table["row"].to_numpy()
         if len(rows) > 1 and np.any(np.diff(rows) < 0):
             table = table.sort_values(["row", "start"], kind="stable").reset_index(drop=True)

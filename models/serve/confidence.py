@@ -14,7 +14,7 @@ Two parts, both cheap at query time:
                      (:meth:`KeywordSearcher.max_score`): 1 when one dataset holds every term.
 
   A logistic model turns them into ``P(a dataset answers)``. It is fitted by
-  ``scripts/fit_confidence.py`` on the labelled queries (answered = an expected dataset in the
+  ``scripts/tools/fit_confidence.py`` on the labelled queries (answered = an expected dataset in the
   hybrid top 10), the dialogue topics, and ``tests/data/offtopic.csv`` (off-topic prompts and
   data questions the catalogue cannot answer = not answered); its coefficients and threshold
   are in ``confidence_params.json`` next to this module, read once. Without that file
@@ -288,7 +288,7 @@ def _same_space(engine, m: ConfidenceModel) -> bool:
     if (built, m.model_id) not in _WARNED:
         _WARNED.add((built, m.model_id))
         log.warning("answer confidence fitted for %s, the build is embedded with %s: confidence "
-                    "unknown (refit with scripts/fit_confidence.py)", m.model_id, built)
+                    "unknown (refit with scripts/tools/fit_confidence.py)", m.model_id, built)
     return False
 
 

@@ -11,7 +11,7 @@ the whole catalogue** and then restricted to the filters (a dataset's score does
 the filters, so a département's count is exactly what the territory filter keeps of the answer
 set). Not a top k: a question about museums has hundreds of answers, one about one survey a few.
 
-0.30 was chosen on the labelled files (``scripts/coverage_threshold.py``; table in
+0.30 was chosen on the labelled files (``scripts/tools/coverage_threshold.py``; table in
 ``docs/fair-freshness-coverage.md``): it is the highest threshold at which at least half of the
 labelled relevant datasets of questions-public (20 questions with up to 463 relevant datasets
 each, spread over many places: the coverage's own use case) are in the answer set (0.512; 0.441

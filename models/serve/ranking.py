@@ -35,7 +35,7 @@ when the dataset's temporal coverage (else its creation to last-modification yea
 period; for « récents », « mis à jour en … » its last-modified year; for « publiés en … » its
 creation year.
 
-Every constant lives in :class:`SearchParams`, fitted by ``scripts/tune_search.py`` with k-fold
+Every constant lives in :class:`SearchParams`, fitted by ``scripts/tools/tune_search.py`` with k-fold
 cross-validation over the labelled files and stored in ``models/core/search_params.json``
 (:mod:`models.core.search_params`); a
 build records the parameters in effect in its manifest (``parameters.search``).
