@@ -26,10 +26,7 @@ FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 SKIP: dict[str, str] = {}
 # Modules whose examples fail today and are another change's to fix: expected to fail (strict, so
 # the entry must go once they pass).
-KNOWN_FAILING: dict[str, str] = {
-    "models.serve.understanding": "the module docstring's example uses a `ctx` it never defines "
-                                  "(models/serve is being refactored separately)",
-}
+KNOWN_FAILING: dict[str, str] = {}
 
 # Share of public top-level functions/classes of models/core with a ``>>>`` example, as measured
 # when the Examples were written (27 of 139 before, 128 of 139 after).

@@ -1,13 +1,6 @@
 """What a free French query asks for: places, years, producers and formats ("slots"), and the
 words that are left for the topic.
 
-    >>> u = understand("piscines à Toulouse depuis 2020 en CSV", ctx)
-    >>> [(s.kind, s.value, s.label) for s in u.slots]
-    [('territory', ('commune', '31555'), 'Toulouse (commune)'),
-     ('period', (2020, 2026), 'depuis 2020'), ('format', 'csv', 'CSV')]
-    >>> u.topic_text
-    'piscines'
-
 One module, no Dash, shared by the search (soft boosts, chips, filters) and the question
 assistant (which asks back when a slot is ambiguous). Everything it knows comes from the build:
 
@@ -42,6 +35,26 @@ Every slot has ``kind`` (territory / period / producer / format), ``value``, a F
 (« Toulouse (commune) »), the character ``span`` in the query, the matched ``text`` and a
 ``confidence`` in [0, 1]. ``topic_text`` is the query without the slots and the small words
 that only introduced them (« à », « en », « depuis », « au format » …).
+
+Examples
+--------
+A context from a gazetteer of one commune and one producer (a build's has every one):
+
+>>> from models.core.geo import Gazetteer
+>>> gaz = Gazetteer.build(
+...     [{"code": "31555", "nom": "Toulouse", "type": "commune-actuelle", "departement": "31",
+...       "region": "76", "population": 504078}], [],
+...     [{"code": "31", "nom": "Haute-Garonne", "region": "76"}], [{"code": "76", "nom": "Occitanie"}])
+>>> ctx = UnderstandingContext.build(gazetteer=gaz, as_of="2026-03-01",
+...                                  producers=[("ign", "Institut géographique national (IGN)", 900)])
+>>> u = understand("piscines à Toulouse depuis 2020 en CSV", ctx)
+>>> [(s.kind, s.value, s.label) for s in u.slots]
+[('territory', ('commune', '31555'), 'Toulouse (commune)'),
+ ('period', (2020, 2026), 'depuis 2020'), ('format', 'csv', 'CSV')]
+>>> u.topic_text
+'piscines'
+>>> [(s.kind, s.value, s.field) for s in understand("cadastre IGN publié en 2021", ctx).slots]
+[('producer', 'ign', None), ('period', (2021, 2021), 'created')]
 """
 
 from __future__ import annotations
@@ -86,7 +99,13 @@ MAX_ACRONYM_PRODUCERS = 5
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Candidate:
-    """One possible meaning of a slot: ``value`` as in :class:`Slot`, its label and confidence."""
+    """One possible meaning of a slot: ``value`` as in :class:`Slot`, its label and confidence.
+
+    Examples
+    --------
+    >>> Candidate(("commune", "31555"), "Toulouse (commune)", 0.9).label
+    'Toulouse (commune)'
+    """
 
     value: Any
     label: str
@@ -101,7 +120,16 @@ class Slot:
     region / pays, and its code: INSEE, SIREN, COG, ``FR``); period → ``(first_year,
     last_year)``; producer → producer id; format → a format family (``"csv"``). For an ambiguous
     territory or producer, ``value`` is the most likely candidate and ``candidates`` lists them
-    all, best first. ``span``: ``text[span[0]:span[1]]`` of the query is ``text``."""
+    all, best first. ``span``: ``text[span[0]:span[1]]`` of the query is ``text``.
+
+    Examples
+    --------
+    >>> s = Slot("period", (2018, 2022), "2018–2022", (7, 16), "2018-2022", 0.9, field="coverage")
+    >>> s.key
+    'period:2018-2022'
+    >>> {k: s.as_dict()[k] for k in ("value", "span", "confidence")}
+    {'value': [2018, 2022], 'span': [7, 16], 'confidence': 0.9}
+    """
 
     kind: str
     value: Any
@@ -136,7 +164,17 @@ class Slot:
 
 @dataclass(frozen=True)
 class Understanding:
-    """The slots of a query (in the order of the text) and what is left for the topic."""
+    """The slots of a query (in the order of the text) and what is left for the topic.
+
+    Examples
+    --------
+    >>> ctx = UnderstandingContext.build(gazetteer=None, as_of="2026-03-01")
+    >>> u = understand("budget 2018-2022 au format JSON", ctx)
+    >>> u.period(), [s.key for s in u.formats], u.topic_text
+    ((2018, 2022), ['format:json'], 'budget')
+    >>> u.without(["format:json"]).topic_text  # a chip removed: its words go back to the topic
+    'budget au format JSON'
+    """
 
     text: str
     slots: tuple[Slot, ...]
@@ -186,7 +224,17 @@ class Understanding:
 # context
 # ---------------------------------------------------------------------------------------------
 class ProducerIndex:
-    """Normalised producer names and acronyms → producers (see the module docstring)."""
+    """Normalised producer names and acronyms → producers (see the module docstring).
+
+    Examples
+    --------
+    >>> idx = ProducerIndex([("ign", "Institut géographique national (IGN)", 900),
+    ...                      ("dreal-ge", "DREAL Grand Est", 40), ("o", "Orange", 3)])
+    >>> len(idx), sorted(idx.acronyms)  # « Orange » alone is a French word: not a producer key
+    (3, ['dreal', 'ign'])
+    >>> idx.keys["dreal grand est"]
+    [('dreal-ge', 40)]
+    """
 
     def __init__(self, producers: Iterable[tuple[str, str, int]],
                  gazetteer: Gazetteer | None = None) -> None:
@@ -232,7 +280,16 @@ class ProducerIndex:
 @dataclass
 class UnderstandingContext:
     """What :func:`understand` knows about the build: its gazetteer (None: no territory slots),
-    its export date (periods are relative to it) and its producers."""
+    its export date (periods are relative to it) and its producers.
+
+    Examples
+    --------
+    >>> ctx = UnderstandingContext.build(gazetteer=None, as_of="2026-03-01T10:00:00")
+    >>> ctx.as_of, ctx.year, len(ctx.producers)
+    (datetime.date(2026, 3, 1), 2026, 0)
+    >>> [s.label for s in understand("les données récentes", ctx).slots]  # relative to the export
+    ['récents (2025–2026)']
+    """
 
     gazetteer: Gazetteer | None
     as_of: date
@@ -586,7 +643,14 @@ TRAIL_WORDS = frozenset({"format", "formats"})
 
 def topic_text(text: str, slots: Iterable[Slot]) -> str:
     """``text`` without the slots' spans and the small words right before them (at most 3:
-    « à », « en », « au format », « de la commune de » …)."""
+    « à », « en », « au format », « de la commune de » …).
+
+    Examples
+    --------
+    >>> toulouse = Slot("territory", ("commune", "31555"), "Toulouse (commune)", (11, 19), "Toulouse", 0.9)
+    >>> topic_text("piscines à Toulouse", [toulouse]), topic_text("  piscines   couvertes ", [])
+    ('piscines', 'piscines couvertes')
+    """
     spans = sorted(s.span for s in slots)
     if not spans:
         return " ".join(text.split())
@@ -619,7 +683,16 @@ def understand(text: str | None, ctx: UnderstandingContext) -> Understanding:
     """The slots of a free French ``text`` and its topic words (module docstring).
 
     Never raises on odd input: an empty or non-text query gives no slot; a text longer than
-    :data:`MAX_TEXT_CHARS` is understood on its beginning."""
+    :data:`MAX_TEXT_CHARS` is understood on its beginning.
+
+    Examples
+    --------
+    >>> ctx = UnderstandingContext.build(gazetteer=None, as_of="2026-03-01")
+    >>> [(s.kind, s.value, s.text) for s in understand("qualité de l'air avant 2015 (xls)", ctx).slots]
+    [('period', (1900, 2014), 'avant 2015'), ('format', 'xls', 'xls')]
+    >>> understand(None, ctx).slots, understand("   ", ctx).topic_text
+    ((), '')
+    """
     text = "" if text is None else str(text)
     text = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in text)[:MAX_TEXT_CHARS]
     if not text.strip():
@@ -641,5 +714,12 @@ def understand(text: str | None, ctx: UnderstandingContext) -> Understanding:
 
 
 def with_confidence(slot: Slot, confidence: float) -> Slot:
-    """A copy of ``slot`` with another confidence (e.g. once the person confirmed it)."""
+    """A copy of ``slot`` with another confidence (e.g. once the person confirmed it).
+
+    Examples
+    --------
+    >>> s = Slot("format", "csv", "CSV", (0, 3), "csv", 0.9)
+    >>> with_confidence(s, 1).confidence, s.confidence
+    (1.0, 0.9)
+    """
     return replace(slot, confidence=float(confidence))
