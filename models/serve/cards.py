@@ -17,7 +17,14 @@ from models.core.text import keyword_terms
 
 SNIPPET_CHARS = 260
 def query_words(query: str) -> list[str]:
-    """The words of a query worth highlighting (keyword terms, longest first)."""
+    """The words of a query worth highlighting (keyword terms of 3 letters or more, longest
+    first, at most 12).
+
+    Examples
+    --------
+    >>> query_words("Les piscines municipales à Lyon")
+    ['municipales', 'piscines', 'Lyon']
+    """
     words = []
     for tok in re.findall(r"[^\W_][\w'’-]*", query or ""):
         if keyword_terms(tok) and len(tok) >= 3:
@@ -27,7 +34,14 @@ def query_words(query: str) -> list[str]:
 
 def snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> list[tuple[str, bool]]:
     """A piece of ``text`` around the first query word, as ``(text, highlighted)`` pieces
-    (matching ignores case, accents and plural/feminine endings: same stems as the search)."""
+    (matching ignores case, accents and plural/feminine endings: same stems as the search).
+
+    Examples
+    --------
+    >>> snippet("Liste des piscines municipales, avec horaires et tarifs.", "piscine horaire")
+    [('Liste des ', False), ('piscines', True), (' municipales, avec ', False), ('horaires', True),
+     (' et tarifs.', False)]
+    """
     return snippet_pieces(text, query_stems(query), width)
 
 
@@ -37,7 +51,13 @@ def _terms(token: str) -> tuple:
 
 
 def query_stems(query: str) -> frozenset:
-    """The stems :func:`snippet` looks for in a description (computed once for a results list)."""
+    """The stems :func:`snippet` looks for in a description (computed once for a results list).
+
+    Examples
+    --------
+    >>> sorted(query_stems("piscines municipales"))
+    ['municipal', 'piscin']
+    """
     return frozenset(t for w in query_words(query) for t in _terms(w))
 
 
@@ -45,7 +65,16 @@ def snippet_pieces(text: str, stems: frozenset, width: int | None = None) -> lis
     """A piece of ``text`` around the first word whose stem is in ``stems``, as ``(text,
     highlighted)`` pieces. Each word's stems are cached and the scan stops past the window of
     the first hit (later hits cannot be shown): ~10× faster than a full scan
-    (``tests/test_service.py`` compares them)."""
+    (``tests/test_service.py`` compares them).
+
+    Examples
+    --------
+    >>> text = "Un long texte sur les piscines municipales de la ville et leurs horaires"
+    >>> snippet_pieces(text, query_stems("piscine"), width=30)  # cut around the first hit
+    [('… ', False), ('texte sur les ', False), ('piscines', True), (' …', False)]
+    >>> snippet_pieces("", query_stems("piscine"))
+    []
+    """
     width = SNIPPET_CHARS if width is None else width
     text = " ".join(str(text or "").split())
     if not text:
@@ -89,7 +118,19 @@ MAX_VERSIONS = 20  # versions listed on a card (the count says how many there ar
 
 
 def version(explorer, row: int) -> dict:
-    """A family member listed under a card: ``row``, ``id``, ``title``, ``url``, ``last_modified``."""
+    """A family member listed under a card: ``row``, ``id``, ``title``, ``url``, ``last_modified``.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> import pandas as pd
+    >>> explorer = SimpleNamespace(datasets=pd.DataFrame(
+    ...     {"id": ["a1"], "title": ["Piscines 2024"], "url": ["https://www.data.gouv.fr/a1"],
+    ...      "last_modified": ["2025-03-01T10:00:00"]}))
+    >>> version(explorer, 0)
+    {'row': 0, 'id': 'a1', 'title': 'Piscines 2024', 'url': 'https://www.data.gouv.fr/a1',
+     'last_modified': '1er mars 2025'}
+    """
     ds = explorer.datasets
     return {"row": int(row), "id": str(ds["id"].iat[row]), "title": str(ds["title"].iat[row] or ""),
             "url": str(ds["url"].iat[row] or "") if "url" in ds else "",

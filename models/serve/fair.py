@@ -56,7 +56,15 @@ def _fold(s: str) -> str:
 
 def producer_kind(name: str, account: str = "organisation") -> str:
     """The kind of a producer (:data:`PRODUCER_KINDS`; « utilisateur » for a personal account,
-    « autre organisation » when nothing matches)."""
+    « autre organisation » when nothing matches).
+
+    Examples
+    --------
+    >>> [producer_kind(n) for n in ("Ville de Lyon", "Toulouse Métropole", "INSEE", "Jean Dupont")]
+    ['commune', 'intercommunalité', 'établissement public', 'autre organisation']
+    >>> producer_kind("Jean Dupont", "utilisateur")
+    'utilisateur'
+    """
     if account == "utilisateur":
         return "utilisateur"
     if account == "aucun":

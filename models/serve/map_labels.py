@@ -14,7 +14,18 @@ FILE = "hierarchy.parquet"
 def label_payload(frame: pd.DataFrame | None) -> dict | None:
     """Columns as lists, biggest region first within each level:
     ``{"levels": L, "level": [...], "x": [...], "y": [...], "size": [...], "label": [...]}``
-    (coordinates rounded to 4 digits: a tenth of a point at any zoom), or None."""
+    (coordinates rounded to 4 digits: a tenth of a point at any zoom), or None.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"level": [1, 0, 0], "x": [0.5, 1.23456, np.nan], "y": [2.0, 3.0, 1.0],
+    ...                   "size": [120, 40, 10], "label": ["Transports", "Vélos", "Trains"]})
+    >>> label_payload(f)  # a label without coordinates is left out
+    {'levels': 2, 'level': [0, 1], 'x': [1.2346, 0.5], 'y': [3.0, 2.0], 'size': [40, 120],
+     'label': ['Vélos', 'Transports']}
+    >>> label_payload(None) is None
+    True
+    """
     if frame is None or not len(frame):
         return None
     f = frame.sort_values(["level", "size"], ascending=[True, False], kind="stable")

@@ -26,7 +26,18 @@ from models.core.years import (
 
 
 def year_payload(datasets: pd.DataFrame) -> dict:
-    """What the map's year slider needs in the browser (see the module docstring)."""
+    """What the map's year slider needs in the browser (see the module docstring).
+
+    Examples
+    --------
+    >>> ds = pd.DataFrame({"created_year": [2019, 3, 2024],
+    ...                    "last_modified": ["2025-01-01", "2025-06-30", None]})
+    >>> p = year_payload(ds)
+    >>> p["first"], p["last"], p["min"], p["max"], p["left_out"]
+    (1990, 2025, 2019, 2025, {'created': 1, 'modified': 1})
+    >>> list(base64.b64decode(p["created"]))  # year - 1990 + 1, 0 = unknown or implausible
+    [30, 0, 35]
+    """
     last = last_plausible_year(datasets)
     lo, hi = year_bounds(datasets)
     out: dict = {"first": FIRST_PLAUSIBLE_YEAR, "last": last, "n": len(datasets), "left_out": {},
@@ -41,7 +52,15 @@ def year_payload(datasets: pd.DataFrame) -> dict:
 
 
 def year_bounds(datasets: pd.DataFrame) -> tuple[int, int]:
-    """(first, last) plausible year actually present, for the slider's range."""
+    """(first, last) plausible year actually present, for the slider's range.
+
+    Examples
+    --------
+    >>> year_bounds(pd.DataFrame({"created_year": [2019, 3], "last_modified": ["2025-01-01", None]}))
+    (2019, 2025)
+    >>> year_bounds(pd.DataFrame({"last_modified": [None]}))  # nothing plausible
+    (1990, 1990)
+    """
     last = last_plausible_year(datasets)
     present = [row_years(datasets, k) for k in KINDS]
     ys = np.concatenate([y[plausible(y, last)] for y in present]) if present else np.array([])

@@ -12,7 +12,17 @@ log = logging.getLogger(__name__)
 def classical_mds(d: np.ndarray, *, seed: int = 42) -> np.ndarray:
     """Torgerson's classical MDS to 2D: the top two eigenvectors of the double-centred squared
     distances (ARPACK, so a few seconds for 3,000 points where a full eigh takes much longer).
-    One n × n float32 work matrix besides ``d`` (36 MB for 3,000 points)."""
+    One n × n float32 work matrix besides ``d`` (36 MB for 3,000 points).
+
+    Examples
+    --------
+    The corners of a 3 × 4 rectangle, from their distances (up to a rotation):
+
+    >>> x = np.array([[0.0, 0.0], [3.0, 0.0], [0.0, 4.0], [3.0, 4.0]])
+    >>> d = np.sqrt(((x[:, None] - x[None]) ** 2).sum(-1))
+    >>> classical_mds(d).round(3).tolist()
+    [[2.0, 1.5], [2.0, -1.5], [-2.0, 1.5], [-2.0, -1.5]]
+    """
     from scipy.sparse.linalg import eigsh  # lazy: only the MDS views need scipy
 
     n = len(d)
@@ -58,7 +68,16 @@ def smacof_2d(d: np.ndarray, init: np.ndarray, *, max_iter: int = 50, eps: float
     """Metric SMACOF (Guttman transform) from ``init``, in float32 with two n × n work matrices
     reused across iterations (sklearn's ``smacof`` allocates several float64 ones per
     iteration: ~460 MB for 3,000 points, against ~110 MB here). Stops when the relative
-    stress decrease falls under ``eps``."""
+    stress decrease falls under ``eps``.
+
+    Examples
+    --------
+    >>> x = np.array([[0.0, 0.0], [3.0, 0.0], [0.0, 4.0], [3.0, 4.0]])
+    >>> d = np.sqrt(((x[:, None] - x[None]) ** 2).sum(-1)).astype(np.float32)
+    >>> y = smacof_2d(d, x + [[0.3, 0.0], [0.0, 0.2], [0.0, 0.0], [-0.2, 0.1]])
+    >>> bool(np.abs(np.sqrt(((y[:, None] - y[None]) ** 2).sum(-1)) - d).max() < 0.01)  # distances kept
+    True
+    """
     n = len(d)
     x = np.asarray(init, dtype=np.float64).copy()
     dist = np.empty_like(d)
@@ -89,7 +108,17 @@ def mds_2d(vectors: np.ndarray, *, seed: int = 42, metric: str = "cosine",
            max_iter: int = 50) -> np.ndarray:
     """Metric MDS of a few thousand points at most: classical MDS, then SMACOF stress
     majorisation from there (converges in a few iterations). About 1 s for 1,000 points and
-    3 s for 3,000 on 2 cores; memory: four n × n float32 matrices at most (~150 MB for 3,000)."""
+    3 s for 3,000 on 2 cores; memory: four n × n float32 matrices at most (~150 MB for 3,000).
+
+    Examples
+    --------
+    >>> v = np.array([[1.0, 0.0, 0.0], [0.9, 0.1, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    >>> xy = mds_2d(v)  # cosine distances
+    >>> xy.shape, xy.dtype, bool(np.linalg.norm(xy[0] - xy[1]) < np.linalg.norm(xy[0] - xy[2]))
+    ((4, 2), dtype('float32'), True)
+    >>> mds_2d(v[:2]).tolist()  # fewer than 3 points: all at the origin
+    [[0.0, 0.0], [0.0, 0.0]]
+    """
     x = np.asarray(vectors)
     if len(x) < 3:
         return np.zeros((len(x), 2), dtype=np.float32)

@@ -21,7 +21,18 @@ from models.serve.search import Hit
 def export_timestamp(artifacts: Artifacts) -> pd.Timestamp:
     """The date and time of the export the build was made from: the one the build recorded
     (manifest ``parameters.producers.export_date``), else the newest ``last_modified`` of the
-    catalogue, else 1970-01-01 (timezone-naive)."""
+    catalogue, else 1970-01-01 (timezone-naive).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> export_timestamp(SimpleNamespace(
+    ...     manifest={"parameters": {"producers": {"export_date": "2026-01-16T09:30:00+01:00"}}}))
+    Timestamp('2026-01-16 08:30:00')
+    >>> export_timestamp(SimpleNamespace(manifest={}, datasets=pd.DataFrame(
+    ...     {"last_modified": ["2025-12-01T10:00:00", None]})))
+    Timestamp('2025-12-01 10:00:00')
+    """
     iso = artifacts.manifest.get("parameters", {}).get("producers", {}).get("export_date")
     d = pd.Timestamp(iso) if iso else quality.export_date(artifacts.datasets["last_modified"])
     if d is None or pd.isna(d):
@@ -34,9 +45,17 @@ class Records:
 
     Examples
     --------
-    >>> rec = Records(load_artifacts("artifacts"))  # doctest: +SKIP
-    >>> rec.dataset(rec.row_of("53699d0ea3a729239d205b2e"))["title"]  # doctest: +SKIP
-    'Vacances scolaires par zones'
+    >>> from pathlib import Path
+    >>> arts = Artifacts(dir=Path("b1"), manifest={}, datasets=pd.DataFrame(
+    ...     {"id": ["a", "b"], "title": ["Piscines", "Air"], "organization": ["Lyon", "Atmo"],
+    ...      "last_modified": ["2025-12-01", "2026-01-10"]}), embeddings=np.eye(2, dtype=np.float32),
+    ...     coords=np.zeros((2, 2)), neighbours=np.array([[1], [0]]),
+    ...     neighbour_scores=np.array([[0.8], [0.8]]))
+    >>> rec = Records(arts)
+    >>> rec.row_of("b"), rec.row_of("z"), rec.export_date
+    (1, None, datetime.date(2026, 1, 10))
+    >>> rec.hits_as_dicts(rec.similar(0))
+    [{'id': 'b', 'title': 'Air', 'organization': 'Atmo', 'score': 0.8, 'versions': []}]
     """
 
     def __init__(self, artifacts: Artifacts) -> None:

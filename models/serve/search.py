@@ -27,6 +27,16 @@ DEFAULT_MODE = "hybrid"
 
 @dataclass
 class Hit:
+    """One result: its artifact row, its score and the rows of its family ranked below it.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ds = pd.DataFrame({"id": ["a", "b"], "title": ["Piscines", "Air"], "organization": ["Lyon", "Atmo"]})
+    >>> Hit(1, 0.87654).as_dict(ds)
+    {'id': 'b', 'title': 'Air', 'organization': 'Atmo', 'score': 0.8765}
+    """
+
     row: int  # artifact row id
     score: float
     versions: tuple[int, ...] = ()  # rows of the same family ranked below it (models.core.families)
@@ -39,7 +49,13 @@ class Hit:
 
 
 def clean_query(query: str | None, max_chars: int = MAX_QUERY_CHARS) -> str:
-    """Drop control characters, collapse spaces, cap the length."""
+    """Drop control characters, collapse spaces, cap the length.
+
+    Examples
+    --------
+    >>> clean_query("  piscines\\x00 à\\n\\tToulouse  "), clean_query(None), len(clean_query("x" * 600))
+    ('piscines à Toulouse', '', 500)
+    """
     if not query:
         return ""
     # cut first (a 30 MB string must not be scanned character by character): spaces collapse
@@ -50,6 +66,13 @@ def clean_query(query: str | None, max_chars: int = MAX_QUERY_CHARS) -> str:
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """The rows of the ``k`` best scores, best first (ties in row order).
+
+    Examples
+    --------
+    >>> top_k(np.array([0.2, 0.9, -np.inf, 0.5]), 2).tolist(), top_k(np.array([1.0]), 0).tolist()
+    ([1, 3], [])
+    """
     k = min(k, len(scores))
     if k <= 0:
         return np.empty(0, dtype=np.int64)
@@ -58,6 +81,19 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
 
 
 class SemanticSearcher:
+    """Cosine of the encoded query to every dataset vector (``embeddings``: normalised rows;
+    ``encoder``: :mod:`models.core.encoders`, ``encode(texts, kind="query")``).
+
+    Examples
+    --------
+    >>> class Encoder:  # a stand-in for the e5 encoder
+    ...     def encode(self, texts, kind):
+    ...         return np.array([[1.0, 0.0]])
+    >>> s = SemanticSearcher(np.array([[0.0, 1.0], [0.8, 0.6]]), Encoder())
+    >>> s.search("eau", k=2)
+    [Hit(row=1, score=0.8, versions=()), Hit(row=0, score=0.0, versions=())]
+    """
+
     def __init__(self, embeddings: np.ndarray, encoder) -> None:
         self.embeddings = embeddings
         self.encoder = encoder
@@ -74,7 +110,15 @@ class SemanticSearcher:
 # ---- hybrid ---------------------------------------------------------------------------------
 
 def popularity_prior(datasets) -> np.ndarray:
-    """Popularity in [0, 1]: mean of log-scaled views, reuses and followers, each / its max."""
+    """Popularity in [0, 1]: mean of log-scaled views, reuses and followers, each / its max.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> p = popularity_prior(pd.DataFrame({"views": [0, 10, 1000], "reuses": [0, 1, 3]}))
+    >>> p.astype(float).round(3).tolist()
+    [0.0, 0.424, 1.0]
+    """
     parts = []
     for col in ("views", "reuses", "followers"):
         if col not in datasets.columns:
@@ -88,7 +132,14 @@ def popularity_prior(datasets) -> np.ndarray:
 
 
 def candidates(scores: np.ndarray, depth: int, *, positive_only: bool = False) -> np.ndarray:
-    """The ``depth`` best rows, best first (rows scored -inf, or ≤ 0 if asked, left out)."""
+    """The ``depth`` best rows, best first (rows scored -inf, or ≤ 0 if asked, left out).
+
+    Examples
+    --------
+    >>> sc = np.array([0.5, -np.inf, 0.9, 0.0])
+    >>> candidates(sc, 3).tolist(), candidates(sc, 4, positive_only=True).tolist()
+    ([2, 0, 3], [2, 0])
+    """
     idx = top_k(scores, depth)
     keep = np.isfinite(scores[idx])
     if positive_only:
@@ -97,14 +148,33 @@ def candidates(scores: np.ndarray, depth: int, *, positive_only: bool = False) -
 
 
 def ranks_of(scores: np.ndarray, depth: int, *, positive_only: bool = False) -> dict[int, int]:
-    """Row -> 1-based rank among the ``depth`` best (rows of score -inf never ranked)."""
+    """Row -> 1-based rank among the ``depth`` best (rows of score -inf never ranked).
+
+    Examples
+    --------
+    >>> ranks_of(np.array([0.5, -np.inf, 0.9, 0.0]), 3)
+    {2: 1, 0: 2, 3: 3}
+    """
     return {int(i): r for r, i in enumerate(candidates(scores, depth, positive_only=positive_only), 1)}
 
 
 def rrf_fuse(rankings: list[dict[int, int]], weights: list[float], *, k: float = 60.0,
              prior: np.ndarray | None = None, prior_weight: float = 0.0) -> dict[int, float]:
     """Weighted reciprocal-rank fusion ``Σ w_m / (k + rank_m)``, times ``1 + prior_weight ·
-    prior`` (the popularity factor), over the union of the rankings."""
+    prior`` (the popularity factor), over the union of the rankings.
+
+    Examples
+    --------
+    Row 2 is second for one mode and first for the other; row 0 first for one only:
+
+    >>> fused = rrf_fuse([{0: 1, 2: 2}, {2: 1}], [0.5, 0.5], k=60)
+    >>> {row: round(s * 1000, 3) for row, s in fused.items()}
+    {0: 8.197, 2: 16.261}
+    >>> fused = rrf_fuse([{0: 1, 2: 2}, {2: 1}], [0.5, 0.5], prior=np.array([1.0, 0.0, 0.0]),
+    ...                  prior_weight=1.0)
+    >>> {row: round(s * 1000, 3) for row, s in fused.items()}  # row 0 is popular: × 2
+    {0: 16.393, 2: 16.261}
+    """
     out: dict[int, float] = {}
     for ranking, w in zip(rankings, weights, strict=True):
         for row, r in ranking.items():
@@ -152,7 +222,18 @@ def hybrid_scores(keyword: np.ndarray, semantic: np.ndarray, prior: np.ndarray |
     """Fused score of every dataset (-inf outside the candidates of both modes).
 
     ``keyword``: BM25F scores (0 = no match); ``semantic``: cosines (-inf = filtered out);
-    ``keyword_max``: the query's best attainable BM25F score (default: the best one found)."""
+    ``keyword_max``: the query's best attainable BM25F score (default: the best one found).
+
+    Examples
+    --------
+    >>> kw = np.array([2.0, 0.0, 1.0, 0.0])  # row 3 is a candidate of neither mode
+    >>> sem = np.array([0.2, 0.8, 0.5, -np.inf])
+    >>> params = HybridParams(keyword_weight=0.8, popularity=0.0)
+    >>> hybrid_scores(kw, sem, None, params).round(2).tolist()
+    [0.8, 0.2, 0.5, -inf]
+    >>> hybrid_scores(kw, sem, None, params, keyword_max=4.0).round(2).tolist()  # the best attainable
+    [0.4, 0.2, 0.3, -inf]
+    """
     n = len(semantic)
     out = np.full(n, -np.inf, dtype=np.float64)
     kw_rows = candidates(keyword, params.depth, positive_only=True)
@@ -191,13 +272,25 @@ def hybrid_scores(keyword: np.ndarray, semantic: np.ndarray, prior: np.ndarray |
 
 def cross_ranks(rows_by_mode: dict[str, list[int]]) -> dict[str, dict[int, int]]:
     """Mode -> {row: 1-based rank} for every listed row (to mark a result with its rank
-    in the other modes)."""
+    in the other modes).
+
+    Examples
+    --------
+    >>> cross_ranks({"keyword": [4, 2], "semantic": [2, 7]})
+    {'keyword': {4: 1, 2: 2}, 'semantic': {2: 1, 7: 2}}
+    """
     return {m: {int(r): i for i, r in enumerate(rows, 1)} for m, rows in rows_by_mode.items()}
 
 
 def overlap(rows_by_mode: dict[str, list[int]], k: int = 10) -> dict:
     """How much the top ``k`` of the modes agree: ``{"pairs": {(a, b): n}, "all": n, "k": k}``
-    (pairs in the modes' order; ``n`` = rows in both top ``k``)."""
+    (pairs in the modes' order; ``n`` = rows in both top ``k``).
+
+    Examples
+    --------
+    >>> overlap({"keyword": [1, 2, 3], "semantic": [2, 3, 4], "word": [3, 9]}, k=3)
+    {'pairs': {('keyword', 'semantic'): 2, ('keyword', 'word'): 1, ('semantic', 'word'): 1}, 'all': 1, 'k': 3}
+    """
     modes = list(rows_by_mode)
     tops = {m: set(rows_by_mode[m][:k]) for m in modes}
     pairs = {(a, b): len(tops[a] & tops[b]) for i, a in enumerate(modes) for b in modes[i + 1:]}

@@ -14,7 +14,13 @@ TOP = 8
 
 
 def clean_rows(rows, n: int) -> np.ndarray:
-    """Distinct valid row ids, in first-seen order."""
+    """Distinct valid row ids, in first-seen order.
+
+    Examples
+    --------
+    >>> clean_rows([3, 1, 3, 2.0, 2.5, True, -1, 9, "x"], n=5).tolist()
+    [3, 1, 2]
+    """
     out = []
     for r in rows or []:
         if isinstance(r, bool) or not isinstance(r, int | float | np.integer) or r != int(r):
@@ -68,7 +74,15 @@ def summarize(explorer, rows) -> dict:
 
 def export_frame(datasets: pd.DataFrame, rows) -> pd.DataFrame:
     """id, title, producer, url, created_at, last_modified of the rows selected, in that order
-    (text cells made safe for spreadsheets: :func:`models.core.csv_safe.safe_cell`)."""
+    (text cells made safe for spreadsheets: :func:`models.core.csv_safe.safe_cell`).
+
+    Examples
+    --------
+    >>> ds = pd.DataFrame({"id": ["a", "b"], "title": ["=SUM(A1)", "Eau"], "organization": ["Ville", None],
+    ...                    "url": ["u", "v"], "created_at": ["2020", "2021"]})
+    >>> export_frame(ds, [1, 0]).values.tolist()  # no last_modified column: empty cells
+    [['b', 'Eau', '', 'v', '2021', ''], ['a', "'=SUM(A1)", 'Ville', 'u', '2020', '']]
+    """
     rows = clean_rows(rows, len(datasets))
     d = datasets.iloc[rows]
 
@@ -82,6 +96,15 @@ def export_frame(datasets: pd.DataFrame, rows) -> pd.DataFrame:
 
 def export_csv(datasets: pd.DataFrame, rows) -> str:
     """The selection's CSV: :func:`export_frame`, every cell quoted
-    (:func:`models.core.csv_safe.safe_csv`)."""
+    (:func:`models.core.csv_safe.safe_csv`).
+
+    Examples
+    --------
+    >>> ds = pd.DataFrame({"id": ["a"], "title": ["Eau"], "organization": ["Ville"]})
+    >>> print(export_csv(ds, [0]))
+    "id","title","producer","url","created_at","last_modified"
+    "a","Eau","Ville","","",""
+    <BLANKLINE>
+    """
     frame = export_frame(datasets, rows)
     return safe_csv(list(frame.columns), frame.itertuples(index=False, name=None))
