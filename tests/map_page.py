@@ -8,9 +8,9 @@ import pytest
 def open_map(dash_duo, app) -> None:
     """The app's « Carte » page in headless Chromium, the map drawn."""
     from components import ids
-    from tests.test_browser import CHROMEDRIVER, CHROMIUM, free_port
+    from tests.browser_helpers import HAVE_BROWSER, NO_BROWSER, free_port
 
-    if not (CHROMIUM and CHROMEDRIVER):
-        pytest.skip("needs chromium and chromedriver on PATH")  # a failure in CI (conftest)
+    if not HAVE_BROWSER:
+        pytest.skip(NO_BROWSER)  # a failure in CI (conftest)
     dash_duo.start_server(app, port=free_port())
     dash_duo.wait_for_element(f"#{ids.MAP} .js-plotly-plot", timeout=90)

@@ -12,14 +12,10 @@ from components import ask_page as ap
 from components import ids
 from components.map import HIGHLIGHT_TRACE
 from models.core.config import AppSettings
-from tests.test_browser import CHROMEDRIVER, CHROMIUM, TIMEOUT, free_port, trace_value, wait
+from tests.browser_helpers import BROWSER_MARKS, TIMEOUT, free_port, trace_value, wait
 from tests.uihelpers import HOSTILE
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs chromium and chromedriver on PATH "
-                       "(apt-get install -y chromium chromium-driver)"),
-]
+pytestmark = BROWSER_MARKS
 
 
 def topic_words(explorer) -> str:

@@ -14,13 +14,10 @@ pytest.importorskip("selenium", reason="selenium (dash[testing]) is not installe
 from app import create_app
 from components import ids
 from models.core.config import AppSettings
+from tests.browser_helpers import BROWSER_MARKS, WEBGL_DRAWN, free_port, wait
 from tests.builders import build_with_crafted_row
-from tests.test_browser import CHROMEDRIVER, CHROMIUM, WEBGL_DRAWN, free_port, wait
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs chromium and chromedriver on PATH"),
-]
+pytestmark = BROWSER_MARKS
 
 PIXEL_ID = "pixel-0001"
 

@@ -1,14 +1,13 @@
 """The app in a real browser: headless Chromium driven by dash[testing]'s ``dash_duo``.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` (``scripts/test.sh`` installs them); the
-options come from ``pytest_setup_options`` in conftest.py and ``addopts`` in pyproject.toml.
+options come from ``pytest_setup_options`` in conftest.py and ``addopts`` in pyproject.toml; the
+helpers every browser test shares are in ``tests/browser_helpers.py``.
 Run: ``pytest -m browser`` (or plain ``pytest``: they are part of the suite).
 """
 
 from __future__ import annotations
 
-import shutil
-import socket
 from urllib.parse import quote_plus
 
 import numpy as np
@@ -20,106 +19,11 @@ from app import create_app
 from components import ids
 from components.map import HIGHLIGHT_TRACE, SELECTED_TRACE
 from models.core.config import AppSettings
+from tests.browser_helpers import BROWSER_MARKS, TIMEOUT, free_port, trace_len, trace_value, wait
 from tests.builders import with_description
 from tests.uihelpers import HOSTILE
 
-TIMEOUT = 90  # seconds: generous, CI machines have 2 busy cores
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-CHROMEDRIVER = shutil.which("chromedriver")
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
-                       reason="needs chromium and chromedriver on PATH "
-                              "(apt-get install -y chromium chromium-driver)"),
-]
-
-# plotly.js keeps base64 arrays as given in gd.data; gd._fullData holds the decoded ones
-TRACE_VALUE = """
-const g = document.querySelector('#{map} .js-plotly-plot');
-const t = g && g._fullData && g._fullData[{trace}];
-if (!t) {{ return null; }}
-return Array.from(t.{key} || []);
-"""
-
-# the map's WebGL canvas really drew points: its lit pixels (plotly keeps the drawing buffer);
-# 0 when plotly shows its « WebGL is not supported » notice instead
-WEBGL_DRAWN = """
-const g = document.querySelector('#map .js-plotly-plot');
-const gl = g && g.querySelector('canvas.gl-canvas-context');
-if (!gl || !gl.width || g.querySelector('.no-webgl')) { return 0; }
-const c = document.createElement('canvas');
-c.width = gl.width; c.height = gl.height;
-const ctx = c.getContext('2d');
-ctx.drawImage(gl, 0, 0);
-const px = ctx.getImageData(0, 0, c.width, c.height).data;
-let k = 0;
-for (let i = 3; i < px.length; i += 4) { if (px[i]) { k++; } }
-return k;
-"""
-
-# the fading (assets/30-map-mask.js): the WebGL points grey, the kept ones drawn on the lit layer
-LIT_POINTS = """
-const g = document.querySelector('#map .js-plotly-plot');
-const t = g && g.data && g.data[0];
-if (!t) { return -2; }
-const o = t.marker && t.marker.opacity;
-const c = g.querySelector('canvas.map-mask-layer');
-const lit = (cv) => {
-  if (!cv || !cv.width || !cv.height) { return 0; }
-  const px = cv.getContext('2d').getImageData(0, 0, cv.width, cv.height).data;
-  let k = 0;
-  for (let i = 3; i < px.length; i += 4) { if (px[i]) { k++; } }
-  return k;
-};
-const grey = t.marker && t.marker.color === '#c9ced6';
-if (!grey && (o === undefined || o === null || o === 0.8)) { return lit(c) ? -3 : -1; }  // nothing faded
-if (!grey || o !== 0.45 || !c) { return -4; }  // faded: the WebGL map one light grey
-const drawn = Number(g.dataset.maskDrawn);
-return drawn > 0 && !lit(c) ? -5 : drawn;
-"""
-
-# the lit layer is drawn where plotly draws the points: for kept rows inside the view, the canvas
-# pixel at plotly's own position of the point (its axes' l2p) is lit; returns [checked, lit]
-LIT_ALIGNED = """
-const g = document.querySelector('#map .js-plotly-plot');
-const c = g && g.querySelector('canvas.map-mask-layer'), keep = g && g.__maskKeep;
-if (!c || !keep || g.__maskBusy) { return [0, 0]; }  // no lit layer, or a restyle under way
-const t = g._fullData[0], xa = g._fullLayout.xaxis, ya = g._fullLayout.yaxis, s = g._fullLayout._size;
-const k = c.width / s.w, px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-let checked = 0, lit = 0;
-for (let i = 0; i < keep.length && checked < 300; i++) {
-  if (!keep[i]) { continue; }
-  const x = Math.round(xa.l2p(t.x[i]) * k), y = Math.round(ya.l2p(t.y[i]) * k);
-  if (x < 2 || y < 2 || x >= c.width - 2 || y >= c.height - 2) { continue; }
-  checked++;
-  if (px[(y * c.width + x) * 4 + 3]) { lit++; }
-}
-return [checked, lit];
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def trace_value(dash_duo, trace: int, key: str):
-    return dash_duo.driver.execute_script(TRACE_VALUE.format(map=ids.MAP, trace=trace, key=key))
-
-
-def trace_len(dash_duo, trace: int, key: str = "x") -> int:
-    value = trace_value(dash_duo, trace, key)
-    return -1 if value is None else len(value)
-
-
-def wait(dash_duo, predicate, timeout: float = TIMEOUT):
-    from dash.testing.wait import until
-
-    until(predicate, timeout=timeout)
-
-
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture

@@ -3,19 +3,14 @@
 
 from __future__ import annotations
 
-import shutil
-
 import plotly.graph_objects as go
-import pytest
 
 from components import coverage_view as cv
 from components import ids
 from models.serve.coverage import coverage, coverage_csv
+from tests.browser_helpers import TIMEOUT, browser_test, free_port
 from tests.test_ui_text import typography_errors
 
-TIMEOUT = 90
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-CHROMEDRIVER = shutil.which("chromedriver")
 GEO = {"type": "FeatureCollection", "features": [
     {"type": "Feature", "properties": {"code": "31"},
      "geometry": {"type": "Polygon", "coordinates": [[[1, 43], [2, 43], [2, 44], [1, 43]]]}},
@@ -105,12 +100,10 @@ def test_the_search_state_is_read_safely():
     assert search_of({"q": ["pas", "une", "chaîne"], "filters": "non"}) is None
 
 
-@pytest.mark.browser
-@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs chromium and chromedriver")
+@browser_test
 def test_opened_from_the_results_header(dash_duo, built_root, explorer):
     from app import create_app
     from models.core.config import AppSettings
-    from tests.test_browser import free_port
 
     app = create_app(AppSettings(artifacts=built_root), explorer=explorer)
     dash_duo.start_server(app, port=free_port())
@@ -171,15 +164,13 @@ def test_opened_from_the_selection_tab(app, client, explorer):
     assert cv.NO_SELECTION in str(empty[ids.COVERAGE_SUMMARY]["children"])
 
 
-@pytest.mark.browser
-@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs chromium and chromedriver")
+@browser_test
 def test_opened_from_a_topic(dash_duo, built_root, explorer):
     from dash.testing.wait import until
     from selenium.webdriver.common.by import By
 
     from app import create_app
     from models.core.config import AppSettings
-    from tests.test_browser import free_port
 
     app = create_app(AppSettings(artifacts=built_root), explorer=explorer)
     dash_duo.start_server(app, port=free_port())
@@ -221,13 +212,11 @@ def test_opened_from_the_assistant_callback(app, client, explorer):
     assert "per_100k" in again[ids.COVERAGE_DATA]["data"]
 
 
-@pytest.mark.browser
-@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs chromium and chromedriver")
+@browser_test
 def test_opened_from_the_assistant(dash_duo, built_root, explorer):
     from app import create_app
     from components import ask_page as ap
     from models.core.config import AppSettings
-    from tests.test_browser import free_port
 
     app = create_app(AppSettings(artifacts=built_root), explorer=explorer)
     dash_duo.start_server(app, port=free_port())
@@ -312,8 +301,7 @@ def test_opened_from_a_cluster_callback(app, client, explorer):
     assert picked[ids.COVERAGE_CLUSTER]["value"] == c
 
 
-@pytest.mark.browser
-@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs chromium and chromedriver")
+@browser_test
 def test_opened_from_a_cluster(dash_duo, built_root, explorer):
     from dash.testing.wait import until
     from selenium.webdriver.common.by import By
@@ -321,7 +309,6 @@ def test_opened_from_a_cluster(dash_duo, built_root, explorer):
     from app import create_app
     from models.core.config import AppSettings
     from models.serve.coverage import clusters_list
-    from tests.test_browser import free_port
 
     first = clusters_list(explorer)[0]
     app = create_app(AppSettings(artifacts=built_root), explorer=explorer)
@@ -347,8 +334,7 @@ def test_opened_from_a_cluster(dash_duo, built_root, explorer):
     assert dash_duo.get_logs() == []
 
 
-@pytest.mark.browser
-@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs chromium and chromedriver")
+@browser_test
 def test_opened_from_the_map_coloured_by_cluster(dash_duo, built_root, explorer):
     from dash.testing.wait import until
     from selenium.webdriver.common.by import By
@@ -356,7 +342,6 @@ def test_opened_from_the_map_coloured_by_cluster(dash_duo, built_root, explorer)
     from app import create_app
     from models.core.config import AppSettings
     from models.serve.coverage import clusters_list
-    from tests.test_browser import free_port
 
     first = clusters_list(explorer)[0]
     app = create_app(AppSettings(artifacts=built_root), explorer=explorer)

@@ -12,13 +12,10 @@ pytest.importorskip("selenium", reason="selenium (dash[testing]) is not installe
 from app import create_app
 from components import ids
 from models.core.config import AppSettings
+from tests.browser_helpers import BROWSER_MARKS, free_port, wait
 from tests.builders import build_with_crafted_row
-from tests.test_browser import CHROMEDRIVER, CHROMIUM, free_port, wait
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs chromium and chromedriver on PATH"),
-]
+pytestmark = BROWSER_MARKS
 
 SCRIPT = "<script>window.__xss=1</script>"
 IMG = '<img src=x onerror="window.__xss=2">'

@@ -36,7 +36,7 @@ def test_year_filter_plays_and_fades(dash_duo, app, explorer):
     from models.serve.map_time import row_years
 
     open_map(dash_duo, app)
-    from tests.test_browser import LIT_ALIGNED, LIT_POINTS
+    from tests.browser_helpers import LIT_ALIGNED, LIT_POINTS
 
     js = ("const g = document.querySelector('#map .js-plotly-plot');"
           "const lit = (() => {" + LIT_POINTS + "})();"

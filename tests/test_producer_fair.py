@@ -3,19 +3,15 @@ producer_fair.py) and, in a real browser, the section filled once a producer is 
 
 from __future__ import annotations
 
-import shutil
-
 import plotly.graph_objects as go
 import pytest
 
 from components import fair_view as fv
 from components import producers_page as pp
+from tests.browser_helpers import browser_test
 from tests.test_coverage_page import texts
 from tests.test_ui_text import typography_errors
 from tests.uihelpers import call
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-CHROMEDRIVER = shutil.which("chromedriver")
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +66,7 @@ def test_choosing_a_producer_fills_the_section(app, client, explorer, producer):
     assert content.startswith("id,titre,") and content.count("\n") == score["n"] + 1
 
 
-@pytest.mark.browser
-@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs chromium and chromedriver")
+@browser_test
 def test_section_in_browser(dash_duo, app, explorer, producer):
     from selenium.webdriver.common.by import By
 

@@ -11,12 +11,9 @@ import pytest
 pytest.importorskip("selenium", reason="selenium (dash[testing]) is not installed")
 
 from components import ids
-from tests.test_browser import CHROMEDRIVER, CHROMIUM, LIT_POINTS, TIMEOUT, free_port, wait
+from tests.browser_helpers import BROWSER_MARKS, LIT_POINTS, TIMEOUT, free_port, wait
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs chromium and chromedriver on PATH"),
-]
+pytestmark = BROWSER_MARKS
 
 
 def selected_count(dash_duo) -> int:

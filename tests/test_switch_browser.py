@@ -14,17 +14,12 @@ import pytest
 pytest.importorskip("selenium", reason="selenium (dash[testing]) is not installed")
 
 from components import ids
+from tests.browser_helpers import BROWSER_MARKS, TIMEOUT, free_port
 from tests.builders import partial_copy
 from tests.fake_encoders import FakeEncoder
-from tests.test_browser import CHROMEDRIVER, CHROMIUM, TIMEOUT, free_port
 from tests.test_progressive import NNBSP, _publish_copy
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
-                       reason="needs chromium and chromedriver on PATH "
-                              "(apt-get install -y chromium chromium-driver)"),
-]
+pytestmark = BROWSER_MARKS
 
 
 def test_open_page_survives_the_switch_and_reloads_onto_the_new_build(built_root, tmp_path, dash_duo,
