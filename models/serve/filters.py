@@ -65,7 +65,13 @@ MAX_VALUES = 20  # values kept per key (URL input is untrusted)
 def ascii_int(value, max_digits: int = 9) -> int | None:
     """An integer written with ASCII digits only (« -3 », « 2020 », or an int), at most
     ``max_digits`` digits; None otherwise. ``int()`` takes « ٢٠٢٠ » and raises on « ²⁰²⁰ » or on
-    5,000 digits: client text never reaches it unchecked."""
+    5,000 digits: client text never reaches it unchecked.
+
+    Examples
+    --------
+    >>> ascii_int(" 2020 "), ascii_int("-3"), ascii_int("²⁰²⁰"), ascii_int(True), ascii_int("1" * 10)
+    (2020, -3, None, None, None)
+    """
     if isinstance(value, bool):
         return None
     if isinstance(value, int | np.integer):
@@ -87,7 +93,15 @@ LEVEL_NAMES = {"commune": "commune", "epci": "intercommunalité", "departement":
 
 
 def licence_key(raw: str | None) -> str:
-    """A URL-safe key for a licence label (``""`` and « License Not Specified » → ``non-specifiee``)."""
+    """A URL-safe key for a licence label (``""`` and « License Not Specified » → ``non-specifiee``).
+
+    Examples
+    --------
+    >>> licence_key("Licence Ouverte / Open Licence version 2.0")
+    'licence-ouverte-open-licence-version-2-0'
+    >>> licence_key(None), licence_key("License Not Specified")
+    ('non-specifiee', 'non-specifiee')
+    """
     s = unicodedata.normalize("NFKD", str(raw or "")).encode("ascii", "ignore").decode().lower()
     s = re.sub(r"[^a-z0-9]+", "-", s).strip("-")
     if not s or s in ("license-not-specified", "notspecified", "not-specified", "other-unspecified"):
@@ -105,7 +119,15 @@ def _year_of(values: pd.Series) -> np.ndarray:
 
 def parse_year_range(value) -> tuple[int, int] | None:
     """``"2018-2022"``, ``"2020"``, ``(2018, 2022)``, ``[2018, 2022]`` → ``(2018, 2022)``; a
-    reversed range is put back in order; None when it is not a year range."""
+    reversed range is put back in order; None when it is not a year range.
+
+    Examples
+    --------
+    >>> parse_year_range("2022-2018"), parse_year_range("2020"), parse_year_range([2018, "2022"])
+    ((2018, 2022), (2020, 2020), (2018, 2022))
+    >>> parse_year_range("vers 2020"), parse_year_range(1800), parse_year_range("2018-2020-2022")
+    (None, None, None)
+    """
     if value is None:
         return None
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
@@ -126,13 +148,44 @@ def parse_year_range(value) -> tuple[int, int] | None:
 
 @dataclass(frozen=True)
 class FacetValue:
+    """One value of a facet: the filter value, its French label and how many rows have it.
+
+    Examples
+    --------
+    >>> FacetValue("csv", "CSV", 12)
+    FacetValue(value='csv', label='CSV', count=12)
+    """
+
     value: object
     label: str
     count: int
 
 
 class CatalogueFilters:
-    """Per-row filter columns of one build, masks and facet counts (read-only, thread-safe)."""
+    """Per-row filter columns of one build, masks and facet counts (read-only, thread-safe).
+
+    Examples
+    --------
+    Three datasets, two producers, one topic (stand-ins for the build's services):
+
+    >>> from types import SimpleNamespace
+    >>> ds = pd.DataFrame({"created_year": [2019, 2021, 2021],
+    ...                    "last_modified": ["2025-01-02", "2024-06-01", None],
+    ...                    "resources_formats": ["csv,json", "shp", "csv"],
+    ...                    "license": ["Licence Ouverte / Open Licence version 2.0", "", "ODbL"],
+    ...                    "reuses": [2, 0, 1]})
+    >>> producers = SimpleNamespace(of_row=[0, 1, 0], table=pd.DataFrame(
+    ...     {"producer_id": ["p1", "p2"], "organization": ["Ville de Lyon", "IGN"]}))
+    >>> topics = SimpleNamespace(dominant=[0, 0, -1], table=[0], label=lambda t: "eau")
+    >>> cat = CatalogueFilters(ds, producers=producers, topics=topics, territories=lambda: None,
+    ...                        gazetteer=lambda: None)
+    >>> cat.mask({"format": ["csv"], "year": (2020, 2022)}).tolist()
+    [False, False, True]
+    >>> [(f.value, f.label, f.count) for f in cat.counts("format", np.arange(3))]
+    [('csv', 'CSV', 2), ('json', 'JSON', 1), ('shp', 'Shapefile', 1)]
+    >>> cat.value_label("producer", "p2"), cat.value_label("year", (2018, 2022)), cat.known("licence", "odbl")
+    ('IGN', '2018–2022', True)
+    """
 
     def __init__(self, datasets: pd.DataFrame, *, producers, topics, territories: Callable,
                  gazetteer: Callable, freshness: Callable | None = None) -> None:
@@ -557,7 +610,19 @@ def parse_filters(raw: Mapping | None, catalogue: CatalogueFilters | None = None
                   ) -> tuple[dict, list[str]]:
     """A clean filter dict from untrusted ``raw`` (URL parameters, command line, a store) and
     the French messages for what was dropped (unknown key or value, bad range). With a
-    ``catalogue``, values unknown to the build are dropped too. Never raises."""
+    ``catalogue``, values unknown to the build are dropped too. Never raises.
+
+    Examples
+    --------
+    >>> clean, errors = parse_filters({"format": "CSV", "year": "2022-2018", "couleur": "bleu",
+    ...                                "has_reuses": "oui", "topic": ["3", "x"]})
+    >>> clean
+    {'format': ['csv'], 'year': (2018, 2022), 'has_reuses': True, 'topic': [3]}
+    >>> len(errors), errors[0].startswith("filtre inconnu")
+    (2, True)
+    >>> parse_filters("format=csv")[0], parse_filters(None)  # not a mapping; nothing
+    ({}, ({}, []))
+    """
     out: dict = {}
     errors: list[str] = []
     if not raw:
@@ -617,7 +682,14 @@ def parse_filters(raw: Mapping | None, catalogue: CatalogueFilters | None = None
 
 
 def filters_to_params(filters: Mapping) -> dict[str, str]:
-    """A clean filter dict as flat strings (URL parameters; lists joined by ``|``)."""
+    """A clean filter dict as flat strings (URL parameters; lists joined by ``|``).
+
+    Examples
+    --------
+    >>> filters_to_params({"year": (2020, 2020), "modified": (2018, 2022), "format": ["csv", "json"],
+    ...                    "has_reuses": True})
+    {'year': '2020', 'modified': '2018-2022', 'format': 'csv|json', 'has_reuses': '1'}
+    """
     out = {}
     for key in FILTER_KEYS:
         if key not in filters:
@@ -633,7 +705,16 @@ def filters_to_params(filters: Mapping) -> dict[str, str]:
 
 
 def params_to_raw(params: Mapping[str, str]) -> dict:
-    """Flat string parameters (URL) → the raw dict :func:`parse_filters` reads (``|`` splits lists)."""
+    """Flat string parameters (URL) → the raw dict :func:`parse_filters` reads (``|`` splits lists).
+
+    Examples
+    --------
+    >>> params_to_raw({"format": "csv|json", "year": "2020"})
+    {'format': ['csv', 'json'], 'year': '2020'}
+    >>> clean = {"format": ["csv"], "year": (2018, 2022)}
+    >>> parse_filters(params_to_raw(filters_to_params(clean)))[0] == clean  # a round trip
+    True
+    """
     raw = {}
     for k, v in params.items():
         if k in LIST_KEYS:

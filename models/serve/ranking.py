@@ -78,6 +78,15 @@ _ACRONYM = re.compile(r"\b[A-ZÀ-Ý]{2,8}\b")
 
 @dataclass(frozen=True)
 class QueryFeatures:
+    """What :func:`query_features` reads in a query: its number of keyword terms, whether it is
+    a question, whether it holds an acronym, and so whether it is short (module docstring).
+
+    Examples
+    --------
+    >>> query_features("siren").as_dict()
+    {'n_terms': 1, 'question': False, 'acronym': False, 'short': True}
+    """
+
     n_terms: int
     question: bool
     acronym: bool
@@ -88,7 +97,17 @@ class QueryFeatures:
 
 
 def query_features(query: str, short_max_terms: int = SearchParams.short_max_terms) -> QueryFeatures:
-    """The query's type (module docstring)."""
+    """The query's type (module docstring).
+
+    Examples
+    --------
+    >>> query_features("Où sont les musées ?")
+    QueryFeatures(n_terms=1, question=True, acronym=False, short=False)
+    >>> query_features("base SIRENE")  # an acronym allows one more term
+    QueryFeatures(n_terms=2, question=False, acronym=True, short=True)
+    >>> query_features("prix des carburants en Bretagne par station").short
+    False
+    """
     q = query or ""
     n_terms = len(keyword_terms(q))
     words = re.findall(r"[a-z]+", fold(q.lower()))
@@ -101,7 +120,24 @@ def query_features(query: str, short_max_terms: int = SearchParams.short_max_ter
 # ---- boosts ----------------------------------------------------------------------------------
 def territory_match(catalogue, slot) -> np.ndarray:
     """Per row, how well it matches a territory slot: 1 about it or a part of it, 0.5 about an
-    enclosing territory other than France; weighted by the candidates' confidences."""
+    enclosing territory other than France; weighted by the candidates' confidences.
+
+    Examples
+    --------
+    A stand-in catalogue: row 0 is about Toulouse, row 1 about the Haute-Garonne, row 2 nowhere.
+
+    >>> from types import SimpleNamespace
+    >>> from models.serve.understanding import Candidate, Slot
+    >>> cat = SimpleNamespace(
+    ...     n=3, territories={"pos": {"commune:31555": 0, "departement:31": 1},
+    ...                       "keys": ["commune:31555", "departement:31"]},
+    ...     territory_rows=lambda key: np.array({"commune:31555": [0], "departement:31": [0, 1]}[key]),
+    ...     ancestors=lambda i: np.array([[0, 1], [1]][i]), direct_rows_of=lambda i: np.array([[0], [1]][i]))
+    >>> toulouse = Candidate(("commune", "31555"), "Toulouse (commune)", 0.9)
+    >>> slot = Slot("territory", toulouse.value, toulouse.label, (0, 8), "Toulouse", 0.9, (toulouse,))
+    >>> territory_match(cat, slot).tolist()
+    [1.0, 0.5, 0.0]
+    """
     t = catalogue.territories
     out = np.zeros(catalogue.n, dtype=np.float32)
     cands = slot.candidates or ()
@@ -125,6 +161,24 @@ def territory_match(catalogue, slot) -> np.ndarray:
 
 
 def period_match(catalogue, slot) -> np.ndarray:
+    """Per row, 1 when it matches a period slot (module docstring: the years it covers, else
+    its creation to last-modification years; its last update or creation year when the slot
+    says so), else 0.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from models.serve.understanding import Slot
+    >>> cat = SimpleNamespace(modified_year=np.array([2025, 2019, 2024]),
+    ...                       created_year=np.array([2018, 2019, 2024]),
+    ...                       coverage_start=np.array([-1, 2010, -1]), coverage_end=np.array([-1, 2015, -1]))
+    >>> period_match(cat, Slot("period", (2018, 2020), "2018–2020", (0, 9), "2018-2020", 0.9,
+    ...                        field="coverage")).tolist()
+    [1.0, 0.0, 0.0]
+    >>> period_match(cat, Slot("period", (2024, 2025), "récents", (0, 7), "récents", 0.7,
+    ...                        field="modified")).tolist()
+    [1.0, 0.0, 1.0]
+    """
     y1, y2 = slot.value
     if slot.field == "modified":
         y = catalogue.modified_year
@@ -142,7 +196,20 @@ def period_match(catalogue, slot) -> np.ndarray:
 
 
 def boost_factors(catalogue, understanding, params: SearchParams) -> np.ndarray | None:
-    """``1 + Σ boost × match`` per row for the slots of a query (None: nothing to boost)."""
+    """``1 + Σ boost × match`` per row for the slots of a query (None: nothing to boost).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from models.serve.understanding import Slot, Understanding
+    >>> cat = SimpleNamespace(n=3, format_names=("csv", "json"),
+    ...                       format_bits=np.array([1, 2, 3], dtype=np.uint32))  # csv, json, both
+    >>> und = Understanding("budget csv", (Slot("format", "csv", "CSV", (7, 10), "csv", 0.9),), "budget")
+    >>> boost_factors(cat, und, SearchParams(format_boost=0.3)).astype(float).round(2).tolist()
+    [1.3, 1.0, 1.3]
+    >>> boost_factors(cat, None, SearchParams()) is None
+    True
+    """
     if understanding is None or not understanding.slots:
         return None
     out = np.ones(catalogue.n, dtype=np.float32)
@@ -174,7 +241,19 @@ def boost_factors(catalogue, understanding, params: SearchParams) -> np.ndarray 
 
 # ---- sorts -----------------------------------------------------------------------------------
 def sort_rows(rows: np.ndarray, scores: np.ndarray, sort: str, catalogue, prior: np.ndarray) -> np.ndarray:
-    """``rows`` (the relevant candidates) in the order of ``sort``; ties by relevance."""
+    """``rows`` (the relevant candidates) in the order of ``sort``; ties by relevance.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> rows, scores = np.array([0, 1, 2]), np.array([0.9, 0.5, 0.7])
+    >>> sort_rows(rows, scores, "relevance", None, None).tolist()
+    [0, 2, 1]
+    >>> sort_rows(rows, scores, "popular", None, np.array([0.1, 0.8, 0.1])).tolist()
+    [1, 0, 2]
+    >>> sort_rows(rows, scores, "recent", SimpleNamespace(modified_order=np.array([1, 3, 2])), None).tolist()
+    [1, 2, 0]
+    """
     rows = np.asarray(rows, dtype=np.int64)
     if sort == "recent":
         return rows[np.lexsort((-scores[rows], -catalogue.modified_order[rows]))]
@@ -191,7 +270,17 @@ class SearchResult:
     row without); ``n_filtered``: catalogue rows passing the filters (None: no filter);
     ``mask``: those rows (for the map); ``errors``: French messages about dropped input;
     ``corrections``: the query's words corrected before searching, ``(typed, corrected)``
-    (:meth:`models.serve.engine.SearchEngine.spell`); ``query`` is the corrected text."""
+    (:meth:`models.serve.engine.SearchEngine.spell`); ``query`` is the corrected text.
+
+    Examples
+    --------
+    >>> from models.serve.spelling import Correction
+    >>> r = SearchResult("circulation", "hybrid", "relevance", {}, [], None, [], [], 0, None, {}, None,
+    ...                  None, spelling=Correction("cicrulation", "circulation",
+    ...                                            [("cicrulation", "circulation")]))
+    >>> r.corrections, r.total
+    ([('cicrulation', 'circulation')], 0)
+    """
 
     query: str
     mode: str
@@ -238,7 +327,21 @@ def _jsonable(v):
 
 def reasons(engine, row: int, query: str, understanding, keyword_score: float,
             features: QueryFeatures | None, params: SearchParams) -> list[str]:
-    """Why ``row`` ranks for ``query``, in short French phrases (plain text, never HTML)."""
+    """Why ``row`` ranks for ``query``, in short French phrases (plain text, never HTML).
+
+    Examples
+    --------
+    With a stand-in engine (no slot, no query type: only the words and the keyword score):
+
+    >>> from types import SimpleNamespace
+    >>> import pandas as pd
+    >>> engine = SimpleNamespace(datasets=pd.DataFrame({"title": ["Piscines de Lyon", "Horaires"]}),
+    ...                          catalogue=None)
+    >>> print(reasons(engine, 0, "piscines ouvertes", None, 2.5, None, SearchParams())[0])
+    « piscines » dans le titre
+    >>> reasons(engine, 1, "piscines", None, 0.0, None, SearchParams())
+    ['proche par le sens (aucun mot exact)']
+    """
     ds = engine.datasets
     out: list[str] = []
     title = str(ds["title"].iat[row] or "")
