@@ -175,8 +175,14 @@ def confidence_features(engine, query: str, *, keyword_scores: np.ndarray | None
 
     Examples
     --------
-    >>> confidence_features(engine, "qualité de l'air")  # doctest: +SKIP
-    array([0.86, 0.07, 1.  , 0.93])
+    A stand-in engine: two datasets, one keyword term known.
+
+    >>> from types import SimpleNamespace
+    >>> kw = SimpleNamespace(term_id={"piscin": 0}, max_score=lambda q: 2.0,
+    ...                      scores=lambda q: np.array([1.5, 0.0]))
+    >>> engine = SimpleNamespace(semantic_sims=lambda q: np.array([0.86, 0.80]), keyword=kw)
+    >>> dict(zip(FEATURES, confidence_features(engine, "piscines").round(2).tolist()))
+    {'best_cosine': 0.86, 'cosine_margin': 0.06, 'known_terms': 1.0, 'keyword_ratio': 0.75}
     """
     sims = np.asarray(engine.semantic_sims(query), dtype=np.float32)
     if not len(sims):
@@ -202,7 +208,20 @@ class ConfidenceModel:
     """``P(answered) = 1 / (1 + exp(-(b + Σ w_i (x_i − mean_i) / scale_i)))``; ``threshold``:
     below it no dataset answers; ``off_topic_threshold``: below it a request worded as
     off-topic is off-topic; ``model_id``: the embedding model of the build it was fitted on (its
-    cosines mean nothing for another model: :func:`assess` then says « unknown »)."""
+    cosines mean nothing for another model: :func:`assess` then says « unknown »).
+
+    Examples
+    --------
+    >>> m = ConfidenceModel.from_dict({"features": list(FEATURES), "weights": [10, 0, 0, 0], "bias": 0,
+    ...                                "mean": [0.8, 0, 0, 0], "scale": [1, 1, 1, 1], "threshold": 0.5,
+    ...                                "off_topic_threshold": 0.9})
+    >>> round(m.probability([0.86, 0.06, 1.0, 0.75]), 3), m.to_dict()["weights"]
+    (0.646, [10.0, 0.0, 0.0, 0.0])
+    >>> ConfidenceModel.from_dict({**m.to_dict(), "scale": [0, 1, 1, 1]})
+    Traceback (most recent call last):
+    ...
+    ValueError: non-finite coefficient or non-positive scale
+    """
 
     weights: tuple[float, ...]
     bias: float
@@ -295,7 +314,13 @@ def _same_space(engine, m: ConfidenceModel) -> bool:
 @dataclass(frozen=True)
 class Assessment:
     """``score``: P(a dataset answers), NaN when unknown; ``fits``: score ≥ threshold (True when
-    unknown); ``off_topic``: the request is not about data; ``kind``: its off-topic wording."""
+    unknown); ``off_topic``: the request is not about data; ``kind``: its off-topic wording.
+
+    Examples
+    --------
+    >>> UNKNOWN  # no model, or a model fitted for another embedding
+    Assessment(score=nan, fits=True, off_topic=False, kind=None)
+    """
 
     score: float
     fits: bool
@@ -318,10 +343,20 @@ def assess(engine, query: str, *, text: str | None = None, keyword_scores: np.nd
 
     Examples
     --------
-    >>> a = assess(engine, "piscines")  # doctest: +SKIP
-    >>> a.fits, a.off_topic  # doctest: +SKIP
-    (True, False)
-    >>> assess(engine, "Combien font 12 fois 8 ?").off_topic  # doctest: +SKIP
+    A stand-in engine (as in :func:`confidence_features`) and a one-feature model:
+
+    >>> from types import SimpleNamespace
+    >>> kw = SimpleNamespace(term_id={"piscin": 0}, max_score=lambda q: 2.0,
+    ...                      scores=lambda q: np.array([1.5, 0.0]))
+    >>> engine = SimpleNamespace(semantic_sims=lambda q: np.array([0.86, 0.80]), keyword=kw, model_id=None)
+    >>> m = ConfidenceModel((10.0, 0, 0, 0), 0.0, (0.8, 0, 0, 0), (1, 1, 1, 1))
+    >>> a = assess(engine, "piscines", model=m)
+    >>> round(a.score, 3), a.fits, a.off_topic
+    (0.646, True, False)
+    >>> a = assess(engine, "Combien font 12 fois 8 ?", model=m)  # off-topic whatever the score
+    >>> a.fits, a.off_topic, a.kind
+    (False, True, 'arithmetic')
+    >>> assess(engine, "piscines", model=None) is UNKNOWN
     True
     """
     m = load_model() if model is True else (model or None)

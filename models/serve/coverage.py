@@ -249,7 +249,19 @@ def coverage(explorer, query: str, *, filters=None, per_inhabitants: bool = Fals
 def coverage_csv(out: dict) -> str:
     """The départements, régions and big communes of a :func:`coverage` answer as CSV (French
     headers; every département and big commune listed, those with none with 0), then the national
-    count."""
+    count.
+
+    Examples
+    --------
+    >>> out = {"departements": {"31": 4}, "gaps": ["32"], "regions": {"76": 4}, "national": 2,
+    ...        "names": {"31": "Haute-Garonne", "32": "Gers", "region:76": "Occitanie"},
+    ...        "communes": [{"code": "31555", "name": "Toulouse", "n": 3}],
+    ...        "per_100k": {"departements": {"31": 0.286}}}
+    >>> coverage_csv(out).splitlines()
+    ['niveau,code,nom,jeux,jeux pour 100 000 habitants', 'département,31,Haute-Garonne,4,0.286',
+     'département,32,Gers,0,', 'région,76,Occitanie,4,', 'commune,31555,Toulouse,3,',
+     'national,FR,France entière,2,']
+    """
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["niveau", "code", "nom", "jeux", "jeux pour 100 000 habitants"])
@@ -269,7 +281,18 @@ def coverage_csv(out: dict) -> str:
 
 def clusters_list(explorer) -> list[dict]:
     """The build's embedding clusters, largest first: ``[{"cluster", "label", "size"}]`` (empty
-    when the build has none or its cluster files are unreadable)."""
+    when the build has none or its cluster files are unreadable).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"cluster": [1, 0], "label": ["air", "eau"], "size": [1, 2]})
+    >>> explorer = SimpleNamespace(topics=SimpleNamespace(
+    ...     has_clusters=True, clusters=lambda: (np.array([0, 1, 0, -1]), frame)))
+    >>> clusters_list(explorer)
+    [{'cluster': 0, 'label': 'eau', 'size': 2}, {'cluster': 1, 'label': 'air', 'size': 1}]
+    """
     try:
         if not explorer.topics.has_clusters:
             return []
@@ -284,7 +307,18 @@ def clusters_list(explorer) -> list[dict]:
 
 def cluster_rows(explorer, cluster: int) -> np.ndarray | None:
     """Rows of embedding cluster ``cluster`` (``clusters.npy``), or None when the build has no
-    such cluster (noise, -1, is not one)."""
+    such cluster (noise, -1, is not one).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"cluster": [0, 1], "label": ["eau", "air"], "size": [2, 1]})
+    >>> explorer = SimpleNamespace(topics=SimpleNamespace(
+    ...     has_clusters=True, clusters=lambda: (np.array([0, 1, 0, -1]), frame)))
+    >>> cluster_rows(explorer, 0).tolist(), cluster_rows(explorer, -1), cluster_rows(explorer, 5)
+    ([0, 2], None, None)
+    """
     if isinstance(cluster, bool) or not isinstance(cluster, (int, np.integer)) or cluster < 0:
         return None
     try:

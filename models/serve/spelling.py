@@ -84,7 +84,17 @@ class Correction:
     ``(typed, corrected)``: the query as typed found nothing); ``verbatim``: then, the typed query
     with the replaced words between double quotes (searching it keeps them as typed).
     ``suggestion``: the corrected query offered but not searched (the query as typed found
-    something), its words in ``suggested``."""
+    something), its words in ``suggested``.
+
+    Examples
+    --------
+    >>> Correction("eau", "eau").changed
+    False
+    >>> c = Correction("cicrulation", "circulation", [("cicrulation", "circulation")],
+    ...                verbatim='"cicrulation"')
+    >>> c.changed, c.suggestion
+    (True, None)
+    """
 
     original: str
     text: str
@@ -106,7 +116,18 @@ class SpellingCorrector:
     corrections, :data:`MIN_COUNT` for the forms of a stem together); ``df_of``: the datasets
     holding a word (the fewest over its keyword stems, 0 if one is in none); ``lexicon``:
     accent-folded lower-case French forms (``in``); ``is_name``: whether a word is a place name
-    (the gazetteer)."""
+    (the gazetteer).
+
+    Examples
+    --------
+    >>> sp = SpellingCorrector(["circulation", "accidents", "route"], [500, 900, 800],
+    ...                        df_of=lambda w: 100 if w.lower() in {"circulation", "accidents"} else 0,
+    ...                        lexicon={"voiture"})
+    >>> sp.is_known("SIRET"), sp.is_known("voitures"), sp.is_known("cicrulation")  # an acronym, a plural
+    (True, True, False)
+    >>> sp.closest("Cicrulation"), sp.closest("zzzzzz"), sp.finds("accidents xyz")
+    ('Circulation', None, True)
+    """
 
     def __init__(self, words: Sequence[str], counts: Sequence[int] | np.ndarray,
                  df_of: Callable[[str], int], *, lexicon: Container[str] = frozenset(),
