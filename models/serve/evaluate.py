@@ -43,11 +43,28 @@ REQUIRED_COLUMNS = ("query", "expected")
 
 
 class RelevanceFileError(ValueError):
-    """A labelled file that cannot be read, with a message a person can act on."""
+    """A labelled file that cannot be read, with a message a person can act on.
+
+    Examples
+    --------
+    >>> parse_relevance("query,expected\\nx,\\n")
+    Traceback (most recent call last):
+    ...
+    models.serve.evaluate.RelevanceFileError: aucune requête étiquetée (colonne expected vide)
+    """
 
 
 @dataclass
 class LabelledQuery:
+    """A labelled query: its text, its URL-style parameters and its relevant dataset ids.
+
+    Examples
+    --------
+    >>> lq = LabelledQuery("", "tag=eau&q=eau potable", ["c"])
+    >>> lq.label, lq.search_args(), LabelledQuery("piscines").search_args()
+    ('[tag=eau&q=eau potable]', ('eau potable', 'eau'), ('piscines', None))
+    """
+
     query: str
     params: str = ""
     expected: list[str] = field(default_factory=list)  # in file order, without duplicates
@@ -67,7 +84,15 @@ class LabelledQuery:
 # ---- reading ---------------------------------------------------------------------------------
 
 def parse_relevance(text: str, *, max_queries: int = MAX_QUERIES) -> list[LabelledQuery]:
-    """Labelled queries from CSV text; raises :class:`RelevanceFileError` when it is not one."""
+    """Labelled queries from CSV text; raises :class:`RelevanceFileError` when it is not one.
+
+    Examples
+    --------
+    Rows of one query form its relevant set; a row without an expected id is skipped:
+
+    >>> parse_relevance("query,params,expected\\npiscines,,a\\npiscines,,b\\nvide,,\\n")
+    [LabelledQuery(query='piscines', params='', expected=['a', 'b'])]
+    """
     # newline="": the csv module's own line handling (a quoted cell may hold line breaks; « \r »,
     # « \n », « \r\n » all end a row), as its documentation asks
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
@@ -122,6 +147,17 @@ def _cell(value) -> str:
 
 
 def read_relevance(path: str | Path) -> list[LabelledQuery]:
+    """:func:`parse_relevance` of a UTF-8 file of at most :data:`MAX_FILE_BYTES` bytes.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     p = Path(d) / "labels.csv"
+    ...     _ = p.write_text("query,expected\\neau,a\\n", encoding="utf-8")
+    ...     read_relevance(p)
+    [LabelledQuery(query='eau', params='', expected=['a'])]
+    """
     p = Path(path)
     if p.stat().st_size > MAX_FILE_BYTES:
         raise RelevanceFileError(f"{p} dépasse {MAX_FILE_BYTES // 1_000_000} Mo")
@@ -135,7 +171,13 @@ def read_relevance(path: str | Path) -> list[LabelledQuery]:
 # ---- metrics ---------------------------------------------------------------------------------
 
 def first_relevant_rank(ranked: Sequence[str], relevant: Iterable[str]) -> int | None:
-    """1-based rank of the first relevant id in ``ranked`` (None: none found)."""
+    """1-based rank of the first relevant id in ``ranked`` (None: none found).
+
+    Examples
+    --------
+    >>> first_relevant_rank(["x", "b", "a"], {"a", "b"}), first_relevant_rank(["x"], ["a"])
+    (2, None)
+    """
     rel = set(relevant)
     for r, ds_id in enumerate(ranked, 1):
         if ds_id in rel:
@@ -144,16 +186,36 @@ def first_relevant_rank(ranked: Sequence[str], relevant: Iterable[str]) -> int |
 
 
 def hit_at(rank: int | None, k: int) -> float:
+    """1.0 when the first relevant result is within the first ``k``, else 0.0.
+
+    Examples
+    --------
+    >>> hit_at(3, 1), hit_at(3, 10), hit_at(None, 10)
+    (0.0, 1.0, 0.0)
+    """
     return 1.0 if rank is not None and rank <= k else 0.0
 
 
 def reciprocal_rank(rank: int | None, k: int = 10) -> float:
+    """``1 / rank`` of the first relevant result, 0.0 beyond ``k`` or when there is none.
+
+    Examples
+    --------
+    >>> reciprocal_rank(4), reciprocal_rank(11), reciprocal_rank(None)
+    (0.25, 0.0, 0.0)
+    """
     return 1.0 / rank if rank is not None and rank <= k else 0.0
 
 
 def ndcg_at(ranked: Sequence[str], relevant: Iterable[str], k: int = 10) -> float:
     """Binary-relevance nDCG@k: ``Σ 1/log2(r+1)`` over relevant ranks ≤ k, divided by the
-    same sum for an ideal ranking of ``min(|relevant|, k)`` relevant results."""
+    same sum for an ideal ranking of ``min(|relevant|, k)`` relevant results.
+
+    Examples
+    --------
+    >>> round(ndcg_at(["x", "a", "b"], {"a", "b"}), 4), ndcg_at(["a", "b"], {"a", "b"}), ndcg_at(["a"], set())
+    (0.6934, 1.0, 0.0)
+    """
     rel = set(relevant)
     if not rel:
         return 0.0
@@ -163,6 +225,14 @@ def ndcg_at(ranked: Sequence[str], relevant: Iterable[str], k: int = 10) -> floa
 
 
 def query_metrics(ranked: Sequence[str], relevant: Iterable[str]) -> dict:
+    """Every metric of :data:`METRIC_KEYS` for one ranked list, and the first relevant rank.
+
+    Examples
+    --------
+    >>> m = query_metrics(["x", "a"], ["a"])
+    >>> m["rank"], m["hit@1"], m["hit@3"], m["mrr@10"], round(m["ndcg@10"], 4)
+    (2, 0.0, 1.0, 0.5, 0.6309)
+    """
     rel = set(relevant)
     rank = first_relevant_rank(ranked, rel)
     return {"rank": rank, "hit@1": hit_at(rank, 1), "hit@3": hit_at(rank, 3),
@@ -171,7 +241,15 @@ def query_metrics(ranked: Sequence[str], relevant: Iterable[str]) -> dict:
 
 
 def aggregate(per_query: list[dict], skipped: int) -> dict:
-    """Mean of each metric over the evaluated queries (rounded to 4 decimals)."""
+    """Mean of each metric over the evaluated queries (rounded to 4 decimals).
+
+    Examples
+    --------
+    >>> aggregate([query_metrics(["a"], ["a"]), query_metrics(["x", "a"], ["a"])], skipped=1)
+    {'n': 2, 'skipped': 1, 'hit@1': 0.5, 'hit@3': 1.0, 'hit@10': 1.0, 'mrr@10': 0.75, 'ndcg@10': 0.8155}
+    >>> aggregate([], skipped=0)["mrr@10"] is None
+    True
+    """
     n = len(per_query)
     out: dict = {"n": n, "skipped": skipped}
     for key in METRIC_KEYS:
@@ -187,7 +265,23 @@ def evaluate(engine, queries: list[LabelledQuery], modes: Sequence[str], *, k: i
     Returns ``{"metrics": {mode: {...}}, "per_query": [{"query", "params", "n_relevant",
     "ranks": {mode: rank|None}}], "skipped": [labels], "seconds": total, "not_evaluated": n}``.
     With ``max_seconds``, the queries left when the time is up are not run (counted in
-    ``not_evaluated``)."""
+    ``not_evaluated``).
+
+    Examples
+    --------
+    A stand-in engine that ranks « b » then « a » for every query:
+
+    >>> from types import SimpleNamespace
+    >>> import pandas as pd
+    >>> from models.serve.search import Hit
+    >>> engine = SimpleNamespace(
+    ...     datasets=pd.DataFrame({"id": ["a", "b"]}), records=SimpleNamespace(row_of={"a": 0, "b": 1}.get),
+    ...     search_modes=lambda text, modes, k, tag: {m: [Hit(1, 0.9), Hit(0, 0.5)] for m in modes})
+    >>> res = evaluate(engine, [LabelledQuery("eau", expected=["a"]), LabelledQuery("air", expected=["z"])],
+    ...                ["hybrid"])
+    >>> res["metrics"]["hybrid"]["mrr@10"], res["per_query"][0]["ranks"], res["skipped"]
+    (0.5, {'hybrid': 2}, ['air'])
+    """
     row_of = engine.records.row_of
     ids = engine.datasets["id"]
     kept: list[tuple[LabelledQuery, set[str]]] = []
@@ -228,7 +322,17 @@ def evaluate(engine, queries: list[LabelledQuery], modes: Sequence[str], *, k: i
 
 
 def report_json(result: dict, *, per_query: bool = False) -> dict:
-    """The command line's JSON: one key per mode; ``per_query`` added on request."""
+    """The command line's JSON: one key per mode; ``per_query`` added on request.
+
+    Examples
+    --------
+    >>> result = {"metrics": {"hybrid": {"n": 1, "mrr@10": 0.5}},
+    ...           "per_query": [{"query": "eau", "params": "", "n_relevant": 1, "ranks": {"hybrid": 2}}]}
+    >>> report_json(result)
+    {'hybrid': {'n': 1, 'mrr@10': 0.5}}
+    >>> report_json(result, per_query=True)["per_query"]
+    [{'query': 'eau', 'params': '', 'n_relevant': 1, 'hybrid': 2}]
+    """
     out = dict(result["metrics"])
     if per_query:
         out["per_query"] = [{"query": q["query"], "params": q["params"],
@@ -248,7 +352,14 @@ def parse_upload(contents: str | None, filename: str | None = None, *,
                  max_bytes: int = MAX_UPLOAD_BYTES,
                  max_queries: int = MAX_UPLOAD_QUERIES) -> tuple[list[LabelledQuery], bytes]:
     """A browser upload (``data:<type>;base64,<data>``) -> labelled queries and the raw bytes.
-    Size-capped before decoding; raises :class:`RelevanceFileError` with a French message."""
+    Size-capped before decoding; raises :class:`RelevanceFileError` with a French message.
+
+    Examples
+    --------
+    >>> upload = "data:text/csv;base64," + base64.b64encode(b"query,expected\\neau,a\\n").decode()
+    >>> parse_upload(upload, "labels.csv")
+    ([LabelledQuery(query='eau', params='', expected=['a'])], b'query,expected\\neau,a\\n')
+    """
     raw = decode_upload(contents, filename, max_bytes=max_bytes)
     return parse_upload_bytes(raw, max_queries=max_queries), raw
 
@@ -258,7 +369,18 @@ def decode_upload(contents, filename=None, *, max_bytes: int = MAX_UPLOAD_BYTES,
     """The raw bytes of a browser upload, size-capped before decoding (so the content hash is
     known before any parsing); raises :class:`RelevanceFileError` with a French message.
     ``filename``: what the browser said (checked: a string of at most 255 characters ending in
-    .csv or .txt); None is accepted only without ``require_name``."""
+    .csv or .txt); None is accepted only without ``require_name``.
+
+    Examples
+    --------
+    >>> upload = "data:text/csv;base64," + base64.b64encode(b"query,expected\\neau,a\\n").decode()
+    >>> decode_upload(upload)
+    b'query,expected\\neau,a\\n'
+    >>> decode_upload(upload, "labels.xlsx")
+    Traceback (most recent call last):
+    ...
+    models.serve.evaluate.RelevanceFileError: le fichier doit être un CSV (query,params,expected)
+    """
     if not isinstance(contents, str) or "," not in contents:
         raise RelevanceFileError("fichier vide ou illisible")
     if filename is not None or require_name:
@@ -282,7 +404,17 @@ def decode_upload(contents, filename=None, *, max_bytes: int = MAX_UPLOAD_BYTES,
 
 
 def parse_upload_bytes(raw: bytes, *, max_queries: int = MAX_UPLOAD_QUERIES) -> list[LabelledQuery]:
-    """Labelled queries of uploaded bytes (UTF-8 CSV); French :class:`RelevanceFileError`."""
+    """Labelled queries of uploaded bytes (UTF-8 CSV); French :class:`RelevanceFileError`.
+
+    Examples
+    --------
+    >>> parse_upload_bytes(b"query,expected\\neau,a\\n")
+    [LabelledQuery(query='eau', params='', expected=['a'])]
+    >>> parse_upload_bytes(b"\\xff\\xfe")
+    Traceback (most recent call last):
+    ...
+    models.serve.evaluate.RelevanceFileError: le fichier doit être encodé en UTF-8
+    """
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -293,14 +425,37 @@ def parse_upload_bytes(raw: bytes, *, max_queries: int = MAX_UPLOAD_QUERIES) -> 
 
 
 class EvaluationBusy(RuntimeError):
-    """Another evaluation is running and the wait was too long: try again later."""
+    """Another evaluation is running and the wait was too long: try again later.
+
+    Examples
+    --------
+    >>> isinstance(EvaluationBusy("another evaluation is running"), RuntimeError)
+    True
+    """
 
 
 class EvaluationCache:
     """Evaluations computed once per file content and kept in memory. Thread-safe: reading the
     cache never waits for a running evaluation (two locks); one evaluation runs at a time, a
     second caller waits at most ``wait_s`` (then :class:`EvaluationBusy`) and reuses the result
-    if it was for the same file."""
+    if it was for the same file.
+
+    Examples
+    --------
+    With the stand-in engine of :func:`evaluate`:
+
+    >>> from types import SimpleNamespace
+    >>> import pandas as pd
+    >>> from models.serve.search import Hit
+    >>> engine = SimpleNamespace(
+    ...     datasets=pd.DataFrame({"id": ["a", "b"]}), records=SimpleNamespace(row_of={"a": 0, "b": 1}.get),
+    ...     search_modes=lambda text, modes, k, tag: {m: [Hit(1, 0.9), Hit(0, 0.5)] for m in modes})
+    >>> cache = EvaluationCache(engine, ["hybrid"])
+    >>> key = cache.key_of(b"query,expected\\neau,a\\n")  # the file's SHA-256
+    >>> first = cache.evaluate(key, [LabelledQuery("eau", expected=["a"])])
+    >>> cache.evaluate(key, []) is first, cache.computed  # the same file again: not recomputed
+    (True, 1)
+    """
 
     def __init__(self, engine, modes: Sequence[str], *, k: int = 10, max_entries: int = 16,
                  wait_s: float = 2.0) -> None:
