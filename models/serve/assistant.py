@@ -93,6 +93,18 @@ LOCAL = W_REGION  # from this weight on, a dataset is about the place (not a nat
 
 @dataclass(frozen=True)
 class AssistantParams:
+    """The assistant's constants (module docstring): how many candidates it reranks with passage
+    evidence and with what weight, what counts as relevant, the territory boost, the cards shown.
+
+    Examples
+    --------
+    >>> AssistantParams().as_dict()
+    {'depth': 40, 'passage_weight': 0.3, 'relevance_floor': 0.3, 'territory_boost': 2.0, 'n_cards': 5,
+     'confidence': True}
+    >>> AssistantParams(passage_weight=0.2).passage_weight
+    0.2
+    """
+
     depth: int = 40  # candidates reranked with passage evidence
     passage_weight: float = 0.3  # w (module docstring), fitted by 5-fold cross-validation (README)
     relevance_floor: float = 0.3  # relevant = hybrid score ≥ floor × best (not fitted)
@@ -143,7 +155,16 @@ def _content(text: str) -> list[str]:
 
 def sanitise_question(text) -> tuple[str, bool]:
     """Markup removed (a question is text), control characters and repeated spaces dropped;
-    True when it was cut to the length the search reads."""
+    True when it was cut to the length the search reads.
+
+    Examples
+    --------
+    >>> sanitise_question("<b>Où</b> sont les\\n piscines ?"), sanitise_question(None)
+    (('Où sont les piscines ?', False), ('', False))
+    >>> text, cut = sanitise_question("x" * 600)
+    >>> len(text), cut
+    (500, True)
+    """
     raw = "" if text is None else str(text)
     s = _TAG.sub(" ", strip_markup(raw[:20_000])) if "<" in raw or "&" in raw else raw
     cleaned = clean_query(s, 10_000)
@@ -154,6 +175,14 @@ def sanitise_question(text) -> tuple[str, bool]:
 # state
 # ---------------------------------------------------------------------------------------------
 def new_state() -> dict:
+    """The state of a new dialogue (no topic, no slot, nothing shown yet).
+
+    Examples
+    --------
+    >>> new_state()
+    {'v': 1, 'topic': '', 'slots': {}, 'sort': 'relevance', 'offset': 0, 'asked': [], 'pending': None,
+     'results': [], 'turns': 0}
+    """
     return {"v": STATE_VERSION, "topic": "", "slots": {}, "sort": "relevance", "offset": 0,
             "asked": [], "pending": None, "results": [], "turns": 0}
 
@@ -163,7 +192,18 @@ def _short(x, n: int = 300) -> str:
 
 
 def clean_state(state) -> dict:
-    """A valid state from whatever the browser sent back (unknown keys dropped, sizes capped)."""
+    """A valid state from whatever the browser sent back (unknown keys dropped, sizes capped).
+
+    Examples
+    --------
+    >>> st = clean_state({"v": 1, "topic": "piscines", "offset": 10_000, "evil": 1,
+    ...                   "slots": {"period": {"value": [2020, 2026], "label": "depuis 2020"},
+    ...                             "format": {"value": 42}}})
+    >>> st["topic"], st["slots"], st["offset"], "evil" in st
+    ('piscines', {'period': {'value': [2020, 2026], 'label': 'depuis 2020', 'field': 'coverage'}}, 0, False)
+    >>> clean_state("not a state") == new_state()
+    True
+    """
     out = new_state()
     if not isinstance(state, dict) or state.get("v") != STATE_VERSION:
         return out
@@ -216,7 +256,29 @@ class RowFacts:
     (:class:`models.serve.filters.CatalogueFilters`, ``Explorer.catalogue``): the years a
     dataset covers, its last update to the second, and from the catalogue's (row, territory)
     pairs — declared zones resolved to COG and extracted territories — whether it is about
-    somewhere, whether it is national, its finest level and its main territory."""
+    somewhere, whether it is national, its finest level and its main territory.
+
+    Examples
+    --------
+    Three datasets and the catalogue's (row, territory) pairs (a stand-in for
+    :class:`models.serve.filters.CatalogueFilters`):
+
+    >>> from types import SimpleNamespace
+    >>> ds = pd.DataFrame({"title": ["Budget 2018-2020", "Piscines", "Routes"],
+    ...                    "last_modified": ["2025-01-02T10:00:00", "2024-06-01", None],
+    ...                    "created_year": [2018, 2021, 2015], "temporal_start": [None, "2019-01-01", None]})
+    >>> cat = SimpleNamespace(territories={
+    ...     "direct_rows": [0, 1, 1], "direct_ents": [0, 1, 2],
+    ...     "levels": np.array(["commune", "departement", "pays"]),
+    ...     "keys": ["commune:31555", "departement:31", "pays:FR"]})
+    >>> facts = RowFacts(ds, cat)
+    >>> facts.cover_lo.tolist(), facts.cover_hi.tolist()  # title years, else coverage, else created..modified
+    ([2018, 2019, 2015], [2020, 2024, -1])
+    >>> facts.national.tolist(), facts.best_territory
+    ([False, True, False], {0: 'commune:31555', 1: 'departement:31'})
+    >>> facts.period_mask(cat, 2019, 2019, "coverage").tolist()
+    [True, True, False]
+    """
 
     def __init__(self, datasets: pd.DataFrame, catalogue) -> None:
         ds = datasets
@@ -941,7 +1003,13 @@ donne-moi donnez-moi montre-moi les des le la l un une du de d sur""".split())
 
 def display_topic(topic: str) -> str:
     """The topic as the reply quotes it: without the question's opening words (« Où sont les
-    piscines ? » → « piscines ») and its final punctuation."""
+    piscines ? » → « piscines ») and its final punctuation.
+
+    Examples
+    --------
+    >>> display_topic("Où sont les piscines ?"), display_topic("qualité de l'air"), display_topic("?")
+    ('piscines', "qualité de l'air", '?')
+    """
     words = (topic or "").strip().rstrip(" ?!.;:").split()
     i = 0
     while i < len(words) - 1 and words[i].lower().replace("’", "'") in _QUESTION_LEAD:

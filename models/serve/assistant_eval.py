@@ -33,7 +33,17 @@ SLOT_KINDS = ("territory", "period", "producer", "format")
 
 
 def read_dialogues(path) -> list[dict]:
-    """Dialogues of a JSON-lines file (blank lines skipped; a bad line raises ValueError)."""
+    """Dialogues of a JSON-lines file (blank lines skipped; a bad line raises ValueError).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     p = Path(d) / "dialogues.jsonl"
+    ...     _ = p.write_text('{"id": "d1", "turns": [{"user": "piscines"}]}\\n\\n', encoding="utf-8")
+    ...     read_dialogues(p)
+    [{'id': 'd1', 'turns': [{'user': 'piscines'}]}]
+    """
     out = []
     for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
@@ -49,7 +59,14 @@ def read_dialogues(path) -> list[dict]:
 
 
 def dialogues_from_queries(queries) -> list[dict]:
-    """Single-turn dialogues from labelled queries (:func:`models.evaluate.read_relevance`)."""
+    """Single-turn dialogues from labelled queries (:func:`models.serve.evaluate.read_relevance`).
+
+    Examples
+    --------
+    >>> from models.serve.evaluate import LabelledQuery
+    >>> dialogues_from_queries([LabelledQuery("piscines", expected=["a"])])
+    [{'id': 'query-0', 'turns': [{'user': 'piscines', 'expected': ['a']}]}]
+    """
     return [{"id": f"query-{i}", "turns": [{"user": qr.query or qr.params, "expected": list(qr.expected)}]}
             for i, qr in enumerate(queries)]
 
@@ -59,6 +76,17 @@ def _fold(s) -> str:
 
 
 def slot_matches(kind: str, predicted: dict | None, label) -> bool:
+    """Whether a predicted slot (``{"value", "label"}`` of the dialogue state) matches a label
+    (module docstring: a territory by code or name, a period by both years …).
+
+    Examples
+    --------
+    >>> toulouse = {"value": "commune:31555", "label": "Toulouse (commune)"}
+    >>> slot_matches("territory", toulouse, "31555"), slot_matches("territory", toulouse, "toulouse")
+    (True, True)
+    >>> slot_matches("period", {"value": [2018, 2022]}, [2018, 2022]), slot_matches("format", None, "csv")
+    (True, False)
+    """
     if predicted is None or label is None:
         return False
     v = predicted.get("value")
@@ -76,7 +104,21 @@ def slot_matches(kind: str, predicted: dict | None, label) -> bool:
 
 def play(assistant, dialogues: list[dict]) -> list[dict]:
     """Every turn of every dialogue: ``{"dialogue", "position", "ids", "ranking", "expected",
-    "slots", "labels", "clarify"}``."""
+    "slots", "labels", "clarify"}``.
+
+    Examples
+    --------
+    A stand-in assistant that always shows « b » then « a »:
+
+    >>> from types import SimpleNamespace
+    >>> reply = {"state": {}, "cards": [{"id": "b"}, {"id": "a"}], "ranking": ["b", "a"],
+    ...          "clarify": None, "slots": {}, "ms": 12.0}
+    >>> assistant = SimpleNamespace(ask=lambda text, state: reply, engine=SimpleNamespace(
+    ...     records=SimpleNamespace(row_of={"a": 0, "b": 1}.get)))
+    >>> turns = play(assistant, [{"id": "d1", "turns": [{"user": "eau", "expected": ["a", "z"]}]}])
+    >>> turns[0]["ids"], turns[0]["expected"]  # « z » is not in the build
+    (['b', 'a'], ['a'])
+    """
     row_of = assistant.engine.records.row_of
     out = []
     for d in dialogues:
@@ -105,7 +147,14 @@ def _groups(ids: list[str], versions: list[list[str]] | None) -> list[set[str]]:
 
 def turn_rank(t: dict, k: int = 10) -> int | None:
     """1-based rank of the first expected dataset in a played turn's ranking (its families
-    included), None beyond ``k``."""
+    included), None beyond ``k``.
+
+    Examples
+    --------
+    >>> turn = {"expected": ["a"], "ranking": ["b", "c", "d"], "ranking_versions": [[], ["a"], []]}
+    >>> turn_rank(turn), turn_rank(turn, k=1)  # « a » is a version of the second result
+    (2, None)
+    """
     exp = set(t["expected"])
     groups = _groups(t["ranking"][:k], t.get("ranking_versions"))
     return next((i for i, g in enumerate(groups, 1) if g & exp), None)
@@ -125,7 +174,22 @@ def _mrr(turns: list[dict], k: int = 10) -> float | None:
 
 
 def metrics(played: list[dict]) -> dict:
-    """The report of :func:`evaluate_dialogues` from played turns."""
+    """The report of :func:`evaluate_dialogues` from played turns.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> reply = {"state": {}, "cards": [{"id": "b"}, {"id": "a"}], "ranking": ["b", "a"],
+    ...          "clarify": None, "slots": {"format": {"value": "csv", "label": "CSV"}}, "ms": 12.0}
+    >>> assistant = SimpleNamespace(ask=lambda text, state: reply, engine=SimpleNamespace(
+    ...     records=SimpleNamespace(row_of={"a": 0, "b": 1}.get)))
+    >>> turns = [{"user": "eau en csv", "expected": ["a"], "slots": {"format": "csv"}}, {"user": "encore"}]
+    >>> m = metrics(play(assistant, [{"id": "d1", "turns": turns}]))
+    >>> m["turns"], m["scored"], m["success@1"], m["success@5"], m["mrr@10"]
+    (2, 1, 0.0, 1.0, 0.5)
+    >>> m["slots"]["format"]
+    {'precision': 1.0, 'recall': 1.0, 'f1': 1.0, 'n': 1}
+    """
     scored = [t for t in played if t["expected"]]
     skipped = sum(1 for t in played if t["expected"] is not None and not t["expected"])
     slots = {}
@@ -167,6 +231,18 @@ def metrics(played: list[dict]) -> dict:
 
 
 def evaluate_dialogues(assistant, dialogues: list[dict]) -> dict:
+    """:func:`metrics` of the dialogues played by ``assistant``.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> reply = {"state": {}, "cards": [{"id": "b"}, {"id": "a"}], "ranking": ["b", "a"],
+    ...          "clarify": None, "slots": {}, "ms": 12.0}
+    >>> assistant = SimpleNamespace(ask=lambda text, state: reply, engine=SimpleNamespace(
+    ...     records=SimpleNamespace(row_of={"a": 0, "b": 1}.get)))
+    >>> evaluate_dialogues(assistant, [{"id": "d1", "turns": [{"user": "eau", "expected": ["a"]}]}])["mrr@10"]
+    0.5
+    """
     return metrics(play(assistant, dialogues))
 
 
@@ -179,7 +255,24 @@ def cross_validate(assistant, dialogues: list[dict], *, grid=(0.0, 0.1, 0.2, 0.3
     """k-fold cross-validation of ``passage_weight`` over whole dialogues: each fold's weight
     maximises success@5 + mrr@10 on the other folds; the held-out turns of every fold are
     scored with their fold's weight. Returns the held-out metrics, the weight per fold, the
-    score of each grid value on all dialogues, and the weight chosen on everything."""
+    score of each grid value on all dialogues, and the weight chosen on everything.
+
+    Examples
+    --------
+    A stand-in assistant whose answers do not depend on the weight: every fold ties, and a tie
+    goes to the weight closest to 0.3.
+
+    >>> from types import SimpleNamespace
+    >>> reply = {"state": {}, "cards": [{"id": "b"}, {"id": "a"}], "ranking": ["b", "a"],
+    ...          "clarify": None, "slots": {}, "ms": 12.0}
+    >>> assistant = SimpleNamespace(ask=lambda text, state: reply, engine=SimpleNamespace(
+    ...     records=SimpleNamespace(row_of={"a": 0, "b": 1}.get)))
+    >>> assistant.with_params = lambda **params: assistant
+    >>> dialogues = [{"id": f"d{i}", "turns": [{"user": "eau", "expected": ["a"]}]} for i in range(4)]
+    >>> cv = cross_validate(assistant, dialogues, grid=(0.0, 0.2, 0.5), k=2)
+    >>> cv["weights_per_fold"], cv["chosen"], cv["held_out"]["mrr@10"]
+    ([0.2, 0.2], 0.2, 0.5)
+    """
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(dialogues))
     folds = [set(order[i::k].tolist()) for i in range(k)]

@@ -76,7 +76,22 @@ def weighted_position(sims: np.ndarray, coords: np.ndarray) -> np.ndarray:
 
 def build_family_keys(artifacts: Artifacts) -> np.ndarray:
     """Family key of every row (:func:`models.core.families.family_keys`: producer, title
-    without digits and without the place names the build found in it)."""
+    without digits and without the place names the build found in it).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> import pandas as pd
+    >>> places = {"territories.parquet": pd.DataFrame(
+    ...     {"row": [0, 1], "name": ["Lyon", "Paris"], "source": ["title", "title"]})}
+    >>> arts = SimpleNamespace(
+    ...     datasets=pd.DataFrame({"title": ["Budget 2023 de Lyon", "Budget 2024 de Paris", "Piscines"],
+    ...                            "organization_id": ["o1", "o1", "o1"]}),
+    ...     has=places.__contains__, parquet=lambda name, columns=None: places[name])
+    >>> keys = build_family_keys(arts)
+    >>> bool(keys[0] == keys[1]), bool(keys[0] == keys[2])  # one budget, several years and places
+    (True, False)
+    """
     t0 = time.perf_counter()
     ds = artifacts.datasets
     n = len(ds)

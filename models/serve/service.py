@@ -40,7 +40,14 @@ SCALAR_FILTERS = ("year", "modified", "has_reuses")
 
 class ServiceError(ValueError):
     """A French ``message`` for the person and a stable ``code`` for programs (a ValueError: the
-    command line reports it like its other input errors)."""
+    command line reports it like its other input errors).
+
+    Examples
+    --------
+    >>> e = ServiceError("aucun jeu")
+    >>> e.message, e.code, isinstance(e, ValueError), ServiceError("x", "mon_code").code
+    ('aucun jeu', 'erreur', True, 'mon_code')
+    """
 
     code = "erreur"
 
@@ -52,14 +59,38 @@ class ServiceError(ValueError):
 
 
 class NotFound(ServiceError):
+    """Nothing of that id or name in this catalogue.
+
+    Examples
+    --------
+    >>> NotFound("aucun jeu de données d'identifiant « x »").code
+    'introuvable'
+    """
+
     code = "introuvable"
 
 
 class InvalidInput(ServiceError):
+    """A parameter out of its range or of the wrong form.
+
+    Examples
+    --------
+    >>> InvalidInput("page ≥ 1 attendue").code
+    'parametre_invalide'
+    """
+
     code = "parametre_invalide"
 
 
 class Unavailable(ServiceError):
+    """What was asked needs something this build lacks (a search mode, an index).
+
+    Examples
+    --------
+    >>> Unavailable("mode indisponible", "mode_indisponible").code
+    'mode_indisponible'
+    """
+
     code = "indisponible"
 
 
@@ -73,14 +104,31 @@ def _plain(v):
 
 
 def encode_state(state: dict) -> str:
-    """The assistant's dialogue state as an opaque string (base64url of compact JSON)."""
+    """The assistant's dialogue state as an opaque string (base64url of compact JSON).
+
+    Examples
+    --------
+    >>> encode_state({"v": 1, "topic": "piscines"})
+    'eyJ2IjoxLCJ0b3BpYyI6InBpc2NpbmVzIn0'
+    """
     raw = json.dumps(state, ensure_ascii=False, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def decode_state(token) -> dict | None:
     """The state a previous turn returned (None: a new dialogue). Anything else is refused
-    (:class:`InvalidInput`); what decodes is checked again by ``assistant.clean_state``."""
+    (:class:`InvalidInput`); what decodes is checked again by ``assistant.clean_state``.
+
+    Examples
+    --------
+    >>> st = decode_state(encode_state({"v": 1, "topic": "piscines", "evil": True}))
+    >>> st["topic"], "evil" in st, decode_state(None), decode_state("")
+    ('piscines', False, None, None)
+    >>> decode_state(12)
+    Traceback (most recent call last):
+    ...
+    models.serve.service.InvalidInput: état de dialogue invalide
+    """
     from models.serve.assistant import clean_state
 
     if token is None or token == "":
@@ -421,7 +469,16 @@ def _plain_value(v):
 
 def cli_payload(result: dict, facets: bool):
     """What ``python -m models search --json`` prints for :meth:`CatalogueService.search`'s
-    ``result`` (its historical shapes: a list, or ``{"results", "facets"}``, ``words`` in mode word)."""
+    ``result`` (its historical shapes: a list, or ``{"results", "facets"}``, ``words`` in mode word).
+
+    Examples
+    --------
+    >>> result = {"results": [{"id": "a"}], "facets": {"format": []}}
+    >>> cli_payload(result, facets=False), cli_payload(result, facets=True)
+    ([{'id': 'a'}], {'results': [{'id': 'a'}], 'facets': {'format': []}})
+    >>> cli_payload({"results": [], "words": ["eau"]}, facets=False)
+    {'results': [], 'words': ['eau']}
+    """
     rows, words = result["results"], result.get("words")
     if facets:
         out = {"results": rows, "facets": result["facets"]}

@@ -61,10 +61,25 @@ def load_gazetteer(artifacts):
 
 
 def entity_value(level: str, code: str) -> str:
+    """The value naming a territory in filters and URLs: ``level:code``.
+
+    Examples
+    --------
+    >>> entity_value("departement", "31")
+    'departement:31'
+    """
     return f"{level}:{code}"
 
 
 def parse_value(value: str | None) -> tuple[str, str] | None:
+    """``(level, code)`` of a ``level:code`` value; None when it is not one (unknown level, no
+    code, not a string).
+
+    Examples
+    --------
+    >>> parse_value("commune:31555"), parse_value("canton:12"), parse_value("31555"), parse_value(None)
+    (('commune', '31555'), None, None, None)
+    """
     if not isinstance(value, str) or ":" not in value:
         return None
     level, code = value.split(":", 1)
@@ -72,7 +87,33 @@ def parse_value(value: str | None) -> tuple[str, str] | None:
 
 
 class TerritoryService:
-    """Read-only answers about territories; built once per process (thread-safe reads)."""
+    """Read-only answers about territories; built once per process (thread-safe reads).
+
+    Examples
+    --------
+    A stand-in build of two datasets placed by the ``territories`` step:
+
+    >>> from types import SimpleNamespace
+    >>> frames = {
+    ...     "territories.parquet": pd.DataFrame(
+    ...         {"row": [0, 1, 1], "level": ["commune", "departement", "commune"],
+    ...          "code": ["31555", "31", "31555"], "name": ["Toulouse", "Haute-Garonne", "Toulouse"],
+    ...          "confidence": [0.9, 0.8, 0.2], "source": ["title", "title", "description"]}),
+    ...     "territory_entities.parquet": pd.DataFrame(
+    ...         {"level": ["commune", "departement", "region"], "code": ["31555", "31", "76"],
+    ...          "name": ["Toulouse", "Haute-Garonne", "Occitanie"], "population": [504078, 1400000, 6000000],
+    ...          "departements": [["31"], ["31"], ["09", "31"]], "region": ["76", "76", "76"],
+    ...          "epci": [None] * 3, "parent": [None] * 3})}
+    >>> arts = SimpleNamespace(datasets=pd.DataFrame({"id": ["a", "b"], "views": [10, 5]}), manifest={},
+    ...                        has=frames.__contains__, parquet=lambda name, columns=None: frames[name])
+    >>> svc = TerritoryService(arts)  # min_confidence 0.5: the third pair is left out
+    >>> svc.available, svc.direct_counts
+    (True, {'commune:31555': 1, 'departement:31': 1})
+    >>> svc.label("commune:31555"), svc.enclosing("commune:31555"), svc.contained("departement:31")
+    ('Toulouse (commune, 31)', ['departement:31', 'region:76'], ['commune:31555'])
+    >>> svc.rows("departement:31", contained=True).tolist()
+    [0, 1]
+    """
 
     def __init__(self, artifacts, *, min_confidence: float = EVAL_CONFIDENCE) -> None:
         self.artifacts = artifacts
