@@ -77,7 +77,15 @@ def producer_kind(name: str, account: str = "organisation") -> str:
 
 
 class FairService:
-    """FAIR score of one build (read-only once computed, thread-safe)."""
+    """FAIR score of one build (read-only once computed, thread-safe).
+
+    Examples
+    --------
+    >>> ds = pd.DataFrame({"id": ["a", "b"], "title": ["Budget", "Trafic"], "description": ["Un budget", ""],
+    ...                    "license": ["odbl", ""], "organization": ["Lyon", "Lyon"]})
+    >>> FairService(ds, producers=None).scored[["points", "rating"]].values.tolist()
+    [[40, 'Bad'], [10, 'Bad']]
+    """
 
     def __init__(self, datasets, *, producers) -> None:
         """``datasets``: the build's frame; ``producers``: its

@@ -21,7 +21,22 @@ log = logging.getLogger(__name__)
 class FreshnessService:
     """Per-row freshness of one build (read-only once computed, thread-safe): the datasets of
     ``artifacts`` judged at the export's date, counted per producer of ``producers``
-    (:class:`models.serve.producers.ProducerService`)."""
+    (:class:`models.serve.producers.ProducerService`).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> ds = pd.DataFrame({"id": ["a", "b", "c"], "title": ["Budget", "Trafic", "Carte"],
+    ...                    "frequency": ["monthly", "annual", ""], "created_at": ["2020-01-01"] * 3,
+    ...                    "last_modified": ["2025-06-01", "2025-12-01", "2021-01-01"]})
+    >>> arts = SimpleNamespace(datasets=ds, descriptions=None,
+    ...                        manifest={"parameters": {"producers": {"export_date": "2026-01-16"}}})
+    >>> fs = FreshnessService(arts, producers=None)
+    >>> fs.as_of, fs.table["status"].tolist(), fs.late_rows().tolist()
+    (Timestamp('2026-01-16 00:00:00'), ['en_retard', 'a_jour', 'sans_frequence'], [0])
+    >>> fs.summary()["late_share"]  # of the datasets that promise a frequency
+    0.5
+    """
 
     def __init__(self, artifacts, *, producers) -> None:
         self.artifacts = artifacts

@@ -15,7 +15,19 @@ log = logging.getLogger(__name__)
 
 class KeywordSearcher:
     """Scores every dataset for a query with one sparse product (vectorised, no Python loop
-    over documents)."""
+    over documents).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"title": ["Piscines de Toulouse", "Qualité de l'air", "Horaires des piscines"],
+    ...                    "tags": [["sport"], ["air"], None], "organization": ["Toulouse", "Atmo", "Lyon"],
+    ...                    "description": ["", "Mesures", "Ouvertures"]})
+    >>> kw = KeywordSearcher.from_frame(df)
+    >>> kw.scores("les piscines").astype(float).round(2).tolist()  # « les »: a stop word
+    [0.34, 0.0, 0.34]
+    >>> round(kw.max_score("piscines"), 2), kw.scores("vélos").tolist()
+    (0.47, [0.0, 0.0, 0.0])
+    """
 
     def __init__(self, matrix, vocab: list[str], idf: np.ndarray | None = None) -> None:
         self.matrix = matrix  # CSC, documents × terms

@@ -42,4 +42,12 @@ def label_payload(frame: pd.DataFrame | None) -> dict | None:
 
 
 def load_hierarchy(artifacts) -> pd.DataFrame | None:
+    """The build's ``hierarchy.parquet`` (None: the build has none).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> load_hierarchy(SimpleNamespace(has=lambda name: False)) is None
+    True
+    """
     return artifacts.parquet(FILE) if artifacts.has(FILE) else None

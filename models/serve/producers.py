@@ -21,7 +21,29 @@ log = logging.getLogger(__name__)
 class ProducerService:
     """Read-only answers about producers of the build ``artifacts`` (thread-safe reads).
     ``search``: the search the findability of a dataset is measured with (the signature of
-    :meth:`models.serve.engine.SearchEngine.search`; called only by :meth:`findability`)."""
+    :meth:`models.serve.engine.SearchEngine.search`; called only by :meth:`findability`).
+
+    Examples
+    --------
+    An in-memory build of three datasets and two producers (without ``producers.parquet``: the
+    producers are aggregated from the datasets, and a warning says so):
+
+    >>> from pathlib import Path
+    >>> from models.core.store import Artifacts
+    >>> ds = pd.DataFrame({"id": ["a", "b", "c"], "title": ["Piscines", "Budget", "Routes"],
+    ...                    "organization": ["Ville de Lyon", "Ville de Lyon", "IGN"],
+    ...                    "organization_id": ["o1", "o1", "o2"], "views": [10, 50, 5], "reuses": [0, 1, 0],
+    ...                    "followers": [0, 0, 0], "downloads": [0, 0, 0],
+    ...                    "last_modified": ["2025-01-02", "2024-06-01", "2025-03-01"]})
+    >>> arts = Artifacts(dir=Path("b1"), manifest={}, datasets=ds, embeddings=np.eye(3, dtype=np.float32),
+    ...                  coords=np.zeros((3, 2)), neighbours=np.zeros((3, 1), dtype=int),
+    ...                  neighbour_scores=np.zeros((3, 1)))
+    >>> prod = ProducerService(arts)
+    >>> len(prod), prod.index_of("o1"), prod.rows(0).tolist(), prod.options("lyon")
+    (2, 0, [0, 1], [{'label': 'Ville de Lyon (2 jeux)', 'value': 'o1'}])
+    >>> {k: prod.summary(0)[k] for k in ("organization", "n_active", "views", "reuses", "rank")}
+    {'organization': 'Ville de Lyon', 'n_active': 2, 'views': 60, 'reuses': 1, 'rank': 1}
+    """
 
     def __init__(self, artifacts, *, search: Callable | None = None) -> None:
         self.artifacts = artifacts

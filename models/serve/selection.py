@@ -34,7 +34,23 @@ def summarize(explorer, rows) -> dict:
     """{"n", "topics": [{"topic", "label", "share", "catalogue"}], "producers": [{"name", "n"}],
     "years": {"year": [...], "n": [...], "left_out": int}, "territories": [{"name", "level",
     "n"}]} for the rows selected (topics: the default LDA model's dominant topics, selection
-    share against the whole catalogue's)."""
+    share against the whole catalogue's).
+
+    Examples
+    --------
+    A stand-in explorer without topics nor territories:
+
+    >>> from types import SimpleNamespace
+    >>> ds = pd.DataFrame({"organization": ["Lyon", "Lyon", None], "created_year": [2019, 2021, 3],
+    ...                    "last_modified": ["2025-01-01", "2024-01-01", None]})
+    >>> off = SimpleNamespace(available=False)
+    >>> explorer = SimpleNamespace(datasets=ds, topics=SimpleNamespace(default=off), territories=off)
+    >>> s = summarize(explorer, [0, 1, 2, 2, 7])  # a row twice, one out of range
+    >>> s["n"], s["producers"]
+    (3, [{'name': 'Lyon', 'n': 2}, {'name': '(sans organisation)', 'n': 1}])
+    >>> s["years"]  # created years; year 3 is not plausible
+    {'year': [2019, 2021], 'n': [1, 1], 'left_out': 1}
+    """
     ds = explorer.datasets
     rows = clean_rows(rows, len(ds))
     out: dict = {"n": len(rows), "topics": [], "producers": [], "territories": [],

@@ -115,6 +115,22 @@ class DefaultTopics:
 
 
 class TopicService:
+    """The topics of a build: the LDA models of several K (``lda_models.json``, ``lda/``), the
+    default model (:class:`DefaultTopics`), the embedding clusters; read on first use, cached.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> files = {"lda_models.json": {"default_k": 20, "models": [{"k": 10}, {"k": 20}]}}
+    >>> svc = TopicService(SimpleNamespace(datasets=None, has=files.__contains__, json=files.__getitem__))
+    >>> svc.available, svc.ks(), svc.check_k(None), svc.model_info(10)
+    (True, [10, 20], 20, {'k': 10})
+    >>> svc.check_k(15)
+    Traceback (most recent call last):
+    ...
+    ValueError: no LDA model with K=15 in this build; built: 10, 20
+    """
+
     def __init__(self, artifacts) -> None:
         self.artifacts = artifacts
         self.datasets = artifacts.datasets

@@ -14,6 +14,19 @@ log = logging.getLogger(__name__)
 
 
 class WordSearcher:
+    """Scores every dataset by the cosine of its word2vec vector (``doc_vecs``) to the query's
+    SIF-weighted mean word vector; a word not in the vocabulary is looked up by its light stem.
+
+    Examples
+    --------
+    >>> ws = WordSearcher(["eau", "piscine", "air"], np.array([30, 20, 10]),
+    ...                   np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]]), np.array([[0.0, 1.0], [1.0, 0.0]]))
+    >>> ws.query_word_ids("Piscines eau")  # « Piscines » found by its stem
+    [1, 0]
+    >>> ws.scores("piscines").round(2).tolist(), ws.nearest_words("eau", 1)
+    ([0.6, 0.8], [('piscine', 0.8)])
+    """
+
     def __init__(self, words: list[str], counts: np.ndarray, vectors: np.ndarray,
                  doc_vecs: np.ndarray) -> None:
         self.words = words
