@@ -34,7 +34,14 @@ DIALOGUES = OWN_SETS / "dialogues.jsonl"
 
 
 def labelled_files() -> list[Path]:
-    """Every labelled query file we have: the public ones, then our own."""
+    """Every labelled query file we have: the public ones, then our own.
+
+    Examples
+    --------
+    >>> files = labelled_files()  # the public ones only where ../shared/data/relevance exists
+    >>> all(p.suffix == ".csv" for p in files), OWN_SETS / "questions-forum.csv" in files
+    (True, True)
+    """
     return sorted(SHARED_RELEVANCE.glob("*.csv")) + sorted(
         p for p in OWN_SETS.glob("*.csv") if _is_relevance_file(p))
 
@@ -51,7 +58,25 @@ def _is_relevance_file(path: Path) -> bool:
 def query_scores(engine, files=None, *, k: int = 10) -> dict[str, np.ndarray]:
     """File stem → reciprocal rank at ``k`` of each of its labelled queries (the hybrid search of
     ``engine``, a :class:`models.serve.engine.SearchEngine`, in the file's order; queries whose
-    expected datasets are all absent from the build are left out)."""
+    expected datasets are all absent from the build are left out).
+
+    Examples
+    --------
+    A stand-in engine that ranks « b » then « a » for every query, and one labelled file:
+
+    >>> import tempfile
+    >>> from types import SimpleNamespace
+    >>> import pandas as pd
+    >>> from models.serve.search import Hit
+    >>> engine = SimpleNamespace(
+    ...     datasets=pd.DataFrame({"id": ["a", "b"]}), records=SimpleNamespace(row_of={"a": 0, "b": 1}.get),
+    ...     search_modes=lambda text, modes, k, tag: {m: [Hit(1, 0.9), Hit(0, 0.5)] for m in modes})
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = Path(d) / "mine.csv"
+    ...     _ = path.write_text("query,expected\\neau,a\\nair,b\\n", encoding="utf-8")
+    ...     query_scores(engine, [path])
+    {'mine': array([0.5, 1. ])}
+    """
     from models.serve.evaluate import evaluate, read_relevance  # at call time: tests patch evaluate
 
     out = {}
@@ -63,7 +88,22 @@ def query_scores(engine, files=None, *, k: int = 10) -> dict[str, np.ndarray]:
 
 def dialogue_scores(assistant, dialogues=None, *, k: int = 10) -> np.ndarray:
     """Reciprocal rank at ``k`` of every scored dialogue turn played by ``assistant``
-    (:class:`models.serve.assistant.Assistant`)."""
+    (:class:`models.serve.assistant.Assistant`).
+
+    Examples
+    --------
+    A stand-in assistant that always shows « b » then « a » (turns without expected ids are not
+    scored):
+
+    >>> from types import SimpleNamespace
+    >>> reply = {"state": {}, "cards": [{"id": "b"}, {"id": "a"}], "ranking": ["b", "a"],
+    ...          "clarify": None, "slots": {}, "ms": 12.0}
+    >>> assistant = SimpleNamespace(ask=lambda text, state: reply, engine=SimpleNamespace(
+    ...     records=SimpleNamespace(row_of={"a": 0, "b": 1}.get)))
+    >>> dialogue_scores(assistant, [{"id": "d1", "turns": [
+    ...     {"user": "eau", "expected": ["a"]}, {"user": "air", "expected": ["b"]}, {"user": "merci"}]}])
+    array([0.5, 1. ])
+    """
     ds = read_dialogues(DIALOGUES) if dialogues is None else dialogues
     played = [t for t in play(assistant, ds) if t["expected"]]
     return reciprocal_ranks([turn_rank(t, k) for t in played], k)
@@ -72,7 +112,30 @@ def dialogue_scores(assistant, dialogues=None, *, k: int = 10) -> np.ndarray:
 def scores(engine, assistant=None, *, files=None, dialogues=None,
            with_dialogues: bool = True) -> dict[str, np.ndarray]:
     """Every labelled set's per-query reciprocal ranks under ``engine``'s settings; the dialogues
-    are played by ``assistant`` ranking with ``engine`` (``assistant.with_engine(engine)``)."""
+    are played by ``assistant`` ranking with ``engine`` (``assistant.with_engine(engine)``).
+
+    Examples
+    --------
+    With the stand-ins of :func:`query_scores` and :func:`dialogue_scores`:
+
+    >>> import tempfile
+    >>> from types import SimpleNamespace
+    >>> import pandas as pd
+    >>> from models.serve.search import Hit
+    >>> engine = SimpleNamespace(
+    ...     datasets=pd.DataFrame({"id": ["a", "b"]}), records=SimpleNamespace(row_of={"a": 0, "b": 1}.get),
+    ...     search_modes=lambda text, modes, k, tag: {m: [Hit(1, 0.9), Hit(0, 0.5)] for m in modes})
+    >>> reply = {"state": {}, "cards": [{"id": "b"}, {"id": "a"}], "ranking": ["b", "a"],
+    ...          "clarify": None, "slots": {}, "ms": 12.0}
+    >>> assistant = SimpleNamespace(ask=lambda text, state: reply, engine=engine)
+    >>> assistant.with_engine = lambda e: assistant
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = Path(d) / "mine.csv"
+    ...     _ = path.write_text("query,expected\\neau,a\\n", encoding="utf-8")
+    ...     scores(engine, assistant, files=[path], dialogues=[
+    ...         {"id": "d1", "turns": [{"user": "air", "expected": ["b"]}]}])
+    {'mine': array([0.5]), 'dialogues': array([1.])}
+    """
     t0 = time.perf_counter()
     out = query_scores(engine, files)
     if with_dialogues:

@@ -43,7 +43,19 @@ def load_gazetteer(artifacts):
     folder's JSON would cost ~90 MB more resident memory for the names of former communes and
     postcodes, which queries rarely use), else loaded from the folder the build used (manifest
     ``parameters.territories.geo_dir``, then ``EXPLORER_GEO``); None without either. Installs the
-    build's French lexicon (``territory_lexicon.npy``) when it has one."""
+    build's French lexicon (``territory_lexicon.npy``) when it has one.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from models.core.territory_entities import ENTITY_COLUMNS
+    >>> ents = pd.DataFrame([("commune", "31555", "Toulouse", 500000, ["31"], "76", "", "")],
+    ...                     columns=ENTITY_COLUMNS)
+    >>> arts = SimpleNamespace(has=lambda name: name == "territory_entities.parquet",
+    ...                        parquet=lambda name: ents)
+    >>> [(e.level, e.code) for e in load_gazetteer(arts).lookup("toulouse")]
+    [('commune', '31555')]
+    """
     if artifacts.has("territory_lexicon.npy"):  # the build's copy: no 0.8 s recomputation
         use_lexicon(Lexicon(artifacts.npy("territory_lexicon.npy", mmap=False)))
     if artifacts.has("territory_entities.parquet"):
