@@ -55,11 +55,16 @@ def query_encoder(exp, which: str):
 
 
 def table(verdict: dict) -> str:
+    """The verdict as a table: one line per set (a set with no query in the build: n 0, MRR —),
+    the pooled line, then the verdict line."""
+    def mrr(value) -> str:
+        return f"{value:>8.3f}" if value is not None else f"{'—':>8}"
+
     lines = [f"{'set':<30}{'n':>5}{'A':>8}{'B':>8}{'B−A':>9}{'95 % CI':>20}{'p':>9}{'changed':>9}"]
     rows = [*list(verdict["files"].items()), ("POOLED", verdict["pooled"])]
     for name, f in rows:
         lo, hi = f["ci95"]
-        lines.append(f"{name:<30}{f['n']:>5}{f['a']:>8.3f}{f['b']:>8.3f}{f['diff']:>+9.4f}"
+        lines.append(f"{name:<30}{f['n']:>5}{mrr(f['a'])}{mrr(f['b'])}{f['diff']:>+9.4f}"
                      f"{f'[{lo:+.3f}, {hi:+.3f}]':>20}{f['p_permutation']:>9.3g}{f['changed']:>9}")
     lines.append(f"verdict: {'ADOPT' if verdict['adopt'] else 'do not adopt'} — {verdict['reason']}")
     return "\n".join(lines)

@@ -1,7 +1,8 @@
 """Does the fusion lose what one side found? MRR@10 of each mode per query class, on every
 labelled set we have.
 
-    python scripts/tools/query_classes.py --artifacts artifacts [--change FIELD=VALUE ...] [--json]
+    python scripts/tools/query_classes.py --artifacts artifacts [--change FIELD=VALUE ...] \
+        [--queries FILE ...] [--json]
 
 Classes (from the query text alone, :func:`models.serve.ranking.query_features`):
 ``keyword`` — a short query, no question; ``question`` — a question or a longer query of fewer than
@@ -38,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--artifacts", required=True)
     ap.add_argument("--change", action="append", help="FIELD=VALUE of the search constants (repeat)")
+    ap.add_argument("--queries", action="append",
+                    help="labelled CSV (repeat; default: every labelled file we have)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
@@ -49,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     exp = Explorer.load(args.artifacts).engine.with_params(**parse_changes(args.change))
     per: dict[str, dict[str, list]] = {}
     lost = []
-    for path in labelled_files():
+    for path in args.queries or labelled_files():
         res = evaluate(exp, read_relevance(path), list(MODES), k=10)
         for q in res["per_query"]:
             cls = query_class(q["query"], exp.search_params)

@@ -9,8 +9,9 @@ with :class:`models.pipeline.writer.BuildWriter`::
 
 Row ``r`` of tile ``t`` is row ``r`` of the source: ids get a ``-sT`` suffix (unique), map
 coordinates and embeddings a little seeded noise (so that points do not sit exactly on top of
-each other), neighbour lists and territory rows are shifted into their tile, the keyword index
-(documents x terms, CSC) is stacked. Files that are not per dataset are copied. ``ROOT/models``
+each other), neighbour lists and territory and passage rows are shifted into their tile, the
+descriptions (``descriptions.arrow``) are tiled, the keyword index (documents x terms, CSC) is
+stacked. Files that are not per dataset are copied. ``ROOT/models``
 links to the source's model folders (or ``--models-dir``) so the app finds the build's encoder.
 Nothing here is for the repository: write the output outside it.
 """
@@ -66,7 +67,10 @@ def build(src_dir: Path, out: Path, n: int, seed: int = 0, models_dir: Path | No
                 if arr.ndim and arr.shape[0] == n0 and name not in NOT_PER_ROW:
                     big = tile_rows(arr, reps, n)
                     if name == "neighbours.npy":
-                        big = np.where(big >= 0, big + off[:, None], big).astype(arr.dtype)
+                        big = np.where(big >= 0, big + off[:, None], big)
+                        # the last tile may be cut short: a neighbour past the last row is the
+                        # first tile's own (the app refuses row ids outside the build)
+                        big = np.where(big >= n, big - off[:, None], big).astype(arr.dtype)
                     elif name == "umap.npy":
                         spread = arr.std(axis=0, keepdims=True) * 0.03
                         big = (big + rng.normal(size=big.shape) * spread).astype(arr.dtype)
@@ -94,6 +98,16 @@ def build(src_dir: Path, out: Path, n: int, seed: int = 0, models_dir: Path | No
                 else:
                     writer.save_parquet(name, df)
                     copied.append(name)
+            elif name.endswith(".arrow"):  # descriptions.arrow: one row per dataset
+                import pyarrow as pa
+
+                table = pa.ipc.open_file(pa.memory_map(str(path), "r")).read_all()
+                if table.num_rows == n0:
+                    table = pa.concat_tables([table] * reps).slice(0, n).combine_chunks()
+                    tiled.append(name)
+                else:
+                    copied.append(name)
+                writer.save_arrow(name, table)
             else:
                 target = writer.path(name)
                 target.write_bytes(path.read_bytes())
