@@ -1,7 +1,7 @@
 """The Examples in the docstrings of models/core and models/serve run as doctests (issue 22 item 8).
 
-Every module of both packages is imported and its doctests run; a floor on the share of public
-top-level functions and classes of models/core that carry a ``>>>`` example keeps the habit from
+Every module of both packages is imported and its doctests run; a floor per package on the share
+of public top-level functions and classes that carry a ``>>>`` example keeps the habit from
 silently regressing.
 """
 
@@ -28,9 +28,12 @@ SKIP: dict[str, str] = {}
 # the entry must go once they pass).
 KNOWN_FAILING: dict[str, str] = {}
 
-# Share of public top-level functions/classes of models/core with a ``>>>`` example, as measured
-# when the Examples were written (27 of 139 before, 128 of 139 after).
-CORE_EXAMPLE_FLOOR = 0.92
+# Share of public top-level functions/classes of each package with a ``>>>`` example, as measured
+# when the Examples were written. models/core: 27 of 139 before, 128 of 139 after. models/serve:
+# 13 of 136 before, 126 of 133 after (q, punct and service.q moved to models.core.french); those
+# left need a whole build (Assistant, CatalogueService, card, coverage, answer_mask,
+# search_result) or would change the process (limit_torch_threads).
+EXAMPLE_FLOORS = {models.core: 0.92, models.serve: 0.94}
 
 
 def module_names() -> list[str]:
@@ -60,12 +63,14 @@ def public_definitions(path: Path) -> list[tuple[str, bool]]:
             and not node.name.startswith("_")]
 
 
-def test_core_examples_floor() -> None:
-    found = [item for path in sorted(Path(models.core.__path__[0]).glob("*.py"))
+@pytest.mark.parametrize("package", PACKAGES, ids=lambda p: p.__name__)
+def test_examples_floor(package) -> None:
+    found = [item for path in sorted(Path(package.__path__[0]).glob("*.py"))
              for item in public_definitions(path)]
     with_example = sum(has for _, has in found)
     share = with_example / len(found)
+    floor = EXAMPLE_FLOORS[package]
     missing = sorted(name for name, has in found if not has)
-    assert share >= CORE_EXAMPLE_FLOOR, (
-        f"only {with_example} of {len(found)} public functions/classes of models/core have an example "
-        f"({share:.2f} < {CORE_EXAMPLE_FLOOR}); without one: {', '.join(missing)}")
+    assert share >= floor, (
+        f"only {with_example} of {len(found)} public functions/classes of {package.__name__} have an "
+        f"example ({share:.2f} < {floor}); without one: {', '.join(missing)}")
