@@ -29,7 +29,7 @@ def query_words(query: str) -> list[str]:
     for tok in re.findall(r"[^\W_][\w'’-]*", query or ""):
         if keyword_terms(tok) and len(tok) >= 3:
             words.append(tok)
-    return sorted(set(words), key=len, reverse=True)[:12]
+    return sorted(set(words), key=lambda w: (-len(w), w))[:12]  # ties: alphabetical, not set order
 
 
 def snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> list[tuple[str, bool]]:
