@@ -8,8 +8,8 @@ Checked on the source with ``ast`` (nothing imported):
 * no file of ``app.py``, ``callbacks/``, ``scripts/`` or ``tests/`` reads or writes a private
   member (``obj._name``) of an object that is not ``self``, ``cls``, ``super()`` or a module
   (``os._exit``, ``sys._getframe``, a module's own private function or global are a module's
-  business), except the few of :data:`ALLOWED` (third-party internals or another layer's
-  white-box tests, each with its reason);
+  business), except the few of :data:`ALLOWED` (Dash's and Flask's internals, each with its
+  reason: none of our own classes);
 * none of them writes an object's ``__dict__`` (or ``vars(obj)``) to swap what a class computes.
 """
 
@@ -31,13 +31,6 @@ ALLOWED = {
                                                  "guard parses it once)",
     ("callbacks/http_guard.py", "_config"): "Dash builds the page's config there (the guard hides the "
                                             "library versions it holds)",
-    ("scripts/experiments/onnx_variants.py", "_session"): "an experiment timing other ONNX files through the "
-                                              "encoder's tokenizer (models.core has no public hook)",
-    ("tests/test_e5_model.py", "_model"): "white-box test of models.core's torch encoder (its "
-                                          "sentence-transformers model)",
-    ("tests/test_onnx_encoder.py", "_lean"): "white-box test of models.core's ONNX tokenizer",
-    ("tests/test_onnx_encoder.py", "_id_map"): "white-box test of models.core's ONNX tokenizer",
-    ("tests/test_onnx_encoder.py", "_tok"): "white-box test of models.core's ONNX tokenizer",
 }
 DICT_METHODS = {"update", "setdefault", "pop", "popitem", "clear", "__setitem__", "__delitem__"}
 

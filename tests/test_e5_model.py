@@ -33,11 +33,11 @@ def test_holiday_question_is_nearer_school_holidays_than_fuel_prices(e5):
 
 
 def test_prefixes_are_applied(e5):
-    plain = e5._model.encode(["Vacances scolaires"], normalize_embeddings=True)[0]
+    plain = e5.model.encode(["Vacances scolaires"], normalize_embeddings=True)[0]
     passage = e5.encode(["Vacances scolaires"], kind="passage")[0]
     query = e5.encode(["Vacances scolaires"], kind="query")[0]
     assert not np.allclose(plain, passage) and not np.allclose(passage, query)
-    with_prefix = e5._model.encode(["passage: Vacances scolaires"], normalize_embeddings=True)[0]
+    with_prefix = e5.model.encode(["passage: Vacances scolaires"], normalize_embeddings=True)[0]
     np.testing.assert_allclose(passage, with_prefix, atol=1e-5)
 
 

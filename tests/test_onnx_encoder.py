@@ -321,7 +321,7 @@ def test_default_query_encoder_needs_no_torch(real_pair):
         f"enc = load_query_encoder('e5-small-offline', models_dir=Path({models!r}))\n"
         "v = enc.encode(['Où sont les musées ?', 'piscines à Toulouse'], kind='query')\n"
         "print(json.dumps({'torch': 'torch' in sys.modules, 'encoder': type(enc).__name__,"
-        " 'lean': enc._lean is not None, 'v': v.tolist()}))\n"
+        " 'lean': enc.lean, 'v': v.tolist()}))\n"
     )
     env = {k: v for k, v in __import__("os").environ.items() if k != "EXPLORER_ENGINE"}
     res = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True,
@@ -398,7 +398,7 @@ def test_query_model_segments_french_exactly(real_pair, sample_path):
     assert q is not None
     full = ox.OnnxEncoder(folder, threads=1)
     light = ox.OnnxEncoder(folder, threads=1, for_queries=True)
-    assert light._lean is not None and light._id_map is None
+    assert light.lean and light.id_map is None
     keep = np.load(q / "ids.npy")
     assert 100_000 < len(keep) < 200_000
     cut, id_map = query_tokenizer(folder / "tokenizer.json")  # without the query folder
@@ -409,13 +409,13 @@ def test_query_model_segments_french_exactly(real_pair, sample_path):
              "piscines à Toulouse", "Œuvres d'art · µg/m³ — 12 €", "<script>alert(1)</script>", "",
              "ÀÉÎÕÜ", "a<s>b</s>c", "x" * 2000]
     for t in texts:
-        a = full._tok.encode("query: " + t).ids
-        assert keep[light._lean.encode("query: " + t)].tolist() == a, t
+        a = full.tokenizer.encode("query: " + t).ids
+        assert keep[light.tokenizer.encode("query: " + t)].tolist() == a, t
         assert id_map[cut.encode("query: " + t).ids].tolist() == a, t
     queries = ["Où sont les musées ?", "qualité de l'eau potable à Rennes", "PLU"]
     np.testing.assert_allclose(light.encode(queries, kind="query"), full.encode(queries, kind="query"),
                                atol=1e-6)
-    other = light._lean.encode("东京 données")  # another script: unknown
+    other = light.tokenizer.encode("东京 données")  # another script: unknown
     assert 3 in other  # <unk>
 
 
@@ -432,7 +432,7 @@ def test_a_missing_or_stale_query_model_falls_back(real_pair, tmp_path):
         (bare / name).symlink_to(folder / name)
     assert ox.query_model_folder(bare) is None
     enc = ox.OnnxEncoder(bare, threads=1, for_queries=True)
-    assert enc._lean is None and enc._id_map is not None
+    assert not enc.lean and enc.id_map is not None
     stale = bare / ox.QUERY_DIR
     stale.mkdir()
     (stale / ox.META).write_text(json.dumps({"format": ox.QUERY_FORMAT, "source_sha256": "another",

@@ -105,6 +105,11 @@ class SentenceTransformerEncoder:
         self.prefixes = ("e5" in name.lower()) if prefixes is None else prefixes
         self.model_id = f"{name}@{max_seq_length}"
 
+    @property
+    def model(self):
+        """The sentence-transformers model itself (read-only use: its own ``encode``)."""
+        return self._model
+
     def encode(self, texts, *, kind, batch_size=32, progress=None):
         prefix = (QUERY_PREFIX if kind == "query" else PASSAGE_PREFIX) if self.prefixes else ""
         out = np.empty((len(texts), self.dim), dtype=np.float32)

@@ -458,6 +458,34 @@ class OnnxEncoder:
         self.pad_id = self._tok.token_to_id(pad) if pad else 0
         self._tok.no_padding()
 
+    @property
+    def tokenizer(self):
+        """What splits a text into ids: the app's lean :class:`UnigramTokenizer` (a query model
+        folder), else a ``tokenizers.Tokenizer`` (its ids go through :attr:`id_map` when the
+        vocabulary was cut at start)."""
+        return self._tok
+
+    @property
+    def lean(self) -> bool:
+        """True when :attr:`tokenizer` is the lean :class:`UnigramTokenizer` of a query model."""
+        return self._lean is not None
+
+    @property
+    def id_map(self) -> np.ndarray | None:
+        """Full-vocabulary id -> the cut vocabulary's id, or None when nothing was cut."""
+        return self._id_map
+
+    @property
+    def session(self):
+        """The ONNX Runtime session running the graph (an experiment may set another session
+        of the same inputs and outputs, to time another export through this tokenizer)."""
+        return self._session
+
+    @session.setter
+    def session(self, value) -> None:
+        self._session = value
+        self._inputs = {i.name for i in value.get_inputs()}
+
     def encode(self, texts: Sequence[str], *, kind: str, batch_size: int = 32,
                progress: Callable[[int], None] | None = None) -> np.ndarray:
         """L2-normalised float32 vectors. Texts are batched by length (less padding), the

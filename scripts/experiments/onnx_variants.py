@@ -122,7 +122,7 @@ def _measure(ort, model_path: Path, folder: Path, passages, ref, threads: int) -
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
-    enc._session = ort.InferenceSession(str(model_path), opts, providers=["CPUExecutionProvider"])
+    enc.session = ort.InferenceSession(str(model_path), opts, providers=["CPUExecutionProvider"])
     enc.encode(passages[:16], kind="passage")
     t0 = time.perf_counter()
     vecs = enc.encode(passages, kind="passage")
