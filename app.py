@@ -55,6 +55,7 @@ from components.tour import tour_overlay
 from models import api
 from models.core.config import AppSettings
 from models.core.producers import DUPLICATE_THRESHOLD
+from models.core.search_params import SearchParamsError, load_search_params
 from models.core.store import ArtifactError
 from models.serve.coverage import clusters_list
 from models.serve.explorer import Explorer
@@ -105,7 +106,9 @@ def default_mode(modes: list[str]) -> str | None:
 
 
 def load_explorer(settings: AppSettings):
-    """The settings' artifacts, loaded once (raises ArtifactError when unusable)."""
+    """The settings' artifacts, loaded once (raises ArtifactError when unusable, SearchParamsError
+    when the package's fitted search parameters are missing or broken)."""
+    load_search_params()  # read at start: without the fitted constants the app refuses to start
     try:
         explorer = Explorer.load(settings.artifacts, encoder=settings.encoder, model=settings.model,
                                  query_encoder=getattr(settings, "query_encoder", "build"),
@@ -125,7 +128,8 @@ START_ERRORS = (ArtifactError, OSError, ValueError, KeyError, IndexError, TypeEr
 
 def start_error(exc: BaseException) -> str:
     """One line for ``cannot start: ...``."""
-    text = str(exc) if isinstance(exc, ArtifactError) else f"damaged artifacts ({type(exc).__name__}: {exc})"
+    text = (str(exc) if isinstance(exc, ArtifactError | SearchParamsError)
+            else f"damaged artifacts ({type(exc).__name__}: {exc})")
     return " ".join(text.split())[:500]
 
 

@@ -533,12 +533,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from models.core.onnx_encoder import OnnxModelError
+    from models.core.search_params import load_search_params
     from models.core.store import ArtifactError
     from models.pipeline.ingest import IngestError
 
     args = build_parser().parse_args(argv)
     _setup_logging(args.verbose)
     try:
+        load_search_params()  # the package's fitted search constants, read first (SearchParamsError)
         return args.func(args)
     except (ArtifactError, IngestError, OnnxModelError, ValueError) as exc:
         log.error("%s", exc)

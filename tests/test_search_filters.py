@@ -157,7 +157,7 @@ def test_query_features():
     assert query_features("base adresse nationale").short
     assert not query_features("Où sont les musées ?").short
     assert not query_features("quand les enfants sont en vacances").short
-    f = query_features("RNA associations loi 1901 déclarées")
+    f = query_features("RNA associations loi 1901 déclarées", short_max_terms=3)
     assert f.acronym and f.n_terms == 5 and not f.short
     sp = SearchParams(alpha_short=0.9, beta_short=4.0, alpha_long=0.5, beta_long=0.0)
     assert sp.hybrid(True).popularity == 4.0 and sp.hybrid(False).popularity == 0.0

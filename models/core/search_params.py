@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import asdict, dataclass, fields
+from functools import lru_cache
 from pathlib import Path
 
 from models.core.families import FAMILY_COSINE
@@ -18,6 +19,28 @@ from models.core.families import FAMILY_COSINE
 log = logging.getLogger(__name__)
 
 PARAMS_FILE = Path(__file__).with_name("search_params.json")
+
+# the constants scripts/tools/tune_search.py fits: their only value is in search_params.json
+FITTED_FIELDS = ("short_max_terms", "alpha_short", "beta_short", "alpha_long", "beta_long",
+                 "prf_docs_short", "prf_weight_short", "prf_docs_long", "prf_weight_long",
+                 "smooth_short", "smooth_long", "place_boost", "period_boost", "producer_boost",
+                 "format_boost")
+# the constants set by hand (their value is in SearchParams' code; a JSON may override them)
+HAND_SET_FIELDS = ("depth", "smooth_lift_only", "smooth_other_families", "context_min_terms",
+                   "rrf_context", "families", "family_cosine")
+
+
+class SearchParamsError(ValueError):
+    """The search parameters file is missing or unusable (one line: the file and the problem).
+
+    Examples
+    --------
+    >>> try:
+    ...     load_search_params(Path("/nonexistent/search_params.json"))
+    ... except SearchParamsError as exc:
+    ...     print(exc)
+    search parameters file missing: /nonexistent/search_params.json
+    """
 
 
 @dataclass(frozen=True)
@@ -58,7 +81,10 @@ class HybridParams:
 
 @dataclass(frozen=True)
 class SearchParams:
-    """Every constant of the search (see the module docstring), with their fitted values.
+    """Every constant of the search (see the module docstring). The fitted ones
+    (:data:`FITTED_FIELDS`, chosen by ``scripts/tools/tune_search.py``) have a single source, the
+    package's ``search_params.json``: a field left unset takes its value there, so ``SearchParams()``
+    is the fitted parameters. The others (:data:`HAND_SET_FIELDS`) are hand-set here.
 
     Examples
     --------
@@ -69,24 +95,29 @@ class SearchParams:
     ('mix', 'rrf')
     >>> SearchParams.from_dict({"prf_docs": 2, "prf_weight": 0.5}).prf(short=False)  # old keys
     (2, 0.5)
+    >>> SearchParams() == load_search_params()
+    True
     """
 
-    depth: int = 1000  # candidates taken from each mode (not fitted: a cost bound)
-    short_max_terms: int = 3
-    alpha_short: float = 0.8
-    beta_short: float = 3.5
-    alpha_long: float = 0.8
-    beta_long: float = 3.5
-    prf_docs_short: int = 3
-    prf_weight_short: float = 1.0
-    prf_docs_long: int = 3
-    prf_weight_long: float = 1.0
-    smooth_short: float = 0.0
-    smooth_long: float = 0.0
-    place_boost: float = 1.0
-    period_boost: float = 0.3
-    producer_boost: float = 1.0
-    format_boost: float = 0.3
+    # hand-set (not fitted): candidates taken from each mode, a cost bound
+    depth: int = 1000
+    # fitted (FITTED_FIELDS): no value in code, the default is the package's search_params.json
+    short_max_terms: int = None  # type: ignore[assignment]
+    alpha_short: float = None  # type: ignore[assignment]
+    beta_short: float = None  # type: ignore[assignment]
+    alpha_long: float = None  # type: ignore[assignment]
+    beta_long: float = None  # type: ignore[assignment]
+    prf_docs_short: int = None  # type: ignore[assignment]
+    prf_weight_short: float = None  # type: ignore[assignment]
+    prf_docs_long: int = None  # type: ignore[assignment]
+    prf_weight_long: float = None  # type: ignore[assignment]
+    smooth_short: float = None  # type: ignore[assignment]
+    smooth_long: float = None  # type: ignore[assignment]
+    place_boost: float = None  # type: ignore[assignment]
+    period_boost: float = None  # type: ignore[assignment]
+    producer_boost: float = None  # type: ignore[assignment]
+    format_boost: float = None  # type: ignore[assignment]
+    # hand-set from here on (HAND_SET_FIELDS)
     smooth_lift_only: int = 0  # hand-set: 1 = the neighbour smoothing only raises scores
     smooth_other_families: int = 0  # hand-set: 1 = a dataset's own family is left out of its smoothing
     # hand-set (docs/search-protocol.md): a query of at least context_min_terms terms is a long
@@ -96,6 +127,13 @@ class SearchParams:
     rrf_context: int = 0
     families: int = 1  # hand-set, not fitted: one result per family of near-identical datasets (0: off)
     family_cosine: float = FAMILY_COSINE  # hand-set: members' least cosine (docs/search-protocol.md)
+
+    def __post_init__(self) -> None:
+        missing = [name for name in FITTED_FIELDS if getattr(self, name) is None]
+        if missing:  # the fitted values of the package's JSON (read once)
+            fitted = _package_fitted()
+            for name in missing:
+                object.__setattr__(self, name, fitted[name])
 
     def hybrid(self, short: bool, n_terms: int = 0) -> HybridParams:
         """Fusion constants for a short (keyword) or long (question) query of ``n_terms`` terms."""
@@ -138,23 +176,67 @@ _LEGACY = {"prf_docs": ("prf_docs_short", "prf_docs_long"),
            "prf_weight": ("prf_weight_short", "prf_weight_long")}
 
 
+def _read_params(path: Path) -> dict:
+    """The ``params`` of a parameters file, checked: every fitted field, numbers only, no unknown key
+    (the old keys ``prf_docs`` / ``prf_weight`` stand for both query classes)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SearchParamsError(f"search parameters file missing: {path}") from None
+    except OSError as exc:
+        raise SearchParamsError(f"search parameters file unreadable: {path} ({exc.strerror or exc})"
+                                ) from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise SearchParamsError(f"search parameters file is not JSON: {path} ({exc})") from None
+    params = data.get("params", data) if isinstance(data, dict) else None
+    if not isinstance(params, dict):
+        raise SearchParamsError(f"search parameters file has no 'params' object: {path}")
+    covered = set()
+    for key, value in params.items():
+        names = _LEGACY.get(key, (key,))
+        if not set(names) <= set(FITTED_FIELDS) | set(HAND_SET_FIELDS):
+            raise SearchParamsError(f"search parameters file {path}: unknown parameter {key!r}")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise SearchParamsError(f"search parameters file {path}: {key} must be a number, "
+                                    f"not {json.dumps(value)[:40]}")
+        covered.update(names)
+    missing = [name for name in FITTED_FIELDS if name not in covered]
+    if missing:
+        raise SearchParamsError(f"search parameters file {path}: fitted parameter(s) missing: "
+                                f"{', '.join(missing)}")
+    return params
+
+
+@lru_cache(maxsize=1)
+def _package_fitted() -> dict:
+    """The fitted values of the package's ``search_params.json`` (read once)."""
+    params = SearchParams.from_dict(_read_params(PARAMS_FILE))
+    return {name: getattr(params, name) for name in FITTED_FIELDS}
+
+
 def load_search_params(path: Path | None = None) -> SearchParams:
-    """The fitted parameters (``search_params.json``: ``{"params": {...}, ...}``), else defaults.
+    """The fitted parameters (``search_params.json``: ``{"params": {...}, ...}``, the package's by
+    default); :class:`SearchParamsError` (one line) when the file is missing, not JSON, lacks a
+    fitted parameter or holds a value that is not a number — never a silent default.
 
     Examples
     --------
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     path = Path(tmp) / "search_params.json"
-    ...     _ = path.write_text('{"params": {"alpha_short": 0.5, "depth": 200}}')
+    ...     _ = path.write_text(json.dumps({"params": {**{k: 1 for k in FITTED_FIELDS},
+    ...                                                "alpha_short": 0.5, "depth": 200}}))
     ...     params = load_search_params(path)
+    ...     _ = path.write_text('{"params": {"alpha_short": 0.5}}')
+    ...     try:
+    ...         load_search_params(path)
+    ...     except SearchParamsError as exc:
+    ...         error = str(exc)
     >>> params.alpha_short, params.depth
     (0.5, 200)
+    >>> "fitted parameter(s) missing: short_max_terms, beta_short" in error
+    True
     """
-    p = Path(path or PARAMS_FILE)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-        return SearchParams.from_dict(data.get("params", data))
-    except (OSError, ValueError, TypeError) as exc:
-        log.info("search parameters from defaults (%s)", exc)
-        return SearchParams()
+    return SearchParams.from_dict(_read_params(Path(path or PARAMS_FILE)))

@@ -106,7 +106,9 @@ class AssistantParams:
     """
 
     depth: int = 40  # candidates reranked with passage evidence
-    passage_weight: float = 0.3  # w (module docstring), fitted by 5-fold cross-validation (README)
+    # w (module docstring): hand-set from a past fit (5-fold cross-validation, README), not read from a
+    # file; `python -m models fit-assistant --dialogues ...` re-runs that fit and only prints its result
+    passage_weight: float = 0.3
     relevance_floor: float = 0.3  # relevant = hybrid score ≥ floor × best (not fitted)
     territory_boost: float = 2.0  # × (1 + boost · t) (not fitted)
     n_cards: int = N_CARDS

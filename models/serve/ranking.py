@@ -96,8 +96,8 @@ class QueryFeatures:
         return asdict(self)
 
 
-def query_features(query: str, short_max_terms: int = SearchParams.short_max_terms) -> QueryFeatures:
-    """The query's type (module docstring).
+def query_features(query: str, short_max_terms: int | None = None) -> QueryFeatures:
+    """The query's type (module docstring); ``short_max_terms`` defaults to the fitted value.
 
     Examples
     --------
@@ -105,7 +105,7 @@ def query_features(query: str, short_max_terms: int = SearchParams.short_max_ter
     QueryFeatures(n_terms=1, question=True, acronym=False, short=False)
     >>> query_features("base SIRENE")  # an acronym allows one more term
     QueryFeatures(n_terms=2, question=False, acronym=True, short=True)
-    >>> query_features("prix des carburants en Bretagne par station").short
+    >>> query_features("prix des carburants en Bretagne par station", short_max_terms=3).short
     False
     """
     q = query or ""
@@ -113,6 +113,8 @@ def query_features(query: str, short_max_terms: int = SearchParams.short_max_ter
     words = re.findall(r"[a-z]+", fold(q.lower()))
     question = "?" in q or (bool(words) and words[0] in QUESTION_WORDS)
     acronym = bool(_ACRONYM.search(q)) and not q.isupper()
+    if short_max_terms is None:
+        short_max_terms = SearchParams().short_max_terms
     limit = short_max_terms + (1 if acronym else 0)
     return QueryFeatures(n_terms, question, acronym, (not question) and n_terms <= limit)
 

@@ -72,7 +72,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from models.serve.evaluate import evaluate, read_relevance
     from models.serve.explorer import Explorer
-    from models.serve.ranking import SearchParams
     from scripts.tools import tune_search as TS
 
     exp = Explorer.load(args.artifacts)
@@ -93,12 +92,12 @@ def main(argv: list[str] | None = None) -> int:
         fold = TS.folds_of(preps, 5, seed)
         held = [None] * len(preps)
         for k in range(5):
-            prm = TS.fit([p for p, g in zip(preps, fold, strict=True) if g != k], SearchParams())
+            prm = TS.fit([p for p, g in zip(preps, fold, strict=True) if g != k], TS.TUNER_START)
             for i, (p, g) in enumerate(zip(preps, fold, strict=True)):
                 if g == k:
                     held[i] = TS.rank_of(p, prm)
         report["held_out"][seed] = {f: m["mrr@10"] for f, m in TS.per_file(preps, held).items()}
-    final = TS.fit(preps, SearchParams())
+    final = TS.fit(preps, TS.TUNER_START)
     ranks = [TS.rank_of(p, final) for p in preps]
     report["in_sample"] = {f: m["mrr@10"] for f, m in TS.per_file(preps, ranks).items()}
     report["params"] = final.as_dict()

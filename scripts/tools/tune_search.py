@@ -70,6 +70,12 @@ BOOSTS = {"place_boost": (0.25, 0.5, 1.0, 2.0), "period_boost": (0.1, 0.3, 0.6, 
 KINDS = {"territory": "place_boost", "period": "period_boost", "producer": "producer_boost",
          "format": "format_boost"}
 K = 10
+# the search's starting point, not a fitted value (hand-set: the code defaults the fitted constants
+# had before search_params.json became their only source); the hand-set fields keep their values
+TUNER_START = SearchParams(short_max_terms=3, alpha_short=0.8, beta_short=3.5, alpha_long=0.8,
+                           beta_long=3.5, prf_docs_short=3, prf_weight_short=1.0, prf_docs_long=3,
+                           prf_weight_long=1.0, smooth_short=0.0, smooth_long=0.0, place_boost=1.0,
+                           period_boost=0.3, producer_boost=1.0, format_boost=0.3)
 
 
 @dataclass
@@ -301,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     exp = Explorer.load(args.artifacts, model=args.model)
     if args.neighbours:
         exp.artifacts.neighbours = neighbours_for(exp, args.neighbours)
-    start = SearchParams()
+    start = TUNER_START
     preps: list[Prepared] = []
     skipped = 0
     all_queries = []
