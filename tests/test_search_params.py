@@ -44,12 +44,18 @@ def test_json_fitted_keys_are_exactly_the_fitted_fields():
 
 def test_package_data_declares_every_json_under_models():
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    declared = config["tool"]["setuptools"]["package-data"]["models"]
-    files = sorted(p.relative_to(ROOT / "models") for p in (ROOT / "models").rglob("*.json"))
+    setuptools = config["tool"]["setuptools"]
+    declared = [Path(*package.split(".")) / glob for package, globs in setuptools["package-data"].items()
+                for glob in globs]
+    files = sorted(p.relative_to(ROOT) for p in (ROOT / "models").rglob("*.json"))
     assert files, "no JSON under models/"
     for rel in files:
-        assert any(rel.match(glob) for glob in declared), f"models/{rel} not in package-data"
-    assert Path("core/search_params.json") in files and Path("serve/confidence_params.json") in files
+        assert any(rel.match(str(glob)) for glob in declared), f"{rel} not in package-data"
+        # and its package is one setuptools finds (a sub-package missed would ship without it)
+        package = ".".join(rel.parent.parts)
+        assert any(package == inc or (inc.endswith(".*") and package.startswith(inc[:-1]))
+                   for inc in setuptools["packages"]["find"]["include"]), package
+    assert {Path("models/core/search_params.json"), Path("models/serve/confidence_params.json")} <= set(files)
 
 
 def _write(path: Path, params: dict) -> Path:
