@@ -25,7 +25,22 @@ MAX_MDS_POINTS = 3000
 NOISE_LABEL = "hors groupe"
 
 
-class DefaultTopics:
+class _Memo:
+    """Values computed once per key, thread-safe: ``self._cache`` checked again under
+    ``self._lock`` (both set by the subclass's ``__init__``)."""
+
+    _lock: threading.Lock | threading.RLock
+    _cache: dict
+
+    def _cached(self, key, fn):
+        if key not in self._cache:
+            with self._lock:
+                if key not in self._cache:
+                    self._cache[key] = fn()
+        return self._cache[key]
+
+
+class DefaultTopics(_Memo):
     """The default LDA model of a build (``lda_doc_topics.npy``, ``lda_topics.parquet``,
     ``lda_terms.parquet``): each row's dominant topic, the topics' labels and terms. Without
     those files (or after :meth:`switch_off`), no topic: every row's topic is -1.
@@ -49,13 +64,6 @@ class DefaultTopics:
     def available(self) -> bool:
         """The build has the default model's files (and they were not switched off)."""
         return self._on and all(self.artifacts.has(name) for name in self.FILES)
-
-    def _cached(self, key, fn):
-        if key not in self._cache:
-            with self._lock:
-                if key not in self._cache:
-                    self._cache[key] = fn()
-        return self._cache[key]
 
     @property
     def dominant(self) -> np.ndarray:
@@ -114,7 +122,7 @@ class DefaultTopics:
             self._cache.clear()
 
 
-class TopicService:
+class TopicService(_Memo):
     """The topics of a build: the LDA models of several K (``lda_models.json``, ``lda/``), the
     default model (:class:`DefaultTopics`), the embedding clusters; read on first use, cached.
 
@@ -175,13 +183,6 @@ class TopicService:
     def model_info(self, k: int | None = None) -> dict:
         k = self.check_k(k)
         return next(m for m in self.summary["models"] if int(m["k"]) == k)
-
-    def _cached(self, key, fn):
-        if key not in self._cache:
-            with self._lock:
-                if key not in self._cache:
-                    self._cache[key] = fn()
-        return self._cache[key]
 
     # ---- per-K data -------------------------------------------------------------------------
     def topics(self, k: int | None = None) -> pd.DataFrame:
