@@ -435,3 +435,70 @@ def test_a_dask_worker_killed_while_embedding_loses_nothing(tmp_path):
     # the cache holds each distinct passage, whole, as the local build's does
     assert (_cache_is_whole(tmp_path / "dask", "fake-hash-64", 64)
             == _cache_is_whole(tmp_path / "local", "fake-hash-64", 64) > 0.8 * rows)
+
+
+# ---- gunicorn's workers stop cleanly with the ONNX query encoder -----------------------------
+
+def test_gunicorn_workers_exit_cleanly_with_the_onnx_query_encoder(built_root, tmp_path):
+    """ONNX Runtime cannot cross a fork: a worker forked from a master that had imported it hangs
+    or aborts (``std::system_error``, SIGABRT) when it exits, in ONNX Runtime's exit handlers.
+    The workers then leave without them (``gunicorn.conf.py``). With the ONNX query encoder (a
+    tiny twin of the fixture's model), ``--preload``, two workers and ten semantic searches, then
+    SIGTERM: gunicorn exits 0 within seconds, both workers log their exit, nothing aborts and
+    nothing is killed."""
+    import json
+    import signal
+    import subprocess
+    import time
+    import urllib.request
+
+    from models.bench import free_port
+    from models.core import onnx_encoder as ox
+    from models.core.config import REPO
+    from tests.test_hardening import GUNICORN
+    from tests.test_onnx_encoder import write_tiny_onnx_folder
+
+    root = tmp_path / "root"
+    shutil.copytree(built_root, root, symlinks=True)
+    manifest = root / "current" / "manifest.json"
+    meta = json.loads(manifest.read_text())
+    write_tiny_onnx_folder(root / "models" / ox.ONNX_MODEL, dim=64, source_id=meta["model"]["id"])
+    meta["model"]["name"] = ox.ONNX_MODEL  # a build embedded with the int8 encoder
+    manifest.write_text(json.dumps(meta))
+    port = free_port()
+    proc = subprocess.Popen([GUNICORN, "--preload", "-w", "2", "--threads", "2", "-b", f"127.0.0.1:{port}",
+                             "--graceful-timeout", "20", "app:server_from_env()"], cwd=REPO,
+                            env=dict(os.environ, EXPLORER_ARTIFACTS=str(root)),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            assert proc.poll() is None, proc.stdout.read()[-3000:]
+            try:
+                with opener.open(f"http://127.0.0.1:{port}/api/v1/search?q=eau+potable&mode=semantic&k=3",
+                                 timeout=30) as r:
+                    body = json.loads(r.read())
+                    assert r.status == 200 and len(body["results"]) == 3, body
+                    break
+            except OSError:
+                time.sleep(0.2)
+            assert time.monotonic() < deadline, "gunicorn never answered"
+        for _ in range(9):  # more searches, spread over the workers
+            with opener.open(f"http://127.0.0.1:{port}/api/v1/search?q=carte+du+bruit&mode=semantic",
+                             timeout=30) as r:
+                assert r.status == 200
+        sigterm_at = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=60)
+        took = time.monotonic() - sigterm_at
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    out = proc.stdout.read()
+    assert rc == 0, out[-3000:]
+    assert took < 10, (took, out[-3000:])  # not the graceful timeout of a hung worker
+    assert out.count("Worker exiting") == 2, out[-3000:]
+    for sign in ("terminate called", "system_error", "SIGABRT", "SIGKILL", "exited with code", "Traceback"):
+        assert sign not in out, (sign, out[-3000:])
