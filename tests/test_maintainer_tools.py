@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -74,6 +75,47 @@ def test_compare_search_prints_the_table_and_the_verdict(built_root, titles_csv,
     assert set(sets) == {"titles", "dialogues", "POOLED"}
     assert int(sets["titles"].split()[1]) == 12
     assert lines[-1].startswith("verdict: ") and " — " in lines[-1]
+
+
+def test_compare_search_two_builds_pairs_their_queries(built_root, titles_csv, tmp_path, capsys, monkeypatch):
+    """``--artifacts-b``: B is another build of the same datasets, scored with its own engine
+    (its vectors, its query encoder) and its own assistant, the same queries paired; the same
+    build twice changes nothing; a build of other datasets is refused in one line."""
+    from models.serve import protocol
+    from models.serve.explorer import Explorer
+    from scripts.tools import compare_search
+
+    other = tmp_path / "other"
+    shutil.copytree(built_root, other, symlinks=True)
+    loaded, seen = [], []
+    real_load, real_scores = Explorer.load, protocol.scores
+
+    def load(*args, **kw):
+        loaded.append(real_load(*args, **kw))
+        return loaded[-1]
+
+    def scores(engine, assistant=None, **kw):
+        seen.append((engine.records, assistant.engine.records))
+        return real_scores(engine, assistant, **kw)
+
+    monkeypatch.setattr(Explorer, "load", load)
+    monkeypatch.setattr(protocol, "scores", scores)
+    assert compare_search.main(["--artifacts", str(built_root), "--artifacts-b", str(other),
+                                "--queries", str(titles_csv), "--json"]) == 0
+    verdict = json.loads(capsys.readouterr().out)
+    assert [exp.artifacts.dir.resolve().parents[1] for exp in loaded] == [built_root.resolve(), other.resolve()]
+    # A is searched and its dialogues played on the first build, B on the second
+    assert seen == [(loaded[0].records, loaded[0].records), (loaded[1].records, loaded[1].records)]
+    assert verdict["files"]["titles"]["n"] == 12 and "dialogues" in verdict["files"]
+    assert verdict["files"]["titles"]["changed"] == 0 and verdict["adopt"] is False  # same vectors
+    from models.pipeline.steps import run_build
+    from tests.conftest import small_settings
+
+    fewer = tmp_path / "fewer"  # the first 120 datasets only
+    run_build(small_settings(fewer, limit=120, lda_ks=(4,), lda_k=4), encoder=FakeEncoder(64))
+    with pytest.raises(SystemExit, match="does not hold the same datasets"):
+        compare_search.main(["--artifacts", str(built_root), "--artifacts-b", str(fewer),
+                             "--queries", str(titles_csv), "--no-dialogues"])
 
 
 def test_compare_search_table_shows_a_set_without_queries():

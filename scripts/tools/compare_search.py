@@ -4,11 +4,14 @@ query we have (both public files, our own sets in tests/data, every dialogue tur
     python scripts/tools/compare_search.py --artifacts artifacts --change smooth_long=0 [--change ...] \
         [--base KEY=VALUE ...] [--no-dialogues] [--json]
     python scripts/tools/compare_search.py --artifacts artifacts --queries-b torch|int8   # query encoders
+    python scripts/tools/compare_search.py --artifacts artifacts --artifacts-b other   # two builds
 
 A is the build's search constants (``search_params.json``) with ``--base`` changes, B is A with
 ``--change`` changes (any :class:`models.serve.ranking.SearchParams` field, e.g. ``smooth_long=0``,
 ``prf_docs_long=0``, ``families=0``); with ``--queries-b``, B encodes the queries with torch (the
-reference the default float32 ONNX engine must equal) or the int8 ONNX twin. Prints per set n,
+reference the default float32 ONNX engine must equal) or the int8 ONNX twin; with ``--artifacts-b``,
+B is another build of the same catalogue (e.g. embedded with another encoder), searched with its
+own query encoder and its own assistant for the dialogues. Prints per set n,
 MRR@10 under A and B, the paired difference with its 95 % bootstrap interval and sign-flip
 p-value, then the verdict: adopt only with a pooled gain at p < 0.05 and no set losing beyond
 its noise.
@@ -76,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--change", action="append", help="FIELD=VALUE of B (repeat)")
     ap.add_argument("--queries-b", choices=("torch", "int8"),
                     help="B encodes the queries with torch or the int8 ONNX twin (A: the default engine)")
+    ap.add_argument("--artifacts-b", help="B: another build of the same datasets (its own query encoder)")
     ap.add_argument("--base", action="append", help="FIELD=VALUE of A (repeat; default: the build's)")
     ap.add_argument("--queries", action="append", help="labelled CSV (repeat; default: every one we have)")
     ap.add_argument("--no-dialogues", action="store_true", help="leave the dialogue turns out")
@@ -86,23 +90,36 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("gensim", "numba", "sentence_transformers", "transformers"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     from models.serve.explorer import Explorer
-    from models.serve.protocol import compare
+    from models.serve import protocol
+    from models.serve.protocol import compare, decide
     from models.serve.search import SemanticSearcher
 
-    if not args.change and not args.queries_b:
-        ap.error("give --change FIELD=VALUE or --queries-b")
+    if not args.change and not args.queries_b and not args.artifacts_b:
+        ap.error("give --change FIELD=VALUE, --queries-b or --artifacts-b")
     exp = Explorer.load(args.artifacts)
     a = exp.engine.with_params(**parse_changes(args.base))
     b = a.with_params(**parse_changes(args.change))
-    if args.queries_b:
+    if args.artifacts_b:
+        other = Explorer.load(args.artifacts_b)
+        if sorted(other.datasets["id"]) != sorted(exp.datasets["id"]):
+            raise SystemExit(f"{args.artifacts_b} does not hold the same datasets as {args.artifacts}")
+        b = other.engine.with_params(**parse_changes(args.base)).with_params(**parse_changes(args.change))
+        log.info("A: %s (%s), B: %s (%s)", exp.artifacts.dir, exp.artifacts.manifest["model"]["id"],
+                 other.artifacts.dir, other.artifacts.manifest["model"]["id"])
+        kw = {"files": args.queries, "with_dialogues": not args.no_dialogues}
+        sa = protocol.scores(a, exp.assistant, **kw)
+        sb = protocol.scores(b, other.assistant, **kw)
+        verdict = decide({name: (sa[name], sb[name]) for name in sa})
+    elif args.queries_b:
         b = a.with_searchers(semantic=SemanticSearcher(exp.artifacts.embeddings,
                                                        query_encoder(exp, args.queries_b)))
         b = b.with_params(**parse_changes(args.change))
         enc_a, enc_b = a.semantic.encoder, b.semantic.encoder
         log.info("A encodes queries with %s (%s), B with %s (%s)", type(enc_a).__name__,
                  getattr(enc_a, "engine", "torch"), type(enc_b).__name__, getattr(enc_b, "engine", "torch"))
-    verdict = compare(a, b, assistant=exp.assistant, files=args.queries,
-                      with_dialogues=not args.no_dialogues)
+    if not args.artifacts_b:
+        verdict = compare(a, b, assistant=exp.assistant, files=args.queries,
+                          with_dialogues=not args.no_dialogues)
     verdict["a"] = a.search_params.as_dict()
     verdict["b"] = b.search_params.as_dict()
     if args.json:
