@@ -10,6 +10,7 @@ onnxruntime`` before ``os.fork()`` is enough). A worker has nothing left to do o
 after flushing its logs, without the native exit handlers (``tests/test_faults.py``).
 """
 
+import contextlib
 import logging
 import os
 import sys
@@ -25,8 +26,6 @@ def worker_exit(server, worker):
     status = code if isinstance(code, int) else (0 if code is None else 1)
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(OSError, ValueError):  # a closed stream: nothing more to save
             stream.flush()
-        except (OSError, ValueError):  # a closed or broken stream: nothing more to save
-            pass
     os._exit(status & 0xFF)

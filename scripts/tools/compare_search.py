@@ -89,8 +89,8 @@ def main(argv: list[str] | None = None) -> int:
                         stream=sys.stderr)
     for noisy in ("gensim", "numba", "sentence_transformers", "transformers"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    from models.serve.explorer import Explorer
     from models.serve import protocol
+    from models.serve.explorer import Explorer
     from models.serve.protocol import compare, decide
     from models.serve.search import SemanticSearcher
 
