@@ -103,7 +103,8 @@ def test_compare_search_two_builds_pairs_their_queries(built_root, titles_csv, t
     assert compare_search.main(["--artifacts", str(built_root), "--artifacts-b", str(other),
                                 "--queries", str(titles_csv), "--json"]) == 0
     verdict = json.loads(capsys.readouterr().out)
-    assert [exp.artifacts.dir.resolve().parents[1] for exp in loaded] == [built_root.resolve(), other.resolve()]
+    roots = [exp.artifacts.dir.resolve().parents[1] for exp in loaded]
+    assert roots == [built_root.resolve(), other.resolve()]
     # A is searched and its dialogues played on the first build, B on the second
     assert seen == [(loaded[0].records, loaded[0].records), (loaded[1].records, loaded[1].records)]
     assert verdict["files"]["titles"]["n"] == 12 and "dialogues" in verdict["files"]
