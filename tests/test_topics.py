@@ -116,6 +116,23 @@ def test_lda_is_deterministic_and_finds_the_themes():
     assert (r1.stability > 0.5).all()  # found again with the other seeds
 
 
+def test_lda_models_trained_by_two_processes_are_the_same_models():
+    """The build trains its (K, seed) models in two processes: each model, its topics and its
+    documents' topics are exactly those trained in the build's own process."""
+    docs, _ = _themed_tokens()
+    lc = T.prepare_corpus(docs, bigrams=False, no_above=0.9)
+    jobs = [(k, seed) for k in (2, 3) for seed in (7, 8)]
+    here = T.train_all(lc, jobs, passes=3, chunksize=2000, workers=1)
+    seen = []
+    there = T.train_all(lc, jobs, passes=3, chunksize=2000, workers=2, progress=seen.append)
+    assert set(there) == set(jobs) and seen == [1] * len(jobs)
+    for job in jobs:
+        assert np.array_equal(here[job][0].get_topics(), there[job][0].get_topics()), job
+    a = T.fit_k(lc, 3, [7, 8], passes=3, chunksize=2000, trained=here)
+    b = T.fit_k(lc, 3, [7, 8], passes=3, chunksize=2000, trained=there)
+    assert np.array_equal(a.doc_topics, b.doc_topics) and a.top_terms == b.top_terms
+
+
 def test_topic_tokens_lemmatise_and_drop_generic_words():
     df = pd.DataFrame({"title": ["Les écoles primaires de la commune"],
                        "description_text": ["Ce jeu de données recense les écoles publiques, "

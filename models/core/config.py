@@ -52,6 +52,7 @@ class BuildSettings:
     lda_k: int | None = None  # force the default K (added to lda_ks); None: best c_v coherence
     lda_passes: int = 2
     lda_seeds: int = 3  # models per K (seed, seed+1, ...): topic stability across seeds
+    lda_workers: int = 2  # processes training the LDA models (at most one per core; 1: in the build's)
     lda_chunksize: int = 8000
     lda_max_doc_tokens: int = 400
     lda_coherence_docs: int = 5000  # documents sampled for c_v / u_mass coherence

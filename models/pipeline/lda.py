@@ -22,6 +22,7 @@ terms with the topics of models trained with other seeds, averaged over those se
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -228,18 +229,68 @@ class KResult:
     timings: dict
 
 
+# ---- training every (K, seed) model on both cores ----------------------------------------------
+_WORKER_CORPUS: LdaCorpus | None = None  # a training process's copy of the corpus (sent once)
+
+
+def _init_worker(lc: LdaCorpus) -> None:
+    global _WORKER_CORPUS
+    _WORKER_CORPUS = lc
+
+
+def _train_in_worker(k: int, seed: int, passes: int, chunksize: int):
+    t0 = time.perf_counter()
+    lda = train_lda(_WORKER_CORPUS, k, seed=seed, passes=passes, chunksize=chunksize)
+    return lda, round(time.perf_counter() - t0, 2)
+
+
+def train_all(lc: LdaCorpus, jobs: list[tuple[int, int]], *, passes: int, chunksize: int,
+              workers: int, progress=None) -> dict[tuple[int, int], tuple]:
+    """``{(k, seed): (model, train seconds)}`` for every job, trained by ``workers`` processes
+    (``spawn``: a fresh interpreter each, the corpus sent once to each) or in this process when
+    ``workers`` is 1. A model depends only on its corpus, K and seed: the same topics either way
+    (``tests/test_topics.py``)."""
+    out: dict[tuple[int, int], tuple] = {}
+    if workers <= 1 or len(jobs) <= 1:
+        for k, seed in jobs:
+            t0 = time.perf_counter()
+            out[(k, seed)] = (train_lda(lc, k, seed=seed, passes=passes, chunksize=chunksize),
+                              round(time.perf_counter() - t0, 2))
+            if progress:
+                progress(1)
+        return out
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # the longest first (a larger K trains longer), so that the two processes end together
+    order = sorted(jobs, key=lambda j: -j[0])
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_init_worker, initargs=(lc,)) as pool:
+        futures = {pool.submit(_train_in_worker, k, seed, passes, chunksize): (k, seed) for k, seed in order}
+        for f in as_completed(futures):
+            out[futures[f]] = f.result()
+            if progress:
+                progress(1)
+    return out
+
+
 def fit_k(lc: LdaCorpus, k: int, seeds: list[int], *, passes: int, chunksize: int,
-          progress=None) -> KResult:
-    """Models for one K, one per seed; the first seed's model is the one kept."""
+          progress=None, trained: dict | None = None) -> KResult:
+    """Models for one K, one per seed (``trained``: already trained, by :func:`train_all`); the
+    first seed's model is the one kept."""
     timings: dict = {}
     runs = []
     for s in seeds:
-        t0 = time.perf_counter()
-        lda = train_lda(lc, k, seed=s, passes=passes, chunksize=chunksize)
-        timings.setdefault("train_seconds", []).append(round(time.perf_counter() - t0, 2))
+        if trained is not None and (k, s) in trained:
+            lda, seconds = trained[(k, s)]
+        else:
+            t0 = time.perf_counter()
+            lda = train_lda(lc, k, seed=s, passes=passes, chunksize=chunksize)
+            seconds = round(time.perf_counter() - t0, 2)
+            if progress:
+                progress(1)
+        timings.setdefault("train_seconds", []).append(seconds)
         runs.append(lda)
-        if progress:
-            progress(1)
     main = runs[0]
     t0 = time.perf_counter()
     doc_topics = doc_topic_matrix(main, lc.corpus)
@@ -305,11 +356,17 @@ def build_lda(ctx) -> None:
     seeds = [s.seed + i for i in range(max(1, s.lda_seeds))]
     chunksize = max(2000, min(s.lda_chunksize, n))
     results: list[KResult] = []
+    workers = max(1, min(int(s.lda_workers), os.cpu_count() or 1))
     with tqdm(total=len(ks) * len(seeds), desc="LDA", unit="modèle",
               disable=not s.show_progress) as bar:
+        t0 = time.perf_counter()
+        trained = train_all(lc, [(k, seed) for k in ks for seed in seeds], passes=s.lda_passes,
+                            chunksize=chunksize, workers=workers, progress=bar.update)
+        log.info("LDA: %d models trained by %d process(es) in %.1f s", len(trained), workers,
+                 time.perf_counter() - t0)
         for k in ks:
             results.append(fit_k(lc, k, seeds, passes=s.lda_passes, chunksize=chunksize,
-                                 progress=bar.update))
+                                 trained=trained))
 
     # coherence of every topic of every K in one go
     all_topics = [t[:COHERENCE_TERMS] for r in results for t in r.top_terms]
