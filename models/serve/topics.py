@@ -195,8 +195,8 @@ class TopicService(_Memo):
 
     def doc_topics(self, k: int | None = None) -> np.ndarray:
         k = self.check_k(k)
-        return self._cached(("doc_topics", k),
-                            lambda: self.artifacts.npy(f"lda/k{k}_doc_topics.npy", mmap=False))
+        return self._cached(("doc_topics", k),  # memory-mapped: file-backed, shared by workers
+                            lambda: self.artifacts.npy(f"lda/k{k}_doc_topics.npy"))
 
     def terms(self, k: int | None = None) -> pd.DataFrame:
         """topic, rank, term, weight = p(w|t), p_w = p(w), count (candidate terms per topic)."""
