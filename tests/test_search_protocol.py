@@ -85,6 +85,43 @@ def test_group_ranked_is_bounded_on_a_flood_of_look_alike_titles():
     assert len(cards) == 10  # every row read, each compared with at most MAX_LEADERS leaders
 
 
+def test_the_build_keeps_the_family_keys_the_app_would_compute(built_root, tmp_path, monkeypatch):
+    """family_keys.npy (the ``families`` step) holds the keys computed from the titles,
+    producers and title places; the app reads them (no computation at start), and computes
+    them for a build that kept them with another version of the code, or none."""
+    import json
+    import shutil
+
+    import numpy as np
+
+    from models.core import families
+    from models.core.store import load_artifacts, resolve_build_dir
+    from models.serve import engine
+
+    arts = load_artifacts(built_root)
+    kept = arts.npy("family_keys.npy", mmap=False)
+    fresh = families.dataset_family_keys(arts.datasets, arts.parquet("territories.parquet"))
+    assert np.array_equal(kept, fresh) and len(kept) == len(arts.datasets)
+    assert arts.manifest["parameters"]["families"] == {"version": families.FAMILY_KEYS_VERSION}
+
+    def never(*a, **kw):
+        raise AssertionError("computed although the build kept them")
+
+    monkeypatch.setattr(engine, "dataset_family_keys", never)
+    assert np.array_equal(engine.build_family_keys(arts), fresh)
+    monkeypatch.undo()
+
+    old = tmp_path / "old"
+    shutil.copytree(resolve_build_dir(built_root), old)
+    manifest = json.loads((old / "manifest.json").read_text())
+    manifest["parameters"]["families"]["version"] = families.FAMILY_KEYS_VERSION - 1
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    np.save(old / "family_keys.npy", np.zeros(len(kept), dtype=np.int64))  # stale keys
+    manifest["files"]["family_keys.npy"]["bytes"] = (old / "family_keys.npy").stat().st_size
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    assert np.array_equal(engine.build_family_keys(load_artifacts(old)), fresh)
+
+
 def test_search_shows_one_card_per_family(explorer):
     keys, emb = explorer.engine.family_keys, explorer.artifacts.embeddings
     assert len(keys) == explorer.n

@@ -34,6 +34,11 @@ import numpy as np
 from models.core.text import fold_accents
 
 FAMILY_COSINE = 0.9  # docs/search-protocol.md: « one result per family »
+# the version of :func:`family_keys`' output, recorded with the keys a build keeps
+# (``family_keys.npy``): change it with any change of what the keys are, so that the app
+# recomputes them for an older build instead of reading stale ones
+FAMILY_KEYS_VERSION = 1
+FAMILY_KEYS_FILE = "family_keys.npy"
 MAX_LEADERS = 8  # cards of one key a row is compared with (bounds the walk on look-alike titles)
 _NON_WORD = re.compile(r"[^a-z]+")
 # small words, and the words that name an administrative level (« [EPCI] », « [Communal] »,
@@ -98,3 +103,29 @@ def group_ranked(rows: Sequence[int] | np.ndarray, keys: np.ndarray, embeddings:
             pos[r] = len(cards)
             cards.append((r, []))
     return cards if limit is None else cards[:limit]
+
+
+def dataset_family_keys(datasets, places=None) -> np.ndarray:
+    """:func:`family_keys` of a build's rows: ``datasets`` (its ``title`` and ``organization_id``
+    or ``organization``), ``places`` the ``territories.parquet`` frame (``row``, ``name``,
+    ``source``: the names matched in titles are removed) or None.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ds = pd.DataFrame({"title": ["Budget 2023 de Lyon", "Budget 2024 de Paris", "Piscines"],
+    ...                    "organization_id": ["o1", "o1", "o1"]})
+    >>> places = pd.DataFrame({"row": [0, 1], "name": ["Lyon", "Paris"], "source": ["title", "title"]})
+    >>> dataset_family_keys(ds, places).tolist()  # one budget, several years and places
+    [0, 0, 1]
+    """
+    n = len(datasets)
+    by_row: list[list[str]] = [[] for _ in range(n)]
+    if places is not None and len(places):
+        t = places[places["source"].astype(str) == "title"]
+        for row, name in zip(t["row"].to_numpy(), t["name"].astype(str), strict=True):
+            by_row[int(row)].append(fold_accents(name.lower()))
+    col = "organization_id" if "organization_id" in datasets else "organization"
+    return family_keys(datasets["title"].fillna("").astype(str).tolist(),
+                       datasets[col].fillna("").astype(str).tolist() if col in datasets else [""] * n,
+                       by_row)
