@@ -78,6 +78,25 @@ def test_territory_filter_keeps_the_parts(explorer, cat):
             assert int(r) in rows
 
 
+def test_a_departement_rolls_up_to_its_own_region_only(explorer, cat):
+    """A département's datasets count in its own région, never in the région whose code it
+    shares (Mayenne, 53, is not Bretagne, région 53; Paris, 75, is not Nouvelle-Aquitaine, 75:
+    eighteen mainland départements have a région's code); a collectivity that is both (975,
+    Saint-Pierre-et-Miquelon) rolls up to itself."""
+    t = cat.territories
+    ents = explorer.territories.entities
+    seen = 0
+    for i, key in enumerate(t["keys"]):
+        if not key.startswith("departement:"):
+            continue
+        start, n = int(t["anc_starts"][i]), int(t["anc_lens"][i])
+        regions = {t["keys"][j] for j in t["anc_flat"][start:start + n] if t["keys"][j].startswith("region:")}
+        assert regions == {f"region:{ents.loc[key, 'region']}"}, (key, regions)
+        seen += 1
+    assert seen >= 100
+    assert ents.loc["departement:53", "region"] == "52" and ents.loc["departement:75", "region"] == "11"
+
+
 def test_year_ranges(cat):
     m = cat.mask({"year": (2015, 2018)})
     ys = cat.created_year[m]

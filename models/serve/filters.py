@@ -333,7 +333,11 @@ class CatalogueFilters:
                 k = f"region:{regions[i]}"
                 if k in pos and pos[k] not in a:
                     a.append(pos[k])
-            if level == "departement" and f"region:{codes[i]}" in pos:  # overseas: one and the same
+            # a collectivity that is both (975, Saint-Pierre-et-Miquelon) and records no région:
+            # itself. Never by code alone: 18 mainland départements share a région's code
+            # (Mayenne 53 / Bretagne 53, Paris 75 / Nouvelle-Aquitaine 75)
+            if (level == "departement" and not isinstance(regions[i], str)
+                    and f"region:{codes[i]}" in pos and pos[f"region:{codes[i]}"] not in a):
                 a.append(pos[f"region:{codes[i]}"])
             if level != "pays" and fr is not None:
                 a.append(fr)
