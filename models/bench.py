@@ -35,6 +35,9 @@ stopped, try/finally), then measures, over loopback HTTP only, what a browser wo
 * ``coverage_p95_ms`` — ``GET /api/v1/coverage?q=…`` (« Où sont ces données ? »: every answer of
   the question counted per département and région), sequentially over :data:`QUERIES` (prefixed);
 * ``rss_mb`` — resident memory of the app process (and children), MiB, after the searches;
+  ``rss_anon_mb`` / ``rss_file_mb`` — the app process's private (anonymous) and file-backed
+  resident memory apart (Linux; the file-backed pages — memory-mapped model weights, vectors,
+  row table — are shared by gunicorn's workers and reclaimable);
 * ``passages_per_s`` — the build's encoder, loaded in this process once the app is stopped,
   encoding ~200 catalogue passages (``None`` with ``skip_embedding``);
 * ``n_datasets`` — from the manifest.
@@ -72,8 +75,8 @@ BENCH_KEYS = ("start_s", "map_payload_bytes", "map_labels_bytes", "map_with_labe
               "search_p95_ms", "search_concurrent_p95_ms", "filtered_search_p95_ms",
               "filter_payload_bytes", "facet_counts_p95_ms", "ask_p50_ms", "ask_p95_ms",
               "api_search_p95_ms", "api_search_concurrent_p95_ms", "api_ask_p95_ms",
-              "api_ask_concurrent_p95_ms", "coverage_p95_ms", "rss_mb",
-              "passages_per_s", "n_datasets")
+              "api_ask_concurrent_p95_ms", "coverage_p95_ms", "rss_mb", "rss_anon_mb",
+              "rss_file_mb", "passages_per_s", "n_datasets")
 
 # targets on the full non-archived catalogue (~70,500 datasets): key -> (maximum, unit)
 TARGETS = {
@@ -91,6 +94,7 @@ TARGETS = {
     "api_ask_p95_ms": (150.0, "ms"),
     "coverage_p95_ms": (300.0, "ms"),
     "rss_mb": (1536.0, "Mio"),
+    "rss_anon_mb": (500.0, "Mio"),
 }
 
 LABELS = {
@@ -113,6 +117,8 @@ LABELS = {
     "api_ask_concurrent_p95_ms": "API : question p95 (8 clients)",
     "coverage_p95_ms": "« Où sont ces données ? » p95 (API)",
     "rss_mb": "mémoire résidente de l'app",
+    "rss_anon_mb": "mémoire privée de l'app (anonyme)",
+    "rss_file_mb": "mémoire de l'app adossée à des fichiers",
     "passages_per_s": "débit d'encodage (passages/s)",
     "n_datasets": "jeux de données",
 }
@@ -534,16 +540,26 @@ def app_cpu_s(pid: int) -> float:
     return t.user + t.system
 
 
-def memory_breakdown(pid: int) -> str:
-    """Anonymous vs file-backed resident memory (Linux): model weights and embeddings are
-    memory-mapped files, clean pages shared between processes and reclaimable."""
+def memory_parts(pid: int) -> dict[str, float | None]:
+    """``{"rss_anon_mb", "rss_file_mb"}`` of process ``pid`` (Linux ``/proc``; None elsewhere):
+    model weights, vectors and the row table are memory-mapped files, clean pages shared between
+    processes and reclaimable; the anonymous part is the process's own."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
-        return "n/a"
+        return {"rss_anon_mb": None, "rss_file_mb": None}
     kb = {line.split(":")[0]: int(line.split()[1]) for line in status.splitlines()
           if line.startswith(("RssAnon", "RssFile"))}
-    return ", ".join(f"{k} {v / 1024:.0f} MiB" for k, v in kb.items()) or "n/a"
+    return {"rss_anon_mb": round(kb["RssAnon"] / 1024, 1) if "RssAnon" in kb else None,
+            "rss_file_mb": round(kb["RssFile"] / 1024, 1) if "RssFile" in kb else None}
+
+
+def memory_breakdown(pid: int) -> str:
+    """Anonymous vs file-backed resident memory (Linux), one line for the log."""
+    parts = memory_parts(pid)
+    if parts["rss_anon_mb"] is None:
+        return "n/a"
+    return f"RssAnon {parts['rss_anon_mb']:.0f} MiB, RssFile {parts['rss_file_mb']:.0f} MiB"
 
 
 def percentile_ms(seconds: Sequence[float], q: float) -> float | None:
@@ -747,6 +763,7 @@ def run_bench(artifacts: str | Path, *, skip_embedding: bool = False, models_dir
             out.update(api_measures(client, queries, clients=clients, per_client=per_client,
                                     deadline_s=deadline_s, ask_dialogues=api_ask_dialogues, pid=proc.pid))
             out["rss_mb"] = round(rss_mib(proc.pid), 1)
+            out.update(memory_parts(proc.pid))
             log.info("app memory: %s", memory_breakdown(proc.pid))
         except (BenchError, OSError) as exc:
             app_log.seek(0)

@@ -66,7 +66,8 @@ CASES = [  # (case id, file, damage, what the one line says)
     ("clusters-garbage", "clusters.npy", garbage, "manifest says"),
     ("manifest-list", "manifest.json", lambda p: p.write_text("[]"), "not a JSON object"),
     ("manifest-without-model", "manifest.json", manifest_edit(_without_model), "embedding model"),
-    ("datasets-same-size-garbage", "datasets.parquet", same_size_garbage, "cannot read"),
+    # the row table the app memory-maps (datasets.parquet is the pipeline's; verify checks it)
+    ("rows-same-size-garbage", "datasets.arrow", same_size_garbage, "unreadable"),
 ]
 
 

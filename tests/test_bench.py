@@ -65,6 +65,7 @@ def test_bench_measures_the_fixture_build(built_root):
     for key in ("map_payload_bytes", "map_labels_bytes", "highlight_payload_bytes", "n_datasets"):
         assert isinstance(result[key], int) and result[key] > 0, key
     for key in ("start_s", "search_p50_ms", "search_p95_ms", "search_concurrent_p95_ms", "rss_mb",
+                "rss_anon_mb", "rss_file_mb",
                 "passages_per_s", "filtered_search_p95_ms", "facet_counts_p95_ms", "ask_p50_ms",
                 "ask_p95_ms", "api_search_p95_ms", "api_search_concurrent_p95_ms", "api_ask_p95_ms",
                 "api_ask_concurrent_p95_ms", "coverage_p95_ms"):
@@ -77,6 +78,7 @@ def test_bench_measures_the_fixture_build(built_root):
     assert result["search_p50_ms"] <= result["search_p95_ms"]
     assert result["ask_p50_ms"] <= result["ask_p95_ms"]
     assert 50 < result["rss_mb"] < 4000
+    assert 0 < result["rss_anon_mb"] < result["rss_mb"] and 0 < result["rss_file_mb"] < result["rss_mb"]
     assert app_children() == []  # the app subprocess was stopped
     json.dumps(result)
 
@@ -86,8 +88,8 @@ def test_bench_stops_the_app_that_cannot_start(built_root, tmp_path):
     the bench says so and leaves no process behind."""
     bad = tmp_path / "damaged"
     shutil.copytree(resolve_build_dir(built_root), bad)
-    parquet = bad / "datasets.parquet"
-    parquet.write_bytes(b"\0" * parquet.stat().st_size)
+    rows = bad / "datasets.arrow"  # the row table the app reads
+    rows.write_bytes(b"\0" * rows.stat().st_size)
     with pytest.raises(bench.BenchError, match="exited with status 2"):
         bench.run_bench(bad, skip_embedding=True, start_timeout=300)
     assert app_children() == []
