@@ -29,7 +29,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from models.core.store import read_manifest, resolve_build_dir
+from models.core.store import ROWS_FILE, read_manifest, resolve_build_dir, rows_table
 from models.pipeline.writer import BuildWriter
 
 log = logging.getLogger("synthetic_build")
@@ -90,6 +90,9 @@ def build(src_dir: Path, out: Path, n: int, seed: int = 0, models_dir: Path | No
                     big["id"] = [i if t == 0 else f"{i}-s{t}" for i, t in zip(big["id"], tile, strict=True)]
                     writer.save_parquet(name, big)
                     tiled.append(name)
+                    if ROWS_FILE in manifest["files"]:  # the row table the app reads: the same rows
+                        writer.save_arrow(ROWS_FILE, rows_table(big))
+                        tiled.append(ROWS_FILE)
                 elif "row" in df.columns:  # rows of datasets (territories)
                     parts = [df.assign(row=df["row"] + t * n0) for t in range(reps)]
                     big = pd.concat(parts, ignore_index=True)
@@ -98,6 +101,8 @@ def build(src_dir: Path, out: Path, n: int, seed: int = 0, models_dir: Path | No
                 else:
                     writer.save_parquet(name, df)
                     copied.append(name)
+            elif name == ROWS_FILE:
+                continue  # written with datasets.parquet, from its tiled rows
             elif name.endswith(".arrow"):  # descriptions.arrow: one row per dataset
                 import pyarrow as pa
 
