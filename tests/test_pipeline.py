@@ -148,12 +148,32 @@ def test_cli_reports_bad_artifacts(tmp_path, caplog):
     assert "no artifacts" in caplog.text
 
 
+def build_without(src, dst, name: str):
+    """A copy of build ``src`` at ``dst`` made before ``name`` existed (file and manifest entry gone)."""
+    import shutil
+
+    shutil.copytree(src, dst)
+    (dst / name).unlink()
+    m = json.loads((dst / "manifest.json").read_text())
+    del m["files"][name]
+    (dst / "manifest.json").write_text(json.dumps(m))
+    return dst
+
+
+def build_with_garbage(src, dst, name: str):
+    """A copy of build ``src`` at ``dst`` whose ``name`` is zeros of the same size (the manifest's
+    size check passes; not an Arrow file)."""
+    import shutil
+
+    shutil.copytree(src, dst)
+    (dst / name).write_bytes(b"\0" * (dst / name).stat().st_size)
+    return dst
+
+
 def test_descriptions_stay_on_disk_and_read_the_same(built_root, tmp_path):
     """The app's frame holds no description: they are memory-mapped from descriptions.arrow
     (~104 MiB less on the catalogue) and read per row, the same texts as datasets.parquet; a
     build made before that file existed serves them from its parquet the same way."""
-    import shutil
-
     import pandas as pd
 
     src = resolve_build_dir(built_root)
@@ -168,25 +188,15 @@ def test_descriptions_stay_on_disk_and_read_the_same(built_root, tmp_path):
     assert arts.descriptions.text_chars().tolist() == chars.tolist()
     assert arts.descriptions.raw(N_ROWS + 5) == "" and arts.descriptions.text(-1) == ""
 
-    old = tmp_path / "old"
-    shutil.copytree(src, old)
-    (old / "descriptions.arrow").unlink()
-    m = json.loads((old / "manifest.json").read_text())
-    del m["files"]["descriptions.arrow"]
-    (old / "manifest.json").write_text(json.dumps(m))
-    before = load_artifacts(old)
+    before = load_artifacts(build_without(src, tmp_path / "old", "descriptions.arrow"))
     assert not before.descriptions.mapped
     assert not {"description", "description_text"} & set(before.datasets.columns)
     assert [before.descriptions.text(r) for r in range(N_ROWS)] == \
         [arts.descriptions.text(r) for r in range(N_ROWS)]
     assert before.descriptions.text_chars().tolist() == chars.tolist()
 
-    bad = tmp_path / "bad"
-    shutil.copytree(src, bad)
-    size = (bad / "descriptions.arrow").stat().st_size
-    (bad / "descriptions.arrow").write_bytes(b"\0" * size)  # same size, not an Arrow file
     with pytest.raises(ArtifactError, match=r"descriptions\.arrow"):
-        load_artifacts(bad)
+        load_artifacts(build_with_garbage(src, tmp_path / "bad", "descriptions.arrow"))
 
 
 def test_the_row_table_is_memory_mapped_and_equals_the_parquet(built_root, tmp_path):
@@ -194,8 +204,6 @@ def test_the_row_table_is_memory_mapped_and_equals_the_parquet(built_root, tmp_p
     the app memory-maps it (~70 MiB less private memory on the catalogue) and gets the very frame
     pd.read_parquet gives, dtypes included; a build without it reads its parquet the same; a
     damaged one is refused naming the file."""
-    import shutil
-
     import pandas as pd
 
     src = resolve_build_dir(built_root)
@@ -207,20 +215,11 @@ def test_the_row_table_is_memory_mapped_and_equals_the_parquet(built_root, tmp_p
     pd.testing.assert_frame_equal(arts.datasets, expected)
     assert str(arts.datasets["title"].dtype) == "str" and len(arts.datasets) == N_ROWS
 
-    old = tmp_path / "old"
-    shutil.copytree(src, old)
-    (old / "datasets.arrow").unlink()
-    m = json.loads((old / "manifest.json").read_text())
-    del m["files"]["datasets.arrow"]
-    (old / "manifest.json").write_text(json.dumps(m))
-    pd.testing.assert_frame_equal(load_artifacts(old).datasets, expected)
+    pd.testing.assert_frame_equal(
+        load_artifacts(build_without(src, tmp_path / "old", "datasets.arrow")).datasets, expected)
 
-    bad = tmp_path / "bad"
-    shutil.copytree(src, bad)
-    size = (bad / "datasets.arrow").stat().st_size
-    (bad / "datasets.arrow").write_bytes(b"\0" * size)  # same size, not an Arrow file
     with pytest.raises(ArtifactError, match=r"datasets\.arrow"):
-        load_artifacts(bad)
+        load_artifacts(build_with_garbage(src, tmp_path / "bad", "datasets.arrow"))
 
 
 def test_the_build_keeps_the_french_lexicon_for_the_app(built_root):

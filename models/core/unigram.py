@@ -85,25 +85,22 @@ class UnigramTokenizer:
                 self.pieces[piece] = i
         self.max_piece = max((len(p) for p in self.pieces), default=1)
         self.unk_score = min(self.scores, default=0.0) - UNK_PENALTY
-        def last(piece: str, default: int) -> int:  # the id tokenizers gives a repeated piece
-            ids = [i for i, p in enumerate(vocab) if p == piece]
-            return ids[-1] if ids else default
-
-        self.bos, self.eos, self.pad_id = last("<s>", 0), last("</s>", 2), last("<pad>", 1)
+        ends = {p: i for i, p in enumerate(vocab) if p in ("<s>", "</s>", "<pad>")}  # last id wins
+        self.bos, self.eos, self.pad_id = ends.get("<s>", 0), ends.get("</s>", 2), ends.get("<pad>", 1)
         self.specials = parts["specials"]
         # normaliser and word split of ``tokenizers`` over a vocabulary of the special pieces only
         self._front = Tokenizer.from_str(parts["light"])
         self.max_length = max_length
 
     @classmethod
-    def from_file(cls, path: str | Path, **kwargs) -> UnigramTokenizer:
+    def from_file(cls, path: str | Path, *, max_length: int = 512) -> UnigramTokenizer:
         """The tokenizer of a ``tokenizer.json`` (its parsed JSON freed before the pieces' dict
         is made: ~19 MiB of private memory in the app instead of ~36)."""
         spec = json.loads(Path(path).read_text(encoding="utf-8"))
         parts = cls._parts(spec)
         del spec  # no reference cycle in parsed JSON: freed now
         tok = cls.__new__(cls)
-        tok._build(parts, max_length=kwargs.pop("max_length", 512), **kwargs)
+        tok._build(parts, max_length=max_length)
         return tok
 
     def token_to_id(self, piece: str) -> int | None:

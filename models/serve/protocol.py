@@ -147,11 +147,11 @@ def scores(engine, assistant=None, *, files=None, dialogues=None,
     return out
 
 
-def compare(engine_a, engine_b, *, assistant=None, files=None, dialogues=None,
+def compare(engine_a, engine_b, *, assistant=None, assistant_b=None, files=None, dialogues=None,
             with_dialogues: bool = True, **kw) -> dict:
     """The protocol's verdict on search engine B (e.g. ``engine.with_params(smooth_long=0)``)
     against A; the dialogues are played by ``assistant`` (e.g. ``explorer.assistant``) ranking
-    with each engine in turn.
+    with each engine in turn, or for B by ``assistant_b`` (B's own, when B is another build).
 
     Examples
     --------
@@ -160,5 +160,6 @@ def compare(engine_a, engine_b, *, assistant=None, files=None, dialogues=None,
     False
     """
     a = scores(engine_a, assistant, files=files, dialogues=dialogues, with_dialogues=with_dialogues)
-    b = scores(engine_b, assistant, files=files, dialogues=dialogues, with_dialogues=with_dialogues)
+    b = scores(engine_b, assistant if assistant_b is None else assistant_b, files=files,
+               dialogues=dialogues, with_dialogues=with_dialogues)
     return decide({name: (a[name], b[name]) for name in a}, **kw)

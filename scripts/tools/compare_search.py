@@ -89,37 +89,31 @@ def main(argv: list[str] | None = None) -> int:
                         stream=sys.stderr)
     for noisy in ("gensim", "numba", "sentence_transformers", "transformers"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    from models.serve import protocol
     from models.serve.explorer import Explorer
-    from models.serve.protocol import compare, decide
+    from models.serve.protocol import compare
     from models.serve.search import SemanticSearcher
 
     if not args.change and not args.queries_b and not args.artifacts_b:
         ap.error("give --change FIELD=VALUE, --queries-b or --artifacts-b")
     exp = Explorer.load(args.artifacts)
     a = exp.engine.with_params(**parse_changes(args.base))
-    b = a.with_params(**parse_changes(args.change))
+    b, assistant_b = a, None
     if args.artifacts_b:
         other = Explorer.load(args.artifacts_b)
         if sorted(other.datasets["id"]) != sorted(exp.datasets["id"]):
             raise SystemExit(f"{args.artifacts_b} does not hold the same datasets as {args.artifacts}")
-        b = other.engine.with_params(**parse_changes(args.base)).with_params(**parse_changes(args.change))
+        b, assistant_b = other.engine.with_params(**parse_changes(args.base)), other.assistant
         log.info("A: %s (%s), B: %s (%s)", exp.artifacts.dir, exp.artifacts.manifest["model"]["id"],
                  other.artifacts.dir, other.artifacts.manifest["model"]["id"])
-        kw = {"files": args.queries, "with_dialogues": not args.no_dialogues}
-        sa = protocol.scores(a, exp.assistant, **kw)
-        sb = protocol.scores(b, other.assistant, **kw)
-        verdict = decide({name: (sa[name], sb[name]) for name in sa})
     elif args.queries_b:
         b = a.with_searchers(semantic=SemanticSearcher(exp.artifacts.embeddings,
                                                        query_encoder(exp, args.queries_b)))
-        b = b.with_params(**parse_changes(args.change))
         enc_a, enc_b = a.semantic.encoder, b.semantic.encoder
         log.info("A encodes queries with %s (%s), B with %s (%s)", type(enc_a).__name__,
                  getattr(enc_a, "engine", "torch"), type(enc_b).__name__, getattr(enc_b, "engine", "torch"))
-    if not args.artifacts_b:
-        verdict = compare(a, b, assistant=exp.assistant, files=args.queries,
-                          with_dialogues=not args.no_dialogues)
+    b = b.with_params(**parse_changes(args.change))
+    verdict = compare(a, b, assistant=exp.assistant, assistant_b=assistant_b, files=args.queries,
+                      with_dialogues=not args.no_dialogues)
     verdict["a"] = a.search_params.as_dict()
     verdict["b"] = b.search_params.as_dict()
     if args.json:
