@@ -53,7 +53,7 @@ from components.search_results import (
     search_messages,
 )
 from models.core.store import ArtifactError
-from models.serve.cards import card
+from models.serve.cards import cards as result_cards
 from models.serve.filters import FACET_DEPTH, RANGE_KEYS, params_to_raw
 from models.serve.search import clean_query
 
@@ -209,8 +209,9 @@ def run_search(services, state):
 def search_outputs(services, st: dict, res) -> tuple:
     """The outputs of :func:`run_search` for a search's result."""
     exp, q = services.explorer, res.query
-    cards = [card(exp, h.row, query=q, why=w, score=h.score, rank=i, versions=h.versions)
-             for i, (h, w) in enumerate(zip(res.hits, res.why, strict=True), 1)]
+    cards = result_cards(exp, [h.row for h in res.hits], query=q, whys=res.why,
+                         scores=[h.score for h in res.hits], ranks=range(1, len(res.hits) + 1),
+                         versions=[h.versions for h in res.hits])
     words = ([w for w, _ in services.explorer.engine.query_words(q, k=N_NEIGHBOUR_WORDS)]
              if res.mode == "word" and q else [])
     header = results_header(q, shown=len(res.hits), total=res.total,

@@ -211,3 +211,27 @@ def test_fast_snippet_equals_the_cards_snippet(explorer):
                 (query, row)
             n += bool(stems)
     assert n > 200
+
+
+def test_a_page_of_cards_holds_each_rows_own_values(explorer):
+    """``cards`` reads every column once for a whole page: each card still shows its own row's
+    values, in the order asked, with its family's versions (and the same card alone)."""
+    from models.core import french
+    from models.serve.cards import card, cards
+
+    ds = explorer.datasets
+    hits = [h for q in ("transport", "budget", "eau") for h in explorer.search(q, k=20)]
+    rows = [h.row for h in hits][::-1]  # any order, a row may come twice
+    rows.append(rows[0])
+    # 0 to 2 versions a card, and one card with more than the 20 listed
+    vers = [tuple(rows[i + 1:i + 1 + i % 3]) for i in range(len(rows))]
+    vers[1] = tuple(range(25))
+    page = cards(explorer, rows, query="transport", versions=vers, ranks=list(range(1, len(rows) + 1)))
+    assert [c["row"] for c in page] == rows and [c["rank"] for c in page] == list(range(1, len(rows) + 1))
+    for c, row, vs in zip(page, rows, vers, strict=True):
+        assert c["id"] == str(ds["id"].iat[row]) and c["title"] == str(ds["title"].iat[row] or "")
+        assert c["organization"] == str(ds["organization"].iat[row] or "")
+        assert c["views"] == french.integer(ds["views"].iat[row], missing="0")
+        assert [v["id"] for v in c["versions"]] == [str(ds["id"].iat[v]) for v in list(vs)[:20]]
+        assert c["n_versions"] == len(vs)
+        assert card(explorer, row, query="transport", versions=vs, rank=c["rank"]) == c
