@@ -11,10 +11,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from models.core import serving
 from models.core.config import BuildSettings
 from models.core.encoders import load_encoder
 from models.core.families import FAMILY_KEYS_FILE, FAMILY_KEYS_VERSION, dataset_family_keys
-from models.core.store import DESCRIPTIONS_FILE, ROWS_FILE, Descriptions, rows_table
+from models.core.freshness import DESCRIPTION_HEAD
+from models.core.spelling_words import vocabulary
+from models.core.store import DESCRIPTIONS_FILE, ROWS_FILE, Descriptions, open_rows, rows_table
 from models.core.text import passage_text, tokenize_fr
 from models.pipeline.clusters import build_clusters
 from models.pipeline.distributed import (
@@ -109,6 +112,36 @@ def _families(ctx: BuildContext) -> None:
     ctx.writer.save_npy(FAMILY_KEYS_FILE, keys)
     ctx.param("families", version=FAMILY_KEYS_VERSION)
     log.info("families: %d keys for %d rows (%.1f s)", len(np.unique(keys)), len(keys),
+             time.perf_counter() - t0)
+
+
+def _serving(ctx: BuildContext) -> None:
+    """What the app would otherwise compute at each start (:mod:`models.core.serving`): the
+    quality and freshness of every dataset, the spelling correction's vocabulary — from the
+    files the app reads (the row table, the descriptions, the places of ``territories``)."""
+    t0 = time.perf_counter()
+    d = ctx.writer.dir
+    n = len(ctx.df)
+    if (d / ROWS_FILE).exists():
+        frame = open_rows(d / ROWS_FILE)
+        desc = Descriptions.open(d / DESCRIPTIONS_FILE, n)
+    else:  # a build without the descriptions step's files: the app reads datasets.parquet
+        frame = ctx.df
+        desc = None
+    places = pd.read_parquet(d / "territories.parquet", columns=["row"]) \
+        if (d / "territories.parquet").exists() else None
+    manifest = ctx.manifest
+    qual = serving.quality_table(frame, as_of=serving.export_date(manifest, frame), places=places,
+                                 description_chars=desc.text_chars() if desc is not None else None)
+    ctx.writer.save_parquet(serving.FILES["quality"], qual)
+    fresh = serving.freshness_table(frame, as_of=serving.naive_export_date(manifest, frame),
+                                    heads=desc.text_heads(DESCRIPTION_HEAD) if desc is not None else None)
+    ctx.writer.save_parquet(serving.FILES["freshness"], fresh)
+    tags = frame["tags"].tolist() if "tags" in frame else [None] * n
+    vocab = vocabulary(frame["title"].fillna("").astype(str).tolist(), tags)
+    ctx.writer.save_parquet(serving.FILES["spelling"], vocab)
+    ctx.param("serving", version=serving.code_version())
+    log.info("serving: quality, freshness of %d datasets, %d spelling words (%.1f s)", n, len(vocab),
              time.perf_counter() - t0)
 
 
@@ -269,6 +302,9 @@ STEPS: list[PipelineStep] = [
           provides={"places"}, early=True),
     _step("families", _families, files=(FAMILY_KEYS_FILE,), needs={"df", "places"},
           param_keys=("families",), early=True),
+    # after producers (the export date) and territories (the places): read by the app at start
+    _step("serving", _serving, files=tuple(serving.FILES.values()), needs={"df"},
+          param_keys=("serving",), early=True),
 ]
 STEP_BY_NAME: dict[str, PipelineStep] = {s.name: s for s in STEPS}
 EARLY_STEPS = tuple(s.name for s in STEPS if s.early)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from models.core import freshness as fr
+from models.core import serving
 from models.core.french import quoted
 from models.serve.records import export_timestamp
 
@@ -55,17 +56,15 @@ class FreshnessService:
         if self._table is None:
             with self._lock:
                 if self._table is None:
-                    t0 = time.perf_counter()
-                    ds = self.datasets
-                    cols = [c for c in ("frequency", "created_at", "last_modified", "title") if c in ds]
-                    frame = ds[cols].reset_index(drop=True)
-                    d = self.artifacts.descriptions
-                    heads = d.text_heads(fr.DESCRIPTION_HEAD) if d is not None else []
-                    desc = pd.Series(heads) if len(heads) == len(frame) else None
-                    if desc is None and "description_text" in ds:
-                        desc = ds["description_text"].reset_index(drop=True)
-                    self._table = fr.assess(frame, self.as_of, descriptions=desc)
-                    log.info("freshness of %d datasets in %.2f s", len(frame), time.perf_counter() - t0)
+                    kept = serving.read(self.artifacts, "freshness")  # the build's serving step
+                    if kept is None:
+                        t0 = time.perf_counter()
+                        d = self.artifacts.descriptions
+                        kept = serving.freshness_table(
+                            self.datasets, as_of=self.as_of,
+                            heads=d.text_heads(fr.DESCRIPTION_HEAD) if d is not None else None)
+                        log.info("freshness of %d datasets in %.2f s", len(kept), time.perf_counter() - t0)
+                    self._table = kept
         return self._table
 
     @property

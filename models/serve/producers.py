@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from models.core import quality
+from models.core import quality, serving
 from models.core.producers import DUPLICATE_THRESHOLD, FINDABILITY_K, N_SIMILAR, aggregate_producers
 from models.core.text import fold
 from models.serve import search
@@ -72,23 +72,17 @@ class ProducerService:
         self._has_centroid = np.linalg.norm(self.centroids, axis=1) > 0 if self.centroids.size \
             else np.zeros(len(self.table), dtype=bool)
         self.as_of = self._export_date()
-        self._territory_rows = self._load_territory_rows()
         self._assessed: pd.DataFrame | None = None
         self._overview: pd.DataFrame | None = None
 
     def _export_date(self) -> pd.Timestamp | None:
-        iso = self.artifacts.manifest.get("parameters", {}).get("producers", {}) \
-            .get("export_date")
-        if iso:
-            return pd.Timestamp(iso)
-        return quality.export_date(self.frame["last_modified"])
+        return serving.export_date(self.artifacts.manifest, self.frame)
 
-    def _load_territory_rows(self) -> set[int] | None:
+    def _places(self) -> pd.DataFrame | None:
         arts = self.artifacts
         if not arts.has("territories.parquet"):
             return None
-        t = arts.parquet("territories.parquet", columns=["row"])
-        return set(int(r) for r in t["row"].unique())
+        return arts.parquet("territories.parquet", columns=["row"])
 
     # ---- lookups -------------------------------------------------------------------
     def __len__(self) -> int:
@@ -185,13 +179,12 @@ class ProducerService:
     def assessed(self) -> pd.DataFrame:
         """Quality of every dataset of the build (computed once, vectorised)."""
         if self._assessed is None:
-            ds = self.frame
-            d = self.artifacts.descriptions
-            if d is not None and len(d) == len(ds):  # the texts stay on disk: their lengths
-                ds = ds.assign(description_chars=d.text_chars())
-            self._assessed = quality.assess(ds, as_of=self.as_of,
-                                            territory_rows=self._territory_rows,
-                                            rows=np.arange(len(ds)))
+            kept = serving.read(self.artifacts, "quality")  # the build's serving step
+            if kept is None:
+                d = self.artifacts.descriptions  # the texts stay on disk: their lengths
+                kept = serving.quality_table(self.frame, as_of=self.as_of, places=self._places(),
+                                             description_chars=d.text_chars() if d is not None else None)
+            self._assessed = kept
         return self._assessed
 
     def quality(self, p: int, *, limit: int | None = 50) -> pd.DataFrame:

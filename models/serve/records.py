@@ -13,7 +13,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from models.core import quality
+from models.core import quality, serving
 from models.core.store import Artifacts
 from models.serve.search import Hit
 
@@ -33,11 +33,7 @@ def export_timestamp(artifacts: Artifacts) -> pd.Timestamp:
     ...     {"last_modified": ["2025-12-01T10:00:00", None]})))
     Timestamp('2025-12-01 10:00:00')
     """
-    iso = artifacts.manifest.get("parameters", {}).get("producers", {}).get("export_date")
-    d = pd.Timestamp(iso) if iso else quality.export_date(artifacts.datasets["last_modified"])
-    if d is None or pd.isna(d):
-        return pd.Timestamp("1970-01-01")  # as Records.export_date without a date
-    return d.tz_convert(None) if d.tzinfo is not None else d
+    return serving.naive_export_date(artifacts.manifest, getattr(artifacts, "datasets", None))
 
 
 class Records:

@@ -53,25 +53,23 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
-from collections import Counter
 from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
+from models.core import serving
 from models.core.geo import Lexicon, french_lexicon, norm_name
+from models.core.spelling_words import MIN_COUNT, MIN_LETTERS, catalogue_words, vocabulary, vocabulary_of  # noqa: F401
+from models.core.spelling_words import WORD as _WORD
 from models.core.text import fold, fold_accents, keyword_terms
 
 log = logging.getLogger(__name__)
 
-MIN_COUNT = 10  # a correction's stem is in at least this many titles or tag lists (forms summed)
-MIN_LETTERS = 4
 MAX_LETTERS = 30  # longer: not a mistyped word (and no catalogue word is within two edits)
 SHORT_WORD = 5  # up to this many letters: one edit; longer: two
 MAX_LOOKUPS = 5  # fuzzy searches per query: distinct unknown words (the words after stay)
-_MARKS = "\u0300-\u036f"  # combining accents: a title written decomposed (« De\u0301livrance ») is one word
-_WORD = re.compile(rf"[^\W_][{_MARKS}]*(?:[\w{_MARKS}-]*[^\W_][{_MARKS}]*)?")  # apostrophes split
 _PIECE = re.compile(r"[^\W_]+")  # what the keyword index sees as one word (hyphens split)
 _QUOTED = re.compile(r"\"[^\"]*\"|«[^»]*»|“[^”]*”")
 
@@ -113,7 +111,8 @@ class SpellingCorrector:
     """Suggests or applies corrections of the unknown words of a query (module docstring).
 
     ``words``, ``counts``: the catalogue's words and the titles or tag lists holding each (the
-    corrections, :data:`MIN_COUNT` for the forms of a stem together); ``df_of``: the datasets
+    corrections, :data:`MIN_COUNT` for the forms of a stem together), or ``words`` a vocabulary
+    already made (:func:`models.core.spelling_words.vocabulary`) and ``counts`` None; ``df_of``: the datasets
     holding a word (the fewest over its keyword stems, 0 if one is in none); ``lexicon``:
     accent-folded lower-case French forms (``in``); ``is_name``: whether a word is a place name
     (the gazetteer).
@@ -129,24 +128,16 @@ class SpellingCorrector:
     ('Circulation', None, True)
     """
 
-    def __init__(self, words: Sequence[str], counts: Sequence[int] | np.ndarray,
+    def __init__(self, words: Sequence[str] | pd.DataFrame, counts: Sequence[int] | np.ndarray | None,
                  df_of: Callable[[str], int], *, lexicon: Container[str] = frozenset(),
                  is_name: Callable[[str], bool] | None = None) -> None:
         from rapidfuzz.distance import OSA  # noqa: F401 (fail early when missing)
 
-        pairs = [(str(w), int(c)) for w, c in zip(words, np.asarray(counts).tolist(), strict=True)
-                 if len(str(w)) >= MIN_LETTERS and _WORD.fullmatch(str(w))
-                 and not any(ch.isdigit() for ch in str(w))]
-        words, counts, folded = _merge_accents(pairs)
-        stems = [" ".join(keyword_terms(f)) for f in folded]
-        by_stem: Counter = Counter()
-        for st, c in zip(stems, counts, strict=True):
-            by_stem[st] += c
-        keep = [i for i, st in enumerate(stems) if st and by_stem[st] >= MIN_COUNT]
-        self.words = [words[i] for i in keep]
-        self.counts = np.asarray([counts[i] for i in keep], dtype=np.int64)
-        self.stem_counts = np.asarray([by_stem[stems[i]] for i in keep], dtype=np.int64)
-        self.folded = [folded[i] for i in keep]
+        vocab = words if isinstance(words, pd.DataFrame) else vocabulary_of(words, counts)
+        self.words = [str(w) for w in vocab["word"].tolist()]
+        self.counts = np.asarray(vocab["count"], dtype=np.int64)
+        self.stem_counts = np.asarray(vocab["stem_count"], dtype=np.int64)
+        self.folded = [str(f) for f in vocab["folded"].tolist()]
         self.df_of = df_of
         self.lexicon = lexicon
         self.is_name = is_name
@@ -165,9 +156,11 @@ class SpellingCorrector:
         (→ :class:`models.core.geo.Gazetteer` or None) are called once here."""
         if not artifacts.has("keyword_vocab.parquet"):
             return None
-        ds = artifacts.datasets
-        tags = ds["tags"].tolist() if "tags" in ds else [None] * len(ds)
-        words, counts = catalogue_words(ds["title"].fillna("").astype(str).tolist(), tags)
+        vocab = serving.read(artifacts, "spelling")  # kept by the build's serving step
+        if vocab is None:
+            ds = artifacts.datasets
+            tags = ds["tags"].tolist() if "tags" in ds else [None] * len(ds)
+            vocab = vocabulary(ds["title"].fillna("").astype(str).tolist(), tags)
         kw = keyword()
         df = np.diff(np.asarray(kw.matrix.indptr))
 
@@ -176,7 +169,7 @@ class SpellingCorrector:
             return min((int(df[i]) if (i := kw.term_id.get(t)) is not None else 0 for t in terms),
                        default=0)
 
-        return cls(words, counts, df_of, lexicon=_lexicon_of(artifacts), is_name=_names_of(gazetteer))
+        return cls(vocab, None, df_of, lexicon=_lexicon_of(artifacts), is_name=_names_of(gazetteer))
 
     # ---- what a word is ------------------------------------------------------------------
     def is_french(self, word: str) -> bool:
@@ -263,56 +256,6 @@ class SpellingCorrector:
             return Correction(q, q, suggestion=fixed, suggested=pairs)
         verbatim = _splice(q, [(a, b, f'"{word}"') for a, b, word, _ in edits])
         return Correction(q, fixed, changes=pairs, verbatim=verbatim)
-
-
-def catalogue_words(titles: Iterable[str], tag_lists: Iterable) -> tuple[list[str], list[int]]:
-    """The words of the titles and tags, lower case (NFC), and the titles and tag lists holding
-    each; a tag is counted for the title word written like it but for accents (tags are slugs
-    without accents: « bibliotheques » counts for « bibliothèques »).
-
-    >>> sorted(zip(*catalogue_words(["Bibliothe\u0300ques de Lyon", "Loi de finance"],
-    ...                             [["bibliotheques"], None])))
-    [('bibliothèques', 2), ('de', 2), ('finance', 1), ('loi', 1), ('lyon', 1)]
-    """
-    titles_of: Counter = Counter()
-    tags_of: Counter = Counter()
-    for title, tag_list in zip(titles, tag_lists, strict=True):
-        title = title.lower() if title.isascii() else unicodedata.normalize("NFC", title.lower())
-        titles_of.update(set(_WORD.findall(title)))
-        if tag_list is not None:
-            tags_of.update({str(t).lower() for t in tag_list})
-    shown: dict[str, str] = {}  # folded -> its most frequent form in titles
-    for w, c in titles_of.items():
-        f = _fold(w)
-        if f not in shown or c > titles_of[shown[f]]:
-            shown[f] = w
-    counts = Counter(titles_of)
-    for t, c in tags_of.items():
-        if _WORD.fullmatch(t):
-            counts[shown.get(_fold(t), t)] += c
-    words = list(counts)
-    return words, [counts[w] for w in words]
-
-
-def _merge_accents(pairs: Iterable[tuple[str, int]]) -> tuple[list[str], list[int], list[str]]:
-    """The words (with their counts) that differ by accents or case only merged, their counts
-    summed, shown as the most frequent one (« finance » rather than « financé »): (shown words,
-    counts, folded words)."""
-    merged: dict[str, list] = {}  # folded -> [shown, count, count of shown]
-    for w, c in pairs:
-        m = merged.get(f := _fold(w))
-        if m is None:
-            merged[f] = [w, c, c]
-            continue
-        m[1] += c
-        if c > m[2]:
-            m[0], m[2] = w, c
-    return [m[0] for m in merged.values()], [m[1] for m in merged.values()], list(merged)
-
-
-def _fold(word: str) -> str:
-    """:func:`models.core.text.fold` of one word (no apostrophe), without its cost on plain ASCII."""
-    return word.lower() if word.isascii() else fold(word)
 
 
 def _splice(text: str, edits: list[tuple[int, int, str]]) -> str:

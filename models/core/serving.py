@@ -1,0 +1,158 @@
+"""What the app would otherwise compute at each start, computed once by the build's ``serving``
+step: the metadata quality of every dataset (``quality.parquet``), its freshness
+(``freshness.parquet``) and the spelling correction's vocabulary (``spelling_words.parquet``) —
+~2 s of the app's start on the full catalogue.
+
+The files are only as good as the code that wrote them: the step records
+``parameters.serving.version``, a digest of the source of ``models/core`` (where the rules and
+these functions live); the app reads a file only when that digest is its own, else computes the
+table as before (and says so in the log). ``python -m models build --from DIR --steps serving``
+writes them again after a change of the rules.
+
+The app (:mod:`models.serve.producers`, :mod:`models.serve.freshness`) and the step call the
+same functions here on the same inputs (the row table, the descriptions' lengths and heads, the
+export date the build recorded, the rows the ``territories`` step placed): the tables are equal
+(``tests/test_serving_cache.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from models.core import freshness as fr
+from models.core import quality
+
+log = logging.getLogger(__name__)
+
+FILES = {"quality": "quality.parquet", "freshness": "freshness.parquet",
+         "spelling": "spelling_words.parquet"}
+FRESHNESS_COLUMNS = ("frequency", "created_at", "last_modified", "title")
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """A digest of the source of every module of ``models/core`` (16 hex digits): a change of a
+    rule there makes the kept tables stale.
+
+    >>> len(code_version()), code_version() == code_version()
+    (16, True)
+    """
+    h = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def read(artifacts, name: str) -> pd.DataFrame | None:
+    """The table ``name`` (a key of :data:`FILES`) the build kept, or None: not kept, kept by
+    other code (:func:`code_version`), unreadable, or (quality, freshness) not one row per dataset.
+
+    >>> from types import SimpleNamespace
+    >>> read(SimpleNamespace(manifest={}, has=lambda name: False), "quality") is None  # not kept
+    True
+    """
+    file = FILES[name]
+    has = getattr(artifacts, "has", None)  # a plain object (a doctest's) keeps nothing
+    if has is None or not has(file):
+        return None
+    kept = (artifacts.manifest.get("parameters", {}).get("serving") or {}).get("version")
+    if kept != code_version():
+        log.info("%s was written by other code (version %s, this one %s): computed again",
+                 file, kept, code_version())
+        return None
+    try:
+        table = artifacts.parquet(file)
+    except Exception as exc:  # a damaged file costs the start its time, never the start
+        log.warning("%s is unreadable (%s): computed again", file, exc)
+        return None
+    if name != "spelling" and len(table) != len(artifacts.datasets):
+        log.warning("%s has %d rows for %d datasets: computed again", file, len(table),
+                    len(artifacts.datasets))
+        return None
+    if name == "quality":  # as computed: each rule's reason or None (objects), the reasons a list
+        for col in table.columns:
+            values = table[col].tolist()
+            if col == "reasons":
+                table[col] = pd.Series([list(r) if r is not None else [] for r in values], dtype=object)
+            elif table[col].dtype.kind not in "iufb":
+                table[col] = pd.Series([v if isinstance(v, str) else None for v in values], dtype=object)
+    return table
+
+
+# ---- the tables, as the app and the step compute them ---------------------------------------
+def export_date(manifest: dict, frame: pd.DataFrame) -> pd.Timestamp | None:
+    """The export date the build recorded (``parameters.producers.export_date``), else the
+    newest ``last_modified`` of ``frame`` (None: neither).
+
+    >>> export_date({}, pd.DataFrame({"last_modified": ["2025-03-01", "2026-01-15T08:00:00"]}))
+    Timestamp('2026-01-15 08:00:00')
+    """
+    iso = manifest.get("parameters", {}).get("producers", {}).get("export_date")
+    if iso:
+        return pd.Timestamp(iso)
+    return quality.export_date(frame["last_modified"])
+
+
+def naive_export_date(manifest: dict, frame: pd.DataFrame) -> pd.Timestamp:
+    """:func:`export_date` without its time zone (in UTC), 1970-01-01 when unknown: what
+    freshness is judged against.
+
+    >>> naive_export_date({"parameters": {"producers": {"export_date": "2026-01-16T09:30:00+01:00"}}}, None)
+    Timestamp('2026-01-16 08:30:00')
+    """
+    d = export_date(manifest, frame)
+    if d is None or pd.isna(d):
+        return pd.Timestamp("1970-01-01")
+    return d.tz_convert(None) if d.tzinfo is not None else d
+
+
+def territory_rows(places: pd.DataFrame | None) -> set[int] | None:
+    """The rows the ``territories`` step placed (``territories.parquet``'s ``row``; None: no file).
+
+    >>> sorted(territory_rows(pd.DataFrame({"row": [3, 1, 3]}))), territory_rows(None)
+    ([1, 3], None)
+    """
+    return None if places is None else {int(r) for r in places["row"].unique()}
+
+
+def quality_table(frame: pd.DataFrame, *, description_chars, as_of, places: pd.DataFrame | None
+                  ) -> pd.DataFrame:
+    """:func:`models.core.quality.assess` of every row of the row table ``frame``, the
+    descriptions counted from ``description_chars`` (one length a row, else the frame's texts).
+
+    >>> frame = pd.DataFrame({"tags": [["sport"]], "license": ["lov2"], "spatial_zones": ["Lyon"],
+    ...                       "temporal_start": ["2020"], "frequency": ["annual"],
+    ...                       "last_modified": ["2025-06-01"]})
+    >>> t = quality_table(frame, description_chars=[12], as_of=pd.Timestamp("2026-01-15"), places=None)
+    >>> t[["score", "n_issues"]].values.tolist(), t.loc[0, "reasons"]
+    ([[85, 1]], ['Description très courte (12 caractères, moins de 100)'])
+    """
+    ds = frame
+    if description_chars is not None and len(description_chars) == len(ds):
+        ds = ds.assign(description_chars=description_chars)
+    return quality.assess(ds, as_of=as_of, territory_rows=territory_rows(places), rows=np.arange(len(ds)))
+
+
+def freshness_table(frame: pd.DataFrame, *, as_of: pd.Timestamp, heads) -> pd.DataFrame:
+    """:func:`models.core.freshness.assess` of every row of ``frame``, the descriptions' first
+    :data:`models.core.freshness.DESCRIPTION_HEAD` characters in ``heads`` (one a row, else the
+    frame's ``description_text``).
+
+    >>> frame = pd.DataFrame({"frequency": ["monthly", "annual"], "created_at": ["2020-01-01"] * 2,
+    ...                       "last_modified": ["2025-06-01", "2025-12-01"], "title": ["A", "B"]})
+    >>> freshness_table(frame, as_of=pd.Timestamp("2026-01-16"), heads=["", ""])["status"].tolist()
+    ['en_retard', 'a_jour']
+    """
+    cols = [c for c in FRESHNESS_COLUMNS if c in frame]
+    ds = frame[cols].reset_index(drop=True)
+    desc = pd.Series(heads) if heads is not None and len(heads) == len(ds) else None
+    if desc is None and "description_text" in frame:
+        desc = frame["description_text"].reset_index(drop=True)
+    return fr.assess(ds, as_of, descriptions=desc)

@@ -1,0 +1,100 @@
+"""What the build's ``serving`` step keeps for the app's start (models/core/serving.py): the
+tables equal what the app computes without them, and a stale, damaged or missing file only
+costs the start its time."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+
+import pandas as pd
+import pytest
+
+from models.core import serving
+from models.core.freshness import DESCRIPTION_HEAD
+from models.core.spelling_words import vocabulary
+from models.core.store import load_artifacts, resolve_build_dir
+from models.serve.explorer import Explorer
+from tests.test_pipeline import build_with_garbage, build_without
+
+
+def computed(arts, name: str) -> pd.DataFrame:
+    """The table as the app computes it without the step's file."""
+    ds, d = arts.datasets, arts.descriptions
+    if name == "quality":
+        places = arts.parquet("territories.parquet", columns=["row"])
+        return serving.quality_table(ds, description_chars=d.text_chars(), places=places,
+                                     as_of=serving.export_date(arts.manifest, ds))
+    if name == "freshness":
+        return serving.freshness_table(ds, as_of=serving.naive_export_date(arts.manifest, ds),
+                                       heads=d.text_heads(DESCRIPTION_HEAD))
+    return vocabulary(ds["title"].fillna("").astype(str).tolist(), ds["tags"].tolist())
+
+
+@pytest.mark.parametrize("name", sorted(serving.FILES))
+def test_the_kept_tables_equal_the_computed_ones(built_root, name):
+    arts = load_artifacts(built_root)
+    assert arts.manifest["parameters"]["serving"]["version"] == serving.code_version()
+    kept = serving.read(arts, name)
+    assert kept is not None and len(kept) > 0
+    fresh = computed(arts, name)
+    if name == "spelling":  # the speller reads plain lists
+        assert kept.values.tolist() == fresh.values.tolist()
+    else:
+        pd.testing.assert_frame_equal(kept, fresh)
+    if name == "quality":  # None where a rule passes (not NaN, which is true), lists of reasons
+        assert kept["description"].map(lambda v: v is None or isinstance(v, str)).all()
+        assert kept["reasons"].map(lambda v: isinstance(v, list)).all()
+
+
+def test_the_speller_and_the_pages_are_the_same_with_or_without_the_files(built_root, tmp_path, explorer):
+    """A build made before the step (no files) serves the same quality scores, freshness and
+    spelling corrections, computed at start."""
+    old = build_without(resolve_build_dir(built_root), tmp_path / "old", serving.FILES["quality"])
+    for name in ("freshness", "spelling"):
+        (old / serving.FILES[name]).unlink()
+        m = json.loads((old / "manifest.json").read_text())
+        del m["files"][serving.FILES[name]]
+        (old / "manifest.json").write_text(json.dumps(m))
+    other = Explorer.load(old)
+    assert all(serving.read(other.artifacts, n) is None for n in serving.FILES)
+    pd.testing.assert_frame_equal(other.producers.assessed(), explorer.producers.assessed())
+    pd.testing.assert_frame_equal(other.freshness.table, explorer.freshness.table)
+    a, b = other.engine.speller, explorer.engine.speller
+    assert a.words == b.words and a.counts.tolist() == b.counts.tolist()
+    word = max(b.words, key=len)
+    typo = word[:2] + word[3] + word[2] + word[4:]  # two letters swapped
+    assert a.correct(typo) == b.correct(typo)
+
+
+def test_files_of_other_code_or_damaged_are_computed_again(built_root, tmp_path, caplog):
+    src = resolve_build_dir(built_root)
+    stale = tmp_path / "stale"
+    shutil.copytree(src, stale)
+    m = json.loads((stale / "manifest.json").read_text())
+    m["parameters"]["serving"]["version"] = "0" * 16
+    (stale / "manifest.json").write_text(json.dumps(m))
+    with caplog.at_level(logging.INFO, logger="models.core.serving"):
+        assert serving.read(load_artifacts(stale), "quality") is None
+    assert "other code" in caplog.text
+
+    bad = build_with_garbage(src, tmp_path / "bad", serving.FILES["freshness"])
+    arts = load_artifacts(bad)
+    with caplog.at_level(logging.WARNING, logger="models.core.serving"):
+        assert serving.read(arts, "freshness") is None
+    assert "unreadable" in caplog.text
+    exp = Explorer.load(bad)  # the app computes it: same statuses as the kept table
+    assert exp.freshness.table["status"].tolist() == serving.read(load_artifacts(src), "freshness")["status"].tolist()
+
+
+def test_a_table_of_another_length_is_not_used(built_root, tmp_path, caplog):
+    src = resolve_build_dir(built_root)
+    short = build_with_garbage(src, tmp_path / "short", serving.FILES["quality"])
+    serving.read(load_artifacts(src), "quality").head(3).to_parquet(short / serving.FILES["quality"])
+    m = json.loads((short / "manifest.json").read_text())
+    m["files"][serving.FILES["quality"]]["bytes"] = (short / serving.FILES["quality"]).stat().st_size
+    (short / "manifest.json").write_text(json.dumps(m))
+    with caplog.at_level(logging.WARNING, logger="models.core.serving"):
+        assert serving.read(load_artifacts(short), "quality") is None
+    assert "3 rows for" in caplog.text
