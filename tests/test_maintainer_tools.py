@@ -284,6 +284,10 @@ def test_synthetic_build_is_a_build_the_app_loads(built_root, tmp_path, capsys):
     assert exp.records.description_text(449) == exp.records.description_text(49)
     assert (exp.artifacts.neighbours < 450).all()  # the cut last tile points inside the build
     assert len(exp.search("déchets", k=5)) == 5
+    from models.core import serving  # the serving step's tables tiled too: read, not computed
+
+    kept = serving.read(exp.artifacts, "quality")
+    assert kept is not None and len(kept) == 450 and kept["score"].iat[449] == kept["score"].iat[49]
 
 
 @browser_test

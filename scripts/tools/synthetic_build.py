@@ -36,6 +36,7 @@ log = logging.getLogger("synthetic_build")
 
 NOT_PER_ROW = {"producer_centroids.npy", "word_vectors.npy"}  # even if they happen to have n rows
 KEYWORD = ("keyword_data.npy", "keyword_indices.npy", "keyword_indptr.npy")
+PER_ROW_TABLES = ("quality.parquet", "freshness.parquet")  # the serving step's (models/core/serving.py)
 
 
 def tile_rows(arr: np.ndarray, reps: int, n: int) -> np.ndarray:
@@ -93,6 +94,9 @@ def build(src_dir: Path, out: Path, n: int, seed: int = 0, models_dir: Path | No
                     if ROWS_FILE in manifest["files"]:  # the row table the app reads: the same rows
                         writer.save_arrow(ROWS_FILE, rows_table(big))
                         tiled.append(ROWS_FILE)
+                elif name in PER_ROW_TABLES and len(df) == n0:  # one row per dataset, in row order
+                    writer.save_parquet(name, pd.concat([df] * reps, ignore_index=True).iloc[:n])
+                    tiled.append(name)
                 elif "row" in df.columns:  # rows of datasets (territories)
                     parts = [df.assign(row=df["row"] + t * n0) for t in range(reps)]
                     big = pd.concat(parts, ignore_index=True)
