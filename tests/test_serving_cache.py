@@ -15,6 +15,7 @@ from models.core import serving
 from models.core.freshness import DESCRIPTION_HEAD
 from models.core.spelling_words import vocabulary
 from models.core.store import load_artifacts, resolve_build_dir
+from models.core.territory_entities import gazetteer_from_entities, gazetteer_tables
 from models.serve.explorer import Explorer
 from tests.test_pipeline import build_with_garbage, build_without
 
@@ -29,6 +30,9 @@ def computed(arts, name: str) -> pd.DataFrame:
     if name == "freshness":
         return serving.freshness_table(ds, as_of=serving.naive_export_date(arts.manifest, ds),
                                        heads=d.text_heads(DESCRIPTION_HEAD))
+    if name.startswith("gazetteer"):
+        ents, aliases = gazetteer_tables(gazetteer_from_entities(arts.parquet("territory_entities.parquet")))
+        return ents if name == "gazetteer_entities" else aliases
     return vocabulary(ds["title"].fillna("").astype(str).tolist(), ds["tags"].tolist())
 
 
@@ -39,8 +43,9 @@ def test_the_kept_tables_equal_the_computed_ones(built_root, name):
     kept = serving.read(arts, name)
     assert kept is not None and len(kept) > 0
     fresh = computed(arts, name)
-    if name == "spelling":  # the speller reads plain lists
-        assert kept.values.tolist() == fresh.values.tolist()
+    if name == "spelling" or name.startswith("gazetteer"):  # read back as plain lists
+        assert [[list(v) if hasattr(v, "__len__") and not isinstance(v, str) else v for v in r]
+                for r in kept.values.tolist()] == fresh.values.tolist()
     else:
         pd.testing.assert_frame_equal(kept, fresh)
     if name == "quality":  # None where a rule passes (not NaN, which is true), lists of reasons
@@ -48,11 +53,23 @@ def test_the_kept_tables_equal_the_computed_ones(built_root, name):
         assert kept["reasons"].map(lambda v: isinstance(v, list)).all()
 
 
+def test_the_kept_gazetteer_is_the_one_built_from_the_entities(explorer):
+    from models.serve.territories import load_gazetteer
+
+    arts = explorer.artifacts
+    kept = load_gazetteer(arts)  # from the serving step's tables
+    built = gazetteer_from_entities(arts.parquet("territory_entities.parquet"))
+    for attr in ("entities", "aliases", "trie", "lexical", "always_weak", "postcodes", "dept_region"):
+        assert getattr(kept, attr) == getattr(built, attr), attr
+    assert list(kept.aliases) == list(built.aliases)  # the same order: the same scans
+    assert [e.code for e in kept.lookup("Paris")] == [e.code for e in built.lookup("Paris")] != []
+
+
 def test_the_speller_and_the_pages_are_the_same_with_or_without_the_files(built_root, tmp_path, explorer):
     """A build made before the step (no files) serves the same quality scores, freshness and
     spelling corrections, computed at start."""
     old = build_without(resolve_build_dir(built_root), tmp_path / "old", serving.FILES["quality"])
-    for name in ("freshness", "spelling"):
+    for name in ("freshness", "spelling", "gazetteer_entities", "gazetteer_aliases"):
         (old / serving.FILES[name]).unlink()
         m = json.loads((old / "manifest.json").read_text())
         del m["files"][serving.FILES[name]]
@@ -61,6 +78,7 @@ def test_the_speller_and_the_pages_are_the_same_with_or_without_the_files(built_
     assert all(serving.read(other.artifacts, n) is None for n in serving.FILES)
     pd.testing.assert_frame_equal(other.producers.assessed(), explorer.producers.assessed())
     pd.testing.assert_frame_equal(other.freshness.table, explorer.freshness.table)
+    assert other.territories.gazetteer.aliases == explorer.territories.gazetteer.aliases
     a, b = other.engine.speller, explorer.engine.speller
     assert a.words == b.words and a.counts.tolist() == b.counts.tolist()
     word = max(b.words, key=len)

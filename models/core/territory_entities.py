@@ -10,7 +10,7 @@ from collections import defaultdict
 
 import pandas as pd
 
-from models.core.geo import Gazetteer
+from models.core.geo import Alias, Entity, Gazetteer
 
 ENTITY_COLUMNS = ["level", "code", "name", "population", "departements", "region", "epci", "parent"]
 
@@ -68,3 +68,55 @@ def gazetteer_from_entities(entities) -> Gazetteer:
     for e in epcis:
         e["membres"] = members.get(e["code"], [])
     return Gazetteer.build(communes, epcis, depts, regions)
+
+
+ALIAS_COLUMNS = ["key", "level", "code", "kind", "factor"]
+GAZETTEER_ENTITY_COLUMNS = [*ENTITY_COLUMNS, "postcodes"]
+
+
+def gazetteer_tables(gaz: Gazetteer) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The gazetteer as two frames, its entities (every field, in order) and its aliases (one row
+    per name of an entity, in order): what :func:`gazetteer_from_tables` reads back ~3× faster
+    than :func:`gazetteer_from_entities` normalises every name again (the build's ``serving``
+    step keeps them, :mod:`models.core.serving`).
+
+    Examples
+    --------
+    >>> gaz = gazetteer_from_entities(pd.DataFrame(
+    ...     [("commune", "31555", "Toulouse", 500000, ["31"], "76", "", "")], columns=ENTITY_COLUMNS))
+    >>> ents, aliases = gazetteer_tables(gaz)
+    >>> aliases[aliases["code"] == "31555"][["key", "kind"]].values.tolist()
+    [['toulouse', 'name']]
+    >>> back = gazetteer_from_tables(ents, aliases)
+    >>> back.entities == gaz.entities and back.aliases == gaz.aliases and back.trie == gaz.trie
+    True
+    """
+    ents = pd.DataFrame([(e.level, e.code, e.name, e.population, list(e.departements), e.region,
+                          e.epci, e.parent, list(e.postcodes)) for e in gaz.entities.values()],
+                        columns=GAZETTEER_ENTITY_COLUMNS)
+    aliases = pd.DataFrame([(k, a.entity[0], a.entity[1], a.kind, float(a.factor))
+                            for k, names in gaz.aliases.items() for a in names], columns=ALIAS_COLUMNS)
+    return ents, aliases
+
+
+def gazetteer_from_tables(ents: pd.DataFrame, aliases: pd.DataFrame) -> Gazetteer:
+    """The gazetteer of :func:`gazetteer_tables`' two frames (equal entities, aliases and trie)."""
+
+    def opt(v):  # a missing text comes back from parquet as None or NaN
+        return v if isinstance(v, str) else None
+
+    entities = {}
+    for level, code, name, pop, depts, region, epci, parent, postcodes in zip(
+            *(ents[c].tolist() for c in GAZETTEER_ENTITY_COLUMNS), strict=True):
+        e = Entity(level, code, name, int(pop), tuple(depts if depts is not None else ()), opt(region),
+                   opt(epci), opt(parent), tuple(postcodes if postcodes is not None else ()))
+        entities[e.key] = e
+    out: dict[str, list[Alias]] = {}
+    for key, level, code, kind, factor in zip(*(aliases[c].tolist() for c in ALIAS_COLUMNS), strict=True):
+        a = Alias((level, code), kind, factor)
+        names = out.get(key)
+        if names is None:
+            out[key] = [a]
+        else:
+            names.append(a)
+    return Gazetteer(entities, out)

@@ -16,8 +16,10 @@ from models.core.config import BuildSettings
 from models.core.encoders import load_encoder
 from models.core.families import FAMILY_KEYS_FILE, FAMILY_KEYS_VERSION, dataset_family_keys
 from models.core.freshness import DESCRIPTION_HEAD
+from models.core.geo import Lexicon, use_lexicon
 from models.core.spelling_words import vocabulary
 from models.core.store import DESCRIPTIONS_FILE, ROWS_FILE, Descriptions, open_rows, rows_table
+from models.core.territory_entities import gazetteer_from_entities, gazetteer_tables
 from models.core.text import passage_text, tokenize_fr
 from models.pipeline.clusters import build_clusters
 from models.pipeline.distributed import (
@@ -140,6 +142,13 @@ def _serving(ctx: BuildContext) -> None:
     tags = frame["tags"].tolist() if "tags" in frame else [None] * n
     vocab = vocabulary(frame["title"].fillna("").astype(str).tolist(), tags)
     ctx.writer.save_parquet(serving.FILES["spelling"], vocab)
+    if (d / "territory_entities.parquet").exists():  # the gazetteer the app would build from it
+        if (d / "territory_lexicon.npy").exists():  # the lexicon the app installs first
+            use_lexicon(Lexicon(np.load(d / "territory_lexicon.npy", allow_pickle=False)))
+        gaz = gazetteer_from_entities(pd.read_parquet(d / "territory_entities.parquet"))
+        ents, aliases = gazetteer_tables(gaz)
+        ctx.writer.save_parquet(serving.FILES["gazetteer_entities"], ents)
+        ctx.writer.save_parquet(serving.FILES["gazetteer_aliases"], aliases)
     ctx.param("serving", version=serving.code_version())
     log.info("serving: quality, freshness of %d datasets, %d spelling words (%.1f s)", n, len(vocab),
              time.perf_counter() - t0)

@@ -20,6 +20,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from models.core import serving
 from models.core.config import DEFAULT_GEO, _env
 from models.core.geo import (
     EVAL_CONFIDENCE,
@@ -30,7 +31,7 @@ from models.core.geo import (
     norm_name,
     use_lexicon,
 )
-from models.core.territory_entities import gazetteer_from_entities
+from models.core.territory_entities import gazetteer_from_entities, gazetteer_from_tables
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,9 @@ def load_gazetteer(artifacts):
     if artifacts.has("territory_lexicon.npy"):  # the build's copy: no 0.8 s recomputation
         use_lexicon(Lexicon(artifacts.npy("territory_lexicon.npy", mmap=False)))
     if artifacts.has("territory_entities.parquet"):
+        kept = [serving.read(artifacts, k) for k in ("gazetteer_entities", "gazetteer_aliases")]
+        if all(t is not None and len(t) for t in kept):  # the build's serving step: ~3× faster
+            return gazetteer_from_tables(*kept)
         ents = artifacts.parquet("territory_entities.parquet")
         if len(ents):
             return gazetteer_from_entities(ents)
