@@ -297,7 +297,7 @@ class RowFacts:
         end = _year_of(ds["temporal_end"]) if "temporal_end" in ds else np.full(n, -1, np.int32)
         lo = np.full(n, -1, np.int32)
         hi = np.full(n, -1, np.int32)
-        for i, title in enumerate(ds["title"].fillna("")):
+        for i, title in enumerate(ds["title"].fillna("").tolist()):
             ys = [int(y) for y in _YEAR.findall(title)]
             if ys:
                 lo[i], hi[i] = min(ys), max(ys)

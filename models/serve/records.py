@@ -57,7 +57,7 @@ class Records:
     def __init__(self, artifacts: Artifacts) -> None:
         self.artifacts = artifacts
         self.datasets = artifacts.datasets
-        self._row_of_id = {ds_id: i for i, ds_id in enumerate(self.datasets["id"])}
+        self._row_of_id = {ds_id: i for i, ds_id in enumerate(self.datasets["id"].tolist())}
 
     @property
     def n(self) -> int:
