@@ -299,7 +299,7 @@ def _lexicon_words() -> set[str]:
 # ---------------------------------------------------------------------------------------------
 # gazetteer
 # ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: 36,000 of them in the app, ~150 bytes less each
 class Entity:
     """A territory of the COG: its level, code, name and where it lies.
 
@@ -324,7 +324,7 @@ class Entity:
         return (self.level, self.code)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Alias:
     """One name of an entity (its normalised form is the key of :attr:`Gazetteer.aliases`): its
     kind and a confidence factor (a former région's name weighs less).
