@@ -122,3 +122,25 @@ def test_cli_refuses_missing_artifacts(tmp_path, caplog):
 
     assert main(["bench", "--artifacts", str(tmp_path / "nowhere"), "--json"]) == 2
     assert "no artifacts" in caplog.text
+
+
+def test_search_profile_times_every_stage_of_a_search(built_root, capsys):
+    """scripts/bench/search_profile.py: each stage's mean and p95 per search, nested stages no
+    longer than the whole."""
+    import importlib.util
+
+    from tests.conftest import REPO
+
+    spec = importlib.util.spec_from_file_location("search_profile",
+                                                  REPO / "scripts" / "bench" / "search_profile.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    assert tool.main(["--artifacts", str(built_root), "--repeat", "1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    stages = out["stages_ms"]
+    assert out["n_searches"] == len(bench.QUERIES) and out["mode"] == "hybrid"
+    total = stages["total (recherche + cartes)"]["mean"]
+    for label in ("search_result (tout)", "encodage de la requête", "cartes de résultats",
+                  "comptes des filtres", "familles (regroupement)"):
+        assert 0 < stages[label]["mean"] <= total, label
+    assert stages["encodage de la requête"]["mean"] <= stages["similarités (encodage compris)"]["mean"]

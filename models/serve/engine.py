@@ -279,6 +279,13 @@ class SearchEngine:
             cache[query] = vec
         return vec
 
+    def clear_caches(self) -> None:
+        """Forget the cached query vectors and similarities (a benchmark times every query's
+        encoding and products: ``scripts/bench/search_profile.py``)."""
+        with self._sims_lock:
+            self._qvec_cache.clear()
+            self._sims_cache.clear()
+
     def semantic_sims(self, query: str) -> np.ndarray:
         """Cosine similarity of every dataset to a cleaned query (the last few are kept: a search
         and the query's place on the map both need them, one product over the whole matrix)."""

@@ -87,8 +87,7 @@ def main(argv=None) -> int:
     per: dict = defaultdict(list)
     for _ in range(args.repeat):
         for q in QUERIES:
-            eng._qvec_cache.clear()
-            eng._sims_cache.clear()
+            eng.clear_caches()
             times.clear()
             t0 = time.perf_counter()
             res = eng.search_result(q, mode=args.mode, k=args.k)
