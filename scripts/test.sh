@@ -11,6 +11,6 @@ if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null
     echo "[test] chromium/chromedriver missing and not root: browser tests will be skipped" >&2
   fi
 fi
-bash scripts/setup.sh
+EXTRAS=test,serve bash scripts/setup.sh
 .venv/bin/ruff check .
 exec .venv/bin/python -m pytest "$@"
