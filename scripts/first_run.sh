@@ -19,7 +19,7 @@ while [ "$(echo "$(date +%s) - ${t0%.*} < 1800" | bc)" = 1 ]; do
   fi
 done
 [ $status = 0 ] || echo "no map after 30 min (log: $DIR/first-run.log)"
-grep -n "\[setup\]\|\[run\]\|build published\|done in" first-run.log | cut -c1-160
+grep -n "\[setup\]\|\[run\]\|build published\|done in" first-run.log artifacts/sample-build.log 2>/dev/null | cut -c1-170
 for pid in $(pgrep -f "\.venv/bin/python"); do  # the app and the background build, run from DIR
   [ "$(readlink "/proc/$pid/cwd")" = "$(pwd -P)" ] && kill "$pid" 2>/dev/null
 done

@@ -43,9 +43,22 @@ elif [ ! -e "$OUT/current/manifest.json" ]; then
   echo "[run] theme; a few minutes), served at once; then the whole catalogue in the background."
   mkdir -p "$OUT"
   # the sample is embedded with the int8 encoder (x2-x5 faster, README); the whole catalogue with
-  # the default model (EXPLORER_MODEL), whose build replaces it
-  "${BUILD[@]}" --sample "$SAMPLE" --lda-ks 20 --model "${SAMPLE_MODEL:-e5-small-offline-onnx-int8}"
-  full_build_in_background
+  # the default model (EXPLORER_MODEL), whose build replaces it. The sample publishes its map and
+  # search first (--publish-early): the app starts on them while the sample's passages and topics
+  # are computed; the whole catalogue's build follows in the background.
+  echo "[run] Sample build log: $OUT/sample-build.log"
+  ( "${BUILD[@]}" --sample "$SAMPLE" --lda-ks 20 --model "${SAMPLE_MODEL:-e5-small-offline-onnx-int8}" \
+      --publish-early > "$OUT/sample-build.log" 2>&1 && full_build_in_background ) &
+  sample=$!
+  while [ ! -e "$OUT/current/manifest.json" ]; do
+    if ! kill -0 "$sample" 2>/dev/null; then
+      tail -n 20 "$OUT/sample-build.log" >&2
+      echo "[run] The sample build failed (log: $OUT/sample-build.log)." >&2
+      exit 1
+    fi
+    sleep 1
+  done
+  echo "[run] Map and search of the sample ready; its topics and passages follow."
 elif grep -q '"partial"' "$OUT/current/manifest.json"; then
   full_build_in_background  # a sample is served: finish the job
 fi
