@@ -234,3 +234,43 @@ def test_the_build_keeps_the_french_lexicon_for_the_app(built_root):
     assert all(w in saved for w in sorted(words)[::501])
     assert "orange" in saved and "plan" in saved
     assert "xqzvtw" not in saved and "" not in saved and None not in saved
+
+
+def test_umap_is_compiled_in_the_background_of_a_large_build(tmp_path, monkeypatch):
+    """A build that will run UMAP's approximate path starts compiling it in a thread before its
+    first step, and the map step waits for that thread; a small one does not start it."""
+    import threading
+    import time
+
+    from models.pipeline import steps
+    from models.pipeline.steps import run_build
+
+    events: list[str] = []
+    started = threading.Event()
+
+    def fake_warm_up(**kw):
+        events.append("warm-up started")
+        # done a second after ingest: later than the map step would start without waiting
+        t = threading.Thread(target=lambda: (started.wait(5), time.sleep(1.0), events.append("warm-up done")))
+        t.start()
+        return t
+
+    real_umap = steps.umap_2d
+
+    def umap_after_warm_up(*a, **kw):
+        events.append("umap")
+        return real_umap(*a, **kw)
+
+    def ingest_then_release(ctx, real=steps.STEP_BY_NAME["ingest"].run):
+        real(ctx)
+        started.set()  # the warm-up finishes while the steps after ingest run
+
+    monkeypatch.setattr(steps, "warm_up", fake_warm_up)
+    monkeypatch.setattr(steps, "umap_2d", umap_after_warm_up)
+    order = [(n, ingest_then_release if n == "ingest" else fn) for n, fn in steps.STEPS]
+    run_build(small_settings(tmp_path / "small", limit=40), encoder=FakeEncoder(64), steps=order)
+    assert events == ["umap"]  # 40 rows: UMAP's exact path, nothing to compile ahead
+    events.clear()
+    monkeypatch.setattr(steps, "WARM_UP_ROWS", 30)
+    run_build(small_settings(tmp_path / "large", limit=40), encoder=FakeEncoder(64), steps=order)
+    assert events == ["warm-up started", "warm-up done", "umap"]
