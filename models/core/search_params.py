@@ -124,7 +124,7 @@ class SearchParams:
     # question with context (« Je débute l'inventaire d'une cathédrale… où trouver … ? »); with
     # rrf_context = 1 its two sides are fused by reciprocal rank instead of the score mix
     context_min_terms: int = 8
-    rrf_context: int = 0
+    rrf_context: int = 1  # adopted 2026-12-07 on a held-out set written for it (docs/search-protocol.md)
     families: int = 1  # hand-set, not fitted: one result per family of near-identical datasets (0: off)
     family_cosine: float = FAMILY_COSINE  # hand-set: members' least cosine (docs/search-protocol.md)
 
