@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -38,18 +39,45 @@ PER_ROW = ("quality", "freshness")  # one row per dataset
 FRESHNESS_COLUMNS = ("frequency", "created_at", "last_modified", "title")
 
 
+# the modules whose code makes the tables (each one's imports inside models.core are followed)
+SOURCES = ("serving", "quality", "freshness", "spelling_words", "territory_entities", "geo")
+_CORE_IMPORT = re.compile(r"^\s*from models\.core(?:\.(\w+))? import ([\w, ()]+)", re.M)
+
+
+def source_modules(roots=SOURCES) -> list[str]:
+    """``roots`` and every ``models.core`` module they import, directly or not (sorted).
+
+    >>> mods = source_modules()
+    >>> "quality" in mods and "text" in mods and "search_params" not in mods
+    True
+    """
+    folder = Path(__file__).parent
+    seen: set[str] = set()
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        if name in seen or not (folder / f"{name}.py").exists():
+            continue
+        seen.add(name)
+        for module, names in _CORE_IMPORT.findall((folder / f"{name}.py").read_text(encoding="utf-8")):
+            todo += [module] if module else [n.strip(" ()").split(" as ")[0] for n in names.split(",")]
+    return sorted(seen)
+
+
 @lru_cache(maxsize=1)
 def code_version() -> str:
-    """A digest of the source of every module of ``models/core`` (16 hex digits): a change of a
-    rule there makes the kept tables stale.
+    """A digest of the source of the ``models/core`` modules the tables come from
+    (:func:`source_modules`; 16 hex digits): a change of a rule there makes the kept tables stale,
+    a change elsewhere (the search constants) does not.
 
     >>> len(code_version()), code_version() == code_version()
     (16, True)
     """
     h = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        h.update(path.name.encode())
-        h.update(path.read_bytes())
+    folder = Path(__file__).parent
+    for name in source_modules():
+        h.update(name.encode())
+        h.update((folder / f"{name}.py").read_bytes())
     return h.hexdigest()[:16]
 
 
