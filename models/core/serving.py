@@ -5,10 +5,10 @@ the gazetteer's entities and names (``gazetteer_*.parquet``) — ~2.5 s of the a
 full catalogue.
 
 The files are only as good as the code that wrote them: the step records
-``parameters.serving.version``, a digest of the source of ``models/core`` (where the rules and
-these functions live); the app reads a file only when that digest is its own, else computes the
-table as before (and says so in the log). ``python -m models build --from DIR --steps serving``
-writes them again after a change of the rules.
+``parameters.serving.version``, a digest of the source of the ``models/core`` modules the tables
+come from (:data:`SOURCES` and their imports: the rules and these functions); the app reads a
+file only when that digest is its own, else computes the table as before (and says so in the
+log). ``python -m models build --from DIR --steps serving`` writes them again after a change.
 
 The app (:mod:`models.serve.producers`, :mod:`models.serve.freshness`) and the step call the
 same functions here on the same inputs (the row table, the descriptions' lengths and heads, the
