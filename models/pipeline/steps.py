@@ -120,8 +120,9 @@ def _families(ctx: BuildContext) -> None:
 
 def _serving(ctx: BuildContext) -> None:
     """What the app would otherwise compute at each start (:mod:`models.core.serving`): the
-    quality and freshness of every dataset, the spelling correction's vocabulary — from the
-    files the app reads (the row table, the descriptions, the places of ``territories``)."""
+    quality and freshness of every dataset, the spelling correction's vocabulary and the
+    gazetteer's tables — from the files the app reads (the row table, the descriptions, the places
+    and territories of ``territories``, its lexicon)."""
     t0 = time.perf_counter()
     d = ctx.writer.dir
     n = len(ctx.df)
