@@ -117,3 +117,22 @@ def test_a_table_of_another_length_is_not_used(built_root, tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="models.core.serving"):
         assert serving.read(load_artifacts(short), "quality") is None
     assert "3 rows for" in caplog.text
+
+
+def test_a_table_with_other_columns_is_not_used(built_root, tmp_path, caplog):
+    """A readable file whose columns are not those the step recorded (a damaged or replaced
+    file) is computed again: the pages never meet a table without the columns they read."""
+    src = resolve_build_dir(built_root)
+    arts = load_artifacts(src)
+    recorded = arts.manifest["parameters"]["serving"]["columns"]
+    assert recorded["quality"] == list(serving.read(arts, "quality").columns)
+    odd = build_with_garbage(src, tmp_path / "odd", serving.FILES["quality"])
+    serving.read(arts, "quality").drop(columns=["score"]).to_parquet(odd / serving.FILES["quality"])
+    m = json.loads((odd / "manifest.json").read_text())
+    m["files"][serving.FILES["quality"]]["bytes"] = (odd / serving.FILES["quality"]).stat().st_size
+    (odd / "manifest.json").write_text(json.dumps(m))
+    with caplog.at_level(logging.WARNING, logger="models.core.serving"):
+        assert serving.read(load_artifacts(odd), "quality") is None
+    assert "not the" in caplog.text
+    exp = Explorer.load(odd)  # the quality page's table, computed: its scores are there
+    assert exp.producers.assessed()["score"].tolist() == serving.read(arts, "quality")["score"].tolist()

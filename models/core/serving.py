@@ -93,7 +93,8 @@ def read(artifacts, name: str) -> pd.DataFrame | None:
     has = getattr(artifacts, "has", None)  # a plain object (a doctest's) keeps nothing
     if has is None or not has(file):
         return None
-    kept = (artifacts.manifest.get("parameters", {}).get("serving") or {}).get("version")
+    recorded = artifacts.manifest.get("parameters", {}).get("serving") or {}
+    kept = recorded.get("version")
     if kept != code_version():
         log.info("%s was written by other code (version %s, this one %s): computed again",
                  file, kept, code_version())
@@ -102,6 +103,11 @@ def read(artifacts, name: str) -> pd.DataFrame | None:
         table = artifacts.parquet(file)
     except Exception as exc:  # a damaged file costs the start its time, never the start
         log.warning("%s is unreadable (%s): computed again", file, exc)
+        return None
+    columns = (recorded.get("columns") or {}).get(name)
+    if columns is not None and list(table.columns) != list(columns):
+        log.warning("%s holds the columns %s, not the %s the build wrote: computed again", file,
+                    ", ".join(map(str, table.columns))[:200], ", ".join(columns)[:200])
         return None
     if name in PER_ROW and len(table) != len(artifacts.datasets):
         log.warning("%s has %d rows for %d datasets: computed again", file, len(table),

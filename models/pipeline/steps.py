@@ -137,13 +137,16 @@ def _serving(ctx: BuildContext) -> None:
     manifest = ctx.manifest
     qual = serving.quality_table(frame, as_of=serving.export_date(manifest, frame), places=places,
                                  description_chars=desc.text_chars() if desc is not None else None)
+    tables = {"quality": qual}
     ctx.writer.save_parquet(serving.FILES["quality"], qual)
     fresh = serving.freshness_table(frame, as_of=serving.naive_export_date(manifest, frame),
                                     heads=desc.text_heads(DESCRIPTION_HEAD) if desc is not None else None)
     ctx.writer.save_parquet(serving.FILES["freshness"], fresh)
+    tables["freshness"] = fresh
     tags = frame["tags"].tolist() if "tags" in frame else [None] * n
     vocab = vocabulary(frame["title"].fillna("").astype(str).tolist(), tags)
     ctx.writer.save_parquet(serving.FILES["spelling"], vocab)
+    tables["spelling"] = vocab
     if (d / "territory_entities.parquet").exists():  # the gazetteer the app would build from it
         if (d / "territory_lexicon.npy").exists():  # the lexicon the app installs first
             use_lexicon(Lexicon(np.load(d / "territory_lexicon.npy", allow_pickle=False)))
@@ -151,7 +154,10 @@ def _serving(ctx: BuildContext) -> None:
         ents, aliases = gazetteer_tables(gaz)
         ctx.writer.save_parquet(serving.FILES["gazetteer_entities"], ents)
         ctx.writer.save_parquet(serving.FILES["gazetteer_aliases"], aliases)
-    ctx.param("serving", version=serving.code_version())
+        tables.update(gazetteer_entities=ents, gazetteer_aliases=aliases)
+    # the columns each file holds: the app reads a file only with these (a damaged one is recomputed)
+    ctx.param("serving", version=serving.code_version(),
+              columns={k: [str(c) for c in t.columns] for k, t in tables.items()})
     log.info("serving: quality, freshness of %d datasets, %d spelling words (%.1f s)", n, len(vocab),
              time.perf_counter() - t0)
 
