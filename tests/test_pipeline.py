@@ -148,14 +148,15 @@ def test_cli_reports_bad_artifacts(tmp_path, caplog):
     assert "no artifacts" in caplog.text
 
 
-def build_without(src, dst, name: str):
-    """A copy of build ``src`` at ``dst`` made before ``name`` existed (file and manifest entry gone)."""
+def build_without(src, dst, *names: str):
+    """A copy of build ``src`` at ``dst`` made before ``names`` existed (files and manifest entries gone)."""
     import shutil
 
     shutil.copytree(src, dst)
-    (dst / name).unlink()
     m = json.loads((dst / "manifest.json").read_text())
-    del m["files"][name]
+    for name in names:
+        (dst / name).unlink()
+        del m["files"][name]
     (dst / "manifest.json").write_text(json.dumps(m))
     return dst
 

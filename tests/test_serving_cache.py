@@ -68,12 +68,7 @@ def test_the_kept_gazetteer_is_the_one_built_from_the_entities(explorer):
 def test_the_speller_and_the_pages_are_the_same_with_or_without_the_files(built_root, tmp_path, explorer):
     """A build made before the step (no files) serves the same quality scores, freshness and
     spelling corrections, computed at start."""
-    old = build_without(resolve_build_dir(built_root), tmp_path / "old", serving.FILES["quality"])
-    for name in ("freshness", "spelling", "gazetteer_entities", "gazetteer_aliases"):
-        (old / serving.FILES[name]).unlink()
-        m = json.loads((old / "manifest.json").read_text())
-        del m["files"][serving.FILES[name]]
-        (old / "manifest.json").write_text(json.dumps(m))
+    old = build_without(resolve_build_dir(built_root), tmp_path / "old", *serving.FILES.values())
     other = Explorer.load(old)
     assert all(serving.read(other.artifacts, n) is None for n in serving.FILES)
     pd.testing.assert_frame_equal(other.producers.assessed(), explorer.producers.assessed())
@@ -107,13 +102,21 @@ def test_files_of_other_code_or_damaged_are_computed_again(built_root, tmp_path,
     assert exp.freshness.table["status"].tolist() == kept["status"].tolist()
 
 
+def build_with_quality(src, dst, table: pd.DataFrame):
+    """A copy of build ``src`` at ``dst`` whose ``quality.parquet`` is ``table`` (its size in the
+    manifest updated: only the serving step's own checks can refuse it)."""
+    name = serving.FILES["quality"]
+    shutil.copytree(src, dst)
+    table.to_parquet(dst / name)
+    m = json.loads((dst / "manifest.json").read_text())
+    m["files"][name]["bytes"] = (dst / name).stat().st_size
+    (dst / "manifest.json").write_text(json.dumps(m))
+    return dst
+
+
 def test_a_table_of_another_length_is_not_used(built_root, tmp_path, caplog):
     src = resolve_build_dir(built_root)
-    short = build_with_garbage(src, tmp_path / "short", serving.FILES["quality"])
-    serving.read(load_artifacts(src), "quality").head(3).to_parquet(short / serving.FILES["quality"])
-    m = json.loads((short / "manifest.json").read_text())
-    m["files"][serving.FILES["quality"]]["bytes"] = (short / serving.FILES["quality"]).stat().st_size
-    (short / "manifest.json").write_text(json.dumps(m))
+    short = build_with_quality(src, tmp_path / "short", serving.read(load_artifacts(src), "quality").head(3))
     with caplog.at_level(logging.WARNING, logger="models.core.serving"):
         assert serving.read(load_artifacts(short), "quality") is None
     assert "3 rows for" in caplog.text
@@ -126,11 +129,7 @@ def test_a_table_with_other_columns_is_not_used(built_root, tmp_path, caplog):
     arts = load_artifacts(src)
     recorded = arts.manifest["parameters"]["serving"]["columns"]
     assert recorded["quality"] == list(serving.read(arts, "quality").columns)
-    odd = build_with_garbage(src, tmp_path / "odd", serving.FILES["quality"])
-    serving.read(arts, "quality").drop(columns=["score"]).to_parquet(odd / serving.FILES["quality"])
-    m = json.loads((odd / "manifest.json").read_text())
-    m["files"][serving.FILES["quality"]]["bytes"] = (odd / serving.FILES["quality"]).stat().st_size
-    (odd / "manifest.json").write_text(json.dumps(m))
+    odd = build_with_quality(src, tmp_path / "odd", serving.read(arts, "quality").drop(columns=["score"]))
     with caplog.at_level(logging.WARNING, logger="models.core.serving"):
         assert serving.read(load_artifacts(odd), "quality") is None
     assert "not the" in caplog.text

@@ -44,8 +44,6 @@ def umap_2d(vectors: np.ndarray, *, n_neighbors: int = 15, min_dist: float = 0.0
     return coords, params
 
 
-
-
 def warm_up(*, n_neighbors: int = 15, min_dist: float = 0.05) -> threading.Thread:
     """Compile UMAP's numba functions in a background thread on random vectors, while the steps
     before the map run (reading the export, the embeddings): on a fresh machine the compilation

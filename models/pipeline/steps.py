@@ -129,37 +129,33 @@ def _serving(ctx: BuildContext) -> None:
     if (d / ROWS_FILE).exists():
         frame = open_rows(d / ROWS_FILE)
         desc = Descriptions.open(d / DESCRIPTIONS_FILE, n)
+        chars, heads = desc.text_chars(), desc.text_heads(DESCRIPTION_HEAD)
     else:  # a build without the descriptions step's files: the app reads datasets.parquet
         frame = ctx.df
-        desc = None
+        chars = heads = None
     places = pd.read_parquet(d / "territories.parquet", columns=["row"]) \
         if (d / "territories.parquet").exists() else None
     manifest = ctx.manifest
-    qual = serving.quality_table(frame, as_of=serving.export_date(manifest, frame), places=places,
-                                 description_chars=desc.text_chars() if desc is not None else None)
-    tables = {"quality": qual}
-    ctx.writer.save_parquet(serving.FILES["quality"], qual)
-    fresh = serving.freshness_table(frame, as_of=serving.naive_export_date(manifest, frame),
-                                    heads=desc.text_heads(DESCRIPTION_HEAD) if desc is not None else None)
-    ctx.writer.save_parquet(serving.FILES["freshness"], fresh)
-    tables["freshness"] = fresh
     tags = frame["tags"].tolist() if "tags" in frame else [None] * n
-    vocab = vocabulary(frame["title"].fillna("").astype(str).tolist(), tags)
-    ctx.writer.save_parquet(serving.FILES["spelling"], vocab)
-    tables["spelling"] = vocab
+    tables = {
+        "quality": serving.quality_table(frame, as_of=serving.export_date(manifest, frame), places=places,
+                                         description_chars=chars),
+        "freshness": serving.freshness_table(frame, as_of=serving.naive_export_date(manifest, frame),
+                                             heads=heads),
+        "spelling": vocabulary(frame["title"].fillna("").astype(str).tolist(), tags),
+    }
     if (d / "territory_entities.parquet").exists():  # the gazetteer the app would build from it
         if (d / "territory_lexicon.npy").exists():  # the lexicon the app installs first
             use_lexicon(Lexicon(np.load(d / "territory_lexicon.npy", allow_pickle=False)))
         gaz = gazetteer_from_entities(pd.read_parquet(d / "territory_entities.parquet"))
-        ents, aliases = gazetteer_tables(gaz)
-        ctx.writer.save_parquet(serving.FILES["gazetteer_entities"], ents)
-        ctx.writer.save_parquet(serving.FILES["gazetteer_aliases"], aliases)
-        tables.update(gazetteer_entities=ents, gazetteer_aliases=aliases)
+        tables["gazetteer_entities"], tables["gazetteer_aliases"] = gazetteer_tables(gaz)
+    for name, table in tables.items():
+        ctx.writer.save_parquet(serving.FILES[name], table)
     # the columns each file holds: the app reads a file only with these (a damaged one is recomputed)
     ctx.param("serving", version=serving.code_version(),
               columns={k: [str(c) for c in t.columns] for k, t in tables.items()})
-    log.info("serving: quality, freshness of %d datasets, %d spelling words (%.1f s)", n, len(vocab),
-             time.perf_counter() - t0)
+    log.info("serving: quality, freshness of %d datasets, %d spelling words (%.1f s)", n,
+             len(tables["spelling"]), time.perf_counter() - t0)
 
 
 def _french_tokens(ctx: BuildContext) -> None:

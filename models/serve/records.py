@@ -13,7 +13,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from models.core import quality, serving
+from models.core import serving
 from models.core.store import Artifacts
 from models.serve.search import Hit
 
@@ -110,6 +110,5 @@ class Records:
         """The date of the export the build was made from (periods such as « récents » are
         judged against it, never the wall clock): the one the build recorded, else the newest
         ``last_modified`` of the catalogue."""
-        iso = self.artifacts.manifest.get("parameters", {}).get("producers", {}).get("export_date")
-        d = pd.Timestamp(iso) if iso else quality.export_date(self.datasets["last_modified"])
+        d = serving.export_date(self.artifacts.manifest, self.datasets)
         return (d if d is not None else pd.Timestamp("1970-01-01")).date()
