@@ -230,6 +230,11 @@ def load_encoder(model: str, *, models_dir: Path, max_seq_length: int = 128) -> 
                                       max_seq_length=max_seq_length)
 
 
+# a query is a few words: ONNX Runtime's two intra-op threads (no spinning) encode it in 10.6 ms
+# instead of 16.5 on one (p50, fp32, the bench's queries; docs/measurements.md), same vectors
+QUERY_THREADS = 2
+
+
 def load_query_encoder(model: str, *, models_dir: Path, max_seq_length: int = 128,
                        onnx: bool = False) -> Encoder:
     """The encoder the app embeds queries with, never importing torch when it can:
@@ -238,8 +243,8 @@ def load_query_encoder(model: str, *, models_dir: Path, max_seq_length: int = 12
       :func:`engine`), when exported (``python -m models export-onnx``, done by the set-up);
     * the int8 ONNX encoder (:mod:`models.core.onnx_encoder`) for a build embedded with it, or,
       with ``onnx``, for one embedded with the offline e5 model it approximates, when its folder
-      is in ``models_dir`` (exported by the build or ``python -m models export-onnx``): one
-      thread, no spinning, ~1 GiB less resident memory than torch;
+      is in ``models_dir`` (exported by the build or ``python -m models export-onnx``):
+      :data:`QUERY_THREADS` threads, no spinning, ~1 GiB less resident memory than torch;
     * else :class:`TransformerQueryEncoder` when the model folder qualifies (no
       sentence-transformers import), else :func:`load_encoder`.
 
@@ -255,11 +260,11 @@ def load_query_encoder(model: str, *, models_dir: Path, max_seq_length: int = 12
         return factory(model, max_seq_length)
     named = {name: variant for variant, name in VARIANT_MODELS.items()}
     if model in named:  # serving: a missing or damaged export is refused, never redone here
-        return load_onnx_encoder(models_dir, max_seq_length=max_seq_length, threads=1, spinning=False,
-                                 export=False, for_queries=True, variant=named[model])
+        return load_onnx_encoder(models_dir, max_seq_length=max_seq_length, threads=QUERY_THREADS,
+                                 spinning=False, export=False, for_queries=True, variant=named[model])
     if onnx and model == SOURCE_MODEL and onnx_folder(models_dir).exists():
         try:
-            enc = load_onnx_encoder(models_dir, max_seq_length=max_seq_length, threads=1,
+            enc = load_onnx_encoder(models_dir, max_seq_length=max_seq_length, threads=QUERY_THREADS,
                                     spinning=False, export=False, for_queries=True)
             if enc.source_id == f"{model}@{max_seq_length}":
                 return enc
@@ -267,7 +272,7 @@ def load_query_encoder(model: str, *, models_dir: Path, max_seq_length: int = 12
             log.warning("%s; queries encoded with torch instead", exc)
     if model == SOURCE_MODEL and engine() == "onnx" and onnx_folder(models_dir, "fp32").exists():
         try:
-            enc = load_onnx_encoder(models_dir, max_seq_length=max_seq_length, threads=1,
+            enc = load_onnx_encoder(models_dir, max_seq_length=max_seq_length, threads=QUERY_THREADS,
                                     spinning=False, export=False, for_queries=True, variant="fp32")
             if enc.exact and enc.model_id == f"{model}@{max_seq_length}":
                 return enc

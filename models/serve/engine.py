@@ -33,6 +33,7 @@ from models.core.families import (
 )
 from models.core.store import ArtifactError, Artifacts
 from models.serve.filters import FACET_DEPTH, parse_filters
+from models.serve.products import row_products
 from models.serve.ranking import (
     SORTS,
     SearchParams,
@@ -292,7 +293,7 @@ class SearchEngine:
         cache = self._sims_cache
         sims = cache.get(query)
         if sims is None:
-            sims = self.embeddings @ self.query_vector(query)
+            sims = row_products(self.embeddings, self.query_vector(query))
             with self._sims_lock:
                 while len(cache) >= 8:
                     cache.pop(next(iter(cache)))  # oldest first
@@ -401,7 +402,7 @@ class SearchEngine:
             return semantic
         q = self.query_vector(query) + weight * emb[top].mean(axis=0)
         q = q / (np.linalg.norm(q) or 1.0)
-        sc = (emb @ q.astype(np.float32)).astype(np.float64)
+        sc = row_products(emb, q).astype(np.float64)
         return np.where(mask, sc, -np.inf) if mask is not None else sc
 
     # ---- results -------------------------------------------------------------------------------

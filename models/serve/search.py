@@ -17,6 +17,7 @@ import numpy as np
 
 # the fusion constants live in models.core (with the fitted search parameters); re-exported here
 from models.core.search_params import HybridParams
+from models.serve.products import row_products
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ class SemanticSearcher:
 
     def search(self, query: str, k: int = 10) -> list[Hit]:
         q = self.query_vector(query)
-        scores = self.embeddings @ q
+        scores = row_products(self.embeddings, q)
         return [Hit(int(i), float(scores[i])) for i in top_k(scores, k)]
 
 

@@ -1,0 +1,64 @@
+"""models.serve.products: the catalogue's vectors times a query vector, sliced over two threads."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+
+import numpy as np
+import pytest
+
+from models.serve import products
+
+
+@pytest.fixture(scope="module")
+def matrix():
+    rng = np.random.default_rng(7)
+    m = rng.standard_normal((50_001, 48)).astype(np.float32)
+    return m / np.linalg.norm(m, axis=1, keepdims=True)
+
+
+def test_equals_the_plain_product_within_rounding(matrix):
+    v = matrix[123] * 0.5 + matrix[9] * 0.5
+    got = products.row_products(matrix, v)
+    assert got.dtype == np.float32 and got.shape == (len(matrix),)
+    assert np.allclose(got, matrix @ v, atol=1e-6)
+    assert int(np.argmax(products.row_products(matrix, matrix[4567]))) == 4567
+
+
+def test_same_bits_with_or_without_threads(matrix, monkeypatch):
+    v = matrix[42]
+    parallel = products.row_products(matrix, v)
+    monkeypatch.setattr(products, "_executor", lambda: None)  # one core: slices one after the other
+    assert np.array_equal(products.row_products(matrix, v), parallel)
+
+
+def test_slices_cover_every_row_once():
+    for n in (0, 1, products.MIN_ROWS - 1, products.MIN_ROWS, 70_575):
+        parts = products.slices(n)
+        covered = np.concatenate([np.arange(a, b) for a, b in parts]) if parts else np.array([])
+        assert covered.tolist() == list(range(n))
+    assert len(products.slices(70_575)) == products.SLICES
+
+
+def test_a_memory_mapped_matrix(matrix, tmp_path):
+    np.save(tmp_path / "e.npy", matrix)
+    mm = np.load(tmp_path / "e.npy", mmap_mode="r")
+    assert np.array_equal(products.row_products(mm, matrix[3]), products.row_products(matrix, matrix[3]))
+
+
+def _child(q, matrix):
+    q.put(products.row_products(matrix, matrix[11]).tobytes())
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="fork: gunicorn's workers")
+def test_a_forked_worker_makes_its_own_pool(matrix):
+    products.row_products(matrix, matrix[11])  # the parent's pool exists before the fork
+    ctx = multiprocessing.get_context("fork")
+    q = ctx.Queue()
+    p = ctx.Process(target=_child, args=(q, matrix))
+    p.start()
+    got = q.get(timeout=60)
+    p.join(timeout=60)
+    assert p.exitcode == 0
+    assert got == products.row_products(matrix, matrix[11]).tobytes()
