@@ -242,7 +242,9 @@ def test_feedback_per_query_class_and_parameters_recorded_before_it(explorer):
     assert isinstance(old.prf_docs_short, int)
     question, keywords = "Où sont les musées ?", "musées"
 
-    h = partial(hybrid_with, explorer)
+    # the feedback is off by default (docs/search-protocol.md): each class's setting given here
+    h = partial(hybrid_with, explorer, prf_weight_short=0.5, prf_weight_long=0.5)
     assert np.array_equal(h(keywords, prf_docs_long=0), h(keywords, prf_docs_long=5))
     assert not np.array_equal(h(question, prf_docs_long=0), h(question, prf_docs_long=5))
     assert np.array_equal(h(question, prf_docs_short=0), h(question, prf_docs_short=5))
+    assert not np.array_equal(h(keywords, prf_docs_short=0), h(keywords, prf_docs_short=5))

@@ -23,11 +23,14 @@ RELEVANCE = SHARED / "relevance"
 # mode -> file -> (hit@10, MRR@10) floors; measured on this build with the parameters fitted on
 # it (search-indicator / questions-public, 50 / 15 queries evaluated; the committed parameters are
 # now fitted on the full catalogue and also pass): keyword 0.94 / 0.787 and
-# 0.80 / 0.556, semantic 0.70 / 0.523 and 0.867 / 0.662, hybrid 0.96 / 0.940 and 0.80 / 0.733
+# 0.80 / 0.556, semantic 0.70 / 0.523 and 0.867 / 0.662, hybrid 0.96 / 0.940 and 0.80 / 0.733.
+# Hybrid on questions-public: 0.80 / 0.600 since the Rocchio feedback was dropped (2026-12-07,
+# docs/search-protocol.md): it had been fitted on these 20 questions and no pooled test over 241
+# labelled queries and turns supports it (the other sets gain or stay without it); floor lowered
 FLOORS = {
     "keyword": {"search-indicator-datasets": (0.85, 0.70), "questions-public": (0.70, 0.45)},
     "semantic": {"search-indicator-datasets": (0.60, 0.45), "questions-public": (0.75, 0.55)},
-    "hybrid": {"search-indicator-datasets": (0.90, 0.85), "questions-public": (0.75, 0.65)},
+    "hybrid": {"search-indicator-datasets": (0.90, 0.85), "questions-public": (0.75, 0.55)},
 }
 
 
