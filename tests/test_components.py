@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 from dash import dcc, html
 
@@ -22,6 +23,7 @@ from components.map import (
     HIGHLIGHT_TRACE,
     SELECTED_TRACE,
     highlight_trace,
+    query_trace,
     row_from_point,
     selected_trace,
     visualize_map,
@@ -117,6 +119,17 @@ def test_map_payload_is_small_for_70k_points():
                         rng.random(30))
     size = len(fig.to_json())
     assert size < 1_500_000, size  # ~ (4 + 4 + 1) bytes a point, base64
+
+
+def test_overlay_traces_are_what_plotly_validates():
+    """The overlay traces are plain dicts built without plotly's validation: plotly accepts
+    each of them and gives back the same dict (a misspelt property or a bad value fails)."""
+    xy = np.array([[0.5, 1.5], [2.0, -1.0]])
+    built = [highlight_trace(xy, [10, 3], [HOSTILE, "Vacances"], "Recherche : vacances"),
+             highlight_trace(np.empty((0, 2))), selected_trace(np.array([1.0, 2.0]), 7, "x"),
+             selected_trace(), query_trace((1.5, -2.0), "eau <b>potable</b>"), query_trace()]
+    for tr in built:
+        assert go.Scattergl(tr).to_plotly_json() == tr
 
 
 def test_highlight_and_selected_traces_carry_rows():

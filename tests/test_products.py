@@ -1,4 +1,5 @@
-"""models.serve.products: the catalogue's vectors times a query vector, sliced over two threads."""
+"""models.serve.products: the catalogue's vectors times a query vector, sliced over two threads;
+the selection of the best rows that follows (``top_k``, ``candidates``)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from models.serve import products
+from models.serve.search import candidates, top_k
 
 
 @pytest.fixture(scope="module")
@@ -62,3 +66,27 @@ def test_a_forked_worker_makes_its_own_pool(matrix):
     p.join(timeout=60)
     assert p.exitcode == 0
     assert got == products.row_products(matrix, matrix[11]).tobytes()
+
+
+# ---- the best rows of a score vector (models.serve.search.top_k / candidates) ----------------
+# few distinct values, so that ties at the k-th place are the rule, and -inf (not a result)
+SCORES = st.lists(st.sampled_from([-np.inf, 0.0, 0.5, 1.0, 2.0, 3.5]), min_size=0, max_size=300)
+
+
+@settings(max_examples=300, deadline=None)
+@given(SCORES, st.integers(min_value=0, max_value=320), st.booleans())
+def test_candidates_among_a_few_rows_are_those_of_a_full_selection(values, depth, positive_only):
+    """candidates() ranks only the rows that can be candidates when they are few: the same rows,
+    in the same order, as selecting among every row (ties broken by row order in both)."""
+    sc = np.array(values, dtype=np.float64)
+    full = top_k(sc, depth) if len(sc) else np.empty(0, np.int64)
+    keep = np.isfinite(sc[full]) & ((sc[full] > 0) if positive_only else True)
+    assert candidates(sc, depth, positive_only=positive_only).tolist() == full[keep].tolist()
+
+
+@settings(max_examples=300, deadline=None)
+@given(SCORES, st.integers(min_value=1, max_value=320))
+def test_top_k_is_the_sorted_order_with_ties_in_row_order(values, k):
+    sc = np.array(values, dtype=np.float64)
+    expected = sorted(range(len(sc)), key=lambda i: (-sc[i], i))[:k]
+    assert top_k(sc, k).tolist() == expected

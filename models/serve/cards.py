@@ -9,6 +9,7 @@ import re
 from functools import lru_cache
 
 import numpy as np
+import pyarrow as pa
 
 from models.core import french
 from models.core.formats import FORMAT_LABELS
@@ -125,9 +126,22 @@ _DEFAULTS = {"views": 0, "reuses": 0, "followers": 0}
 
 def _columns(ds, rows: list[int], names) -> dict[str, list]:
     """The values of columns ``names`` at ``rows``, each column read once (a pandas lookup of one
-    cell costs ~20 µs: twelve a card, twenty cards a page); a missing column gives its default."""
-    return {n: ds[n].take(rows).tolist() if n in ds else [_DEFAULTS.get(n, "")] * len(rows)
-            for n in names}
+    cell costs ~20 µs: twelve a card, twenty cards a page), Arrow-backed ones through Arrow (a
+    page's twelve columns in 0.25 ms instead of 1.1 through pandas; a missing value is None); a
+    missing column gives its default."""
+    idx = None
+    out = {}
+    for n in names:
+        if n not in ds:
+            out[n] = [_DEFAULTS.get(n, "")] * len(rows)
+            continue
+        values = ds[n].array
+        if hasattr(values, "__arrow_array__"):
+            idx = pa.array(rows, type=pa.int64()) if idx is None else idx
+            out[n] = pa.array(values).take(idx).to_pylist()
+        else:
+            out[n] = np.asarray(values)[rows].tolist()
+    return out
 
 
 def version(explorer, row: int) -> dict:

@@ -48,6 +48,7 @@ from models.serve.search import (
     DEFAULT_MODE,
     MODES,
     Hit,
+    candidates,
     clean_query,
     cross_ranks,
     hybrid_scores,
@@ -457,8 +458,7 @@ class SearchEngine:
         out = {}
         for mode in modes:
             sc = self.mode_scores(q, mode, mask=mask, cache=cache, understanding=und)
-            pool = top_k(sc, FACET_DEPTH)
-            pool = pool[np.isfinite(sc[pool])]
+            pool = candidates(sc, FACET_DEPTH)
             order = pool if sort == "relevance" else sort_rows(pool, sc, sort, self.catalogue, self.prior)
             out[mode] = self.cards(order, sc, k)
         return out

@@ -63,7 +63,7 @@ from models.core.search_params import (  # noqa: F401
 )
 from models.core.text import fold, keyword_terms
 from models.serve.filters import FACET_DEPTH
-from models.serve.search import DEFAULT_MODE, MODES, clean_query, top_k
+from models.serve.search import DEFAULT_MODE, MODES, candidates, clean_query
 
 log = logging.getLogger(__name__)
 
@@ -465,8 +465,7 @@ def search_result(engine, query: str, *, mode: str, k: int, filters, sort: str, 
             rows = np.flatnonzero(m) if m is not None else np.arange(engine.n)
             return rows, None
         sc = engine.mode_scores(q, mode, mask=m, cache={"_raw": raw}, understanding=boost_und)
-        pool = top_k(sc, FACET_DEPTH)
-        return pool[np.isfinite(sc[pool])], sc
+        return candidates(sc, FACET_DEPTH), sc
 
     if not q and mask is None:
         pool, scores = np.arange(engine.n), None

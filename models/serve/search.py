@@ -67,18 +67,29 @@ def clean_query(query: str | None, max_chars: int = MAX_QUERY_CHARS) -> str:
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """The rows of the ``k`` best scores, best first (ties in row order).
+    """The rows of the ``k`` best scores, best first, ties in row order (at the k-th place too: the
+    first tied rows are kept).
 
     Examples
     --------
     >>> top_k(np.array([0.2, 0.9, -np.inf, 0.5]), 2).tolist(), top_k(np.array([1.0]), 0).tolist()
     ([1, 3], [])
+    >>> top_k(np.array([1.0, 2.0, 2.0, 2.0, 1.0]), 2).tolist()  # three tied for the best two places
+    [1, 2]
     """
     k = min(k, len(scores))
     if k <= 0:
         return np.empty(0, dtype=np.int64)
-    part = np.argpartition(-scores, k - 1)[:k]
-    return part[np.argsort(-scores[part], kind="stable")]
+    neg = -np.asarray(scores)
+    kth = np.partition(neg, k - 1)[k - 1]  # the k-th best score (negated)
+    if np.isnan(kth):  # NaN scores (never produced by the engine): no tie rule
+        part = np.argpartition(neg, k - 1)[:k]
+        return part[np.argsort(neg[part], kind="stable")]
+    above = np.flatnonzero(neg < kth)
+    # rows tied with the k-th best: the first ones in row order (the same rows whether all rows
+    # or only some candidates are ranked: candidates() relies on it)
+    part = np.concatenate([above, np.flatnonzero(neg == kth)[:k - len(above)]])
+    return part[np.argsort(neg[part], kind="stable")]
 
 
 class SemanticSearcher:
@@ -141,11 +152,17 @@ def candidates(scores: np.ndarray, depth: int, *, positive_only: bool = False) -
     >>> candidates(sc, 3).tolist(), candidates(sc, 4, positive_only=True).tolist()
     ([2, 0, 3], [2, 0])
     """
-    idx = top_k(scores, depth)
-    keep = np.isfinite(scores[idx])
+    valid = np.isfinite(scores)
     if positive_only:
-        keep &= scores[idx] > 0
-    return idx[keep]
+        valid &= scores > 0
+    rows = np.flatnonzero(valid)
+    if len(rows) == len(scores):
+        return top_k(scores, depth)
+    if len(rows) > len(scores) // 2:  # most rows are candidates: select among all, then drop
+        idx = top_k(scores, depth)
+        return idx[valid[idx]]
+    # a few rows (a keyword query's matches, a fused pool): select among them only
+    return rows[top_k(scores[rows], depth)]
 
 
 def ranks_of(scores: np.ndarray, depth: int, *, positive_only: bool = False) -> dict[int, int]:

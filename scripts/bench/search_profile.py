@@ -38,7 +38,7 @@ STAGES = (
     ("models.serve.engine", "SearchEngine.mode_scores", "scores du mode (tout compris)"),
     ("models.serve.engine", "SearchEngine.cards", "familles (regroupement)"),
     ("models.serve.ranking", "reasons", "raisons des résultats"),
-    ("models.serve.ranking", "top_k", "top-k"),
+    ("models.serve.ranking", "candidates", "top-k (candidats du tri)"),
     ("models.serve.filters", "CatalogueFilters.facets", "comptes des filtres"),
     ("models.serve.confidence", "assess", "confiance (« rien ne convient »)"),
     ("models.serve.engine", "SearchEngine.search_result", "search_result (tout)"),
