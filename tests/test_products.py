@@ -37,6 +37,20 @@ def test_same_bits_with_or_without_threads(matrix, monkeypatch):
     assert np.array_equal(products.row_products(matrix, v), parallel)
 
 
+def test_a_busy_pool_is_not_waited_for(matrix):
+    """While the pool's thread works for another search, the caller computes every slice itself:
+    the same bits, and the pool's free-thread count is back afterwards."""
+    v = matrix[5]
+    expected = products.row_products(matrix, v)
+    assert products._idle.acquire(blocking=False)  # another search holds the pool's thread
+    try:
+        assert np.array_equal(products.row_products(matrix, v), expected)
+    finally:
+        products._idle.release()
+    assert products._idle.acquire(blocking=False)  # free again
+    products._idle.release()
+
+
 def test_slices_cover_every_row_once():
     for n in (0, 1, products.MIN_ROWS - 1, products.MIN_ROWS, 70_575):
         parts = products.slices(n)

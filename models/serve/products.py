@@ -24,6 +24,7 @@ MIN_ROWS = 20_000  # below, one slice (a thread hand-off costs more than it save
 
 _lock = threading.Lock()
 _pool: tuple[int, ThreadPoolExecutor] | None = None  # (pid that made it, pool): forks make their own
+_idle = threading.Semaphore(SLICES - 1)  # the pool's free threads
 
 
 def _executor() -> ThreadPoolExecutor | None:
@@ -70,12 +71,26 @@ def row_products(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
         np.matmul(matrix[a:b], vector, out=out[a:b])
 
     pool = _executor() if len(parts) > 1 else None
-    if pool is None:
-        for a, b in parts:
+
+    def pooled(a: int, b: int) -> None:
+        try:
             run(a, b)
-        return out
-    futures = [pool.submit(run, a, b) for a, b in parts[1:]]
-    run(*parts[0])  # this thread takes the first slice
+        finally:
+            _idle.release()
+
+    futures, inline = [], [parts[0]]  # this thread takes the first slice
+    for a, b in parts[1:]:
+        # a pool thread busy with another search's slice (concurrent requests: the cores are
+        # already working): this thread computes the slice rather than queue behind it
+        if pool is not None and _idle.acquire(blocking=False):
+            try:
+                futures.append(pool.submit(pooled, a, b))
+                continue
+            except RuntimeError:  # the pool is shut down (interpreter exit)
+                _idle.release()
+        inline.append((a, b))
+    for a, b in inline:
+        run(a, b)
     for f in futures:
         f.result()
     return out

@@ -73,6 +73,12 @@ def main(argv=None) -> int:
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    try:  # as the app runs (app.limit_threads): one BLAS thread a call, the products slice themselves
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:
+        pass
 
     from models.bench import QUERIES
     from models.serve.cards import cards
