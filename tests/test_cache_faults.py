@@ -83,3 +83,19 @@ def test_the_build_manifest_counts_damaged_shards(tmp_path):
     assert stats["cache_damaged"] == 1 and stats["encoded"] > 0
     np.testing.assert_allclose(np.load(second / "embeddings.npy"), np.load(first / "embeddings.npy"),
                                rtol=1e-6)
+
+
+@pytest.mark.parametrize("cache", [True, False])
+def test_a_text_met_twice_is_encoded_once(tmp_path, cache):
+    """Boilerplate descriptions repeat (46 % of the full catalogue's chunk passages): each distinct
+    text is encoded once, with or without a cache, and every row gets its text's vector."""
+    texts = ["eau potable", "air", "eau potable", "bruit", "air", "eau potable"]
+    enc = FakeEncoder(16)
+    vecs, stats = embed_passages(texts, enc, tmp_path if cache else None, show_progress=False)
+    assert enc.calls == 3 and stats == {"total": 6, "cached": 0, "encoded": 3, "duplicates": 3,
+                                        **{k: stats[k] for k in ("seconds", "passages_per_s")}}
+    np.testing.assert_allclose(vecs, FakeEncoder(16).encode(texts, kind="passage"), rtol=1e-6)
+    if cache:  # the next build finds every text in the cache
+        again, stats = embed_passages(texts, FakeEncoder(16), tmp_path, show_progress=False)
+        assert stats == {"total": 6, "cached": 6, "encoded": 0}
+        np.testing.assert_array_equal(again, vecs)

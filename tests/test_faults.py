@@ -426,7 +426,8 @@ def test_a_dask_worker_killed_while_embedding_loses_nothing(tmp_path):
 
     manifest = read_manifest(dask_build)
     assert manifest["n_datasets"] == rows and "pending" not in manifest
-    assert manifest["embedding_stats"]["encoded"] == rows
+    stats = manifest["embedding_stats"]  # every distinct text encoded once, none lost
+    assert stats["encoded"] + stats.get("duplicates", 0) == rows and stats["encoded"] > 0
     files = sorted(read_manifest(local_build)["files"])
     assert sorted(manifest["files"]) == files and "embeddings.npy" in files and "neighbours.npy" in files
     for name in files:  # embeddings, neighbours, ... byte for byte
