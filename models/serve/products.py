@@ -1,9 +1,9 @@
 """The catalogue's vectors times one query vector, on both cores.
 
-A search multiplies the 70,575 × 384 matrix of dataset vectors by a vector twice (the query, then
-its Rocchio feedback): 108 MB read each time, ~9.7 ms on one core, memory-bound. Rows are cut in
-:data:`SLICES` fixed slices, each computed by its own thread (numpy releases the interpreter
-lock): ~6.3 ms on two cores (``scripts/bench/search_profile.py``, docs/measurements.md).
+A search multiplies the 70,575 × 384 matrix of dataset vectors by the query vector (and again by
+its Rocchio feedback when that is on): 108 MB read each time, ~9.7 ms on one core, memory-bound.
+Rows are cut in :data:`SLICES` fixed slices, each computed by its own thread (numpy releases the
+interpreter lock): ~6.3 ms on two cores (``scripts/bench/search_profile.py``, docs/measurements.md).
 
 The slices depend only on the number of rows, never on the threads available: the same query
 gives the same bits whether the slices ran in parallel or one after the other (one core, a forked

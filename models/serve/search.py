@@ -156,8 +156,6 @@ def candidates(scores: np.ndarray, depth: int, *, positive_only: bool = False) -
     if positive_only:
         valid &= scores > 0
     rows = np.flatnonzero(valid)
-    if len(rows) == len(scores):
-        return top_k(scores, depth)
     if len(rows) > len(scores) // 2:  # most rows are candidates: select among all, then drop
         idx = top_k(scores, depth)
         return idx[valid[idx]]
