@@ -61,6 +61,7 @@ from models.serve.coverage import clusters_list
 from models.serve.explorer import Explorer
 from models.serve.map_time import year_bounds
 from models.serve.search import MODES
+from models.serve.warm_threads import WSGI_THREADS, WarmPool, WarmWSGI
 
 log = logging.getLogger("app")
 
@@ -344,6 +345,17 @@ class SwitchingServer:
         return switch
 
 
+def warm_requests(app: dash.Dash, threads: int = WSGI_THREADS) -> WarmWSGI:
+    """For ``python app.py``: the callback and API requests computed on a few persistent threads
+    (:class:`models.serve.warm_threads.WarmWSGI`, in front of whatever ``app.server.wsgi_app`` is).
+    werkzeug starts a thread per connection, and a thread's first search costs ~4–6 ms more; a
+    request that finds every warm thread busy runs on its own, as before. gunicorn's gthread
+    workers already keep their threads."""
+    warm = WarmWSGI(app.server.wsgi_app, WarmPool(threads, "requests"))
+    app.server.wsgi_app = warm
+    return warm
+
+
 def limit_threads(n: int) -> None:
     """At most ``n`` numeric threads per process (numpy's BLAS, torch). A search runs in its
     request's thread, so concurrent requests (and gunicorn workers) already use the cores: BLAS
@@ -499,6 +511,7 @@ def main(argv: list[str] | None = None) -> int:
     after_start(settings)
     log.info("serving on http://%s:%d/", settings.host, settings.port)
     SwitchingServer.install(settings, app)
+    warm_requests(app)
     app.run(host=settings.host, port=settings.port, debug=settings.debug,
             request_handler=http_guard.request_handler())
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -33,7 +34,7 @@ def test_equals_the_plain_product_within_rounding(matrix):
 def test_same_bits_with_or_without_threads(matrix, monkeypatch):
     v = matrix[42]
     parallel = products.row_products(matrix, v)
-    monkeypatch.setattr(products, "_executor", lambda: None)  # one core: slices one after the other
+    monkeypatch.setattr(products.POOL, "try_submit", lambda *a: None)  # one core: one slice after the other
     assert np.array_equal(products.row_products(matrix, v), parallel)
 
 
@@ -42,13 +43,20 @@ def test_a_busy_pool_is_not_waited_for(matrix):
     the same bits, and the pool's free-thread count is back afterwards."""
     v = matrix[5]
     expected = products.row_products(matrix, v)
-    assert products._idle.acquire(blocking=False)  # another search holds the pool's thread
+    release = threading.Event()
+    busy = products.POOL.try_submit(release.wait, 60)  # another search holds the pool's thread
+    assert busy is not None
     try:
-        assert np.array_equal(products.row_products(matrix, v), expected)
+        done = []
+        caller = threading.Thread(target=lambda: done.append(products.row_products(matrix, v)))
+        caller.start()
+        caller.join(timeout=30)  # would hang until `release` if it queued behind the busy thread
+        assert done and np.array_equal(done[0], expected)
     finally:
-        products._idle.release()
-    assert products._idle.acquire(blocking=False)  # free again
-    products._idle.release()
+        release.set()
+    assert busy.result(timeout=30) is True
+    free = products.POOL.try_submit(len, "ab")  # free again
+    assert free is not None and free.result(timeout=30) == 2
 
 
 def test_slices_cover_every_row_once():

@@ -14,28 +14,15 @@ from __future__ import annotations
 
 import itertools
 import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+
+from models.serve.warm_threads import WarmPool
 
 SLICES = 2  # fixed: the product's bits must not depend on the machine
 MIN_ROWS = 20_000  # below, one slice (a thread hand-off costs more than it saves)
 
-_lock = threading.Lock()
-_pool: tuple[int, ThreadPoolExecutor] | None = None  # (pid that made it, pool): forks make their own
-_idle = threading.Semaphore(SLICES - 1)  # the pool's free threads
-
-
-def _executor() -> ThreadPoolExecutor | None:
-    global _pool
-    if (os.cpu_count() or 1) < 2:
-        return None
-    with _lock:
-        if _pool is None or _pool[0] != os.getpid():
-            _pool = (os.getpid(), ThreadPoolExecutor(max_workers=SLICES - 1,
-                                                     thread_name_prefix="products"))
-        return _pool[1]
+POOL = WarmPool(SLICES - 1, "products")  # forks make their own threads
 
 
 def slices(n: int) -> list[tuple[int, int]]:
@@ -70,25 +57,16 @@ def row_products(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
     def run(a: int, b: int) -> None:
         np.matmul(matrix[a:b], vector, out=out[a:b])
 
-    pool = _executor() if len(parts) > 1 else None
-
-    def pooled(a: int, b: int) -> None:
-        try:
-            run(a, b)
-        finally:
-            _idle.release()
-
+    parallel = (os.cpu_count() or 1) >= 2
     futures, inline = [], [parts[0]]  # this thread takes the first slice
     for a, b in parts[1:]:
         # a pool thread busy with another search's slice (concurrent requests: the cores are
         # already working): this thread computes the slice rather than queue behind it
-        if pool is not None and _idle.acquire(blocking=False):
-            try:
-                futures.append(pool.submit(pooled, a, b))
-                continue
-            except RuntimeError:  # the pool is shut down (interpreter exit)
-                _idle.release()
-        inline.append((a, b))
+        future = POOL.try_submit(run, a, b) if parallel else None
+        if future is None:
+            inline.append((a, b))
+        else:
+            futures.append(future)
     for a, b in inline:
         run(a, b)
     for f in futures:

@@ -1,0 +1,104 @@
+"""A few persistent threads that run work without ever making it wait.
+
+Why persistent threads: a thread that has never run a search pays ~4–6 ms more for its first one
+(the query encoder's and the matrix product's first calls on that thread: measured on the full
+catalogue, search callback p50 42.5 ms on a new thread against 37.9 ms on a thread that had
+already searched, docs/measurements.md). ``python app.py``'s server starts a new thread for each
+connection, and a client that does not keep its connection alive (``curl``, a script's
+``requests.get``, the bench) pays that on every request.
+
+:class:`WarmPool` hands a call to one of its threads only when one is idle: a caller never queues
+behind another request's work; with every thread busy it runs the call itself, as before.
+:class:`WarmWSGI` routes the app's callback and API requests through such a pool (the page's
+files and everything else stay on the connection's thread). Forked processes (gunicorn with
+``--preload``) make their own threads.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+WSGI_THREADS = 4  # requests computed at once on warm threads; more run on their own thread
+WARM_PATHS = ("/_dash-update-component", "/api/")  # callbacks and the JSON API (never streamed)
+
+
+class WarmPool:
+    """``threads`` persistent threads; :meth:`try_submit` gives a call to an idle one or says no.
+
+    Examples
+    --------
+    >>> pool = WarmPool(1, "exemple")
+    >>> pool.run(sum, [1, 2, 3])
+    6
+    >>> pool.run(pool.run, len, "abc")  # from its own (busy) thread: runs inline, never waits
+    3
+    """
+
+    def __init__(self, threads: int, name: str) -> None:
+        self.threads = max(int(threads), 1)
+        self.name = name
+        self._lock = threading.Lock()
+        self._state: tuple[int, ThreadPoolExecutor, threading.Semaphore] | None = None
+
+    def _current(self) -> tuple[ThreadPoolExecutor, threading.Semaphore]:
+        with self._lock:
+            if self._state is None or self._state[0] != os.getpid():  # a fork: its own threads
+                self._state = (os.getpid(), ThreadPoolExecutor(max_workers=self.threads,
+                                                               thread_name_prefix=self.name),
+                               threading.Semaphore(self.threads))
+            return self._state[1], self._state[2]
+
+    def try_submit(self, fn: Callable[..., Any], *args: Any) -> Future | None:
+        """A future for ``fn(*args)`` on an idle thread of the pool; None when none is idle (or the
+        pool is shut down at exit): the caller then runs it itself."""
+        pool, idle = self._current()
+        if not idle.acquire(blocking=False):
+            return None
+
+        def task():
+            try:
+                return fn(*args)
+            finally:
+                idle.release()
+
+        try:
+            return pool.submit(task)
+        except RuntimeError:  # interpreter exit
+            idle.release()
+            return None
+
+    def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)`` on an idle pool thread if there is one, else on this thread."""
+        future = self.try_submit(fn, *args)
+        return fn(*args) if future is None else future.result()
+
+
+class WarmWSGI:
+    """WSGI middleware: the requests whose path contains one of ``paths`` run on ``pool``'s threads
+    (their whole response collected there: callbacks and API answers are small JSON), each in a
+    fresh ``contextvars`` context as a new thread would have; the others pass through."""
+
+    def __init__(self, app: Callable, pool: WarmPool, paths: Iterable[str] = WARM_PATHS) -> None:
+        self.app = app
+        self.pool = pool
+        self.paths = tuple(paths)
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO") or ""
+        if not any(p in path for p in self.paths):
+            return self.app(environ, start_response)
+        return self.pool.run(contextvars.Context().run, self._collect, environ, start_response)
+
+    def _collect(self, environ: dict, start_response: Callable) -> list[bytes]:
+        result = self.app(environ, start_response)
+        try:
+            return list(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()

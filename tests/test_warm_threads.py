@@ -1,0 +1,114 @@
+"""models.serve.warm_threads: requests computed on a few persistent threads, never queued."""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+
+import pytest
+from flask import Flask
+
+import app as appmod
+from models.serve.warm_threads import WarmPool, WarmWSGI
+
+
+def test_calls_run_on_the_same_few_persistent_threads():
+    pool = WarmPool(2, "t")
+    idents = {pool.run(threading.get_ident) for _ in range(50)}
+    assert threading.get_ident() not in idents and 1 <= len(idents) <= 2
+    assert pool.run(sum, [1, 2, 3]) == 6
+
+
+def test_exceptions_reach_the_caller():
+    with pytest.raises(ZeroDivisionError):
+        WarmPool(1, "t").run(lambda: 1 / 0)
+
+
+def test_a_busy_pool_runs_the_call_on_the_callers_thread():
+    pool = WarmPool(1, "t")
+    release = threading.Event()
+    busy = pool.try_submit(release.wait, 60)
+    try:
+        assert pool.try_submit(len, "x") is None
+        assert pool.run(threading.get_ident) == threading.get_ident()  # no wait behind `busy`
+    finally:
+        release.set()
+    assert busy.result(timeout=30) is True
+    assert pool.run(threading.get_ident) != threading.get_ident()  # its thread is free again
+
+
+def test_a_call_from_a_pool_thread_never_waits_for_the_pool():
+    pool = WarmPool(1, "t")
+    assert pool.run(lambda: pool.run(threading.get_ident) == threading.get_ident())
+
+
+REQUEST = contextvars.ContextVar("request", default=None)
+
+
+def _server():
+    server = Flask(__name__)
+    seen = {}
+
+    @server.post("/_dash-update-component")
+    def callback():
+        seen["callback"] = threading.get_ident()
+        seen["context"] = REQUEST.get()
+        REQUEST.set("stale")  # a fresh context per request: never seen by the next one
+        return {"ok": True}
+
+    @server.get("/api/v1/search")
+    def api():
+        seen["api"] = threading.get_ident()
+        return {"hits": []}
+
+    @server.get("/assets/x.css")
+    def asset():
+        seen["asset"] = threading.get_ident()
+        return "body{}"
+
+    return server, seen
+
+
+def test_callbacks_and_api_run_on_warm_threads_files_on_their_own():
+    server, seen = _server()
+    server.wsgi_app = WarmWSGI(server.wsgi_app, WarmPool(2, "requests"))
+    client = server.test_client()
+    me = threading.get_ident()
+    for _ in range(2):
+        r = client.post("/_dash-update-component", json={})
+        assert r.status_code == 200 and r.get_json() == {"ok": True}
+        assert seen["callback"] != me and seen["context"] is None
+    assert client.get("/api/v1/search").get_json() == {"hits": []} and seen["api"] != me
+    assert client.get("/assets/x.css").data == b"body{}" and seen["asset"] == me
+
+
+def test_the_response_is_closed_on_the_warm_thread():
+    closed = []
+
+    class Body(list):
+        def close(self):
+            closed.append(threading.get_ident())
+
+    def wsgi(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return Body([b"a", b"b"])
+
+    statuses = []
+    warm = WarmWSGI(wsgi, WarmPool(1, "t"))
+    out = warm({"PATH_INFO": "/api/v1/x"}, lambda status, headers: statuses.append(status))
+    assert out == [b"a", b"b"] and statuses == ["200 OK"]
+    assert closed and closed[0] != threading.get_ident()
+
+
+def test_app_py_puts_the_warm_threads_in_front_of_the_server():
+    server, seen = _server()
+
+    class FakeDash:
+        pass
+
+    dash_app = FakeDash()
+    dash_app.server = server
+    warm = appmod.warm_requests(dash_app, threads=1)
+    assert server.wsgi_app is warm and warm.pool.threads == 1
+    server.test_client().post("/_dash-update-component", json={})
+    assert seen["callback"] != threading.get_ident()
