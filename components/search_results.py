@@ -17,6 +17,7 @@ from components.labels import (
     spelling_replaced,
     spelling_suggestion,
 )
+from components.plain import DBC, div, node, span
 from models.core import french
 
 FACET_ORDER = ("territory", "producer", "format", "licence", "frequency", "freshness", "modified", "year",
@@ -40,12 +41,11 @@ SHOWN_FILTER_VALUES = 3  # values of one filter named on its chip, then « … �
 N_NEIGHBOUR_WORDS = 6  # nearest words of a « Mots » search, in the results header
 
 
-def _fact(label: str, value) -> html.Span | None:
+def _fact(label: str, value) -> dict | None:
     v = clean_text(value, 160)
     if not v:
         return None
-    return html.Span([html.Span(f"{label}\u00a0: ", className="text-muted"), v],
-                     className="me-3 d-inline-block")
+    return span([span(f"{label}\u00a0: ", className="text-muted"), v], className="me-3 d-inline-block")
 
 
 def snippet_children(pieces) -> list:
@@ -54,16 +54,18 @@ def snippet_children(pieces) -> list:
     for text, hl in pieces or []:
         t = clean_text(text, 400)
         if t or text == " ":
-            out.append(html.Mark(t) if hl else (" " + t + " " if t.startswith("…") else t))
+            out.append(node("Mark", t) if hl else (" " + t + " " if t.startswith("…") else t))
     return out
 
 
-def result_card(c: dict) -> dbc.ListGroupItem:
-    """One rich result (``models.serve.cards.card``)."""
+def result_card(c: dict) -> dict:
+    """One rich result (``models.serve.cards.card``): a ``dbc.ListGroupItem``, as the plain JSON
+    Dash sends (:mod:`components.plain`: 20 cards per search)."""
     title = clean_text(c.get("title"), 200) or NO_TITLE
-    head = [html.Span(title, className="fw-semibold")]
+    head = [span(title, className="fw-semibold")]
     if c.get("rank"):
-        head.insert(0, dbc.Badge(str(c["rank"]), color="danger", pill=True, className="me-2 rank-badge"))
+        head.insert(0, node("Badge", str(c["rank"]), namespace=DBC, color="danger", pill=True,
+                            className="me-2 rank-badge"))
     facts1 = [_fact("Producteur", c.get("organization") or NO_PRODUCER),
               _fact("Mise à jour", c.get("last_modified")), _fact("Fréquence", c.get("frequency"))]
     facts2 = [_fact("Couverture", c.get("coverage")),
@@ -73,28 +75,28 @@ def result_card(c: dict) -> dbc.ListGroupItem:
              f"{c.get('followers', '0')} abonnés")
     if c.get("quality") is not None:
         stats += f" · qualité des métadonnées {int(c['quality'])}/100"
-    body = [html.Div(head)]
-    body.append(html.Div([f for f in facts1 if f], className="small"))
+    body = [div(head)]
+    body.append(div([f for f in facts1 if f], className="small"))
     if any(facts2):
-        body.append(html.Div([f for f in facts2 if f], className="small"))
-    body.append(html.Div(stats, className="small text-muted"))
+        body.append(div([f for f in facts2 if f], className="small"))
+    body.append(div(stats, className="small text-muted"))
     if c.get("freshness"):
-        body.append(html.Div(clean_text(c["freshness"], 160), className="small text-danger result-freshness"))
+        body.append(div(clean_text(c["freshness"], 160), className="small text-danger result-freshness"))
     snip = snippet_children(c.get("snippet"))
     if snip:
-        body.append(html.Div(snip, className="small result-snippet mt-1"))
+        body.append(div(snip, className="small result-snippet mt-1"))
     if c.get("why"):
-        body.append(html.Div([html.Span("Pourquoi ce résultat\u00a0: ", className="fw-semibold"),
-                              " · ".join(clean_text(w, 120) for w in c["why"])],
-                             className="small text-success result-why mt-1"))
+        body.append(div([span("Pourquoi ce résultat\u00a0: ", className="fw-semibold"),
+                         " · ".join(clean_text(w, 120) for w in c["why"])],
+                        className="small text-success result-why mt-1"))
     url = safe_url(c.get("url"))
     if url:
-        body.append(html.A("Voir sur data.gouv.fr ↗", href=url, target="_blank", rel="noopener noreferrer",
-                           className="small result-link"))
+        body.append(node("A", "Voir sur data.gouv.fr ↗", href=url, target="_blank", rel="noopener noreferrer",
+                         className="small result-link"))
     if c.get("n_versions"):
         body.append(versions_block(c))
-    return dbc.ListGroupItem(body, id={"type": ids.RESULT_ITEM, "row": int(c["row"])}, action=True,
-                             n_clicks=0, class_name="py-2 dataset-item result-card")
+    return node("ListGroupItem", body, namespace=DBC, id={"type": ids.RESULT_ITEM, "row": int(c["row"])},
+                action=True, n_clicks=0, class_name="py-2 dataset-item result-card")
 
 
 def versions_label(n: int) -> str:
@@ -102,25 +104,26 @@ def versions_label(n: int) -> str:
     return "1 autre version" if n == 1 else f"{french.integer(n)} autres versions"
 
 
-def versions_block(c: dict) -> html.Details:
+def versions_block(c: dict) -> dict:
     """The other members of a card's family (same producer, same title but for years or places),
-    folded under the card: title, last update, link to data.gouv.fr."""
+    folded under the card: title, last update, link to data.gouv.fr (an ``html.Details``, as
+    plain JSON like the card)."""
     items = []
     for v in c.get("versions") or []:
         line = [clean_text(v.get("title"), 160) or NO_TITLE]
         if v.get("last_modified"):
-            line.append(html.Span(f" · mis à jour le {clean_text(v['last_modified'], 40)}",
-                                  className="text-muted"))
+            updated = clean_text(v["last_modified"], 40)
+            line.append(span(f" · mis à jour le {updated}", className="text-muted"))
         url = safe_url(v.get("url"))
         if url:
-            line.append(html.A(" data.gouv.fr ↗", href=url, target="_blank", rel="noopener noreferrer",
-                               className="ms-1"))
-        items.append(html.Li(line))
+            line.append(node("A", " data.gouv.fr ↗", href=url, target="_blank", rel="noopener noreferrer",
+                             className="ms-1"))
+        items.append(node("Li", line))
     n = int(c.get("n_versions") or 0)
     if n > len(items):
-        items.append(html.Li(f"… et {french.integer(n - len(items))} de plus", className="text-muted"))
-    return html.Details([html.Summary(versions_label(n), className="small fw-semibold"),
-                         html.Ul(items, className="small mb-0 ps-3")], className="result-versions mt-1")
+        items.append(node("Li", f"… et {french.integer(n - len(items))} de plus", className="text-muted"))
+    return node("Details", [node("Summary", versions_label(n), className="small fw-semibold"),
+                            node("Ul", items, className="small mb-0 ps-3")], className="result-versions mt-1")
 
 
 def nothing_fits_note(query: str) -> str:

@@ -131,7 +131,7 @@ def test_a_late_dataset_says_so_on_its_card(explorer):
     c = card(explorer, int(late[0]))
     assert c["freshness"].startswith(("En retard de", "Jamais mis à jour"))
     assert "annoncée)" in c["freshness"]
-    assert c["freshness"] in str(result_card(c).to_plotly_json())
+    assert c["freshness"] in str(result_card(c))
     fresh = np.flatnonzero(explorer.freshness.table["status"].to_numpy() == "a_jour")
     if len(fresh):
         assert card(explorer, int(fresh[0]))["freshness"] == ""
