@@ -26,12 +26,13 @@ _MD_REF_DEF = re.compile(r"^[ \t]{0,3}\[[^\]\n]{1,500}\]:[ \t]*<?(\S{0,2000}?)>?
 _SAFE_TARGET = re.compile(  # a plain http(s) URL (parentheses balanced: matched before), optional "title"
     r"^<?https?://[^\s<>\"'`\\]{1,2000}>?(?:[ \t]+\"[^\"\n]{0,300}\")?$", re.IGNORECASE)
 _SAFE_LINK = re.compile(r"^https?://", re.IGNORECASE)
+_URL_REFUSED = re.compile(r"[\s\"'<>`\\]")  # spaces (any Unicode one), quotes, angle brackets, backslash
 
 
 def safe_url(url) -> str | None:
     """``url`` if it is an absolute http(s) URL without spaces or control characters."""
     s = clean_text(url)
-    if not s or len(s) > 2000 or any(c.isspace() for c in s) or any(c in s for c in "\"'<>`\\"):
+    if not s or len(s) > 2000 or _URL_REFUSED.search(s):
         return None
     try:
         parts = urlsplit(s)

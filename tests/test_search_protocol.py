@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from models.core.families import FAMILY_COSINE, family_keys, group_ranked
 from models.core.significance import decide, paired_bootstrap, reciprocal_ranks, sign_flip_p
@@ -83,6 +85,37 @@ def test_group_ranked_is_bounded_on_a_flood_of_look_alike_titles():
     emb /= np.linalg.norm(emb, axis=1, keepdims=True)
     cards = group_ranked(np.arange(5000), np.zeros(5000, dtype=np.int64), emb, limit=10)
     assert len(cards) == 10  # every row read, each compared with at most MAX_LEADERS leaders
+
+
+def _group_ranked_one_row_at_a_time(rows, keys, emb, threshold, limit):
+    """The plain walk group_ranked stands for (every row compared with its key's leaders)."""
+    from models.core.families import MAX_LEADERS
+
+    leaders, cards, pos = {}, [], {}
+    for r in rows:
+        key = int(keys[r])
+        for lead in leaders.get(key, ())[:MAX_LEADERS]:
+            if float(np.dot(emb[r], emb[lead])) >= threshold:
+                cards[pos[lead]][1].append(r)
+                break
+        else:
+            leaders.setdefault(key, []).append(r)
+            pos[r] = len(cards)
+            cards.append((r, []))
+    return cards if limit is None else cards[:limit]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 10_000), st.integers(0, 60), st.integers(1, 12), st.sampled_from([None, 1, 5]),
+       st.sampled_from([0.0, 0.5, 0.9]))
+def test_group_ranked_equals_the_plain_walk(seed, n, n_keys, limit, threshold):
+    rng = np.random.default_rng(seed)
+    emb = rng.normal(size=(80, 4)).astype(np.float32)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    keys = rng.integers(0, n_keys, size=80)
+    rows = rng.permutation(80)[:n].tolist()
+    assert group_ranked(rows, keys, emb, threshold=threshold, limit=limit) == \
+        _group_ranked_one_row_at_a_time(rows, keys, emb, threshold, limit)
 
 
 def test_the_build_keeps_the_family_keys_the_app_would_compute(built_root, tmp_path, monkeypatch):
