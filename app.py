@@ -61,7 +61,7 @@ from models.serve.coverage import clusters_list
 from models.serve.explorer import Explorer
 from models.serve.map_time import year_bounds
 from models.serve.search import MODES
-from models.serve.warm_threads import WSGI_THREADS, WarmPool, WarmWSGI
+from models.serve.warm_threads import WSGI_THREADS, WSGI_WAIT_S, WarmPool, WarmWSGI
 
 log = logging.getLogger("app")
 
@@ -345,13 +345,13 @@ class SwitchingServer:
         return switch
 
 
-def warm_requests(app: dash.Dash, threads: int = WSGI_THREADS) -> WarmWSGI:
+def warm_requests(app: dash.Dash, threads: int = WSGI_THREADS, wait_s: float = WSGI_WAIT_S) -> WarmWSGI:
     """For ``python app.py``: the callback and API requests computed on a few persistent threads
     (:class:`models.serve.warm_threads.WarmWSGI`, in front of whatever ``app.server.wsgi_app`` is).
-    werkzeug starts a thread per connection, and a thread's first search costs ~4–6 ms more; a
-    request that finds every warm thread busy runs on its own, as before. gunicorn's gthread
-    workers already keep their threads."""
-    warm = WarmWSGI(app.server.wsgi_app, WarmPool(threads, "requests"))
+    werkzeug starts a thread per connection, and a thread's first search costs ~4–6 ms more;
+    concurrent requests take the cores in turn; one that waits more than ``wait_s`` for a warm
+    thread runs on its own, as before. gunicorn's gthread workers already keep their threads."""
+    warm = WarmWSGI(app.server.wsgi_app, WarmPool(threads, "requests", wait_s))
     app.server.wsgi_app = warm
     return warm
 

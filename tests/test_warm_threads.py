@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import threading
+import time
 
 import pytest
 from flask import Flask
@@ -38,8 +39,30 @@ def test_a_busy_pool_runs_the_call_on_the_callers_thread():
 
 
 def test_a_call_from_a_pool_thread_never_waits_for_the_pool():
-    pool = WarmPool(1, "t")
-    assert pool.run(lambda: pool.run(threading.get_ident) == threading.get_ident())
+    for pool in (WarmPool(1, "t"), WarmPool(1, "t", wait_s=30)):
+        t0 = time.monotonic()
+        assert pool.run(lambda p=pool: p.run(threading.get_ident) == threading.get_ident())
+        assert time.monotonic() - t0 < 10  # not the 30 s wait
+
+
+def test_a_waiting_pool_takes_the_thread_freed_in_time_else_runs_inline():
+    pool = WarmPool(1, "t", wait_s=5)
+    release = threading.Event()
+    busy = pool.try_submit(release.wait, 60)
+    threading.Timer(0.2, release.set).start()  # freed well within the wait
+    assert pool.run(threading.get_ident) != threading.get_ident()  # waited, then the warm thread
+    assert busy.result(timeout=30) is True
+
+    impatient = WarmPool(1, "t", wait_s=0.2)
+    release = threading.Event()
+    busy = impatient.try_submit(release.wait, 60)
+    try:
+        t0 = time.monotonic()
+        assert impatient.run(threading.get_ident) == threading.get_ident()  # gave up waiting
+        assert 0.15 < time.monotonic() - t0 < 10
+    finally:
+        release.set()
+    busy.result(timeout=30)
 
 
 REQUEST = contextvars.ContextVar("request", default=None)
@@ -108,7 +131,7 @@ def test_app_py_puts_the_warm_threads_in_front_of_the_server():
 
     dash_app = FakeDash()
     dash_app.server = server
-    warm = appmod.warm_requests(dash_app, threads=1)
-    assert server.wsgi_app is warm and warm.pool.threads == 1
+    warm = appmod.warm_requests(dash_app, threads=1, wait_s=0.5)
+    assert server.wsgi_app is warm and (warm.pool.threads, warm.pool.wait_s) == (1, 0.5)
     server.test_client().post("/_dash-update-component", json={})
     assert seen["callback"] != threading.get_ident()
