@@ -308,6 +308,42 @@ def test_fp32_export_is_exact_and_shares_torchs_identity(real_pair, sample_path)
 
 
 @pytest.mark.slow
+def test_every_tokenizer_splits_text_as_torch_does(real_pair, sample_path):
+    """The ONNX engine's tokenizer, the app's lean query tokenizer and the cut one give torch's
+    ids, whitespace at either end included (a passage of the full catalogue ends in U+200B:
+    one « ▁ » piece more, cosine 0.9986, before models.core.tokenizer_spec)."""
+    from models.core.config import DEFAULT_ARTIFACTS
+    from models.core.encoders import query_tokenizer
+    from models.core.text import passage_text
+    from models.pipeline.ingest import read_catalog
+
+    reference = real_pair["torch"].model.tokenizer
+    fp32 = real_pair["onnx-fp32"]
+    folder = Path(fp32.path)
+    ox.ensure_onnx_model(DEFAULT_ARTIFACTS / "models", variant="fp32")
+    lean = ox.OnnxEncoder(folder, threads=1, for_queries=True)
+    assert lean.lean
+    keep = np.load(ox.query_model_folder(folder) / "ids.npy")
+    cut, id_map = query_tokenizer(folder / "tokenizer.json")
+    cut.enable_truncation(fp32.max_seq_length)
+    df, _ = read_catalog(str(sample_path), limit=500)
+    tricky = ["subvention\u200b", " vacances", "vacances ", "a\tb", "a\nb", "a  b", "\u00a0x\u00a0",
+              "x\u2028y", "\u3000z", "", " ", "\u200b", "Données essentielles … subvention\u200b"]
+    texts = [*("passage: " + passage_text(t, d) for t, d in zip(df["title"], df["description_text"],
+                                                                 strict=True)),
+             *("passage: " + t for t in tricky), *("query: " + t for t in tricky)]
+    expected = reference(texts, truncation=True, max_length=fp32.max_seq_length)["input_ids"]
+    for text, ids in zip(texts, expected, strict=True):
+        assert fp32.tokenizer.encode(text).ids == ids, text
+        if text.startswith("query: "):
+            assert keep[lean.tokenizer.encode(text)].tolist() == ids, text
+            assert id_map[cut.encode(text).ids].tolist() == ids, text
+    v = fp32.encode(["subvention\u200b", " vacances "], kind="passage")
+    ref = real_pair["torch"].encode(["subvention\u200b", " vacances "], kind="passage")
+    assert np.abs(v - ref).max() <= ox.EXACT_MAX_ABS
+
+
+@pytest.mark.slow
 def test_default_query_encoder_needs_no_torch(real_pair):
     """The app's default query encoder for the offline e5 model, in a fresh process: the exact
     float32 export, its cut query model, torch never imported, vectors equal to torch's."""

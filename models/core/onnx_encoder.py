@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from models.core.store import ArtifactError, sha256_file, staged_folder
+from models.core.tokenizer_spec import load_tokenizer
 from models.core.transformer_encoder import TransformerQueryEncoder, query_tokenizer
 from models.core.unigram import UnigramTokenizer  # searched in Python: ~90 MiB less than tokenizers
 
@@ -240,9 +241,7 @@ def export_onnx(source: str | Path, out_dir: str | Path, *, max_seq_length: int 
 
 def probe_batch(tokenizer_json: Path, *, max_seq_length: int, prefix: str) -> tuple[np.ndarray, np.ndarray]:
     """:data:`PROBE_TEXTS` as one right-padded batch: token ids and attention mask (int64)."""
-    from tokenizers import Tokenizer  # lazy: loaded only when a tokenizer.json is read
-
-    tok = Tokenizer.from_file(str(tokenizer_json))
+    tok = load_tokenizer(tokenizer_json)
     tok.enable_truncation(max_seq_length)
     encs = [e.ids for e in tok.encode_batch([prefix + t for t in PROBE_TEXTS])]
     ids = np.full((len(encs), max(len(e) for e in encs)), 1, dtype=np.int64)  # 1: <pad>, masked
@@ -409,7 +408,6 @@ class OnnxEncoder:
     def __init__(self, folder: str | Path, *, threads: int = 0, spinning: bool = True,
                  for_queries: bool = False) -> None:
         import onnxruntime as ort  # lazy: ONNX, loaded only to export or to encode
-        from tokenizers import Tokenizer
 
         folder = Path(folder)
         meta = check_onnx_folder(folder)
@@ -452,7 +450,7 @@ class OnnxEncoder:
             log.info("%s has no query model: python -m models export-onnx writes it", folder)
             self._tok, self._id_map = query_tokenizer(folder / "tokenizer.json")
         else:
-            self._tok, self._id_map = Tokenizer.from_file(str(folder / "tokenizer.json")), None
+            self._tok, self._id_map = load_tokenizer(folder / "tokenizer.json"), None
         self._tok.enable_truncation(self.max_seq_length)
         pad = next((t for t in ("<pad>", "[PAD]") if self._tok.token_to_id(t) is not None), None)
         self.pad_id = self._tok.token_to_id(pad) if pad else 0

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from models.core.tokenizer_spec import read_spec
 from models.core.unigram import UnigramTokenizer
 
 QUERY_PREFIX = "query: "
@@ -58,12 +59,10 @@ def query_tokenizer(path: str | Path, *, lean: bool = False, max_length: int = 5
     """
     from tokenizers import Tokenizer  # lazy: loaded only when a tokenizer.json is read
 
-    raw = Path(path).read_text(encoding="utf-8")
-    spec = json.loads(raw)
+    spec = read_spec(path)  # the word split of the reference encoder (models.core.tokenizer_spec)
     model = spec.get("model") or {}
     if model.get("type") != "Unigram" or not isinstance(model.get("vocab"), list):
-        return Tokenizer.from_str(raw), None
-    del raw
+        return Tokenizer.from_str(json.dumps(spec)), None
     vocab = model["vocab"]
     keep = [i for i, (piece, _score) in enumerate(vocab) if i < SPECIAL_IDS or _in_query_blocks(piece)]
     model["vocab"] = [vocab[i] for i in keep]

@@ -24,6 +24,8 @@ import json
 from array import array
 from pathlib import Path
 
+from models.core.tokenizer_spec import as_reference
+
 UNK_PENALTY = 10.0  # SentencePiece: an unknown character scores the lowest piece minus this
 SEP = "\x00"  # joins the pieces while the parsed JSON is freed (never inside a piece: checked)
 
@@ -68,7 +70,8 @@ class UnigramTokenizer:
             raise ValueError("a piece holds the separator character")
         specials = {t["content"]: int(t["id"]) for t in spec.get("added_tokens", []) if t.get("special")}
         n_special = max(specials.values(), default=3) + 1
-        light = dict(spec, model=dict(model, vocab=[[p, s] for p, s in vocab[:n_special]]))
+        # the word split of the reference encoder (models.core.tokenizer_spec)
+        light = as_reference(dict(spec, model=dict(model, vocab=[[p, s] for p, s in vocab[:n_special]])))
         return {"blob": SEP.join(p for p, _s in vocab), "scores": array("d", (float(s) for _p, s in vocab)),
                 "unk_id": int(model.get("unk_id", 3)), "specials": specials, "light": json.dumps(light)}
 
