@@ -1,5 +1,6 @@
 """The lean query tokenizer (models.core.unigram) against ``tokenizers`` on a small unigram
-vocabulary: same ids on any text (the real vocabulary is checked in test_onnx_encoder)."""
+vocabulary: same ids on any text (the real vocabulary is checked in test_onnx_encoder). Both read
+the ``tokenizer.json`` with the reference encoder's word split (models.core.tokenizer_spec)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tokenizers import Tokenizer
 
+from models.core.tokenizer_spec import as_reference
 from models.core.unigram import UnigramTokenizer
 
 PIECES = ["▁", "a", "b", "c", "é", "ab", "abc", "▁a", "▁ab", "bc", "ca", "▁c", "cé", "éa", "▁é"]
@@ -36,7 +38,7 @@ def spec() -> dict:
             "model": {"type": "Unigram", "unk_id": 3, "vocab": vocab, "byte_fallback": False}}
 
 
-REF = Tokenizer.from_str(json.dumps(spec()))
+REF = Tokenizer.from_str(json.dumps(as_reference(spec())))
 REF.enable_truncation(16)
 LEAN = UnigramTokenizer(spec(), max_length=16)
 
@@ -45,6 +47,15 @@ LEAN = UnigramTokenizer(spec(), max_length=16)
 @given(st.text(alphabet="abcéxz <s>/", max_size=40))
 def test_same_ids_as_tokenizers(text):
     assert LEAN.encode(text) == REF.encode(text).ids
+
+
+def test_whitespace_at_either_end_gives_no_piece():
+    """As torch's tokenizer: « ab » and « ab » between spaces are the same ids (read as the file
+    says, ``tokenizers`` adds a « ▁ » piece for the trailing space)."""
+    assert LEAN.encode(" ab  ") == LEAN.encode("ab") == REF.encode(" ab  ").ids
+    assert LEAN.encode(" ") == LEAN.encode("") == [0, 2]
+    raw = Tokenizer.from_str(json.dumps(spec()))
+    assert raw.encode("ab ").ids != REF.encode("ab ").ids
 
 
 def test_unknown_characters_are_fused_and_specials_kept():
