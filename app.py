@@ -53,6 +53,7 @@ from components.topics import default_colour, map_colour_options
 from components.topics_page import build_topics_page
 from components.tour import tour_overlay
 from models import api
+from models.api import limits as api_limits
 from models.core.config import AppSettings
 from models.core.producers import DUPLICATE_THRESHOLD
 from models.core.search_params import SearchParamsError, load_search_params
@@ -351,7 +352,8 @@ def warm_requests(app: dash.Dash, threads: int = WSGI_THREADS, wait_s: float = W
     werkzeug starts a thread per connection, and a thread's first search costs ~4–6 ms more;
     concurrent requests take the cores in turn; one that waits more than ``wait_s`` for a warm
     thread runs on its own, as before. gunicorn's gthread workers already keep their threads."""
-    warm = WarmWSGI(app.server.wsgi_app, WarmPool(threads, "requests", wait_s))
+    warm = WarmWSGI(app.server.wsgi_app, WarmPool(threads, "requests", wait_s),
+                    max_body=max(http_guard.MAX_BODY_BYTES, api_limits.MAX_BODY_BYTES))
     app.server.wsgi_app = warm
     return warm
 

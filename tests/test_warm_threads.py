@@ -135,3 +135,88 @@ def test_app_py_puts_the_warm_threads_in_front_of_the_server():
     assert server.wsgi_app is warm and (warm.pool.threads, warm.pool.wait_s) == (1, 0.5)
     server.test_client().post("/_dash-update-component", json={})
     assert seen["callback"] != threading.get_ident()
+
+
+class SlowBody:
+    """A request body whose bytes come only once ``arrived`` is set (a slow client)."""
+
+    def __init__(self, data: bytes, arrived: threading.Event) -> None:
+        self.data, self.arrived, self.reader = data, arrived, None
+
+    def read(self, n: int = -1) -> bytes:
+        self.reader = threading.get_ident()
+        assert self.arrived.wait(30)
+        out, self.data = (self.data, b"") if n < 0 else (self.data[:n], self.data[n:])
+        return out
+
+
+def test_a_slow_body_holds_its_own_thread_never_a_warm_one():
+    seen = {}
+
+    def wsgi(environ, start_response):
+        seen["body"] = environ["wsgi.input"].read()
+        seen["app"] = threading.get_ident()
+        start_response("200 OK", [])
+        return [b"ok"]
+
+    pool = WarmPool(1, "t", wait_s=5)
+    warm = WarmWSGI(wsgi, pool)
+    arrived = threading.Event()
+    body = SlowBody(b'{"a": 1}', arrived)
+    environ = {"PATH_INFO": "/_dash-update-component", "CONTENT_LENGTH": "8", "wsgi.input": body}
+    out = []
+    client = threading.Thread(target=lambda: out.append(warm(environ, lambda s, h: None)))
+    client.start()
+    time.sleep(0.2)
+    free = pool.try_submit(threading.get_ident)  # the warm thread is free while the body trickles in
+    assert free is not None and free.result(timeout=5) != client.ident
+    arrived.set()
+    client.join(timeout=30)
+    assert out == [[b"ok"]] and seen["body"] == b'{"a": 1}'
+    assert body.reader == client.ident and seen["app"] != client.ident
+
+
+@pytest.mark.parametrize(("headers", "sent", "expected"), [
+    ({"CONTENT_LENGTH": "5"}, b"abcdefgh", b"abcde"),  # no more than Content-Length
+    ({"CONTENT_LENGTH": "50"}, b"x" * 50, b"x" * 11),  # over the limit: limit + 1, the app refuses
+    ({"wsgi.input_terminated": True}, b"y" * 50, b"y" * 11),  # chunked: up to limit + 1
+    ({"wsgi.input_terminated": True}, b"short", b"short"),
+    ({}, b"ignored", b"ignored"),  # no body announced: the stream is left as it is
+    ({"CONTENT_LENGTH": "abc"}, b"raw", b"raw"),  # malformed: left to the app's 400
+])
+def test_the_body_read_first_is_bounded(headers, sent, expected):
+    import io
+
+    warm = WarmWSGI(lambda e, s: [], WarmPool(1, "t"), max_body=10)
+    environ = {"PATH_INFO": "/api/v1/ask", "wsgi.input": io.BytesIO(sent), **headers}
+    assert warm.body_read(environ)["wsgi.input"].read() == expected
+
+
+def test_the_apps_limits_hold_behind_the_warm_threads(app):
+    """The real app behind WarmWSGI as ``python app.py`` installs it: a chunked body over the
+    limit is still a 413, a Content-Length over it too, the API's own limit too, and a normal
+    callback request answers."""
+    import io
+
+    from werkzeug.test import Client
+    from werkzeug.wrappers import Response
+
+    from callbacks import http_guard
+    from models.api import limits
+
+    warm = WarmWSGI(app.server.wsgi_app, WarmPool(2, "requests", 1.0),
+                    max_body=max(http_guard.MAX_BODY_BYTES, limits.MAX_BODY_BYTES))
+    client = Client(warm, Response)
+    chunked = {"wsgi.input_terminated": True}
+    r = client.post("/_dash-update-component", input_stream=io.BytesIO(b"[" + b" " * 3_000_000),
+                    content_type="application/json", environ_overrides=chunked)
+    assert r.status_code == 413
+    r = client.post("/_dash-update-component", data=b"[" + b" " * 2_500_000 + b"]",
+                    content_type="application/json")
+    assert r.status_code == 413
+    big = b'{"question": "' + b"a" * 100_000 + b'"}'
+    r = client.post("/api/v1/ask", data=big, content_type="application/json")
+    assert r.status_code == 413
+    r = client.post("/api/v1/ask", data=b'{"question": "piscines"}', content_type="application/json")
+    assert r.status_code == 200 and "state" in r.get_json()
+    assert client.get("/api/v1/search?q=eau").status_code == 200

@@ -21,6 +21,7 @@ with ``--preload``) make their own threads.
 from __future__ import annotations
 
 import contextvars
+import io
 import os
 import threading
 from collections.abc import Callable, Iterable
@@ -30,6 +31,7 @@ from typing import Any
 WSGI_THREADS = 2  # requests computed at once on warm threads (the cores)
 WSGI_WAIT_S = 1.0  # the longest a request waits for one; then it runs on its own thread
 WARM_PATHS = ("/_dash-update-component", "/api/")  # callbacks and the JSON API (never streamed)
+MAX_BODY_BYTES = 2_000_000  # read on the connection's thread at most (the app refuses more anyway)
 
 
 class WarmPool:
@@ -97,18 +99,40 @@ class WarmPool:
 class WarmWSGI:
     """WSGI middleware: the requests whose path contains one of ``paths`` run on ``pool``'s threads
     (their whole response collected there: callbacks and API answers are small JSON), each in a
-    fresh ``contextvars`` context as a new thread would have; the others pass through."""
+    fresh ``contextvars`` context as a new thread would have; the others pass through.
 
-    def __init__(self, app: Callable, pool: WarmPool, paths: Iterable[str] = WARM_PATHS) -> None:
+    The request's body is read first, on the connection's own thread (at most ``max_body`` + 1
+    bytes: the app refuses a larger one by itself): a client that sends its body slowly holds its
+    own thread only, never a warm one."""
+
+    def __init__(self, app: Callable, pool: WarmPool, paths: Iterable[str] = WARM_PATHS,
+                 max_body: int = MAX_BODY_BYTES) -> None:
         self.app = app
         self.pool = pool
         self.paths = tuple(paths)
+        self.max_body = max(int(max_body), 0)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO") or ""
         if not any(p in path for p in self.paths):
             return self.app(environ, start_response)
+        environ = self.body_read(environ)
         return self.pool.run(contextvars.Context().run, self._collect, environ, start_response)
+
+    def body_read(self, environ: dict) -> dict:
+        """``environ`` with its body already read into memory (a copy; unchanged without a body):
+        ``Content-Length`` bytes, or up to the end of a chunked body, ``max_body`` + 1 at most."""
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or -1)
+        except ValueError:
+            return environ  # the app answers 400 to a malformed header by itself
+        chunked = length < 0 and bool(environ.get("wsgi.input_terminated"))
+        stream = environ.get("wsgi.input")
+        if stream is None or (length <= 0 and not chunked):
+            return environ
+        limit = self.max_body + 1 if chunked else min(length, self.max_body + 1)
+        data = stream.read(limit)
+        return {**environ, "wsgi.input": io.BytesIO(data)}
 
     def _collect(self, environ: dict, start_response: Callable) -> list[bytes]:
         result = self.app(environ, start_response)
