@@ -349,7 +349,7 @@ class SwitchingServer:
 def warm_requests(app: dash.Dash, threads: int = WSGI_THREADS, wait_s: float = WSGI_WAIT_S) -> WarmWSGI:
     """For ``python app.py``: the callback and API requests computed on a few persistent threads
     (:class:`models.serve.warm_threads.WarmWSGI`, in front of whatever ``app.server.wsgi_app`` is).
-    werkzeug starts a thread per connection, and a thread's first search costs ~4–6 ms more;
+    werkzeug starts a thread per connection, and a new thread's search costs ~4–7 ms more;
     concurrent requests take the cores in turn; one that waits more than ``wait_s`` for a warm
     thread runs on its own, as before. gunicorn's gthread workers already keep their threads."""
     warm = WarmWSGI(app.server.wsgi_app, WarmPool(threads, "requests", wait_s),

@@ -1,11 +1,11 @@
 """A few persistent threads for the requests' work, and never a long wait for them.
 
-Why persistent threads: a thread that has never run a search pays ~4–6 ms more for its first one
-(the query encoder's and the matrix product's first calls on that thread: measured on the full
-catalogue, search callback p50 42.5 ms on a new thread against 37.9 ms on a thread that had
-already searched, docs/measurements.md). ``python app.py``'s server starts a new thread for each
-connection, and a client that does not keep its connection alive (``curl``, a script's
-``requests.get``, the bench) pays that on every request.
+Why persistent threads: a thread that has just run a search runs the next one faster than a new
+thread (the query encoder's and the matrix product's calls; the full catalogue's search callback
+p50 31.7 ms against 38.8 ms on a new thread, ``scripts/bench/callback_profile.py --blocks``,
+docs/measurements.md). ``python app.py``'s server starts a new thread for each connection, and a
+client that does not keep its connection alive (``curl``, a script's ``requests.get``, the bench)
+paid that on every request.
 
 :class:`WarmPool` hands a call to one of its threads when one is idle or becomes idle within
 ``wait_s``; past that (a long request holds them), the caller runs the call itself, as before.
