@@ -94,7 +94,7 @@ def _server():
 
 def test_callbacks_and_api_run_on_warm_threads_files_on_their_own():
     server, seen = _server()
-    server.wsgi_app = WarmWSGI(server.wsgi_app, WarmPool(2, "requests"))
+    server.wsgi_app = WarmWSGI(server.wsgi_app, WarmPool(2, "requests"), max_body=1000)
     client = server.test_client()
     me = threading.get_ident()
     for _ in range(2):
@@ -117,7 +117,7 @@ def test_the_response_is_closed_on_the_warm_thread():
         return Body([b"a", b"b"])
 
     statuses = []
-    warm = WarmWSGI(wsgi, WarmPool(1, "t"))
+    warm = WarmWSGI(wsgi, WarmPool(1, "t"), max_body=1000)
     out = warm({"PATH_INFO": "/api/v1/x"}, lambda status, headers: statuses.append(status))
     assert out == [b"a", b"b"] and statuses == ["200 OK"]
     assert closed and closed[0] != threading.get_ident()
@@ -160,7 +160,7 @@ def test_a_slow_body_holds_its_own_thread_never_a_warm_one():
         return [b"ok"]
 
     pool = WarmPool(1, "t", wait_s=5)
-    warm = WarmWSGI(wsgi, pool)
+    warm = WarmWSGI(wsgi, pool, max_body=1000)
     arrived = threading.Event()
     body = SlowBody(b'{"a": 1}', arrived)
     environ = {"PATH_INFO": "/_dash-update-component", "CONTENT_LENGTH": "8", "wsgi.input": body}

@@ -31,7 +31,6 @@ from typing import Any
 WSGI_THREADS = 2  # requests computed at once on warm threads (the cores)
 WSGI_WAIT_S = 1.0  # the longest a request waits for one; then it runs on its own thread
 WARM_PATHS = ("/_dash-update-component", "/api/")  # callbacks and the JSON API (never streamed)
-MAX_BODY_BYTES = 2_000_000  # read on the connection's thread at most (the app refuses more anyway)
 
 
 class WarmPool:
@@ -90,7 +89,6 @@ class WarmPool:
         future = self.try_submit(fn, *args) if not self.owns_current_thread() else None
         return fn(*args) if future is None else future.result()
 
-
     def owns_current_thread(self) -> bool:
         """Whether the calling thread is running one of this pool's calls."""
         return getattr(self._inside, "active", False)
@@ -102,11 +100,11 @@ class WarmWSGI:
     fresh ``contextvars`` context as a new thread would have; the others pass through.
 
     The request's body is read first, on the connection's own thread (at most ``max_body`` + 1
-    bytes: the app refuses a larger one by itself): a client that sends its body slowly holds its
-    own thread only, never a warm one."""
+    bytes, ``max_body`` being the app's largest body limit: it refuses a larger body by itself): a
+    client that sends its body slowly holds its own thread only, never a warm one."""
 
-    def __init__(self, app: Callable, pool: WarmPool, paths: Iterable[str] = WARM_PATHS,
-                 max_body: int = MAX_BODY_BYTES) -> None:
+    def __init__(self, app: Callable, pool: WarmPool, *, max_body: int,
+                 paths: Iterable[str] = WARM_PATHS) -> None:
         self.app = app
         self.pool = pool
         self.paths = tuple(paths)
