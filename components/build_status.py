@@ -69,13 +69,25 @@ REJECTED = (f"Une mise à jour du catalogue n'a pas pu être chargée (données 
             "la version actuelle reste en service.")
 
 
+def page_outdated(page_build: str | None, served_build: str | None) -> bool:
+    """True when the server now serves another build than the page's: the page must reload, and
+    asking again would only rewrite the « recharger » link under the user's pointer.
+
+    Examples
+    --------
+    >>> page_outdated("b1", "b2"), page_outdated("b1", "b1"), page_outdated(None, "b2")
+    (True, False, False)
+    """
+    return bool(page_build and served_build and page_build != served_build)
+
+
 def banner(page_build: str | None, served_build: str | None, partial: dict | None,
            created_at: str | None, now: datetime, *, rejected: str | None = None,
            pending: dict | None = None) -> tuple[list, str]:
     """(children, className) of the status line; ``rejected``: a newer build the server could not
     load (it keeps serving this one, the log says why); ``pending``: the manifest's steps still
     to come of an early-published build."""
-    if page_build and served_build and page_build != served_build:
+    if page_outdated(page_build, served_build):
         return ([f"Le catalogue a été mis à jour{NNBSP}: ",
                  html.A("recharger la page", href="/", className="alert-link")],
                 "alert alert-info py-1 px-3 mb-0 small")

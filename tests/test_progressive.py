@@ -116,6 +116,7 @@ def test_running_app_switches_to_the_new_build_and_tells_open_pages(built_root, 
     page_build = m["build_id"]
     out = dash.call({f"{ids.BUILD_CHECK}.n_intervals": 0}, {f"{ids.BUILD_ID}.data": page_build})
     assert out[ids.BUILD_BANNER]["children"][0].startswith(f"catalogue partiel{NNBSP}: 200 / 70{NNBSP}575")
+    assert out[ids.BUILD_CHECK]["disabled"] is False  # the page keeps asking
 
     new = _publish_copy(root)
     server.wait_switch()
@@ -124,8 +125,10 @@ def test_running_app_switches_to_the_new_build_and_tells_open_pages(built_root, 
     # the open page (old build id) is told to reload; a fresh page sees no banner
     out = dash.call({f"{ids.BUILD_CHECK}.n_intervals": 1}, {f"{ids.BUILD_ID}.data": page_build})
     assert "mis à jour" in out[ids.BUILD_BANNER]["children"][0]
+    assert out[ids.BUILD_CHECK]["disabled"] is True  # nothing more to learn: the link stays put
     out = dash.call({f"{ids.BUILD_CHECK}.n_intervals": 1}, {f"{ids.BUILD_ID}.data": new.name})
     assert out[ids.BUILD_BANNER]["className"] == "d-none"
+    assert out[ids.BUILD_CHECK]["disabled"] is False
     layout = client.get("/_dash-layout").get_json()
     assert json.dumps(layout).count(new.name) >= 1
     # an open page's search still works against the new build
