@@ -4,7 +4,9 @@ Data flow (each arrow one callback)::
 
     URL ──> search box, mode, SEARCH_STATE, SELECTED   (on load, back/forward)
     button / Enter / mode ──> SEARCH_STATE
-    SEARCH_STATE ──> results list, facets + MAP_HIGHLIGHT ──> Patch of the map's overlay trace
+    SEARCH_STATE ──> results list, facets, MAP_HIGHLIGHT ("drawn") and the Patch of the map's
+                 │   overlay trace, in one response
+    MAP_HIGHLIGHT (other pages) ──(browser: DRAW_GATE_JS)──> MAP_HIGHLIGHT_DRAW ──> overlay Patch
                  └─> MAP_FILTER (filter bitmask) ──(browser, assets/30-map-mask.js, with the
                      year filter of callbacks/map_tools.py)──> points outside the filters fade
     map click / result / similar ──> SELECTED ──> details + Patch of the map's star + cloud topic
@@ -28,6 +30,7 @@ from components import explorer_page, ids
 from components import search_state as ss
 from components.details import details_panel, map_tooltip, placeholder
 from components.map import (
+    DRAW_GATE_JS,
     EMPTY_HIGHLIGHT,
     encode_mask,
     highlight_patch,
@@ -189,20 +192,23 @@ def browse_catalogue(services, values, current):
                  Output(ids.SEARCH_CHIPS, "children"), Output(ids.FILTERS_PANEL, "children"),
                  Output(ids.FILTERS_TAB, "label"), Output(ids.SEARCH_MESSAGES, "children"),
                  Output(ids.MAP_FILTER, "data"), Output(ids.MAP_FILTER_NOTE, "children"),
+                 Output(ids.MAP, "figure", allow_duplicate=True),
                  Input(ids.SEARCH_STATE, "data"), prevent_initial_call=True)
 def run_search(services, state):
     # any client can post this state: every value is checked again (valid_state)
     st = valid_state(services, state)
     if st is None:  # nothing searched, nothing filtered: the whole catalogue's filters
         panel = catalogue_filter_panel(catalogue_facets(services.explorer))
-        return None, NO_SEARCH, EMPTY_HIGHLIGHT, None, panel, filters_tab_label(0), None, None, ""
+        return (None, NO_SEARCH, EMPTY_HIGHLIGHT, None, panel, filters_tab_label(0), None, None, "",
+                no_update)
     try:
         res = services.explorer.engine.search_result(st["q"], mode=st["mode"], k=st["k"],
                                               filters=params_to_raw(st["filters"]), sort=st["sort"],
                                               ignore_slots=tuple(st["ignore"]))
     except (ArtifactError, ValueError) as exc:
         log.warning("search %r (mode %s) failed: %s", st["q"][:80], st["mode"], exc)
-        return (search_failed(), "", EMPTY_HIGHLIGHT, None, no_update, filters_tab_label(0), None, None, "")
+        return (search_failed(), "", EMPTY_HIGHLIGHT, None, no_update, filters_tab_label(0), None, None, "",
+                no_update)
     return search_outputs(services, st, res)
 
 
@@ -220,13 +226,14 @@ def search_outputs(services, st: dict, res) -> tuple:
     slots = ([{"key": s.key, "label": s.label, "kind": s.kind} for s in res.understanding.slots]
              if res.understanding is not None else [])
     facets = {k: [(f.value, f.label, f.count) for f in vals] for k, vals in res.facets.items()}
-    highlight = highlight_store(highlight_label(q), [h.row for h in res.hits], q, place_of(services, q))
+    highlight = highlight_store(highlight_label(q), [h.row for h in res.hits], q, place_of(services, q),
+                                drawn=True)
     unfit = q if res.assessment is not None and not res.assessment.fits else None
     return (results_block(cards, total=res.total, k=st["k"], empty=empty_results(bool(res.filters))),
             header, highlight, chips(slots, filter_chips(filter_labels(services, res.filters))),
             filter_panel(facets, res.filters), filters_tab_label(len(res.filters)),
             search_messages(res.errors, spelling=spelling_of(st, res), nothing_fits=unfit),
-            encode_mask(res.mask), map_filter_note(res.n_filtered, exp.n))
+            encode_mask(res.mask), map_filter_note(res.n_filtered, exp.n), overlay(services, highlight))
 
 
 def filter_labels(services, filters: dict) -> dict[str, list[str]]:
@@ -260,9 +267,19 @@ def place_of(services, q: str) -> dict | None:
 
 
 # ---- the map, the card, the cloud, the URL ------------------------------------------------
-@wiring.callback(Output(ids.MAP, "figure", allow_duplicate=True), Input(ids.MAP_HIGHLIGHT, "data"),
+wiring.clientside(DRAW_GATE_JS, Output(ids.MAP_HIGHLIGHT_DRAW, "data"), Input(ids.MAP_HIGHLIGHT, "data"),
+                  prevent_initial_call=True)
+
+
+@wiring.callback(Output(ids.MAP, "figure", allow_duplicate=True), Input(ids.MAP_HIGHLIGHT_DRAW, "data"),
                  prevent_initial_call=True)
 def highlight_map(services, data):
+    return overlay(services, data)
+
+
+def overlay(services, data):
+    """The map's overlay Patch for a highlight store's content (checked again: any client can
+    post it)."""
     h = read_highlight(data, services.explorer.n)
     rows = h["rows"]
     return highlight_patch(xy(services, rows), rows, titles(services, rows), h["label"], h["query"])

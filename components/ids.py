@@ -7,7 +7,12 @@ App-wide ids (in the shell built by :func:`components.layout.build_layout`), usa
 * ``MAP_HIGHLIGHT`` — ``dcc.Store`` holding ``{"label": str, "rows": [int, ...]}``: the rows
   shown as an overlay on the map. Any page may write it (``allow_duplicate=True``). A search may
   add ``"query": {"x": float, "y": float, "text": str}``: the query's place on the map
-  (``Explorer.place_query``), drawn as a distinct marker; absent, the marker is cleared.
+  (``Explorer.place_query``), drawn as a distinct marker; absent, the marker is cleared. A
+  writer that also draws the overlay itself (the map page's search, in the same response) marks it
+  ``"drawn": true``; the others are drawn by the server from ``MAP_HIGHLIGHT_DRAW``.
+* ``MAP_HIGHLIGHT_DRAW`` — ``dcc.Store``: what ``MAP_HIGHLIGHT`` holds when it is not drawn yet
+  (set in the browser, :data:`components.map.DRAW_GATE_JS`): the server's overlay callback listens
+  to it, so a search costs one request, not two.
 * ``SELECTED`` — ``dcc.Store`` holding the selected dataset id (``str`` or ``None``); any page may
   write it (``allow_duplicate=True``) to open a dataset's details on the map page.
 """
@@ -18,6 +23,7 @@ TABS = "pages"
 MAP_PAGE = "carte"  # the tab id of the map page (TABS' active_tab)
 COMPARE_PAGE = "comparer"
 MAP_HIGHLIGHT = "map-highlight"
+MAP_HIGHLIGHT_DRAW = "map-highlight-draw"
 SELECTED = "selected-dataset"
 
 # the map page ("Carte")

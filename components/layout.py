@@ -41,6 +41,7 @@ def build_layout(pages: Sequence[Page], *, title: str = APP_TITLE, subtitle: str
     return html.Div([
         dcc.Location(id=ids.URL, refresh=False),
         dcc.Store(id=ids.MAP_HIGHLIGHT, data={"label": "", "rows": []}),
+        dcc.Store(id=ids.MAP_HIGHLIGHT_DRAW),
         dcc.Store(id=ids.SELECTED, data=None),
         header(title, subtitle),
         *([status] if status is not None else []),

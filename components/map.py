@@ -251,17 +251,32 @@ def read_highlight(data, n: int) -> dict:
 EMPTY_HIGHLIGHT = {"label": "", "rows": []}
 
 
-def highlight_store(label: str, rows, query: str = "", place: dict | None = None) -> dict:
+def highlight_store(label: str, rows, query: str = "", place: dict | None = None, *,
+                    drawn: bool = False) -> dict:
     """What the highlight store holds (read back by :func:`read_highlight`): the points to
-    highlight and their legend, and the query's place on the map when it has one.
+    highlight and their legend, and the query's place on the map when it has one; ``drawn``:
+    the writer sends the map's overlay itself (:data:`DRAW_GATE_JS` then skips the server's).
 
     >>> highlight_store("Recherche", [3, 1], "eau", {"x": 0.5, "y": -1.0, "n": 15})
     {'label': 'Recherche', 'rows': [3, 1], 'query': {'x': 0.5, 'y': -1.0, 'text': 'eau'}}
+    >>> highlight_store("Recherche", [3], drawn=True)["drawn"]
+    True
     """
     out = {"label": label, "rows": [int(r) for r in rows]}
     if query and place:
         out["query"] = {"x": place["x"], "y": place["y"], "text": query}
+    if drawn:
+        out["drawn"] = True
     return out
+
+
+# the browser's gate between the highlight store and the server's overlay callback: a highlight
+# its writer already drew (``"drawn"``) costs no second request
+DRAW_GATE_JS = """
+function(highlight) {
+    return (highlight && highlight.drawn) ? window.dash_clientside.no_update : highlight;
+}
+"""
 
 
 # the map's base trace fades the points outside the filters: the server sends a bitmask (≤ 9 KB

@@ -84,8 +84,15 @@ def test_search_returns_20_results_and_patches_the_overlay(dash, explorer, app):
     assert highlight["label"] == "Recherche\u00a0: vacances scolaires"
     assert highlight["rows"] == [h.row for h in expected]
 
-    # the highlight store -> a Patch of the overlay trace only, never the whole figure
-    patch = dash.call({f"{ids.MAP_HIGHLIGHT}.data": highlight})[ids.MAP]["figure"]
+    # the search draws its overlay in the same response (one request), marked so that the browser
+    # does not ask the server again; a Patch of the overlay trace only, never the whole figure
+    assert highlight["drawn"] is True
+    patch = resp[ids.MAP]["figure"]
+    gate = [d for d in dash.deps if [i["id"] for i in d["inputs"]] == [ids.MAP_HIGHLIGHT]
+            and d["output"].startswith(f"{ids.MAP_HIGHLIGHT_DRAW}.")]
+    assert len(gate) == 1 and gate[0].get("clientside_function") is not None  # runs in the browser
+    # the same Patch the server draws for another page's highlight (through MAP_HIGHLIGHT_DRAW)
+    assert dash.call({f"{ids.MAP_HIGHLIGHT_DRAW}.data": highlight})[ids.MAP]["figure"] == patch
     assert patch["__dash_patch_update"] == "__dash_patch_update"
     assert {tuple(op["location"][:1]) for op in patch["operations"]} == {("data",)}  # traces only
     op = patched(patch, HIGHLIGHT_TRACE)
@@ -107,7 +114,7 @@ def test_search_edge_cases(dash):
     assert "mode Hybride" in bad[ids.RESULTS_HEADER]["children"]
     # other pages may write any rows: out-of-range and junk rows are dropped
     junk = {"label": "<b>x</b>", "rows": [0, -1, 10**9, "3", 2.5, 1]}
-    value = patched(dash.call({f"{ids.MAP_HIGHLIGHT}.data": junk})[ids.MAP]["figure"], HIGHLIGHT_TRACE)
+    value = patched(dash.call({f"{ids.MAP_HIGHLIGHT_DRAW}.data": junk})[ids.MAP]["figure"], HIGHLIGHT_TRACE)
     value = value["params"]["value"]
     assert value["customdata"] == [0, 1] and value["name"] == "&lt;b&gt;x&lt;/b&gt;"
 
@@ -219,7 +226,7 @@ def test_details_escape_hostile_catalogue_text(hostile_app):
     raw = json.dumps(resp)
     assert "javascript:alert" not in raw
     # the search results list shows the hostile title as text too
-    out = dash.call({f"{ids.MAP_HIGHLIGHT}.data": {"label": HOSTILE, "rows": [0]}})
+    out = dash.call({f"{ids.MAP_HIGHLIGHT_DRAW}.data": {"label": HOSTILE, "rows": [0]}})
     value = patched(out[ids.MAP]["figure"], HIGHLIGHT_TRACE)["params"]["value"]
     assert "<script" not in json.dumps(value)
 

@@ -82,8 +82,10 @@ def test_hostile_queries_are_handled_and_escaped(client, deps, app, explorer, qu
             assert "<script" not in html.lower() and "onerror" not in html.lower()
         highlight = resp.get(ids.MAP_HIGHLIGHT, {}).get("data") or {}
         assert len(highlight.get("label", "")) <= explorer.max_query_chars + 20
-        r = post(client, deps, [f"{ids.MAP_HIGHLIGHT}.data"], f"{ids.MAP}.figure",
-                 {f"{ids.MAP_HIGHLIGHT}.data": highlight})
+        if ids.MAP in resp:  # the overlay drawn with the results
+            assert "<script" not in plotly_strings(resp[ids.MAP]["figure"]).lower()
+        r = post(client, deps, [f"{ids.MAP_HIGHLIGHT_DRAW}.data"], f"{ids.MAP}.figure",
+                 {f"{ids.MAP_HIGHLIGHT_DRAW}.data": highlight})
         assert r.status_code == 200, r.data[:300]
         names = plotly_strings(r.get_json()["response"][ids.MAP]["figure"])
         assert "<script" not in names.lower() and "<svg" not in names.lower() and "<img" not in names.lower()
@@ -118,8 +120,8 @@ def test_malformed_search_state_is_not_a_server_error(client, deps, state):
 @pytest.mark.parametrize("highlight", ["x", [1], {"rows": "0,1"}, {"rows": [0], "label": ["<b>"]},
                                        {"rows": [0], "query": {"x": "nan", "y": 1e308, "text": HOSTILE}}])
 def test_malformed_highlight_is_not_a_server_error(client, deps, highlight):
-    r = post(client, deps, [f"{ids.MAP_HIGHLIGHT}.data"], f"{ids.MAP}.figure",
-             {f"{ids.MAP_HIGHLIGHT}.data": highlight})
+    r = post(client, deps, [f"{ids.MAP_HIGHLIGHT_DRAW}.data"], f"{ids.MAP}.figure",
+             {f"{ids.MAP_HIGHLIGHT_DRAW}.data": highlight})
     assert r.status_code == 200, r.data[:300]
     assert "<script" not in plotly_strings(r.get_json()["response"][ids.MAP]["figure"])
 

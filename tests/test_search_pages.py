@@ -55,14 +55,15 @@ def test_highlight_with_query_patches_the_query_trace(app, client, explorer):
     placed = explorer.engine.place_query("budget")
     data = {"label": "Recherche : budget", "rows": [0, 1], "query": {"x": placed["x"], "y": placed["y"],
                                                                       "text": "budget"}}
-    patch = call(app, client, f"{ids.MAP}.figure", {f"{ids.MAP_HIGHLIGHT}.data": data})[ids.MAP]["figure"]
+    draw = f"{ids.MAP_HIGHLIGHT_DRAW}.data"
+    patch = call(app, client, f"{ids.MAP}.figure", {draw: data})[ids.MAP]["figure"]
     ops = {tuple(op["location"]): op for op in patch["operations"]}
     q = ops[("data", QUERY_TRACE)]["params"]["value"]
     assert q["x"] == [round(placed["x"], 5)] and q["y"] == [round(placed["y"], 5)]
     # a highlight without a query (another page) clears the marker; junk is ignored
     for junk in (None, {"x": "a", "y": 1}, {"x": float("nan"), "y": 0}):
         data = {"label": "x", "rows": [0], "query": junk}
-        patch = call(app, client, f"{ids.MAP}.figure", {f"{ids.MAP_HIGHLIGHT}.data": data})[ids.MAP]["figure"]
+        patch = call(app, client, f"{ids.MAP}.figure", {draw: data})[ids.MAP]["figure"]
         ops = {tuple(op["location"]): op for op in patch["operations"]}
         assert ops[("data", QUERY_TRACE)]["params"]["value"]["x"] == []
 
