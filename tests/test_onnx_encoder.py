@@ -477,3 +477,74 @@ def test_a_missing_or_stale_query_model_falls_back(real_pair, tmp_path):
     ref = ox.OnnxEncoder(folder, threads=1, for_queries=True)
     np.testing.assert_allclose(enc.encode(["piscines à Toulouse"], kind="query"),
                                ref.encode(["piscines à Toulouse"], kind="query"), atol=1e-6)
+
+
+def _mirror(folder: Path, out: Path, *, packed_meta: dict | None = None) -> Path:
+    """``out``: the export ``folder`` as symlinks, its query model without ``packed/``, or with a
+    ``packed/`` whose ``packed.json`` is ``packed_meta``."""
+    from models.core import prepacked as pk
+
+    out.mkdir()
+    for name in ("model.onnx", "tokenizer.json", ox.META):
+        (out / name).symlink_to(folder / name)
+    query = ox.query_model_folder(folder)
+    (out / ox.QUERY_DIR).mkdir()
+    for item in query.iterdir():
+        if item.is_file():
+            (out / ox.QUERY_DIR / item.name).symlink_to(item)
+    if packed_meta is not None:
+        packed = out / ox.QUERY_DIR / pk.PACKED_DIR
+        packed.mkdir()
+        for name in (pk.PACKED_MODEL, pk.PACKED_DATA):
+            (packed / name).symlink_to(query / pk.PACKED_DIR / name)
+        (packed / pk.PACKED_META).write_text(json.dumps(packed_meta))
+    return out
+
+
+@pytest.mark.slow
+def test_prepacked_query_model_is_used_equal_and_refused_elsewhere(real_pair, tmp_path, caplog):
+    """The float32 query model's prepacked copy (models.core.prepacked), written by the set-up:
+    the app's encoder uses it, with the plain model's vectors within float rounding (torch's too);
+    made for another machine or ONNX Runtime, or giving other probe vectors, it is refused and the
+    plain model serves."""
+    from models.core import prepacked as pk
+    from models.core.config import DEFAULT_ARTIFACTS
+
+    folder = ox.ensure_onnx_model(DEFAULT_ARTIFACTS / "models", variant="fp32")
+    query = ox.query_model_folder(folder)
+    packed = pk.prepacked_folder(query)
+    assert packed is not None
+    meta = json.loads((packed / pk.PACKED_META).read_text())
+    assert meta["probe_gap"] <= pk.PROBE_TOLERANCE and meta["machine"] == pk.machine_fingerprint()
+    queries = ["Quand est-ce que les enfants sont en vacances ?", "PLU", "piscines à Toulouse",
+               "qualité de l'eau potable dans les communes de Bretagne depuis 2015"]
+    fast = ox.OnnxEncoder(folder, threads=2, for_queries=True)
+    assert fast.prepacked and fast.lean
+    plain = ox.OnnxEncoder(_mirror(folder, tmp_path / "plain"), threads=2, for_queries=True)
+    assert not plain.prepacked and plain.lean
+    v = fast.encode(queries, kind="query")
+    assert np.abs(v - plain.encode(queries, kind="query")).max() <= 1e-6
+    assert np.abs(v - real_pair["torch"].encode(queries, kind="query")).max() <= ox.EXACT_MAX_ABS
+
+    elsewhere = _mirror(folder, tmp_path / "elsewhere", packed_meta={**meta, "machine": "another"})
+    assert pk.prepacked_folder(elsewhere / ox.QUERY_DIR) is None
+    assert not ox.OnnxEncoder(elsewhere, threads=1, for_queries=True).prepacked
+    older = _mirror(folder, tmp_path / "older", packed_meta={**meta, "onnxruntime": "1.0.0"})
+    assert pk.prepacked_folder(older / ox.QUERY_DIR) is None
+    # the right machine on paper, other vectors in fact: checked at start, logged, not used
+    wrong = _mirror(folder, tmp_path / "wrong",
+                    packed_meta={**meta, "probes": [[-x for x in p] for p in meta["probes"]]})
+    assert pk.prepacked_folder(wrong / ox.QUERY_DIR) is not None
+    with caplog.at_level("WARNING"):
+        enc = ox.OnnxEncoder(wrong, threads=1, for_queries=True)
+    assert not enc.prepacked and "other vectors than the plain one" in caplog.text
+    assert np.abs(enc.encode(queries, kind="query") - v).max() <= 1e-6
+
+
+def test_a_prepacked_model_that_cannot_be_written_is_logged_never_fatal(tmp_path, caplog):
+    from models.core import prepacked as pk
+
+    with caplog.at_level("WARNING"):
+        assert pk.ensure_prepacked(tmp_path, vocabulary=100) is None  # no model.onnx there
+    assert "no prepacked query model" in caplog.text and not (tmp_path / pk.PACKED_DIR).exists()
+    assert pk.prepacked_folder(tmp_path) is None

@@ -42,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
+from models.core.prepacked import PROBE_TOLERANCE, ensure_prepacked, prepacked_folder, probe_gap
 from models.core.store import ArtifactError, sha256_file, staged_folder
 from models.core.tokenizer_spec import load_tokenizer
 from models.core.transformer_encoder import TransformerQueryEncoder, query_tokenizer
@@ -265,10 +266,11 @@ def probe_fidelity(reference: np.ndarray, model_file: Path, ids: np.ndarray, mas
 
 
 QUERY_DIR = "query"  # the queries' model: vocabulary cut to Latin-script pieces (the app)
-# 2: weights in ``model.data`` beside the graph, memory-mapped by ONNX Runtime and read without
-# prepacking: the app's fp32 query model costs ~2 MiB of private memory instead of ~270 (its
-# pages are file-backed, shared by gunicorn's workers); ~20 ms a query instead of ~9 on one
-# thread (scripts/bench/memory_breakdown.py, docs/measurements.md)
+# 2: weights in ``model.data`` beside the graph, memory-mapped by ONNX Runtime: the app's fp32
+# query model costs ~2 MiB of private memory instead of ~270 (its pages are file-backed, shared by
+# gunicorn's workers). Read without prepacking it costs ~17 ms of CPU a query instead of ~9;
+# ``query/packed/`` (models.core.prepacked) holds the weights packed once, memory-mapped too
+# (docs/measurements.md)
 QUERY_FORMAT = 2
 QUERY_DATA = "model.data"
 
@@ -389,13 +391,30 @@ def ensure_onnx_model(models_dir: str | Path, *, max_seq_length: int = 128, vari
 
 def _ensure_query_model(folder: Path) -> None:
     """The queries' model of an export (written once; the app works without it, only slower
-    to start and ~50 MiB heavier): a failure is logged, never fatal."""
-    if query_model_folder(folder) is not None:
-        return
+    to start and ~50 MiB heavier) and its prepacked copy (:mod:`models.core.prepacked`, written
+    again on another machine or ONNX Runtime): a failure is logged, never fatal."""
+    query = query_model_folder(folder)
+    if query is None:
+        try:
+            query = write_query_model(folder)
+        except (OnnxModelError, OSError, ValueError, ImportError) as exc:
+            log.warning("no query model for %s (%s): the app cuts the vocabulary at each start", folder, exc)
+            return
+    ensure_prepacked(query, vocabulary=query_pieces(query))
+
+
+def query_pieces(query: Path) -> int:
+    """The number of pieces of a query model's vocabulary (0 when unknown).
+
+    Examples
+    --------
+    >>> query_pieces(Path("/nonexistent"))
+    0
+    """
     try:
-        write_query_model(folder)
-    except (OnnxModelError, OSError, ValueError, ImportError) as exc:
-        log.warning("no query model for %s (%s): the app cuts the vocabulary at each start", folder, exc)
+        return int(json.loads((query / META).read_text()).get("pieces") or 0)
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 0
 
 
 class OnnxEncoder:
@@ -429,16 +448,23 @@ class OnnxEncoder:
         if not spinning:
             opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         query = query_model_folder(folder) if for_queries else None
-        if query is not None:  # memory-mapped weights stay file-backed only without prepacking
+        self.prepacked = False
+        packed = prepacked_folder(query) if query is not None else None
+        if packed is not None:  # the weights packed once, memory-mapped (models.core.prepacked)
+            self._session = self._packed_session(ort, opts, packed)
+            self.prepacked = self._session is not None
+        if query is not None and not self.prepacked:
+            # memory-mapped weights stay file-backed only without prepacking
             opts.add_session_config_entry("session.disable_prepacking", "1")
         model_file = (query or folder) / "model.onnx"
-        try:
-            self._session = ort.InferenceSession(str(model_file), opts,
-                                                 providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own classes for a corrupt protobuf
-            first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-            raise OnnxModelError(f"{model_file} cannot be loaded ({first}): "
-                                 "re-export with python -m models export-onnx") from None
+        if not self.prepacked:
+            try:
+                self._session = ort.InferenceSession(str(model_file), opts,
+                                                     providers=["CPUExecutionProvider"])
+            except Exception as exc:  # onnxruntime raises its own classes for a corrupt protobuf
+                first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+                raise OnnxModelError(f"{model_file} cannot be loaded ({first}): "
+                                     "re-export with python -m models export-onnx") from None
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._lean = None
         if query is not None:  # the app: the queries' model and vocabulary (write_query_model),
@@ -455,6 +481,25 @@ class OnnxEncoder:
         pad = next((t for t in ("<pad>", "[PAD]") if self._tok.token_to_id(t) is not None), None)
         self.pad_id = self._tok.token_to_id(pad) if pad else 0
         self._tok.no_padding()
+
+    @staticmethod
+    def _packed_session(ort, opts, packed: Path):
+        """A session on the prepacked query model, or None (logged) when it cannot be loaded or
+        its probe vectors are not those of the plain model on this machine."""
+        try:
+            session = ort.InferenceSession(str(packed / "model.onnx"), opts,
+                                           providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own classes for a corrupt protobuf
+            log.warning("prepacked query model %s not loaded (%s): python -m models export-onnx writes "
+                        "it again", packed, str(exc).strip().splitlines()[0][:200] if str(exc).strip()
+                        else type(exc).__name__)
+            return None
+        gap = probe_gap(session, packed)
+        if not gap <= PROBE_TOLERANCE:
+            log.warning("prepacked query model %s gives other vectors than the plain one (gap %.3g): "
+                        "not used; python -m models export-onnx writes it again", packed, gap)
+            return None
+        return session
 
     @property
     def tokenizer(self):
