@@ -42,7 +42,13 @@ from pathlib import Path
 
 import numpy as np
 
-from models.core.prepacked import PROBE_TOLERANCE, ensure_prepacked, prepacked_folder, probe_gap
+from models.core.prepacked import (
+    PROBE_TOLERANCE,
+    ensure_prepacked,
+    prepacked_folder,
+    probe_gap,
+    session_options,
+)
 from models.core.store import ArtifactError, sha256_file, staged_folder
 from models.core.tokenizer_spec import load_tokenizer
 from models.core.transformer_encoder import TransformerQueryEncoder, query_tokenizer
@@ -441,12 +447,7 @@ class OnnxEncoder:
         self.model_id = self.source_id if self.exact else f"{folder.name}@{self.max_seq_length}"
         self.engine = f"onnxruntime-{meta.get('variant', 'int8')}"  # recorded in a build's manifest
         self.threads = threads
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = max(int(threads), 0)
-        opts.inter_op_num_threads = 1
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if not spinning:
-            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        opts = session_options(threads, spinning=spinning)
         query = query_model_folder(folder) if for_queries else None
         self.prepacked = False
         packed = prepacked_folder(query) if query is not None else None

@@ -99,15 +99,34 @@ def probe_inputs(vocabulary: int) -> list[tuple[np.ndarray, np.ndarray]]:
     return out
 
 
-def _session(model_file: Path, *, prepack: bool, threads: int = 1, save_to: Path | None = None):
+def session_options(threads: int = 0, *, spinning: bool = True, prepack: bool = True):
+    """ONNX Runtime's options for the encoders' sessions: ``threads`` intra-op threads (0: its
+    choice), one inter-op thread, every graph optimisation; ``spinning`` False: idle threads
+    sleep instead of spinning (the app); ``prepack`` False: the weights are read as stored.
+
+    Examples
+    --------
+    >>> opts = session_options(2, prepack=False)
+    >>> opts.intra_op_num_threads, opts.get_session_config_entry("session.disable_prepacking")
+    (2, '1')
+    """
     import onnxruntime as ort  # lazy: ONNX, loaded only to export or to encode
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = max(int(threads), 0)
     opts.inter_op_num_threads = 1
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if not spinning:
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if not prepack:
         opts.add_session_config_entry("session.disable_prepacking", "1")
+    return opts
+
+
+def _session(model_file: Path, *, prepack: bool, threads: int = 1, save_to: Path | None = None):
+    import onnxruntime as ort  # lazy: ONNX, loaded only to export or to encode
+
+    opts = session_options(threads, prepack=prepack)
     if save_to is not None:  # ONNX Runtime warns that the copy fits this machine only: recorded
         opts.log_severity_level = 3
         opts.optimized_model_filepath = str(save_to / PACKED_MODEL)
