@@ -9,6 +9,8 @@ stopped, try/finally), then measures, over loopback HTTP only, what a browser wo
   and ``map_with_labels_bytes`` the figure and the labels together (target ≤ 1.5 MB);
 * ``highlight_payload_bytes`` — the map's overlay (a ``Patch``) that a search sends with its
   results, largest over the sequential queries;
+* ``search_requests`` — the requests one search of the page costs (1: the overlay comes with the
+  results);
 * ``search_p50_ms`` / ``search_p95_ms`` — one search as the page runs it, sequentially over
   :data:`QUERIES`: ``POST /_dash-update-component`` of the search callback (body built from
   ``/_dash-dependencies``, as dash-renderer does), whose response carries the map's overlay; a
@@ -72,7 +74,7 @@ from models.core.store import read_manifest, resolve_build_dir
 log = logging.getLogger(__name__)
 
 BENCH_KEYS = ("start_s", "map_payload_bytes", "map_labels_bytes", "map_with_labels_bytes",
-              "highlight_payload_bytes", "search_p50_ms",
+              "highlight_payload_bytes", "search_requests", "search_p50_ms",
               "search_p95_ms", "search_concurrent_p95_ms", "filtered_search_p95_ms",
               "filter_payload_bytes", "facet_counts_p95_ms", "ask_p50_ms", "ask_p95_ms",
               "api_search_p95_ms", "api_search_concurrent_p95_ms", "api_ask_p95_ms",
@@ -103,7 +105,8 @@ LABELS = {
     "map_payload_bytes": "figure initiale de la carte",
     "map_labels_bytes": "noms des régions de la carte",
     "map_with_labels_bytes": "carte et noms des régions",
-    "highlight_payload_bytes": "réponse qui surligne les résultats",
+    "highlight_payload_bytes": "surlignage des résultats sur la carte",
+    "search_requests": "requêtes par recherche de la page",
     "search_p50_ms": "recherche p50 (séquentiel)",
     "search_p95_ms": "recherche p95 (séquentiel)",
     "search_concurrent_p95_ms": "recherche p95 (8 clients)",
@@ -741,6 +744,7 @@ def run_bench(artifacts: str | Path, *, skip_embedding: bool = False, models_dir
             out["search_p50_ms"] = percentile_ms(seq, 50)
             out["search_p95_ms"] = percentile_ms(seq, 95)
             out["highlight_payload_bytes"] = max(sizes)
+            out["search_requests"] = driver.requests
             log.info("%d sequential searches (mode %s): p50 %.1f ms, p95 %.1f ms; the app's CPU time "
                      "%.1f ms a search (the latency to expect on an idle machine)", len(seq), mode,
                      out["search_p50_ms"], out["search_p95_ms"],

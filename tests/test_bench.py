@@ -64,6 +64,7 @@ def test_bench_measures_the_fixture_build(built_root):
     assert result["n_datasets"] == N_ROWS
     for key in ("map_payload_bytes", "map_labels_bytes", "highlight_payload_bytes", "n_datasets"):
         assert isinstance(result[key], int) and result[key] > 0, key
+    assert result["search_requests"] == 1  # the map's overlay comes with the results
     for key in ("start_s", "search_p50_ms", "search_p95_ms", "search_concurrent_p95_ms", "rss_mb",
                 "rss_anon_mb", "rss_file_mb",
                 "passages_per_s", "filtered_search_p95_ms", "facet_counts_p95_ms", "ask_p50_ms",
