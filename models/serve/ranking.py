@@ -14,11 +14,13 @@ it is no question and has at most ``short_max_terms`` terms (one more if it hold
 else **long** (a question in plain words). Each class has its own fusion constants: the keyword
 weight α and the popularity weight β of ``(α · bm25/bm25_max + (1 − α) · cosine_minmax) ·
 (1 + β · popularity)`` (:func:`models.search.hybrid_scores`). On the labelled files, popularity
-is decisive for short keyword queries (the expected dataset of « sirene » is the most viewed one)
-and harmful for long questions (the most viewed datasets are not the answer to « où sont les
-musées ? »), so β is fitted separately for each class. So is the Rocchio pseudo-relevance
-feedback of the semantic side (``prf_docs_*``, ``prf_weight_*``: the query vector plus the mean of
-its nearest datasets' vectors), which helps questions and not keyword queries. Before the fusion,
+is decisive for short keyword queries (the expected dataset of « sirene » is the most viewed one);
+it was first thought harmful for long questions (the most viewed datasets are not the answer to
+« où sont les musées ? »), but without it (``beta_long = 0``) every question set loses, our
+never-tuned forum questions most (pooled MRR@10 −0.069, p 0.0001, docs/search-protocol.md). β is
+fitted separately for each class. So was the Rocchio pseudo-relevance feedback of the semantic
+side (``prf_docs_*``, ``prf_weight_*``: the query vector plus the mean of its nearest datasets'
+vectors), removed since under the protocol. Before the fusion,
 the semantic score may be smoothed over each dataset's nearest datasets (the build's
 ``neighbours.npy``) with weight γ (``smooth_short`` / ``smooth_long``,
 :func:`models.serve.search.neighbour_smooth`): a dataset whose neighbours also answer a question is
