@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from models.core.prepacked import (
+    PACKED_MODEL,
     PROBE_TOLERANCE,
     ensure_prepacked,
     prepacked_folder,
@@ -423,6 +424,12 @@ def query_pieces(query: Path) -> int:
         return 0
 
 
+def _first_line(exc: BaseException) -> str:
+    """An exception's first line, at most 200 characters (its class name when it has no text)."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
 class OnnxEncoder:
     """e5-small int8 through ONNX Runtime: ``tokenizers`` + ``onnxruntime`` + numpy only.
 
@@ -449,22 +456,19 @@ class OnnxEncoder:
         self.threads = threads
         opts = session_options(threads, spinning=spinning)
         query = query_model_folder(folder) if for_queries else None
-        self.prepacked = False
         packed = prepacked_folder(query) if query is not None else None
-        if packed is not None:  # the weights packed once, memory-mapped (models.core.prepacked)
-            self._session = self._packed_session(ort, opts, packed)
-            self.prepacked = self._session is not None
-        if query is not None and not self.prepacked:
-            # memory-mapped weights stay file-backed only without prepacking
-            opts.add_session_config_entry("session.disable_prepacking", "1")
-        model_file = (query or folder) / "model.onnx"
+        # the weights packed once, memory-mapped (models.core.prepacked), when they fit this machine
+        self._session = self._packed_session(ort, opts, packed) if packed is not None else None
+        self.prepacked = self._session is not None
         if not self.prepacked:
+            if query is not None:  # memory-mapped weights stay file-backed only without prepacking
+                opts.add_session_config_entry("session.disable_prepacking", "1")
+            model_file = (query or folder) / "model.onnx"
             try:
                 self._session = ort.InferenceSession(str(model_file), opts,
                                                      providers=["CPUExecutionProvider"])
             except Exception as exc:  # onnxruntime raises its own classes for a corrupt protobuf
-                first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-                raise OnnxModelError(f"{model_file} cannot be loaded ({first}): "
+                raise OnnxModelError(f"{model_file} cannot be loaded ({_first_line(exc)}): "
                                      "re-export with python -m models export-onnx") from None
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._lean = None
@@ -488,12 +492,11 @@ class OnnxEncoder:
         """A session on the prepacked query model, or None (logged) when it cannot be loaded or
         its probe vectors are not those of the plain model on this machine."""
         try:
-            session = ort.InferenceSession(str(packed / "model.onnx"), opts,
+            session = ort.InferenceSession(str(packed / PACKED_MODEL), opts,
                                            providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own classes for a corrupt protobuf
             log.warning("prepacked query model %s not loaded (%s): python -m models export-onnx writes "
-                        "it again", packed, str(exc).strip().splitlines()[0][:200] if str(exc).strip()
-                        else type(exc).__name__)
+                        "it again", packed, _first_line(exc))
             return None
         gap = probe_gap(session, packed)
         if not gap <= PROBE_TOLERANCE:
