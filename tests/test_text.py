@@ -1,4 +1,35 @@
+import html
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import models.core.text as text_module
 from models.core.text import passage_text, strip_markup, tokenize_fr
+
+
+def _strip_markup_unguarded(text):
+    """The patterns applied one after another with no substring guard (the definition)."""
+    if not text:
+        return ""
+    m = text_module
+    s = m._CONTROL.sub(" ", text)
+    s = m._TAG.sub(" ", m._SCRIPT.sub(" ", s))
+    s = m._MD_LINK.sub(r"\1", m._MD_IMAGE.sub(r"\1", html.unescape(s)))
+    s = m._MD_EMPH.sub("", m._MD_SYNTAX.sub(" ", m._TABLE.sub(" ", m._URL.sub(" ", s))))
+    return m._SPACES.sub(" ", s.replace("|", " ")).strip()
+
+
+# the characters and pieces the guards look for, and the Unicode look-alikes a case-insensitive or
+# whitespace test might treat differently (long s, Kelvin sign, no-break and separator spaces)
+_PIECES = st.sampled_from(["http://", "HTTPS://", "Www.", "www.", "---", "](", "![", "&amp;", "&eacute;",
+                           "<script>", "</STYLE >", "<b>", "**", "__", "~~", "`", "|", "# ", "> ", "- ",
+                           "1. ", "\n", "\t", "\u00a0", "\u2028", "\x1c", "\u017f", "\u212a", "\x00"])
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.one_of(_PIECES, st.text(max_size=4)), max_size=30).map("".join))
+def test_strip_markup_guards_change_nothing(text):
+    assert strip_markup(text) == _strip_markup_unguarded(text)
 
 
 def test_strip_markup_html_markdown_and_scripts():

@@ -16,6 +16,7 @@ _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _MD_SYNTAX = re.compile(r"(^|\s)(#{1,6}|>+|[-*+]|\d+\.)\s+", re.MULTILINE)
 _MD_EMPH = re.compile(r"(\*{1,3}|_{2,3}|`{1,3}|~~)")
 _TABLE = re.compile(r"\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?")
+_EMPH_CHARS = re.compile(r"[*`]|__|~~")
 _SPACES = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -32,18 +33,26 @@ def strip_markup(text: str | None) -> str:
     """
     if not text:
         return ""
+    # each guard is a substring every match of its pattern contains, so a skipped pattern could not
+    # have matched: the output is the same, the catalogue's ingest ~9 s shorter (docs/measurements.md)
     s = _CONTROL.sub(" ", text)
-    s = _SCRIPT.sub(" ", s)
-    s = _TAG.sub(" ", s)
-    s = html.unescape(s)
-    s = _MD_IMAGE.sub(r"\1", s)
-    s = _MD_LINK.sub(r"\1", s)
-    s = _URL.sub(" ", s)
-    s = _TABLE.sub(" ", s)
+    if "<" in s:
+        s = _SCRIPT.sub(" ", s)
+        s = _TAG.sub(" ", s)
+    if "&" in s:
+        s = html.unescape(s)
+    if "](" in s:
+        s = _MD_IMAGE.sub(r"\1", s)
+        s = _MD_LINK.sub(r"\1", s)
+    if "://" in s or "www." in s.lower():
+        s = _URL.sub(" ", s)
+    if "---" in s:
+        s = _TABLE.sub(" ", s)
     s = _MD_SYNTAX.sub(" ", s)
-    s = _MD_EMPH.sub("", s)
-    s = s.replace("|", " ")
-    return _SPACES.sub(" ", s).strip()
+    if _EMPH_CHARS.search(s):
+        s = _MD_EMPH.sub("", s)
+    # str.split() and the regex ``\s`` agree on what whitespace is (both use str.isspace)
+    return " ".join(s.replace("|", " ").split())
 
 
 PASSAGE_DESCRIPTION_CHARS = 1500
