@@ -17,7 +17,11 @@ while [ $# -gt 0 ]; do
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
-bash scripts/setup.sh
+FIRST_SAMPLE=""
+[ -z "$LIMIT" ] && [ ! -e "artifacts/current/manifest.json" ] && FIRST_SAMPLE=1
+# a first run exports the int8 model while its sample build reads the catalogue (below): the build
+# waits for the export when it reaches its embeddings (a lock: one export, never two)
+SETUP_EXPORT=${FIRST_SAMPLE:+later} bash scripts/setup.sh
 CATALOG=${CATALOG:-../shared/data/catalog/export-dataset-20260116-055249.csv.gz}
 OUT=artifacts${LIMIT:+/quick-$LIMIT}
 BUILD=(.venv/bin/python -m models build --catalog "$CATALOG" --out "$OUT" --cache artifacts/cache/embeddings
@@ -47,6 +51,9 @@ elif [ ! -e "$OUT/current/manifest.json" ]; then
   # search first (--publish-early): the app starts on them while the sample's passages and topics
   # are computed; the whole catalogue's build follows in the background.
   echo "[run] Sample build log: $OUT/sample-build.log"
+  echo "[setup] exporting the model to int8 ONNX beside it (once; log: $OUT/export-int8.log)"
+  .venv/bin/python -m models export-onnx --variant int8 --models-dir artifacts/models \
+    > "$OUT/export-int8.log" 2>&1 &
   ( "${BUILD[@]}" --sample "$SAMPLE" --lda-ks 20 --model "${SAMPLE_MODEL:-e5-small-offline-onnx-int8}" \
       --publish-early > "$OUT/sample-build.log" 2>&1 && full_build_in_background ) &
   sample=$!

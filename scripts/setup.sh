@@ -28,6 +28,9 @@ echo "[setup] building the offline e5-small model folder (once)"
 "$VENV/bin/python" -c "from models.core.e5_offline import build_model_folder; \
 print(build_model_folder('${EXPLORER_MODELS_DIR:-artifacts/models}/e5-small-offline'))"
 # int8 now (the first sample is embedded with it: the first map comes sooner); the exact float32
-# export, the default engine, is made by the first build that embeds with the default model
-echo "[setup] exporting it to int8 ONNX (once; the app then encodes queries without torch)"
-"$VENV/bin/python" -m models export-onnx --variant int8 --models-dir "${EXPLORER_MODELS_DIR:-artifacts/models}"
+# export, the default engine, is made by the first build that embeds with the default model.
+# SETUP_EXPORT=later: the caller exports it itself (scripts/run.sh, beside its first sample build)
+if [ "${SETUP_EXPORT:-now}" != later ]; then
+  echo "[setup] exporting it to int8 ONNX (once; the app then encodes queries without torch)"
+  "$VENV/bin/python" -m models export-onnx --variant int8 --models-dir "${EXPLORER_MODELS_DIR:-artifacts/models}"
+fi

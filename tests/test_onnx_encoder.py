@@ -152,6 +152,47 @@ def test_damaged_model_is_exported_again(tiny, monkeypatch, caplog):
     ox.check_onnx_folder(folder, verify_hash=True)  # the new one is intact
 
 
+def test_two_processes_wanting_the_model_export_it_once(tmp_path, monkeypatch, caplog):
+    """ensure_onnx_model under a lock: a first run's background export and its sample build (or
+    two builds) asking at once make one export; the second waits for it and uses it."""
+    import threading
+    import time
+
+    import models.core.e5_offline
+
+    calls = []
+
+    def slow_export(source, out_dir, *, max_seq_length=128, variant="int8"):
+        calls.append(Path(out_dir))
+        time.sleep(0.4)  # long enough for the other caller to arrive while it runs
+        return write_tiny_onnx_folder(Path(out_dir))
+
+    monkeypatch.setattr(ox, "export_onnx", slow_export)
+    monkeypatch.setattr(models.core.e5_offline, "build_model_folder", lambda out: Path(out))
+    models_dir = tmp_path / "models"
+    got = []
+    first = threading.Thread(target=lambda: got.append(ox.ensure_onnx_model(models_dir)))
+    with caplog.at_level("INFO", logger="models.core.store"):
+        first.start()
+        while not calls:
+            time.sleep(0.01)
+        got.append(ox.ensure_onnx_model(models_dir))  # arrives during the first one's export
+        first.join(10)
+    assert calls == [ox.onnx_folder(models_dir)]
+    assert got == [ox.onnx_folder(models_dir)] * 2
+    assert any("waiting for another process" in r.getMessage() for r in caplog.records)
+    ox.check_onnx_folder(got[0], verify_hash=True)
+
+
+def test_a_models_folder_that_cannot_hold_a_lock_still_works(tmp_path):
+    from models.core.store import exclusive_lock
+
+    with exclusive_lock(tmp_path / "no-such-folder" / ".x.lock", what="x") as held:
+        assert held is False  # the block runs, unlocked
+    with exclusive_lock(tmp_path / ".x.lock", what="x") as held:
+        assert held is True
+
+
 def test_query_encoder_onnx_twin_on_request_and_fallback_when_damaged(tiny, monkeypatch):
     from models.core import encoders as embeddings
 

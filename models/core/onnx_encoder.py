@@ -50,7 +50,7 @@ from models.core.prepacked import (
     probe_gap,
     session_options,
 )
-from models.core.store import ArtifactError, sha256_file, staged_folder
+from models.core.store import ArtifactError, exclusive_lock, sha256_file, staged_folder
 from models.core.tokenizer_spec import load_tokenizer
 from models.core.transformer_encoder import TransformerQueryEncoder, query_tokenizer
 from models.core.unigram import UnigramTokenizer  # searched in Python: ~90 MiB less than tokenizers
@@ -377,23 +377,27 @@ def ensure_onnx_model(models_dir: str | Path, *, max_seq_length: int = 128, vari
     """The ONNX folder of ``variant`` in ``models_dir``, exported once (from the offline e5
     folder, built too if needed); a damaged one is reported in one line and exported again."""
     folder = onnx_folder(models_dir, variant)
-    if folder.exists():
-        try:
-            meta = check_onnx_folder(folder, verify_hash=True)
-        except OnnxModelError as exc:
-            log.warning("%s; exporting it again", exc)
-        else:
-            if meta.get("max_seq_length") == max_seq_length:
-                _ensure_query_model(folder)
-                return folder
-            log.info("%s was exported for %s tokens, %d wanted: exporting again", folder,
-                     meta.get("max_seq_length"), max_seq_length)
-    from models.core.e5_offline import build_model_folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    # one export at a time: a first run exports int8 while its sample build reads the catalogue, and
+    # the build, reaching its embeddings, waits for that export instead of making a second one
+    with exclusive_lock(folder.parent / f".{folder.name}.lock", what=f"the export of {folder.name}"):
+        if folder.exists():
+            try:
+                meta = check_onnx_folder(folder, verify_hash=True)
+            except OnnxModelError as exc:
+                log.warning("%s; exporting it again", exc)
+            else:
+                if meta.get("max_seq_length") == max_seq_length:
+                    _ensure_query_model(folder)
+                    return folder
+                log.info("%s was exported for %s tokens, %d wanted: exporting again", folder,
+                         meta.get("max_seq_length"), max_seq_length)
+        from models.core.e5_offline import build_model_folder
 
-    source = build_model_folder(Path(models_dir) / SOURCE_MODEL)
-    export_onnx(source, folder, max_seq_length=max_seq_length, variant=variant)
-    _ensure_query_model(folder)
-    return folder
+        source = build_model_folder(Path(models_dir) / SOURCE_MODEL)
+        export_onnx(source, folder, max_seq_length=max_seq_length, variant=variant)
+        _ensure_query_model(folder)
+        return folder
 
 
 def _ensure_query_model(folder: Path) -> None:

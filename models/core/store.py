@@ -234,6 +234,39 @@ def staged_folder(out_dir: Path, *, prefix: str | None = None) -> Iterator[Path]
         raise
 
 
+@contextmanager
+def exclusive_lock(path: Path, *, what: str) -> Iterator[bool]:
+    """Hold an exclusive lock on ``path`` (created if needed) for the block, so that two processes
+    never write the same model folder at once: the second one waits (one log line) and then finds
+    the first one's work done. Yields whether the lock is held: where ``path`` cannot be created
+    (a read-only models folder), the block runs unlocked, as it did before locks.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with exclusive_lock(Path(tempfile.mkdtemp()) / ".e5.lock", what="the export") as held:
+    ...     held
+    True
+    """
+    import fcntl
+
+    try:
+        fh = open(path, "a")  # noqa: SIM115 (closed below, after the block)
+    except OSError as exc:
+        log.debug("no lock for %s (%s): unlocked", what, exc)
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("waiting for another process: %s (lock %s)", what, path)
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        yield True
+    finally:
+        fh.close()  # releases the lock
+
+
 def sha256_file(path: Path) -> str:
     """The hex sha256 of a file, read by blocks of 1 MiB (the manifest's ``sha256``).
 
