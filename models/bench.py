@@ -636,17 +636,27 @@ def embedding_throughput(build_dir: Path, manifest: dict, models_dir: Path, n: i
 
 def encoder_pair(models_dir: Path, threads: int) -> dict:
     """``{"torch": e5 through sentence-transformers, "onnx-fp32": its exact float32 export,
-    "onnx-int8": its int8 export}``, all limited to ``threads`` threads (the ONNX folders are
+    "onnx-int8": its int8 export, "torch-bf16": torch with bfloat16 products (where the processor
+    has them)}``, all limited to ``threads`` threads (the ONNX folders are
     exported first if missing)."""
     import torch
 
-    from models.core.encoders import SentenceTransformerEncoder, resolve_model_path
+    from models.core.encoders import (
+        Bf16Encoder,
+        SentenceTransformerEncoder,
+        bf16_supported,
+        resolve_model_path,
+    )
     from models.core.onnx_encoder import SOURCE_MODEL, OnnxEncoder, ensure_onnx_model
 
     torch.set_num_threads(threads)
-    return {"torch": SentenceTransformerEncoder(resolve_model_path(SOURCE_MODEL, models_dir)),
-            "onnx-fp32": OnnxEncoder(ensure_onnx_model(models_dir, variant="fp32"), threads=threads),
-            "onnx-int8": OnnxEncoder(ensure_onnx_model(models_dir), threads=threads)}
+    path = resolve_model_path(SOURCE_MODEL, models_dir)
+    out = {"torch": SentenceTransformerEncoder(path),
+           "onnx-fp32": OnnxEncoder(ensure_onnx_model(models_dir, variant="fp32"), threads=threads),
+           "onnx-int8": OnnxEncoder(ensure_onnx_model(models_dir), threads=threads)}
+    if bf16_supported():  # else torch emulates bfloat16: nothing to compare
+        out["torch-bf16"] = Bf16Encoder(path)
+    return out
 
 
 def encoder_comparison(artifacts: str | Path, *, models_dir: Path | None = None,

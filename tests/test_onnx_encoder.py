@@ -329,6 +329,40 @@ def real_pair():
 
 
 @pytest.mark.slow
+def test_bf16_engine_is_faithful_and_keeps_its_own_cache(real_pair, sample_path, tmp_path, monkeypatch):
+    """EXPLORER_ENGINE=bf16: passages through torch with bfloat16 products where the processor has
+    them (this project's machines do), at cosine ≥ 0.9999 of torch's float32 vectors but not
+    equal to them, so in the float32 model's space (same model id: the float32 query encoder
+    serves them) with a cache of their own; queries stay on the exact float32 export. Elsewhere
+    the engine falls back to the float32 export."""
+    from models.core import encoders
+    from models.core.config import DEFAULT_ARTIFACTS
+    from models.core.text import passage_text
+    from models.pipeline.embed import embed_passages
+    from models.pipeline.ingest import read_catalog
+
+    monkeypatch.setenv(encoders.ENGINE_ENV, "bf16")
+    models_dir = DEFAULT_ARTIFACTS / "models"
+    enc = encoders.load_encoder(encoders.DEFAULT_MODEL, models_dir=models_dir)
+    query_enc = encoders.load_query_encoder(encoders.DEFAULT_MODEL, models_dir=models_dir)
+    assert query_enc.exact and query_enc.model_id == "e5-small-offline@128"  # float32 ONNX queries
+    if not encoders.bf16_supported():
+        assert enc.engine == real_pair["onnx-fp32"].engine  # the exact export instead
+        return
+    assert isinstance(enc, encoders.Bf16Encoder) and "torch-bf16" in real_pair
+    assert enc.model_id == real_pair["torch"].model_id and enc.cache_id == "e5-small-offline@128+bf16"
+    df, _ = read_catalog(str(sample_path), limit=200)
+    passages = [passage_text(t, d) for t, d in zip(df["title"], df["description_text"], strict=True)]
+    ref = real_pair["torch"].encode(passages, kind="passage")
+    vecs, _ = embed_passages(passages, enc, tmp_path / "cache", show_progress=False)
+    cos = (ref * vecs).sum(axis=1)
+    assert vecs.dtype == np.float32 and np.allclose(np.linalg.norm(vecs, axis=1), 1, atol=1e-5)
+    assert cos.min() >= 0.9999, cos.min()
+    assert np.abs(ref - vecs).max() > ox.EXACT_MAX_ABS  # not float32's vectors: a cache of their own
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == ["e5-small-offline@128_bf16"]
+
+
+@pytest.mark.slow
 def test_fp32_export_is_exact_and_shares_torchs_identity(real_pair, sample_path):
     """The float32 export: the same vectors as torch within float rounding on 300 catalogue
     passages (padded batches, long texts truncated) and queries, measured at export too."""

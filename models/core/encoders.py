@@ -42,9 +42,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "e5-small-offline"  # built from registry packages by models.core.e5_offline
 # which engine runs the offline e5 model: "onnx" (default: its exact float32 ONNX export, ~1.4x
-# torch's speed, the same vectors within float rounding, no torch in the app) or "torch"
+# torch's speed, the same vectors within float rounding, no torch in the app), "torch", or "bf16"
+# (torch with bfloat16 matrix products on a processor that has them: passages only, see Bf16Encoder)
 ENGINE_ENV = "EXPLORER_ENGINE"
-ENGINES = ("onnx", "torch")
+ENGINES = ("onnx", "torch", "bf16")
 
 
 def engine() -> str:
@@ -124,6 +125,53 @@ class SentenceTransformerEncoder:
                 progress(len(chunk))
         return out
 
+
+
+BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo: the processor multiplies bfloat16 itself
+
+
+def bf16_supported(cpuinfo: str | None = None) -> bool:
+    """Whether this processor has bfloat16 dot products (``avx512_bf16`` or ``amx_bf16``): without
+    them torch emulates bfloat16, slower than float32.
+
+    Examples
+    --------
+    >>> bf16_supported("flags\t: fpu avx2 avx512f avx512_bf16 avx512_vnni"), bf16_supported("flags\t: avx2")
+    (True, False)
+    """
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(errors="replace")
+        except OSError:
+            return False
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            return bool(set(line.partition(":")[2].split()) & set(BF16_FLAGS))
+    return False
+
+
+class Bf16Encoder(SentenceTransformerEncoder):
+    """The offline e5 model through torch with its matrix products in bfloat16 (``torch.autocast``;
+    layer norms, softmax and the pooling stay float32), re-normalised in float32: ×1.57 the exact
+    float32 ONNX engine on this project's 2 cores, vectors at cosine ≥ 0.99998 of torch's float32
+    ones (docs/measurements.md). The vectors live in the float32 model's space (``model_id``, so
+    the app's float32 query encoder, the confidence model and the families apply unchanged), but
+    they are not equal within float rounding, so they have their own embedding cache
+    (``cache_id``) and are never mixed with float32 ones.
+    """
+
+    engine = "torch-bf16"
+
+    def __init__(self, model: str, *, max_seq_length: int = 128) -> None:
+        super().__init__(model, max_seq_length=max_seq_length)
+        self.cache_id = f"{self.model_id}+bf16"
+
+    def encode(self, texts, *, kind, batch_size=32, progress=None):
+        import torch
+
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = super().encode(texts, kind=kind, batch_size=batch_size, progress=progress)
+        return _normalise(out.astype(np.float32))
 
 
 ENCODER_PLUGINS_ENV = "EXPLORER_ENCODER_PLUGINS"
@@ -216,7 +264,12 @@ def load_encoder(model: str, *, models_dir: Path, max_seq_length: int = 128) -> 
         return load_onnx_encoder(models_dir, max_seq_length=max_seq_length)
     if model == ONNX_FP32_MODEL:
         return load_onnx_encoder(models_dir, max_seq_length=max_seq_length, variant="fp32")
-    if model == DEFAULT_MODEL and engine() == "onnx":
+    if model == DEFAULT_MODEL and engine() == "bf16":
+        if bf16_supported():
+            return Bf16Encoder(resolve_model_path(model, models_dir), max_seq_length=max_seq_length)
+        log.warning("%s=bf16, but this processor has no bfloat16 instructions (%s): embedding with "
+                    "the exact float32 ONNX engine", ENGINE_ENV, " or ".join(BF16_FLAGS))
+    if model == DEFAULT_MODEL and engine() in ("onnx", "bf16"):
         try:
             enc = load_onnx_encoder(models_dir, max_seq_length=max_seq_length, variant="fp32")
         except (OnnxModelError, ImportError, OSError, RuntimeError) as exc:
@@ -270,7 +323,8 @@ def load_query_encoder(model: str, *, models_dir: Path, max_seq_length: int = 12
                 return enc
         except OnnxModelError as exc:
             log.warning("%s; queries encoded with torch instead", exc)
-    if model == SOURCE_MODEL and engine() == "onnx" and onnx_folder(models_dir, "fp32").exists():
+    # the bf16 engine embeds passages only: its queries go through the exact float32 export too
+    if model == SOURCE_MODEL and engine() in ("onnx", "bf16") and onnx_folder(models_dir, "fp32").exists():
         try:
             enc = load_onnx_encoder(models_dir, max_seq_length=max_seq_length, threads=QUERY_THREADS,
                                     spinning=False, export=False, for_queries=True, variant="fp32")

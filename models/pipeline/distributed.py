@@ -218,7 +218,9 @@ def worker_encoder(spec):
 
 def encoder_info(spec) -> dict:
     enc = worker_encoder(spec)
-    return {"model_id": enc.model_id, "dim": int(enc.dim), "prefixes": getattr(enc, "prefixes", False)}
+    return {"model_id": enc.model_id, "cache_id": getattr(enc, "cache_id", None) or enc.model_id,
+            "dim": int(enc.dim), "prefixes": getattr(enc, "prefixes", False),
+            "engine": getattr(enc, "engine", type(enc).__name__)}
 
 
 def encode_chunk(texts: list[str], spec, batch_size: int):

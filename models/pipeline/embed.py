@@ -142,12 +142,15 @@ def embed_passages(texts: Sequence[str], encoder: Encoder, cache_root: Path | No
     then only needs ``model_id`` and ``dim``."""
     from tqdm.auto import tqdm
 
-    keys = [_key(encoder.model_id, t) for t in texts]
+    # an engine whose vectors are not equal to its model's within float rounding (bf16) keys its own
+    # cache (``cache_id``): its vectors and the exact ones are never mixed
+    cache_id = getattr(encoder, "cache_id", None) or encoder.model_id
+    keys = [_key(cache_id, t) for t in texts]
     if cache_root is None:
         vecs, found = np.zeros((len(texts), encoder.dim), np.float32), np.zeros(len(texts), bool)
         cache = None
     else:
-        cache = EmbeddingCache(cache_root, encoder.model_id, encoder.dim)
+        cache = EmbeddingCache(cache_root, cache_id, encoder.dim)
         vecs, found = cache.lookup(keys)
     todo, twins = _first_of_each_text(keys, np.flatnonzero(~found))
     stats = {"total": len(texts), "cached": int(found.sum()), "encoded": len(todo)}
@@ -159,7 +162,7 @@ def embed_passages(texts: Sequence[str], encoder: Encoder, cache_root: Path | No
         # longest first: padding waste is smallest and the time estimate errs on the safe side
         todo = todo[np.argsort([-len(texts[i]) for i in todo], kind="stable")]
         log.info("encoding %d passages (%d from cache, %d repeating another's text) with %s", len(todo),
-                 stats["cached"], len(twins), encoder.model_id)
+                 stats["cached"], len(twins), cache_id)
         t0 = time.perf_counter()
         with tqdm(total=len(todo), desc="embeddings", unit="passage", disable=not show_progress,
                   mininterval=2.0) as bar:

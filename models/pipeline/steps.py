@@ -192,7 +192,8 @@ def _embeddings(ctx: BuildContext) -> None:
     ctx.manifest["model"] = {"id": enc.model_id, "name": s.model, "dim": int(enc.dim),
                              "max_seq_length": s.max_seq_length,
                              "prefixes": getattr(enc, "prefixes", False),
-                             "engine": getattr(enc, "engine", type(enc).__name__)}
+                             "engine": getattr(enc, "engine", type(enc).__name__),
+                             "cache_id": getattr(enc, "cache_id", None) or enc.model_id}
     ctx.manifest["embedding_stats"] = stats
     ctx.writer.save_npy("embeddings.npy", vecs.astype(np.float32))
 
