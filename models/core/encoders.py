@@ -189,7 +189,7 @@ class UnknownModelError(ValueError):
     ...     engine()
     Traceback (most recent call last):
     ...
-    models.core.encoders.UnknownModelError: EXPLORER_ENGINE='cuda': choose among onnx, torch
+    models.core.encoders.UnknownModelError: EXPLORER_ENGINE='cuda': choose among onnx, torch, bf16
     >>> issubclass(UnknownModelError, ValueError)
     True
     """
