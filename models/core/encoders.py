@@ -153,7 +153,7 @@ def bf16_supported(cpuinfo: str | None = None) -> bool:
 class Bf16Encoder(SentenceTransformerEncoder):
     """The offline e5 model through torch with its matrix products in bfloat16 (``torch.autocast``;
     layer norms, softmax and the pooling stay float32), re-normalised in float32: ×1.57 the exact
-    float32 ONNX engine on this project's 2 cores, vectors at cosine ≥ 0.99998 of torch's float32
+    float32 ONNX engine on this project's 2 cores, vectors at cosine ≥ 0.99997 of torch's float32
     ones (docs/measurements.md). The vectors live in the float32 model's space (``model_id``, so
     the app's float32 query encoder, the confidence model and the families apply unchanged), but
     they are not equal within float rounding, so they have their own embedding cache
@@ -171,7 +171,22 @@ class Bf16Encoder(SentenceTransformerEncoder):
 
         with torch.autocast("cpu", dtype=torch.bfloat16):
             out = super().encode(texts, kind=kind, batch_size=batch_size, progress=progress)
-        return _normalise(out.astype(np.float32))
+        return _normalise(out)
+
+
+def cache_id(encoder) -> str:
+    """What keys ``encoder``'s vectors in the embedding cache: its ``cache_id`` when its vectors
+    are not equal to its model's within float rounding (:class:`Bf16Encoder`), else its model id.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> cache_id(SimpleNamespace(model_id="e5@128"))
+    'e5@128'
+    >>> cache_id(SimpleNamespace(model_id="e5@128", cache_id="e5@128+bf16"))
+    'e5@128+bf16'
+    """
+    return getattr(encoder, "cache_id", None) or encoder.model_id
 
 
 ENCODER_PLUGINS_ENV = "EXPLORER_ENCODER_PLUGINS"

@@ -17,7 +17,6 @@ _MD_SYNTAX = re.compile(r"(^|\s)(#{1,6}|>+|[-*+]|\d+\.)\s+", re.MULTILINE)
 _MD_EMPH = re.compile(r"(\*{1,3}|_{2,3}|`{1,3}|~~)")
 _TABLE = re.compile(r"\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?")
 _EMPH_CHARS = re.compile(r"[*`]|__|~~")
-_SPACES = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 

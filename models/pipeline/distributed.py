@@ -28,7 +28,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from models.core.bm25 import field_terms
-from models.core.encoders import load_encoder
+from models.core.encoders import cache_id, load_encoder
 from models.core.geo import Gazetteer
 from models.core.text import tokenize_fr
 from models.pipeline.lda import topic_tokens
@@ -218,7 +218,7 @@ def worker_encoder(spec):
 
 def encoder_info(spec) -> dict:
     enc = worker_encoder(spec)
-    return {"model_id": enc.model_id, "cache_id": getattr(enc, "cache_id", None) or enc.model_id,
+    return {"model_id": enc.model_id, "cache_id": cache_id(enc),
             "dim": int(enc.dim), "prefixes": getattr(enc, "prefixes", False),
             "engine": getattr(enc, "engine", type(enc).__name__)}
 

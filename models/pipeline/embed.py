@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.core.encoders import Encoder
+from models.core.encoders import Encoder, cache_id
 from models.pipeline.distributed import encode_chunk
 
 log = logging.getLogger(__name__)
@@ -144,13 +144,13 @@ def embed_passages(texts: Sequence[str], encoder: Encoder, cache_root: Path | No
 
     # an engine whose vectors are not equal to its model's within float rounding (bf16) keys its own
     # cache (``cache_id``): its vectors and the exact ones are never mixed
-    cache_id = getattr(encoder, "cache_id", None) or encoder.model_id
-    keys = [_key(cache_id, t) for t in texts]
+    cache_key = cache_id(encoder)
+    keys = [_key(cache_key, t) for t in texts]
     if cache_root is None:
         vecs, found = np.zeros((len(texts), encoder.dim), np.float32), np.zeros(len(texts), bool)
         cache = None
     else:
-        cache = EmbeddingCache(cache_root, cache_id, encoder.dim)
+        cache = EmbeddingCache(cache_root, cache_key, encoder.dim)
         vecs, found = cache.lookup(keys)
     todo, twins = _first_of_each_text(keys, np.flatnonzero(~found))
     stats = {"total": len(texts), "cached": int(found.sum()), "encoded": len(todo)}
@@ -162,7 +162,7 @@ def embed_passages(texts: Sequence[str], encoder: Encoder, cache_root: Path | No
         # longest first: padding waste is smallest and the time estimate errs on the safe side
         todo = todo[np.argsort([-len(texts[i]) for i in todo], kind="stable")]
         log.info("encoding %d passages (%d from cache, %d repeating another's text) with %s", len(todo),
-                 stats["cached"], len(twins), cache_id)
+                 stats["cached"], len(twins), cache_key)
         t0 = time.perf_counter()
         with tqdm(total=len(todo), desc="embeddings", unit="passage", disable=not show_progress,
                   mininterval=2.0) as bar:

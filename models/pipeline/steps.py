@@ -13,7 +13,7 @@ import pandas as pd
 
 from models.core import serving
 from models.core.config import BuildSettings
-from models.core.encoders import load_encoder
+from models.core.encoders import cache_id, load_encoder
 from models.core.families import FAMILY_KEYS_FILE, FAMILY_KEYS_VERSION, dataset_family_keys
 from models.core.freshness import DESCRIPTION_HEAD
 from models.core.geo import Lexicon, use_lexicon
@@ -193,7 +193,7 @@ def _embeddings(ctx: BuildContext) -> None:
                              "max_seq_length": s.max_seq_length,
                              "prefixes": getattr(enc, "prefixes", False),
                              "engine": getattr(enc, "engine", type(enc).__name__),
-                             "cache_id": getattr(enc, "cache_id", None) or enc.model_id}
+                             "cache_id": cache_id(enc)}
     ctx.manifest["embedding_stats"] = stats
     ctx.writer.save_npy("embeddings.npy", vecs.astype(np.float32))
 
