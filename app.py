@@ -72,11 +72,13 @@ PROBE_QUERY = "données publiques"
 
 def available_modes(explorer) -> list[str]:
     """Search modes this build can serve, in ``models.serve.search.MODES`` order. Probing each mode
-    once also loads its index and the query encoder now rather than on the first search."""
+    once (its scores over the catalogue, :meth:`models.serve.engine.SearchEngine.mode_scores`)
+    loads its index and the query encoder now; what a full search adds (spelling, places,
+    families) is :func:`warm_app`'s."""
     modes = []
     for mode in MODES:
         try:
-            explorer.search(PROBE_QUERY, mode=mode, k=1)
+            explorer.engine.mode_scores(PROBE_QUERY, mode)
         except ArtifactError as exc:
             log.warning("search mode %s unavailable: %s", mode, exc)
         except Exception:  # a broken index or encoder must not take the whole app down
@@ -98,6 +100,34 @@ def warm_search(explorer) -> None:
         _ = explorer.catalogue.freshness_codes  # « fraîcheur » filter and late cards (~1 s)
     except Exception:  # filters and places are a bonus: never take the app down for them
         log.exception("search filters or query understanding unavailable")
+
+
+def warm_app(app: dash.Dash) -> float:
+    """Everything a first search or « Demander » question needs beyond the indexes, built once:
+    one full search per mode (spelling vocabulary, gazetteer, families, result cards), the
+    filter columns and places (:func:`warm_search`), the assistant's indexes. Failures are
+    logged; the pages then do without (or answer with a French message). Returns the seconds.
+
+    ``python app.py`` serves the page first and runs this in a thread (a search that arrives
+    before it ends waits for what it needs: ``functools.cached_property`` computes each piece
+    once); gunicorn's ``--preload`` and a build switch run it before serving."""
+    t0 = time.perf_counter()
+    services = app.explorer_services
+    explorer, modes = services.explorer, services.modes
+    for mode in modes:
+        try:
+            explorer.search(PROBE_QUERY, mode=mode, k=1)
+        except Exception:  # the mode's index answered the probe: a bug, logged, not fatal
+            log.exception("search mode %s failed its first search", mode)
+    warm_search(explorer)
+    if "hybrid" in modes:  # the « Demander » page: its indexes are loaded now, not on a first question
+        try:
+            explorer.assistant.warm()
+        except Exception:  # the page then answers with a French message
+            log.exception("assistant not ready")
+    dt = time.perf_counter() - t0
+    log.info("search and assistant warm in %.1f s", dt)
+    return dt
 
 
 def default_mode(modes: list[str]) -> str | None:
@@ -181,14 +211,14 @@ def damaged_page():
     return dbc.Alert(DAMAGED_PAGE, color="warning", className="m-3")
 
 
-def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
+def create_app(settings: AppSettings, explorer=None, *, warm: bool = True) -> dash.Dash:
     """Build the Dash app over ``explorer`` (loaded from ``settings.artifacts`` if None). An
     optional page whose files are damaged (topics, producers, territories) shows a notice
-    instead, its callbacks are not registered, and the rest of the app serves."""
+    instead, its callbacks are not registered, and the rest of the app serves. ``warm=False``:
+    the caller runs :func:`warm_app` (``python app.py`` does, in a thread, once serving)."""
     if explorer is None:
         explorer = load_explorer(settings)
     modes = available_modes(explorer)
-    warm_search(explorer)
     services = Services(explorer=explorer, settings=settings, modes=modes, default_mode=default_mode(modes))
     ok = {"themes": page_usable("themes", lambda: check_topics(explorer)),
           "producteurs": page_usable("producteurs", lambda: check_producers(explorer)),
@@ -211,11 +241,6 @@ def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
     lda_models = explorer.topics.summary.get("models", []) if ok["themes"] else []
     clusters = clusters_list(explorer) if ok["themes"] else []  # « Où sont ces données ? » of a cluster
 
-    if "hybrid" in modes:  # the « Demander » page: its indexes are loaded now, not on a first question
-        try:
-            explorer.assistant.warm()
-        except Exception:  # the page then answers with a French message
-            log.exception("assistant not ready")
     relevance = labelled_files(getattr(settings, "relevance_dir", None))
     app = dash.Dash(__name__, title=APP_TITLE, assets_folder=str(ASSETS), update_title=None,
                     serve_locally=True)
@@ -258,6 +283,8 @@ def create_app(settings: AppSettings, explorer=None) -> dash.Dash:
     register_callbacks(app, services, skip=[m for m, off in skip.items() if off])
     app.explorer_services = services  # SwitchingServer tells it about a newer build it refused
     log.info("app ready: %d datasets, search modes %s, %d topics", explorer.n, modes, len(topics))
+    if warm:
+        warm_app(app)
     return app
 
 
@@ -392,6 +419,7 @@ def release_memory() -> None:
     gc.unfreeze()
     gc.collect()
     gc.freeze()
+    gc.enable()  # off while loading (prepare_process)
     try:
         import pyarrow
 
@@ -409,7 +437,12 @@ def release_memory() -> None:
 def prepare_process(settings: AppSettings) -> None:
     """Before loading: numeric threads (:func:`limit_threads`), parquet reads through the system
     allocator, whose freed memory :func:`release_memory` can return (pyarrow's default pool keeps
-    the peak of every read), fewer malloc arenas."""
+    the peak of every read), fewer malloc arenas, and no cyclic garbage collection until
+    :func:`release_memory`: loading makes ~450,000 long-lived objects, and the collections they
+    trigger cost ~40 % of building the gazetteer alone."""
+    import gc
+
+    gc.disable()
     limit_threads(settings.threads)
     try:
         import pyarrow
@@ -429,6 +462,19 @@ def after_start(settings: AppSettings) -> None:
     """Once the app is built: threads again (torch came with the encoder), unused memory back."""
     limit_threads(settings.threads)
     release_memory()
+
+
+def warm_in_background(app: dash.Dash, settings: AppSettings) -> threading.Thread:
+    """:func:`warm_app` then :func:`after_start` in a thread: the page is served meanwhile (the
+    map needs none of it), and a first search waits only for the pieces it needs."""
+
+    def run() -> None:
+        warm_app(app)
+        after_start(settings)
+
+    thread = threading.Thread(target=run, name="warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def setup_logging() -> None:
@@ -506,14 +552,15 @@ def main(argv: list[str] | None = None) -> int:
                            query_encoder=args.query_encoder)
     prepare_process(settings)
     try:
-        app = create_app(settings)
+        app = create_app(settings, warm=False)
     except START_ERRORS as exc:
         log.error("cannot start: %s", start_error(exc))
         return 2
-    after_start(settings)
+    limit_threads(settings.threads)
     log.info("serving on http://%s:%d/", settings.host, settings.port)
     SwitchingServer.install(settings, app)
     warm_requests(app)
+    warm_in_background(app, settings)
     app.run(host=settings.host, port=settings.port, debug=settings.debug,
             request_handler=http_guard.request_handler())
     return 0

@@ -259,3 +259,65 @@ def test_hover_tooltip_names_the_dataset(dash, explorer):
     assert explorer.datasets["title"].iloc[2] in strings(resp[ids.MAP_TOOLTIP]["children"])
     off = dash.call({f"{ids.MAP}.hoverData": {"points": [{"curveNumber": HIGHLIGHT_TRACE, "pointIndex": 0}]}})
     assert off[ids.MAP_TOOLTIP]["show"] is False
+
+
+def test_the_page_is_served_before_the_search_warms_up_and_a_search_never_waits_twice(
+        built_root, monkeypatch):
+    """``python app.py`` serves the page once the layout exists (``create_app(warm=False)``) and
+    warms the search in a thread (:func:`app.warm_in_background`): the spelling vocabulary and
+    the assistant are built after the page's first 200, once, even with a search racing the
+    warm-up, whose results are those of a warm app."""
+    import app as app_module
+    from models.serve import spelling
+    from models.serve.explorer import Explorer
+    from tests.fake_encoders import FakeEncoder
+
+    built = []
+    real = spelling.SpellingCorrector.from_build.__func__
+
+    def counting(cls, *a, **kw):
+        built.append(1)
+        return real(cls, *a, **kw)
+
+    monkeypatch.setattr(spelling.SpellingCorrector, "from_build", classmethod(counting))
+    monkeypatch.setattr(app_module, "limit_threads", lambda n: None)
+    monkeypatch.setattr(app_module, "release_memory", lambda: None)  # no gc.freeze in the test process
+    settings = AppSettings(artifacts=built_root)
+    exp = Explorer.load(built_root, encoder=FakeEncoder(64))
+    a = create_app(settings, explorer=exp, warm=False)
+    assert a.server.test_client().get("/").status_code == 200
+    assert built == [] and "assistant" not in vars(exp)  # nothing of the warm-up yet
+
+    thread = app_module.warm_in_background(a, settings)
+    racing = [h.row for h in exp.search("qualité de l'eau potable", mode="hybrid", k=10)]
+    thread.join(timeout=120)
+    assert not thread.is_alive()
+    assert built == [1] and "assistant" in vars(exp)
+    assert racing == [h.row for h in exp.search("qualité de l'eau potable", mode="hybrid", k=10)]
+    warm = Explorer.load(built_root, encoder=FakeEncoder(64))
+    create_app(settings, explorer=warm)  # the default: warm before returning (gunicorn, a switch)
+    assert built == [1, 1] and "assistant" in vars(warm)
+    assert racing == [h.row for h in warm.search("qualité de l'eau potable", mode="hybrid", k=10)]
+
+
+def test_no_cyclic_collection_while_loading_then_on_again(monkeypatch):
+    """prepare_process turns the collector off while the build loads (its ~450,000 objects would
+    trigger collections that cost ~40 % of some steps), after_start turns it back on."""
+    import gc
+
+    import pyarrow
+
+    import app as app_module
+
+    monkeypatch.setattr(app_module, "limit_threads", lambda n: None)
+    settings = AppSettings()
+    pool = pyarrow.default_memory_pool()
+    try:
+        app_module.prepare_process(settings)
+        assert not gc.isenabled()
+        app_module.after_start(settings)
+        assert gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()
+        pyarrow.set_memory_pool(pool)

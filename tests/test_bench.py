@@ -77,6 +77,7 @@ def test_bench_measures_the_fixture_build(built_root):
     assert result["highlight_payload_bytes"] < 20_000  # a Patch of the overlay, not a figure
     assert 0 < result["filter_payload_bytes"] < 20_000  # the filter mask, not the map
     assert result["search_p50_ms"] <= result["search_p95_ms"]
+    assert 0 < result["start_s"] < result["first_search_s"]  # the layout, then a search, after the 200
     assert result["ask_p50_ms"] <= result["ask_p95_ms"]
     assert 50 < result["rss_mb"] < 4000
     assert 0 < result["rss_anon_mb"] < result["rss_mb"] and 0 < result["rss_file_mb"] < result["rss_mb"]

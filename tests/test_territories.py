@@ -470,3 +470,16 @@ def test_territories_page_in_browser(dash_duo, app, service, named):
     dash_duo.wait_for_element(f"#{tp.SHOW_ON_MAP}:not([disabled])", timeout=10).click()
     dash_duo.wait_for_contains_text(f"#{ids.TABS} .nav-link.active", "Carte", timeout=10)
     assert dash_duo.get_logs() == []
+
+
+def test_map_counts_are_computed_once_and_handed_out_as_copies(built_root):
+    """The choropleth's counts per level are kept (the build does not change under a service):
+    the same numbers each time, and a caller changing its frame changes nothing for the next."""
+    from models.serve.explorer import Explorer
+
+    svc = Explorer.load(built_root).territories
+    first = svc.counts("departement")
+    first["n"] = -1
+    again = svc.counts("departement")
+    assert (again["n"] >= 0).all() and again["n"].sum() > 0
+    assert again.equals(svc.counts("departement"))

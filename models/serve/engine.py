@@ -256,8 +256,10 @@ class SearchEngine:
         ``.suggestion`` a corrected query to offer. The places and producers it names (the
         gazetteer knows them even when no dataset does) and words between double quotes are
         kept as typed."""
+        if not query:  # browsing with filters: no word to check, the vocabulary not even loaded
+            return Correction(query, query)
         sp = self.speller
-        if sp is None or not query:
+        if sp is None:
             return Correction(query, query)
         try:
             c = sp.correct(query)

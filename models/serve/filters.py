@@ -238,7 +238,7 @@ class CatalogueFilters:
         self.format_bits = raw.map(uniq).to_numpy(dtype=np.uint32)
         # licence and frequency: categorical codes
         lic = ds["license"].fillna("").astype(str) if "license" in ds else pd.Series([""] * n)
-        keys = lic.map(licence_key)
+        keys = lic.map({v: licence_key(v) for v in lic.unique()})  # a few dozen labels, 70,575 rows
         self.licence_codes, licence_keys = pd.factorize(keys, sort=True)
         self.licence_keys = np.asarray(licence_keys, dtype=object)
         self.licence_codes = self.licence_codes.astype(np.int32)

@@ -113,7 +113,7 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
-    from app import create_app, prepare_process
+    from app import after_start, create_app, prepare_process
     from components import producers_page as pp
     from models.core.config import AppSettings
 
@@ -122,6 +122,7 @@ def main(argv=None) -> int:
     t = time.perf_counter()
     app = create_app(settings)
     start_s = time.perf_counter() - t
+    after_start(settings)  # the collector on again, memory given back
     client = app.server.test_client()
     layout = client.get("/_dash-layout").data
     page = json.dumps(next(

@@ -109,12 +109,13 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
-    from app import create_app, prepare_process
+    from app import after_start, create_app, prepare_process
     from models.core.config import AppSettings
 
     settings = AppSettings(artifacts=args.artifacts)
     prepare_process(settings)
     app = create_app(settings)
+    after_start(settings)  # the collector on again, memory given back
     url = serve(app)
     args.out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
