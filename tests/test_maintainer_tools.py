@@ -68,7 +68,7 @@ def test_compare_search_prints_the_table_and_the_verdict(built_root, titles_csv,
     from scripts.tools import compare_search
 
     assert compare_search.main(["--artifacts", str(built_root), "--queries", str(titles_csv),
-                                "--change", "smooth_long=0"]) == 0
+                                "--change", "smooth_long=0.8"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["set", "n", "A", "B", "B−A", "95", "%", "CI", "p", "changed"]
     sets = {line.split()[0]: line for line in lines[1:-1]}
