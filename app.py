@@ -469,8 +469,12 @@ def warm_in_background(app: dash.Dash, settings: AppSettings) -> threading.Threa
     map needs none of it), and a first search waits only for the pieces it needs."""
 
     def run() -> None:
-        warm_app(app)
-        after_start(settings)
+        try:
+            warm_app(app)
+        except Exception:  # a bug in the warm-up: searches then build what they need themselves
+            log.exception("warm-up failed")
+        finally:
+            after_start(settings)  # the collector on again, whatever happened
 
     thread = threading.Thread(target=run, name="warm-up", daemon=True)
     thread.start()

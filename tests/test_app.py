@@ -321,3 +321,26 @@ def test_no_cyclic_collection_while_loading_then_on_again(monkeypatch):
         gc.enable()
         gc.unfreeze()
         pyarrow.set_memory_pool(pool)
+
+
+def test_a_failing_warm_up_still_turns_the_collector_back_on(monkeypatch, caplog):
+    """The collector is off from prepare_process until the warm-up thread ends: whatever the
+    warm-up raises, the thread turns it back on (else the process would never collect again)."""
+    import gc
+
+    import app as app_module
+
+    def broken(app):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(app_module, "warm_app", broken)
+    monkeypatch.setattr(app_module, "limit_threads", lambda n: None)
+    gc.disable()
+    try:
+        with caplog.at_level(logging.ERROR, logger="app"):
+            app_module.warm_in_background(None, AppSettings()).join(timeout=60)
+        assert gc.isenabled()
+        assert any("warm-up failed" in r.getMessage() for r in caplog.records)
+    finally:
+        gc.enable()
+        gc.unfreeze()
