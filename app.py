@@ -20,6 +20,7 @@ callbacks live in ``callbacks/<page>.py`` (``register(app, services)``), listed 
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import sys
@@ -414,8 +415,6 @@ def release_memory() -> None:
     dozen paid a ~200 ms pause (a full collection, measured on the full catalogue), and
     gunicorn's forked workers stop touching the shared pages of those objects. Called again
     after a build switch: unfrozen first, so the old build's reference cycles are collected."""
-    import gc
-
     gc.unfreeze()
     gc.collect()
     gc.freeze()
@@ -440,8 +439,6 @@ def prepare_process(settings: AppSettings) -> None:
     the peak of every read), fewer malloc arenas, and no cyclic garbage collection until
     :func:`release_memory`: loading makes ~450,000 long-lived objects, and the collections they
     trigger cost ~40 % of building the gazetteer alone."""
-    import gc
-
     gc.disable()
     limit_threads(settings.threads)
     try:
@@ -499,6 +496,7 @@ def server_from_env():
         after_start(settings)
         return dash_app.server
     except START_ERRORS as exc:
+        gc.enable()  # off since prepare_process
         log.error("cannot start: %s", start_error(exc))
         # --preload (the documented way): the master loads the app and exits 2 like app.py; in a
         # worker, gunicorn's APP_LOAD_ERROR (4) stops the master instead of a reboot loop
@@ -558,6 +556,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app = create_app(settings, warm=False)
     except START_ERRORS as exc:
+        gc.enable()  # off since prepare_process (main may run inside a longer process: tests)
         log.error("cannot start: %s", start_error(exc))
         return 2
     limit_threads(settings.threads)

@@ -249,6 +249,9 @@ def test_main_exits_cleanly_without_artifacts(tmp_path, caplog, capsys):
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "manifest.json").write_text("{not json")
     assert main(["--artifacts", str(tmp_path / "broken")]) == 2
+    import gc
+
+    assert gc.isenabled()  # off while loading, on again when the start fails
 
 
 def test_hover_tooltip_names_the_dataset(dash, explorer):
