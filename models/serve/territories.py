@@ -91,14 +91,13 @@ def rows_by_key(keys: list[str], rows: np.ndarray) -> dict[str, np.ndarray]:
         return {}
     codes, uniq = pd.factorize(pd.Series(keys, dtype=object), sort=True)
     rows = np.asarray(rows, dtype=np.int64)
-    span = int(rows.max()) + 1 if rows.min() >= 0 else None
-    if span is None:  # a negative row (never written by the build): the slower 2-D sort
-        pairs = np.unique(np.stack([codes.astype(np.int64), rows], axis=1), axis=0)
-    else:  # one int64 per pair: a 1-D sort (~10x faster than the 2-D one on 171,000 pairs)
-        flat = np.unique(codes.astype(np.int64) * span + rows)
-        pairs = np.stack([flat // span, flat % span], axis=1)
-    cuts = np.flatnonzero(np.diff(pairs[:, 0])) + 1
-    return {str(uniq[c[0, 0]]): c[:, 1].copy() for c in np.split(pairs, cuts)}
+    low = int(rows.min())
+    span = int(rows.max()) - low + 1
+    # one int64 per (key, row) pair: a 1-D sort (~10x faster than a 2-D unique on 171,000 pairs)
+    flat = np.unique(codes.astype(np.int64) * span + (rows - low))
+    key_of, row_of = flat // span, flat % span + low
+    cuts = np.flatnonzero(np.diff(key_of)) + 1
+    return {str(uniq[k[0]]): r for k, r in zip(np.split(key_of, cuts), np.split(row_of, cuts), strict=True)}
 
 
 def entity_value(level: str, code: str) -> str:
