@@ -49,12 +49,26 @@ def _fact(label: str, value) -> dict | None:
 
 
 def snippet_children(pieces) -> list:
-    """``[(text, highlighted)]`` → text children, highlighted words in ``html.Mark`` (as text)."""
+    """``[(text, highlighted)]`` → text children, highlighted words in ``html.Mark`` (as text).
+    A piece keeps the spaces at its ends: they separate it from the highlighted words beside it.
+
+    Examples
+    --------
+    >>> kids = snippet_children([("… ", False), ("prix ", False), ("des", True), (" carburants", False)])
+    >>> "".join(k if isinstance(k, str) else "[" + k["props"]["children"] + "]" for k in kids)
+    '… prix [des] carburants'
+    """
     out = []
     for text, hl in pieces or []:
-        t = clean_text(text, 400)
-        if t or text == " ":
-            out.append(node("Mark", t) if hl else (" " + t + " " if t.startswith("…") else t))
+        raw = str(text or "")
+        t = clean_text(raw, 400)
+        if t:
+            t = (" " if raw[:1].isspace() else "") + t + (" " if raw[-1:].isspace() else "")
+        elif raw.isspace():
+            t = " "
+        else:
+            continue
+        out.append(node("Mark", t) if hl else t)
     return out
 
 

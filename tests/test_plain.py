@@ -116,3 +116,27 @@ def _walk(c):
     for ch in children if isinstance(children, list) else [children]:
         if isinstance(ch, Component):
             yield from _walk(ch)
+
+
+def _shown_text(children) -> str:
+    """What a browser shows of text children: strings as they are, a ``Mark``'s text inside."""
+    return "".join(c if isinstance(c, str) else _shown_text([c["props"]["children"]]) for c in children)
+
+
+WORDS = st.lists(st.sampled_from(["prix", "des", "carburants", "piscines", "de", "la", "ville", "« Lyon »",
+                                  "l'eau", "2024"]), min_size=1, max_size=60)
+
+
+@settings(max_examples=200, deadline=None)
+@given(WORDS, st.sampled_from(["prix carburants", "piscine", "eau ville", "des"]))
+def test_a_snippet_shows_the_description_words_with_their_spaces(words, query):
+    """The highlighted words sit between text pieces: each piece keeps its spaces, so « prix des
+    carburants » never reads « Prixdescarburants »."""
+    from components.search_results import snippet_children
+    from models.serve.cards import query_stems, snippet_pieces
+
+    text = " ".join(words)
+    pieces = snippet_pieces(text, query_stems(query), width=80)
+    shown = _shown_text(snippet_children(pieces))
+    assert shown == "".join(t for t, _ in pieces)
+    assert shown.strip(" …") in text
