@@ -71,8 +71,10 @@ FINDABILITY_K = 100  # the findability test looks this deep in the results
 
 def _base_layout(fig: go.Figure, height: int) -> go.Figure:
     fig.update_layout(height=height, font={"family": FONT}, plot_bgcolor="white",
-                      paper_bgcolor="white", margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                      legend={"orientation": "h", "y": 1.08, "x": 0})
+                      paper_bgcolor="white", margin={"l": 10, "r": 10, "t": 56, "b": 10},
+                      # above the plot, anchored by its bottom: a legend on two lines (a long
+                      # producer's name) grows upwards, not over the first bars
+                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.01, "x": 0})
     return fig
 
 

@@ -26,6 +26,15 @@ def producer(explorer):
 
 
 # ---- builders ------------------------------------------------------------------------------
+def test_the_two_bar_legend_sits_above_the_plot():
+    """A long producer's name wraps the legend on two lines: anchored by its bottom above the
+    plot, it grows into the top margin instead of covering the first bars (as it did at y 1.08
+    anchored by its middle, in a 30 px margin)."""
+    fig = pp.visualize_topic_mix(["a", "b"], [0.5, 0.5], [0.2, 0.8], name="Direction " * 12)
+    legend = fig.layout.legend
+    assert legend.yanchor == "bottom" and legend.y >= 1 and fig.layout.margin.t >= 50
+
+
 def test_builders_empty_states():
     for fig in (pp.visualize_topic_mix([], [], []), pp.visualize_quality_overview([], [], []),
                 pp.visualize_neighbourhood([], [])):
