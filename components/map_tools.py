@@ -15,8 +15,19 @@ KIND_OPTIONS = [{"label": "création", "value": "created"},
 
 
 def year_marks(first: int, last: int) -> dict:
+    """The slider's labelled years: every ``step`` years and both ends; a round year closer to
+    an end than half a step is dropped (« 2025 » and « 2026 » side by side overlapped).
+
+    Examples
+    --------
+    >>> list(year_marks(1990, 2026))
+    [1990, 1995, 2000, 2005, 2010, 2015, 2020, 2026]
+    >>> list(year_marks(2019, 2026)), list(year_marks(2024, 2026))
+    ([2019, 2020, 2022, 2024, 2026], [2024, 2025, 2026])
+    """
     step = 5 if last - first > 12 else 2 if last - first > 5 else 1
-    marks = {y: str(y) for y in range(first, last + 1) if y % step == 0}
+    marks = {y: str(y) for y in range(first, last + 1)
+             if y % step == 0 and (y in (first, last) or min(y - first, last - y) * 2 >= step)}
     marks[first] = str(first)
     marks[last] = str(last)
     return dict(sorted(marks.items()))

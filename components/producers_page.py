@@ -345,7 +345,7 @@ def similar_table(items: list[dict]) -> html.Div | dbc.ListGroup:
         return empty_state(texts.PRODUCERS_NO_SIMILAR)
     return dbc.ListGroup([dbc.ListGroupItem(
         [html.Div(clean_text(d.get("organization"), 140), className="fw-semibold"),
-         html.Div(f"{french.integer(d.get('n_active'))} jeux · similarité "
+         html.Div(f"{french.count(d.get('n_active'), 'jeu', 'jeux')} · similarité "
                   f"{french.score(d.get('similarity'))}", className="small text-muted")],
         id={"type": PRODUCER_ITEM, "value": str(d["producer_id"])}, action=True, n_clicks=0,
         class_name="py-1 dataset-item") for d in items], flush=True)

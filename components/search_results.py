@@ -48,6 +48,20 @@ def _fact(label: str, value) -> dict | None:
     return span([span(f"{label}\u00a0: ", className="text-muted"), v], className="me-3 d-inline-block")
 
 
+STAT_WORDS = (("views", "vue"), ("reuses", "réutilisation"), ("followers", "abonné"))
+
+
+def _stat(shown, word: str) -> str:
+    """A card's count as shown (« 1 200 », already formatted) and its word, singular for 0 and 1.
+
+    >>> _stat("1\u202f200", "vue"), _stat("1", "abonné"), _stat(None, "réutilisation")
+    ('1\u202f200 vues', '1 abonné', '0 réutilisation')
+    """
+    shown = str(shown if shown not in (None, "") else "0")
+    digits = "".join(ch for ch in shown if ch in "0123456789")
+    return f"{shown} {french.plural(int(digits) if digits else 0, word)}"
+
+
 def snippet_children(pieces) -> list:
     """``[(text, highlighted)]`` → text children, highlighted words in ``html.Mark`` (as text).
     A piece keeps the spaces at its ends: they separate it from the highlighted words beside it.
@@ -85,8 +99,7 @@ def result_card(c: dict) -> dict:
     facts2 = [_fact("Couverture", c.get("coverage")),
               _fact("Territoire", ", ".join(c.get("territories") or []) or c.get("declared_zones")),
               _fact("Formats", ", ".join(c.get("formats") or [])), _fact("Licence", c.get("licence"))]
-    stats = (f"{c.get('views', '0')} vues · {c.get('reuses', '0')} réutilisations · "
-             f"{c.get('followers', '0')} abonnés")
+    stats = " · ".join(_stat(c.get(k), word) for k, word in STAT_WORDS)
     if c.get("quality") is not None:
         stats += f" · qualité des métadonnées {int(c['quality'])}/100"
     body = [div(head)]
@@ -278,14 +291,18 @@ def results_header(q: str, *, shown: int, total: int, more_than: int | None, mod
     20 jeux de données pour «\u00a0eau\u00a0» (sur plus de 1\u202f000 trouvés, mode Hybride)
     >>> print(results_header("", shown=3, total=3, more_than=None, mode="hybrid", sort="popular"))
     3 jeux de données correspondent aux filtres (les plus consultés d'abord)
+    >>> print(results_header("Ciqual", shown=1, total=1, more_than=None, mode="keyword", sort="relevance"))
+    1 jeu de données pour «\u00a0Ciqual\u00a0» (sur 1 trouvé, mode Mots-clés)
     """
     if not q:
         order = "les plus récents" if sort == "recent" else "les plus consultés"
-        return f"{total} jeux de données correspondent aux filtres ({order} d'abord)"
-    found = f"plus de {french.integer(more_than)}" if more_than is not None else str(total)
+        verb = "correspondent" if total >= 2 else "correspond"
+        return f"{french.datasets(total)} {verb} aux filtres ({order} d'abord)"
+    found = (f"plus de {french.integer(more_than)} trouvés" if more_than is not None
+             else f"{french.integer(total)} {french.plural(total, 'trouvé')}")
     order = ", " + SORT_LABELS[sort] if sort in SORT_LABELS and sort != "relevance" else ""
-    header = (f"{shown} jeux de données pour «\u00a0{clean_text(q, 80)}\u00a0» "
-              f"(sur {found} trouvés, mode {mode_label(mode)}{order})")
+    header = (f"{french.datasets(shown)} pour «\u00a0{clean_text(q, 80)}\u00a0» "
+              f"(sur {found}, mode {mode_label(mode)}{order})")
     if words:
         header += " · mots voisins\u00a0: " + ", ".join(clean_text(w, 30) for w in words)
     return header

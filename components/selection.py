@@ -115,7 +115,8 @@ def selection_tab() -> html.Div:
 def mds_title(n: int, truncated: bool) -> str:
     """The title of the selection's MDS (``truncated``: the selection had more than
     :data:`MDS_POINTS` datasets)."""
-    return f"MDS de {n} jeux sélectionnés" + (f" (les {MDS_POINTS} premiers)" if truncated else "")
+    return (f"MDS de {french.count(n, 'jeu sélectionné', 'jeux sélectionnés')}"
+            + (f" (les {MDS_POINTS} premiers)" if truncated else ""))
 
 
 def mds_block(figure: go.Figure | None = None) -> dcc.Graph:
@@ -131,4 +132,4 @@ def busy_note(message: str) -> html.Div:
 
 def lasso_label(n: int) -> str:
     """The map's legend for the datasets of a lasso or box selection."""
-    return f"Sélection sur la carte ({n} jeux)"
+    return f"Sélection sur la carte ({french.count(n, 'jeu', 'jeux')})"

@@ -69,8 +69,8 @@ def visualize_choropleth(geojson: dict | None, codes: Sequence[str], names: Sequ
     if not len(codes) or not any(int(c) > 0 for c in counts):
         return empty_figure(f"Aucun jeu de données rattaché à un de ces {unit}.", height=height)
     direct = list(direct) if direct is not None else [0] * len(codes)
-    hover = [f"<b>{plotly_text(n, 80)}</b> ({plotly_text(c, 5)})<br>{french.integer(k)} jeux de données"
-             f"<br>{french.integer(d)} le nomment directement"
+    hover = [f"<b>{plotly_text(n, 80)}</b> ({plotly_text(c, 5)})<br>{french.datasets(k)}"
+             f"<br>{french.integer(d)} {'le nomment' if d >= 2 else 'le nomme'} directement"
              for c, n, k, d in zip(codes, names, counts, direct, strict=True)]
     fig = go.Figure(go.Choropleth(
         geojson=geojson, featureidkey="properties.code", locations=list(codes), z=list(counts),
@@ -179,7 +179,8 @@ def most_named_list(items: list[dict]) -> html.Div:
                                    html.Span(f" · {french.integer(d.get('n'))}", className="text-muted")],
                                   id={"type": TOP_ITEM, "value": str(d["value"])}, n_clicks=0,
                                   color="light", size="sm", className="me-1 mb-1 border",
-                                  title=f"{french.integer(d.get('n'))} jeux de données le nomment")
+                                  title=f"{french.datasets(d.get('n'))} "
+                                        f"{'le nomment' if (d.get('n') or 0) >= 2 else 'le nomme'}")
                        for d in items]])
 
 

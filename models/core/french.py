@@ -169,6 +169,15 @@ def count(n, singular: str, plural_form: str | None = None) -> str:
     return f"{integer(n)} {plural(n, singular, plural_form)}"
 
 
+def datasets(n) -> str:
+    """« 1 jeu de données », « 12 345 jeux de données ».
+
+    >>> datasets(1), datasets(0), datasets(2)
+    ('1 jeu de données', '0 jeu de données', '2 jeux de données')
+    """
+    return count(n, "jeu de données", "jeux de données")
+
+
 def month_name(month: int) -> str:
     """« janvier » for 1 … « décembre » for 12; "" otherwise.
 
