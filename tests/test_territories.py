@@ -104,6 +104,29 @@ def test_tags_match_as_whole_tags(gaz):
     assert ("commune", "84087") not in f  # a common word without context
 
 
+def test_a_name_after_an_article_is_not_a_commune_without_one(gaz):
+    """« la Saône » (the river), « de la Ville de Toulon », « mer des Pertuis »: a commune whose
+    name has no article (Saône, Ville, Pertuis) is not what an article introduces; a name that
+    holds its article (La Rochelle, Le Havre) still is."""
+    saone, ville, pertuis = commune(gaz, "Saône", "25"), commune(gaz, "Ville", "60"), commune(gaz, "Pertuis", "84")
+    f = found(gaz, title="Zones réglementées du PPRN de la Saône",
+              organization="Direction Départementale des Territoires de Haute-Saône")
+    assert ("commune", saone) not in f and ("departement", "70") in f
+    f = found(gaz, title="Actes du Conseil Municipal de la Ville de Toulon")
+    assert ("commune", ville) not in f and ("commune", commune(gaz, "Toulon", "83")) in f
+    f = found(gaz, title="Habitats du Parc naturel marin de la mer des Pertuis")
+    assert ("commune", pertuis) not in f
+    assert ("commune", pertuis) in found(gaz, title="Marché de Pertuis", organization="Mairie de Pertuis")
+    assert ("commune", commune(gaz, "La Rochelle", "17")) in found(gaz, title="Piscines de La Rochelle")
+
+
+def test_a_common_word_tag_is_not_a_village(gaz):
+    """The tag « plan » of a DDT de l'Isère dataset is the word, not Plan (Isère, 300
+    inhabitants), though the producer places it in the right département."""
+    f = found(gaz, title="Plan local d'urbanisme", tags=["plan", "urbanisme"], organization="DDT de l'Isère")
+    assert ("commune", commune(gaz, "Plan", "38")) not in f and ("departement", "38") in f
+
+
 def test_producer_location_and_national_producers(gaz):
     f = found(gaz, title="Budget primitif 2024", organization="Ville de Brest")
     assert f[("commune", "29019")].source == "organization"

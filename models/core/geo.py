@@ -23,6 +23,11 @@ How an ambiguous mention is resolved (generic rules, no per-name list)
       it (``commune de``, ``département du`` ...).
     * Streets and buildings: a commune name right after ``rue``, ``avenue``, ``place``, ``gare de``,
       ``lycée`` ... is ignored.
+    * Articles: a commune whose name has no article is not what an article introduces (``la
+      Saône`` the river, ``de la Ville de Toulon``, ``mer des Pertuis``, ``La Baule``); names that
+      hold theirs (``La Rochelle``) and islands (``l'Île-d'Aix``) are unaffected.
+    * A common word as a tag (``plan``, ``routes``) or as the first word of a field or sentence
+      (``Plan local d'urbanisme``: its capital letter proves nothing) names no commune.
     * Homonyms (communes of the same name, or a commune and a département): every candidate gets
       a support score from the context of the dataset — the producer's own location (its name, and
       the départements its other datasets mention unambiguously), the unambiguous places and the
@@ -91,6 +96,9 @@ _SPLIT = re.compile(r"([^\W_]+)")
 _ORDINAL = re.compile(r"^(\d{1,2})(?:er|ere|re|e|eme|ieme|em|me|è)$")
 TOKEN_ALIASES = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes", "mt": "mont"}
 ARTICLES = frozenset({"le", "la", "les", "l"})
+# an article, or one fused with « de » / « à » (« du », « des », « au », « aux »), right before a name
+ARTICLES_BEFORE = ARTICLES | {"du", "des", "au", "aux"}
+_SENTENCE_END = frozenset(".!?:;\n")  # in the separator before a word: it starts a sentence or a value
 LINK_WORDS = frozenset({"de", "du", "des", "d", "la", "le", "les", "l", "et", "en", "sur", "sous",
                         "a", "au", "aux"})
 def _words(text: str) -> frozenset[str]:
@@ -647,6 +655,8 @@ class Mention:
     cue: str | None = None  # level announced by the words right before (commune, departement ...)
     blocked: bool = False  # right after "rue", "gare de", "bassin du", "lycée" ...
     code_near: str | None = None  # a 5-digit postcode or INSEE code right before or after
+    article: bool = False  # an article right before, outside the name: « la Saône », « de la Ville de »
+    initial: bool = False  # first word of the field or of a sentence: its capital letter proves nothing
 
 
 def _is_code(tok: str) -> bool:
@@ -667,6 +677,9 @@ def scan(gaz: Gazetteer, text: str, source: str) -> list[Mention]:
      ('toulouse', 'Toulouse', None, True, None)]
     >>> [m.key for m in scan(gaz, "Haute-Garonne et Juan-les-Toulouse", "description")]
     ['haute garonne']
+    >>> text = "Toulouse. La Toulouse d’antan, l’Toulouse"
+    >>> [(m.key, m.article, m.initial) for m in scan(gaz, text, "description")]
+    [('toulouse', False, True), ('toulouse', True, False), ('toulouse', True, False)]
     """
     if not text:
         return []
@@ -728,7 +741,10 @@ def scan(gaz: Gazetteer, text: str, source: str) -> list[Mention]:
             code = norms[i - 1].upper()
         elif j + 1 < n and _is_code(norms[j + 1]) and len(seps[j + 1]) <= 3:
             code = norms[j + 1].upper()
-        out.append(Mention(source, key, surf, capitalised, cue, blocked, code))
+        before = text[ends[2 * i - 1]:ends[2 * i]] if i > 0 else ""  # as written (seps are folded: ’ → ?)
+        article = i > 0 and norms[i - 1] in ARTICLES_BEFORE and before.strip() in ("", "'", "\u2019")
+        initial = i == 0 or any(ch in _SENTENCE_END for ch in before)
+        out.append(Mention(source, key, surf, capitalised, cue, blocked, code, article, initial))
     return out
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 from models.core.declared_zones import GRANULARITY_LEVEL, resolve_declared  # noqa: F401
 from models.core.geo import (
     _WORD,
+    ARTICLES,
     COLUMNS,
     DEPT_CODE_CONTEXT,
     EVAL_CONFIDENCE,
@@ -46,6 +47,19 @@ class Doc:
     org_mentions: list[Mention]
     codes: set[str]  # département codes written as "(29)", and those of 5-digit codes next to names
     national_org: bool
+
+
+def _has_article(name: str) -> bool:
+    """Whether a territory's name is written after an article: it starts with one (« La
+    Rochelle », « L'Isle-Adam »), or it names an island (« l'Île-d'Aix », « l'Île-de-Sein »).
+
+    >>> _has_article("La Rochelle"), _has_article("L'Isle-Adam"), _has_article("Île-d'Aix")
+    (True, True, True)
+    >>> _has_article("Saône")
+    False
+    """
+    first = _WORD.findall(name.lower())[:1]
+    return bool(first) and (first[0] in ARTICLES or first[0] in ("île", "ile"))
 
 
 def _official_surface(name: str) -> str:
@@ -234,6 +248,10 @@ class Extractor:
             ent = g.entities[a.entity]
             if m.blocked and ent.level != "pays":
                 continue
+            if ent.level == "commune" and a.kind == "name" and m.article and not _has_article(ent.name):
+                continue  # « la Saône », « de la Ville de Toulon », « mer des Pertuis »: not a commune
+            if ent.level == "commune" and weak and (m.source == "tags" or m.initial):
+                continue  # a tag « plan », a title « Plan local d'urbanisme »: the word, not the village
             if weak and ent.level != "pays" and _official_surface(ent.name) != _official_surface(m.surface) \
                     and a.kind == "name":
                 continue  # a common word must be spelled like the place: "Ville" is not Villé
