@@ -144,6 +144,26 @@ def _columns(ds, rows: list[int], names) -> dict[str, list]:
     return out
 
 
+def territory_labels(cat, row: int, k: int = 6) -> list[str]:
+    """A card's territories: the first ``k`` of the row's own, each once with where it comes
+    from (« France (national) (extrait et déclaré) », not the same name twice).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> cat = SimpleNamespace(territory_label=lambda key: {"pays:FR": "France (national)"}.get(key, key),
+    ...     row_territories=lambda row: [("pays:FR", "extrait"), ("commune:35238", "extrait"),
+    ...                                  ("pays:FR", "déclaré")])
+    >>> territory_labels(cat, 0)
+    ['France (national) (extrait et déclaré)', 'commune:35238 (extrait)']
+    """
+    sources: dict[str, list[str]] = {}
+    for key, src in cat.row_territories(row):
+        if src not in sources.setdefault(key, []):
+            sources[key].append(src)
+    return [f"{cat.territory_label(key)} ({' et '.join(src)})" for key, src in list(sources.items())[:k]]
+
+
 def version(explorer, row: int) -> dict:
     """A family member listed under a card: ``row``, ``id``, ``title``, ``url``, ``last_modified``.
 
@@ -236,7 +256,7 @@ def cards(explorer, rows, *, query: str = "", whys=None, scores=None, ranks=None
         if ts or te:
             a, b = french.long_date(ts), french.long_date(te)
             coverage = f"du {a} au {b}" if a and b else (f"depuis le {a}" if a else f"jusqu'au {b}")
-        territories = [f"{cat.territory_label(key)} ({src})" for key, src in cat.row_territories(row)[:6]]
+        territories = territory_labels(cat, row)
         declared = str(col("spatial_zones") or "").strip()
         score = scores[i]
         out.append({
