@@ -16,6 +16,7 @@ _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _TABLE = re.compile(r"\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?")
 _MD_SYNTAX = re.compile(r"(^|\s)(#{1,6}|>+|[-*+]|\d+\.)\s+", re.MULTILINE)
 _MD_EMPH = re.compile(r"(\*{1,3}|_{2,3}|`{1,3}|~~)")
+_MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~<])")
 
 
 def _strip_markup_unguarded(text):
@@ -24,7 +25,7 @@ def _strip_markup_unguarded(text):
         return ""
     s = _CONTROL.sub(" ", text)
     s = _TAG.sub(" ", _SCRIPT.sub(" ", s))
-    s = _MD_LINK.sub(r"\1", _MD_IMAGE.sub(r"\1", html.unescape(s)))
+    s = _MD_LINK.sub(r"\1", _MD_IMAGE.sub(r"\1", _MD_ESCAPE.sub(r"\1", html.unescape(s))))
     s = _MD_EMPH.sub("", _MD_SYNTAX.sub(" ", _TABLE.sub(" ", _URL.sub(" ", s))))
     return re.sub(r"\s+", " ", s.replace("|", " ")).strip()
 
@@ -33,7 +34,8 @@ def _strip_markup_unguarded(text):
 # whitespace test might treat differently (long s, Kelvin sign, no-break and separator spaces)
 _PIECES = st.sampled_from(["http://", "HTTPS://", "Www.", "www.", "---", "](", "![", "&amp;", "&eacute;",
                            "<script>", "</STYLE >", "<b>", "**", "__", "~~", "`", "|", "# ", "> ", "- ",
-                           "1. ", "\n", "\t", "\u00a0", "\u2028", "\x1c", "\u017f", "\u212a", "\x00"])
+                           "1. ", "\\", "\\-", "\\_", "\\[", "\n", "\t",
+                           "\u00a0", "\u2028", "\x1c", "\u017f", "\u212a", "\x00"])
 
 
 @settings(max_examples=3000, deadline=None)

@@ -18,6 +18,8 @@ _MD_EMPH = re.compile(r"(\*{1,3}|_{2,3}|`{1,3}|~~)")
 _TABLE = re.compile(r"\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?")
 _EMPH_CHARS = re.compile(r"[*`]|__|~~")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# a Markdown backslash escape: « \- Une base », « id\_carreau », « \[action 3] » (1,220 descriptions)
+_MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~<])")
 
 
 def strip_markup(text: str | None) -> str:
@@ -29,6 +31,8 @@ def strip_markup(text: str | None) -> str:
     'Les piscines de Lyon & environs'
     >>> strip_markup("## Sources  voir https://data.gouv.fr | CSV"), strip_markup(None)
     ('Sources voir CSV', '')
+    >>> strip_markup("Colonnes : \\- id\\_carreau \\[action 3]")  # Markdown escapes
+    'Colonnes : id_carreau [action 3]'
     """
     if not text:
         return ""
@@ -40,6 +44,8 @@ def strip_markup(text: str | None) -> str:
         s = _TAG.sub(" ", s)
     if "&" in s:
         s = html.unescape(s)
+    if "\\" in s:  # escaped characters read as themselves (before the patterns that remove markup)
+        s = _MD_ESCAPE.sub(r"\1", s)
     if "](" in s:
         s = _MD_IMAGE.sub(r"\1", s)
         s = _MD_LINK.sub(r"\1", s)
