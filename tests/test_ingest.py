@@ -156,3 +156,16 @@ def test_empty_descriptions_are_kept_and_embed_the_title(tmp_path):
     assert passages[:-1] == [f"Jeu vide {i}" for i in range(len(empties))]  # the title alone
     vecs = FakeEncoder(16).encode(passages, kind="passage")
     assert np.isfinite(vecs).all() and np.allclose(np.linalg.norm(vecs, axis=1), 1.0)
+
+
+def test_producer_is_the_organisation_else_the_owner_and_deleted_accounts_read_in_french(tmp_path):
+    h = _header()
+    rows = [_row(h, id="a", title="A", organization="  Ville   de Brest ", owner="jean"),
+            _row(h, id="b", title="B", owner="marie-dupont"),
+            _row(h, id="c", title="C", owner="deleted-4916"),
+            _row(h, id="d", title="D", owner="deleted-4916-bis"),  # not the export's pattern: as is
+            _row(h, id="e", title="E")]
+    df, rep = read_catalog(_write(tmp_path / "x.csv", rows))
+    assert not rep.skipped
+    assert df.organization.tolist() == ["Ville de Brest", "marie-dupont", "Compte supprimé n° 4916",
+                                        "deleted-4916-bis", ""]
