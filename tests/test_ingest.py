@@ -164,8 +164,9 @@ def test_producer_is_the_organisation_else_the_owner_and_deleted_accounts_read_i
             _row(h, id="b", title="B", owner="marie-dupont"),
             _row(h, id="c", title="C", owner="deleted-4916"),
             _row(h, id="d", title="D", owner="deleted-4916-bis"),  # not the export's pattern: as is
-            _row(h, id="e", title="E")]
+            _row(h, id="e", title="E"),
+            _row(h, id="f", title="F", organization="deleted-637f6464e859333971933374")]
     df, rep = read_catalog(_write(tmp_path / "x.csv", rows))
     assert not rep.skipped
     assert df.organization.tolist() == ["Ville de Brest", "marie-dupont", "Compte supprimé n° 4916",
-                                        "deleted-4916-bis", ""]
+                                        "deleted-4916-bis", "", "Compte supprimé n° 637f6464e859333971933374"]

@@ -249,12 +249,13 @@ def read_catalog(source: str | Path, *, limit: int | None = None,
     return df, report
 
 
-_DELETED_ACCOUNT = re.compile(r"deleted-(\d{1,12})")
+_DELETED_ACCOUNT = re.compile(r"deleted-([0-9a-f]{1,32})")  # a number, or a 24-hex-digit id
 
 
 def _producer_name(row: list[str], get) -> str:
     """The organisation's name, else the owner's (a user), else empty. The export names a deleted
-    account « deleted-4916 » (1,138 datasets): it reads « Compte supprimé n° 4916 » (one per number).
+    account « deleted-4916 » or « deleted-637f6464e859333971933374 » (1,138 datasets): it reads
+    « Compte supprimé n° 4916 » (one producer per account, as before).
 
     >>> _producer_name(["", "deleted-4916"], lambda row, key: row[["organization", "owner"].index(key)])
     'Compte supprimé n° 4916'
