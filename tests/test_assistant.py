@@ -190,11 +190,14 @@ def test_very_long_question_is_cut_and_answered(asst, local_case):
     res = asst.ask((local_case["topic"] + " ") * 2000)  # ~20,000 characters
     assert any("500 premiers caractères" in n for n in res["notes"])
     assert res["ms"] < 20_000
+    # notes are French text like the reply: a narrow no-break space before « : » (U+202F)
+    assert any("longue\u202f: je" in n for n in res["notes"]) and not any(" :" in n for n in res["notes"])
 
 
 def test_unknown_place(asst, local_case):
     res = asst.ask(f"{local_case['topic']} à Zyxwvutville-sur-Qwerty")
     assert any("Zyxwvutville" in n for n in res["notes"]) and "territory" not in res["slots"]
+    assert not any(" :" in n or " ?" in n for n in res["notes"])  # French typography (U+202F)
     res = asst.ask("à Zyxwvutville-sur-Qwerty")
     assert "Je ne connais pas le lieu" in res["reply"] and not res["cards"]
 

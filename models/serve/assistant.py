@@ -83,8 +83,9 @@ log = logging.getLogger(__name__)
 STATE_VERSION = 1
 N_CARDS = 5
 SLOT_KINDS = ("territory", "period", "producer", "format")
-SLOT_NAMES = {"territory": "territoire", "period": "période", "producer": "producteur",
-              "format": "format"}
+# « Aucun jeu pertinent ne correspond au lieu « Rennes (commune) » » (à + the slot's name)
+SLOT_TO = {"territory": "au lieu", "period": "à la période", "producer": "au producteur",
+           "format": "au format"}
 
 # territory weight of a dataset for a place (module docstring)
 W_OWN, W_NEAR, W_DEPT, W_REGION, W_NATIONAL = 1.0, 0.9, 0.6, 0.45, 0.25
@@ -493,7 +494,8 @@ class Assistant:
     def _reply(self, st: dict, text: str, cards: list, **extra) -> dict:
         return {"reply": typography(text), "cards": cards, "ranking": extra.pop("ranking", []),
                 "clarify": extra.pop("clarify", None), "action": extra.pop("action", None),
-                "producers": extra.pop("producers", []), "notes": extra.pop("notes", []),
+                "producers": extra.pop("producers", []),
+                "notes": [typography(n) for n in extra.pop("notes", [])],
                 "slots": {k: dict(v) for k, v in st["slots"].items()}, "state": st, **extra}
 
     def _turn(self, question, st: dict, choice: dict | None) -> dict:
@@ -908,7 +910,7 @@ class Assistant:
         for kind in r["dropped"]:
             s = st["slots"].get(kind)
             if s:
-                notes.append(f"Aucun jeu pertinent ne correspond à {SLOT_NAMES[kind]} "
+                notes.append(f"Aucun jeu pertinent ne correspond {SLOT_TO[kind]} "
                              f"{quoted(s['label'])} : je l'ai ignoré.")
         clarify = None
         if not quiet and not more:
