@@ -1,8 +1,8 @@
 """What the app would otherwise compute at each start, computed once by the build's ``serving``
 step: the metadata quality of every dataset (``quality.parquet``), its freshness
 (``freshness.parquet``), the spelling correction's vocabulary (``spelling_words.parquet``) and
-the gazetteer's entities and names (``gazetteer_*.parquet``) — ~2.5 s of the app's start on the
-full catalogue.
+the gazetteer's entities and names (``gazetteer_*.parquet``) and the declared zones resolved to
+it (``declared_zones.parquet``) — ~3 s of the app's start on the full catalogue.
 
 The files are only as good as the code that wrote them: the step records
 ``parameters.serving.version``, a digest of the source of the ``models/core`` modules the tables
@@ -29,18 +29,19 @@ import pandas as pd
 
 from models.core import freshness as fr
 from models.core import quality
+from models.core.declared_zones import resolve_declared
 
 log = logging.getLogger(__name__)
 
 FILES = {"quality": "quality.parquet", "freshness": "freshness.parquet",
          "spelling": "spelling_words.parquet", "gazetteer_entities": "gazetteer_entities.parquet",
-         "gazetteer_aliases": "gazetteer_aliases.parquet"}
+         "gazetteer_aliases": "gazetteer_aliases.parquet", "declared": "declared_zones.parquet"}
 PER_ROW = ("quality", "freshness")  # one row per dataset
 FRESHNESS_COLUMNS = ("frequency", "created_at", "last_modified", "title")
 
 
 # the modules whose code makes the tables (each one's imports inside models.core are followed)
-SOURCES = ("serving", "quality", "freshness", "spelling_words", "territory_entities", "geo")
+SOURCES = ("serving", "quality", "freshness", "spelling_words", "territory_entities", "geo", "declared_zones")
 _CORE_IMPORT = re.compile(r"^\s*from models\.core(?:\.(\w+))? import ([\w, ()]+)", re.M)
 
 
@@ -196,3 +197,36 @@ def freshness_table(frame: pd.DataFrame, *, as_of: pd.Timestamp, heads) -> pd.Da
     if desc is None and "description_text" in frame:
         desc = frame["description_text"].reset_index(drop=True)
     return fr.assess(ds, as_of, descriptions=desc)
+
+
+def declared_table(gaz, frame: pd.DataFrame) -> pd.DataFrame:
+    """Every dataset's declared zones (``spatial_zones``, with ``spatial_granularity``) resolved
+    to the gazetteer (:func:`models.core.declared_zones.resolve_declared`): one row per (dataset
+    row, ``"level:code"``), a dataset's keys sorted; empty without zones or gazetteer. Each
+    distinct (zones, granularity) is resolved once (the catalogue has ~1,700 of them).
+
+    >>> from models.core.geo import Gazetteer
+    >>> gaz = Gazetteer.build([{"code": "31555", "nom": "Toulouse", "type": "commune-actuelle",
+    ...                         "departement": "31", "region": "76"}], [],
+    ...                       [{"code": "31", "nom": "Haute-Garonne", "region": "76"}], [])
+    >>> frame = pd.DataFrame({"spatial_zones": ["Toulouse, Haute-Garonne", None, "Atlantide"]})
+    >>> declared_table(gaz, frame).values.tolist()
+    [[0, 'commune:31555'], [0, 'departement:31']]
+    """
+    rows: list[int] = []
+    keys: list[str] = []
+    if gaz is not None and "spatial_zones" in frame:
+        zones = frame["spatial_zones"].fillna("").astype(str)
+        have = np.flatnonzero(zones.str.len().to_numpy() > 0)
+        gran = frame["spatial_granularity"].fillna("").astype(str).to_numpy() \
+            if "spatial_granularity" in frame else np.full(len(frame), "")
+        zv = zones.to_numpy()
+        cache: dict[tuple[str, str], list[str]] = {}
+        for r in have:
+            k = (zv[r], gran[r])
+            if k not in cache:
+                found, _ = resolve_declared(gaz, zv[r], gran[r])
+                cache[k] = sorted(f"{lv}:{c}" for lv, c in found)
+            rows.extend([int(r)] * len(cache[k]))
+            keys.extend(cache[k])
+    return pd.DataFrame({"row": np.asarray(rows, dtype=np.int32), "key": pd.Series(keys, dtype=object)})

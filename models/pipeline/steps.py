@@ -149,6 +149,7 @@ def _serving(ctx: BuildContext) -> None:
             use_lexicon(Lexicon(np.load(d / "territory_lexicon.npy", allow_pickle=False)))
         gaz = gazetteer_from_entities(pd.read_parquet(d / "territory_entities.parquet"))
         tables["gazetteer_entities"], tables["gazetteer_aliases"] = gazetteer_tables(gaz)
+        tables["declared"] = serving.declared_table(gaz, frame)
     for name, table in tables.items():
         ctx.writer.save_parquet(serving.FILES[name], table)
     # the columns each file holds: the app reads a file only with these (a damaged one is recomputed)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from models.core import serving
 from models.core.store import ArtifactError, Artifacts, load_artifacts
 from models.serve.assistant import Assistant
 from models.serve.engine import SearchEngine, build_family_keys
@@ -164,7 +165,8 @@ class Explorer:
         return CatalogueFilters(self.datasets, producers=self.producers, topics=self.topics.default,
                                 territories=lambda: self.territories,
                                 gazetteer=lambda: self.territories.gazetteer,
-                                freshness=lambda: self.freshness)
+                                freshness=lambda: self.freshness,
+                                declared=lambda: serving.read(self.artifacts, "declared"))
 
     @cached_property
     def assistant(self) -> Assistant:

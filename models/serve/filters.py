@@ -45,8 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from models.core import french
-from models.core.declared_zones import resolve_declared
+from models.core import french, serving
 from models.core.formats import FORMAT_LABELS, format_families
 from models.core.freshness import STATUS_LABELS, STATUSES
 from models.core.quality import FREQUENCY_FR
@@ -188,17 +187,20 @@ class CatalogueFilters:
     """
 
     def __init__(self, datasets: pd.DataFrame, *, producers, topics, territories: Callable,
-                 gazetteer: Callable, freshness: Callable | None = None) -> None:
+                 gazetteer: Callable, freshness: Callable | None = None,
+                 declared: Callable | None = None) -> None:
         """``producers``: :class:`models.serve.producers.ProducerService`; ``topics``: the default
         topic model (:class:`models.serve.topics.DefaultTopics`); called on first use, once:
         ``territories`` (→ :class:`models.serve.territories.TerritoryService`), ``gazetteer``
         (→ :class:`models.core.geo.Gazetteer` or None: the declared zones resolved to the COG)
         and ``freshness`` (→ :class:`models.serve.freshness.FreshnessService`; None: every row's
-        freshness unknown)."""
+        freshness unknown); ``declared`` (→ the serving step's declared zones,
+        :func:`models.core.serving.declared_table`, or None: resolved with the gazetteer)."""
         ds = datasets
         self.datasets = datasets
         self.topics = topics
         self._territory_service, self._gazetteer, self._freshness_service = territories, gazetteer, freshness
+        self._declared = declared
         self.n = n = len(ds)
         self._lock = threading.Lock()
         self._territory_cache: dict[str, np.ndarray] = {}
@@ -373,30 +375,21 @@ class CatalogueFilters:
         return out
 
     def _declared_pairs(self, pos: dict) -> tuple[np.ndarray, np.ndarray] | None:
-        ds = self.datasets
-        if "spatial_zones" not in ds:
+        """(rows, territory positions) of the declared zones: the serving step's table when the
+        build kept it (no gazetteer needed at start), else resolved here the same way."""
+        table = self._declared() if self._declared is not None else None
+        if table is None:
+            if "spatial_zones" not in self.datasets:
+                return None
+            gaz = self._gazetteer()
+            if gaz is None:
+                return None
+            table = serving.declared_table(gaz, self.datasets)
+        if not len(table):
             return None
-        zones = ds["spatial_zones"].fillna("").astype(str)
-        have = np.flatnonzero(zones.str.len().to_numpy() > 0)
-        if not len(have):
-            return None
-        gaz = self._gazetteer()
-        if gaz is None:
-            return None
-        gran = ds["spatial_granularity"].fillna("").astype(str).to_numpy() \
-            if "spatial_granularity" in ds else np.full(len(ds), "")
-        zv = zones.to_numpy()
-        cache: dict[tuple[str, str], list[int]] = {}
-        rows, ents = [], []
-        for r in have:
-            k = (zv[r], gran[r])
-            if k not in cache:
-                found, _ = resolve_declared(gaz, zv[r], gran[r])
-                cache[k] = [pos[f"{lv}:{c}"] for lv, c in found if f"{lv}:{c}" in pos]
-            for e in cache[k]:
-                rows.append(r)
-                ents.append(e)
-        return np.asarray(rows, dtype=np.int64), np.asarray(ents, dtype=np.int64)
+        e = table["key"].map(pos)
+        ok = e.notna().to_numpy()
+        return table["row"].to_numpy(dtype=np.int64)[ok], e.to_numpy()[ok].astype(np.int64)
 
     def territory_rows(self, value: str) -> np.ndarray:
         """Rows concerning territory ``value`` ("level:code") or a part of it."""
