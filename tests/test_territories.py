@@ -126,6 +126,10 @@ def test_a_common_word_tag_is_not_a_village(gaz):
     inhabitants), though the producer places it in the right département."""
     f = found(gaz, title="Plan local d'urbanisme", tags=["plan", "urbanisme"], organization="DDT de l'Isère")
     assert ("commune", commune(gaz, "Plan", "38")) not in f and ("departement", "38") in f
+    # a tag of several words is a name, even made of common ones (Le Cendre, Puy-de-Dôme)
+    f = found(gaz, title="Relevés LiDAR", tags=["le-cendre", "lidar"],
+              organization="Clermont Auvergne Métropole")
+    assert ("commune", commune(gaz, "Le Cendre", "63")) in f
 
 
 def test_producer_location_and_national_producers(gaz):

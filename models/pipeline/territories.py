@@ -250,8 +250,10 @@ class Extractor:
                 continue
             if ent.level == "commune" and a.kind == "name" and m.article and not _has_article(ent.name):
                 continue  # « la Saône », « de la Ville de Toulon », « mer des Pertuis »: not a commune
-            if ent.level == "commune" and weak and (m.source == "tags" or m.initial):
-                continue  # a tag « plan », a title « Plan local d'urbanisme »: the word, not the village
+            if ent.level == "commune" and weak and ((m.source == "tags" and " " not in m.key) or m.initial):
+                # a tag « plan », a title « Plan local d'urbanisme »: the word, not the village (a tag
+                # of several words, « le-cendre », « saint-pierre-la-noue », is a name)
+                continue
             if weak and ent.level != "pays" and _official_surface(ent.name) != _official_surface(m.surface) \
                     and a.kind == "name":
                 continue  # a common word must be spelled like the place: "Ville" is not Villé
