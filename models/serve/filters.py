@@ -388,8 +388,9 @@ class CatalogueFilters:
         if not len(table):
             return None
         e = table["key"].map(pos)
-        ok = e.notna().to_numpy()
-        return table["row"].to_numpy(dtype=np.int64)[ok], e.to_numpy()[ok].astype(np.int64)
+        rows = table["row"].to_numpy(dtype=np.int64)
+        ok = e.notna().to_numpy() & (rows >= 0) & (rows < self.n)  # a damaged file's rows: dropped
+        return rows[ok], e.to_numpy()[ok].astype(np.int64)
 
     def territory_rows(self, value: str) -> np.ndarray:
         """Rows concerning territory ``value`` ("level:code") or a part of it."""
