@@ -150,3 +150,23 @@ def test_the_territory_filter_is_built_without_the_gazetteer(built_root):
     t = exp.catalogue.territories
     assert "gazetteer" not in vars(exp.territories)  # the cached_property never ran
     assert int((t["direct_src"] == 1).sum()) == len(serving.read(exp.artifacts, "declared")) > 0
+
+
+def test_a_kept_declared_row_outside_the_catalogue_is_dropped(built_root, tmp_path):
+    """A declared-zones file whose rows run past the catalogue (damaged, or another build's)
+    never indexes past the rows: those pairs are dropped, the others kept."""
+    src = resolve_build_dir(built_root)
+    name = serving.FILES["declared"]
+    table = serving.read(load_artifacts(src), "declared")
+    n = len(load_artifacts(src).datasets)
+    bad = pd.concat([table, pd.DataFrame({"row": [n, n + 7, -1], "key": [table["key"].iat[0]] * 3})],
+                    ignore_index=True)
+    dst = tmp_path / "bad"
+    shutil.copytree(src, dst)
+    bad.to_parquet(dst / name)
+    m = json.loads((dst / "manifest.json").read_text())
+    m["files"][name]["bytes"] = (dst / name).stat().st_size
+    (dst / "manifest.json").write_text(json.dumps(m))
+    t = Explorer.load(dst).catalogue.territories
+    declared = t["direct_src"] == 1
+    assert int(declared.sum()) == len(table) and int(t["direct_rows"].max()) < n
