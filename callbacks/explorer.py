@@ -215,7 +215,7 @@ def run_search(services, state):
 def search_outputs(services, st: dict, res) -> tuple:
     """The outputs of :func:`run_search` for a search's result."""
     exp, q = services.explorer, res.query
-    cards = result_cards(exp, [h.row for h in res.hits], query=q, whys=res.why,
+    cards = result_cards(exp, [h.row for h in res.hits], query=q, focus=res.topic, whys=res.why,
                          scores=[h.score for h in res.hits], ranks=range(1, len(res.hits) + 1),
                          versions=[h.versions for h in res.hits])
     words = ([w for w, _ in services.explorer.engine.query_words(q, k=N_NEIGHBOUR_WORDS)]

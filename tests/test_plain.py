@@ -140,3 +140,19 @@ def test_a_snippet_shows_the_description_words_with_their_spaces(words, query):
     shown = _shown_text(snippet_children(pieces))
     assert shown == "".join(t for t, _ in pieces)
     assert shown.strip(" …") in text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["Rennes", "budget", "de", "la", "ville", "écoles", "voirie", "2015"]),
+                min_size=0, max_size=80), st.integers(0, 80))
+def test_a_place_query_s_snippet_shows_its_topic(words, at):
+    """« piscines à Rennes »: the snippet is centred on « piscines » (the topic, its focus), not
+    on the first « Rennes » — a place the card's title and territory already show; both are
+    highlighted where the window holds them."""
+    from models.serve.cards import query_stems, snippet_pieces
+
+    words = [*words[:at], "piscines", *words[at:]]
+    stems = query_stems("piscines Rennes")
+    pieces = snippet_pieces(" ".join(words), stems, width=60, focus=query_stems("piscines") & stems)
+    assert ("piscines", True) in pieces
+    assert all(hl == (t.strip(" ,.").lower() in ("piscines", "rennes")) for t, hl in pieces if hl)

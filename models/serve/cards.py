@@ -62,11 +62,14 @@ def query_stems(query: str) -> frozenset:
     return frozenset(t for w in query_words(query) for t in _terms(w))
 
 
-def snippet_pieces(text: str, stems: frozenset, width: int | None = None) -> list[tuple[str, bool]]:
+def snippet_pieces(text: str, stems: frozenset, width: int | None = None,
+                   focus: frozenset | None = None) -> list[tuple[str, bool]]:
     """A piece of ``text`` around the first word whose stem is in ``stems``, as ``(text,
     highlighted)`` pieces. Each word's stems are cached and the scan stops past the window of
     the first hit (later hits cannot be shown): ~10× faster than a full scan
-    (``tests/test_service.py`` compares them).
+    (``tests/test_service.py`` compares them). ``focus`` (stems of ``stems``): the window is
+    around the first word of ``focus`` when there is one — the topic of « piscines à Rennes »
+    rather than the place its title already shows; every word of ``stems`` is highlighted.
 
     Examples
     --------
@@ -75,21 +78,29 @@ def snippet_pieces(text: str, stems: frozenset, width: int | None = None) -> lis
     [('… ', False), ('texte sur les ', False), ('piscines', True), (' …', False)]
     >>> snippet_pieces("", query_stems("piscine"))
     []
+    >>> text = "Budget de la Ville de Rennes, ventilé par sous-fonction : écoles, piscines, voirie"
+    >>> snippet_pieces(text, query_stems("piscines Rennes"), width=30, focus=query_stems("piscines"))
+    [('… ', False), (': écoles, ', False), ('piscines', True), (', voirie', False)]
     """
     width = SNIPPET_CHARS if width is None else width
     text = " ".join(str(text or "").split())
     if not text:
         return []
     hits = []
+    anchor = None  # where the window starts from: the first hit (of ``focus`` when given)
     for m in _TOKEN.finditer(text):
-        if hits and m.start() > hits[0][0] + width:
+        if anchor is not None and m.start() > anchor + width:
             break
         ts = _terms(m.group(0))
         if ts and ts[-1] in stems:
             hits.append(m.span())
+            if anchor is None and (not focus or ts[-1] in focus):
+                anchor = m.start()
+    if anchor is None and hits:
+        anchor = hits[0][0]  # no word of the focus: around the first hit
     start = 0
     if hits:
-        start = max(0, hits[0][0] - width // 3)
+        start = max(0, anchor - width // 3)
         sp = text.rfind(" ", 0, start)
         start = sp + 1 if start and sp >= 0 else start
     end = min(len(text), start + width)
@@ -205,11 +216,12 @@ def card(explorer, row: int, *, query: str = "", why=(), score: float | None = N
                  versions=[versions])[0]
 
 
-def cards(explorer, rows, *, query: str = "", whys=None, scores=None, ranks=None, versions=None
-          ) -> list[dict]:
+def cards(explorer, rows, *, query: str = "", whys=None, scores=None, ranks=None, versions=None,
+          focus: str | None = None) -> list[dict]:
     """:func:`card` of each of ``rows`` (``whys``, ``scores``, ``ranks``, ``versions``: one item a
     row, or None), every column read once for the whole list: a page of 20 results in ~2 ms
-    instead of ~15 (``scripts/bench/search_profile.py``).
+    instead of ~15 (``scripts/bench/search_profile.py``). ``focus``: the part of ``query`` the
+    snippets are centred on (:attr:`models.serve.ranking.SearchResult.topic`).
 
     Examples
     --------
@@ -244,6 +256,7 @@ def cards(explorer, rows, *, query: str = "", whys=None, scores=None, ranks=None
     listed = [[int(v) for v in list(vs)[:MAX_VERSIONS]] for vs in versions]
     flat = _versions(ds, [v for vs in listed for v in vs]) if any(listed) else []
     stems = query_stems(query)
+    focus_stems = query_stems(focus) & stems if focus else None  # the snippet's window: the topic
     out, pos = [], 0
     for i, row in enumerate(rows):
         def col(name, i=i):
@@ -273,7 +286,7 @@ def cards(explorer, rows, *, query: str = "", whys=None, scores=None, ranks=None
             "quality": _score(quality, i),
             "freshness": str(badges[i]) if badges is not None else "",
             "freshness_status": str(statuses[i]) if statuses is not None else "",
-            "snippet": snippet_pieces(explorer.records.description_text(row), stems),
+            "snippet": snippet_pieces(explorer.records.description_text(row), stems, focus=focus_stems),
             "why": list(whys[i]), "score": None if score is None or not np.isfinite(score) else float(score),
             "n_versions": len(versions[i]),
             "versions": flat[pos:pos + len(listed[i])],

@@ -314,6 +314,22 @@ class SearchResult:
         """The words replaced before searching, ``(typed, corrected)`` (none for a suggestion)."""
         return list(self.spelling.changes) if self.spelling is not None else []
 
+    @property
+    def topic(self) -> str:
+        """The query without the places, years, producers and formats understood in it (« piscines »
+        for « piscines à Rennes »): what a result's snippet shows first. The query itself when
+        nothing was understood, or when nothing else is left.
+
+        >>> from dataclasses import replace
+        >>> from types import SimpleNamespace
+        >>> r = SearchResult("piscines à Rennes", "hybrid", "relevance", {}, [],
+        ...                  SimpleNamespace(topic_text="piscines"), [], [], 0, None, {}, None, None)
+        >>> r.topic, replace(r, understanding=None).topic
+        ('piscines', 'piscines à Rennes')
+        """
+        topic = getattr(self.understanding, "topic_text", "") or ""
+        return topic.strip() or self.query
+
     def as_json(self, records) -> dict:
         """``{"results": [{id, title, organization, score, why, versions}], "facets": {key: [[value,
         count]]}}`` (``versions``: the ids of the other members of the result's family;

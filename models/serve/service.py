@@ -175,8 +175,9 @@ class CatalogueService:
             return url
         return f"https://www.data.gouv.fr/fr/datasets/{ds['id'].iat[row]}/"
 
-    def _snippet(self, row: int, stems: frozenset) -> str:
-        return "".join(text for text, _ in snippet_pieces(self.explorer.records.description_text(row), stems))
+    def _snippet(self, row: int, stems: frozenset, focus: frozenset | None = None) -> str:
+        return "".join(text for text, _ in snippet_pieces(self.explorer.records.description_text(row), stems,
+                                                          focus=focus))
 
     def _topic(self, row: int) -> dict | None:
         topics = self.explorer.topics.default
@@ -223,9 +224,10 @@ class CatalogueService:
         rows = out["results"]
         if details:
             stems = query_stems(res.query)
+            focus = query_stems(res.topic) & stems
             for r, h in zip(rows, res.hits, strict=True):
                 r["url"] = self._url(h.row)
-                r["snippet"] = self._snippet(h.row, stems)
+                r["snippet"] = self._snippet(h.row, stems, focus)
         payload = {"results": rows, "messages": list(res.errors), "total": int(res.total),
                    "query": res.query}
         if facets:
