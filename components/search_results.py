@@ -296,7 +296,7 @@ def results_header(q: str, *, shown: int, total: int, more_than: int | None, mod
     """
     if not q:
         order = "les plus récents" if sort == "recent" else "les plus consultés"
-        verb = "correspondent" if total >= 2 else "correspond"
+        verb = french.plural(total, "correspond", "correspondent")
         return f"{french.datasets(total)} {verb} aux filtres ({order} d'abord)"
     found = (f"plus de {french.integer(more_than)} trouvés" if more_than is not None
              else f"{french.integer(total)} {french.plural(total, 'trouvé')}")

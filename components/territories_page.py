@@ -70,7 +70,7 @@ def visualize_choropleth(geojson: dict | None, codes: Sequence[str], names: Sequ
         return empty_figure(f"Aucun jeu de données rattaché à un de ces {unit}.", height=height)
     direct = list(direct) if direct is not None else [0] * len(codes)
     hover = [f"<b>{plotly_text(n, 80)}</b> ({plotly_text(c, 5)})<br>{french.datasets(k)}"
-             f"<br>{french.integer(d)} {'le nomment' if d >= 2 else 'le nomme'} directement"
+             f"<br>{french.integer(d)} {french.plural(d, 'le nomme', 'le nomment')} directement"
              for c, n, k, d in zip(codes, names, counts, direct, strict=True)]
     fig = go.Figure(go.Choropleth(
         geojson=geojson, featureidkey="properties.code", locations=list(codes), z=list(counts),
@@ -180,7 +180,7 @@ def most_named_list(items: list[dict]) -> html.Div:
                                   id={"type": TOP_ITEM, "value": str(d["value"])}, n_clicks=0,
                                   color="light", size="sm", className="me-1 mb-1 border",
                                   title=f"{french.datasets(d.get('n'))} "
-                                        f"{'le nomment' if (d.get('n') or 0) >= 2 else 'le nomme'}")
+                                        f"{french.plural(d.get('n'), 'le nomme', 'le nomment')}")
                        for d in items]])
 
 

@@ -26,8 +26,9 @@ How an ambiguous mention is resolved (generic rules, no per-name list)
     * Articles: a commune whose name has no article is not what an article introduces (``la
       Saône`` the river, ``de la Ville de Toulon``, ``mer des Pertuis``, ``La Baule``); names that
       hold theirs (``La Rochelle``) and islands (``l'Île-d'Aix``) are unaffected.
-    * A common word as a tag (``plan``, ``routes``) or as the first word of a field or sentence
-      (``Plan local d'urbanisme``: its capital letter proves nothing) names no commune.
+    * A common word as a one-word tag (``plan``, ``routes``; ``le-cendre`` stays a name) or as the
+      first word of a field or sentence (``Plan local d'urbanisme``: its capital letter proves
+      nothing) names no commune.
     * Homonyms (communes of the same name, or a commune and a département): every candidate gets
       a support score from the context of the dataset — the producer's own location (its name, and
       the départements its other datasets mention unambiguously), the unambiguous places and the
